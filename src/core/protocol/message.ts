@@ -1,0 +1,183 @@
+/**
+ * The Meross envelope: `{header, payload}` on every transport (protocol.md §1).
+ * Pure functions only, so tests and the simulator share exactly the same rules.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { MerossError, explain, DEVICE_ERROR_SIGN, DEVICE_ERROR_UNSUPPORTED } from "../errors";
+
+export type RequestMethod = "GET" | "SET" | "PUSH";
+export type ReplyMethod = "GETACK" | "SETACK" | "ERROR" | "PUSH";
+export type Method = RequestMethod | ReplyMethod;
+
+export const REQUEST_METHODS: readonly RequestMethod[] = ["GET", "SET", "PUSH"];
+
+/** Which ACK a request expects (PUSH queries are answered with a PUSH). */
+export const ACK_FOR: Record<RequestMethod, ReplyMethod> = { GET: "GETACK", SET: "SETACK", PUSH: "PUSH" };
+
+export interface Header {
+  messageId: string;
+  namespace: string;
+  method: Method | string;
+  payloadVersion?: number;
+  from?: string;
+  timestamp: number;
+  timestampMs?: number;
+  sign: string;
+  triggerSrc?: string;
+  uuid?: string;
+  [extra: string]: unknown;
+}
+
+export interface Envelope<P = Record<string, unknown>> {
+  header: Header;
+  payload: P;
+}
+
+export function md5Hex(input: string): string {
+  return createHash("md5").update(input, "utf8").digest("hex");
+}
+
+/** sign = md5(messageId + key + timestamp) in lowercase hex, protocol.md §1.2. */
+export function computeSign(messageId: string, key: string, timestamp: number | string): string {
+  return md5Hex(`${messageId}${key}${String(timestamp)}`);
+}
+
+/** A fresh 32-hex messageId; newer firmware refuses reused ids (protocol.md §1.1). */
+export function newMessageId(): string {
+  return randomBytes(16).toString("hex");
+}
+
+/** Epoch seconds (never milliseconds: a known pitfall of other libraries). */
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+export interface BuildOptions {
+  method: Method;
+  namespace: string;
+  payload?: Record<string, unknown>;
+  key: string;
+  from?: string;
+  messageId?: string;
+  timestamp?: number;
+  triggerSrc?: string;
+  uuid?: string;
+}
+
+export function buildMessage(opts: BuildOptions): Envelope {
+  const messageId = opts.messageId ?? newMessageId();
+  const timestamp = opts.timestamp ?? nowSeconds();
+  const header: Header = {
+    messageId,
+    namespace: opts.namespace,
+    method: opts.method,
+    payloadVersion: 1,
+    from: opts.from ?? "MerossLocal",
+    timestamp,
+    timestampMs: Date.now() % 1000,
+    sign: computeSign(messageId, opts.key, timestamp),
+  };
+  if (opts.triggerSrc) header.triggerSrc = opts.triggerSrc;
+  if (opts.uuid) header.uuid = opts.uuid;
+  return { header, payload: opts.payload ?? {} };
+}
+
+/** True when the header's sign matches `key`. */
+export function verifySign(header: Pick<Header, "messageId" | "timestamp" | "sign">, key: string): boolean {
+  return typeof header.sign === "string" && header.sign.toLowerCase() === computeSign(header.messageId, key, header.timestamp);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks that `value` is a well-formed envelope. Hostile or broken input never throws
+ * anything but a MerossError BAD_RESPONSE.
+ */
+export function asEnvelope(value: unknown, host: string): Envelope {
+  if (!isObject(value) || !isObject(value.header)) {
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, "no header in the reply"), { host, reply: value });
+  }
+  const h = value.header;
+  if (typeof h.messageId !== "string" || typeof h.method !== "string" || typeof h.namespace !== "string") {
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, "the reply header lacks messageId, method or namespace"), { host, reply: value });
+  }
+  const payload = value.payload === undefined ? {} : value.payload;
+  if (!isObject(payload)) {
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, "the reply payload is not an object"), { host, reply: value });
+  }
+  return { header: h as unknown as Header, payload };
+}
+
+/** Parses reply text; truncated or invalid JSON becomes BAD_RESPONSE. */
+export function parseEnvelopeText(text: string, host: string): Envelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    const what = text.length === 0 ? "an empty reply" : `invalid or truncated JSON, ${text.length} bytes`;
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, what), { host });
+  }
+  return asEnvelope(value, host);
+}
+
+/**
+ * Matches a reply to its request and turns device errors into MerossErrors:
+ * wrong messageId → BAD_RESPONSE, ERROR 5001 → WRONG_KEY, 5000 → UNSUPPORTED,
+ * any other ERROR → DEVICE_ERROR, an unexpected method → BAD_RESPONSE.
+ */
+export function checkReply(request: Envelope, reply: Envelope, host: string): Envelope {
+  const rq = request.header;
+  const rp = reply.header;
+  const base = { host, namespace: rq.namespace, method: String(rq.method), reply };
+  if (rp.messageId !== rq.messageId) {
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, "the reply belongs to another request (messageId differs)"), base);
+  }
+  if (rp.method === "ERROR") {
+    const err = isObject(reply.payload.error) ? reply.payload.error : {};
+    const code = typeof err.code === "number" ? err.code : Number(err.code);
+    if (code === DEVICE_ERROR_SIGN) {
+      throw new MerossError("WRONG_KEY", explain.wrongKey(host), { ...base, deviceCode: code });
+    }
+    if (code === DEVICE_ERROR_UNSUPPORTED) {
+      throw new MerossError(
+        "UNSUPPORTED",
+        explain.unsupported(host, String(rq.method), rq.namespace, "device error 5000"),
+        { ...base, deviceCode: code },
+      );
+    }
+    throw new MerossError(
+      "DEVICE_ERROR",
+      explain.deviceError(host, String(rq.method), rq.namespace, Number.isFinite(code) ? code : "unknown", err.detail),
+      { ...base, deviceCode: Number.isFinite(code) ? code : undefined },
+    );
+  }
+  const expected = (REQUEST_METHODS as readonly string[]).includes(String(rq.method))
+    ? ACK_FOR[rq.method as RequestMethod]
+    : undefined;
+  if (expected && rp.method !== expected) {
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `expected ${expected} but got ${String(rp.method)}`), base);
+  }
+  return reply;
+}
+
+/**
+ * The payload key a GET uses for a namespace: last segment, first letter lower-cased,
+ * trailing "X" lower-cased (ToggleX → togglex), with the exceptions of protocol.md §6.1.
+ */
+export function payloadKeyFor(namespace: string): string {
+  const special: Record<string, string> = {
+    "Appliance.System.DNDMode": "DNDMode",
+    "Appliance.Control.ConsumptionConfig": "config",
+    "Appliance.Config.WifiList": "wifiList",
+    "Appliance.Control.ConsumptionH": "consumptionH",
+    "Appliance.System.All": "all",
+    "Appliance.System.Ability": "ability",
+  };
+  if (special[namespace]) return special[namespace];
+  const last = namespace.split(".").pop() ?? namespace;
+  let key = last.charAt(0).toLowerCase() + last.slice(1);
+  if (key.endsWith("X")) key = key.slice(0, -1) + "x";
+  return key;
+}

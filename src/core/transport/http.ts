@@ -1,0 +1,128 @@
+/**
+ * HTTP transport: `POST http://<host>/config` with the JSON envelope (protocol.md §2).
+ *
+ * Why axios with `insecureHTTPParser`: many firmwares end header lines with LF only,
+ * which Node's strict parser (and fetch/undici) rejects with HPE_CR_EXPECTED.
+ * Why `Connection: close`: devices close after every reply anyway.
+ */
+import axios, { AxiosError, type AxiosInstance } from "axios";
+import http from "node:http";
+import { MerossError, explain } from "../errors";
+import { parseEnvelopeText, type Envelope } from "../protocol/message";
+import { HTTP_TIMEOUT_MS, type SendOptions, type Transport } from "./types";
+
+export interface HttpTransportOptions {
+  timeoutMs?: number;
+  /** Retries for GET requests whose connection failed (never for SET: not idempotent). */
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+/** Connection errors worth a retry: the device's HTTP server sometimes drops a connection for no reason. */
+const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED_CONNECT"]);
+
+/** Splits "host", "host:port", "[v6]:port" or "http://host:port/config" into a URL. */
+export function deviceUrl(address: string): string {
+  const a = address.trim();
+  if (!a) throw new MerossError("BAD_INPUT", "The device address is empty. Enter the device's IP address or host name, optionally with :port.");
+  if (/^https?:\/\//i.test(a)) {
+    const u = new URL(a);
+    if (u.pathname === "/" || u.pathname === "") u.pathname = "/config";
+    return u.toString();
+  }
+  if (/[\s/?#@]/.test(a)) {
+    throw new MerossError("BAD_INPUT", `"${a}" is not a device address. Use an IP address or host name, optionally with :port (for example 192.168.1.20 or 127.0.0.1:18080).`);
+  }
+  return `http://${a}/config`;
+}
+
+export class HttpTransport implements Transport {
+  readonly kind = "http" as const;
+  readonly address: string;
+  private readonly url: string;
+  private readonly client: AxiosInstance;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly agent = new http.Agent({ keepAlive: false });
+
+  constructor(address: string, opts: HttpTransportOptions = {}) {
+    this.address = address;
+    this.url = deviceUrl(address);
+    this.timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
+    this.retries = opts.retries ?? 2;
+    this.retryDelayMs = opts.retryDelayMs ?? 150;
+    this.client = axios.create({
+      insecureHTTPParser: true,
+      httpAgent: this.agent,
+      proxy: false,
+      responseType: "text",
+      // The body is parsed by us so that truncated JSON is reported, not silently kept as a string.
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      maxRedirects: 0,
+      headers: { "Content-Type": "application/json", Accept: "application/json", Connection: "close" },
+    });
+  }
+
+  async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const body = JSON.stringify(request);
+    const retries = request.header.method === "GET" ? this.retries : 0;
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs);
+      } catch (err) {
+        const retryable = err instanceof MerossError && err.code === "UNREACHABLE" && err.details.retryable;
+        const wait = this.retryDelayMs * 2 ** attempt;
+        if (!retryable || attempt >= retries || Date.now() + wait >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async once(body: string, request: Envelope, budgetMs: number, timeoutMs: number): Promise<Envelope> {
+    const { namespace, method } = request.header;
+    let res;
+    try {
+      res = await this.client.post<string>(this.url, body, { timeout: budgetMs, signal: AbortSignal.timeout(budgetMs + 50) });
+    } catch (err) {
+      throw this.translate(err, String(method), namespace, timeoutMs);
+    }
+    if (res.status !== 200) {
+      throw new MerossError("BAD_RESPONSE", explain.badResponse(this.address, `HTTP status ${res.status}`), { host: this.address, namespace, method: String(method) });
+    }
+    const text = typeof res.data === "string" ? res.data : String(res.data ?? "");
+    return parseEnvelopeText(text, this.address);
+  }
+
+  private translate(err: unknown, method: string, namespace: string, timeoutMs: number): MerossError {
+    const host = this.address;
+    if (err instanceof MerossError) return err;
+    const e = err as AxiosError & { code?: string };
+    const code = e.code ?? "";
+    if (code === "ECONNABORTED" || code === "ETIMEDOUT" && !e.message.includes("connect") || code === "ERR_CANCELED" || e.name === "CanceledError") {
+      return new MerossError("TIMEOUT", explain.timeout(host, method, namespace, timeoutMs), { host, namespace, method, cause: code });
+    }
+    if (code === "ECONNRESET" || code === "EPIPE" || code === "ERR_BAD_RESPONSE" || /socket hang up|Parse Error/i.test(e.message)) {
+      // The device accepted the connection but hung up without a reply: it may be busy,
+      // or (encrypted firmware) it dropped a request it could not read.
+      return new MerossError(
+        "UNREACHABLE",
+        explain.unreachable(host, "the device closed the connection without answering"),
+        { host, namespace, method, cause: code || e.message, retryable: true },
+      );
+    }
+    const reason =
+      code === "ECONNREFUSED" ? "connection refused" :
+      code === "ENOTFOUND" || code === "EAI_AGAIN" ? "host name not found" :
+      code === "EHOSTUNREACH" || code === "ENETUNREACH" ? "no route to the device" :
+      code || e.message || "unknown network error";
+    return new MerossError("UNREACHABLE", explain.unreachable(host, reason), { host, namespace, method, cause: code, retryable: RETRYABLE.has(code) });
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}
