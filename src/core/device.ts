@@ -1,0 +1,321 @@
+/**
+ * One Meross device session: a serial queue, a transport, the signing key and what the
+ * device told us about itself (System.All + System.Ability). Nodes, the CLI and the
+ * benchmarks all go through this class, so every face of the product behaves the same.
+ */
+import { EventEmitter } from "node:events";
+import { MerossError, explain } from "./errors";
+import { buildMessage, checkReply, type Envelope, type Method } from "./protocol/message";
+import { HttpTransport, type HttpTransportOptions } from "./transport/http";
+import { HTTP_TIMEOUT_MS, type Transport } from "./transport/types";
+import { SerialQueue } from "./queue";
+import { parseAbility, parseSystemAll, type DeviceInfo } from "./codecs/system";
+import {
+  buildToggleSet,
+  buildToggleXSet,
+  parseTogglePayload,
+  parseToggleXPayload,
+  type ChannelState,
+} from "./codecs/toggle";
+import { LIGHT_CAPACITY, buildLightSet, parseLightPayload, type LightCommand, type LightState } from "./codecs/light";
+import { parseConsumptionX, parseElectricity } from "./codecs/electricity";
+
+export const NS = {
+  ALL: "Appliance.System.All",
+  ABILITY: "Appliance.System.Ability",
+  TOGGLEX: "Appliance.Control.ToggleX",
+  TOGGLE: "Appliance.Control.Toggle",
+  LIGHT: "Appliance.Control.Light",
+  ELECTRICITY: "Appliance.Control.Electricity",
+  CONSUMPTIONX: "Appliance.Control.ConsumptionX",
+  WIFILIST: "Appliance.Config.WifiList",
+  WIFI: "Appliance.Config.Wifi",
+  WIFIX: "Appliance.Config.WifiX",
+  KEY: "Appliance.Config.Key",
+  TIME: "Appliance.System.Time",
+  MULTIPLE: "Appliance.Control.Multiple",
+} as const;
+
+/** Namespaces every firmware answers even before we know its ability list. */
+const ALWAYS_ALLOWED = new Set<string>([NS.ALL, NS.ABILITY]);
+
+export interface DeviceOptions {
+  /** `host`, `host:port` or a URL; used when no transport is given. */
+  address?: string;
+  transport?: Transport;
+  key?: string;
+  /** Default per-request timeout. */
+  timeoutMs?: number;
+  http?: HttpTransportOptions;
+  /** `from` header; any non-empty string works over HTTP (protocol.md §1.4). */
+  from?: string;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  /** Refuse namespaces missing from the ability list before sending (default true once known). */
+  checkAbility?: boolean;
+}
+
+export type DeviceEvent =
+  | { type: "toggle"; channel: number; on: boolean }
+  | { type: "light"; light: LightState }
+  | { type: "info"; info: DeviceInfo };
+
+export interface DeviceStatus {
+  state: "idle" | "busy" | "ok" | "error";
+  error?: MerossError;
+}
+
+export class MerossDevice extends EventEmitter {
+  readonly address: string;
+  private transportImpl: Transport;
+  private keyValue: string;
+  private readonly timeoutMs: number;
+  private readonly from: string;
+  private readonly queue = new SerialQueue();
+  private readyPromise: Promise<DeviceInfo> | undefined;
+
+  info: DeviceInfo | undefined;
+  abilities: Record<string, Record<string, unknown>> | undefined;
+  /** Last known on/off per channel, from replies we got or commands that succeeded. */
+  readonly toggles = new Map<number, boolean>();
+  light: LightState | undefined;
+
+  constructor(opts: DeviceOptions) {
+    super();
+    if (!opts.transport && !opts.address) {
+      throw new MerossError("BAD_INPUT", "No device address was given. Enter the device's IP address or host name, optionally with :port.");
+    }
+    this.transportImpl = opts.transport ?? new HttpTransport(opts.address as string, { timeoutMs: opts.timeoutMs, ...opts.http });
+    this.address = opts.address ?? this.transportImpl.address;
+    this.keyValue = opts.key ?? "";
+    this.timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
+    this.from = opts.from ?? "MerossLocal";
+  }
+
+  get transport(): Transport {
+    return this.transportImpl;
+  }
+
+  /** Swaps the carrier (HTTP ↔ MQTT) without losing the queue or what we learnt. */
+  setTransport(t: Transport): void {
+    this.transportImpl = t;
+  }
+
+  /** The key changes after onboarding (Config.Key); later requests are signed with it. */
+  setKey(key: string): void {
+    this.keyValue = key;
+  }
+
+  /** Requests queued or in flight. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  /** Sends one signed request and returns the checked reply (errors become MerossErrors). */
+  request(method: Method, namespace: string, payload: Record<string, unknown> = {}, opts: RequestOptions = {}): Promise<Envelope> {
+    if (typeof namespace !== "string" || !/^Appliance(\.[A-Za-z0-9]+)+$/.test(namespace)) {
+      return Promise.reject(
+        new MerossError("BAD_INPUT", `"${String(namespace)}" is not a Meross namespace. Namespaces look like Appliance.Control.ToggleX.`),
+      );
+    }
+    if ((opts.checkAbility ?? true) && this.abilities && !ALWAYS_ALLOWED.has(namespace) && !(namespace in this.abilities)) {
+      return Promise.reject(
+        new MerossError(
+          "UNSUPPORTED",
+          explain.unsupported(this.address, method, namespace, `it is not in the ability list of this ${this.info?.model ?? "device"}`),
+          { host: this.address, namespace, method },
+        ),
+      );
+    }
+    return this.queue.run(async () => {
+      this.emit("busy", true);
+      try {
+        const req = buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
+        const reply = await this.transportImpl.send(req, { timeoutMs: opts.timeoutMs ?? this.timeoutMs });
+        return checkReply(req, reply, this.address);
+      } finally {
+        this.emit("busy", false);
+      }
+    });
+  }
+
+  /** Reads System.All and System.Ability: identity, capabilities and current state. */
+  async refresh(): Promise<DeviceInfo> {
+    const all = await this.request("GET", NS.ALL, {}, { checkAbility: false });
+    const parsed = parseSystemAll(all.payload);
+    const ability = await this.request("GET", NS.ABILITY, {}, { checkAbility: false });
+    this.abilities = parseAbility(ability.payload);
+    this.info = parsed.info;
+    for (const t of parsed.toggles) this.noteToggle(t.channel, t.on);
+    if (parsed.light) this.noteLight(parsed.light);
+    this.emit("event", { type: "info", info: parsed.info } satisfies DeviceEvent);
+    return parsed.info;
+  }
+
+  /** refresh() once; later callers share the result. A failure is not cached. */
+  ready(): Promise<DeviceInfo> {
+    if (!this.readyPromise) {
+      this.readyPromise = this.refresh().catch((err: unknown) => {
+        this.readyPromise = undefined;
+        throw err;
+      });
+    }
+    return this.readyPromise;
+  }
+
+  has(namespace: string): boolean {
+    return !!this.abilities && namespace in this.abilities;
+  }
+
+  /** Ability capacity of the light (1 RGB, 2 temperature, 4 luminance), 0 when not a light. */
+  get lightCapacity(): number {
+    const cap = this.abilities?.[NS.LIGHT]?.capacity;
+    return typeof cap === "number" ? cap : this.has(NS.LIGHT) ? LIGHT_CAPACITY.LUMINANCE : 0;
+  }
+
+  /** Whether on/off goes through legacy Control.Toggle (old MT7688 firmware) instead of ToggleX. */
+  get legacyToggle(): boolean {
+    return !this.has(NS.TOGGLEX) && this.has(NS.TOGGLE);
+  }
+
+  private requireToggle(): void {
+    if (!this.has(NS.TOGGLEX) && !this.has(NS.TOGGLE)) {
+      throw new MerossError(
+        "UNSUPPORTED",
+        explain.unsupported(this.address, "SET", NS.TOGGLEX, `this ${this.info?.model ?? "device"} has no on/off switch`),
+        { host: this.address, namespace: NS.TOGGLEX },
+      );
+    }
+  }
+
+  async getToggle(channel = 0): Promise<ChannelState> {
+    await this.ready();
+    this.requireToggle();
+    let states: ChannelState[];
+    if (this.legacyToggle) {
+      states = parseTogglePayload((await this.request("GET", NS.TOGGLE, {})).payload);
+    } else {
+      states = parseToggleXPayload((await this.request("GET", NS.TOGGLEX, { togglex: { channel } })).payload);
+    }
+    for (const s of states) this.noteToggle(s.channel, s.on);
+    const mine = states.find((s) => s.channel === channel);
+    if (!mine) {
+      throw new MerossError(
+        "BAD_INPUT",
+        `Channel ${channel} does not exist on this ${this.info?.model ?? "device"}: it reports channels ${states.map((s) => s.channel).join(", ") || "none"}.`,
+        { host: this.address },
+      );
+    }
+    return mine;
+  }
+
+  /** Switches a channel; "toggle" reads the current state first when we do not know it. */
+  async setToggle(channel: number, on: boolean | "toggle"): Promise<ChannelState> {
+    await this.ready();
+    this.requireToggle();
+    let target: boolean;
+    if (on === "toggle") {
+      const known = this.toggles.get(channel);
+      target = !(known ?? (await this.getToggle(channel)).on);
+    } else {
+      target = on;
+    }
+    if (this.legacyToggle) {
+      await this.request("SET", NS.TOGGLE, buildToggleSet(channel, target));
+    } else {
+      await this.request("SET", NS.TOGGLEX, buildToggleXSet(channel, target));
+    }
+    this.noteToggle(channel, target);
+    return { channel, on: target };
+  }
+
+  async getLight(): Promise<LightState> {
+    await this.ready();
+    if (!this.has(NS.LIGHT)) throw this.notALight();
+    const light = parseLightPayload((await this.request("GET", NS.LIGHT, { light: {} })).payload);
+    if (light.on === undefined) light.on = this.toggles.get(light.channel ?? 0);
+    this.noteLight(light);
+    return light;
+  }
+
+  /**
+   * Applies a light command and returns the resulting state. On/off goes through
+   * ToggleX (protocol.md §6.7: bulbs that expose togglex use it for power).
+   */
+  async setLight(cmd: LightCommand & { on?: boolean }): Promise<LightState> {
+    await this.ready();
+    if (!this.has(NS.LIGHT)) throw this.notALight();
+    const channel = cmd.channel ?? 0;
+    const { on, ...fields } = cmd;
+    const hasFields = fields.rgb !== undefined || fields.temperature !== undefined || fields.luminance !== undefined;
+    const base: LightState = this.light ?? (await this.getLight());
+    let next: LightState = { ...base };
+    if (hasFields) {
+      const body = buildLightSet({ ...fields, channel }, this.lightCapacity);
+      await this.request("SET", NS.LIGHT, body);
+      const l = body.light;
+      next = {
+        ...next,
+        capacity: l.capacity ?? next.capacity,
+        rgb: l.rgb ?? next.rgb,
+        temperature: l.temperature ?? next.temperature,
+        luminance: l.luminance ?? next.luminance,
+        mode: l.rgb !== undefined ? "rgb" : l.temperature !== undefined ? "temperature" : next.mode,
+      };
+    }
+    const wantOn = on ?? (hasFields ? true : undefined);
+    if (wantOn !== undefined && (this.has(NS.TOGGLEX) || this.has(NS.TOGGLE))) {
+      if (on !== undefined || this.toggles.get(channel) !== true) {
+        await this.setToggle(channel, wantOn);
+      }
+    }
+    if (wantOn !== undefined) next.on = wantOn;
+    else next.on = this.toggles.get(channel) ?? next.on;
+    this.noteLight(next);
+    return next;
+  }
+
+  async getElectricity(channel = 0): Promise<ReturnType<typeof parseElectricity>> {
+    await this.ready();
+    const reply = await this.request("GET", NS.ELECTRICITY, { electricity: { channel } });
+    return parseElectricity(reply.payload);
+  }
+
+  async getConsumption(): Promise<ReturnType<typeof parseConsumptionX>> {
+    await this.ready();
+    const reply = await this.request("GET", NS.CONSUMPTIONX, { consumptionx: [] });
+    return parseConsumptionX(reply.payload);
+  }
+
+  /** Records a state change (ours or pushed) and tells listeners when it differs. */
+  noteToggle(channel: number, on: boolean): void {
+    const before = this.toggles.get(channel);
+    this.toggles.set(channel, on);
+    if (this.light && this.light.channel === channel) this.light = { ...this.light, on };
+    if (before !== on) this.emit("event", { type: "toggle", channel, on } satisfies DeviceEvent);
+  }
+
+  noteLight(light: LightState): void {
+    const merged: LightState = { ...light, on: light.on ?? this.toggles.get(light.channel ?? 0) };
+    const before = this.light;
+    this.light = merged;
+    if (!before || JSON.stringify(before) !== JSON.stringify(merged)) {
+      this.emit("event", { type: "light", light: merged } satisfies DeviceEvent);
+    }
+  }
+
+  private notALight(): MerossError {
+    return new MerossError(
+      "UNSUPPORTED",
+      explain.unsupported(this.address, "SET", NS.LIGHT, `this ${this.info?.model ?? "device"} is not a light`),
+      { host: this.address, namespace: NS.LIGHT },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.removeAllListeners();
+    await this.transportImpl.close();
+  }
+}

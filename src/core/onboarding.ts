@@ -1,0 +1,213 @@
+/**
+ * Access-point provisioning as explicit, logged steps (protocol.md §3.1):
+ * System.All → System.Ability → WifiList → Config.Key → System.Time → Config.Wifi[X].
+ * Config.Wifi must be last: the device reboots as soon as it acknowledges it.
+ */
+import { MerossError } from "./errors";
+import { MerossDevice, NS } from "./device";
+import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
+import { parseAbility, parseSystemAll, type DeviceInfo } from "./codecs/system";
+import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork } from "./codecs/wifi";
+import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "./codecs/config";
+
+/** Where a factory-fresh device answers in access-point mode. */
+export const AP_ADDRESS = "10.10.10.1";
+export const DEFAULT_MQTT_PORT = 8883;
+
+export interface OnboardWifi {
+  ssid: string;
+  password: string;
+  bssid?: string;
+  channel?: number;
+  encryption?: number;
+  cipher?: number;
+}
+
+export interface OnboardOptions {
+  address?: string;
+  transport?: Transport;
+  mqttHost: string;
+  mqttPort?: number;
+  secondHost?: string;
+  secondPort?: number;
+  /** The key the device will sign with from now on. */
+  key: string;
+  userId?: string | number;
+  wifi: OnboardWifi;
+  /** IANA time zone for System.Time; defaults to this machine's. */
+  timeZone?: string;
+  /** Skip the Wi-Fi scan (the network must then be fully described). */
+  skipScan?: boolean;
+  timeoutMs?: number;
+  onStep?: (step: OnboardStep) => void;
+}
+
+export interface OnboardStep {
+  name: "read device" | "read abilities" | "scan wifi" | "set key" | "set time" | "set wifi";
+  ok: boolean;
+  ms: number;
+  error?: string;
+  detail?: string;
+}
+
+export interface OnboardResult {
+  steps: OnboardStep[];
+  device: { uuid: string; mac: string; model: string; firmware: string };
+  mqtt: { host: string; port: number; username: string; password: string };
+  wifi: { ssid: string; namespace: string };
+}
+
+/** A failed onboarding still carries the steps that ran, for the step log. */
+export class OnboardingError extends MerossError {
+  readonly steps: OnboardStep[];
+  constructor(cause: MerossError, steps: OnboardStep[]) {
+    super(cause.code, cause.message, cause.details);
+    this.name = "OnboardingError";
+    this.steps = steps;
+  }
+}
+
+function toMerossError(err: unknown): MerossError {
+  if (err instanceof MerossError) return err;
+  return new MerossError("BAD_RESPONSE", `Unexpected failure: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** Reads the networks an access-point-mode device can see (a live scan: up to 30 s). */
+export async function scanWifi(device: MerossDevice, timeoutMs = WIFI_SCAN_TIMEOUT_MS): Promise<WifiNetwork[]> {
+  const reply = await device.request("GET", NS.WIFILIST, {}, { timeoutMs, checkAbility: false });
+  return parseWifiList(reply.payload);
+}
+
+function validate(opts: OnboardOptions): void {
+  if (!opts.mqttHost || typeof opts.mqttHost !== "string" || /\s/.test(opts.mqttHost)) {
+    throw new MerossError("BAD_INPUT", "The MQTT host is missing. Enter the IP address or host name of the broker the device should connect to (this machine's LAN address, for the embedded broker).");
+  }
+  const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new MerossError("BAD_INPUT", `MQTT port ${String(opts.mqttPort)} is not valid. Use a number from 1 to 65535 (8883 is usual for TLS).`);
+  }
+  if (!opts.wifi || typeof opts.wifi.ssid !== "string" || opts.wifi.ssid.length === 0) {
+    throw new MerossError("BAD_INPUT", "The Wi-Fi network name (SSID) is missing. Scan for networks or type the SSID of your 2.4 GHz network.");
+  }
+  if (typeof opts.key !== "string") {
+    throw new MerossError("BAD_INPUT", "The device key must be text. Choose a key (any text) and keep it: every later command is signed with it.");
+  }
+}
+
+export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
+  validate(opts);
+  const device = new MerossDevice({
+    address: opts.address ?? (opts.transport ? undefined : AP_ADDRESS),
+    transport: opts.transport,
+    key: "",
+    timeoutMs: opts.timeoutMs,
+  });
+  const steps: OnboardStep[] = [];
+  const step = async <T>(name: OnboardStep["name"], fn: () => Promise<T>, detail?: (v: T) => string): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      const v = await fn();
+      const s: OnboardStep = { name, ok: true, ms: Date.now() - t0 };
+      if (detail) s.detail = detail(v);
+      steps.push(s);
+      opts.onStep?.(s);
+      return v;
+    } catch (err) {
+      const e = toMerossError(err);
+      const s: OnboardStep = { name, ok: false, ms: Date.now() - t0, error: e.message };
+      steps.push(s);
+      opts.onStep?.(s);
+      throw new OnboardingError(e, steps);
+    }
+  };
+
+  try {
+    const info: DeviceInfo = await step(
+      "read device",
+      async () => parseSystemAll((await device.request("GET", NS.ALL, {}, { checkAbility: false })).payload).info,
+      (i) => `${i.model} ${i.uuid} firmware ${i.firmwareVersion}`,
+    );
+    device.info = info;
+    await step(
+      "read abilities",
+      async () => {
+        device.abilities = parseAbility((await device.request("GET", NS.ABILITY, {}, { checkAbility: false })).payload);
+        return Object.keys(device.abilities).length;
+      },
+      (n) => `${n} namespaces`,
+    );
+
+    let wifi: OnboardWifi = { ...opts.wifi };
+    if (!opts.skipScan) {
+      await step(
+        "scan wifi",
+        async () => {
+          const nets = await scanWifi(device);
+          const match = nets.find((n) => n.ssid === wifi.ssid && (!wifi.bssid || sameBssid(n.bssid, wifi.bssid))) ?? nets.find((n) => n.ssid === wifi.ssid);
+          if (!match) {
+            const seen = nets.map((n) => n.ssid).filter(Boolean);
+            throw new MerossError(
+              "BAD_INPUT",
+              `The device does not see the Wi-Fi network "${wifi.ssid}". It only joins 2.4 GHz networks; it sees: ${seen.length ? seen.join(", ") : "none"}. Check the name, or move the device closer to the access point.`,
+            );
+          }
+          wifi = {
+            ...wifi,
+            bssid: wifi.bssid ?? match.bssid,
+            channel: wifi.channel ?? match.channel,
+            encryption: wifi.encryption ?? match.encryption,
+            cipher: wifi.cipher ?? match.cipher,
+          };
+          return match;
+        },
+        (m) => `${m.ssid} on channel ${m.channel}, signal ${m.signal}%`,
+      );
+    }
+
+    const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
+    const userId = String(opts.userId ?? "0");
+    await step("set key", async () => {
+      const payload = buildConfigKeyPayload({
+        host: opts.mqttHost,
+        port,
+        secondHost: opts.secondHost,
+        secondPort: opts.secondPort,
+        key: opts.key,
+        userId,
+      });
+      await device.request("SET", NS.KEY, payload, { checkAbility: false });
+      // The device signs everything after this with the new key (protocol.md §1.2).
+      device.setKey(opts.key);
+    }, () => `broker ${opts.mqttHost}:${port}`);
+
+    if (device.has(NS.TIME)) {
+      await step("set time", async () => {
+        const payload = buildSystemTimePayload(Math.floor(Date.now() / 1000), opts.timeZone);
+        await device.request("SET", NS.TIME, payload);
+        return payload.time.timezone;
+      }, (tz) => tz || "UTC");
+    }
+
+    const useWifiX = device.has(NS.WIFIX);
+    await step("set wifi", async () => {
+      const payload = useWifiX
+        ? buildWifiXPayload(wifi, wifi.password, { type: info.model, uuid: info.uuid, mac: info.mac })
+        : buildWifiPayload(wifi, wifi.password);
+      await device.request("SET", useWifiX ? NS.WIFIX : NS.WIFI, payload, { checkAbility: false });
+    }, () => `${useWifiX ? "Config.WifiX" : "Config.Wifi"} ${wifi.ssid}`);
+
+    return {
+      steps,
+      device: { uuid: info.uuid, mac: info.mac, model: info.model, firmware: info.firmwareVersion },
+      mqtt: { host: opts.mqttHost, port, username: mqttUsername(info.mac), password: mqttPassword(info.mac, opts.key, userId) },
+      wifi: { ssid: wifi.ssid, namespace: useWifiX ? NS.WIFIX : NS.WIFI },
+    };
+  } finally {
+    await device.close();
+  }
+}
+
+function sameBssid(a: string, b: string): boolean {
+  const norm = (s: string) => s.toLowerCase().replace(/[-:]/g, "");
+  return norm(a) === norm(b);
+}
