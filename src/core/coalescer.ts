@@ -1,0 +1,119 @@
+/**
+ * Burst-safe command scheduler for one device channel. A dashboard slider can emit a
+ * hundred messages a second while a bulb answers a few requests a second and some
+ * firmwares hang when flooded (protocol.md §2.3), so instead of queueing every command
+ * we keep at most one waiting command and merge newer ones into it.
+ */
+
+/** How a submitted command ended: it ran (with its result) or a newer one absorbed it. */
+export type CoalescedOutcome<R> = { status: "done"; result: R } | { status: "superseded" } | { status: "cancelled" };
+
+export interface CoalescerOptions<C, R> {
+  /** Runs one (possibly merged) command; only one runs at a time. */
+  execute: (command: C) => Promise<R>;
+  /** Folds a newer command over an older pending one; newer fields win. */
+  merge: (older: C, newer: C) => C;
+  /** Minimum gap between the starts of two executions (default 40 ms). */
+  minIntervalMs?: number;
+}
+
+export const DEFAULT_MIN_INTERVAL_MS = 40;
+
+interface Waiting<C, R> {
+  command: C;
+  resolve: (outcome: CoalescedOutcome<R>) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * At most one command runs and at most one waits. A command submitted while another
+ * waits replaces it (merged); the replaced caller settles at once as "superseded",
+ * because its settings live on in the merged command. Every submit() settles once.
+ */
+export class Coalescer<C, R> {
+  private readonly execute: (command: C) => Promise<R>;
+  private readonly merge: (older: C, newer: C) => C;
+  private readonly minIntervalMs: number;
+  private waiting: Waiting<C, R> | undefined;
+  private running = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private executions = 0;
+
+  constructor(opts: CoalescerOptions<C, R>) {
+    this.execute = opts.execute;
+    this.merge = opts.merge;
+    const gap = opts.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
+    this.minIntervalMs = Number.isFinite(gap) && gap > 0 ? gap : 0;
+  }
+
+  /** Commands actually executed so far (merged ones count once). */
+  get executed(): number {
+    return this.executions;
+  }
+
+  /** True while a command runs or waits. */
+  get busy(): boolean {
+    return this.running || this.waiting !== undefined;
+  }
+
+  submit(command: C): Promise<CoalescedOutcome<R>> {
+    return new Promise<CoalescedOutcome<R>>((resolve, reject) => {
+      const older = this.waiting;
+      let merged = command;
+      if (older) {
+        try {
+          merged = this.merge(older.command, command);
+        } catch (err) {
+          // A merge that fails must not lose the older command: refuse only the newer one.
+          reject(err);
+          return;
+        }
+        older.resolve({ status: "superseded" });
+      }
+      this.waiting = { command: merged, resolve, reject };
+      this.pump();
+    });
+  }
+
+  /** Settles a waiting command as "cancelled" (node closing); a running one finishes. */
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.resolve({ status: "cancelled" });
+  }
+
+  private pump(): void {
+    if (this.running || this.timer || !this.waiting) return;
+    const wait = this.lastStart + this.minIntervalMs - Date.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
+      }, wait);
+      return;
+    }
+    const job = this.waiting;
+    this.waiting = undefined;
+    this.running = true;
+    this.lastStart = Date.now();
+    this.executions++;
+    let result: Promise<R>;
+    try {
+      result = Promise.resolve(this.execute(job.command));
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result
+      .then(
+        (r) => job.resolve({ status: "done", result: r }),
+        (err: unknown) => job.reject(err),
+      )
+      .finally(() => {
+        this.running = false;
+        this.pump();
+      });
+  }
+}
