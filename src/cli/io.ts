@@ -1,0 +1,99 @@
+/**
+ * What every `meross` command shares: the injected I/O (so tests run commands in-process),
+ * argument parsing that fails with one line, and the mapping from error codes to exit codes.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { MerossError, type MerossErrorCode } from "../core/errors";
+
+/** Where a command writes and what it reads from the environment; `signal` ends long-running commands. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env: Record<string, string | undefined>;
+  signal?: AbortSignal;
+}
+
+/** A command: argv after the command name in, exit code out. */
+export type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+/** Exit codes: 0 ok, 1 the device said no or answered nonsense, 2 bad arguments or no answer at all. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake in the command line itself; reported as one line with exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** parseArgs with the Node error text cut to its first sentence (Node appends a multi-line hint). */
+export function parse(argv: string[], options: Options): Parsed {
+  try {
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    return { values: r.values as Parsed["values"], positionals: r.positionals };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new UsageError(msg.split("\n")[0].replace(/\. To specify a positional argument.*$/, "."));
+  }
+}
+
+export function str(values: Parsed["values"], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Timeout flags are in seconds, like the old shell tools; the core wants milliseconds. */
+export function timeoutMs(value: string | undefined, defaultSeconds: number): number {
+  if (value === undefined) return defaultSeconds * 1000;
+  const s = Number(value);
+  if (!Number.isFinite(s) || s <= 0 || s > 3600) {
+    throw new UsageError(`--timeout "${value}" is not valid: give the number of seconds to wait, for example --timeout 10.`);
+  }
+  return Math.round(s * 1000);
+}
+
+/** A whole number flag within bounds, with a sentence naming the flag when it is not one. */
+export function intOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} "${value}" is not valid: use a whole number from ${min} to ${max}.`);
+  }
+  return n;
+}
+
+const NO_ANSWER: readonly MerossErrorCode[] = ["TIMEOUT", "UNREACHABLE", "BAD_INPUT"];
+
+/** TIMEOUT/UNREACHABLE (nothing answered) and BAD_INPUT (our mistake) exit 2; a device that answered "no" exits 1. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof MerossError && NO_ANSWER.includes(err.code)) return EXIT_USAGE;
+  return EXIT_FAILED;
+}
+
+/** Writes the one-line reason for a failure; never a stack trace. */
+export function reportError(io: CliIo, command: string, err: unknown): number {
+  const msg = err instanceof Error ? err.message : String(err);
+  const hint = err instanceof UsageError ? ` (see "meross ${command} --help")` : "";
+  io.stderr.write(`meross ${command}: ${msg.replace(/\s*\n\s*/g, " ")}${hint}\n`);
+  return exitCodeFor(err);
+}
+
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The signing key: --key wins, then MEROSS_KEY, then "" (what unconfigured devices accept). */
+export function keyFrom(values: Parsed["values"], io: CliIo): string {
+  return str(values, "key") ?? io.env.MEROSS_KEY ?? "";
+}

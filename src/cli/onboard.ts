@@ -1,0 +1,173 @@
+/**
+ * `meross onboard`: takes a device in pairing mode onto the user's Wi-Fi and MQTT broker,
+ * replacing the old onboard shell tool (same --from-json convention). All protocol work
+ * is the core's onboard(); this file only turns flags into its options and its log into JSON.
+ */
+import { AP_ADDRESS, DEFAULT_MQTT_PORT, OnboardingError, onboard, type OnboardOptions, type OnboardWifi } from "../core/onboarding";
+import { HTTP_TIMEOUT_MS } from "../core/transport/types";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, intOption, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
+
+export const ONBOARD_HELP = `Usage: meross onboard --host MQTT_HOST --ssid SSID --password P [options]
+
+Configures a device in pairing (access-point) mode: reads it, scans Wi-Fi (unless the
+network is fully described), sets its key and MQTT broker, sets its clock, then sends the
+Wi-Fi settings, after which the device reboots and joins your network. Prints the step log
+as JSON: {steps, device, mqtt, wifi} (mqtt holds the broker user name and password the
+device will use). Progress goes to stderr. The Wi-Fi password and the key are never printed.
+
+Broker:
+  --host H            MQTT broker host the device will connect to (required)
+  --port N            MQTT broker port (default ${DEFAULT_MQTT_PORT})
+  --second-host H     fallback broker host     --second-port N   fallback broker port
+Wi-Fi:
+  --ssid S            network name (or from --from-json)
+  --password P        network password (default: $MEROSS_WIFI_PASSWORD; may be omitted for open networks)
+  --bssid B --channel N --encryption N --cipher N
+                      the network's details, as "meross wifi" prints them; when all four are
+                      known the scan step is skipped
+  --from-json JSON    a network object from "meross wifi SSID"; fills ssid, bssid, channel,
+                      encryption and cipher. Explicit flags win.
+Device:
+  --device ADDR       device address, optionally with :port (default ${AP_ADDRESS})
+  --key K             the key the device will sign with from now on (default: $MEROSS_KEY, else empty)
+  --user-id U         user id stored on the device (default 0)
+  --time-zone TZ      IANA time zone for the device clock (default: this machine's)
+  --timeout S         seconds to wait for each reply (default ${HTTP_TIMEOUT_MS / 1000}; the scan allows 30)
+  -h, --help          show this help
+
+Exit status: 0 onboarded; 1 a step failed (the partial step log is printed);
+2 bad arguments, timeout or device unreachable.
+
+Example:
+  meross onboard --host 192.168.1.10 --port 8883 --key mykey --password 'wifi pass' \\
+    --from-json "$(meross wifi MyHomeWifi)"
+`;
+
+type WifiDetails = Omit<OnboardWifi, "password">;
+
+/** Reads the network object "meross wifi SSID" printed; a one-element array is accepted too. */
+function fromJson(text: string): Partial<WifiDetails> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--from-json is not valid JSON: pass the output of "meross wifi SSID", for example --from-json "$(meross wifi MyHomeWifi)"`);
+  }
+  if (Array.isArray(value) && value.length === 1) value = value[0];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new UsageError(`--from-json must be one network object as "meross wifi SSID" prints it, not ${Array.isArray(value) ? `a list of ${value.length}` : JSON.stringify(value)}`);
+  }
+  const o = value as Record<string, unknown>;
+  const out: Partial<WifiDetails> = {};
+  if (o.ssid !== undefined) {
+    if (typeof o.ssid !== "string") throw new UsageError(`--from-json: "ssid" must be text`);
+    out.ssid = o.ssid;
+  }
+  if (o.bssid !== undefined) {
+    if (typeof o.bssid !== "string") throw new UsageError(`--from-json: "bssid" must be text such as "aa:bb:cc:dd:ee:ff"`);
+    out.bssid = o.bssid;
+  }
+  for (const f of ["channel", "encryption", "cipher"] as const) {
+    if (o[f] === undefined) continue;
+    const n = typeof o[f] === "number" ? o[f] : Number(o[f]);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--from-json: "${f}" must be a whole number, got ${JSON.stringify(o[f])}`);
+    out[f] = n;
+  }
+  return out;
+}
+
+/** Checked before anything is sent: a bad zone found at "set time" would leave the device half-configured. */
+function checkTimeZone(tz: string): void {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+  } catch {
+    throw new UsageError(`--time-zone "${tz}" is not a known time zone: use an IANA name such as Europe/Berlin or America/New_York`);
+  }
+}
+
+export async function onboardCommand(argv: string[], io: CliIo): Promise<number> {
+  let opts: OnboardOptions;
+  try {
+    const { values, positionals } = parse(argv, {
+      host: { type: "string" },
+      port: { type: "string" },
+      "second-host": { type: "string" },
+      "second-port": { type: "string" },
+      ssid: { type: "string" },
+      password: { type: "string" },
+      bssid: { type: "string" },
+      channel: { type: "string" },
+      encryption: { type: "string" },
+      cipher: { type: "string" },
+      "from-json": { type: "string" },
+      device: { type: "string" },
+      key: { type: "string" },
+      "user-id": { type: "string" },
+      "time-zone": { type: "string" },
+      timeout: { type: "string" },
+    });
+    if (values.help) {
+      io.stdout.write(ONBOARD_HELP);
+      return EXIT_OK;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": every setting is a --flag`);
+    const host = str(values, "host");
+    if (!host) throw new UsageError("--host is required: the IP address or host name of the MQTT broker the device should use");
+    const json = str(values, "from-json");
+    const base: Partial<WifiDetails> = json === undefined ? {} : fromJson(json);
+    const wifiDetails: Partial<WifiDetails> = {
+      ssid: str(values, "ssid") ?? base.ssid,
+      bssid: str(values, "bssid") ?? base.bssid,
+      channel: intOption("channel", str(values, "channel"), 1, 14) ?? base.channel,
+      encryption: intOption("encryption", str(values, "encryption"), 0, 8) ?? base.encryption,
+      cipher: intOption("cipher", str(values, "cipher"), 0, 4) ?? base.cipher,
+    };
+    if (!wifiDetails.ssid) throw new UsageError("the Wi-Fi network is missing: give --ssid or --from-json \"$(meross wifi SSID)\"");
+    const password = str(values, "password") ?? io.env.MEROSS_WIFI_PASSWORD;
+    if (password === undefined && wifiDetails.encryption !== 0) {
+      throw new UsageError("the Wi-Fi password is missing: give --password or set MEROSS_WIFI_PASSWORD");
+    }
+    const wifi: OnboardWifi = { ssid: wifiDetails.ssid, password: password ?? "" };
+    if (wifiDetails.bssid !== undefined) wifi.bssid = wifiDetails.bssid;
+    if (wifiDetails.channel !== undefined) wifi.channel = wifiDetails.channel;
+    if (wifiDetails.encryption !== undefined) wifi.encryption = wifiDetails.encryption;
+    if (wifiDetails.cipher !== undefined) wifi.cipher = wifiDetails.cipher;
+    const secondHost = str(values, "second-host");
+    const secondPort = intOption("second-port", str(values, "second-port"), 1, 65535);
+    const userId = str(values, "user-id");
+    if (userId !== undefined && !/^\d+$/.test(userId)) throw new UsageError(`--user-id "${userId}" is not valid: use a whole number (devices store it as a number)`);
+    const timeZone = str(values, "time-zone");
+    if (timeZone !== undefined) checkTimeZone(timeZone);
+    opts = {
+      address: str(values, "device") ?? AP_ADDRESS,
+      mqttHost: host,
+      mqttPort: intOption("port", str(values, "port"), 1, 65535) ?? DEFAULT_MQTT_PORT,
+      key: keyFrom(values, io),
+      wifi,
+      // The user just ran "meross wifi" when every detail is known: a second live scan only costs time.
+      skipScan: wifi.bssid !== undefined && wifi.channel !== undefined && wifi.encryption !== undefined && wifi.cipher !== undefined,
+      timeoutMs: timeoutMs(str(values, "timeout"), HTTP_TIMEOUT_MS / 1000),
+      onStep: (s) => io.stderr.write(`meross onboard: ${s.ok ? "ok  " : "FAILED"} ${s.name}${s.detail ? ` (${s.detail})` : ""}\n`),
+    };
+    if (secondHost !== undefined) opts.secondHost = secondHost;
+    if (secondPort !== undefined) opts.secondPort = secondPort;
+    if (userId !== undefined) opts.userId = userId;
+    if (timeZone !== undefined) opts.timeZone = timeZone;
+  } catch (err) {
+    return reportError(io, "onboard", err);
+  }
+
+  try {
+    const result = await onboard(opts);
+    printJson(io, result);
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof OnboardingError) {
+      printJson(io, { steps: err.steps, error: err.toJSON() });
+      reportError(io, "onboard", err);
+      return err.code === "TIMEOUT" || err.code === "UNREACHABLE" ? EXIT_USAGE : EXIT_FAILED;
+    }
+    // Only the core's validation fails before the first step: a BAD_INPUT, so exit 2.
+    return reportError(io, "onboard", err);
+  }
+}

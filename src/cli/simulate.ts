@@ -1,0 +1,106 @@
+/**
+ * `meross simulate`: one simulated device in the foreground, so the other commands, the
+ * nodes and scripts can be tried without hardware. It prints a single ready line that
+ * scripts wait for, and stops cleanly when its signal fires (SIGINT/SIGTERM in main).
+ */
+import { listModels, MODELS } from "../simulator/models";
+import { EXIT_OK, UsageError, intOption, keyFrom, parse, reportError, str, type CliIo } from "./io";
+
+export const SIMULATE_HELP = `Usage: meross simulate [options]
+
+Runs one simulated Meross device on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM).
+When it is ready it prints one line:
+  simulating <model> uuid=<uuid> url=http://127.0.0.1:<port>/config [status=<url>] [(unconfigured)]
+
+Options:
+  --port P          port to listen on (default 0: any free port, shown in the ready line)
+  --model NAME      model to impersonate (default msl120; see --list-models)
+  --unconfigured    start in pairing (access-point) mode, ready for "meross wifi" and "meross onboard"
+  --key K           key the device expects requests to be signed with (default: $MEROSS_KEY, else empty)
+  --uuid U          device uuid (default: a random one)
+  --status-port P   also serve the simulator's live status page on this port (0: any free port);
+                    its address is added to the ready line as status=<url>
+  --list-models     list the models and what they can do, then exit
+  -h, --help        show this help
+`;
+
+const DEFAULT_MODEL = "msl120";
+
+/** One model a line, name first, so `meross simulate --list-models | cut -d' ' -f1` gives names. */
+export function formatModels(): string {
+  const models = listModels();
+  const width = Math.max(...models.map((m) => m.name.length));
+  return models.map((m) => `${m.name.padEnd(width)}  ${m.features.join(", ") || "on/off"} — ${m.description}\n`).join("");
+}
+
+export async function simulateCommand(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = parse(argv, {
+      port: { type: "string" },
+      model: { type: "string" },
+      unconfigured: { type: "boolean" },
+      key: { type: "string" },
+      uuid: { type: "string" },
+      "list-models": { type: "boolean" },
+      "status-port": { type: "string" },
+    });
+    if (values.help) {
+      io.stdout.write(SIMULATE_HELP);
+      return EXIT_OK;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": every setting is a --flag`);
+    if (values["list-models"]) {
+      io.stdout.write(formatModels());
+      return EXIT_OK;
+    }
+    const model = str(values, "model") ?? DEFAULT_MODEL;
+    if (!Object.prototype.hasOwnProperty.call(MODELS, model)) {
+      throw new UsageError(`unknown model "${model}": choose one of ${listModels().map((m) => m.name).join(", ")}`);
+    }
+    const uuid = str(values, "uuid");
+    if (uuid !== undefined && !/^[0-9a-fA-F]{32}$/.test(uuid)) {
+      throw new UsageError(`--uuid "${uuid}" is not valid: a Meross uuid is 32 hexadecimal characters`);
+    }
+    const port = intOption("port", str(values, "port"), 0, 65535) ?? 0;
+    const statusPort = intOption("status-port", str(values, "status-port"), 0, 65535);
+    if (io.signal?.aborted) return EXIT_OK;
+
+    const spec = {
+      model,
+      host: "127.0.0.1",
+      port,
+      key: keyFrom(values, io),
+      unconfigured: values.unconfigured === true,
+      ...(uuid !== undefined ? { uuid } : {}),
+    };
+    // Loaded only here: the simulator is not needed by the commands that talk to real devices.
+    let device: { uuid: string; url: string; model: { name: string } };
+    let status = "";
+    let stop: () => Promise<void>;
+    if (statusPort === undefined) {
+      const { SimulatedDevice } = await import("../simulator/device");
+      const one = await SimulatedDevice.start(spec);
+      device = one;
+      stop = () => one.stop();
+    } else {
+      const { Fleet } = await import("../simulator/fleet");
+      const fleet = await Fleet.start([spec], { statusPort });
+      device = fleet.devices[0];
+      status = ` status=${fleet.statusUrl}`;
+      stop = () => fleet.stop();
+    }
+    try {
+      io.stdout.write(`simulating ${device.model.name} uuid=${device.uuid} url=${device.url}${status}${values.unconfigured ? " (unconfigured)" : ""}\n`);
+      await new Promise<void>((resolve) => {
+        if (!io.signal) return;
+        if (io.signal.aborted) resolve();
+        else io.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+    } finally {
+      await stop();
+    }
+    return EXIT_OK;
+  } catch (err) {
+    return reportError(io, "simulate", err);
+  }
+}
