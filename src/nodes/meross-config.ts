@@ -1,0 +1,237 @@
+/**
+ * meross-config: one device, one key, one MerossDevice session shared by every node that
+ * uses it (one request queue, because real devices serve one request at a time,
+ * protocol.md §2.3). Modelled on Node-RED's MQTT broker node: a `users` map, the session
+ * starts when the first user registers, and its status is pushed to every user.
+ */
+import type { NodeAPI, Node, NodeDef, NodeStatus } from "node-red";
+import type { Request, Response } from "express";
+import { MerossDevice } from "../core/device";
+import { MerossError } from "../core/errors";
+import { summarizeDevice } from "./shared/device-summary";
+import { SHORT_REASON, toMerossError } from "./shared/errors";
+import { isMerossConfig, type MerossConfigNode, type SessionListener, type SessionState } from "./shared/types";
+
+interface ConfigDef extends NodeDef {
+  host?: string;
+  userId?: string;
+}
+
+interface ConfigCredentials {
+  key?: string;
+}
+
+/** After a failed first read, try again this much later while nodes still use the device. */
+const RETRY_MS = 30_000;
+/** The runtime allows 15 s for close; a device that hangs must not eat all of it. */
+const CLOSE_BOUND_MS = 2_000;
+/** The editor probe answers a person waiting on a button: fail fast. */
+const PROBE_TIMEOUT_MS = 5_000;
+/** What the editor sends back for a password field the user did not touch. */
+const UNCHANGED_PASSWORD = "__PWRD__";
+
+function credentialKey(node: Node): string {
+  const c = (node as Node & { credentials?: ConfigCredentials }).credentials;
+  return c && typeof c.key === "string" ? c.key : "";
+}
+
+function errorBody(err: unknown, secrets: string[]): { error: { code: string; message: string } } {
+  const e = toMerossError(err, secrets);
+  return { error: { code: e.code, message: e.message } };
+}
+
+export = function (RED: NodeAPI): void {
+  function MerossConfig(this: Node, def: ConfigDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this as MerossConfigNode & { host: string; userId: string };
+    node.host = typeof def.host === "string" ? def.host.trim() : "";
+    node.userId = typeof def.userId === "string" || typeof def.userId === "number" ? String(def.userId).trim() : "";
+    const key = credentialKey(node);
+
+    let device: MerossDevice | undefined;
+    let setupError: MerossError | undefined;
+    try {
+      device = new MerossDevice({ address: node.host, key });
+    } catch (err) {
+      setupError = toMerossError(err, [key]);
+    }
+
+    const users = new Map<string, { node: Node; onSession?: SessionListener }>();
+    const sharedObjects = new Map<string, unknown>();
+    let state: SessionState = "connecting";
+    let status: NodeStatus = { fill: "yellow", shape: "ring", text: "connecting" };
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let closed = false;
+
+    const pushOne = (u: { node: Node; onSession?: SessionListener }): void => {
+      try {
+        if (u.onSession) u.onSession(state, status);
+        else u.node.status(status);
+      } catch {
+        // A user node's status hook must not break the others.
+      }
+    };
+    const setState = (s: SessionState, st: NodeStatus): void => {
+      state = s;
+      status = st;
+      for (const u of users.values()) pushOne(u);
+    };
+    const markReady = (d: MerossDevice): void => {
+      if (state !== "ready") setState("ready", { fill: "green", shape: "dot", text: d.info?.model || "connected" });
+    };
+    const markError = (err: unknown): void => {
+      const e = toMerossError(err, [key]);
+      setState("error", { fill: "red", shape: "ring", text: SHORT_REASON[e.code] });
+    };
+
+    const connect = (): void => {
+      if (closed || !device) return;
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      const d = device;
+      d.ready().then(
+        () => markReady(d),
+        (err: unknown) => {
+          markError(err);
+          if (!closed && users.size > 0) {
+            retryTimer = setTimeout(() => {
+              retryTimer = undefined;
+              if (users.size > 0) connect();
+            }, RETRY_MS);
+          }
+        },
+      );
+    };
+
+    Object.defineProperty(node, "device", { get: () => device, enumerable: false });
+
+    node.register = (user: Node, onSession?: SessionListener): void => {
+      const first = users.size === 0;
+      users.set(user.id, { node: user, onSession });
+      if (setupError) {
+        state = "error";
+        status = { fill: "red", shape: "ring", text: SHORT_REASON[setupError.code] };
+        pushOne({ node: user, onSession });
+        return;
+      }
+      pushOne({ node: user, onSession });
+      if (first && state !== "ready") connect();
+    };
+
+    node.deregister = (user: Node, done: () => void): void => {
+      users.delete(user.id);
+      if (users.size === 0 && retryTimer) {
+        clearTimeout(retryTimer);
+        retryTimer = undefined;
+      }
+      done();
+    };
+
+    node.getDevice = async (): Promise<MerossDevice> => {
+      if (!device) throw setupError ?? new MerossError("BAD_INPUT", "This meross-config has no device address. Open it and enter the device's IP address or host name.");
+      const d = device;
+      try {
+        await d.ready();
+      } catch (err) {
+        markError(err);
+        throw err;
+      }
+      markReady(d);
+      return d;
+    };
+
+    node.shared = <T,>(k: string, create: () => T): T => {
+      if (!sharedObjects.has(k)) sharedObjects.set(k, create());
+      return sharedObjects.get(k) as T;
+    };
+
+    node.secrets = (): string[] => (key ? [key] : []);
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      for (const obj of sharedObjects.values()) {
+        const c = (obj as { cancel?: unknown }).cancel;
+        if (typeof c === "function") {
+          try {
+            c.call(obj);
+          } catch {
+            // Closing must go on even if one helper fails to stop.
+          }
+        }
+      }
+      sharedObjects.clear();
+      users.clear();
+      const d = device;
+      device = undefined;
+      if (!d) {
+        done();
+        return;
+      }
+      let finished = false;
+      const finish = (): void => {
+        if (!finished) {
+          finished = true;
+          done();
+        }
+      };
+      const bound = setTimeout(finish, CLOSE_BOUND_MS);
+      d.close().catch(() => undefined).finally(() => {
+        clearTimeout(bound);
+        finish();
+      });
+    });
+  }
+
+  RED.nodes.registerType("meross-config", MerossConfig, {
+    credentials: { key: { type: "password" } },
+  });
+
+  // Info about a deployed config, for the edit dialog; answers from the running session.
+  RED.httpAdmin.get("/meross-config/:id/info", RED.auth.needsPermission("meross-config.read"), (req: Request, res: Response) => {
+    const cfg = RED.nodes.getNode(String(req.params.id));
+    if (!isMerossConfig(cfg)) {
+      res.status(404).json({ error: { code: "NOT_FOUND", message: "No deployed meross-config with this id. Deploy the flow first, or use Read device." } });
+      return;
+    }
+    cfg.getDevice().then(
+      (d) => res.json(summarizeDevice(d)),
+      (err: unknown) => res.status(502).json(errorBody(err, cfg.secrets())),
+    );
+  });
+
+  // "Read device" in the edit dialog: reads System.All/Ability from a host that may not be deployed yet.
+  RED.httpAdmin.post("/meross-config/probe", RED.auth.needsPermission("meross-config.write"), (req: Request, res: Response) => {
+    const body: Record<string, unknown> = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>) : {};
+    const host = typeof body.host === "string" ? body.host.trim() : "";
+    let key = typeof body.key === "string" && body.key !== UNCHANGED_PASSWORD ? body.key : "";
+    if (!key && typeof body.id === "string" && body.id) {
+      const cfg = RED.nodes.getNode(body.id);
+      if (isMerossConfig(cfg)) key = credentialKey(cfg);
+    }
+    const secrets = key ? [key] : [];
+    if (!host) {
+      res.status(400).json({ error: { code: "BAD_INPUT", message: "Enter the device's IP address or host name first." } });
+      return;
+    }
+    let d: MerossDevice;
+    try {
+      d = new MerossDevice({ address: host, key, timeoutMs: PROBE_TIMEOUT_MS, http: { retries: 0 } });
+    } catch (err) {
+      res.status(400).json(errorBody(err, secrets));
+      return;
+    }
+    d.refresh()
+      .then(
+        () => res.json(summarizeDevice(d)),
+        (err: unknown) => {
+          const e = toMerossError(err, secrets);
+          res.status(e.code === "BAD_INPUT" ? 400 : 502).json(errorBody(e, secrets));
+        },
+      )
+      .finally(() => {
+        d.close().catch(() => undefined);
+      });
+  });
+};

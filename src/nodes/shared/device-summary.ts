@@ -1,0 +1,47 @@
+/**
+ * What the editor shows about a device ("Read device" and the deployed-config info):
+ * identity and a plain summary of its abilities. Built only from what the device said;
+ * it never includes the key.
+ */
+import { NS, type MerossDevice } from "../../core/device";
+import { LIGHT_CAPACITY, describeCapacity } from "../../core/codecs/light";
+
+export interface DeviceSummary {
+  model: string;
+  uuid: string;
+  mac: string;
+  firmware: string;
+  hardware: string;
+  address: string;
+  abilities: {
+    count: number;
+    onOff: "ToggleX" | "Toggle (legacy)" | "none";
+    light: string | null;
+    colour: boolean;
+    metering: boolean;
+    namespaces: string[];
+  };
+}
+
+export function summarizeDevice(device: MerossDevice): DeviceSummary {
+  const info = device.info;
+  const abilities = device.abilities ?? {};
+  const namespaces = Object.keys(abilities).sort();
+  const cap = device.has(NS.LIGHT) ? device.lightCapacity : 0;
+  return {
+    model: info?.model ?? "",
+    uuid: info?.uuid ?? "",
+    mac: info?.mac ?? "",
+    firmware: info?.firmwareVersion ?? "",
+    hardware: info?.hardwareVersion ?? "",
+    address: device.address,
+    abilities: {
+      count: namespaces.length,
+      onOff: device.has(NS.TOGGLEX) ? "ToggleX" : device.has(NS.TOGGLE) ? "Toggle (legacy)" : "none",
+      light: device.has(NS.LIGHT) ? describeCapacity(cap) : null,
+      colour: (cap & LIGHT_CAPACITY.RGB) !== 0,
+      metering: device.has(NS.ELECTRICITY),
+      namespaces,
+    },
+  };
+}

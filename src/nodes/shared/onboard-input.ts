@@ -1,0 +1,89 @@
+/**
+ * meross-onboard's inputs: the Wi-Fi target from the node's properties, optionally
+ * replaced by a network object picked from a scan (msg.payload). The Wi-Fi password is
+ * a credential only, so a flow cannot leak it through messages.
+ */
+import { MerossError } from "../../core/errors";
+import { DEFAULT_MQTT_PORT } from "../../core/onboarding";
+import { describeValue, isObject } from "../../core/codecs/util";
+import { isBlank } from "./inputs";
+
+export interface WifiTarget {
+  ssid: string;
+  bssid?: string;
+  channel?: number;
+  encryption?: number;
+  cipher?: number;
+}
+
+function bad(message: string): MerossError {
+  return new MerossError("BAD_INPUT", message);
+}
+
+function optionalInt(v: unknown, name: string, max: number): number | undefined {
+  if (isBlank(v)) return undefined;
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw bad(`The Wi-Fi ${name} ${describeValue(v)} is not valid: use a whole number from 0 to ${max}, or leave it empty to take it from the scan.`);
+  }
+  return n;
+}
+
+function optionalText(v: unknown, name: string): string | undefined {
+  if (isBlank(v)) return undefined;
+  if (typeof v !== "string") throw bad(`The Wi-Fi ${name} ${describeValue(v)} must be text.`);
+  return v.trim();
+}
+
+/** Builds the Wi-Fi target from a plain record (node properties or a scanned network). */
+export function wifiTargetFrom(src: Record<string, unknown>): Partial<WifiTarget> {
+  const out: Partial<WifiTarget> = {};
+  if (!isBlank(src.ssid)) {
+    if (typeof src.ssid !== "string") throw bad(`The Wi-Fi name (SSID) ${describeValue(src.ssid)} must be text.`);
+    out.ssid = src.ssid;
+  }
+  const bssid = optionalText(src.bssid, "BSSID");
+  if (bssid !== undefined) out.bssid = bssid;
+  const channel = optionalInt(src.channel, "channel", 196);
+  if (channel !== undefined) out.channel = channel;
+  const encryption = optionalInt(src.encryption, "encryption", 255);
+  if (encryption !== undefined) out.encryption = encryption;
+  const cipher = optionalInt(src.cipher, "cipher", 255);
+  if (cipher !== undefined) out.cipher = cipher;
+  return out;
+}
+
+/** True when msg.payload asks for a scan instead of an onboarding. */
+export function isScanRequest(payload: unknown): boolean {
+  return typeof payload === "string" && payload.trim().toLowerCase() === "scan";
+}
+
+/**
+ * The Wi-Fi target for one onboarding: a network object in msg.payload (as output by a
+ * scan) replaces the configured network; anything else keeps the configured one.
+ */
+export function resolveWifiTarget(props: Record<string, unknown>, payload: unknown): WifiTarget {
+  let target = wifiTargetFrom(props);
+  if (isObject(payload)) {
+    if ("password" in payload) {
+      throw bad("msg.payload.password is not accepted: the Wi-Fi password is a credential. Enter it in the meross-onboard node's settings.");
+    }
+    if (!isBlank(payload.ssid)) {
+      // A picked network replaces the whole target; mixing its SSID with another BSSID would never join.
+      target = wifiTargetFrom(payload);
+    }
+  }
+  if (!target.ssid) {
+    throw bad("The Wi-Fi network name (SSID) is missing. Use Scan in the node's settings, or send a network from a \"scan\" output as msg.payload.");
+  }
+  return target as WifiTarget;
+}
+
+export function resolveMqttPort(v: unknown): number {
+  if (isBlank(v)) return DEFAULT_MQTT_PORT;
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw bad(`The MQTT port ${describeValue(v)} is not valid: use a number from 1 to 65535 (8883 is usual for TLS).`);
+  }
+  return n;
+}

@@ -1,0 +1,66 @@
+/**
+ * meross-request's inputs: method, namespace and payload from the node's properties or
+ * the message. The node stays a raw door to the protocol, so only the shape is checked;
+ * the device (and its ability list) decides the rest.
+ */
+import { MerossError } from "../../core/errors";
+import { REQUEST_METHODS, type RequestMethod } from "../../core/protocol/message";
+import { describeValue, isObject } from "../../core/codecs/util";
+import { isBlank } from "./inputs";
+
+export interface RawRequest {
+  method: RequestMethod;
+  namespace: string;
+  payload: Record<string, unknown>;
+}
+
+function bad(message: string): MerossError {
+  return new MerossError("BAD_INPUT", message);
+}
+
+export function resolveMethod(property: unknown, fromMsg: unknown): RequestMethod {
+  const raw = !isBlank(property) ? property : !isBlank(fromMsg) ? fromMsg : "GET";
+  const m = typeof raw === "string" ? raw.trim().toUpperCase() : "";
+  if (!(REQUEST_METHODS as readonly string[]).includes(m)) {
+    throw bad(`The method ${describeValue(raw)} is not valid: use GET (read), SET (change) or PUSH.`);
+  }
+  return m as RequestMethod;
+}
+
+export function resolveNamespace(property: unknown, msgNamespace: unknown, msgTopic: unknown): string {
+  const raw = !isBlank(property) ? property : !isBlank(msgNamespace) ? msgNamespace : msgTopic;
+  if (isBlank(raw)) {
+    throw bad("No namespace given: set it in the node, or send msg.namespace (or msg.topic), e.g. \"Appliance.System.All\".");
+  }
+  if (typeof raw !== "string" || !/^Appliance(\.[A-Za-z0-9]+)+$/.test(raw.trim())) {
+    throw bad(`${describeValue(raw)} is not a Meross namespace. Namespaces look like Appliance.Control.ToggleX.`);
+  }
+  return raw.trim();
+}
+
+/** msg.payload as the request payload: an object, a JSON object string, or empty for {}. */
+export function resolvePayload(payload: unknown): Record<string, unknown> {
+  if (payload === undefined || payload === null || payload === "") return {};
+  if (isObject(payload)) return payload;
+  if (typeof payload === "string") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      throw bad(`msg.payload ${describeValue(payload)} is text but not JSON. Send an object such as {"togglex": {"channel": 0, "onoff": 1}}, or leave it empty.`);
+    }
+    if (isObject(parsed)) return parsed;
+  }
+  throw bad(`msg.payload ${describeValue(payload)} is not a request payload: send an object (or a JSON object string), or leave it empty for {}.`);
+}
+
+export function resolveRequest(
+  props: { method?: unknown; namespace?: unknown },
+  msg: { method?: unknown; namespace?: unknown; topic?: unknown; payload?: unknown },
+): RawRequest {
+  return {
+    method: resolveMethod(props.method, msg.method),
+    namespace: resolveNamespace(props.namespace, msg.namespace, msg.topic),
+    payload: resolvePayload(msg.payload),
+  };
+}
