@@ -63,4 +63,67 @@ describe("meross-toggle node", function () {
     t1.receive({ payload: "what is it?" });
     assert.equal((await got).payload, true, "any other payload reads the device");
   });
+
+  it("takes the channel from msg.channel when the node's channel is blank (4-outlet strip)", async () => {
+    const { t1, out, sim } = await load("mss425");
+    const got = nextMessage(out);
+    t1.receive({ payload: true, channel: 2 });
+    const msg = await got;
+    assert.equal(msg.payload, true);
+    assert.equal((msg.meross as Record<string, unknown>).channel, 2);
+    assert.deepEqual(sim.state.channels.map((c) => c.on), [false, false, true, false]);
+  });
+
+  it("prefers the node's own channel over msg.channel", async () => {
+    const { t1, out, sim } = await load("mss425", { channel: "1" });
+    const got = nextMessage(out);
+    t1.receive({ payload: 1, channel: 3 });
+    await got;
+    assert.deepEqual(sim.state.channels.map((c) => c.on), [false, true, false, false]);
+  });
+
+  it("shows 'ch 2 on' on a strip channel and a grey 'off' after switching off", async () => {
+    const { t1, out } = await load("mss425", { channel: 2 });
+    const statuses: unknown[] = [];
+    const orig = t1.status.bind(t1);
+    t1.status = ((s: unknown) => { statuses.push(s); orig(s as never); }) as typeof t1.status;
+    let got = nextMessage(out);
+    t1.receive({ payload: "on" });
+    await got;
+    assert.deepEqual(statuses[statuses.length - 1], { fill: "green", shape: "dot", text: "ch 2 on" });
+    got = nextMessage(out);
+    t1.receive({ payload: "off" });
+    await got;
+    assert.deepEqual(statuses[statuses.length - 1], { fill: "grey", shape: "dot", text: "ch 2 off" });
+  });
+
+  it("switches a legacy plug that only speaks Control.Toggle", async () => {
+    const { t1, out, sim } = await load("mss210");
+    let got = nextMessage(out);
+    t1.receive({ payload: "on" });
+    assert.equal((await got).payload, true);
+    assert.equal(sim.state.channels[0].on, true);
+    got = nextMessage(out);
+    t1.receive({ payload: "toggle" });
+    assert.equal((await got).payload, false);
+    assert.equal(sim.state.channels[0].on, false);
+  });
+
+  it("updates its status when another node on the same device switches it", async () => {
+    sim = await startDevice({ model: "mss310" });
+    const flow = onTab([configNode("c1", sim.address)], [
+      { id: "a", type: "meross-toggle", device: "c1", channel: "0", wires: [["outA"]] },
+      { id: "b", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
+      { id: "outA", type: "helper" },
+    ]);
+    await helper.load([configNodeModule, toggleNode], flow, { c1: { key: KEY } });
+    const b = helper.getNode("b");
+    const statuses: Array<{ text?: string }> = [];
+    const orig = b.status.bind(b);
+    b.status = ((s: { text?: string }) => { statuses.push(s); orig(s as never); }) as typeof b.status;
+    const got = nextMessage(helper.getNode("outA"));
+    helper.getNode("a").receive({ payload: "on" });
+    await got;
+    await waitFor(() => statuses.some((s) => s.text === "on"), 3000, "node b to show on");
+  });
 });
