@@ -1,0 +1,25 @@
+/**
+ * The demo fleet behind `npm start`: one device of each kind a newcomer is likely to own,
+ * with fixed seeds so uuids stay the same from run to run (bookmarks and flows keep working).
+ */
+import { Fleet } from "./fleet";
+import type { SimulatorOptions } from "./device";
+
+export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
+  { name: "Living room bulb", model: "msl120", seed: "demo-living-room" },
+  { name: "Bedside lamp", model: "msl100", seed: "demo-bedside" },
+  { name: "Coffee machine plug", model: "mss310", seed: "demo-coffee" },
+  { name: "Old hallway plug", model: "mss210", seed: "demo-hallway" },
+  { name: "Desk power strip", model: "mss425", seed: "demo-desk" },
+  { name: "New plug (out of the box)", model: "mss305", seed: "demo-new-plug", unconfigured: true },
+];
+
+/** Starts the demo fleet; device ports are free ports unless `basePort` is given. */
+export async function startDemo(opts: { statusPort?: number; basePort?: number; key?: string } = {}): Promise<Fleet> {
+  const specs = DEMO_FLEET.map((spec, i) => ({
+    ...spec,
+    key: spec.unconfigured ? undefined : (opts.key ?? ""),
+    port: opts.basePort ? opts.basePort + i : 0,
+  }));
+  return Fleet.start(specs, { statusPort: opts.statusPort ?? 0 });
+}

@@ -1,0 +1,154 @@
+/**
+ * A set of simulated devices plus a live status page, for `meross simulate` and the demo.
+ * The page is what a newcomer sees first, so it shows each device the way it would look on
+ * a shelf: bulbs glow in their colour, plugs show their switch, buttons act as the real ones.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { SimulatedDevice, type SimulatorOptions, type DeviceSnapshot } from "./device";
+import { STATUS_PAGE_HTML } from "./statuspage";
+import { MerossError } from "../core/errors";
+
+export interface FleetOptions {
+  /** Port of the status page; 0 (default) picks a free one. */
+  statusPort?: number;
+  /** Interface of the status page (default 127.0.0.1). */
+  statusHost?: string;
+}
+
+/** The SSE / JSON body: every device, so a client never has to merge partial updates. */
+export interface FleetSnapshot {
+  devices: DeviceSnapshot[];
+}
+
+/** Several SimulatedDevices and the HTTP status page that watches them. */
+export class Fleet {
+  readonly devices: SimulatedDevice[];
+  private readonly server: Server;
+  private readonly clients = new Set<ServerResponse>();
+  private readonly host: string;
+  private _port = 0;
+  private keepAlive?: NodeJS.Timeout;
+
+  private constructor(devices: SimulatedDevice[], host: string) {
+    this.devices = devices;
+    this.host = host;
+    this.server = createServer((req, res) => this.route(req, res));
+    for (const d of devices) d.on("change", () => this.broadcast());
+  }
+
+  /** Starts every device (each on its own free port unless given) and the status page. */
+  static async start(specs: Array<SimulatorOptions & { name?: string }>, opts: FleetOptions = {}): Promise<Fleet> {
+    const devices: SimulatedDevice[] = [];
+    try {
+      for (const spec of specs) devices.push(await SimulatedDevice.start(spec));
+    } catch (err) {
+      await Promise.all(devices.map((d) => d.stop()));
+      throw err;
+    }
+    const fleet = new Fleet(devices, opts.statusHost ?? "127.0.0.1");
+    try {
+      await new Promise<void>((resolve, reject) => {
+        fleet.server.once("error", reject);
+        fleet.server.listen(opts.statusPort ?? 0, fleet.host, () => {
+          fleet.server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      await Promise.all(devices.map((d) => d.stop()));
+      throw new MerossError(
+        "BAD_INPUT",
+        `The status page could not listen on ${fleet.host}:${opts.statusPort ?? 0} (${(err as Error).message}). Pick another port or use 0.`,
+        { cause: err },
+      );
+    }
+    const addr = fleet.server.address();
+    fleet._port = typeof addr === "object" && addr ? addr.port : 0;
+    // A comment line every 15 s keeps proxies and idle browser tabs from closing the stream.
+    fleet.keepAlive = setInterval(() => {
+      for (const c of fleet.clients) c.write(": keep-alive\n\n");
+    }, 15_000);
+    fleet.keepAlive.unref();
+    return fleet;
+  }
+
+  get statusUrl(): string {
+    return `http://${this.host}:${this._port}/`;
+  }
+
+  /** Finds a device by uuid (exact) or by display name. */
+  get(id: string): SimulatedDevice | undefined {
+    return this.devices.find((d) => d.uuid === id) ?? this.devices.find((d) => d.name === id);
+  }
+
+  snapshot(): FleetSnapshot {
+    return { devices: this.devices.map((d) => d.snapshot()) };
+  }
+
+  async stop(): Promise<void> {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+    for (const d of this.devices) d.removeAllListeners("change");
+    await Promise.all([
+      new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeAllConnections();
+      }),
+      ...this.devices.map((d) => d.stop()),
+    ]);
+  }
+
+  private broadcast(): void {
+    const data = `data: ${JSON.stringify(this.snapshot())}\n\n`;
+    for (const c of this.clients) c.write(data);
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(text);
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    req.on("error", () => undefined);
+    res.on("error", () => undefined);
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const method = req.method ?? "GET";
+    if (method === "GET" && (url.pathname === "/" || url.pathname === "/index.html")) {
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+      res.end(STATUS_PAGE_HTML);
+      return;
+    }
+    if (method === "GET" && url.pathname === "/api/devices") {
+      this.json(res, 200, this.snapshot().devices);
+      return;
+    }
+    if (method === "GET" && url.pathname === "/events") {
+      res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", Connection: "keep-alive" });
+      res.write(`data: ${JSON.stringify(this.snapshot())}\n\n`);
+      this.clients.add(res);
+      req.on("close", () => this.clients.delete(res));
+      return;
+    }
+    const press = /^\/api\/devices\/([^/]+)\/press$/.exec(url.pathname);
+    if (method === "POST" && press) {
+      const device = this.get(decodeURIComponent(press[1]));
+      if (!device) {
+        this.json(res, 404, { error: `No simulated device with uuid ${press[1]}.` });
+        return;
+      }
+      const channel = Number(url.searchParams.get("channel") ?? "0");
+      try {
+        device.press(channel);
+      } catch (err) {
+        this.json(res, 400, { error: err instanceof Error ? err.message : "bad request" });
+        return;
+      }
+      req.resume();
+      this.json(res, 200, device.snapshot());
+      return;
+    }
+    this.json(res, 404, { error: "Not found. Try / (status page), /api/devices or /events." });
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * Device models the simulator can impersonate. Ability lists and identity fields are
+ * copied (anonymised) from real captures in the meross_lan emulator traces (MIT), so
+ * that clients meet the same capability mix they will meet on real hardware.
+ */
+
+/**
+ * One simulated hardware/firmware combination. `ability` is what the device answers to
+ * System.Ability; everything else is derived from it or describes the firmware quirks.
+ */
+export interface DeviceModel {
+  name: string;
+  /** hardware.type as the device reports it. */
+  type: string;
+  hardwareVersion: string;
+  firmwareVersion: string;
+  chip: string;
+  channels: number;
+  /** Appliance.Control.Light capacity from the ability list; undefined = not a light. */
+  lightCapacity?: number;
+  metering: boolean;
+  /** Legacy MT7688 firmware: Control.Toggle and `control.toggle` in System.All, no digest. */
+  legacyToggle: boolean;
+  wifiX: boolean;
+  /** LAN encryption (Encrypt.ECDHE); no simulated model has it yet. */
+  encrypted: boolean;
+  features: string[];
+  description: string;
+  ability: Record<string, Record<string, unknown>>;
+  /** hardware.subType. */
+  subType?: string;
+  compileTime?: string;
+  /** ToggleX GET answers the list form with outer channel 4294967295 (mss305 8.3.15 trace). */
+  togglexList?: boolean;
+  /** Calibration block of Electricity / ConsumptionConfig, as the traces show it. */
+  consumptionConfig?: Record<string, number>;
+  /** Watts drawn by the simulated load while the relay is on. */
+  loadWatts?: number;
+  /**
+   * Reply size above which a Control.Multiple reply is cut off: real firmware has a small
+   * reply buffer (protocol.md §2.2, ~2 KB msl120, ~2.9 KB mss310).
+   */
+  maxReplyBytes?: number;
+}
+
+const CONFIG_BASE: Record<string, Record<string, unknown>> = {
+  "Appliance.Config.Key": {},
+  "Appliance.Config.WifiList": {},
+  "Appliance.Config.Wifi": {},
+  "Appliance.Config.Trace": {},
+};
+
+const SYSTEM_BASE: Record<string, Record<string, unknown>> = {
+  "Appliance.System.All": {},
+  "Appliance.System.Hardware": {},
+  "Appliance.System.Firmware": {},
+  "Appliance.System.Debug": {},
+  "Appliance.System.Online": {},
+  "Appliance.System.Time": {},
+  "Appliance.System.Clock": {},
+  "Appliance.System.Ability": {},
+  "Appliance.System.Runtime": {},
+  "Appliance.System.Report": {},
+  "Appliance.System.Position": {},
+};
+
+const TOGGLEX_BASE: Record<string, Record<string, unknown>> = {
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.ToggleX": {},
+  "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
+  "Appliance.Control.TriggerX": {},
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+};
+
+const DIGEST_BASE: Record<string, Record<string, unknown>> = {
+  "Appliance.Digest.TriggerX": {},
+  "Appliance.Digest.TimerX": {},
+};
+
+/** msl320cpr 4.3.1 ability list without the strip-only parts (WifiX, Config.Info, Light.Effect). */
+function bulbAbility(capacity: number): Record<string, Record<string, unknown>> {
+  return {
+    ...CONFIG_BASE,
+    ...SYSTEM_BASE,
+    ...TOGGLEX_BASE,
+    "Appliance.Control.Light": { capacity },
+    ...DIGEST_BASE,
+  };
+}
+
+/** Exactly the mss310r 2.1.4 trace ability list. */
+const MSS310R_ABILITY: Record<string, Record<string, unknown>> = {
+  ...CONFIG_BASE,
+  ...SYSTEM_BASE,
+  "Appliance.System.DNDMode": {},
+  ...TOGGLEX_BASE,
+  "Appliance.Control.ConsumptionX": {},
+  "Appliance.Control.Electricity": {},
+  "Appliance.Control.ConsumptionConfig": {},
+  ...DIGEST_BASE,
+};
+
+/** Exactly the mss210 1.1.12 trace ability list (legacy Toggle, Timer, Trigger). */
+const MSS210_ABILITY: Record<string, Record<string, unknown>> = {
+  ...CONFIG_BASE,
+  "Appliance.System.Online": {},
+  "Appliance.System.All": {},
+  "Appliance.System.Hardware": {},
+  "Appliance.System.Firmware": {},
+  "Appliance.System.Time": {},
+  "Appliance.System.Clock": {},
+  "Appliance.System.Debug": {},
+  "Appliance.System.Ability": {},
+  "Appliance.System.Runtime": {},
+  "Appliance.System.Report": {},
+  "Appliance.System.Position": {},
+  "Appliance.System.DNDMode": {},
+  "Appliance.Control.Toggle": {},
+  "Appliance.Control.Timer": { sunOffsetSupport: 1 },
+  "Appliance.Control.Trigger": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+};
+
+/** Exactly the mss305 8.3.15 trace ability list. */
+const MSS305_ABILITY: Record<string, Record<string, unknown>> = {
+  "Appliance.Config.Info": {},
+  "Appliance.Config.Key": {},
+  "Appliance.Config.OverTemp": {},
+  "Appliance.Config.StandbyKiller": {},
+  "Appliance.Config.Trace": {},
+  "Appliance.Config.Wifi": {},
+  "Appliance.Config.WifiList": {},
+  "Appliance.Config.WifiX": {},
+  "Appliance.Control.AlertReport": {},
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.ConsumptionConfig": {},
+  "Appliance.Control.ConsumptionH": {},
+  "Appliance.Control.ConsumptionX": {},
+  "Appliance.Control.Electricity": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 3 },
+  "Appliance.Control.OverTemp": {},
+  "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
+  "Appliance.Control.ToggleX": {},
+  "Appliance.Control.TriggerX": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.Digest.TimerX": {},
+  "Appliance.Digest.TriggerX": {},
+  "Appliance.System.Ability": {},
+  "Appliance.System.All": {},
+  "Appliance.System.Clock": {},
+  "Appliance.System.DNDMode": {},
+  "Appliance.System.Debug": {},
+  "Appliance.System.Firmware": {},
+  "Appliance.System.Hardware": {},
+  "Appliance.System.Online": {},
+  "Appliance.System.Position": {},
+  "Appliance.System.Report": {},
+  "Appliance.System.Runtime": {},
+  "Appliance.System.Time": {},
+};
+
+/** mss310r list without metering: no multi-outlet trace exists, so this is a modelled strip. */
+const MSS425_ABILITY: Record<string, Record<string, unknown>> = Object.fromEntries(
+  Object.entries(MSS310R_ABILITY).filter(([ns]) => !/Consumption|Electricity/.test(ns)),
+);
+
+/** The simulated catalogue; keys are what `--model` and `SimulatorOptions.model` accept. */
+export const MODELS: Record<string, DeviceModel> = {
+  msl120: {
+    name: "msl120",
+    type: "msl120",
+    subType: "eu",
+    hardwareVersion: "2.0.0",
+    firmwareVersion: "2.1.16",
+    compileTime: "2020/06/18-10:31:22",
+    chip: "mt7682",
+    channels: 1,
+    lightCapacity: 7,
+    metering: false,
+    legacyToggle: false,
+    wifiX: false,
+    encrypted: false,
+    features: ["rgb", "white", "dimmable"],
+    description: "Smart Wi-Fi LED bulb: RGB colour and tunable white, dimmable (ToggleX for on/off)",
+    ability: bulbAbility(7),
+    maxReplyBytes: 2048,
+  },
+  msl100: {
+    name: "msl100",
+    type: "msl100",
+    subType: "eu",
+    hardwareVersion: "2.0.0",
+    firmwareVersion: "2.1.16",
+    compileTime: "2020/06/18-10:31:22",
+    chip: "mt7682",
+    channels: 1,
+    // Capacity 6 = colour temperature + luminance: a white, dimmable bulb with no RGB.
+    lightCapacity: 6,
+    metering: false,
+    legacyToggle: false,
+    wifiX: false,
+    encrypted: false,
+    features: ["white", "dimmable"],
+    description: "Smart Wi-Fi bulb, tunable white (warm to cool) and dimmable, no colour",
+    ability: bulbAbility(6),
+    maxReplyBytes: 2048,
+  },
+  mss310: {
+    name: "mss310",
+    type: "mss310r",
+    subType: "un",
+    hardwareVersion: "2.0.0",
+    firmwareVersion: "2.1.4",
+    compileTime: "2019/11/27 11:48:08 GMT +08:00",
+    chip: "mt7682",
+    channels: 1,
+    metering: true,
+    legacyToggle: false,
+    wifiX: false,
+    encrypted: false,
+    features: ["metering"],
+    description: "Smart plug with energy monitoring (power, voltage, current, daily consumption)",
+    ability: MSS310R_ABILITY,
+    consumptionConfig: { voltageRatio: 188, electricityRatio: 100 },
+    loadWatts: 60,
+    maxReplyBytes: 2900,
+  },
+  mss210: {
+    name: "mss210",
+    type: "mss210",
+    subType: "us",
+    hardwareVersion: "1.0.0",
+    firmwareVersion: "1.1.12",
+    compileTime: "2018-12-17 11:01:45",
+    chip: "MT7688",
+    channels: 1,
+    metering: false,
+    legacyToggle: true,
+    wifiX: false,
+    encrypted: false,
+    features: ["legacy toggle"],
+    description: "Older smart plug (2018 firmware): legacy Control.Toggle, no ToggleX, no digest",
+    ability: MSS210_ABILITY,
+    maxReplyBytes: 2048,
+  },
+  mss425: {
+    name: "mss425",
+    type: "mss425f",
+    subType: "us",
+    hardwareVersion: "2.0.0",
+    firmwareVersion: "2.1.4",
+    compileTime: "2019/11/27 11:48:08 GMT +08:00",
+    chip: "mt7682",
+    channels: 4,
+    metering: false,
+    legacyToggle: false,
+    wifiX: false,
+    encrypted: false,
+    features: ["channels"],
+    description: "Power strip with 4 switchable outlets (channels 0 to 3)",
+    ability: MSS425_ABILITY,
+    maxReplyBytes: 2900,
+  },
+  mss305: {
+    name: "mss305",
+    type: "mss305",
+    subType: "un",
+    hardwareVersion: "8.0.0",
+    firmwareVersion: "8.3.15",
+    compileTime: "2025/01/02-16:34:01",
+    chip: "rtl8720cf",
+    channels: 1,
+    metering: true,
+    legacyToggle: false,
+    wifiX: true,
+    encrypted: false,
+    features: ["metering", "wifix"],
+    description: "Newer smart plug with energy monitoring (2025 firmware: WifiX onboarding, list-style ToggleX replies)",
+    ability: MSS305_ABILITY,
+    togglexList: true,
+    consumptionConfig: { voltageRatio: 188, electricityRatio: 101, maxElectricityCurrent: 14000 },
+    loadWatts: 25,
+    maxReplyBytes: 2900,
+  },
+};
+
+/** All models, in catalogue order (for `meross simulate --list` and the docs). */
+export function listModels(): DeviceModel[] {
+  return Object.values(MODELS);
+}

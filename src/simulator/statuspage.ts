@@ -1,0 +1,168 @@
+/**
+ * The fleet status page: one self-contained HTML document (no external assets, the demo
+ * must work offline). It reads /events (Server-Sent Events, full snapshot each time) and
+ * posts to /api/devices/:uuid/press. The data-* attributes are the browser tests' contract.
+ */
+export const STATUS_PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Meross simulator</title>
+<style>
+  :root { --bg:#12161c; --card:#1b222b; --line:#2a333f; --text:#e8edf3; --muted:#8b98a8; --accent:#3fb68b; --off:#4a5562; }
+  * { box-sizing: border-box; }
+  body { margin:0; font:15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background:var(--bg); color:var(--text); }
+  header { padding:20px 28px 8px; display:flex; align-items:baseline; gap:16px; flex-wrap:wrap; }
+  h1 { font-size:22px; margin:0; font-weight:650; }
+  .sub { color:var(--muted); }
+  .live { margin-left:auto; font-size:13px; color:var(--muted); display:flex; align-items:center; gap:6px; }
+  .dot { width:9px; height:9px; border-radius:50%; background:#c0392b; display:inline-block; }
+  .live.ok .dot { background:var(--accent); box-shadow:0 0 8px var(--accent); }
+  main { display:grid; grid-template-columns:repeat(auto-fill, minmax(270px, 1fr)); gap:18px; padding:12px 28px 32px; }
+  .card { background:var(--card); border:1px solid var(--line); border-radius:14px; padding:16px 18px; display:flex; flex-direction:column; gap:12px; }
+  .top { display:flex; justify-content:space-between; align-items:flex-start; gap:8px; }
+  .name { font-weight:650; font-size:17px; }
+  .model { color:var(--muted); font-size:13px; }
+  .badge { font-size:11px; font-weight:700; letter-spacing:.04em; padding:3px 8px; border-radius:99px; white-space:nowrap; }
+  .badge.ap { background:#5a4514; color:#ffd479; }
+  .badge.normal { background:#173d30; color:#7ee2b8; }
+  .visual { display:flex; justify-content:center; align-items:center; min-height:130px; }
+  .bulb { width:104px; height:104px; border-radius:50%; border:2px solid rgba(255,255,255,.15); transition:background .25s, box-shadow .25s, opacity .25s; }
+  .bulb[data-on="false"] { background:#2b323c !important; box-shadow:none !important; opacity:1 !important; }
+  .switches { display:flex; gap:14px; flex-wrap:wrap; justify-content:center; }
+  .sw { display:flex; flex-direction:column; align-items:center; gap:6px; font-size:12px; color:var(--muted); }
+  .track { width:58px; height:32px; border-radius:99px; background:var(--off); position:relative; border:none; cursor:pointer; transition:background .2s; }
+  .track::after { content:""; position:absolute; top:3px; left:3px; width:26px; height:26px; border-radius:50%; background:#fff; transition:left .2s; }
+  .track[data-on="true"] { background:var(--accent); }
+  .track[data-on="true"]::after { left:29px; }
+  .facts { font-size:13px; color:var(--muted); display:grid; grid-template-columns:auto 1fr; gap:2px 10px; }
+  .facts b { color:var(--text); font-weight:500; font-family:ui-monospace, Menlo, Consolas, monospace; font-size:12px; word-break:break-all; }
+  .press { align-self:stretch; background:#26303b; color:var(--text); border:1px solid var(--line); border-radius:9px; padding:8px 10px; font-size:14px; cursor:pointer; }
+  .press:hover { background:#2f3b48; }
+  .state { text-align:center; font-size:13px; color:var(--muted); }
+  .empty { color:var(--muted); padding:28px; }
+  footer { color:var(--muted); font-size:12px; padding:0 28px 24px; }
+  code { font-family:ui-monospace, Menlo, Consolas, monospace; }
+</style>
+</head>
+<body>
+<header>
+  <h1>Meross simulator</h1>
+  <span class="sub">virtual bulbs and plugs speaking the local Meross protocol</span>
+  <span class="live" id="live"><span class="dot"></span><span id="live-text">connecting…</span></span>
+</header>
+<main id="devices"><div class="empty">Waiting for devices…</div></main>
+<footer>Send requests to each device's address (<code>POST http://&lt;address&gt;/config</code>). The buttons act like the physical button on the device.</footer>
+<script>
+(function () {
+  "use strict";
+  var main = document.getElementById("devices");
+  var live = document.getElementById("live");
+  var liveText = document.getElementById("live-text");
+  var cards = {};
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === "text") e.textContent = attrs[k];
+      else if (k === "className") e.className = attrs[k];
+      else e.setAttribute(k, attrs[k]);
+    }
+    (children || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+
+  function press(uuid, channel) {
+    fetch("/api/devices/" + encodeURIComponent(uuid) + "/press?channel=" + channel, { method: "POST" }).catch(function () {});
+  }
+
+  function fact(label, value) {
+    return [el("span", { text: label }), el("b", { text: value })];
+  }
+
+  function render(d) {
+    var card = cards[d.uuid];
+    if (!card) {
+      card = el("section", { className: "card", "data-uuid": d.uuid });
+      cards[d.uuid] = card;
+    }
+    card.setAttribute("data-mode", d.mode);
+    card.textContent = "";
+    var top = el("div", { className: "top" }, [
+      el("div", {}, [el("div", { className: "name", text: d.name }), el("div", { className: "model", text: d.model + " · " + d.type })]),
+      el("span", { className: "badge " + d.mode, text: d.mode === "ap" ? "AP MODE" : "ONLINE" })
+    ]);
+    card.appendChild(top);
+    var visual = el("div", { className: "visual" });
+    var stateText;
+    if (d.light) {
+      var l = d.light;
+      var bulb = el("div", {
+        className: "bulb",
+        "data-testid": "bulb-" + d.uuid,
+        "data-rgb": l.rgb,
+        "data-on": String(l.on),
+        "data-brightness": String(l.brightness),
+        "data-mode": l.mode,
+        title: l.mode === "colour" ? "colour " + l.rgb : "white " + l.temperature + " K"
+      });
+      bulb.style.background = "radial-gradient(circle at 40% 35%, #ffffff 0%, " + l.display + " 45%, " + l.display + " 100%)";
+      bulb.style.opacity = String(0.35 + 0.65 * l.brightness / 100);
+      bulb.style.boxShadow = "0 0 " + (10 + l.brightness / 2) + "px " + (l.brightness / 5) + "px " + l.display;
+      visual.appendChild(bulb);
+      stateText = l.on ? (l.mode === "colour" ? "colour " + l.rgb : "white ≈" + l.temperature + " K") + " · " + l.brightness + "%" : "off";
+    } else {
+      var sws = el("div", { className: "switches" });
+      d.channels.forEach(function (c) {
+        var t = el("button", {
+          className: "track",
+          "data-testid": "switch-" + d.uuid + "-" + c.channel,
+          "data-on": String(c.on),
+          "aria-label": "channel " + c.channel + (c.on ? " on" : " off"),
+          title: "press the button of channel " + c.channel
+        });
+        t.addEventListener("click", function () { press(d.uuid, c.channel); });
+        sws.appendChild(el("div", { className: "sw" }, [t, el("span", { text: (d.channels.length > 1 ? "ch " + c.channel + " · " : "") + (c.on ? "ON" : "OFF") })]));
+      });
+      visual.appendChild(sws);
+      var on = d.channels.filter(function (c) { return c.on; }).length;
+      stateText = d.channels.length > 1 ? on + " of " + d.channels.length + " outlets on" : (on ? "on" : "off");
+    }
+    card.appendChild(visual);
+    if (d.electricity) stateText += " · " + d.electricity.watts.toFixed(1) + " W · " + d.electricity.volts.toFixed(1) + " V";
+    card.appendChild(el("div", { className: "state", "data-testid": "state-" + d.uuid, text: stateText }));
+    var facts = el("div", { className: "facts" });
+    fact("address", d.address).concat(fact("uuid", d.uuid)).concat(fact("Wi-Fi", d.wifi || "—")).forEach(function (n) { facts.appendChild(n); });
+    card.appendChild(facts);
+    var btn = el("button", { className: "press", "data-testid": "press-" + d.uuid, text: "Press the device button" });
+    btn.addEventListener("click", function () { press(d.uuid, 0); });
+    card.appendChild(btn);
+    return card;
+  }
+
+  function show(snapshot) {
+    var list = snapshot.devices || [];
+    if (list.length === 0) { main.innerHTML = '<div class="empty">No simulated devices.</div>'; return; }
+    var empty = main.querySelector(".empty");
+    if (empty) main.removeChild(empty);
+    list.forEach(function (d) {
+      var card = render(d);
+      if (card.parentNode !== main) main.appendChild(card);
+    });
+  }
+
+  function connect() {
+    var es = new EventSource("/events");
+    es.onopen = function () { live.className = "live ok"; liveText.textContent = "live"; };
+    es.onmessage = function (ev) { try { show(JSON.parse(ev.data)); } catch (e) {} };
+    es.onerror = function () { live.className = "live"; liveText.textContent = "reconnecting…"; };
+  }
+
+  fetch("/api/devices").then(function (r) { return r.json(); }).then(function (devices) { show({ devices: devices }); }).catch(function () {});
+  connect();
+})();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { request, get, type IncomingMessage } from "node:http";
+import { Fleet, type FleetSnapshot } from "../../src/simulator/fleet";
+import type { DeviceSnapshot } from "../../src/simulator/device";
+import { listModels, MODELS } from "../../src/simulator/models";
+import { startDemo, DEMO_FLEET } from "../../src/simulator/demo";
+import { send } from "./helpers";
+
+function fetchText(url: string, method = "GET"): Promise<{ status: number; type: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), text }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Opens /events and yields each parsed `data:` snapshot. */
+function openEvents(url: string): Promise<{ next: () => Promise<FleetSnapshot>; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const queue: FleetSnapshot[] = [];
+    const waiters: Array<(s: FleetSnapshot) => void> = [];
+    let buffer = "";
+    const req = get(url, (res: IncomingMessage) => {
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffer += chunk;
+        let i: number;
+        while ((i = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, i);
+          buffer = buffer.slice(i + 2);
+          const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+          if (!data) continue;
+          const snap = JSON.parse(data) as FleetSnapshot;
+          const w = waiters.shift();
+          if (w) w(snap);
+          else queue.push(snap);
+        }
+      });
+      resolve({
+        next: () => new Promise((r) => {
+          const s = queue.shift();
+          if (s) r(s);
+          else waiters.push(r);
+        }),
+        close: () => req.destroy(),
+      });
+    });
+    req.on("error", reject);
+  });
+}
+
+describe("simulator: Fleet and status page", () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+  });
+
+  it("serves a self-contained status page with a card per device", async () => {
+    fleet = await Fleet.start([{ model: "msl120", name: "Lamp" }, { model: "mss425", name: "Strip" }]);
+    const page = await fetchText(fleet.statusUrl);
+    assert.equal(page.status, 200);
+    assert.match(page.type, /text\/html/);
+    assert.match(page.text, /data-uuid/);
+    assert.match(page.text, /"bulb-"/);
+    assert.match(page.text, /EventSource\("\/events"\)/);
+    assert.doesNotMatch(page.text, /(src|href)=["']?https?:/, "no external assets: the demo works offline");
+  });
+
+  it("lists device snapshots at /api/devices", async () => {
+    fleet = await Fleet.start([{ model: "msl120", name: "Lamp" }, { model: "mss310", name: "Plug" }]);
+    const res = await fetchText(`${fleet.statusUrl}api/devices`);
+    const list = JSON.parse(res.text) as DeviceSnapshot[];
+    assert.deepEqual(list.map((d) => [d.name, d.model, d.mode]), [["Lamp", "msl120", "normal"], ["Plug", "mss310", "normal"]]);
+    assert.equal(list[0].uuid, fleet.devices[0].uuid);
+    assert.match(list[0].light!.rgb, /^#[0-9a-f]{6}$/);
+    assert.equal(list[0].address, fleet.devices[0].address);
+    assert.equal(typeof list[1].electricity!.watts, "number");
+  });
+
+  it("streams a full snapshot on connect and another after a button press", async () => {
+    fleet = await Fleet.start([{ model: "msl120" }]);
+    const events = await openEvents(`${fleet.statusUrl}events`);
+    try {
+      const first = await events.next();
+      assert.equal(first.devices[0].light!.on, false);
+      fleet.devices[0].press();
+      const second = await events.next();
+      assert.equal(second.devices[0].light!.on, true);
+    } finally {
+      events.close();
+    }
+  });
+
+  it("streams changes made over the protocol too", async () => {
+    fleet = await Fleet.start([{ model: "mss310", key: "k" }]);
+    const events = await openEvents(`${fleet.statusUrl}events`);
+    try {
+      await events.next();
+      await send(fleet.devices[0], "Appliance.Control.ToggleX", "SET", { togglex: { channel: 0, onoff: 1 } });
+      assert.equal((await events.next()).devices[0].channels[0].on, true);
+    } finally {
+      events.close();
+    }
+  });
+
+  it("presses the device button from POST /api/devices/:uuid/press", async () => {
+    fleet = await Fleet.start([{ model: "mss425" }]);
+    const d = fleet.devices[0];
+    const res = await fetchText(`${fleet.statusUrl}api/devices/${d.uuid}/press?channel=3`, "POST");
+    assert.equal(res.status, 200);
+    assert.deepEqual(d.state.channels.map((c) => c.on), [false, false, false, true]);
+    assert.equal((await fetchText(`${fleet.statusUrl}api/devices/nope/press`, "POST")).status, 404);
+    const bad = await fetchText(`${fleet.statusUrl}api/devices/${d.uuid}/press?channel=9`, "POST");
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /Channel 9/);
+  });
+
+  it("starts the demo fleet with one device of each model and an out-of-the-box plug", async () => {
+    fleet = await startDemo();
+    assert.equal(fleet.devices.length, DEMO_FLEET.length);
+    assert.deepEqual(new Set(fleet.devices.map((d) => d.model.name)), new Set(Object.keys(MODELS)));
+    assert.ok(fleet.devices.some((d) => d.mode === "ap"));
+  });
+
+  it("describes every model consistently with its ability list", () => {
+    for (const m of listModels()) {
+      const has = (ns: string): boolean => ns in m.ability;
+      assert.equal(has("Appliance.Control.ToggleX"), !m.legacyToggle, m.name);
+      assert.equal(has("Appliance.Control.Toggle"), m.legacyToggle, m.name);
+      assert.equal(has("Appliance.Config.WifiX"), m.wifiX, m.name);
+      assert.equal(has("Appliance.Control.Electricity"), m.metering, m.name);
+      assert.equal(m.ability["Appliance.Control.Light"]?.capacity, m.lightCapacity, m.name);
+      assert.equal(has("Appliance.Encrypt.ECDHE"), m.encrypted, m.name);
+      assert.equal(m.features.includes("metering"), m.metering, m.name);
+      assert.equal(m.features.includes("wifix"), m.wifiX, m.name);
+      assert.equal(m.features.includes("legacy toggle"), m.legacyToggle, m.name);
+    }
+    assert.equal(MODELS.mss425.channels, 4);
+    assert.equal(MODELS.msl100.lightCapacity, 6);
+    assert.equal(MODELS.msl120.lightCapacity, 7);
+  });
+});
