@@ -3,6 +3,7 @@
  * and small waits on node events.
  */
 import helper from "node-red-node-test-helper";
+import type { EventEmitter } from "node:events";
 import type { Node } from "node-red";
 import { SimulatedDevice, type SimulatorOptions } from "../../src/simulator";
 
@@ -12,6 +13,14 @@ export { helper };
 
 export const KEY = "s3cr3t-device-key-0042";
 
+/** One entry of a test flow. */
+export type FlowNode = { id: string; type: string; [prop: string]: unknown };
+
+/** Node's typings only declare "close"; test nodes emit "input" like any EventEmitter. */
+function emitter(node: Node): EventEmitter {
+  return node as unknown as EventEmitter;
+}
+
 export async function startDevice(opts: SimulatorOptions = {}): Promise<SimulatedDevice> {
   return SimulatedDevice.start({ key: KEY, ...opts });
 }
@@ -20,7 +29,7 @@ export async function startDevice(opts: SimulatorOptions = {}): Promise<Simulate
 export function nextMessage<T = Record<string, unknown>>(node: Node, timeoutMs = 8000): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no message reached ${node.id} within ${timeoutMs} ms`)), timeoutMs);
-    node.once("input", (msg: T) => {
+    emitter(node).once("input", (msg: T) => {
       clearTimeout(t);
       resolve(msg);
     });
@@ -30,7 +39,7 @@ export function nextMessage<T = Record<string, unknown>>(node: Node, timeoutMs =
 /** Collects every message a helper node receives. */
 export function collect<T = Record<string, unknown>>(node: Node): T[] {
   const out: T[] = [];
-  node.on("input", (msg: T) => out.push(msg));
+  emitter(node).on("input", (msg: T) => out.push(msg));
   return out;
 }
 
@@ -47,7 +56,7 @@ export function waitFor(cond: () => boolean, timeoutMs = 8000, what = "condition
 }
 
 /** A config node entry for a flow. */
-export function configNode(id: string, host: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function configNode(id: string, host: string, extra: Record<string, unknown> = {}): FlowNode {
   return { id, type: "meross-config", name: "dev", host, userId: "1", ...extra };
 }
 
@@ -55,7 +64,7 @@ export function configNode(id: string, host: string, extra: Record<string, unkno
  * A flow on one tab: every non-config node gets z/x/y, without which the runtime treats
  * it as a config node (and a Catch node would never be registered as one).
  */
-export function onTab(configs: Record<string, unknown>[], nodes: Record<string, unknown>[]): Record<string, unknown>[] {
+export function onTab(configs: FlowNode[], nodes: FlowNode[]): FlowNode[] {
   return [
     { id: "tab1", type: "tab", label: "test" },
     ...configs,
@@ -64,7 +73,7 @@ export function onTab(configs: Record<string, unknown>[], nodes: Record<string, 
 }
 
 /** A Catch node for every error on the tab, wired to a helper node `caught`. */
-export const CATCH_NODES: Record<string, unknown>[] = [
+export const CATCH_NODES: FlowNode[] = [
   { id: "catcher", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
   { id: "caught", type: "helper" },
 ];
