@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { MerossError } from "../../src/core/errors";
+import {
+  buildMessage,
+  checkReply,
+  computeSign,
+  parseEnvelopeText,
+  payloadKeyFor,
+  verifySign,
+  type Envelope,
+} from "../../src/core/protocol/message";
+import { mqttPassword, mqttUsername } from "../../src/core/codecs/config";
+
+const vectors = JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors.json"), "utf8"));
+const HOST = "127.0.0.1";
+
+function isCode(code: string, re?: RegExp) {
+  return (e: unknown): boolean => {
+    assert.ok(e instanceof MerossError, `expected MerossError, got ${String(e)}`);
+    assert.equal(e.code, code);
+    if (re) assert.match(e.message, re);
+    return true;
+  };
+}
+
+function replyTo(req: Envelope, method: string, payload: Record<string, unknown>): Envelope {
+  return {
+    header: { ...req.header, method, from: "/appliance/x/publish", sign: computeSign(req.header.messageId, "k", req.header.timestamp) },
+    payload,
+  };
+}
+
+describe("message envelope (protocol.md §1)", () => {
+  describe("signature vectors of §8.1", () => {
+    for (const [i, v] of (vectors.signatures as Array<Record<string, string | number>>).entries()) {
+      it(`vector ${i + 1}: ${v.messageId} / key ${JSON.stringify(v.key)} / ts ${v.timestamp} → ${v.sign}`, () => {
+        assert.equal(computeSign(String(v.messageId), String(v.key), v.timestamp), v.sign);
+        assert.ok(verifySign({ messageId: String(v.messageId), timestamp: Number(v.timestamp), sign: String(v.sign) }, String(v.key)));
+      });
+    }
+
+    it("a timestamp given as a string signs the same as the number", () => {
+      const v = vectors.signatures[3];
+      assert.equal(computeSign(v.messageId, v.key, String(v.timestamp)), v.sign);
+    });
+
+    it("a different key does not verify", () => {
+      const v = vectors.signatures[0];
+      assert.equal(verifySign({ messageId: v.messageId, timestamp: v.timestamp, sign: v.sign }, "other"), false);
+    });
+  });
+
+  describe("MQTT password vectors of §8.2", () => {
+    for (const v of vectors.mqttPasswords) {
+      it(`${v.mac} + ${JSON.stringify(v.key)}, userId ${JSON.stringify(v.userId)} → ${v.password}`, () => {
+        assert.equal(mqttPassword(v.mac, v.key, v.userId), v.password);
+        assert.equal(mqttUsername(v.mac.toUpperCase()), v.mac);
+      });
+    }
+  });
+
+  describe("buildMessage", () => {
+    it("builds a signed request that verifies with the same key, in epoch seconds", () => {
+      const m = buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "abc", payload: { all: {} } });
+      assert.ok(verifySign(m.header, "abc"));
+      assert.equal(verifySign(m.header, "abd"), false);
+      assert.match(m.header.messageId, /^[0-9a-f]{32}$/);
+      assert.ok(m.header.timestamp < 1e11, "timestamp must be seconds, not milliseconds");
+      assert.equal(m.header.payloadVersion, 1);
+      assert.ok(typeof m.header.from === "string" && m.header.from.length > 0);
+      assert.deepEqual(m.payload, { all: {} });
+    });
+
+    it("reproduces vector 4 when given its messageId and timestamp", () => {
+      const v = vectors.signatures[3];
+      const m = buildMessage({ method: "GET", namespace: "Appliance.System.All", key: v.key, messageId: v.messageId, timestamp: v.timestamp });
+      assert.equal(m.header.sign, v.sign);
+    });
+
+    it("never reuses a messageId", () => {
+      const ids = new Set(Array.from({ length: 50 }, () => buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "" }).header.messageId));
+      assert.equal(ids.size, 50);
+    });
+  });
+
+  describe("checkReply", () => {
+    const req = buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", key: "k", payload: { togglex: { channel: 0, onoff: 1 } } });
+
+    it("returns a matching SETACK", () => {
+      const rep = replyTo(req, "SETACK", {});
+      assert.equal(checkReply(req, rep, HOST), rep);
+    });
+
+    it("ERROR 5001 is WRONG_KEY with a sentence about the key", () => {
+      assert.throws(() => checkReply(req, replyTo(req, "ERROR", { error: { code: 5001, detail: "sign error" } }), HOST), isCode("WRONG_KEY", /key/));
+    });
+
+    it("ERROR 5000 is UNSUPPORTED naming the namespace", () => {
+      assert.throws(() => checkReply(req, replyTo(req, "ERROR", { error: { code: 5000 } }), HOST), isCode("UNSUPPORTED", /Appliance\.Control\.ToggleX/));
+    });
+
+    it("any other ERROR is DEVICE_ERROR carrying the device code", () => {
+      assert.throws(
+        () => checkReply(req, replyTo(req, "ERROR", { error: { code: 5061, detail: "x" } }), HOST),
+        (e: unknown) => isCode("DEVICE_ERROR", /5061/)(e) && (e as MerossError).details.deviceCode === 5061,
+      );
+    });
+
+    it("an ERROR with garbage in place of the error object is still DEVICE_ERROR", () => {
+      assert.throws(() => checkReply(req, replyTo(req, "ERROR", { error: "boom" }), HOST), isCode("DEVICE_ERROR"));
+    });
+
+    it("a reply with another messageId is BAD_RESPONSE", () => {
+      const rep = replyTo(req, "SETACK", {});
+      rep.header.messageId = "0".repeat(32);
+      assert.throws(() => checkReply(req, rep, HOST), isCode("BAD_RESPONSE", /messageId/));
+    });
+
+    it("a GETACK to a SET is BAD_RESPONSE", () => {
+      assert.throws(() => checkReply(req, replyTo(req, "GETACK", {}), HOST), isCode("BAD_RESPONSE", /SETACK/));
+    });
+  });
+
+  describe("parseEnvelopeText", () => {
+    const good = JSON.stringify(buildMessage({ method: "GETACK", namespace: "Appliance.System.All", key: "", payload: { all: { system: {} } } }));
+
+    it("parses a complete reply", () => {
+      assert.equal(parseEnvelopeText(good, HOST).header.namespace, "Appliance.System.All");
+    });
+
+    it("truncated JSON (the device's small buffer, §2.2) is BAD_RESPONSE, not SyntaxError", () => {
+      assert.throws(() => parseEnvelopeText(good.slice(0, good.length - 7), HOST), isCode("BAD_RESPONSE", /truncated/));
+    });
+
+    it("an empty reply and non-envelopes are BAD_RESPONSE", () => {
+      for (const text of ["", "null", "42", "[]", '{"payload":{}}', '{"header":{"messageId":1}}', '{"header":{"messageId":"a","method":"GETACK","namespace":"n"},"payload":[]}']) {
+        assert.throws(() => parseEnvelopeText(text, HOST), isCode("BAD_RESPONSE"), text);
+      }
+    });
+  });
+
+  it("payloadKeyFor follows the GET key rules of §6.1", () => {
+    assert.equal(payloadKeyFor("Appliance.Control.ToggleX"), "togglex");
+    assert.equal(payloadKeyFor("Appliance.Control.ConsumptionX"), "consumptionx");
+    assert.equal(payloadKeyFor("Appliance.Control.Light"), "light");
+    assert.equal(payloadKeyFor("Appliance.System.DNDMode"), "DNDMode");
+    assert.equal(payloadKeyFor("Appliance.Control.ConsumptionConfig"), "config");
+  });
+});
