@@ -1,0 +1,119 @@
+/**
+ * Appliance.System.All and System.Ability (protocol.md §6.2, §6.3): who the device
+ * is and what it can do. Both decide every later request, so they are parsed
+ * leniently (string or number fields, anonymised traces) but never trusted blindly.
+ */
+import { parseLightPayload, type LightState } from "./light";
+import { parseTogglePayload, parseToggleXPayload, type ChannelState } from "./toggle";
+import { badReply, isObject, toNumber, type Json } from "./util";
+
+/** Identity from System.All; model is hardware.type, legacy means Control.Toggle firmware without a digest. */
+export interface DeviceInfo {
+  uuid: string;
+  mac: string;
+  model: string;
+  subType?: string;
+  hardwareVersion: string;
+  firmwareVersion: string;
+  chip?: string;
+  ip?: string;
+  userId?: string;
+  server?: string;
+  port?: number;
+  encryptFlag: boolean;
+  legacy: boolean;
+}
+
+function text(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+function nonEmpty(v: unknown): string | undefined {
+  const t = text(v);
+  return t === undefined || t.trim() === "" ? undefined : t.trim();
+}
+
+const MAC_COLONS = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
+
+/**
+ * The last 12 characters of the uuid are the MAC ([ML], §7). Only those 12 are
+ * checked for hex: the rest of a uuid may contain letters like "h".
+ */
+export function macFromUuid(uuid: string): string | undefined {
+  const tail = uuid.slice(-12);
+  if (uuid.length < 12 || !/^[0-9a-f]{12}$/i.test(tail)) return undefined;
+  return tail.toLowerCase().match(/../g)!.join(":");
+}
+
+/**
+ * `{all: {system, digest | control}}` (also the inner object alone, as trace headers
+ * show it). Toggle state comes from digest.togglex, or from the legacy control.toggle
+ * of MT7688 firmware (§6.6).
+ */
+export function parseSystemAll(payload: unknown): {
+  info: DeviceInfo;
+  toggles: ChannelState[];
+  light?: LightState;
+  online?: number;
+} {
+  const all = isObject(payload) && isObject(payload.all) ? payload.all : payload;
+  const system = isObject(all) ? all.system : undefined;
+  if (!isObject(all) || !isObject(system) || !isObject(system.hardware)) {
+    throw badReply("System.All", "it has no system.hardware block", payload);
+  }
+  const hw = system.hardware;
+  const fw: Json = isObject(system.firmware) ? system.firmware : {};
+  const digest = isObject(all.digest) ? all.digest : undefined;
+  const control = isObject(all.control) ? all.control : undefined;
+  const uuid = nonEmpty(hw.uuid) ?? "";
+  const reported = nonEmpty(hw.macAddress);
+  const mac = reported && MAC_COLONS.test(reported) ? reported.toLowerCase().replace(/-/g, ":") : (macFromUuid(uuid) ?? "");
+
+  const info: DeviceInfo = {
+    uuid,
+    mac,
+    model: nonEmpty(hw.type) ?? "unknown",
+    hardwareVersion: nonEmpty(hw.version) ?? "",
+    firmwareVersion: nonEmpty(fw.version) ?? "",
+    encryptFlag: toNumber(fw.encrypt) === 1,
+    legacy: control !== undefined && control.toggle !== undefined && digest === undefined,
+  };
+  const optional: Array<[keyof DeviceInfo, string | undefined]> = [
+    ["subType", nonEmpty(hw.subType)],
+    ["chip", nonEmpty(hw.chipType)],
+    ["ip", nonEmpty(fw.innerIp)],
+    ["userId", nonEmpty(fw.userId)],
+    ["server", nonEmpty(fw.server)],
+  ];
+  for (const [k, v] of optional) if (v !== undefined) (info as unknown as Json)[k] = v;
+  const port = toNumber(fw.port);
+  if (port !== undefined && Number.isInteger(port) && port > 0 && port <= 65535) info.port = port;
+
+  let toggles: ChannelState[] = [];
+  if (digest && digest.togglex !== undefined) toggles = parseToggleXPayload({ togglex: digest.togglex });
+  else if (control && control.toggle !== undefined) toggles = parseTogglePayload({ toggle: control.toggle });
+
+  const result: { info: DeviceInfo; toggles: ChannelState[]; light?: LightState; online?: number } = { info, toggles };
+  if (digest && digest.light !== undefined) result.light = parseLightPayload({ light: digest.light });
+  const online = isObject(system.online) ? toNumber(system.online.status) : undefined;
+  if (online !== undefined) result.online = online;
+  return result;
+}
+
+/**
+ * The reply is `{payloadVersion, ability: {...}}`; trace headers show only the inner
+ * map, so both are accepted. Non-object parameter values become {}.
+ */
+export function parseAbility(payload: unknown): Record<string, Record<string, unknown>> {
+  const map = isObject(payload) && isObject(payload.ability) ? payload.ability : payload;
+  if (!isObject(map)) throw badReply("System.Ability", "it has no ability map", payload);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [ns, params] of Object.entries(map)) {
+    if (!ns.startsWith("Appliance.")) continue;
+    out[ns] = isObject(params) ? params : {};
+  }
+  if (Object.keys(out).length === 0) throw badReply("System.Ability", "it lists no Appliance.* namespaces", payload);
+  return out;
+}

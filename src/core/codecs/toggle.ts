@@ -1,0 +1,100 @@
+/**
+ * On/off: Appliance.Control.ToggleX (newer firmware, §6.5) and the legacy
+ * Appliance.Control.Toggle of MT7688 plugs (§6.6), plus the loose on/off input
+ * a flow may send.
+ */
+import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
+
+/** One outlet (or bulb) on/off; lmTime is the epoch of its last change when the device reports it. */
+export interface ChannelState {
+  channel: number;
+  on: boolean;
+  lmTime?: number;
+}
+
+/** List-style ToggleX replies carry an outer channel 0xFFFFFFFF meaning "all" (mss305 trace). */
+const ALL_CHANNELS = 0xffffffff;
+
+function onoffOf(v: unknown): boolean | undefined {
+  if (typeof v === "boolean") return v;
+  const n = toNumber(v);
+  return n === undefined ? undefined : n !== 0;
+}
+
+function entryState(e: unknown, fallbackChannel: number, what: string, whole: unknown): ChannelState {
+  if (!isObject(e)) throw badReply(what, "an entry is not an object", whole);
+  const on = onoffOf(e.onoff);
+  if (on === undefined) throw badReply(what, "an entry has no onoff value", whole);
+  const ch = toNumber(e.channel);
+  const state: ChannelState = {
+    channel: ch !== undefined && Number.isInteger(ch) && ch >= 0 && ch !== ALL_CHANNELS ? ch : fallbackChannel,
+    on,
+  };
+  const lm = toNumber(e.lmTime);
+  if (lm !== undefined) state.lmTime = lm;
+  return state;
+}
+
+/**
+ * GET replies come as an object or a list depending on firmware, PUSHes and the
+ * System.All digest as a list (§6.5); `{channel: 0}` alone (mrs100) means no state.
+ */
+export function parseToggleXPayload(payload: unknown): ChannelState[] {
+  const what = "Control.ToggleX";
+  if (Array.isArray(payload)) return payload.map((e) => entryState(e, 0, what, payload)).sort((a, b) => a.channel - b.channel);
+  if (!isObject(payload)) throw badReply(what, "it is not an object", payload);
+  const outer = toNumber(payload.channel);
+  const fallback = outer !== undefined && Number.isInteger(outer) && outer >= 0 && outer !== ALL_CHANNELS ? outer : 0;
+  const t = payload.togglex;
+  if (t === undefined) {
+    if (outer !== undefined) return [];
+    throw badReply(what, 'it has no "togglex" field', payload);
+  }
+  const list = Array.isArray(t) ? t : [t];
+  return list.map((e) => entryState(e, fallback, what, payload)).sort((a, b) => a.channel - b.channel);
+}
+
+/** Legacy `{toggle: {onoff, lmTime}}` (GET, PUSH, System.All control block): one channel. */
+export function parseTogglePayload(payload: unknown): ChannelState[] {
+  const what = "Control.Toggle";
+  if (!isObject(payload) || !isObject(payload.toggle)) throw badReply(what, 'it has no "toggle" object', payload);
+  const outer = toNumber(payload.channel);
+  return [entryState(payload.toggle, outer !== undefined && Number.isInteger(outer) && outer >= 0 ? outer : 0, what, payload)];
+}
+
+function checkChannel(channel: unknown): number {
+  if (typeof channel !== "number" || !Number.isInteger(channel) || channel < 0 || channel >= ALL_CHANNELS) {
+    throw badInput(`The channel ${describeValue(channel)} must be a whole number, 0 or more (0 for a single-outlet plug or a bulb).`);
+  }
+  return channel;
+}
+
+/** ToggleX SET is a single object on every traced firmware (§6.5). */
+export function buildToggleXSet(channel: number, on: boolean): { togglex: { channel: number; onoff: 0 | 1 } } {
+  return { togglex: { channel: checkChannel(channel), onoff: on ? 1 : 0 } };
+}
+
+/** Legacy SET keeps the channel outside the toggle object (§6.6, [AR]). */
+export function buildToggleSet(channel: number, on: boolean): { channel: number; toggle: { onoff: 0 | 1 } } {
+  return { channel: checkChannel(channel), toggle: { onoff: on ? 1 : 0 } };
+}
+
+const ON_WORDS = new Set(["on", "true", "1", "yes"]);
+const OFF_WORDS = new Set(["off", "false", "0", "no"]);
+
+/**
+ * Loose on/off from msg.payload. undefined means "not an on/off value": the caller
+ * then decides (e.g. reads state, or treats the message as a trigger).
+ */
+export function parseOnOffInput(input: unknown): boolean | "toggle" | undefined {
+  if (typeof input === "boolean") return input;
+  if (typeof input === "number") return input === 1 ? true : input === 0 ? false : undefined;
+  if (typeof input === "string") {
+    const t = input.trim().toLowerCase();
+    if (ON_WORDS.has(t)) return true;
+    if (OFF_WORDS.has(t)) return false;
+    if (t === "toggle") return "toggle";
+  }
+  return undefined;
+}
+
