@@ -14,12 +14,19 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "New plug (out of the box)", model: "mss305", seed: "demo-new-plug", unconfigured: true },
 ];
 
-/** Starts the demo fleet; device ports are free ports unless `basePort` is given. */
-export async function startDemo(opts: { statusPort?: number; basePort?: number; key?: string } = {}): Promise<Fleet> {
+/**
+ * Starts the demo fleet; device ports are free ports unless `basePort` is given. With a
+ * `gateway`, the configured devices also connect to that MQTT broker, as bound devices do.
+ */
+export async function startDemo(
+  opts: { statusPort?: number; basePort?: number; key?: string; gateway?: { host: string; port: number }; userId?: string } = {},
+): Promise<Fleet> {
   const specs = DEMO_FLEET.map((spec, i) => ({
     ...spec,
     key: spec.unconfigured ? undefined : (opts.key ?? ""),
     port: opts.basePort ? opts.basePort + i : 0,
+    gateway: spec.unconfigured ? undefined : opts.gateway,
+    userId: opts.userId,
   }));
   return Fleet.start(specs, { statusPort: opts.statusPort ?? 0 });
 }

@@ -6,11 +6,14 @@
  */
 import { EventEmitter } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
-import { computeSign, md5Hex, verifySign, payloadKeyFor, type Envelope, type Header } from "../core/protocol/message";
+import { buildMessage, computeSign, md5Hex, verifySign, payloadKeyFor, type Envelope, type Header } from "../core/protocol/message";
 import { MerossError } from "../core/errors";
 import { MODELS, type DeviceModel } from "./models";
 import { deriveIdentity, decryptWifiXPassword } from "./identity";
 import { parseRequest, formatResponse, writeResponse, MAX_BODY_BYTES, MAX_HEADER_BYTES, type WireRequest } from "./httpwire";
+import { DeviceMqttLink, type MqttState } from "./mqttlink";
+
+export type { MqttState } from "./mqttlink";
 
 export interface SimulatorQuirks {
   /** Terminate HTTP header lines with a bare LF like most firmware (default true). */
@@ -42,6 +45,13 @@ export interface SimulatorOptions {
   /** Display name (status page, fleet); defaults to the model name. */
   name?: string;
   quirks?: SimulatorQuirks;
+  /**
+   * MQTT broker of a device that is already configured (as if Config.Key had set it): it
+   * connects on start. Ignored when `unconfigured`, where Config.Key provides it.
+   */
+  gateway?: { host: string; port: number };
+  /** Delay between MQTT reconnect attempts in ms (default 5000). */
+  mqttReconnectMs?: number;
 }
 
 export type Fault =
@@ -82,6 +92,24 @@ export interface RequestEvent {
   method: string;
   namespace: string;
   messageId: string;
+  /** Which transport the request came in on. */
+  via: "http" | "mqtt";
+}
+
+/** Payload of the "mqtt" event, emitted on every change of `mqttState`. */
+export interface MqttStateEvent {
+  state: MqttState;
+}
+
+/** Payload of the "bind" event: the broker acknowledged the Bind sent at connect. */
+export interface BindAckEvent {
+  messageId: string;
+  method: string;
+}
+
+/** Payload of the "clock" event: the broker's reply to the Clock push set the device clock. */
+export interface ClockEvent {
+  timestamp: number;
 }
 
 export interface ReplyEvent extends RequestEvent {
@@ -150,6 +178,7 @@ export interface DeviceSnapshot {
   };
   electricity?: { watts: number; volts: number; amps: number };
   wifi?: string;
+  mqtt: MqttState;
 }
 
 export interface LightChange {
@@ -165,6 +194,13 @@ const CAP_LUMINANCE = 4;
 /** Outer channel of list-style ToggleX replies (0xFFFFFFFF, protocol.md §6.5). */
 const ALL_CHANNELS = 4294967295;
 const REBOOT_MS = 80;
+const MQTT_RECONNECT_MS = 5000;
+/** Spelled this way by real firmware on a button press (homebridge-meross#336, protocol.md §1.1). */
+const TRIGGER_PHYSICAL = "DevicePysical";
+/** What [ML]'s device emulator puts on its own pushes; real firmware values for LAN/cloud origins are unknown. */
+const TRIGGER_DEVICE = "Device";
+const NS_BIND = "Appliance.Control.Bind";
+const NS_CLOCK = "Appliance.System.Clock";
 const IDLE_SOCKET_MS = 15_000;
 
 type Json = Record<string, unknown>;
@@ -245,7 +281,8 @@ function defaultNetworks(): WifiNetwork[] {
 /**
  * One virtual device. Start it with `SimulatedDevice.start()`, talk to `url` with any HTTP
  * client that tolerates LF-only headers (`insecureHTTPParser`), drive its "physical" button
- * with `press()`, and watch `change`, `request`, `reply`, `wifi` and `reboot` events.
+ * with `press()`, and watch `change`, `request`, `reply`, `wifi` and `reboot` events. Once it
+ * has a gateway in normal mode it also lives on MQTT like firmware: events `mqtt`, `bind`, `clock`.
  */
 export class SimulatedDevice extends EventEmitter {
   readonly model: DeviceModel;
@@ -287,6 +324,15 @@ export class SimulatedDevice extends EventEmitter {
   private onSinceMs?: number;
   private energyMs = 0;
   private history: { date: string; time: number; value: number }[] = [];
+  private readonly mqttReconnectMs: number;
+  private mqttLink?: DeviceMqttLink;
+  private _mqttState: MqttState = "disabled";
+  private _mqttBound = false;
+  private bindMessageId = "";
+  private clockMessageId = "";
+  /** State last reported, so each change pushes only what actually changed. */
+  private reportedOn: boolean[] = [];
+  private reportedLight = "";
 
   private constructor(opts: SimulatorOptions, model: DeviceModel) {
     super();
@@ -311,6 +357,8 @@ export class SimulatedDevice extends EventEmitter {
       this.light = { rgb: 0xff8c1a, temperature: 55, luminance: 80, capacity: CAP_TEMPERATURE | CAP_LUMINANCE };
     }
     if (configured) this.joined = this.networks[0];
+    this.mqttReconnectMs = opts.mqttReconnectMs ?? MQTT_RECONNECT_MS;
+    this.markReported();
     this.server = createServer((socket) => this.onConnection(socket));
     this.server.on("error", () => undefined);
   }
@@ -327,6 +375,14 @@ export class SimulatedDevice extends EventEmitter {
     }
     if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
       throw new MerossError("BAD_INPUT", `Simulator port ${String(opts.port)} is not a valid TCP port: use 0 (any free port) or 1-65535.`);
+    }
+    const gw = opts.gateway;
+    if (gw !== undefined && (typeof gw?.host !== "string" || !gw.host.trim() || !Number.isInteger(gw.port) || gw.port < 1 || gw.port > 65535)) {
+      throw new MerossError("BAD_INPUT", "The simulator gateway needs a broker host and a port 1-65535, e.g. { host: \"127.0.0.1\", port: 8883 }.");
+    }
+    const reconnect = opts.mqttReconnectMs;
+    if (reconnect !== undefined && (!Number.isFinite(reconnect) || reconnect < 10)) {
+      throw new MerossError("BAD_INPUT", `mqttReconnectMs ${String(reconnect)} is too small: use at least 10 (ms); real firmware waits seconds.`);
     }
     const dev = new SimulatedDevice(opts, model);
     await new Promise<void>((resolve, reject) => {
@@ -345,6 +401,10 @@ export class SimulatedDevice extends EventEmitter {
     dev._uuid = id.uuid;
     dev._mac = id.mac;
     dev.seedHistory();
+    if (gw && dev._mode === "normal") {
+      dev._gateway = { host: gw.host.trim(), port: gw.port, secondHost: "", secondPort: 0 };
+      dev.startMqtt();
+    }
     return dev;
   }
 
@@ -376,6 +436,14 @@ export class SimulatedDevice extends EventEmitter {
   get gateway(): Gateway | undefined {
     return this._gateway ? { ...this._gateway } : undefined;
   }
+  /** "disabled" without a gateway or in access-point mode; "refused" when the broker rejects the key. */
+  get mqttState(): MqttState {
+    return this._mqttState;
+  }
+  /** True once the broker acknowledged this connection's Bind (protocol.md §5.4). */
+  get mqttBound(): boolean {
+    return this._mqttBound;
+  }
   /** The network joined after onboarding, if any. */
   get wifi(): WifiNetwork | undefined {
     return this.joined ? { ...this.joined } : undefined;
@@ -397,14 +465,16 @@ export class SimulatedDevice extends EventEmitter {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     this.queue.length = 0;
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const link = this.mqttLink;
+    this.mqttLink = undefined;
+    await Promise.all([new Promise<void>((resolve) => this.server.close(() => resolve())), link?.close()]);
   }
 
   /** The physical button: toggles one channel (the bulb itself for lights). */
   press(channel = 0): void {
     this.assertChannel(channel);
     this.setChannel(channel, !this.channels[channel].on);
-    this.changed();
+    this.changed(TRIGGER_PHYSICAL);
   }
 
   /** Switches a channel as the app or a wall switch would. */
@@ -476,6 +546,7 @@ export class SimulatedDevice extends EventEmitter {
       port: this._port,
       address: this.address,
       channels: this.channels.map((c) => ({ channel: c.channel, on: c.on })),
+      mqtt: this._mqttState,
     };
     if (this.light) {
       const colour = (this.light.capacity & CAP_RGB) !== 0;
@@ -530,7 +601,9 @@ export class SimulatedDevice extends EventEmitter {
     c.lmTime = this.clockSeconds();
   }
 
-  private changed(): void {
+  /** Emits "change" and, like firmware, pushes what changed to the broker whatever caused it. */
+  private changed(triggerSrc: string = TRIGGER_DEVICE): void {
+    this.pushChanges(triggerSrc);
     this.emit("change", this.snapshot());
   }
 
@@ -678,6 +751,7 @@ export class SimulatedDevice extends EventEmitter {
       method: String(request.header.method),
       namespace: request.header.namespace,
       messageId: String(request.header.messageId ?? ""),
+      via: "http",
     };
     this.requestCount += 1;
     this.emit("request", info);
@@ -700,6 +774,201 @@ export class SimulatedDevice extends EventEmitter {
     send(200, "OK", text);
     this.emit("reply", { ...info, replyMethod: outcome.method } satisfies ReplyEvent);
     outcome.after?.();
+  }
+
+  // ---- MQTT (protocol.md §5) ----------------------------------------------------------------
+
+  private get publishTopic(): string {
+    return `/appliance/${this._uuid}/publish`;
+  }
+
+  private get requestTopic(): string {
+    return `/appliance/${this._uuid}/subscribe`;
+  }
+
+  private setMqttState(state: MqttState): void {
+    if (state !== "connected") this._mqttBound = false;
+    if (state === this._mqttState) return;
+    this._mqttState = state;
+    this.emit("mqtt", { state } satisfies MqttStateEvent);
+  }
+
+  /** (Re)dials the gateway with the current key; without a gateway, or in AP mode, MQTT stays off. */
+  private startMqtt(): void {
+    this.dropMqttLink();
+    const gw = this._gateway;
+    if (this.stopped || this._mode !== "normal" || !gw || !gw.host || gw.port < 1 || gw.port > 65535) {
+      this.setMqttState("disabled");
+      return;
+    }
+    this._mqttBound = false;
+    this.setMqttState("connecting");
+    const link: DeviceMqttLink = new DeviceMqttLink({
+      host: gw.host,
+      port: gw.port,
+      uuid: this._uuid,
+      mac: this._mac,
+      key: this._key,
+      userId: this._userId,
+      reconnectMs: this.mqttReconnectMs,
+      onState: (state) => {
+        if (this.mqttLink === link) this.setMqttState(state);
+      },
+      onSession: () => {
+        if (this.mqttLink === link) this.mqttSession(link);
+      },
+      onMessage: (text) => {
+        if (this.mqttLink === link) this.onMqttMessage(text);
+      },
+    });
+    this.mqttLink = link;
+  }
+
+  private stopMqtt(): void {
+    this.dropMqttLink();
+    this.setMqttState("disabled");
+  }
+
+  private dropMqttLink(): void {
+    const link = this.mqttLink;
+    this.mqttLink = undefined;
+    if (link) void link.close();
+  }
+
+  /** What firmware sends right after subscribing: Bind SET, then its clock (protocol.md §5.4). */
+  private mqttSession(link: DeviceMqttLink): void {
+    const now = this.clockSeconds();
+    const bind = buildMessage({
+      method: "SET",
+      namespace: NS_BIND,
+      payload: { bind: { bindTime: now, time: this.time(), hardware: this.hardware(), firmware: this.firmware() } },
+      key: this._key,
+      // [ML]'s device emulator sends its Bind from the subscribe topic, triggered by boot.
+      from: this.requestTopic,
+      triggerSrc: "DevBoot",
+      uuid: this._uuid,
+      timestamp: now,
+    });
+    this.bindMessageId = bind.header.messageId;
+    link.publish(this.publishTopic, bind);
+    this.sendClock(link, "DevBoot");
+  }
+
+  private sendClock(link: DeviceMqttLink, triggerSrc: string): void {
+    const now = this.clockSeconds();
+    const clock = buildMessage({
+      method: "PUSH",
+      namespace: NS_CLOCK,
+      payload: { clock: { timestamp: now } },
+      key: this._key,
+      from: this.publishTopic,
+      triggerSrc,
+      uuid: this._uuid,
+      timestamp: now,
+    });
+    this.clockMessageId = clock.header.messageId;
+    link.publish(this.publishTopic, clock);
+  }
+
+  private onMqttMessage(text: string): void {
+    let env: Envelope;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (!isObject(value) || !isObject(value.header) || typeof value.header.namespace !== "string" || typeof value.header.method !== "string") return;
+      env = { header: value.header as Header, payload: isObject(value.payload) ? value.payload : {} };
+    } catch {
+      return;
+    }
+    const h = env.header;
+    const method = String(h.method);
+    const id = String(h.messageId ?? "");
+    // Replies to the device's own Bind and Clock are session bookkeeping, not requests to answer.
+    if (h.namespace === NS_BIND && id !== "" && id === this.bindMessageId) {
+      if (method === "SETACK" && verifySign({ messageId: id, timestamp: h.timestamp, sign: h.sign }, this._key)) {
+        this._mqttBound = true;
+        this.emit("bind", { messageId: id, method } satisfies BindAckEvent);
+      }
+      return;
+    }
+    if (h.namespace === NS_CLOCK && method === "PUSH") {
+      this.onClockPush(env, id);
+      return;
+    }
+    if (method !== "GET" && method !== "SET" && method !== "PUSH") return;
+    this.enqueue(() => this.serveMqtt(env));
+  }
+
+  /**
+   * The broker answers the Clock push by echoing its header with the time (protocol.md §3.8);
+   * an empty Clock PUSH is [ML]'s way to ask the device to send its clock again.
+   */
+  private onClockPush(env: Envelope, id: string): void {
+    const h = env.header;
+    if (!verifySign({ messageId: id, timestamp: h.timestamp, sign: h.sign }, this._key)) return;
+    const clock = isObject(env.payload.clock) ? env.payload.clock : {};
+    const ts = toInt(clock.timestamp);
+    if (ts !== undefined && ts > 0) {
+      this.clockSynced = true;
+      this.clockOffsetMs = ts * 1000 - Date.now();
+      this.emit("clock", { timestamp: ts } satisfies ClockEvent);
+      return;
+    }
+    if (id !== this.clockMessageId && this.mqttLink) this.sendClock(this.mqttLink, TRIGGER_DEVICE);
+  }
+
+  /** `from` names the reply topic on MQTT; anything that is not a topic falls back to ours (§1.4). */
+  private replyTopicFor(from: unknown): string {
+    return typeof from === "string" && /^\/[^\s+#]{1,255}$/.test(from) ? from : this.publishTopic;
+  }
+
+  private async serveMqtt(request: Envelope): Promise<void> {
+    if (this.stopped || !this.mqttLink) return;
+    const info: RequestEvent = {
+      method: String(request.header.method),
+      namespace: request.header.namespace,
+      messageId: String(request.header.messageId ?? ""),
+      via: "mqtt",
+    };
+    this.requestCount += 1;
+    this.emit("request", info);
+    if (this.quirks.processingMs > 0) await sleep(this.quirks.processingMs);
+    if (this.stopped) return;
+    const { reply, outcome } = this.process(request, false);
+    if (!outcome.drop) {
+      this.mqttLink?.publish(this.replyTopicFor(request.header.from), reply);
+      this.emit("reply", { ...info, replyMethod: outcome.method } satisfies ReplyEvent);
+    }
+    outcome.after?.();
+  }
+
+  private markReported(): void {
+    this.reportedOn = this.channels.map((c) => c.on);
+    this.reportedLight = this.light ? JSON.stringify(this.lightPayload()) : "";
+  }
+
+  /** Pushes the toggle and light state that differs from what was last reported. */
+  private pushChanges(triggerSrc: string): void {
+    const toggled = this.channels.filter((c, i) => this.reportedOn[i] !== c.on);
+    const lightChanged = this.light !== undefined && JSON.stringify(this.lightPayload()) !== this.reportedLight;
+    this.markReported();
+    const link = this.mqttLink;
+    if (!link || this._mqttState !== "connected" || this._mode !== "normal") return;
+    const push = (namespace: string, payload: Json): void => {
+      const now = this.clockSeconds();
+      link.publish(
+        this.publishTopic,
+        buildMessage({ method: "PUSH", namespace, payload, key: this._key, from: this.publishTopic, triggerSrc, uuid: this._uuid, timestamp: now }),
+      );
+    };
+    if (toggled.length > 0) {
+      if (this.model.legacyToggle) {
+        const c = this.channels[0];
+        push("Appliance.Control.Toggle", { toggle: { onoff: c.on ? 1 : 0, lmTime: c.lmTime } });
+      } else {
+        push("Appliance.Control.ToggleX", { togglex: toggled.map((c) => ({ channel: c.channel, onoff: c.on ? 1 : 0, lmTime: c.lmTime })) });
+      }
+    }
+    if (lightChanged) push("Appliance.Control.Light", { light: this.lightPayload() });
   }
 
   // ---- the firmware -------------------------------------------------------------------
@@ -947,7 +1216,9 @@ export class SimulatedDevice extends EventEmitter {
         secondPort: toInt(g.secondPort) ?? 0,
       };
     }
-    return { method: "SETACK", payload: {} };
+    // A bound device re-keyed in place must log in again with the new password.
+    const after = this._mode === "normal" ? () => this.startMqtt() : undefined;
+    return { method: "SETACK", payload: {}, after };
   }
 
   private setWifi(ns: string, payload: Json): Outcome {
@@ -995,12 +1266,15 @@ export class SimulatedDevice extends EventEmitter {
           }
           this.emit("reboot", { mode: this._mode, reason: ok ? "wifi-joined" : "wifi-failed" } satisfies RebootEvent);
           this.changed();
+          // Joined: the firmware now dials the gateway Config.Key gave it (protocol.md §3.9).
+          if (ok) this.startMqtt();
         }, REBOOT_MS);
       },
     };
   }
 
   private resetToAp(): void {
+    this.stopMqtt();
     this._mode = "ap";
     this._key = "";
     this._userId = "";

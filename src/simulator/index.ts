@@ -16,7 +16,12 @@ export type {
   ElectricityReading,
   DeviceState,
   DeviceSnapshot,
+  MqttState,
+  MqttStateEvent,
+  BindAckEvent,
+  ClockEvent,
 } from "./device";
+export { deviceClientId, deviceMqttPassword } from "./mqttlink";
 export { Fleet, type FleetOptions, type FleetSnapshot } from "./fleet";
 export { MODELS, listModels, type DeviceModel } from "./models";
 export { DEMO_FLEET, startDemo } from "./demo";
