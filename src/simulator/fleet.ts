@@ -33,7 +33,10 @@ export class Fleet {
     this.devices = devices;
     this.host = host;
     this.server = createServer((req, res) => this.route(req, res));
-    for (const d of devices) d.on("change", () => this.broadcast());
+    for (const d of devices) {
+      d.on("change", () => this.broadcast());
+      d.on("mqtt", () => this.broadcast());
+    }
   }
 
   /** Starts every device (each on its own free port unless given) and the status page. */
@@ -89,7 +92,10 @@ export class Fleet {
     if (this.keepAlive) clearInterval(this.keepAlive);
     for (const c of this.clients) c.end();
     this.clients.clear();
-    for (const d of this.devices) d.removeAllListeners("change");
+    for (const d of this.devices) {
+      d.removeAllListeners("change");
+      d.removeAllListeners("mqtt");
+    }
     await Promise.all([
       new Promise<void>((resolve) => {
         this.server.close(() => resolve());

@@ -27,6 +27,10 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .badge { font-size:11px; font-weight:700; letter-spacing:.04em; padding:3px 8px; border-radius:99px; white-space:nowrap; }
   .badge.ap { background:#5a4514; color:#ffd479; }
   .badge.normal { background:#173d30; color:#7ee2b8; }
+  .badges { display:flex; flex-direction:column; align-items:flex-end; gap:4px; }
+  .badge.mqtt { background:#26303b; color:var(--muted); font-weight:600; }
+  .badge.mqtt[data-state="connected"] { background:#14304a; color:#8cc8ff; }
+  .badge.mqtt[data-state="refused"] { background:#4a1c1c; color:#ff9c9c; }
   .visual { display:flex; justify-content:center; align-items:center; min-height:130px; }
   .bulb { width:104px; height:104px; border-radius:50%; border:2px solid rgba(255,255,255,.15); transition:background .25s, box-shadow .25s, opacity .25s; }
   .bulb[data-on="false"] { background:#2b323c !important; box-shadow:none !important; opacity:1 !important; }
@@ -91,7 +95,12 @@ export const STATUS_PAGE_HTML = `<!doctype html>
     card.textContent = "";
     var top = el("div", { className: "top" }, [
       el("div", {}, [el("div", { className: "name", text: d.name }), el("div", { className: "model", text: d.model + " · " + d.type })]),
-      el("span", { className: "badge " + d.mode, text: d.mode === "ap" ? "AP MODE" : "ONLINE" })
+      el("div", { className: "badges" }, [
+        el("span", { className: "badge " + d.mode, text: d.mode === "ap" ? "AP MODE" : "ONLINE" }),
+        d.mqtt && d.mqtt !== "disabled"
+          ? el("span", { className: "badge mqtt", "data-testid": "mqtt-" + d.uuid, "data-state": d.mqtt, title: "connection to the MQTT broker", text: "MQTT " + d.mqtt })
+          : null
+      ])
     ]);
     card.appendChild(top);
     var visual = el("div", { className: "visual" });
