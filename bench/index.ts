@@ -5,13 +5,10 @@
  */
 import axios from "axios";
 import http from "node:http";
-import helper from "node-red-node-test-helper";
-import type { Node } from "node-red";
+import { startEmbedded, type EmbeddedRed } from "./nodered";
 import { MerossDevice } from "../src/core/device";
 import { buildMessage } from "../src/core/protocol/message";
 import { RemoteFleet } from "./fleet-process";
-
-helper.init(require.resolve("node-red"));
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -59,16 +56,28 @@ async function coreOverhead(): Promise<void> {
   await fleet.stop();
 }
 
-async function withFlow<T>(flow: Record<string, unknown>[], creds: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
-  const nodes = [require("../src/nodes/meross-config"), require("../src/nodes/meross-light"), require("../src/nodes/meross-toggle")];
-  await new Promise<void>((r) => helper.startServer(() => r()));
+/** Output of the flow under test: a function node hands each msg to `sink`. */
+type Sink = (msg: unknown) => void;
+let sink: Sink = () => undefined;
+const OUT = { id: "out", type: "function", z: "tab", func: "global.get('benchSink')(msg); return null;", outputs: 0, wires: [] };
+
+async function withFlow<T>(flow: Record<string, unknown>[], creds: Record<string, unknown>, fn: (red: EmbeddedRed) => Promise<T>): Promise<T> {
+  const red = await startEmbedded([...flow, OUT], creds, { benchSink: (m: unknown) => sink(m) });
   try {
-    await helper.load(nodes, flow, creds);
-    return await fn();
+    return await fn(red);
   } finally {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+    sink = () => undefined;
+    await red.stop();
   }
+}
+
+function nextOutput(): Promise<unknown> {
+  return new Promise((resolve) => {
+    sink = (m) => {
+      sink = () => undefined;
+      resolve(m);
+    };
+  });
 }
 
 /** 200 brightness messages at 100/s to one bulb whose firmware takes ~30 ms per request. */
@@ -90,12 +99,12 @@ async function lightBurst(): Promise<void> {
     { id: "tab", type: "tab" },
     { id: "cfg", type: "meross-config", host: sim.address, userId: "0" },
     { id: "light", type: "meross-light", z: "tab", device: "cfg", wires: [["out"]] },
-    { id: "out", type: "helper", z: "tab" },
   ];
-  await withFlow(flow, { cfg: { key } }, async () => {
-    const light = helper.getNode("light") as Node & { receive: (m: unknown) => void };
+  await withFlow(flow, { cfg: { key } }, async (red) => {
+    const light = red.node("light");
+    const first = nextOutput();
     light.receive({ payload: 50 });
-    await new Promise<void>((r) => (helper.getNode("out") as Node).once("input", () => r()));
+    await first;
     const before = (await fleet.stats(0)).requestCount;
     const MSGS = 200;
     const last = 77;
@@ -132,27 +141,25 @@ async function fanout(): Promise<void> {
   const key = "bench-key";
   const fleet = await RemoteFleet.start(Array.from({ length: COUNT }, () => ({ model: "mss310", key, port: 0, quirks: { processingMs: FIRMWARE_MS } })));
   const sims = fleet.devices;
-  const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, { id: "out", type: "helper", z: "tab" }];
+  const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }];
   const creds: Record<string, unknown> = {};
   sims.forEach((s, i) => {
     flow.push({ id: `cfg${i}`, type: "meross-config", host: s.address, userId: "0" });
     flow.push({ id: `t${i}`, type: "meross-toggle", z: "tab", device: `cfg${i}`, channel: "0", wires: [["out"]] });
     creds[`cfg${i}`] = { key };
   });
-  await withFlow(flow, creds, async () => {
-    const out = helper.getNode("out") as Node;
+  await withFlow(flow, creds, async (red) => {
     const send = (targets: number[], payload: string) =>
       new Promise<number>((resolve) => {
         let left = targets.length;
         const t = performance.now();
-        const onMsg = () => {
+        sink = () => {
           if (--left === 0) {
-            out.removeListener("input", onMsg);
+            sink = () => undefined;
             resolve(performance.now() - t);
           }
         };
-        out.on("input", onMsg);
-        for (const i of targets) (helper.getNode(`t${i}`) as Node & { receive: (m: unknown) => void }).receive({ payload });
+        for (const i of targets) red.node(`t${i}`).receive({ payload });
       });
     const all = Array.from({ length: COUNT }, (_, i) => i);
     await send(all, "off"); // warms every session (System.All + Ability once per device)

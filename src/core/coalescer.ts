@@ -13,11 +13,23 @@ export interface CoalescerOptions<C, R> {
   execute: (command: C) => Promise<R>;
   /** Folds a newer command over an older pending one; newer fields win. */
   merge: (older: C, newer: C) => C;
-  /** Minimum gap between the starts of two executions (default 40 ms). */
+  /** Minimum gap between the starts of two executions (default 55 ms). */
   minIntervalMs?: number;
+  /**
+   * A waiting command starts before the minimum gap is over once no new command has
+   * arrived for this long (default 25 ms): the burst has ended, so the last setting
+   * should land now rather than at the next interval tick.
+   */
+  quietMs?: number;
 }
 
-export const DEFAULT_MIN_INTERVAL_MS = 40;
+/**
+ * About 20 commands a second at most: with bulbs that take ~30 ms per request this keeps a
+ * 100 msg/s slider burst to ~40 requests while the last setting still lands within about
+ * two round trips (see `npm run bench`, light-burst).
+ */
+export const DEFAULT_MIN_INTERVAL_MS = 55;
+export const DEFAULT_QUIET_MS = 25;
 
 interface Waiting<C, R> {
   command: C;
@@ -34,6 +46,8 @@ export class Coalescer<C, R> {
   private readonly execute: (command: C) => Promise<R>;
   private readonly merge: (older: C, newer: C) => C;
   private readonly minIntervalMs: number;
+  private readonly quietMs: number;
+  private lastSubmit = Number.NEGATIVE_INFINITY;
   private waiting: Waiting<C, R> | undefined;
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -45,6 +59,8 @@ export class Coalescer<C, R> {
     this.merge = opts.merge;
     const gap = opts.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
     this.minIntervalMs = Number.isFinite(gap) && gap > 0 ? gap : 0;
+    const quiet = opts.quietMs ?? DEFAULT_QUIET_MS;
+    this.quietMs = Number.isFinite(quiet) && quiet > 0 ? quiet : 0;
   }
 
   /** Commands actually executed so far (merged ones count once). */
@@ -58,6 +74,7 @@ export class Coalescer<C, R> {
   }
 
   submit(command: C): Promise<CoalescedOutcome<R>> {
+    this.lastSubmit = Date.now();
     return new Promise<CoalescedOutcome<R>>((resolve, reject) => {
       const older = this.waiting;
       let merged = command;
@@ -87,7 +104,10 @@ export class Coalescer<C, R> {
 
   private pump(): void {
     if (this.running || this.timer || !this.waiting) return;
-    const wait = this.lastStart + this.minIntervalMs - Date.now();
+    const now = Date.now();
+    const gapLeft = this.lastStart + this.minIntervalMs - now;
+    const quietLeft = this.lastSubmit + this.quietMs - now;
+    const wait = this.quietMs > 0 ? Math.min(gapLeft, quietLeft) : gapLeft;
     if (wait > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

@@ -82,6 +82,7 @@ describe("Coalescer", () => {
       execute: async () => { starts.push(Date.now()); return 1; },
       merge: mergeCmd,
       minIntervalMs: 100,
+      quietMs: 0,
     });
     const a = c.submit({ level: 1 });
     await clock.tickAsync(1);
@@ -90,6 +91,32 @@ describe("Coalescer", () => {
     await Promise.all([a, b]);
     assert.equal(starts.length, 2);
     assert.ok(starts[1] - starts[0] >= 100, "the second command waited for the interval");
+  });
+
+  it("keeps the interval while a burst goes on, and sends the last setting as soon as the burst stops", async () => {
+    const starts: number[] = [];
+    const dev = fakeDevice(5);
+    const c = new Coalescer<Cmd, Cmd>({
+      execute: (cmd) => { starts.push(Date.now()); return dev.execute(cmd); },
+      merge: mergeCmd,
+      minIntervalMs: 100,
+      quietMs: 25,
+    });
+    const all: Promise<unknown>[] = [];
+    // 25 commands end at t=240 ms, between two interval ticks (200 and 300 ms).
+    for (let i = 1; i <= 25; i++) {
+      all.push(c.submit({ level: i }));
+      await clock.tickAsync(10);
+    }
+    const lastSubmit = Date.now() - 10;
+    await clock.tickAsync(200);
+    await Promise.all(all);
+    for (let i = 1; i < starts.length - 1; i++) {
+      assert.ok(starts[i] - starts[i - 1] >= 100, `during the burst starts are >= 100 ms apart (${starts.join(", ")})`);
+    }
+    const final = starts[starts.length - 1];
+    assert.ok(final - lastSubmit <= 30, `the last setting starts ~25 ms after the burst ends, not at the next tick (${final - lastSubmit} ms)`);
+    assert.equal(dev.state.level, 25);
   });
 
   it("lets two pending toggles cancel out", async () => {
