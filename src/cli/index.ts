@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `meross` command: request, wifi, onboard, simulate. Each command is a function of
+ * The `meross` command: request, wifi, onboard, simulate, certs, broker. Each command is a function of
  * (argv, io) returning an exit code so tests run it in-process; only main() touches process.
  */
 import { readFileSync } from "node:fs";
@@ -10,6 +10,8 @@ import { REQUEST_HELP, requestCommand } from "./request";
 import { WIFI_HELP, wifiCommand } from "./wifi";
 import { ONBOARD_HELP, onboardCommand } from "./onboard";
 import { SIMULATE_HELP, simulateCommand } from "./simulate";
+import { CERTS_HELP, certsCommand } from "./certs";
+import { BROKER_HELP, brokerCommand } from "./broker";
 
 export type { CliIo, Command } from "./io";
 
@@ -18,6 +20,8 @@ export const COMMANDS: Record<string, { run: Command; help: string; summary: str
   wifi: { run: wifiCommand, help: WIFI_HELP, summary: "list the Wi-Fi networks a device in pairing mode can see" },
   onboard: { run: onboardCommand, help: ONBOARD_HELP, summary: "put a device in pairing mode on your Wi-Fi and MQTT broker" },
   simulate: { run: simulateCommand, help: SIMULATE_HELP, summary: "run a simulated device on 127.0.0.1" },
+  certs: { run: certsCommand, help: CERTS_HELP, summary: "create the TLS certificates (and a mosquitto.conf) for a local MQTT broker" },
+  broker: { run: brokerCommand, help: BROKER_HELP, summary: "run an MQTT broker that Meross devices can log in to" },
 };
 
 export const MAIN_HELP = `Usage: meross <command> [arguments] [options]
@@ -33,7 +37,8 @@ ${Object.entries(COMMANDS)
 Options:
   -h, --help     show this help        -v, --version  show the version
 
-Environment: MEROSS_KEY (device key), MEROSS_WIFI_PASSWORD (for onboard).
+Environment: MEROSS_KEY (device key), MEROSS_WIFI_PASSWORD (for onboard),
+MEROSS_MQTT_PASSWORD (broker password for request --broker).
 Exit status: 0 ok, 1 the device answered with an error, 2 bad arguments, timeout or unreachable.
 `;
 
@@ -82,10 +87,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return COMMANDS[name].run(rest, io);
 }
 
-/** Only simulate outlives a signal gracefully; the others are one-shot and just exit. */
+/** The foreground servers stop cleanly on a signal (exit 0); the one-shot commands just exit. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<never> {
   const stop = new AbortController();
-  const longRunning = argv[0] === "simulate";
+  const longRunning = argv[0] === "simulate" || argv[0] === "broker";
   const onSignal = (sig: NodeJS.Signals): void => {
     if (!longRunning || stop.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143);
     stop.abort();

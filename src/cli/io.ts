@@ -32,7 +32,7 @@ export class UsageError extends Error {
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 export interface Parsed {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -50,6 +50,12 @@ export function parse(argv: string[], options: Options): Parsed {
 export function str(values: Parsed["values"], name: string): string | undefined {
   const v = values[name];
   return typeof v === "string" ? v : undefined;
+}
+
+/** A repeatable flag (`multiple: true`): every value given, in order. */
+export function list(values: Parsed["values"], name: string): string[] {
+  const v = values[name];
+  return Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
 }
 
 /** Timeout flags are in seconds, like the old shell tools; the core wants milliseconds. */

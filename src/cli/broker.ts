@@ -1,0 +1,174 @@
+/**
+ * `meross broker`: the embedded Meross-aware MQTT broker in the foreground, so onboarded
+ * devices have somewhere to log in (protocol.md §3.9, §5) without installing Mosquitto.
+ * One stdout line per event, so it can be watched or piped into scripts.
+ */
+import os from "node:os";
+import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core/broker/certs";
+import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core/broker/broker";
+import { BIND_GRACE_MS } from "../core/arrival";
+import { EXIT_OK, UsageError, intOption, list, parse, reportError, str, type CliIo } from "./io";
+
+export const BROKER_HELP = `Usage: meross broker --certs DIR [options]
+
+Runs an MQTT broker over TLS that Meross devices can log in to, until interrupted
+(Ctrl-C or SIGTERM, exit 0). It accepts a device when its password matches one of the
+keys (user name = MAC, password = <userId>_md5(MAC + key)), answers the Bind and clock
+requests devices send after connecting, and sets their time zone.
+
+It prints one ready line, then one line per event:
+  broker listening on mqtts://<address>:<port>
+  connected <uuid> <mac> <ip> <model>        (model "unknown" when the device sent no Bind)
+  refused <user name> <ip>: <reason>
+  disconnected <uuid>
+Other messages (where the certificates are) go to stderr. Keys are never printed.
+
+Options:
+  --certs DIR         certificate directory (as written by "meross certs"); certificates are
+                      created there when missing, damaged, expiring or made for another host
+  --cert-host H       the address devices and clients use to reach this machine, written into the
+                      certificate (default: this machine's first LAN IPv4 address, else 127.0.0.1)
+  --port N            port to listen on (default ${MQTT_TLS_PORT}; 0 picks a free port, shown in the ready line)
+  --host ADDR         address to listen on (default 0.0.0.0: every interface, as devices are on the LAN)
+  --key K             a device key to accept; repeat for several. $MEROSS_KEY is added too;
+                      with neither, devices onboarded with the empty key are accepted
+  --user NAME:PASS    credentials for other MQTT clients (Node-RED, "meross request --broker",
+                      mosquitto_sub); repeat for several
+  --allow-anonymous   let other MQTT clients in without credentials
+  --time-zone TZ      IANA time zone sent to devices (default: this machine's)
+  -h, --help          show this help
+
+Exit status: 0 stopped by a signal; 2 bad arguments or the port could not be opened.
+
+Example:
+  meross broker --certs ./certs --key mykey --allow-anonymous
+`;
+
+/** The first non-internal IPv4 address: what a device on the same LAN can reach. */
+export function lanAddress(): string {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family === "IPv4" && !a.internal) return a.address;
+    }
+  }
+  return "127.0.0.1";
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "[::]";
+}
+
+/** What clients should type: the bind address, unless it is the all-interfaces wildcard. */
+export function brokerUrl(broker: MerossBroker, certHost: string): string {
+  const h = isWildcard(broker.host) ? certHost : broker.host;
+  return `mqtts://${h.includes(":") ? `[${h}]` : h}:${broker.port}`;
+}
+
+function parseUser(spec: string): BrokerUser {
+  const i = spec.indexOf(":");
+  if (i <= 0) throw new UsageError(`--user must be NAME:PASSWORD, for example --user nodered:secret (got a value without a name and a colon)`);
+  return { username: spec.slice(0, i), password: spec.slice(i + 1) };
+}
+
+/**
+ * Prints the broker's events as lines. A device's model arrives in its Bind just after the
+ * login, so the "connected" line waits for it briefly instead of printing twice.
+ */
+export function printBrokerEvents(broker: MerossBroker, write: (line: string) => void): () => void {
+  const pending = new Map<string, { device: BrokerDevice; timer: NodeJS.Timeout }>();
+  const print = (d: BrokerDevice): void => write(`connected ${d.uuid} ${d.mac} ${d.ip || "unknown"} ${d.model ?? "unknown"}`);
+  const flush = (uuid: string, bound?: BrokerDevice): void => {
+    const p = pending.get(uuid);
+    if (!p) return;
+    clearTimeout(p.timer);
+    pending.delete(uuid);
+    print(bound && bound.clientId === p.device.clientId ? bound : p.device);
+  };
+  const onConnected = (d: BrokerDevice): void => {
+    flush(d.uuid);
+    pending.set(d.uuid, { device: d, timer: setTimeout(() => flush(d.uuid), BIND_GRACE_MS) });
+  };
+  const onBound = (d: BrokerDevice): void => flush(d.uuid, d);
+  const onDisconnected = ({ uuid }: { uuid: string }): void => {
+    flush(uuid);
+    write(`disconnected ${uuid}`);
+  };
+  const onRefused = (r: RefusedEvent): void => write(`refused ${r.username || "(none)"} ${r.ip || "unknown"}: ${r.reason}`);
+  broker.on("device-connected", onConnected);
+  broker.on("device-bound", onBound);
+  broker.on("device-disconnected", onDisconnected);
+  broker.on("refused", onRefused);
+  return () => {
+    for (const uuid of [...pending.keys()]) flush(uuid);
+    broker.off("device-connected", onConnected);
+    broker.off("device-bound", onBound);
+    broker.off("device-disconnected", onDisconnected);
+    broker.off("refused", onRefused);
+  };
+}
+
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!signal) return;
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
+export async function brokerCommand(argv: string[], io: CliIo): Promise<number> {
+  let broker: MerossBroker | undefined;
+  let unhook: (() => void) | undefined;
+  try {
+    const { values, positionals } = parse(argv, {
+      certs: { type: "string" },
+      "cert-host": { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      key: { type: "string", multiple: true },
+      user: { type: "string", multiple: true },
+      "allow-anonymous": { type: "boolean" },
+      "time-zone": { type: "string" },
+    });
+    if (values.help) {
+      io.stdout.write(BROKER_HELP);
+      return EXIT_OK;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": every setting is a --flag`);
+    const dir = str(values, "certs");
+    if (!dir) throw new UsageError(`--certs is required: the directory with the broker certificate ("meross certs" writes one), for example --certs ./certs`);
+    const port = intOption("port", str(values, "port"), 0, 65535) ?? MQTT_TLS_PORT;
+    const host = str(values, "host") ?? "0.0.0.0";
+    const certHost = str(values, "cert-host") ?? lanAddress();
+    const keys = [...list(values, "key")];
+    if (io.env.MEROSS_KEY !== undefined) keys.push(io.env.MEROSS_KEY);
+    if (keys.length === 0) keys.push("");
+    const users = list(values, "user").map(parseUser);
+    const timeZone = str(values, "time-zone");
+    if (io.signal?.aborted) return EXIT_OK;
+
+    const certs = loadOrCreateCertificates(dir, certHost, { mosquittoPort: port || MQTT_TLS_PORT });
+    broker = await MerossBroker.start({
+      port,
+      host,
+      certs,
+      keys,
+      users,
+      allowAnonymous: values["allow-anonymous"] === true,
+      ...(timeZone !== undefined ? { timeZone } : {}),
+    });
+    io.stderr.write(
+      `meross broker: ${certs.created ? "created" : "using"} certificates for ${certHost} in ${certs.files.dir}; ` +
+        `clients that check the broker need ${certs.files.caCert}\n`,
+    );
+    io.stderr.write(`meross broker: accepting devices signed with ${keys.length === 1 && keys[0] === "" ? "the empty key" : `${keys.length} key${keys.length === 1 ? "" : "s"}`}\n`);
+    io.stdout.write(`broker listening on ${brokerUrl(broker, certHost)}\n`);
+    unhook = printBrokerEvents(broker, (line) => io.stdout.write(`${line}\n`));
+    await untilAborted(io.signal);
+    return EXIT_OK;
+  } catch (err) {
+    return reportError(io, "broker", err);
+  } finally {
+    unhook?.();
+    await broker?.stop();
+  }
+}
