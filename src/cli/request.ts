@@ -1,16 +1,23 @@
 /**
  * `meross request`: one raw signed request, the reply envelope printed as JSON. It replaces
- * the old mCurl shell tool, so it never second-guesses the user: no ability check.
+ * the old mCurl shell tool, so it never second-guesses the user: no ability check. With
+ * --broker the same request goes over MQTT, for devices only reachable through their broker.
  */
+import { readFileSync } from "node:fs";
 import { MerossDevice } from "../core/device";
 import { MerossError } from "../core/errors";
 import { REQUEST_METHODS, type RequestMethod } from "../core/protocol/message";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
-import { EXIT_OK, UsageError, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
+import { MqttConnection, MqttTransport, type MqttConnectOptions } from "../core/transport/mqtt";
+import { EXIT_OK, UsageError, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo, type Parsed } from "./io";
 
 export const REQUEST_HELP = `Usage: meross request <device[:port]> <GET|SET|PUSH> <Namespace> [payload-json] [options]
+       meross request --broker mqtts://HOST:PORT --uuid UUID <GET|SET|PUSH> <Namespace> [payload-json] [options]
 
-Sends one signed request to a device over HTTP and prints the reply envelope as JSON.
+Sends one signed request to a device and prints the reply envelope as JSON: over HTTP
+to the device's address, or with --broker through an MQTT broker the device is logged
+in to (the embedded "meross broker" or Mosquitto). With --broker the device is picked
+by --uuid, so the address is left out (or written as -).
 
 Arguments:
   device[:port]   IP address or host name of the device, optionally with :port (default port 80)
@@ -21,8 +28,15 @@ Arguments:
 
 Options:
   --key K         signing key (default: $MEROSS_KEY, else empty, which only unconfigured devices accept)
-  --timeout S     seconds to wait for the reply (default ${HTTP_TIMEOUT_MS / 1000})
+  --timeout S     seconds to wait for the reply (and for the broker connection) (default ${HTTP_TIMEOUT_MS / 1000})
   -h, --help      show this help
+MQTT (with --broker):
+  --broker URL    the broker, mqtts://host:port (TLS, as devices use) or mqtt://host:port
+  --uuid UUID     the device's 32-character uuid (hardware.uuid in Appliance.System.All)
+  --ca FILE       CA certificate that signed the broker's certificate ("meross certs" writes ca.crt)
+  --insecure      accept any broker certificate instead (devices do the same; you lose the check
+                  that you reached your own broker)
+  --username U    broker user name     --password P   broker password (default: $MEROSS_MQTT_PASSWORD)
 
 Exit status: 0 reply received; 1 the device answered with an error (wrong key, unsupported
 namespace, rejected payload: the reply is still printed) or with an unusable reply;
@@ -30,7 +44,31 @@ namespace, rejected payload: the reply is still printed) or with an unusable rep
 
 Example:
   meross request 192.168.1.148 SET Appliance.Control.ToggleX '{"togglex":{"onoff":0}}' --key mykey
+  meross request --broker mqtts://192.168.1.10:8883 --ca certs/ca.crt --uuid 2308085712920951080748e1e9d58442 \\
+    GET Appliance.System.All --key mykey
 `;
+
+const MQTT_ONLY = ["uuid", "ca", "insecure", "username", "password"] as const;
+
+/** The MQTT flags as connect options; a missing --ca fails on the certificate unless --insecure. */
+function brokerOptions(values: Parsed["values"], io: CliIo, url: string, connectMs: number): MqttConnectOptions {
+  const opts: MqttConnectOptions = { url, connectTimeoutMs: connectMs, reconnectPeriodMs: 0 };
+  const ca = str(values, "ca");
+  if (ca !== undefined && values.insecure === true) throw new UsageError("give either --ca FILE or --insecure, not both");
+  if (ca !== undefined) {
+    try {
+      opts.ca = readFileSync(ca);
+    } catch (err) {
+      throw new UsageError(`--ca "${ca}" could not be read (${(err as NodeJS.ErrnoException).code ?? "unreadable"}): give the ca.crt file "meross certs" wrote`);
+    }
+  }
+  if (values.insecure === true) opts.rejectUnauthorized = false;
+  const username = str(values, "username");
+  const password = str(values, "password") ?? io.env.MEROSS_MQTT_PASSWORD;
+  if (username !== undefined) opts.username = username;
+  if (password !== undefined) opts.password = password;
+  return opts;
+}
 
 /** Parses the payload argument; only a JSON object is a valid Meross payload. */
 function parsePayload(text: string | undefined): Record<string, unknown> {
@@ -47,28 +85,67 @@ function parsePayload(text: string | undefined): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+function isMethod(s: string | undefined): boolean {
+  return s !== undefined && (REQUEST_METHODS as readonly string[]).includes(s.toUpperCase());
+}
+
 export async function requestCommand(argv: string[], io: CliIo): Promise<number> {
   let device: MerossDevice | undefined;
+  let connection: MqttConnection | undefined;
   try {
-    const { values, positionals } = parse(argv, { key: { type: "string" }, timeout: { type: "string" } });
+    const { values, positionals } = parse(argv, {
+      key: { type: "string" },
+      timeout: { type: "string" },
+      broker: { type: "string" },
+      uuid: { type: "string" },
+      ca: { type: "string" },
+      insecure: { type: "boolean" },
+      username: { type: "string" },
+      password: { type: "string" },
+    });
     if (values.help) {
       io.stdout.write(REQUEST_HELP);
       return EXIT_OK;
     }
-    if (positionals.length < 3) {
-      throw new UsageError(`expected a device, a method and a namespace, got ${positionals.length} argument${positionals.length === 1 ? "" : "s"}`);
+    const broker = str(values, "broker");
+    let args = positionals;
+    if (broker === undefined) {
+      const stray = MQTT_ONLY.find((f) => values[f] !== undefined);
+      if (stray) throw new UsageError(`--${stray} only applies with --broker mqtts://host:port (requests to a device address go over HTTP)`);
+      if (args.length < 3) {
+        throw new UsageError(`expected a device, a method and a namespace, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
+      }
+    } else {
+      if (args[0] === "-") args = args.slice(1);
+      else if (args.length >= 3 && !isMethod(args[0]) && isMethod(args[1])) {
+        throw new UsageError(`with --broker the device is picked by --uuid: leave the address "${args[0]}" out, or write - in its place`);
+      }
+      if (!str(values, "uuid")) throw new UsageError("--uuid is required with --broker: the device's 32-character uuid (hardware.uuid in Appliance.System.All)");
+      if (args.length < 2) {
+        throw new UsageError(`expected a method and a namespace after the options, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
+      }
+      args = ["-", ...args];
     }
-    if (positionals.length > 4) {
+    if (args.length > 4) {
       throw new UsageError(`too many arguments: the payload must be a single argument, so quote it ('{"a": 1}')`);
     }
-    const [address, methodArg, namespace, payloadText] = positionals;
+    const [address, methodArg, namespace, payloadText] = args;
     const method = methodArg.toUpperCase();
-    if (!(REQUEST_METHODS as readonly string[]).includes(method)) {
+    if (!isMethod(method)) {
       throw new UsageError(`"${methodArg}" is not a request method: use GET, SET or PUSH`);
     }
     const payload = parsePayload(payloadText);
     const ms = timeoutMs(str(values, "timeout"), HTTP_TIMEOUT_MS / 1000);
-    device = new MerossDevice({ address, key: keyFrom(values, io), timeoutMs: ms });
+    if (broker === undefined) {
+      device = new MerossDevice({ address, key: keyFrom(values, io), timeoutMs: ms });
+    } else {
+      const opts = brokerOptions(values, io, broker, ms);
+      // Validated before connecting, so a typo in the uuid is not reported as a broker problem.
+      const uuid = str(values, "uuid") as string;
+      if (!/^[A-Za-z0-9]{1,64}$/.test(uuid)) throw new UsageError(`--uuid "${uuid}" is not valid: a Meross uuid is 32 letters and digits (hardware.uuid in Appliance.System.All)`);
+      connection = await MqttConnection.connect(opts);
+      device = new MerossDevice({ transport: new MqttTransport({ uuid, client: connection, timeoutMs: ms }), key: keyFrom(values, io), timeoutMs: ms });
+    }
     try {
       const reply = await device.request(method as RequestMethod, namespace, payload, { checkAbility: false, timeoutMs: ms });
       printJson(io, reply);
@@ -82,5 +159,6 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
     return reportError(io, "request", err);
   } finally {
     await device?.close();
+    await connection?.close();
   }
 }
