@@ -3,8 +3,13 @@
  * replacing the old onboard shell tool (same --from-json convention). All protocol work
  * is the core's onboard(); this file only turns flags into its options and its log into JSON.
  */
-import { AP_ADDRESS, DEFAULT_MQTT_PORT, OnboardingError, onboard, type OnboardOptions, type OnboardWifi } from "../core/onboarding";
+import { AP_ADDRESS, DEFAULT_MQTT_PORT, OnboardingError, onboard, type OnboardOptions, type OnboardResult, type OnboardWifi } from "../core/onboarding";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
+import { ARRIVAL_TIMEOUT_MS, ArrivalError, ArrivalWatcher, type Arrival } from "../core/arrival";
+import { MerossBroker } from "../core/broker/broker";
+import { loadOrCreateCertificates } from "../core/broker/certs";
+import { MerossError } from "../core/errors";
+import { brokerUrl } from "./broker";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, intOption, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
 
 export const ONBOARD_HELP = `Usage: meross onboard --host MQTT_HOST --ssid SSID --password P [options]
@@ -15,10 +20,25 @@ Wi-Fi settings, after which the device reboots and joins your network. Prints th
 as JSON: {steps, device, mqtt, wifi} (mqtt holds the broker user name and password the
 device will use). Progress goes to stderr. The Wi-Fi password and the key are never printed.
 
+With --broker it also runs the embedded MQTT broker on --port for the duration, with the
+new key, and after the Wi-Fi step waits for the device to log in to it (a device only
+settles if its first broker connection succeeds). The log then ends with a step
+{"name": "device arrived", "ok": true, "ms": ..., "detail": "<uuid> at <ip>"} and an
+"arrival" object {uuid, mac, ip, model, firmware, ms}. If it does not arrive in time the
+step fails with the likely cause: the broker refused its key, it is still in
+access-point mode (wrong Wi-Fi password, or a 5 GHz network), or it never reached the
+broker (wrong host or port, firewall). Keep a broker running for the device afterwards
+("meross broker" or Mosquitto with "meross certs").
+
 Broker:
-  --host H            MQTT broker host the device will connect to (required)
+  --host H            MQTT broker host the device will connect to (required): this machine's
+                      LAN address when the broker runs here
   --port N            MQTT broker port (default ${DEFAULT_MQTT_PORT})
   --second-host H     fallback broker host     --second-port N   fallback broker port
+  --broker            run the embedded broker on --port while onboarding and wait for the device
+  --certs DIR         with --broker: certificate directory (created there for --host when missing)
+  --listen ADDR       with --broker: address to listen on (default 0.0.0.0, every interface)
+  --wait S            with --broker: seconds to wait for the device to log in (default ${ARRIVAL_TIMEOUT_MS / 1000})
 Wi-Fi:
   --ssid S            network name (or from --from-json)
   --password P        network password (default: $MEROSS_WIFI_PASSWORD; may be omitted for open networks)
@@ -35,13 +55,41 @@ Device:
   --timeout S         seconds to wait for each reply (default ${HTTP_TIMEOUT_MS / 1000}; the scan allows 30)
   -h, --help          show this help
 
-Exit status: 0 onboarded; 1 a step failed (the partial step log is printed);
-2 bad arguments, timeout or device unreachable.
+Exit status: 0 onboarded (and, with --broker, arrived); 1 a step failed (the partial step
+log is printed); 2 bad arguments, timeout (including a device that never arrived), device
+unreachable or the broker port could not be opened.
 
-Example:
+Examples:
   meross onboard --host 192.168.1.10 --port 8883 --key mykey --password 'wifi pass' \\
     --from-json "$(meross wifi MyHomeWifi)"
+  meross onboard --host 192.168.1.10 --broker --certs ./certs --key mykey --ssid MyHomeWifi
 `;
+
+/** Devices push their Clock right after the Bind (protocol.md §5.4); keep answering that long before stopping. */
+export const ARRIVAL_LINGER_MS = 1_500;
+
+interface BrokerPlan {
+  certs: string;
+  listen: string;
+  waitMs: number;
+}
+
+/** A step of the printed log: the core's steps plus our own "device arrived". */
+interface LogStep {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+  detail?: string;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+function printStep(io: CliIo, s: LogStep): void {
+  io.stderr.write(`meross onboard: ${s.ok ? "ok  " : "FAILED"} ${s.name}${s.detail ? ` (${s.detail})` : ""}\n`);
+}
 
 type WifiDetails = Omit<OnboardWifi, "password">;
 
@@ -87,6 +135,7 @@ function checkTimeZone(tz: string): void {
 
 export async function onboardCommand(argv: string[], io: CliIo): Promise<number> {
   let opts: OnboardOptions;
+  let plan: BrokerPlan | undefined;
   try {
     const { values, positionals } = parse(argv, {
       host: { type: "string" },
@@ -105,6 +154,10 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
       "user-id": { type: "string" },
       "time-zone": { type: "string" },
       timeout: { type: "string" },
+      broker: { type: "boolean" },
+      certs: { type: "string" },
+      listen: { type: "string" },
+      wait: { type: "string" },
     });
     if (values.help) {
       io.stdout.write(ONBOARD_HELP);
@@ -147,15 +200,25 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
       // The user just ran "meross wifi" when every detail is known: a second live scan only costs time.
       skipScan: wifi.bssid !== undefined && wifi.channel !== undefined && wifi.encryption !== undefined && wifi.cipher !== undefined,
       timeoutMs: timeoutMs(str(values, "timeout"), HTTP_TIMEOUT_MS / 1000),
-      onStep: (s) => io.stderr.write(`meross onboard: ${s.ok ? "ok  " : "FAILED"} ${s.name}${s.detail ? ` (${s.detail})` : ""}\n`),
+      onStep: (s) => printStep(io, s),
     };
     if (secondHost !== undefined) opts.secondHost = secondHost;
     if (secondPort !== undefined) opts.secondPort = secondPort;
     if (userId !== undefined) opts.userId = userId;
     if (timeZone !== undefined) opts.timeZone = timeZone;
+    if (values.broker === true) {
+      const certs = str(values, "certs");
+      if (!certs) throw new UsageError("--broker needs --certs DIR: where the broker certificate is kept (created there when missing)");
+      const waitS = intOption("wait", str(values, "wait"), 1, 3600);
+      plan = { certs, listen: str(values, "listen") ?? "0.0.0.0", waitMs: waitS === undefined ? ARRIVAL_TIMEOUT_MS : waitS * 1000 };
+    } else {
+      const stray = (["certs", "listen", "wait"] as const).find((f) => values[f] !== undefined);
+      if (stray) throw new UsageError(`--${stray} only applies with --broker (running the embedded broker while onboarding)`);
+    }
   } catch (err) {
     return reportError(io, "onboard", err);
   }
+  if (plan) return onboardWithBroker(opts, plan, io);
 
   try {
     const result = await onboard(opts);
@@ -169,5 +232,76 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
     }
     // Only the core's validation fails before the first step: a BAD_INPUT, so exit 2.
     return reportError(io, "onboard", err);
+  }
+}
+
+/**
+ * Onboarding with our own broker: it is listening (with the new key) and recording logins
+ * before the device is touched, so a device that rejoins quickly is not missed.
+ */
+async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: CliIo): Promise<number> {
+  let broker: MerossBroker | undefined;
+  let watcher: ArrivalWatcher | undefined;
+  try {
+    const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
+    try {
+      const certs = loadOrCreateCertificates(plan.certs, opts.mqttHost, { mosquittoPort: port });
+      broker = await MerossBroker.start({ port, host: plan.listen, certs, keys: [opts.key], ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) });
+    } catch (err) {
+      if (err instanceof MerossError) throw err;
+      throw new MerossError("BAD_INPUT", `The broker certificates in ${plan.certs} could not be prepared (${(err as Error).message}). Choose a directory you can write to with --certs.`);
+    }
+    io.stderr.write(`meross onboard: ok   broker listening on ${brokerUrl(broker, opts.mqttHost)}\n`);
+    const address = opts.address ?? AP_ADDRESS;
+    if (isLoopback(opts.mqttHost) && !isLoopback(address.replace(/:\d+$/, ""))) {
+      io.stderr.write(`meross onboard: note: --host ${opts.mqttHost} is this machine only; a real device needs this machine's LAN address\n`);
+    }
+    watcher = new ArrivalWatcher(broker);
+  } catch (err) {
+    await broker?.stop();
+    return reportError(io, "onboard", err);
+  }
+
+  let result: OnboardResult;
+  try {
+    result = await onboard(opts);
+  } catch (err) {
+    watcher.close();
+    await broker.stop();
+    if (err instanceof OnboardingError) {
+      printJson(io, { steps: err.steps, error: err.toJSON() });
+      reportError(io, "onboard", err);
+      return err.code === "TIMEOUT" || err.code === "UNREACHABLE" ? EXIT_USAGE : EXIT_FAILED;
+    }
+    return reportError(io, "onboard", err);
+  }
+
+  const steps: LogStep[] = [...result.steps];
+  io.stderr.write(`meross onboard: waiting up to ${Math.round(plan.waitMs / 1000)} s for the device to join Wi-Fi and log in to the broker\n`);
+  const t0 = Date.now();
+  try {
+    const arrival: Arrival = await watcher.wait({
+      uuid: result.device.uuid,
+      mac: result.device.mac,
+      timeoutMs: plan.waitMs,
+      apAddress: opts.address ?? AP_ADDRESS,
+      signal: io.signal,
+    });
+    const step: LogStep = { name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrival.uuid} at ${arrival.ip}` };
+    steps.push(step);
+    printStep(io, step);
+    await new Promise((r) => setTimeout(r, ARRIVAL_LINGER_MS));
+    printJson(io, { ...result, steps, arrival });
+    return EXIT_OK;
+  } catch (err) {
+    const e = err instanceof MerossError ? err : new MerossError("TIMEOUT", String(err));
+    const step: LogStep = { name: "device arrived", ok: false, ms: Date.now() - t0, error: e.message };
+    steps.push(step);
+    printStep(io, step);
+    printJson(io, { ...result, steps, error: { ...e.toJSON(), ...(e instanceof ArrivalError ? { reason: e.reason } : {}) } });
+    return reportError(io, "onboard", e);
+  } finally {
+    watcher.close();
+    await broker.stop();
   }
 }
