@@ -1,9 +1,13 @@
 /**
  * The issue's acceptance scenario, run as a user would: the compiled `meross` executable
- * (started through its shebang), separate processes, and a shell for "$(meross wifi ...)".
+ * (started through its shebang), separate processes, and a shell for "$(meross wifi ...)";
+ * the broker commands with a simulated device dialling in.
  */
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { SimulatedDevice } from "../../src/simulator/device";
 import { type Background, compileCli, freePort, runProcess, shQuote, startBackground, stopBackground } from "./helpers";
 
 interface Env {
@@ -112,6 +116,36 @@ describe("meross executable end to end (compiled, spawned)", function () {
     const after = await runProcess(bin, ["request", `127.0.0.1:${port}`, "GET", "Appliance.System.All", "--timeout", "3"]);
     assert.equal(after.code, 2);
     assert.match(after.stderr, /connection refused/);
+  });
+
+  it("certs, then broker on them with a device logged in; request --broker reaches it; SIGTERM stops the broker with exit 0", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "meross-bin-certs-"));
+    try {
+      const certs = await runProcess(bin, ["certs", "--host", "127.0.0.1", "--out", dir]);
+      assert.equal(certs.code, 0, certs.stderr);
+      const port = await freePort();
+      const broker = await startBackground(bin, ["broker", "--certs", dir, "--host", "127.0.0.1", "--port", String(port), "--cert-host", "127.0.0.1", "--key", "simkey", "--allow-anonymous"]);
+      running.push(broker);
+      assert.equal(broker.line, `broker listening on mqtts://127.0.0.1:${port}`);
+      assert.match(broker.stderr(), /using certificates for 127\.0\.0\.1/, "the ones certs wrote");
+
+      const sim = await SimulatedDevice.start({ model: "mss310", key: "simkey", gateway: { host: "127.0.0.1", port } });
+      try {
+        while (sim.mqttState !== "connected") await new Promise((r) => sim.once("mqtt", r));
+        const req = await runProcess(bin, ["request", "--broker", `mqtts://127.0.0.1:${port}`, "--ca", path.join(dir, "ca.crt"), "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", "simkey"]);
+        assert.equal(req.code, 0, req.stderr);
+        assert.equal((JSON.parse(req.stdout) as Env).header.method, "GETACK");
+      } finally {
+        await sim.stop();
+      }
+      broker.child.kill("SIGTERM");
+      assert.deepEqual(await broker.exited, { code: 0, signal: null });
+      const after = await runProcess(bin, ["request", "--broker", `mqtts://127.0.0.1:${port}`, "--insecure", "--uuid", "0123456789abcdef0123456789abcdef", "GET", "Appliance.System.All", "--timeout", "3"]);
+      assert.equal(after.code, 2);
+      assert.match(after.stderr, /connection refused/);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("bad arguments exit 2 with one line on stderr; unknown commands too", async () => {
