@@ -57,10 +57,12 @@ export interface RequestOptions {
   checkAbility?: boolean;
 }
 
+/** What changed; `source` says whether it came from our own command or the device's PUSH. */
 export type DeviceEvent =
-  | { type: "toggle"; channel: number; on: boolean }
-  | { type: "light"; light: LightState }
-  | { type: "info"; info: DeviceInfo };
+  | { type: "toggle"; channel: number; on: boolean; source?: "push" | "reply" }
+  | { type: "light"; light: LightState; source?: "push" | "reply" }
+  | { type: "info"; info: DeviceInfo }
+  | { type: "online"; online: boolean; source?: "push" | "broker" };
 
 export interface DeviceStatus {
   state: "idle" | "busy" | "ok" | "error";
@@ -75,6 +77,13 @@ export class MerossDevice extends EventEmitter {
   private readonly from: string;
   private readonly queue = new SerialQueue();
   private readyPromise: Promise<DeviceInfo> | undefined;
+  private readonly onPush = (env: Envelope): void => {
+    try {
+      this.handlePush(env);
+    } catch {
+      // A malformed PUSH is the device's problem, never a crash of ours.
+    }
+  };
 
   info: DeviceInfo | undefined;
   abilities: Record<string, Record<string, unknown>> | undefined;
@@ -92,6 +101,7 @@ export class MerossDevice extends EventEmitter {
     this.keyValue = opts.key ?? "";
     this.timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
     this.from = opts.from ?? "MerossLocal";
+    this.transportImpl.on?.("push", this.onPush);
   }
 
   get transport(): Transport {
@@ -100,7 +110,9 @@ export class MerossDevice extends EventEmitter {
 
   /** Swaps the carrier (HTTP ↔ MQTT) without losing the queue or what we learnt. */
   setTransport(t: Transport): void {
+    this.transportImpl.off?.("push", this.onPush);
     this.transportImpl = t;
+    t.on?.("push", this.onPush);
   }
 
   /** The key changes after onboarding (Config.Key); later requests are signed with it. */
@@ -132,8 +144,10 @@ export class MerossDevice extends EventEmitter {
     return this.queue.run(async () => {
       this.emit("busy", true);
       try {
-        const req = buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
-        const reply = await this.transportImpl.send(req, { timeoutMs: opts.timeoutMs ?? this.timeoutMs });
+        const sign = () => buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
+        let req = sign();
+        const resend = () => (req = sign());
+        const reply = await this.transportImpl.send(req, { timeoutMs: opts.timeoutMs ?? this.timeoutMs, resend });
         return checkReply(req, reply, this.address);
       } finally {
         this.emit("busy", false);
@@ -289,20 +303,56 @@ export class MerossDevice extends EventEmitter {
     return parseConsumptionX(reply.payload);
   }
 
+  /**
+   * Applies a PUSH the device sent (over MQTT): ToggleX / Toggle / Light / Online.
+   * Pushes carry only what changed, so light fields missing from one keep their value.
+   * Returns whether the push was understood.
+   */
+  handlePush(env: Envelope): boolean {
+    if (env.header.method !== "PUSH") return false;
+    const { namespace } = env.header;
+    const payload = env.payload;
+    if (namespace === NS.TOGGLEX) {
+      for (const t of parseToggleXPayload(payload)) this.noteToggle(t.channel, t.on, "push");
+      return true;
+    }
+    if (namespace === NS.TOGGLE) {
+      for (const t of parseTogglePayload(payload)) this.noteToggle(t.channel, t.on, "push");
+      return true;
+    }
+    if (namespace === NS.LIGHT) {
+      const raw = Array.isArray(payload.light) ? payload.light[0] : payload.light;
+      if (typeof raw !== "object" || raw === null) return false;
+      const fields = raw as Record<string, unknown>;
+      const full = parseLightPayload({ light: { ...(this.light ?? {}), ...fields } });
+      if (full.on === undefined && typeof fields.onoff !== "number") full.on = this.light?.on;
+      this.noteLight(full, "push");
+      return true;
+    }
+    if (namespace === "Appliance.System.Online") {
+      const online = payload.online as { status?: unknown } | undefined;
+      if (online && typeof online.status === "number") {
+        this.emit("event", { type: "online", online: online.status === 1, source: "push" } satisfies DeviceEvent);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Records a state change (ours or pushed) and tells listeners when it differs. */
-  noteToggle(channel: number, on: boolean): void {
+  noteToggle(channel: number, on: boolean, source: "push" | "reply" = "reply"): void {
     const before = this.toggles.get(channel);
     this.toggles.set(channel, on);
     if (this.light && this.light.channel === channel) this.light = { ...this.light, on };
-    if (before !== on) this.emit("event", { type: "toggle", channel, on } satisfies DeviceEvent);
+    if (before !== on) this.emit("event", { type: "toggle", channel, on, source } satisfies DeviceEvent);
   }
 
-  noteLight(light: LightState): void {
+  noteLight(light: LightState, source: "push" | "reply" = "reply"): void {
     const merged: LightState = { ...light, on: light.on ?? this.toggles.get(light.channel ?? 0) };
     const before = this.light;
     this.light = merged;
     if (!before || JSON.stringify(before) !== JSON.stringify(merged)) {
-      this.emit("event", { type: "light", light: merged } satisfies DeviceEvent);
+      this.emit("event", { type: "light", light: merged, source } satisfies DeviceEvent);
     }
   }
 
@@ -316,6 +366,7 @@ export class MerossDevice extends EventEmitter {
 
   async close(): Promise<void> {
     this.removeAllListeners();
+    this.transportImpl.off?.("push", this.onPush);
     await this.transportImpl.close();
   }
 }

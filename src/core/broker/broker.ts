@@ -175,7 +175,8 @@ function publishPacket(aedes: Aedes, topic: string, payload: string): Promise<vo
 }
 
 /**
- * Events: "device-connected" (BrokerDevice), "device-bound" (BrokerDevice, once its Bind
+ * Events: "device-connected" (BrokerDevice), "device-listening" (BrokerDevice, subscribed to
+ * its request topic: ready for requests), "device-bound" (BrokerDevice, once its Bind
  * told model/firmware), "device-disconnected" ({uuid}), "refused" (RefusedEvent),
  * "message" (BrokerMessageEvent: device replies and state pushes the session did not consume).
  */
@@ -187,7 +188,7 @@ export class MerossBroker extends EventEmitter {
   private readonly opts: BrokerOptions;
   private readonly session: CloudSession;
   private readonly auth = new WeakMap<Client, DeviceAuth>();
-  private readonly connected = new Map<string, { client: Client; auth: DeviceAuth }>();
+  private readonly connected = new Map<string, { client: Client; auth: DeviceAuth; listening?: boolean }>();
   private readonly sockets = new Set<Socket>();
   private readonly links = new Set<AedesLink>();
   private stopping: Promise<void> | undefined;
@@ -298,6 +299,14 @@ export class MerossBroker extends EventEmitter {
       if (!auth) return;
       this.connected.set(auth.device.uuid, { client, auth });
       this.safeEmit("device-connected", { ...auth.device });
+    });
+    a.on("subscribe", (subs, client) => {
+      const auth = client ? this.auth.get(client) : undefined;
+      const entry = auth ? this.connected.get(auth.device.uuid) : undefined;
+      if (auth && entry && entry.client === client && subs.some((sub) => sub.topic === deviceRequestTopic(auth.device.uuid))) {
+        entry.listening = true;
+        this.safeEmit("device-listening", { ...auth.device });
+      }
     });
     a.on("clientDisconnect", (client) => this.dropClient(client));
     a.on("publish", (packet, client) => {
@@ -413,8 +422,12 @@ export class MerossBroker extends EventEmitter {
     return [...this.connected.values()].map(({ auth }) => ({ ...auth.device }));
   }
 
+  /**
+   * Connected AND subscribed to its request topic: a request published before the device
+   * subscribes is lost (clean session), so only then is MQTT a path for requests.
+   */
   isConnected(uuid: string): boolean {
-    return this.connected.has(uuid);
+    return this.connected.get(uuid)?.listening === true;
   }
 
   /** A connection for this process's own requests, delivered through aedes without TLS. */
@@ -425,7 +438,7 @@ export class MerossBroker extends EventEmitter {
     const link = new AedesLink(this.aedes, (l) => this.links.delete(l));
     this.links.add(link);
     const conn = new MqttConnection(link, `mqtts://${this.host}:${this.port} (in-process)`);
-    link.subscribe([DEVICE_PUBLISH_WILDCARD, conn.replyTopic]).catch(() => undefined);
+    void conn.listen();
     return conn;
   }
 

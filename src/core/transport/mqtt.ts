@@ -228,6 +228,8 @@ export class MqttConnection extends EventEmitter {
   private readonly pending = new Map<string, Pending>();
   private closed = false;
   private offlineReason = "not connected yet";
+  /** Settles once our topics are subscribed: a reply published before that would be lost. */
+  private listening: Promise<void> | undefined;
 
   constructor(link: MqttLink, address: string, appId: string = randomBytes(8).toString("hex")) {
     super();
@@ -255,8 +257,19 @@ export class MqttConnection extends EventEmitter {
     // every non-`fmware:` client as an app client.
     const link = new MqttJsLink(url, opts, opts.clientId ?? `app:${appId}`);
     const conn = new MqttConnection(link, safeAddress(url), appId);
-    link.subscribe([DEVICE_PUBLISH_WILDCARD, conn.replyTopic]).catch(() => undefined);
+    void conn.listen();
     return conn;
+  }
+
+  /** Subscribes to device pushes and our reply topic (once); requests wait for it. */
+  listen(): Promise<void> {
+    if (!this.listening) {
+      this.listening = this.link.subscribe([DEVICE_PUBLISH_WILDCARD, this.replyTopic]).catch(() => {
+        // Retried on the next request: a failed subscription must not wedge every request.
+        this.listening = undefined;
+      });
+    }
+    return this.listening;
   }
 
   /** Connects and waits until subscribed; a failed first connect rejects with UNREACHABLE. */
@@ -301,6 +314,7 @@ export class MqttConnection extends EventEmitter {
     if (this.pending.has(messageId)) {
       throw new MerossError("BAD_INPUT", `A request with messageId ${messageId} is already waiting for its reply. Use a fresh messageId for every request.`);
     }
+    await this.listen();
     const out: Envelope = { header: { ...request.header, from: this.replyTopic }, payload: request.payload };
     return new Promise<Envelope>((resolve, reject) => {
       const timer = setTimeout(() => {

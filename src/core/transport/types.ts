@@ -3,6 +3,11 @@ import type { Envelope } from "../protocol/message";
 export interface SendOptions {
   /** Give up after this long; the caller's queue moves on. */
   timeoutMs?: number;
+  /**
+   * A freshly signed copy of the request (new messageId and timestamp), for a transport
+   * that retries over another path: newer firmware refuses a reused messageId.
+   */
+  resend?: () => Envelope;
 }
 
 /**
@@ -16,6 +21,9 @@ export interface Transport {
   readonly address: string;
   send(request: Envelope, opts?: SendOptions): Promise<Envelope>;
   close(): Promise<void>;
+  /** Transports that receive device PUSHes (MQTT) emit "push" with the envelope. */
+  on?(event: "push", listener: (envelope: Envelope) => void): unknown;
+  off?(event: "push", listener: (envelope: Envelope) => void): unknown;
 }
 
 export const HTTP_TIMEOUT_MS = 10_000;
