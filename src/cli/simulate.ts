@@ -18,6 +18,9 @@ Options:
   --unconfigured    start in pairing (access-point) mode, ready for "meross wifi" and "meross onboard"
   --key K           key the device expects requests to be signed with (default: $MEROSS_KEY, else empty)
   --uuid U          device uuid (default: a random one)
+  --gateway H:P     a configured device connects to this MQTT broker over TLS at start, as if it had
+                    been onboarded with it (e.g. "meross broker"); onboarding sets it otherwise
+  --user-id U       userId for the broker login password (default 0)
   --status-port P   also serve the simulator's live status page on this port (0: any free port);
                     its address is added to the ready line as status=<url>
   --list-models     list the models and what they can do, then exit
@@ -43,6 +46,8 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
       uuid: { type: "string" },
       "list-models": { type: "boolean" },
       "status-port": { type: "string" },
+      gateway: { type: "string" },
+      "user-id": { type: "string" },
     });
     if (values.help) {
       io.stdout.write(SIMULATE_HELP);
@@ -62,6 +67,16 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
       throw new UsageError(`--uuid "${uuid}" is not valid: a Meross uuid is 32 hexadecimal characters`);
     }
     const port = intOption("port", str(values, "port"), 0, 65535) ?? 0;
+    const gatewayText = str(values, "gateway");
+    let gateway: { host: string; port: number } | undefined;
+    if (gatewayText !== undefined) {
+      const m = /^(.+):(\d+)$/.exec(gatewayText);
+      if (!m) throw new UsageError(`--gateway "${gatewayText}" is not host:port (for example 127.0.0.1:8883)`);
+      if (values.unconfigured) throw new UsageError("--gateway is for a configured device; an --unconfigured one gets its broker when it is onboarded");
+      gateway = { host: m[1], port: intOption("gateway", m[2], 1, 65535) ?? 8883 };
+    }
+    const userId = str(values, "user-id");
+    if (userId !== undefined && !/^\d+$/.test(userId)) throw new UsageError(`--user-id "${userId}" must be digits`);
     const statusPort = intOption("status-port", str(values, "status-port"), 0, 65535);
     if (io.signal?.aborted) return EXIT_OK;
 
@@ -72,6 +87,7 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
       key: keyFrom(values, io),
       unconfigured: values.unconfigured === true,
       ...(uuid !== undefined ? { uuid } : {}),
+      ...(gateway ? { gateway, userId: userId ?? "0" } : {}),
     };
     // Loaded only here: the simulator is not needed by the commands that talk to real devices.
     let device: { uuid: string; url: string; model: { name: string } };

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { run } from "../../src/cli/index";
 import { SimulatedDevice, type WifiConfigEvent } from "../../src/simulator/device";
 import { freePort, memIo } from "./helpers";
+import { generateCertificates } from "../../src/core/broker/certs";
+import { MerossBroker } from "../../src/core/broker/broker";
 
 interface Env {
   header: { method: string; namespace: string };
@@ -181,6 +183,26 @@ describe("meross commands in-process against a simulated device", () => {
       const after = memIo();
       assert.equal(await run(["request", `127.0.0.1:${port}`, "GET", "Appliance.System.All", "--timeout", "3"], after.io), 2, "the port is closed");
       assert.doesNotMatch(m.out() + m.err(), /simkey/);
+    });
+
+    it("--gateway makes the simulated device log in to that broker, like an onboarded one", async function () {
+      this.timeout(20000);
+      const certs = generateCertificates({ host: "127.0.0.1" });
+      const broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: ["gwkey"] });
+      try {
+        const stop = new AbortController();
+        const m = memIo({}, stop.signal);
+        const arrived = new Promise<{ uuid: string }>((r) => broker.once("device-connected", r));
+        const running = run(["simulate", "--key", "gwkey", "--gateway", `127.0.0.1:${broker.port}`, "--uuid", "0123456789abcdef0123456789abcdef"], m.io);
+        assert.equal((await arrived).uuid, "0123456789abcdef0123456789abcdef");
+        stop.abort();
+        assert.equal(await running, 0);
+      } finally {
+        await broker.stop();
+      }
+      const bad = memIo();
+      assert.equal(await run(["simulate", "--gateway", "nohostport"], bad.io), 2);
+      assert.match(bad.err(), /is not host:port/);
     });
 
     it("--status-port adds the live status page to the ready line, and it serves while the device runs", async () => {
