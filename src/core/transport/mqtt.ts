@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { MerossError, explain } from "../errors";
 import { asEnvelope, type Envelope } from "../protocol/message";
+import { encodeEnvelope, tryDecodeEnvelope, undecryptableReply } from "../crypto/lan";
 import { type SendOptions, type Transport } from "./types";
 
 /** Same budget as HTTP: a device on MQTT answers within a second when it is online. */
@@ -77,6 +78,8 @@ export interface MqttMessageEvent extends MqttPushEvent {
 
 interface Pending {
   uuid: string;
+  /** AES key the reply may be encrypted with (protocol.md §4). */
+  encryptionKey?: string;
   resolve: (env: Envelope) => void;
   reject: (err: MerossError) => void;
   timer: NodeJS.Timeout;
@@ -230,6 +233,8 @@ export class MqttConnection extends EventEmitter {
   private offlineReason = "not connected yet";
   /** Settles once our topics are subscribed: a reply published before that would be lost. */
   private listening: Promise<void> | undefined;
+  /** LAN encryption keys by device uuid, to read encrypted pushes (protocol.md §4). */
+  private readonly encryptionKeys = new Map<string, string>();
 
   constructor(link: MqttLink, address: string, appId: string = randomBytes(8).toString("hex")) {
     super();
@@ -305,8 +310,27 @@ export class MqttConnection extends EventEmitter {
     });
   }
 
-  /** Sends one request to a device and resolves with its reply envelope (not interpreted). */
-  async request(uuid: string, request: Envelope, timeoutMs: number = MQTT_TIMEOUT_MS, label = uuid): Promise<Envelope> {
+  /**
+   * Remembers (or with undefined forgets) the AES key of an encrypted device, so that its
+   * encrypted pushes can be read. Requests made with an encryption key set it too.
+   */
+  setEncryptionKey(uuid: string, key: string | undefined): void {
+    if (key) this.encryptionKeys.set(uuid, key);
+    else this.encryptionKeys.delete(uuid);
+  }
+
+  /**
+   * Sends one request to a device and resolves with its reply envelope (not interpreted).
+   * With `encryption.key` the reply and later pushes may be encrypted; the request itself is
+   * encrypted only with `encryption.encrypt` (see MqttTransportOptions.encryptPayloads).
+   */
+  async request(
+    uuid: string,
+    request: Envelope,
+    timeoutMs: number = MQTT_TIMEOUT_MS,
+    label = uuid,
+    encryption: { key?: string; encrypt?: boolean } = {},
+  ): Promise<Envelope> {
     checkUuid(uuid);
     if (this.closed) throw brokerDown(this.address, "the connection was closed");
     if (!this.link.online) throw brokerDown(this.address, this.offlineReason || "offline");
@@ -316,13 +340,16 @@ export class MqttConnection extends EventEmitter {
     }
     await this.listen();
     const out: Envelope = { header: { ...request.header, from: this.replyTopic }, payload: request.payload };
+    const key = encryption.key;
+    if (key) this.encryptionKeys.set(uuid, key);
+    const text = key && encryption.encrypt ? encodeEnvelope(out, key) : JSON.stringify(out);
     return new Promise<Envelope>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(messageId);
         reject(new MerossError("TIMEOUT", explain.timeout(label, String(method), namespace, timeoutMs), { host: label, namespace, method: String(method) }));
       }, timeoutMs);
-      this.pending.set(messageId, { uuid, resolve, reject, timer });
-      this.link.publish(deviceRequestTopic(uuid), JSON.stringify(out)).catch((err: unknown) => {
+      this.pending.set(messageId, { uuid, resolve, reject, timer, encryptionKey: key });
+      this.link.publish(deviceRequestTopic(uuid), text).catch((err: unknown) => {
         const p = this.pending.get(messageId);
         if (!p) return;
         clearTimeout(p.timer);
@@ -332,15 +359,32 @@ export class MqttConnection extends EventEmitter {
     });
   }
 
+  /**
+   * Publishes an envelope as is (QoS 1), for a cloud-like session answering devices over
+   * this shared connection (protocol.md §5.4); requests go through request() instead.
+   */
+  async publish(topic: string, envelope: Envelope): Promise<void> {
+    if (this.closed) throw brokerDown(this.address, "the connection was closed");
+    if (!this.link.online) throw brokerDown(this.address, this.offlineReason || "offline");
+    await this.link.publish(topic, JSON.stringify(envelope));
+  }
+
   private onMessage(topic: string, payload: Buffer | string): void {
-    let env: Envelope;
-    try {
-      env = asEnvelope(JSON.parse(typeof payload === "string" ? payload : payload.toString("utf8")), topic);
-    } catch {
-      // Garbage on a shared topic is somebody else's problem; it must not break our requests.
-      return;
-    }
+    const text = typeof payload === "string" ? payload : payload.toString("utf8");
     const topicUuid = uuidFromTopic(topic);
+    let env: Envelope;
+    if (text.trimStart().startsWith("{")) {
+      try {
+        env = asEnvelope(JSON.parse(text), topic);
+      } catch {
+        // Garbage on a shared topic is somebody else's problem; it must not break our requests.
+        return;
+      }
+    } else {
+      const decoded = this.decrypt(topic, topicUuid, text);
+      if (!decoded) return;
+      env = decoded;
+    }
     const uuid = topicUuid ?? uuidFromEnvelope(env);
     const p = this.pending.get(env.header.messageId);
     const fromDevice = topic === this.replyTopic || topic.endsWith("/publish");
@@ -353,6 +397,30 @@ export class MqttConnection extends EventEmitter {
     if (!uuid) return;
     if (topicUuid && env.header.method === "PUSH") this.safeEmit("push", { uuid, envelope: env } satisfies MqttPushEvent);
     this.safeEmit("message", { uuid, topic, envelope: env } satisfies MqttMessageEvent);
+  }
+
+  /**
+   * An encrypted message: tried with the key of the publishing device, then with the keys of
+   * requests waiting on our reply topic. When it decrypts with none and exactly one encrypted
+   * request can be its addressee, that request fails with WRONG_KEY instead of a timeout.
+   */
+  private decrypt(topic: string, topicUuid: string | undefined, text: string): Envelope | undefined {
+    const waiting = [...this.pending.entries()].filter(
+      ([, p]) => p.encryptionKey && (topicUuid ? p.uuid === topicUuid : topic === this.replyTopic),
+    );
+    const keys = new Set<string>();
+    const own = topicUuid ? this.encryptionKeys.get(topicUuid) : undefined;
+    if (own) keys.add(own);
+    for (const [, p] of waiting) keys.add(p.encryptionKey as string);
+    const hit = tryDecodeEnvelope(text, keys, topic);
+    if (hit) return hit.envelope;
+    if (waiting.length === 1) {
+      const [id, p] = waiting[0];
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(new MerossError("WRONG_KEY", undecryptableReply(p.uuid), { host: p.uuid }));
+    }
+    return undefined;
   }
 
   /** A throwing listener must not break the message loop of a shared connection. */
@@ -381,6 +449,13 @@ export interface MqttTransportOptions {
   uuid: string;
   client: MqttConnection;
   timeoutMs?: number;
+  /**
+   * Encrypt requests to devices with LAN encryption (default false). ⚠ protocol.md does not
+   * say whether such firmware encrypts MQTT; the integrations that talk to it over MQTT send
+   * plain JSON (MerossIot encrypts only its LAN HTTP path), so plaintext is the default and
+   * encrypted replies and pushes are read either way.
+   */
+  encryptPayloads?: boolean;
 }
 
 /**
@@ -393,6 +468,7 @@ export class MqttTransport extends EventEmitter implements Transport {
   readonly uuid: string;
   private readonly client: MqttConnection;
   private readonly timeoutMs: number;
+  private readonly encryptPayloads: boolean;
   private readonly onPush = (ev: MqttPushEvent): void => {
     if (ev.uuid === this.uuid) this.emit("push", ev.envelope);
   };
@@ -406,13 +482,22 @@ export class MqttTransport extends EventEmitter implements Transport {
     }
     this.client = opts.client;
     this.timeoutMs = opts.timeoutMs ?? MQTT_TIMEOUT_MS;
+    this.encryptPayloads = opts.encryptPayloads === true;
     this.address = `${this.uuid} via ${this.client.address}`;
     this.client.on("push", this.onPush);
   }
 
   async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
     if (this.closed) throw brokerDown(this.client.address, "this device's transport was closed");
-    return this.client.request(this.uuid, request, opts.timeoutMs ?? this.timeoutMs, this.address);
+    return this.client.request(this.uuid, request, opts.timeoutMs ?? this.timeoutMs, this.address, {
+      key: opts.encryptionKey,
+      encrypt: this.encryptPayloads,
+    });
+  }
+
+  /** Lets this device's encrypted pushes be read before its first encrypted request. */
+  setEncryptionKey(key: string | undefined): void {
+    this.client.setEncryptionKey(this.uuid, key);
   }
 
   /** Leaves the shared connection open: it belongs to whoever created it. */
