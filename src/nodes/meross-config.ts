@@ -3,19 +3,32 @@
  * uses it (one request queue, because real devices serve one request at a time,
  * protocol.md §2.3). Modelled on Node-RED's MQTT broker node: a `users` map, the session
  * starts when the first user registers, and its status is pushed to every user.
+ * The session runs over HTTP, over a meross-broker's MQTT connection, or "auto" (MQTT
+ * while the device listens on the broker, HTTP otherwise), and follows the device's IP
+ * when the broker sees it connect from a new one.
  */
 import type { NodeAPI, Node, NodeDef, NodeStatus } from "node-red";
 import type { Request, Response } from "express";
 import { MerossDevice } from "../core/device";
 import { MerossError } from "../core/errors";
+import { AutoTransport } from "../core/transport/auto";
+import type { Transport } from "../core/transport/types";
 import { summarizeDevice } from "./shared/device-summary";
 import { SHORT_REASON, toMerossError } from "./shared/errors";
-import { isMerossConfig, type MerossConfigNode, type SessionListener, type SessionState } from "./shared/types";
+import { isMerossConfig, type MerossConfigNode, type SessionListener, type SessionState, type TransportChoice } from "./shared/types";
+import { isMerossBroker, type BrokerPresence, type MerossBrokerNode } from "./shared/broker-types";
+import { BrokerTransport, FollowingHttpTransport, followAddress } from "./shared/transports";
 
 interface ConfigDef extends NodeDef {
   host?: string;
   userId?: string;
+  transport?: string;
+  broker?: string;
+  uuid?: string;
 }
+
+/** A uuid as devices report it (hardware.uuid): 32 hex digits in every capture; kept loose for odd firmware. */
+const UUID_FORM = /^[A-Za-z0-9]{1,64}$/;
 
 interface ConfigCredentials {
   key?: string;
@@ -43,18 +56,56 @@ function errorBody(err: unknown, secrets: string[]): { error: { code: string; me
 export = function (RED: NodeAPI): void {
   function MerossConfig(this: Node, def: ConfigDef): void {
     RED.nodes.createNode(this, def);
-    const node = this as MerossConfigNode & { host: string; userId: string };
+    const node = this as MerossConfigNode & { host: string; userId: string; transport: TransportChoice; broker: MerossBrokerNode | undefined };
     node.host = typeof def.host === "string" ? def.host.trim() : "";
     node.userId = typeof def.userId === "string" || typeof def.userId === "number" ? String(def.userId).trim() : "";
+    node.transport = def.transport === "mqtt" || def.transport === "auto" ? def.transport : "http";
+    const brokerNode = typeof def.broker === "string" && def.broker ? RED.nodes.getNode(def.broker) : null;
+    node.broker = isMerossBroker(brokerNode) ? brokerNode : undefined;
     const key = credentialKey(node);
+    let uuid = typeof def.uuid === "string" ? def.uuid.trim() : "";
+    const broker = node.broker;
 
     let device: MerossDevice | undefined;
     let setupError: MerossError | undefined;
+    let http: FollowingHttpTransport | undefined;
+    let mqtt: BrokerTransport | undefined;
+    let auto: AutoTransport | undefined;
+    /** Where the broker last saw the device, when that moved the HTTP address. */
+    let followed: { ip: string; at: number } | undefined;
     try {
-      device = new MerossDevice({ address: node.host, key });
+      if (uuid && !UUID_FORM.test(uuid)) {
+        throw new MerossError("BAD_INPUT", `The uuid "${uuid}" is not valid: use the 32-character uuid the device reports (or leave it empty to read it from the device).`);
+      }
+      if (node.transport !== "http" && !broker) {
+        throw new MerossError("BAD_INPUT", `Transport "${node.transport}" needs an MQTT broker: open this meross-config and pick (or add) a meross-broker.`);
+      }
+      if (node.transport === "mqtt" && !uuid && !node.host) {
+        throw new MerossError("BAD_INPUT", "Over MQTT the device is known by its uuid: enter it (pick the device from the broker's list), or enter its address so the uuid can be read once over HTTP.");
+      }
+      if (node.host) http = new FollowingHttpTransport(node.host);
+      if (broker) mqtt = new BrokerTransport(broker, () => uuid);
+      let first: Transport | undefined;
+      if (node.transport === "auto" && http && mqtt && broker) {
+        const b = broker;
+        auto = new AutoTransport({ http, mqtt, mqttAvailable: () => !!uuid && b.isListening(uuid) });
+        first = auto;
+      } else if (node.transport === "mqtt" && uuid) {
+        first = mqtt;
+      } else {
+        first = http;
+      }
+      device = new MerossDevice({ address: node.host || undefined, transport: first, key });
     } catch (err) {
       setupError = toMerossError(err, [key]);
     }
+
+    const pathNow = (): "http" | "mqtt" => (auto ? auto.kind : device?.transport.kind ?? (node.transport === "mqtt" ? "mqtt" : "http"));
+    const readyText = (d: MerossDevice): string => {
+      const model = d.info?.model || "connected";
+      if (!broker) return model;
+      return followed ? `${model} · ${pathNow()} · at ${followed.ip}` : `${model} · ${pathNow()}`;
+    };
 
     const users = new Map<string, { node: Node; onSession?: SessionListener }>();
     const sharedObjects = new Map<string, unknown>();
@@ -76,9 +127,61 @@ export = function (RED: NodeAPI): void {
       status = st;
       for (const u of users.values()) pushOne(u);
     };
-    const markReady = (d: MerossDevice): void => {
-      if (state !== "ready") setState("ready", { fill: "green", shape: "dot", text: d.info?.model || "connected" });
+    const markReady = (d: MerossDevice, force = false): void => {
+      if (state !== "ready" || force) setState("ready", { fill: "green", shape: "dot", text: readyText(d) });
     };
+
+    /** Once the uuid is known: MQTT-only sessions leave HTTP, pushes start flowing, the IP is followed. */
+    const learnUuid = (d: MerossDevice): void => {
+      const seen = d.info?.uuid ?? "";
+      if (!uuid && UUID_FORM.test(seen)) uuid = seen;
+      if (!uuid || !mqtt) return;
+      if (node.transport === "mqtt" && d.transport !== mqtt) d.setTransport(mqtt);
+      mqtt.attach();
+      const p = broker?.device(uuid);
+      if (p) follow(p);
+    };
+    const follow = (p: BrokerPresence): void => {
+      if (!uuid || p.uuid !== uuid || !p.ip || !http || !node.host) return;
+      let moved = false;
+      try {
+        moved = http.moveTo(followAddress(node.host, p.ip));
+      } catch {
+        return;
+      }
+      if (!moved) return;
+      followed = { ip: p.ip, at: Date.now() };
+      node.log(`device ${uuid} is now at ${p.ip} (seen by the MQTT broker); HTTP requests go there`);
+      if (device && state === "ready") markReady(device, true);
+    };
+    const onPresence = (p: BrokerPresence): void => {
+      follow(p);
+      if (device && state === "ready" && p.uuid === uuid) markReady(device, true);
+    };
+    const onGone = (g: { uuid: string }): void => {
+      if (device && state === "ready" && g.uuid === uuid) markReady(device, true);
+    };
+    // Over plain HTTP the broker still carries the device's pushes: the session follows them too.
+    const onHttpPush = (env: Parameters<MerossDevice["handlePush"]>[0]): void => {
+      if (device && device.transport !== mqtt && device.transport !== auto) {
+        try {
+          device.handlePush(env);
+        } catch {
+          // A malformed push must not take the session down.
+        }
+      }
+    };
+    if (broker && device) {
+      broker.useKeys(node.id, () => [key]);
+      broker.events.on("device", onPresence);
+      broker.events.on("gone", onGone);
+      mqtt?.on("push", onHttpPush);
+      auto?.on("switch", () => {
+        if (device && state === "ready") markReady(device, true);
+      });
+      if (uuid) mqtt?.attach();
+      broker.events.on("running", () => mqtt?.attach());
+    }
     const markError = (err: unknown): void => {
       const e = toMerossError(err, [key]);
       setState("error", { fill: "red", shape: "ring", text: SHORT_REASON[e.code] });
@@ -90,7 +193,10 @@ export = function (RED: NodeAPI): void {
       retryTimer = undefined;
       const d = device;
       d.ready().then(
-        () => markReady(d),
+        () => {
+          learnUuid(d);
+          markReady(d, true);
+        },
         (err: unknown) => {
           markError(err);
           if (!closed && users.size > 0) {
@@ -136,6 +242,7 @@ export = function (RED: NodeAPI): void {
         markError(err);
         throw err;
       }
+      learnUuid(d);
       markReady(d);
       return d;
     };
@@ -146,9 +253,17 @@ export = function (RED: NodeAPI): void {
     };
 
     node.secrets = (): string[] => (key ? [key] : []);
+    node.uuid = (): string => uuid;
+    node.path = pathNow;
+    node.currentAddress = (): string => http?.address ?? node.host;
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closed = true;
+      if (broker) {
+        broker.dropKeys(node.id);
+        broker.events.off("device", onPresence);
+        broker.events.off("gone", onGone);
+      }
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = undefined;
       for (const obj of sharedObjects.values()) {
@@ -177,7 +292,10 @@ export = function (RED: NodeAPI): void {
         }
       };
       const bound = setTimeout(finish, CLOSE_BOUND_MS);
-      d.close().catch(() => undefined).finally(() => {
+      // The session closes the transport it uses; the others (HTTP left for MQTT, the push path) close here.
+      const spare = [auto, http, mqtt].filter((t): t is NonNullable<typeof t> => !!t && t !== d.transport);
+      const closeAll = Promise.all([d.close(), ...spare.map((t) => t.close().catch(() => undefined))]);
+      closeAll.catch(() => undefined).finally(() => {
         clearTimeout(bound);
         finish();
       });
@@ -196,7 +314,7 @@ export = function (RED: NodeAPI): void {
       return;
     }
     cfg.getDevice().then(
-      (d) => res.json(summarizeDevice(d)),
+      (d) => res.json({ ...summarizeDevice(d), address: cfg.currentAddress(), configuredAddress: cfg.host, transport: cfg.transport, path: cfg.path(), followedIp: cfg.currentAddress() !== cfg.host ? cfg.currentAddress() : undefined }),
       (err: unknown) => res.status(502).json(errorBody(err, cfg.secrets())),
     );
   });

@@ -4,6 +4,10 @@
  */
 import type { Node, NodeStatus } from "node-red";
 import type { MerossDevice } from "../../core/device";
+import type { MerossBrokerNode } from "./broker-types";
+
+/** How a meross-config reaches its device. */
+export type TransportChoice = "http" | "mqtt" | "auto";
 
 /** What the config node pushes to every user node: connecting, ready or failed. */
 export type SessionState = "connecting" | "ready" | "error";
@@ -24,6 +28,16 @@ export interface MerossConfigNode extends Node {
   shared<T>(key: string, create: () => T): T;
   /** Texts that must never be shown: the device key. */
   secrets(): string[];
+  /** The configured carrier. */
+  readonly transport: TransportChoice;
+  /** The meross-broker this device uses, if any. */
+  readonly broker: MerossBrokerNode | undefined;
+  /** The device uuid: configured, else learnt from the device ("" until then). */
+  uuid(): string;
+  /** The path the last request took (or would take now). */
+  path(): "http" | "mqtt";
+  /** The HTTP address in use: the configured one, or where the broker last saw the device. */
+  currentAddress(): string;
 }
 
 export function isMerossConfig(node: unknown): node is MerossConfigNode {

@@ -1,0 +1,137 @@
+/**
+ * The carriers a meross-config builds its session on. The broker's connection only
+ * exists once the embedded broker has started, and a device's DHCP address can change
+ * under a running flow, so both are wrapped in transports that resolve late.
+ */
+import { EventEmitter } from "node:events";
+import { MerossError } from "../../core/errors";
+import type { Envelope } from "../../core/protocol/message";
+import { HttpTransport, type HttpTransportOptions } from "../../core/transport/http";
+import { MqttTransport, type MqttConnection } from "../../core/transport/mqtt";
+import type { SendOptions, Transport } from "../../core/transport/types";
+import type { MerossBrokerNode } from "./broker-types";
+
+/** How long a request waits for a starting embedded broker (first start generates certificates). */
+export const BROKER_START_WAIT_MS = 20_000;
+
+/**
+ * HTTP to an address that can move: when the broker sees the device connect from a new
+ * IP, later requests go there (the configured port, if any, is kept).
+ */
+export class FollowingHttpTransport implements Transport {
+  readonly kind = "http" as const;
+  private inner: HttpTransport;
+  private readonly opts: HttpTransportOptions;
+
+  constructor(address: string, opts: HttpTransportOptions = {}) {
+    this.opts = opts;
+    this.inner = new HttpTransport(address, opts);
+  }
+
+  get address(): string {
+    return this.inner.address;
+  }
+
+  /** Points later requests at `address`; returns false when it is already there. */
+  moveTo(address: string): boolean {
+    if (address === this.inner.address) return false;
+    const next = new HttpTransport(address, this.opts);
+    const old = this.inner;
+    this.inner = next;
+    void old.close().catch(() => undefined);
+    return true;
+  }
+
+  send(request: Envelope, opts?: SendOptions): Promise<Envelope> {
+    return this.inner.send(request, opts);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** `host:port` with the host replaced by `ip`, keeping an explicit port (e.g. a simulator's). */
+export function followAddress(configured: string, ip: string): string {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(configured.trim());
+  const host = ip.includes(":") ? `[${ip}]` : ip;
+  return m ? `${host}:${m[2]}` : host;
+}
+
+/**
+ * MQTT through a meross-broker config node: waits for its connection, builds the
+ * per-device MqttTransport once the uuid is known, and forwards the device's pushes.
+ */
+export class BrokerTransport extends EventEmitter implements Transport {
+  readonly kind = "mqtt" as const;
+  private readonly broker: MerossBrokerNode;
+  private readonly uuidOf: () => string;
+  private inner: MqttTransport | undefined;
+  private innerConn: MqttConnection | undefined;
+  private closed = false;
+  private readonly forward = (env: Envelope): void => {
+    this.emit("push", env);
+  };
+
+  constructor(broker: MerossBrokerNode, uuidOf: () => string) {
+    super();
+    this.broker = broker;
+    this.uuidOf = uuidOf;
+  }
+
+  get address(): string {
+    const uuid = this.uuidOf();
+    return `${uuid || "device"} via ${this.broker.name || "meross-broker"}`;
+  }
+
+  /** Starts following the device's pushes as soon as the uuid and the broker are there. */
+  attach(): void {
+    const uuid = this.uuidOf();
+    if (!uuid || this.closed) return;
+    this.transportFor(uuid).catch(() => undefined);
+  }
+
+  private async transportFor(uuid: string): Promise<MqttTransport> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new MerossError("UNREACHABLE", `The MQTT broker "${this.broker.name || this.broker.id}" did not start within ${BROKER_START_WAIT_MS / 1000} s. Open the meross-broker node and check its port and certificate host.`)),
+        BROKER_START_WAIT_MS,
+      );
+    });
+    let conn: MqttConnection;
+    try {
+      conn = await Promise.race([this.broker.connection(), waited]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.closed) throw new MerossError("UNREACHABLE", "This device's MQTT path was closed (redeploy).");
+    if (!this.inner || this.innerConn !== conn || this.inner.uuid !== uuid) {
+      this.inner?.off("push", this.forward);
+      void this.inner?.close();
+      this.inner = new MqttTransport({ uuid, client: conn });
+      this.innerConn = conn;
+      this.inner.on("push", this.forward);
+    }
+    return this.inner;
+  }
+
+  async send(request: Envelope, opts?: SendOptions): Promise<Envelope> {
+    const uuid = this.uuidOf();
+    if (!uuid) {
+      throw new MerossError(
+        "BAD_INPUT",
+        "This device has no uuid yet, so it cannot be reached over MQTT. Enter its uuid in the meross-config node (or its address, to learn the uuid over HTTP).",
+      );
+    }
+    const t = await this.transportFor(uuid);
+    return t.send(request, opts);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.inner?.off("push", this.forward);
+    await this.inner?.close();
+    this.inner = undefined;
+  }
+}
