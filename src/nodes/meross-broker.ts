@@ -153,12 +153,13 @@ export = function (RED: NodeAPI): void {
         // A user's listener must not break the broker's bookkeeping.
       }
     };
-    const upsert = (uuid: string, patch: Partial<BrokerPresence>): void => {
+    /** `fresh`: a new session of the device (a Bind), reported even when nothing else changed. */
+    const upsert = (uuid: string, patch: Partial<BrokerPresence>, fresh = false): void => {
       const before = presence.get(uuid);
       const next: BrokerPresence = { ...(before ?? { uuid, listening: false, since: Date.now() }), ...patch, uuid };
       for (const k of Object.keys(next) as Array<keyof BrokerPresence>) if (next[k] === undefined) delete next[k];
       presence.set(uuid, next);
-      if (!before || JSON.stringify(before) !== JSON.stringify(next)) emit("device", { ...next });
+      if (fresh || !before || JSON.stringify(before) !== JSON.stringify(next)) emit("device", { ...next });
       if (!before) showCount();
     };
     const drop = (uuid: string): void => {
@@ -256,8 +257,9 @@ export = function (RED: NodeAPI): void {
         });
         c.on("message", (ev: MqttMessageEvent) => {
           if (!ev.topic.endsWith("/publish")) return;
-          const details = ev.envelope.header.namespace === "Appliance.Control.Bind" ? bindDetails(ev.envelope) : {};
-          upsert(ev.uuid, { ...details, listening: true });
+          const isBind = ev.envelope.header.namespace === "Appliance.Control.Bind";
+          const details = isBind ? { ...bindDetails(ev.envelope), since: Date.now() } : {};
+          upsert(ev.uuid, { ...details, listening: true }, isBind);
           // The device signs with its own key: the one whose signature checks out is its key.
           const key = allKeys().find((k) => verifySign(ev.envelope.header, k));
           if (key === undefined) return;
