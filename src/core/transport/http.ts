@@ -9,6 +9,7 @@ import axios, { AxiosError, type AxiosInstance } from "axios";
 import http from "node:http";
 import { MerossError, explain } from "../errors";
 import { parseEnvelopeText, type Envelope } from "../protocol/message";
+import { decodeEnvelopeText, encodeEnvelope } from "../crypto/lan";
 import { HTTP_TIMEOUT_MS, type SendOptions, type Transport } from "./types";
 
 export interface HttpTransportOptions {
@@ -20,6 +21,20 @@ export interface HttpTransportOptions {
 
 /** Connection errors worth a retry: the device's HTTP server sometimes drops a connection for no reason. */
 const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED_CONNECT"]);
+
+/** Causes the transport reports when the device hung up after reading the request. */
+const DROPPED = new Set(["ECONNRESET", "EPIPE", "ERR_BAD_RESPONSE"]);
+
+/**
+ * True when the device accepted the connection and closed it without a reply: what encrypted
+ * firmware does with a request it cannot read (protocol.md §2.2, §4.2), so the caller may
+ * retry encrypted. Not proof on its own: some firmware also drops unknown verbs (§1.3).
+ */
+export function isDroppedConnection(err: unknown): boolean {
+  if (!(err instanceof MerossError) || err.code !== "UNREACHABLE") return false;
+  const cause = err.details.cause;
+  return typeof cause === "string" && (DROPPED.has(cause) || /socket hang up|Parse Error/i.test(cause));
+}
 
 /** Splits "host", "host:port", "[v6]:port" or "http://host:port/config" into a URL. */
 export function deviceUrl(address: string): string {
@@ -67,12 +82,13 @@ export class HttpTransport implements Transport {
 
   async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
-    const body = JSON.stringify(request);
+    const key = opts.encryptionKey;
+    const body = key ? encodeEnvelope(request, key) : JSON.stringify(request);
     const retries = request.header.method === "GET" ? this.retries : 0;
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs);
+        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key);
       } catch (err) {
         const retryable = err instanceof MerossError && err.code === "UNREACHABLE" && err.details.retryable;
         const wait = this.retryDelayMs * 2 ** attempt;
@@ -82,11 +98,13 @@ export class HttpTransport implements Transport {
     }
   }
 
-  private async once(body: string, request: Envelope, budgetMs: number, timeoutMs: number): Promise<Envelope> {
+  private async once(body: string, request: Envelope, budgetMs: number, timeoutMs: number, key?: string): Promise<Envelope> {
     const { namespace, method } = request.header;
     let res;
     try {
-      res = await this.client.post<string>(this.url, body, { timeout: budgetMs, signal: AbortSignal.timeout(budgetMs + 50) });
+      // Encrypted bodies are base64 text; the official app labels them text/plain (ML#456, §2.1).
+      const headers = key ? { "Content-Type": "text/plain", Accept: "*/*" } : undefined;
+      res = await this.client.post<string>(this.url, body, { timeout: budgetMs, signal: AbortSignal.timeout(budgetMs + 50), headers });
     } catch (err) {
       throw this.translate(err, String(method), namespace, timeoutMs);
     }
@@ -94,6 +112,14 @@ export class HttpTransport implements Transport {
       throw new MerossError("BAD_RESPONSE", explain.badResponse(this.address, `HTTP status ${res.status}`), { host: this.address, namespace, method: String(method) });
     }
     const text = typeof res.data === "string" ? res.data : String(res.data ?? "");
+    if (key) {
+      try {
+        return decodeEnvelopeText(text, key, this.address);
+      } catch (err) {
+        if (err instanceof MerossError) err.details.namespace ??= namespace;
+        throw err;
+      }
+    }
     return parseEnvelopeText(text, this.address);
   }
 

@@ -8,6 +8,11 @@ export interface SendOptions {
    * that retries over another path: newer firmware refuses a reused messageId.
    */
   resend?: () => Envelope;
+  /**
+   * AES key (32 ASCII chars) of a device with LAN encryption (protocol.md §4): HTTP encrypts
+   * the body with it; MQTT uses it to read encrypted replies and pushes. Unset = plaintext.
+   */
+  encryptionKey?: string;
 }
 
 /**
