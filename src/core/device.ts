@@ -6,10 +6,18 @@
 import { EventEmitter } from "node:events";
 import { MerossError, explain } from "./errors";
 import { buildMessage, checkReply, type Envelope, type Method } from "./protocol/message";
-import { HttpTransport, type HttpTransportOptions } from "./transport/http";
+import { HttpTransport, isDroppedConnection, type HttpTransportOptions } from "./transport/http";
 import { HTTP_TIMEOUT_MS, type Transport } from "./transport/types";
 import { SerialQueue } from "./queue";
-import { parseAbility, parseSystemAll, type DeviceInfo } from "./codecs/system";
+import { macFromUuid, parseAbility, parseSystemAll, type DeviceInfo } from "./codecs/system";
+import { ecdhKeyPair, ecdhSessionKey, staticLanKey } from "./crypto/aes";
+import {
+  NS_ENCRYPT_ECDHE,
+  checkEncryptionMode,
+  requiresEncryption,
+  type EncryptionMode,
+  type EncryptionScheme,
+} from "./crypto/lan";
 import {
   buildToggleSet,
   buildToggleXSet,
@@ -49,6 +57,22 @@ export interface DeviceOptions {
   http?: HttpTransportOptions;
   /** `from` header; any non-empty string works over HTTP (protocol.md §1.4). */
   from?: string;
+  /**
+   * LAN encryption (protocol.md §4). "auto" (default) sends plaintext until the ability list
+   * shows Encrypt.ECDHE / Encrypt.Suite, or a plaintext request is dropped, then encrypts
+   * everything; "static" / "ecdhe" force a key scheme; "off" never encrypts.
+   */
+  encryption?: EncryptionMode;
+  /**
+   * The device is in access-point (pairing) mode: "auto" then prefers the ECDHE exchange,
+   * which is what setup tools do there (§4.3 b); configured devices get the static key (a).
+   */
+  accessPoint?: boolean;
+}
+
+/** Payload of the "encryption" event: the device session started encrypting. */
+export interface EncryptionEvent {
+  scheme: EncryptionScheme;
 }
 
 export interface RequestOptions {
@@ -77,6 +101,13 @@ export class MerossDevice extends EventEmitter {
   private readonly from: string;
   private readonly queue = new SerialQueue();
   private readyPromise: Promise<DeviceInfo> | undefined;
+  private readonly encryptionModeValue: EncryptionMode;
+  private readonly accessPoint: boolean;
+  private encryptionKey: string | undefined;
+  private scheme: EncryptionScheme | undefined;
+  private ecdheTried = false;
+  /** uuid learnt from a reply header before System.All could be read (encrypted firmware). */
+  private uuidHint: string | undefined;
   private readonly onPush = (env: Envelope): void => {
     try {
       this.handlePush(env);
@@ -101,7 +132,19 @@ export class MerossDevice extends EventEmitter {
     this.keyValue = opts.key ?? "";
     this.timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
     this.from = opts.from ?? "MerossLocal";
+    this.encryptionModeValue = checkEncryptionMode(opts.encryption);
+    this.accessPoint = opts.accessPoint === true;
     this.transportImpl.on?.("push", this.onPush);
+  }
+
+  /** The encryption setting this session was created with. */
+  get encryptionMode(): EncryptionMode {
+    return this.encryptionModeValue;
+  }
+
+  /** The key scheme in use once the session encrypts (protocol.md §4.3), undefined while plaintext. */
+  get encryptionScheme(): EncryptionScheme | undefined {
+    return this.encryptionKey ? this.scheme : undefined;
   }
 
   get transport(): Transport {
@@ -113,11 +156,16 @@ export class MerossDevice extends EventEmitter {
     this.transportImpl.off?.("push", this.onPush);
     this.transportImpl = t;
     t.on?.("push", this.onPush);
+    this.shareKeyWithTransport();
   }
 
-  /** The key changes after onboarding (Config.Key); later requests are signed with it. */
+  /**
+   * The key changes after onboarding (Config.Key); later requests are signed with it. The
+   * static LAN key is derived from it, so that follows; an ECDHE session key does not.
+   */
   setKey(key: string): void {
     this.keyValue = key;
+    if (this.encryptionKey && this.scheme === "static") this.deriveStaticKey();
   }
 
   /** Requests queued or in flight. */
@@ -144,15 +192,148 @@ export class MerossDevice extends EventEmitter {
     return this.queue.run(async () => {
       this.emit("busy", true);
       try {
-        const sign = () => buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
-        let req = sign();
-        const resend = () => (req = sign());
-        const reply = await this.transportImpl.send(req, { timeoutMs: opts.timeoutMs ?? this.timeoutMs, resend });
-        return checkReply(req, reply, this.address);
+        return await this.exchange(method, namespace, payload, opts.timeoutMs ?? this.timeoutMs);
       } finally {
         this.emit("busy", false);
       }
     });
+  }
+
+  /**
+   * Starts encrypting with the given scheme now ("off" goes back to plaintext). Onboarding
+   * calls it for the ECDHE exchange; "auto" sessions get here by themselves.
+   */
+  useEncryption(scheme: EncryptionScheme | "off"): Promise<void> {
+    return this.queue.run(async () => {
+      if (scheme === "off") {
+        this.encryptionKey = undefined;
+        this.scheme = undefined;
+        this.shareKeyWithTransport();
+        return;
+      }
+      await this.setupScheme(scheme, this.timeoutMs);
+    });
+  }
+
+  private async sendOnce(method: Method, namespace: string, payload: Record<string, unknown>, timeoutMs: number, encryptionKey: string | undefined): Promise<Envelope> {
+    const sign = () => buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
+    let req = sign();
+    const resend = () => (req = sign());
+    const reply = await this.transportImpl.send(req, { timeoutMs, resend, encryptionKey });
+    return checkReply(req, reply, this.address);
+  }
+
+  /** One request with the current encryption, recovering once per cause from a dropped connection. */
+  private async exchange(method: Method, namespace: string, payload: Record<string, unknown>, timeoutMs: number): Promise<Envelope> {
+    const mode = this.encryptionModeValue;
+    if (!this.encryptionKey && (mode === "static" || mode === "ecdhe")) await this.setupScheme(mode, timeoutMs);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.sendOnce(method, namespace, payload, timeoutMs, this.encryptionKey);
+      } catch (err) {
+        if (attempt >= 2 || !(await this.recover(err, namespace, timeoutMs))) throw err;
+      }
+    }
+  }
+
+  /**
+   * protocol.md §4.2 "safe approach": a plaintext request that gets a dropped connection is
+   * followed by System.Ability in plaintext (answered by every firmware); when it lists
+   * Encrypt.ECDHE/Suite the request is retried encrypted. A static key that is dropped too
+   * falls back to the ECDHE exchange when the device offers it. Returns whether to retry.
+   */
+  private async recover(err: unknown, namespace: string, timeoutMs: number): Promise<boolean> {
+    if (this.encryptionModeValue === "off" || !isDroppedConnection(err)) return false;
+    if (!this.encryptionKey) {
+      if (namespace === NS.ABILITY) return false;
+      let ability: Envelope;
+      try {
+        ability = await this.sendOnce("GET", NS.ABILITY, {}, timeoutMs, undefined);
+      } catch (abilityErr) {
+        // A 5001 here explains the whole failure better than the dropped connection did.
+        if (abilityErr instanceof MerossError && abilityErr.code === "WRONG_KEY") throw abilityErr;
+        return false;
+      }
+      this.noteUuid(ability);
+      this.abilities = parseAbility(ability.payload);
+      if (!requiresEncryption(this.abilities)) return false;
+      await this.setupScheme(this.autoScheme(), timeoutMs);
+      return true;
+    }
+    if (this.encryptionModeValue === "auto" && this.scheme === "static" && !this.ecdheTried && this.has(NS_ENCRYPT_ECDHE)) {
+      await this.setupScheme("ecdhe", timeoutMs);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * What "auto" picks: the static key (a) for configured devices, as [ML] does with real
+   * mss110 fw 7.3.x (§4.3); the ECDHE exchange (b) in access-point mode when offered.
+   */
+  private autoScheme(): EncryptionScheme {
+    const forced = this.encryptionModeValue;
+    if (forced === "static" || forced === "ecdhe") return forced;
+    return this.accessPoint && this.has(NS_ENCRYPT_ECDHE) ? "ecdhe" : "static";
+  }
+
+  private async setupScheme(scheme: EncryptionScheme, timeoutMs: number): Promise<void> {
+    if (scheme === "static") {
+      if (!this.info?.uuid && !this.uuidHint) {
+        // The static key needs the uuid; Ability is the one namespace answered in plaintext.
+        const ability = await this.sendOnce("GET", NS.ABILITY, {}, timeoutMs, undefined);
+        this.noteUuid(ability);
+        this.abilities ??= parseAbility(ability.payload);
+      }
+      this.scheme = "static";
+      this.deriveStaticKey();
+    } else {
+      this.ecdheTried = true;
+      const pair = ecdhKeyPair();
+      // Sent in plaintext: there is no key yet (§4.3 b, step 2).
+      const reply = await this.sendOnce("SET", NS_ENCRYPT_ECDHE, { ecdhe: { step: 1, pubkey: pair.publicKeyBase64 } }, timeoutMs, undefined);
+      const ecdhe = reply.payload.ecdhe as { pubkey?: unknown } | undefined;
+      if (typeof ecdhe?.pubkey !== "string" || ecdhe.pubkey === "") {
+        throw new MerossError(
+          "BAD_RESPONSE",
+          explain.badResponse(this.address, "the key exchange reply (Appliance.Encrypt.ECDHE) carries no public key"),
+          { host: this.address, namespace: NS_ENCRYPT_ECDHE, reply },
+        );
+      }
+      this.encryptionKey = ecdhSessionKey(pair.privateKey, ecdhe.pubkey);
+      this.scheme = "ecdhe";
+    }
+    this.shareKeyWithTransport();
+    this.emit("encryption", { scheme } satisfies EncryptionEvent);
+  }
+
+  private deriveStaticKey(): void {
+    const uuid = this.info?.uuid || this.uuidHint || "";
+    const mac = this.info?.mac || macFromUuid(uuid) || "";
+    if (!uuid || !mac) {
+      throw new MerossError(
+        "BAD_RESPONSE",
+        `The device at ${this.address} needs encrypted requests, but its uuid and MAC address could not be learnt, so no encryption key can be derived. ` +
+          `Check that this is a Meross device, or set encryption to "ecdhe" for it.`,
+        { host: this.address },
+      );
+    }
+    this.encryptionKey = staticLanKey(uuid, this.keyValue, mac);
+  }
+
+  /** Devices sign every reply with `from: /appliance/<uuid>/publish` and often `uuid` (§1.4). */
+  private noteUuid(reply: Envelope): void {
+    const h = reply.header;
+    const fromTopic = typeof h.from === "string" ? /^\/appliance\/([^/]+)\/publish$/.exec(h.from)?.[1] : undefined;
+    const viaTransport = (this.transportImpl as Transport & { uuid?: unknown }).uuid;
+    const uuid = typeof h.uuid === "string" && h.uuid ? h.uuid : fromTopic ?? (typeof viaTransport === "string" ? viaTransport : undefined);
+    if (uuid) this.uuidHint = uuid;
+  }
+
+  /** MQTT must know the key before the first encrypted push arrives. */
+  private shareKeyWithTransport(): void {
+    const t = this.transportImpl as Transport & { setEncryptionKey?: (key: string | undefined) => void };
+    t.setEncryptionKey?.(this.encryptionKey);
   }
 
   /** Reads System.All and System.Ability: identity, capabilities and current state. */
@@ -162,6 +343,10 @@ export class MerossDevice extends EventEmitter {
     const ability = await this.request("GET", NS.ABILITY, {}, { checkAbility: false });
     this.abilities = parseAbility(ability.payload);
     this.info = parsed.info;
+    if (!this.encryptionKey && this.encryptionModeValue === "auto" && requiresEncryption(this.abilities)) {
+      // The device answered in plaintext but lists encryption: encrypt from now on (§4.2).
+      await this.useEncryption(this.autoScheme());
+    }
     for (const t of parsed.toggles) this.noteToggle(t.channel, t.on);
     if (parsed.light) this.noteLight(parsed.light);
     this.emit("event", { type: "info", info: parsed.info } satisfies DeviceEvent);

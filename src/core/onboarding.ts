@@ -9,6 +9,7 @@ import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
 import { parseAbility, parseSystemAll, type DeviceInfo } from "./codecs/system";
 import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork } from "./codecs/wifi";
 import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "./codecs/config";
+import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "./crypto/lan";
 
 /** Where a factory-fresh device answers in access-point mode. */
 export const AP_ADDRESS = "10.10.10.1";
@@ -40,10 +41,12 @@ export interface OnboardOptions {
   skipScan?: boolean;
   timeoutMs?: number;
   onStep?: (step: OnboardStep) => void;
+  /** LAN encryption for devices that list Encrypt.ECDHE (default "auto": ECDHE exchange when offered). */
+  encryption?: EncryptionMode;
 }
 
 export interface OnboardStep {
-  name: "read device" | "read abilities" | "scan wifi" | "set key" | "set time" | "set wifi";
+  name: "read device" | "read abilities" | "set up encryption" | "scan wifi" | "set key" | "set time" | "set wifi";
   ok: boolean;
   ms: number;
   error?: string;
@@ -55,6 +58,11 @@ export interface OnboardResult {
   device: { uuid: string; mac: string; model: string; firmware: string };
   mqtt: { host: string; port: number; username: string; password: string };
   wifi: { ssid: string; namespace: string };
+  /**
+   * How the onboarding requests were encrypted, when the device required it. After its reboot
+   * the device expects the static key derived from the new key (see MerossDevice).
+   */
+  encryption?: EncryptionScheme;
 }
 
 /** A failed onboarding still carries the steps that ran, for the step log. */
@@ -101,8 +109,19 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
     transport: opts.transport,
     key: "",
     timeoutMs: opts.timeoutMs,
+    encryption: opts.encryption,
+    // Pairing mode: "auto" runs the ECDHE exchange when the device offers it (§4.3 b).
+    accessPoint: true,
   });
   const steps: OnboardStep[] = [];
+  // Encrypted firmware drops the plaintext System.All; the session then reads the ability
+  // list and sets up encryption by itself (protocol.md §4.2). Logged as its own step.
+  let encryptionStarted = Date.now();
+  device.on("encryption", (e: { scheme: EncryptionScheme }) => {
+    const s: OnboardStep = { name: "set up encryption", ok: true, ms: Date.now() - encryptionStarted, detail: describeScheme(e.scheme) };
+    steps.push(s);
+    opts.onStep?.(s);
+  });
   const step = async <T>(name: OnboardStep["name"], fn: () => Promise<T>, detail?: (v: T) => string): Promise<T> => {
     const t0 = Date.now();
     try {
@@ -136,6 +155,22 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
       },
       (n) => `${n} namespaces`,
     );
+
+    const mode = opts.encryption ?? "auto";
+    if (!device.encryptionScheme && mode !== "off" && (mode !== "auto" || requiresEncryption(device.abilities))) {
+      // The device answered System.All in plaintext but lists encryption: encrypt the rest.
+      const scheme: EncryptionScheme = mode === "static" || mode === "ecdhe" ? mode : device.has(NS_ENCRYPT_ECDHE) ? "ecdhe" : "static";
+      encryptionStarted = Date.now();
+      try {
+        await device.useEncryption(scheme);
+      } catch (err) {
+        const e = toMerossError(err);
+        const s: OnboardStep = { name: "set up encryption", ok: false, ms: Date.now() - encryptionStarted, error: e.message };
+        steps.push(s);
+        opts.onStep?.(s);
+        throw new OnboardingError(e, steps);
+      }
+    }
 
     let wifi: OnboardWifi = { ...opts.wifi };
     if (!opts.skipScan) {
@@ -201,10 +236,20 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
       device: { uuid: info.uuid, mac: info.mac, model: info.model, firmware: info.firmwareVersion },
       mqtt: { host: opts.mqttHost, port, username: mqttUsername(info.mac), password: mqttPassword(info.mac, opts.key, userId) },
       wifi: { ssid: wifi.ssid, namespace: useWifiX ? NS.WIFIX : NS.WIFI },
+      ...(device.encryptionScheme ? { encryption: device.encryptionScheme } : {}),
     };
   } finally {
     await device.close();
   }
+}
+
+/**
+ * After Config.Wifi[X] the device reboots into normal mode, where [ML] talks to real mss110
+ * fw 7.3.37 with the static key (a) derived from uuid, the new key and MAC (protocol.md §4.3);
+ * MerossDevice "auto" does the same, so nothing from this session's key needs to be kept.
+ */
+function describeScheme(scheme: EncryptionScheme): string {
+  return scheme === "ecdhe" ? "ECDHE key exchange (session key)" : "static key from uuid, key and MAC";
 }
 
 function sameBssid(a: string, b: string): boolean {
