@@ -12,6 +12,7 @@ import { MODELS, type DeviceModel } from "./models";
 import { deriveIdentity, decryptWifiXPassword } from "./identity";
 import { parseRequest, formatResponse, writeResponse, MAX_BODY_BYTES, MAX_HEADER_BYTES, type WireRequest } from "./httpwire";
 import { DeviceMqttLink, type MqttState } from "./mqttlink";
+import { deviceEcdhe, deviceStaticKey, openMessage, sealMessage } from "./lancrypt";
 
 export type { MqttState } from "./mqttlink";
 
@@ -52,6 +53,13 @@ export interface SimulatorOptions {
   gateway?: { host: string; port: number };
   /** Delay between MQTT reconnect attempts in ms (default 5000). */
   mqttReconnectMs?: number;
+  /**
+   * Encrypted models only: also encrypt MQTT pushes (default false). ⚠ protocol.md does not
+   * say whether encrypted firmware encrypts MQTT; the integrations that reach it over MQTT
+   * exchange plain JSON, so that is the default. Encrypted MQTT requests are accepted and
+   * answered encrypted either way; Bind and Clock stay plain so the broker can bind the device.
+   */
+  mqttEncryption?: boolean;
 }
 
 export type Fault =
@@ -94,6 +102,8 @@ export interface RequestEvent {
   messageId: string;
   /** Which transport the request came in on. */
   via: "http" | "mqtt";
+  /** It arrived encrypted (protocol.md §4.2). */
+  encrypted?: boolean;
 }
 
 /** Payload of the "mqtt" event, emitted on every change of `mqttState`. */
@@ -110,6 +120,18 @@ export interface BindAckEvent {
 /** Payload of the "clock" event: the broker's reply to the Clock push set the device clock. */
 export interface ClockEvent {
   timestamp: number;
+}
+
+/** Payload of the "dropped" event: a plaintext request an encrypted model closed the connection on. */
+export interface DroppedEvent {
+  method: string;
+  namespace: string;
+  via: "http" | "mqtt";
+}
+
+/** Payload of the "ecdhe" event: a key exchange set a session key (protocol.md §4.3 b). */
+export interface EcdheEvent {
+  mode: "ap" | "normal";
 }
 
 export interface ReplyEvent extends RequestEvent {
@@ -202,6 +224,12 @@ const TRIGGER_DEVICE = "Device";
 const NS_BIND = "Appliance.Control.Bind";
 const NS_CLOCK = "Appliance.System.Clock";
 const IDLE_SOCKET_MS = 15_000;
+/**
+ * What an encrypted model still reads in plaintext: Ability ([ML] emulator, §4.2) and the key
+ * exchange, which cannot be encrypted; Encrypt.Suite is exempt in [BS] too. System.All is
+ * dropped, as ML#456 reports for mss110 7.3.x, so clients must recover from that.
+ */
+const PLAINTEXT_ALLOWED = new Set(["GET Appliance.System.Ability", "SET Appliance.Encrypt.ECDHE", "GET Appliance.Encrypt.Suite"]);
 
 type Json = Record<string, unknown>;
 
@@ -333,6 +361,9 @@ export class SimulatedDevice extends EventEmitter {
   /** State last reported, so each change pushes only what actually changed. */
   private reportedOn: boolean[] = [];
   private reportedLight = "";
+  /** ECDHE session key; firmware forgets it when it reboots. */
+  private sessionKey: string | undefined;
+  private readonly mqttEncryption: boolean;
 
   private constructor(opts: SimulatorOptions, model: DeviceModel) {
     super();
@@ -358,6 +389,7 @@ export class SimulatedDevice extends EventEmitter {
     }
     if (configured) this.joined = this.networks[0];
     this.mqttReconnectMs = opts.mqttReconnectMs ?? MQTT_RECONNECT_MS;
+    this.mqttEncryption = opts.mqttEncryption === true && model.encrypted;
     this.markReported();
     this.server = createServer((socket) => this.onConnection(socket));
     this.server.on("error", () => undefined);
@@ -736,22 +768,43 @@ export class SimulatedDevice extends EventEmitter {
       send(500, "Internal Server Error", "", "text/plain");
       return;
     }
+    const bodyText = req.body.toString("utf8");
     let request: Envelope;
-    try {
-      const value: unknown = JSON.parse(req.body.toString("utf8"));
-      if (!isObject(value) || !isObject(value.header) || typeof value.header.namespace !== "string" || typeof value.header.method !== "string") {
-        throw new Error("not an envelope");
+    let replyKey: string | undefined;
+    if (this.model.encrypted && !bodyText.trimStart().startsWith("{")) {
+      const opened = this.openEncrypted(bodyText);
+      if (!opened) {
+        // ⚠ What firmware does with ciphertext it cannot read is not documented. A configured
+        // device answers 5001 encrypted with its own key (the client cannot read it: wrong key);
+        // in pairing mode there is no key to answer with, so the connection is closed.
+        if (this._mode === "normal") {
+          const id = { messageId: "", namespace: "Appliance.System.All", method: "ERROR", timestamp: 0, sign: "" };
+          send(200, "OK", sealMessage(JSON.stringify(this.envelope(id, "ERROR", { error: { code: 5001, detail: "sign error" } })), this.staticKey()), "text/plain");
+        } else {
+          socket.destroy();
+        }
+        return;
       }
-      request = { header: value.header as Header, payload: isObject(value.payload) ? value.payload : {} };
-    } catch {
-      send(400, "Bad Request", "", "text/plain");
-      return;
+      request = opened.envelope;
+      replyKey = opened.key;
+    } else {
+      const parsed = this.parseEnvelope(bodyText);
+      if (!parsed) {
+        send(400, "Bad Request", "", "text/plain");
+        return;
+      }
+      request = parsed;
+      if (this.refusesPlaintext(request, "http")) {
+        socket.destroy();
+        return;
+      }
     }
     const info: RequestEvent = {
       method: String(request.header.method),
       namespace: request.header.namespace,
       messageId: String(request.header.messageId ?? ""),
       via: "http",
+      encrypted: replyKey !== undefined,
     };
     this.requestCount += 1;
     this.emit("request", info);
@@ -771,7 +824,8 @@ export class SimulatedDevice extends EventEmitter {
     }
     if (fault?.kind === "truncate") text = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
     if (fault?.kind === "invalid-json") text = `{"header":{"messageId":"${info.messageId}",<html>firmware hiccup</html>`;
-    send(200, "OK", text);
+    if (replyKey) text = sealMessage(text, replyKey);
+    send(200, "OK", text, replyKey ? "text/plain" : undefined);
     this.emit("reply", { ...info, replyMethod: outcome.method } satisfies ReplyEvent);
     outcome.after?.();
   }
@@ -872,12 +926,16 @@ export class SimulatedDevice extends EventEmitter {
 
   private onMqttMessage(text: string): void {
     let env: Envelope;
-    try {
-      const value: unknown = JSON.parse(text);
-      if (!isObject(value) || !isObject(value.header) || typeof value.header.namespace !== "string" || typeof value.header.method !== "string") return;
-      env = { header: value.header as Header, payload: isObject(value.payload) ? value.payload : {} };
-    } catch {
-      return;
+    let replyKey: string | undefined;
+    if (this.model.encrypted && !text.trimStart().startsWith("{")) {
+      const opened = this.openEncrypted(text);
+      if (!opened) return;
+      env = opened.envelope;
+      replyKey = opened.key;
+    } else {
+      const parsed = this.parseEnvelope(text);
+      if (!parsed) return;
+      env = parsed;
     }
     const h = env.header;
     const method = String(h.method);
@@ -895,7 +953,7 @@ export class SimulatedDevice extends EventEmitter {
       return;
     }
     if (method !== "GET" && method !== "SET" && method !== "PUSH") return;
-    this.enqueue(() => this.serveMqtt(env));
+    this.enqueue(() => this.serveMqtt(env, replyKey));
   }
 
   /**
@@ -921,13 +979,14 @@ export class SimulatedDevice extends EventEmitter {
     return typeof from === "string" && /^\/[^\s+#]{1,255}$/.test(from) ? from : this.publishTopic;
   }
 
-  private async serveMqtt(request: Envelope): Promise<void> {
+  private async serveMqtt(request: Envelope, replyKey?: string): Promise<void> {
     if (this.stopped || !this.mqttLink) return;
     const info: RequestEvent = {
       method: String(request.header.method),
       namespace: request.header.namespace,
       messageId: String(request.header.messageId ?? ""),
       via: "mqtt",
+      encrypted: replyKey !== undefined,
     };
     this.requestCount += 1;
     this.emit("request", info);
@@ -935,7 +994,9 @@ export class SimulatedDevice extends EventEmitter {
     if (this.stopped) return;
     const { reply, outcome } = this.process(request, false);
     if (!outcome.drop) {
-      this.mqttLink?.publish(this.replyTopicFor(request.header.from), reply);
+      const topic = this.replyTopicFor(request.header.from);
+      if (replyKey) this.mqttLink?.publishText(topic, sealMessage(JSON.stringify(reply), replyKey));
+      else this.mqttLink?.publish(topic, reply);
       this.emit("reply", { ...info, replyMethod: outcome.method } satisfies ReplyEvent);
     }
     outcome.after?.();
@@ -955,10 +1016,9 @@ export class SimulatedDevice extends EventEmitter {
     if (!link || this._mqttState !== "connected" || this._mode !== "normal") return;
     const push = (namespace: string, payload: Json): void => {
       const now = this.clockSeconds();
-      link.publish(
-        this.publishTopic,
-        buildMessage({ method: "PUSH", namespace, payload, key: this._key, from: this.publishTopic, triggerSrc, uuid: this._uuid, timestamp: now }),
-      );
+      const env = buildMessage({ method: "PUSH", namespace, payload, key: this._key, from: this.publishTopic, triggerSrc, uuid: this._uuid, timestamp: now });
+      if (this.mqttEncryption) link.publishText(this.publishTopic, sealMessage(JSON.stringify(env), this.staticKey()));
+      else link.publish(this.publishTopic, env);
     };
     if (toggled.length > 0) {
       if (this.model.legacyToggle) {
@@ -1021,6 +1081,13 @@ export class SimulatedDevice extends EventEmitter {
         return get({ all: this.systemAll() });
       case "GET Appliance.System.Ability":
         return get({ payloadVersion: 1, ability: this.model.ability });
+      case "SET Appliance.Encrypt.ECDHE":
+        return inner ? unsupported : this.ecdhe(payload);
+      case "GET Appliance.Encrypt.ECDHE":
+        // The mss110 7.3.37 trace ends this GET with "Server disconnected" (protocol.md §1.3).
+        return { method: "ERROR", payload: {}, drop: true };
+      case "GET Appliance.Encrypt.Suite":
+        return get({ suite: { ka: "ecdhe256", se: "mrskey", ds: "" } });
       case "GET Appliance.System.Hardware":
         return get({ hardware: this.hardware() });
       case "GET Appliance.System.Firmware":
@@ -1097,6 +1164,63 @@ export class SimulatedDevice extends EventEmitter {
       default:
         return unsupported;
     }
+  }
+
+  /** Scheme (a) key of this device as configured now (protocol.md §4.3). */
+  private staticKey(): string {
+    return deviceStaticKey(this._uuid, this._key, this._mac);
+  }
+
+  /**
+   * Keys an encrypted request may use: the ECDHE session key of this boot, and in normal
+   * mode the static key. ⚠ Whether pairing mode also takes the static key is unresolved
+   * (§4.3); the simulator requires the exchange there, as the [BS] setup tool performs it.
+   */
+  private acceptedKeys(): string[] {
+    const keys: string[] = [];
+    if (this.sessionKey) keys.push(this.sessionKey);
+    if (this._mode === "normal") keys.push(this.staticKey());
+    return keys;
+  }
+
+  private openEncrypted(body: string): { envelope: Envelope; key: string } | undefined {
+    for (const key of this.acceptedKeys()) {
+      const value = openMessage(body, key);
+      if (value && isObject(value.header) && typeof value.header.namespace === "string" && typeof value.header.method === "string") {
+        return { envelope: { header: value.header as Header, payload: isObject(value.payload) ? value.payload : {} }, key };
+      }
+    }
+    return undefined;
+  }
+
+  private parseEnvelope(text: string): Envelope | undefined {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (!isObject(value) || !isObject(value.header) || typeof value.header.namespace !== "string" || typeof value.header.method !== "string") return undefined;
+      return { header: value.header as Header, payload: isObject(value.payload) ? value.payload : {} };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Encrypted firmware closes the connection on plaintext it does not exempt (protocol.md §2.2). */
+  private refusesPlaintext(request: Envelope, via: "http" | "mqtt"): boolean {
+    if (!this.model.encrypted || via === "mqtt") return false;
+    const h = request.header;
+    if (PLAINTEXT_ALLOWED.has(`${String(h.method)} ${h.namespace}`)) return false;
+    this.emit("dropped", { method: String(h.method), namespace: h.namespace, via } satisfies DroppedEvent);
+    return true;
+  }
+
+  /** Device side of §4.3 (b): answers its public key; later requests use md5hex(shared x). */
+  private ecdhe(payload: Json): Outcome {
+    const e = isObject(payload.ecdhe) ? payload.ecdhe : {};
+    const result = typeof e.pubkey === "string" ? deviceEcdhe(e.pubkey) : undefined;
+    if (!result) return { method: "ERROR", payload: { error: { code: 5000, detail: "bad pubkey" } } };
+    this.sessionKey = result.sessionKey;
+    this.emit("ecdhe", { mode: this._mode } satisfies EcdheEvent);
+    // ⚠ step 2 in the reply comes from one unnamed client source (protocol.md §4.3 b, step 3).
+    return { method: "SETACK", payload: { ecdhe: { step: 2, pubkey: result.publicKeyBase64 } } };
   }
 
   private hardware(): Json {
@@ -1253,6 +1377,7 @@ export class SimulatedDevice extends EventEmitter {
       after: () => {
         this.emit("wifi", event);
         this.rebooting = true;
+        this.sessionKey = undefined;
         this.timer(() => {
           this.rebooting = false;
           if (ok) {
@@ -1275,6 +1400,7 @@ export class SimulatedDevice extends EventEmitter {
 
   private resetToAp(): void {
     this.stopMqtt();
+    this.sessionKey = undefined;
     this._mode = "ap";
     this._key = "";
     this._userId = "";

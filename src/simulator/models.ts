@@ -22,7 +22,10 @@ export interface DeviceModel {
   /** Legacy MT7688 firmware: Control.Toggle and `control.toggle` in System.All, no digest. */
   legacyToggle: boolean;
   wifiX: boolean;
-  /** LAN encryption (Encrypt.ECDHE); no simulated model has it yet. */
+  /**
+   * LAN encryption (Encrypt.ECDHE in the ability list, protocol.md §4): plaintext requests
+   * other than System.Ability and the key exchange are dropped like mss110 fw 7.3.x does.
+   */
   encrypted: boolean;
   features: string[];
   description: string;
@@ -169,6 +172,41 @@ const MSS425_ABILITY: Record<string, Record<string, unknown>> = Object.fromEntri
   Object.entries(MSS310R_ABILITY).filter(([ns]) => !/Consumption|Electricity/.test(ns)),
 );
 
+/**
+ * mss110 hw 7.0.0 fw 7.3.37 (rtl8710cm), the plug ML#456 / BS#88 users lost local control of.
+ * Modelled: its trace is not among our copies, so this is the mss305-era list with the two
+ * encryption namespaces protocol.md §4.1 quotes from it (Encrypt.Suite and Encrypt.ECDHE).
+ */
+const MSS110_ABILITY: Record<string, Record<string, unknown>> = {
+  ...CONFIG_BASE,
+  "Appliance.Config.WifiX": {},
+  "Appliance.Config.Info": {},
+  ...SYSTEM_BASE,
+  "Appliance.System.DNDMode": {},
+  ...TOGGLEX_BASE,
+  ...DIGEST_BASE,
+  "Appliance.Encrypt.Suite": {},
+  "Appliance.Encrypt.ECDHE": {},
+};
+
+/** Exactly the hp110a 4.1.12 trace ability list (Encrypt.ECDHE only, Light capacity 15). */
+const HP110A_ABILITY: Record<string, Record<string, unknown>> = {
+  ...CONFIG_BASE,
+  "Appliance.Config.Info": {},
+  ...SYSTEM_BASE,
+  "Appliance.System.Factory": {},
+  ...TOGGLEX_BASE,
+  "Appliance.Control.Light": { capacity: 15 },
+  "Appliance.Control.Mp3": {},
+  "Appliance.Mcu.Hp110.Firmware": {},
+  "Appliance.Mcu.Hp110.Favorite": {},
+  "Appliance.Mcu.Hp110.Preview": {},
+  "Appliance.Mcu.Hp110.Lock": {},
+  "Appliance.Mcu.Upgrade": {},
+  ...DIGEST_BASE,
+  "Appliance.Encrypt.ECDHE": {},
+};
+
 /** The simulated catalogue; keys are what `--model` and `SimulatorOptions.model` accept. */
 export const MODELS: Record<string, DeviceModel> = {
   msl120: {
@@ -286,6 +324,47 @@ export const MODELS: Record<string, DeviceModel> = {
     consumptionConfig: { voltageRatio: 188, electricityRatio: 101, maxElectricityCurrent: 14000 },
     loadWatts: 25,
     maxReplyBytes: 2900,
+  },
+  mss110: {
+    name: "mss110",
+    type: "mss110",
+    subType: "un",
+    hardwareVersion: "7.0.0",
+    firmwareVersion: "7.3.37",
+    compileTime: "2024/04/19-10:12:46",
+    chip: "rtl8710cm",
+    channels: 1,
+    metering: false,
+    legacyToggle: false,
+    wifiX: true,
+    encrypted: true,
+    features: ["encrypted", "wifix"],
+    description: "Smart plug on 2024 firmware: every request encrypted (Encrypt.Suite + ECDHE), plaintext dropped; WifiX onboarding",
+    ability: MSS110_ABILITY,
+    maxReplyBytes: 2900,
+  },
+  hp110a: {
+    name: "hp110a",
+    type: "hp110ahk",
+    subType: "un",
+    hardwareVersion: "4.0.0",
+    firmwareVersion: "4.1.12",
+    compileTime: "Jan  8 2021 15:22:32",
+    chip: "MT7686",
+    channels: 1,
+    // The trace's capacity 15 adds bit 8 (effects) to RGB | temperature | luminance.
+    lightCapacity: 15,
+    metering: false,
+    legacyToggle: false,
+    wifiX: false,
+    // ⚠ The 2021 trace shows this firmware answering plaintext to a client without
+    // encryption; the simulator applies the mss110 7.3.x rule (drop plaintext) so clients
+    // are tested against the strict case its Encrypt.ECDHE ability allows.
+    encrypted: true,
+    features: ["rgb", "white", "dimmable", "encrypted"],
+    description: "Smart lamp (hp110a) with encrypted firmware (Encrypt.ECDHE): RGB and tunable white, plaintext dropped",
+    ability: HP110A_ABILITY,
+    maxReplyBytes: 2048,
   },
 };
 

@@ -102,6 +102,12 @@ export class DeviceMqttLink {
     this.client.publish(topic, JSON.stringify(env), { qos: 1 }, () => undefined);
   }
 
+  /** An already encoded payload (an encrypted message, protocol.md §4.2). */
+  publishText(topic: string, text: string): void {
+    if (this.closed || !this.client.connected) return;
+    this.client.publish(topic, text, { qos: 1 }, () => undefined);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
