@@ -42,9 +42,12 @@ export async function pointAt(sim: SimulatedDevice, port: number, key = KEY, new
   }
 }
 
-/** Waits until the broker reports the device ready for MQTT requests. */
-export async function waitListening(uuid: string, id = "b1"): Promise<void> {
-  await waitFor(() => getBroker(id).isListening(uuid), 10_000, `device ${uuid} to subscribe on the broker`);
+/**
+ * Waits until the broker reports the device ready for MQTT requests and the device itself
+ * counts as connected (it only pushes changes from then on, like firmware after its SUBACK).
+ */
+export async function waitListening(sim: SimulatedDevice, id = "b1"): Promise<void> {
+  await waitFor(() => getBroker(id).isListening(sim.uuid) && sim.mqttState === "connected", 10_000, `device ${sim.uuid} to subscribe on the broker`);
 }
 
 /** Records every status a node shows. */

@@ -47,7 +47,7 @@ describe("meross-broker node", function () {
     const port = await brokerPort();
     assert.ok(port > 0);
     await pointAt(sim, port);
-    await waitListening(sim.uuid);
+    await waitListening(sim);
     await waitFor(() => b.devices().some((d) => d.uuid === sim.uuid && d.model === sim.model.type), 5000, "the Bind to tell the model");
     const res = await helper.request().get("/meross-broker/b1/devices").expect(200);
     const listed = (res.body as Array<{ uuid: string; model: string; ip: string; listening: boolean }>).find((d) => d.uuid === sim.uuid);
@@ -74,7 +74,7 @@ describe("meross-broker node", function () {
     const port = await brokerPort();
     await pointAt(bad, port, OTHER_KEY);
     await pointAt(good, port);
-    await waitListening(good.uuid);
+    await waitListening(good);
     await waitFor(() => bad.mqttState === "refused", 10_000, "the broker to refuse the wrong key");
     assert.ok(!getBroker().devices().some((d) => d.uuid === bad.uuid));
   });
@@ -94,8 +94,8 @@ describe("meross-broker node", function () {
     const port = await brokerPort();
     await pointAt(a, port);
     await pointAt(b, port, OTHER_KEY);
-    await waitListening(a.uuid);
-    await waitListening(b.uuid);
+    await waitListening(a);
+    await waitListening(b);
     const vias = [viaLog(a), viaLog(b)];
     for (const [id, sim] of [["ta", a], ["tb", b]] as const) {
       const got = nextMessage(helper.getNode("out"));
@@ -114,7 +114,7 @@ describe("meross-broker node", function () {
     ]);
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
-    await waitListening(sim.uuid);
+    await waitListening(sim);
     const seen = viaLog(sim);
     const got = nextMessage(helper.getNode("out"));
     helper.getNode("t1").receive({ payload: "on" });
@@ -139,7 +139,7 @@ describe("meross-broker node", function () {
     ]);
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
-    await waitListening(sim.uuid);
+    await waitListening(sim);
     const seen = viaLog(sim);
     const got = nextMessage(helper.getNode("out"));
     helper.getNode("t1").receive({ payload: "toggle" });
@@ -157,7 +157,7 @@ describe("meross-broker node", function () {
     ]);
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
-    await waitListening(sim.uuid);
+    await waitListening(sim);
     const t1 = helper.getNode("t1");
     const out = helper.getNode("out");
     // The first read (System.All) learns the uuid; from then on the broker is used.
@@ -199,7 +199,7 @@ describe("meross-broker node", function () {
     const cfg = helper.getNode("c1") as unknown as { currentAddress(): string; host: string };
     assert.equal(cfg.currentAddress(), `localhost:${sim.port}`);
     await pointAt(sim, await brokerPort());
-    await waitListening(sim.uuid);
+    await waitListening(sim);
     await waitFor(() => cfg.currentAddress() === `127.0.0.1:${sim.port}`, 5000, "the HTTP address to follow the broker's view");
     assert.equal(cfg.host, `localhost:${sim.port}`, "the configured address is kept");
     const got = nextMessage(helper.getNode("out"));

@@ -94,7 +94,7 @@ describe("meross-onboard node with a meross-broker", function () {
     const got = nextMessage(out, 30_000);
     o1.receive({ payload: 1 });
     await got;
-    await waitListening(sim.uuid);
+    await waitListening(sim);
     const seen: RequestEvent[] = [];
     sim.on("request", (r: RequestEvent) => seen.push(r));
     const done = nextMessage(helper.getNode("tout"));

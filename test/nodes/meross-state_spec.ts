@@ -52,7 +52,7 @@ describe("meross-state node", function () {
     ]);
     await helper.load(MODULES, flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
-    await waitListening(sim.uuid);
+    await waitListening(sim);
     // The session reads the device once; the state node's baseline comes from that read.
     const cfg = helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> };
     await cfg.getDevice();
@@ -162,8 +162,8 @@ describe("meross-state node", function () {
     const msgs = collect<Msg>(helper.getNode("out"));
     await pointAt(a, port);
     await pointAt(b, port);
-    await waitListening(a.uuid);
-    await waitListening(b.uuid);
+    await waitListening(a);
+    await waitListening(b);
     await waitFor(() => [a, b].every((s) => msgs.some((m) => m.payload.uuid === s.uuid && m.payload.kind === "online" && m.payload.online === true)), 5000, "both online");
     a.press();
     b.press();
@@ -213,7 +213,7 @@ describe("meross-state node", function () {
     const l1 = statuses(helper.getNode("l1"));
     const msgs = collect<Msg>(helper.getNode("out"));
     await pointAt(sim, await brokerPort());
-    await waitListening(sim.uuid);
+    await waitListening(sim);
     await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
     sim.press();
     await waitFor(() => t1.some((s) => s.text === "on" && s.fill === "green"), 5000, "meross-toggle to show the press");
