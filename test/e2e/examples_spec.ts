@@ -56,6 +56,8 @@ describe("examples", function () {
       for (const n of flow) {
         if (n.type === "meross-config") n.host = bulb.address;
         if (n.type === "meross-onboard") n.address = fresh.address;
+        // An embedded broker in an example listens on 8883 on every interface; tests use a free port on loopback.
+        if (n.type === "meross-broker") Object.assign(n, { port: "0", bindHost: "127.0.0.1", certHost: "127.0.0.1" });
       }
       const mark = red.log().length;
       await red.deploy(flow);

@@ -7,7 +7,8 @@ import type { EventEmitter } from "node:events";
 import type { Node } from "node-red";
 import { SimulatedDevice, type SimulatorOptions } from "../../src/simulator";
 
-helper.init(require.resolve("node-red"));
+// NR_PATH selects another Node-RED (the Node-RED 5 / Node 22 run of scripts/nr5.js).
+helper.init(process.env.NR_PATH || require.resolve("node-red"));
 
 export { helper };
 
