@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import path from "node:path";
 import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
 import lightNode = require("../../src/nodes/meross-light");
@@ -10,8 +11,10 @@ type Msg = Record<string, unknown> & { _msgid?: string };
 const NODES = [configNodeModule, toggleNode, lightNode, requestNode];
 
 // The helper wraps these prototype methods with sinon on load; a plain recorder underneath sees every call from load on.
+// The runtime of the Node-RED under test (NR_PATH selects Node-RED 5 in scripts/nr5.js), not necessarily ours.
+const runtimeNode = require.resolve("@node-red/runtime/lib/nodes/Node", { paths: [process.env.NR_PATH ? path.dirname(process.env.NR_PATH) : __dirname] });
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const NodeProto = (require("@node-red/runtime/lib/nodes/Node") as { prototype: Record<string, (...a: unknown[]) => unknown> }).prototype;
+const NodeProto = (require(runtimeNode) as { prototype: Record<string, (...a: unknown[]) => unknown> }).prototype;
 
 describe("meross nodes under bad conditions", function () {
   const sims: SimulatedDevice[] = [];
