@@ -18,6 +18,7 @@ import { SHORT_REASON, toMerossError } from "./shared/errors";
 import { isMerossConfig, type MerossConfigNode, type SessionListener, type SessionState, type TransportChoice } from "./shared/types";
 import { isMerossBroker, type BrokerPresence, type MerossBrokerNode } from "./shared/broker-types";
 import { BrokerTransport, FollowingHttpTransport, followAddress } from "./shared/transports";
+import { checkEncryptionMode } from "../core/crypto/lan";
 
 interface ConfigDef extends NodeDef {
   host?: string;
@@ -25,6 +26,7 @@ interface ConfigDef extends NodeDef {
   transport?: string;
   broker?: string;
   uuid?: string;
+  encryption?: string;
 }
 
 /** A uuid as devices report it (hardware.uuid): 32 hex digits in every capture; kept loose for odd firmware. */
@@ -95,7 +97,9 @@ export = function (RED: NodeAPI): void {
       } else {
         first = http;
       }
-      device = new MerossDevice({ address: node.host || undefined, transport: first, key });
+      // "auto" finds encrypted firmware by itself (ability list); the others force a scheme for odd devices.
+      const encryption = checkEncryptionMode(typeof def.encryption === "string" && def.encryption ? def.encryption : "auto");
+      device = new MerossDevice({ address: node.host || undefined, transport: first, key, encryption });
     } catch (err) {
       setupError = toMerossError(err, [key]);
     }

@@ -108,7 +108,7 @@ interface OnboardCredentials {
 }
 
 /** The order onboard() runs its steps in, to announce the next one in the status. */
-const STEP_ORDER: OnboardStep["name"][] = ["read device", "read abilities", "scan wifi", "set key", "set time", "set wifi"];
+const STEP_ORDER: OnboardStep["name"][] = ["read device", "read abilities", "set up encryption", "scan wifi", "set key", "set time", "set wifi"];
 
 function addressOf(v: unknown): string {
   return typeof v === "string" && v.trim() ? v.trim() : AP_ADDRESS;

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import configNodeModule = require("../../src/nodes/meross-config");
+import toggleNode = require("../../src/nodes/meross-toggle");
+import lightNode = require("../../src/nodes/meross-light");
+import type { SimulatedDevice } from "../../src/simulator";
+import { helper, KEY, startDevice, nextMessage, configNode, onTab, CATCH_NODES } from "./helpers";
+
+/**
+ * Issue 5 from a user's seat: encrypted firmware (mss110 7.3.x plug, hp110a lamp) works
+ * with the same flow and the same settings as a plain device — nothing to switch on.
+ */
+describe("nodes against encrypted firmware (no setting changed)", function () {
+  let sim: SimulatedDevice | undefined;
+  beforeEach((done) => {
+    helper.startServer(done);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise<void>((r) => helper.stopServer(() => r()));
+    await sim?.stop();
+    sim = undefined;
+  });
+
+  async function load(model: string, configExtra: Record<string, unknown> = {}) {
+    sim = await startDevice({ model });
+    const flow = onTab([configNode("c1", sim.address, configExtra)], [
+      { id: "t1", type: "meross-toggle", device: "c1", channel: "", wires: [["out"]] },
+      { id: "l1", type: "meross-light", device: "c1", wires: [["out"]] },
+      { id: "out", type: "helper" },
+      ...CATCH_NODES,
+    ]);
+    await helper.load([configNodeModule, toggleNode, lightNode], flow, { c1: { key: KEY } });
+    return { t1: helper.getNode("t1"), l1: helper.getNode("l1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
+  }
+
+  it("switches an encrypted mss110 plug, which drops every plaintext request", async () => {
+    const { t1, out, sim: s } = await load("mss110");
+    let dropped = 0;
+    s.on("dropped", () => dropped++);
+    const got = nextMessage(out);
+    t1.receive({ payload: "on" });
+    assert.equal((await got).payload, true);
+    assert.equal(s.state.channels[0].on, true);
+    const again = nextMessage(out);
+    t1.receive({ payload: "off" });
+    assert.equal((await again).payload, false);
+    assert.equal(s.state.channels[0].on, false);
+    assert.ok(dropped >= 1, "the device really refused plaintext: the node encrypted by itself");
+  });
+
+  it("colours and dims an encrypted hp110a lamp", async () => {
+    const { l1, out, sim: s } = await load("hp110a");
+    const got = nextMessage<{ payload: { rgb: string; brightness: number } }>(out);
+    l1.receive({ payload: { rgb: "#ff8800", brightness: 35 } });
+    const msg = await got;
+    assert.equal(msg.payload.rgb, "#ff8800");
+    assert.equal(s.state.light?.rgb, 0xff8800);
+    assert.equal(s.state.light?.luminance, 35);
+  });
+
+  it("says UNREACHABLE when the user forces encryption off on a device that needs it", async () => {
+    const { t1, caught, sim: s } = await load("mss110", { encryption: "off" });
+    const got = nextMessage<{ error: { code: string; message: string } }>(caught, 30000);
+    t1.receive({ payload: "on" });
+    const err = (await got).error;
+    assert.equal(err.code, "UNREACHABLE");
+    assert.equal(s.state.channels[0].on, false);
+  });
+});
