@@ -8,19 +8,22 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { Fleet } from "../src/simulator/fleet";
-import { demoFlow, type DemoFleet } from "./demo-flow";
+import type { Fleet } from "../src/simulator/fleet";
+import { DEMO_FLEET, startDemo } from "../src/simulator/demo";
+import { demoFlow, setupFromFleet, type DemoSetup } from "./demo-flow";
 
 const ROOT = path.resolve(__dirname, "..");
 const USER_DIR = path.resolve(process.env.MEROSS_DEMO_DIR ?? path.join(ROOT, ".demo"));
 const UI_PORT = Number(process.env.PORT ?? 1880);
 const HOST = "127.0.0.1";
-/** Fixed default ports keep the saved demo flow valid across restarts; busy ones are replaced. */
-const DEVICE_PORTS = { rgbBulb: 18101, whiteBulb: 18102, plug: 18103, unconfigured: 18104, status: 18100 };
+/** Fixed default ports keep the saved demo flow valid across restarts; if any is busy, free ports are used. */
+const BASE_PORT = 18101;
+const STATUS_PORT = 18100;
+const BROKER_PORT = Number(process.env.MEROSS_BROKER_PORT ?? 18883);
 const RESET = process.argv.includes("--reset");
 
 interface Saved {
-  keys: { rgbBulb: string; whiteBulb: string; plug: string; onboard: string };
+  key: string;
   wifiPassword: string;
 }
 
@@ -32,16 +35,19 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function pick(port: number): Promise<number> {
-  return (await portFree(port)) ? port : 0;
+async function allFree(ports: number[]): Promise<boolean> {
+  for (const p of ports) if (!(await portFree(p))) return false;
+  return true;
 }
 
 function loadSaved(): Saved {
   const file = path.join(USER_DIR, "demo-devices.json");
-  if (!RESET && fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as Saved;
-  const k = () => randomBytes(8).toString("hex");
-  const saved: Saved = { keys: { rgbBulb: k(), whiteBulb: k(), plug: k(), onboard: k() }, wifiPassword: "demo-wifi-pass" };
-  fs.writeFileSync(file, JSON.stringify(saved, null, 2));
+  if (!RESET && fs.existsSync(file)) {
+    const saved = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<Saved>;
+    if (typeof saved.key === "string" && typeof saved.wifiPassword === "string") return saved as Saved;
+  }
+  const saved: Saved = { key: randomBytes(8).toString("hex"), wifiPassword: "demo-wifi-pass" };
+  fs.writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
   return saved;
 }
 
@@ -64,22 +70,22 @@ module.exports = {
   return file;
 }
 
-/** Writes the demo flow on first start; later starts only fix device addresses. */
-function writeFlows(fleet: DemoFleet): void {
+/** Writes the demo flow on first start; later starts only fix device addresses and ports. */
+function writeFlows(setup: DemoSetup): void {
   const flowsFile = path.join(USER_DIR, "flows.json");
   const credFile = path.join(USER_DIR, "flows_cred.json");
-  const { flows, credentials } = demoFlow(fleet);
+  const { flows, credentials } = demoFlow(setup);
   if (RESET || !fs.existsSync(flowsFile)) {
     fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
-    fs.writeFileSync(credFile, JSON.stringify(credentials, null, 2));
+    fs.writeFileSync(credFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
     return;
   }
   const existing = JSON.parse(fs.readFileSync(flowsFile, "utf8")) as Array<Record<string, unknown>>;
   const byId = new Map(flows.map((n) => [n.id, n]));
   for (const node of existing) {
     const fresh = byId.get(String(node.id));
-    if (fresh && node.type === "meross-config") node.host = fresh.host;
-    if (fresh && node.type === "meross-onboard") node.address = fresh.address;
+    if (!fresh) continue;
+    for (const field of ["host", "address", "port", "mqttPort"]) if (field in fresh) node[field] = fresh[field];
   }
   fs.writeFileSync(flowsFile, JSON.stringify(existing, null, 2));
 }
@@ -100,25 +106,18 @@ function waitForStart(child: ChildProcess): Promise<void> {
 async function main(): Promise<void> {
   fs.mkdirSync(USER_DIR, { recursive: true });
   const saved = loadSaved();
-  const fleet = await Fleet.start(
-    [
-      { name: "RGB bulb", model: "msl120", host: HOST, port: await pick(DEVICE_PORTS.rgbBulb), key: saved.keys.rgbBulb },
-      { name: "White bulb", model: "msl100", host: HOST, port: await pick(DEVICE_PORTS.whiteBulb), key: saved.keys.whiteBulb },
-      { name: "Metering plug", model: "mss310", host: HOST, port: await pick(DEVICE_PORTS.plug), key: saved.keys.plug },
-      { name: "New device (access-point mode)", model: "msl120", host: HOST, port: await pick(DEVICE_PORTS.unconfigured), unconfigured: true },
-    ],
-    { statusPort: await pick(DEVICE_PORTS.status) },
-  );
-  const [rgb, white, plug, fresh] = fleet.devices;
-  const ssid = fresh.networks[0]?.ssid ?? "HomeNet";
-  fresh.expectWifiPassword(ssid, saved.wifiPassword);
-  const demo: DemoFleet = {
-    rgbBulb: { id: "demo-cfg-rgb", name: "RGB bulb", address: rgb.address, key: saved.keys.rgbBulb, uuid: rgb.uuid },
-    whiteBulb: { id: "demo-cfg-white", name: "White bulb", address: white.address, key: saved.keys.whiteBulb, uuid: white.uuid },
-    plug: { id: "demo-cfg-plug", name: "Metering plug", address: plug.address, key: saved.keys.plug, uuid: plug.uuid },
-    unconfigured: { address: fresh.address, ssid, wifiPassword: saved.wifiPassword, key: saved.keys.onboard },
-  };
-  writeFlows(demo);
+  const fixed = await allFree([STATUS_PORT, BROKER_PORT, ...DEMO_FLEET.map((_, i) => BASE_PORT + i)]);
+  const brokerPort = fixed ? BROKER_PORT : await freePort();
+  // Configured devices log in to the broker Node-RED runs; they retry until it is up.
+  const fleet: Fleet = await startDemo({
+    statusPort: fixed ? STATUS_PORT : 0,
+    basePort: fixed ? BASE_PORT : undefined,
+    key: saved.key,
+    gateway: { host: HOST, port: brokerPort },
+    userId: "0",
+  });
+  const setup = setupFromFleet(fleet, { key: saved.key, wifiPassword: saved.wifiPassword, brokerPort });
+  writeFlows(setup);
   const settingsFile = writeSettings();
 
   const red = require.resolve("node-red/red.js");
@@ -144,14 +143,27 @@ async function main(): Promise<void> {
     "",
     `Node-RED editor:        http://${HOST}:${UI_PORT}/`,
     `Simulated devices page: ${fleet.statusUrl}`,
+    `Embedded MQTT broker:   mqtts://${HOST}:${brokerPort} (run by Node-RED's meross-broker node)`,
     "",
-    ...fleet.devices.map((d) => `  ${d.model.name.padEnd(8)} ${d.mode === "ap" ? "access-point mode" : "ready"}  http://${d.address}/config  uuid ${d.uuid}`),
+    ...fleet.devices.map((d) => `  ${(d.name ?? d.model.name).padEnd(36)} ${d.model.name.padEnd(7)} ${d.mode === "ap" ? "access-point mode" : "ready"}  ${d.address}`),
     "",
-    "Open the editor, click an inject button on the 'Meross demo' tab and watch the devices page.",
+    "Open the editor, click an inject button on the 'Meross demo' tab and watch the devices page;",
+    "press a device's button on that page and watch the 'Pushed state' debug output.",
     "Press Ctrl+C to stop. `npm start -- --reset` rebuilds the demo flow.",
     "",
   ];
   process.stdout.write(lines.join("\n"));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 main().catch((err: unknown) => {

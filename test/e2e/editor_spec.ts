@@ -3,13 +3,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { Fleet } from "../../src/simulator/fleet";
-import { demoFlow } from "../../scripts/demo-flow";
-import { requireProgram, startNodeRed, type NodeRed } from "./harness";
+import type { Fleet } from "../../src/simulator/fleet";
+import { startDemo } from "../../src/simulator/demo";
+import { demoFlow, setupFromFleet } from "../../scripts/demo-flow";
+import { freePort, requireProgram, startNodeRed, type NodeRed } from "./harness";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Config nodes (meross-config) are not in the palette; they are created from a node's dialog. */
-const TYPES = ["meross-toggle", "meross-light", "meross-request", "meross-onboard"];
+const TYPES = ["meross-toggle", "meross-light", "meross-request", "meross-onboard", "meross-state"];
 
 /**
  * The editor in a real headless Chromium: the palette, the light and onboarding dialogs
@@ -26,22 +27,10 @@ describe("editor in a real browser", function () {
 
   before(async function () {
     if (!requireProgram(this, CHROMIUM, "Chromium", "install it with `apt-get install chromium` (or set CHROMIUM_PATH)")) return;
-    fleet = await Fleet.start(
-      [
-        { name: "RGB bulb", model: "msl120", host: "127.0.0.1", port: 0, key: "rgb-key" },
-        { name: "White bulb", model: "msl100", host: "127.0.0.1", port: 0, key: "white-key" },
-        { name: "Plug", model: "mss310", host: "127.0.0.1", port: 0, key: "plug-key" },
-        { name: "New device", model: "msl120", host: "127.0.0.1", port: 0, unconfigured: true },
-      ],
-      { statusPort: 0 },
-    );
-    const [rgb, white, plug, fresh] = fleet.devices;
-    const demo = demoFlow({
-      rgbBulb: { id: "demo-cfg-rgb", name: "RGB bulb", address: rgb.address, key: "rgb-key", uuid: rgb.uuid },
-      whiteBulb: { id: "demo-cfg-white", name: "White bulb", address: white.address, key: "white-key", uuid: white.uuid },
-      plug: { id: "demo-cfg-plug", name: "Plug", address: plug.address, key: "plug-key", uuid: plug.uuid },
-      unconfigured: { address: fresh.address, ssid: fresh.networks[0].ssid, wifiPassword: "pw-12345678", key: "new-key" },
-    });
+    // The same fleet and flow as `npm start`, on free ports.
+    const brokerPort = await freePort();
+    fleet = await startDemo({ key: "demo-key", gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0" });
+    const demo = demoFlow(setupFromFleet(fleet, { key: "demo-key", wifiPassword: "pw-12345678", brokerPort }));
     red = await startNodeRed({ flows: demo.flows, credentials: demo.credentials });
     const { chromium } = await import("playwright-core");
     profile = fs.mkdtempSync(path.join(os.tmpdir(), "meross-chrome-"));
@@ -84,7 +73,7 @@ describe("editor in a real browser", function () {
   });
 
   it("opens the meross-onboard dialog, Scan lists the simulator's networks and picking one fills the Wi-Fi fields", async () => {
-    const fresh = fleet.devices[3];
+    const fresh = fleet.devices.find((d) => d.mode === "ap")!;
     const target = fresh.networks[1] ?? fresh.networks[0];
     await page.locator("#red-ui-workspace-chart g#demo-onboard").dblclick();
     await page.waitForSelector("#node-input-ssid");
@@ -107,7 +96,7 @@ describe("editor in a real browser", function () {
     await page.locator(".red-ui-notification", { hasText: /deployed/i }).first().waitFor({ timeout: 20000 });
     await red.waitForLog(/Started flows[\s\S]*Started flows/);
 
-    const rgb = fleet.devices[0];
+    const rgb = fleet.devices.find((d) => d.model.name === "msl120")!;
     const status = await ctx!.newPage();
     await status.goto(fleet.statusUrl);
     const bulb = status.locator(`[data-testid="bulb-${rgb.uuid}"]`);
