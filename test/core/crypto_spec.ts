@@ -12,17 +12,9 @@ import {
   wifiXKey,
 } from "../../src/core/crypto/aes";
 import { MerossError } from "../../src/core/errors";
+import { isCode } from "../helpers/errors";
 
 const vectors = JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors.json"), "utf8"));
-
-function isCode(code: string, re?: RegExp) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof MerossError, `expected MerossError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
 
 describe("crypto: AES-256-CBC as Meross firmware uses it", () => {
   describe("WifiX password encryption (protocol.md §3.5)", () => {

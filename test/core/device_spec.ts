@@ -1,39 +1,14 @@
 import assert from "node:assert/strict";
-import { MerossDevice, type DeviceEvent } from "../../src/core/device";
-import { MerossError } from "../../src/core/errors";
+import { MerossDevice } from "../../src/core/device";
 import { generateCertificates, type Certificates } from "../../src/core/broker/certs";
 import { MerossBroker } from "../../src/core/broker/broker";
 import { MqttTransport } from "../../src/core/transport/mqtt";
 import { HttpTransport } from "../../src/core/transport/http";
 import { AutoTransport } from "../../src/core/transport/auto";
 import { SimulatedDevice } from "../../src/simulator/device";
+import { rejectsWith, nextEvent } from "../helpers/errors";
 
 const KEY = "device-spec-key";
-
-async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<MerossError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof MerossError, `expected MerossError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
-
-function nextEvent(device: MerossDevice, match: (e: DeviceEvent) => boolean, timeoutMs = 10_000): Promise<DeviceEvent> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("no matching device event")), timeoutMs);
-    const on = (e: DeviceEvent) => {
-      if (!match(e)) return;
-      clearTimeout(t);
-      device.off("event", on);
-      resolve(e);
-    };
-    device.on("event", on);
-  });
-}
 
 describe("MerossDevice over HTTP (simulated devices)", () => {
   const sims: SimulatedDevice[] = [];

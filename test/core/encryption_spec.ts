@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MerossDevice, type DeviceEvent } from "../../src/core/device";
+import { MerossDevice } from "../../src/core/device";
 import { MerossError } from "../../src/core/errors";
 import { onboard } from "../../src/core/onboarding";
 import { decryptMessageBase64, encryptMessageBase64, staticLanKey } from "../../src/core/crypto/aes";
@@ -14,34 +14,10 @@ import { MerossBroker } from "../../src/core/broker/broker";
 import { buildMessage } from "../../src/core/protocol/message";
 import { MODELS } from "../../src/simulator/models";
 import { SimulatedDevice, type DroppedEvent, type RequestEvent, type WifiConfigEvent } from "../../src/simulator/device";
+import { rejectsWith, nextEvent } from "../helpers/errors";
 
 const KEY = "encryption-spec-key";
 const vectors = JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors.json"), "utf8"));
-
-async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<MerossError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof MerossError, `expected MerossError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
-
-function nextEvent(device: MerossDevice, match: (e: DeviceEvent) => boolean, timeoutMs = 10_000): Promise<DeviceEvent> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("no matching device event")), timeoutMs);
-    const on = (e: DeviceEvent) => {
-      if (!match(e)) return;
-      clearTimeout(t);
-      device.off("event", on);
-      resolve(e);
-    };
-    device.on("event", on);
-  });
-}
 
 describe("LAN encryption: detection and the wire form (protocol.md §4)", () => {
   it("detects encryption from Encrypt.ECDHE / Encrypt.Suite only, not from firmware.encrypt", () => {

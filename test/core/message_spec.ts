@@ -12,18 +12,10 @@ import {
   type Envelope,
 } from "../../src/core/protocol/message";
 import { mqttPassword, mqttUsername } from "../../src/core/codecs/config";
+import { isCode } from "../helpers/errors";
 
 const vectors = JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors.json"), "utf8"));
 const HOST = "127.0.0.1";
-
-function isCode(code: string, re?: RegExp) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof MerossError, `expected MerossError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
 
 function replyTo(req: Envelope, method: string, payload: Record<string, unknown>): Envelope {
   return {

@@ -13,7 +13,6 @@ import { MerossError } from "../errors";
 import { asEnvelope, md5Hex, type Envelope } from "../protocol/message";
 import { buildSystemTimePayload } from "../codecs/config";
 import {
-  DEVICE_PUBLISH_WILDCARD,
   MqttConnection,
   devicePublishTopic,
   deviceRequestTopic,

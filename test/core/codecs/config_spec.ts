@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { MerossError } from "../../../src/core/errors";
 import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "../../../src/core/codecs";
-
-function isCode(code: string, re?: RegExp) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof MerossError, `expected MerossError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
+import { isCode } from "../../helpers/errors";
 
 describe("config codec (protocol.md §3.2, §3.8, §5.2)", () => {
   describe("buildConfigKeyPayload", () => {

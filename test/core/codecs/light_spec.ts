@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MerossError } from "../../../src/core/errors";
 import {
   CSS_COLOURS,
   KELVIN_MAX,
@@ -23,17 +22,9 @@ import {
   rgbToInt,
   type Rgb,
 } from "../../../src/core/codecs";
+import { isCode } from "../../helpers/errors";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));
-
-function isCode(code: string, re?: RegExp) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof MerossError, `expected MerossError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
 
 /** A deterministic spread of colours: corners, greys and a pseudo-random walk. */
 function sampleColours(): Rgb[] {

@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
-import { MerossError } from "../../../src/core/errors";
 import { buildMultiplePayload, parseMultipleReply } from "../../../src/core/codecs";
-
-function isCode(code: string, re?: RegExp) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof MerossError, `expected MerossError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
+import { isCode } from "../../helpers/errors";
 
 describe("Multiple codec (protocol.md §6.8)", () => {
   const items = [

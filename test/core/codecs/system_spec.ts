@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MerossError } from "../../../src/core/errors";
 import { macFromUuid, parseAbility, parseSystemAll } from "../../../src/core/codecs";
+import { isCode } from "../../helpers/errors";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));
-
-function isCode(code: string, re?: RegExp) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof MerossError, `expected MerossError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
 
 describe("system codec (protocol.md §6.2, §6.3)", () => {
   describe("parseSystemAll", () => {

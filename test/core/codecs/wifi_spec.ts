@@ -11,18 +11,10 @@ import {
   describeNetwork,
   parseWifiList,
 } from "../../../src/core/codecs";
+import { isCode } from "../../helpers/errors";
 
 const vectors = JSON.parse(readFileSync(join(__dirname, "../../fixtures/vectors.json"), "utf8"));
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
-
-function isCode(code: string, re?: RegExp) {
-  return (e: unknown): boolean => {
-    assert.ok(e instanceof MerossError, `expected MerossError, got ${String(e)}`);
-    assert.equal(e.code, code);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
 
 function neverMentions(secret: string, fn: () => unknown): void {
   assert.throws(fn, (e: unknown) => {
