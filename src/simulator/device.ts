@@ -799,18 +799,9 @@ export class SimulatedDevice extends EventEmitter {
         return;
       }
     }
-    const info: RequestEvent = {
-      method: String(request.header.method),
-      namespace: request.header.namespace,
-      messageId: String(request.header.messageId ?? ""),
-      via: "http",
-      encrypted: replyKey !== undefined,
-    };
-    this.requestCount += 1;
-    this.emit("request", info);
-    if (this.quirks.processingMs > 0) await sleep(this.quirks.processingMs);
-    if (this.stopped) return;
-    const { reply, outcome } = this.process(request, false);
+    const handled = await this.handle(request, "http", replyKey !== undefined);
+    if (!handled) return;
+    const { info, reply, outcome } = handled;
     if (outcome.drop) {
       socket.destroy();
       outcome.after?.();
@@ -979,20 +970,30 @@ export class SimulatedDevice extends EventEmitter {
     return typeof from === "string" && /^\/[^\s+#]{1,255}$/.test(from) ? from : this.publishTopic;
   }
 
-  private async serveMqtt(request: Envelope, replyKey?: string): Promise<void> {
-    if (this.stopped || !this.mqttLink) return;
+  /**
+   * What firmware does with a request whichever way it came: count it, spend its
+   * processing time, then apply it. Undefined when the device stopped meanwhile.
+   */
+  private async handle(request: Envelope, via: "http" | "mqtt", encrypted: boolean) {
     const info: RequestEvent = {
       method: String(request.header.method),
       namespace: request.header.namespace,
       messageId: String(request.header.messageId ?? ""),
-      via: "mqtt",
-      encrypted: replyKey !== undefined,
+      via,
+      encrypted,
     };
     this.requestCount += 1;
     this.emit("request", info);
     if (this.quirks.processingMs > 0) await sleep(this.quirks.processingMs);
-    if (this.stopped) return;
-    const { reply, outcome } = this.process(request, false);
+    if (this.stopped) return undefined;
+    return { info, ...this.process(request, false) };
+  }
+
+  private async serveMqtt(request: Envelope, replyKey?: string): Promise<void> {
+    if (this.stopped || !this.mqttLink) return;
+    const handled = await this.handle(request, "mqtt", replyKey !== undefined);
+    if (!handled) return;
+    const { info, reply, outcome } = handled;
     if (!outcome.drop) {
       const topic = this.replyTopicFor(request.header.from);
       if (replyKey) this.mqttLink?.publishText(topic, sealMessage(JSON.stringify(reply), replyKey));
