@@ -3,7 +3,7 @@ import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
 import lightNode = require("../../src/nodes/meross-light");
 import type { SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, nextMessage, configNode, onTab, CATCH_NODES } from "./helpers";
+import { helper, KEY, startDevice, nextMessage, configNode, onTab, CATCH_NODES, useRuntime } from "./helpers";
 
 /**
  * Issue 5 from a user's seat: encrypted firmware (mss110 7.3.x plug, hp110a lamp) works
@@ -11,12 +11,7 @@ import { helper, KEY, startDevice, nextMessage, configNode, onTab, CATCH_NODES }
  */
 describe("nodes against encrypted firmware (no setting changed)", function () {
   let sim: SimulatedDevice | undefined;
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+  useRuntime(async () => {
     await sim?.stop();
     sim = undefined;
   });

@@ -12,6 +12,21 @@ helper.init(process.env.NR_PATH || require.resolve("node-red"));
 
 export { helper };
 
+/**
+ * Starts the test runtime before each test; after it, unloads the flow, stops the runtime
+ * and then runs `cleanup` (stop the simulators the test started).
+ */
+export function useRuntime(cleanup: () => Promise<void> | void = () => undefined): void {
+  beforeEach((done) => {
+    helper.startServer(done);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise<void>((r) => helper.stopServer(() => r()));
+    await cleanup();
+  });
+}
+
 export const KEY = "s3cr3t-device-key-0042";
 
 /** One entry of a test flow. */

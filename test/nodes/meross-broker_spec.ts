@@ -5,7 +5,7 @@ import toggleModule = require("../../src/nodes/meross-toggle");
 import { MerossBroker } from "../../src/core/broker/broker";
 import { loadOrCreateCertificates } from "../../src/core/broker/certs";
 import type { RequestEvent, SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, nextMessage, configNode, waitFor, onTab, CATCH_NODES } from "./helpers";
+import { helper, KEY, startDevice, nextMessage, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
 import { USER_DIR, brokerNode, brokerPort, getBroker, pointAt, statuses, waitListening } from "./broker-helpers";
 import * as path from "node:path";
 
@@ -16,12 +16,7 @@ describe("meross-broker node", function () {
   const sims: SimulatedDevice[] = [];
   let core: MerossBroker | undefined;
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+  useRuntime(async () => {
     for (const s of sims.splice(0)) await s.stop();
     await core?.stop();
     core = undefined;

@@ -2,17 +2,12 @@ import assert from "node:assert/strict";
 import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
 import type { SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, configNode, waitFor, onTab } from "./helpers";
+import { helper, KEY, startDevice, configNode, waitFor, onTab, useRuntime } from "./helpers";
 
 describe("meross-config node", function () {
   let sim: SimulatedDevice | undefined;
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+  useRuntime(async () => {
     await sim?.stop();
     sim = undefined;
   });

@@ -2,19 +2,14 @@ import assert from "node:assert/strict";
 import configNodeModule = require("../../src/nodes/meross-config");
 import lightNode = require("../../src/nodes/meross-light");
 import type { SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES } from "./helpers";
+import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
 
 type Msg = Record<string, unknown> & { _msgid: string };
 
 describe("meross-light node", function () {
   let sim: SimulatedDevice | undefined;
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+  useRuntime(async () => {
     await sim?.stop();
     sim = undefined;
   });

@@ -4,7 +4,7 @@ import configModule = require("../../src/nodes/meross-config");
 import toggleModule = require("../../src/nodes/meross-toggle");
 import onboardModule = require("../../src/nodes/meross-onboard");
 import type { RequestEvent, SimulatedDevice } from "../../src/simulator";
-import { helper, startDevice, nextMessage, onTab, configNode, CATCH_NODES } from "./helpers";
+import { helper, startDevice, nextMessage, onTab, configNode, CATCH_NODES, useRuntime } from "./helpers";
 import { brokerNode, brokerPort, getBroker, statuses, waitListening } from "./broker-helpers";
 
 type Step = { name: string; ok: boolean; ms: number; detail?: string; error?: string };
@@ -16,12 +16,7 @@ const MODULES = [brokerModule, configModule, toggleModule, onboardModule];
 describe("meross-onboard node with a meross-broker", function () {
   let sim: SimulatedDevice | undefined;
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+  useRuntime(async () => {
     await sim?.stop();
     sim = undefined;
   });

@@ -3,7 +3,7 @@ import onboardNode = require("../../src/nodes/meross-onboard");
 import { MerossDevice } from "../../src/core/device";
 import { mqttPassword } from "../../src/core/codecs/config";
 import type { SimulatedDevice } from "../../src/simulator";
-import { helper, startDevice, nextMessage, onTab, CATCH_NODES } from "./helpers";
+import { helper, startDevice, nextMessage, onTab, CATCH_NODES, useRuntime } from "./helpers";
 
 type Msg = Record<string, unknown>;
 
@@ -13,12 +13,7 @@ const WIFI_PASSWORD = "correct horse battery";
 describe("meross-onboard node", function () {
   let sim: SimulatedDevice | undefined;
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+  useRuntime(async () => {
     await sim?.stop();
     sim = undefined;
   });

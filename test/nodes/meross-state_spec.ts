@@ -6,7 +6,7 @@ import lightModule = require("../../src/nodes/meross-light");
 import stateModule = require("../../src/nodes/meross-state");
 import { MerossDevice } from "../../src/core/device";
 import type { SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES } from "./helpers";
+import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
 import { brokerNode, brokerPort, pointAt, statuses, waitListening } from "./broker-helpers";
 
 type Payload = {
@@ -26,12 +26,7 @@ const MODULES = [brokerModule, configModule, toggleModule, lightModule, stateMod
 describe("meross-state node", function () {
   const sims: SimulatedDevice[] = [];
 
-  beforeEach((done) => {
-    helper.startServer(done);
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await new Promise<void>((r) => helper.stopServer(() => r()));
+  useRuntime(async () => {
     for (const s of sims.splice(0)) await s.stop();
   });
 
