@@ -15,14 +15,8 @@ import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type Encrypt
 export const AP_ADDRESS = "10.10.10.1";
 export const DEFAULT_MQTT_PORT = 8883;
 
-export interface OnboardWifi {
-  ssid: string;
-  password: string;
-  bssid?: string;
-  channel?: number;
-  encryption?: number;
-  cipher?: number;
-}
+/** The network to join: its name and password, plus what a scan tells (copied when missing). */
+export type OnboardWifi = Pick<WifiNetwork, "ssid"> & Partial<Omit<WifiNetwork, "ssid" | "signal">> & { password: string };
 
 export interface OnboardOptions {
   address?: string;

@@ -13,6 +13,7 @@ import { deriveIdentity, decryptWifiXPassword } from "./identity";
 import { parseRequest, formatResponse, writeResponse, MAX_BODY_BYTES, MAX_HEADER_BYTES, type WireRequest } from "./httpwire";
 import { DeviceMqttLink, type MqttState } from "./mqttlink";
 import { deviceEcdhe, deviceStaticKey, openMessage, sealMessage } from "./lancrypt";
+import type { WifiNetwork } from "../core/codecs/wifi";
 
 export type { MqttState } from "./mqttlink";
 
@@ -69,15 +70,8 @@ export type Fault =
   | { kind: "invalid-json" }
   | { kind: "http500" };
 
-/** One Wi-Fi network the simulated radio "sees" (Config.WifiList entry before base64). */
-export interface WifiNetwork {
-  ssid: string;
-  bssid: string;
-  channel: number;
-  signal: number;
-  encryption: number;
-  cipher: number;
-}
+/** One Wi-Fi network the simulated radio "sees": the same shape a decoded WifiList entry has. */
+export type { WifiNetwork };
 
 /** What a client configured with Config.Wifi / Config.WifiX, password already decrypted. */
 export interface WifiConfigEvent {
