@@ -20,7 +20,7 @@ export interface HttpTransportOptions {
 }
 
 /** Connection errors worth a retry: the device's HTTP server sometimes drops a connection for no reason. */
-const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED_CONNECT"]);
+const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /** Causes the transport reports when the device hung up after reading the request. */
 const DROPPED = new Set(["ECONNRESET", "EPIPE", "ERR_BAD_RESPONSE"]);
@@ -104,7 +104,9 @@ export class HttpTransport implements Transport {
     try {
       // Encrypted bodies are base64 text; the official app labels them text/plain (ML#456, §2.1).
       const headers = key ? { "Content-Type": "text/plain", Accept: "*/*" } : undefined;
-      res = await this.client.post<string>(this.url, body, { timeout: budgetMs, signal: AbortSignal.timeout(budgetMs + 50), headers });
+      // One deadline for the whole exchange (connect, send, reply): axios' own `timeout`
+      // only measures socket inactivity, so a device trickling bytes could outlast it.
+      res = await this.client.post<string>(this.url, body, { signal: AbortSignal.timeout(budgetMs), headers });
     } catch (err) {
       throw this.translate(err, String(method), namespace, timeoutMs);
     }
@@ -128,7 +130,7 @@ export class HttpTransport implements Transport {
     if (err instanceof MerossError) return err;
     const e = err as AxiosError & { code?: string };
     const code = e.code ?? "";
-    if (code === "ECONNABORTED" || code === "ETIMEDOUT" && !e.message.includes("connect") || code === "ERR_CANCELED" || e.name === "CanceledError") {
+    if (code === "ERR_CANCELED" || e.name === "CanceledError" || code === "ECONNABORTED") {
       return new MerossError("TIMEOUT", explain.timeout(host, method, namespace, timeoutMs), { host, namespace, method, cause: code });
     }
     if (code === "ECONNRESET" || code === "EPIPE" || code === "ERR_BAD_RESPONSE" || /socket hang up|Parse Error/i.test(e.message)) {
