@@ -3,7 +3,7 @@
  * replacing the old onboard shell tool (same --from-json convention). All protocol work
  * is the core's onboard(); this file only turns flags into its options and its log into JSON.
  */
-import { AP_ADDRESS, DEFAULT_MQTT_PORT, OnboardingError, onboard, type OnboardOptions, type OnboardResult, type OnboardWifi } from "../core/onboarding";
+import { AP_ADDRESS, DEFAULT_MQTT_PORT, OnboardingError, onboard, type OnboardOptions, type OnboardResult, type OnboardWifi, type StepLogEntry } from "../core/onboarding";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
 import { ARRIVAL_TIMEOUT_MS, ArrivalError, ArrivalWatcher, type Arrival } from "../core/arrival";
 import { MerossBroker } from "../core/broker/broker";
@@ -74,20 +74,12 @@ interface BrokerPlan {
   waitMs: number;
 }
 
-/** A step of the printed log: the core's steps plus our own "device arrived". */
-interface LogStep {
-  name: string;
-  ok: boolean;
-  ms: number;
-  error?: string;
-  detail?: string;
-}
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 
-function printStep(io: CliIo, s: LogStep): void {
+function printStep(io: CliIo, s: StepLogEntry): void {
   io.stderr.write(`meross onboard: ${s.ok ? "ok  " : "FAILED"} ${s.name}${s.detail ? ` (${s.detail})` : ""}\n`);
 }
 
@@ -276,7 +268,7 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
     return reportError(io, "onboard", err);
   }
 
-  const steps: LogStep[] = [...result.steps];
+  const steps: StepLogEntry[] = [...result.steps];
   io.stderr.write(`meross onboard: waiting up to ${Math.round(plan.waitMs / 1000)} s for the device to join Wi-Fi and log in to the broker\n`);
   const t0 = Date.now();
   try {
@@ -287,7 +279,7 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
       apAddress: opts.address ?? AP_ADDRESS,
       signal: io.signal,
     });
-    const step: LogStep = { name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrival.uuid} at ${arrival.ip}` };
+    const step: StepLogEntry = { name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrival.uuid} at ${arrival.ip}` };
     steps.push(step);
     printStep(io, step);
     await new Promise((r) => setTimeout(r, ARRIVAL_LINGER_MS));
@@ -295,7 +287,7 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
     return EXIT_OK;
   } catch (err) {
     const e = err instanceof MerossError ? err : new MerossError("TIMEOUT", String(err));
-    const step: LogStep = { name: "device arrived", ok: false, ms: Date.now() - t0, error: e.message };
+    const step: StepLogEntry = { name: "device arrived", ok: false, ms: Date.now() - t0, error: e.message };
     steps.push(step);
     printStep(io, step);
     printJson(io, { ...result, steps, error: { ...e.toJSON(), ...(e instanceof ArrivalError ? { reason: e.reason } : {}) } });

@@ -47,6 +47,9 @@ export interface OnboardStep {
   detail?: string;
 }
 
+/** The step log callers print: the onboarding steps, plus "device arrived" where a broker confirms it. */
+export type StepLogEntry = Omit<OnboardStep, "name"> & { name: OnboardStep["name"] | "device arrived" };
+
 export interface OnboardResult {
   steps: OnboardStep[];
   device: { uuid: string; mac: string; model: string; firmware: string };

@@ -8,7 +8,7 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
 import type { Request, Response } from "express";
 import { MerossDevice } from "../core/device";
-import { AP_ADDRESS, OnboardingError, onboard, scanWifi, type OnboardStep } from "../core/onboarding";
+import { AP_ADDRESS, OnboardingError, onboard, scanWifi, type OnboardStep, type StepLogEntry } from "../core/onboarding";
 import { MerossError } from "../core/errors";
 import { describeNetwork, type WifiNetwork } from "../core/codecs/wifi";
 import { ARRIVAL_TIMEOUT_MS, ArrivalError, ArrivalWatcher, answersInApMode } from "../core/arrival";
@@ -32,14 +32,6 @@ interface OnboardDef extends NodeDef {
   timeout?: string | number;
 }
 
-/** A step of the node's log: the core's steps plus "device arrived". */
-interface LogStep {
-  name: string;
-  ok: boolean;
-  ms: number;
-  error?: string;
-  detail?: string;
-}
 
 interface Arrived {
   uuid: string;
@@ -192,7 +184,7 @@ export = function (RED: NodeAPI): void {
                 else if (broker) node.status({ fill: "blue", shape: "ring", text: "waiting for device…" });
               },
             });
-            const payload: Record<string, unknown> = { steps: result.steps as LogStep[], device: { ...result.device }, mqtt: result.mqtt, wifi: result.wifi };
+            const payload: Record<string, unknown> = { steps: result.steps as StepLogEntry[], device: { ...result.device }, mqtt: result.mqtt, wifi: result.wifi };
             if (!broker) {
               node.status({ fill: "green", shape: "dot", text: `onboarded ${result.device.model}, rebooting` });
               m.payload = payload;
@@ -200,7 +192,7 @@ export = function (RED: NodeAPI): void {
               done();
               return;
             }
-            const steps: LogStep[] = [...result.steps];
+            const steps: StepLogEntry[] = [...result.steps];
             const t0 = Date.now();
             try {
               const arrived: Arrived = watcher

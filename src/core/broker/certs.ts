@@ -155,14 +155,9 @@ export function mosquittoConfig(files: Pick<CertificateFiles, "caCert" | "server
   ].join("\n");
 }
 
-/**
- * Writes the PEM files and a mosquitto.conf with absolute paths. server.key is 0644 on
- * purpose: Mosquitto started as root drops to user `mosquitto` before reading it.
- */
-export function writeCertificates(dir: string, certs: Certificates, opts: { mosquittoPort?: number } = {}): CertificateFiles {
-  const abs = path.resolve(dir);
-  fs.mkdirSync(abs, { recursive: true });
-  const files: CertificateFiles = {
+/** Where each file lives in a certificate folder. */
+function filesIn(abs: string): CertificateFiles {
+  return {
     dir: abs,
     caCert: path.join(abs, FILE_NAMES.caCert),
     caKey: path.join(abs, FILE_NAMES.caKey),
@@ -170,6 +165,16 @@ export function writeCertificates(dir: string, certs: Certificates, opts: { mosq
     serverKey: path.join(abs, FILE_NAMES.serverKey),
     mosquittoConf: path.join(abs, FILE_NAMES.mosquittoConf),
   };
+}
+
+/**
+ * Writes the PEM files and a mosquitto.conf with absolute paths. server.key is 0644 on
+ * purpose: Mosquitto started as root drops to user `mosquitto` before reading it.
+ */
+export function writeCertificates(dir: string, certs: Certificates, opts: { mosquittoPort?: number } = {}): CertificateFiles {
+  const abs = path.resolve(dir);
+  fs.mkdirSync(abs, { recursive: true });
+  const files = filesIn(abs);
   const write = (file: string, text: string, mode: number): void => {
     fs.writeFileSync(file, text, { mode });
     // writeFileSync keeps the mode of an existing file; chmod makes a rewrite honest too.
@@ -239,14 +244,7 @@ export function loadOrCreateCertificates(
 }
 
 function writeConfOnly(abs: string, port: number | undefined): CertificateFiles {
-  const files: CertificateFiles = {
-    dir: abs,
-    caCert: path.join(abs, FILE_NAMES.caCert),
-    caKey: path.join(abs, FILE_NAMES.caKey),
-    serverCert: path.join(abs, FILE_NAMES.serverCert),
-    serverKey: path.join(abs, FILE_NAMES.serverKey),
-    mosquittoConf: path.join(abs, FILE_NAMES.mosquittoConf),
-  };
+  const files = filesIn(abs);
   fs.writeFileSync(files.mosquittoConf, mosquittoConfig(files, port ?? MQTT_TLS_PORT), { mode: 0o644 });
   return files;
 }
