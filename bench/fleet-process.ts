@@ -5,12 +5,22 @@
  * {id, cmd: "stats", index} → {id, requestCount, luminance}; {cmd: "stop"}.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import mqtt, { type MqttClient } from "mqtt";
 import { SimulatedDevice, type SimulatorOptions } from "../src/simulator/device";
 
-type Request = { id: number; cmd: "start"; specs: SimulatorOptions[] } | { id: number; cmd: "stats"; index: number } | { id: number; cmd: "stop" };
+type Command =
+  | { cmd: "start"; specs: SimulatorOptions[] }
+  | { cmd: "stats"; index: number }
+  | { cmd: "press"; index: number }
+  | { cmd: "mqtt-states" }
+  | { cmd: "ping-client"; url: string }
+  | { cmd: "ping" }
+  | { cmd: "stop" };
+type Request = Command & { id: number };
 
 if (require.main === module) {
   const devices: SimulatedDevice[] = [];
+  let pinger: MqttClient | undefined;
   process.on("message", (m: Request) => {
     void (async () => {
       if (m.cmd === "start") {
@@ -19,7 +29,24 @@ if (require.main === module) {
       } else if (m.cmd === "stats") {
         const d = devices[m.index];
         process.send?.({ id: m.id, requestCount: d.requestCount, luminance: d.state.light?.luminance });
+      } else if (m.cmd === "press") {
+        // The physical button: the device pushes the change over MQTT. `at` is wall-clock
+        // time in ms with sub-ms precision, comparable across the two processes.
+        const at = performance.timeOrigin + performance.now();
+        devices[m.index].press(0);
+        process.send?.({ id: m.id, at });
+      } else if (m.cmd === "mqtt-states") {
+        process.send?.({ id: m.id, states: devices.map((d) => d.mqttState) });
+      } else if (m.cmd === "ping-client") {
+        pinger = await mqtt.connectAsync(m.url, { rejectUnauthorized: false, reconnectPeriod: 0 });
+        process.send?.({ id: m.id });
+      } else if (m.cmd === "ping") {
+        // The yardstick: a bare publish on the same broker, sent the same way as a press.
+        const at = performance.timeOrigin + performance.now();
+        pinger?.publish("/bench/ping", String(at), { qos: 1 });
+        process.send?.({ id: m.id, at });
       } else {
+        await pinger?.endAsync();
         await Promise.all(devices.map((d) => d.stop()));
         process.send?.({ id: m.id }, () => process.exit(0));
       }
@@ -38,7 +65,7 @@ export class RemoteFleet {
     return new RemoteFleet(child, reply.devices);
   }
 
-  call(req: { cmd: "start"; specs: SimulatorOptions[] } | { cmd: "stats"; index: number } | { cmd: "stop" }): Promise<Record<string, unknown>> {
+  call(req: Command): Promise<Record<string, unknown>> {
     const id = ++this.seq;
     return new Promise((resolve) => {
       const onMsg = (m: { id: number }) => {

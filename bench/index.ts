@@ -4,6 +4,9 @@
  * so each figure compares two things measured side by side in the same run.
  */
 import axios from "axios";
+import { execFileSync } from "node:child_process";
+import net from "node:net";
+import mqtt from "mqtt";
 import http from "node:http";
 import { startEmbedded, type EmbeddedRed } from "./nodered";
 import { MerossDevice } from "../src/core/device";
@@ -16,7 +19,7 @@ const median = (xs: number[]): number => {
 };
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const only = process.argv.slice(2);
+const only = process.argv.slice(2).filter((a) => !a.startsWith("--") && !/^\d+$/.test(a));
 const wanted = (name: string) => only.length === 0 || only.includes(name);
 
 /** Signed ToggleX SET through the whole core vs a bare axios POST of a pre-signed body. */
@@ -176,10 +179,125 @@ async function fanout(): Promise<void> {
   await fleet.stop();
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function brokerFlow(port: number): Record<string, unknown> {
+  return { id: "broker", type: "meross-broker", mode: "embedded", port: String(port), bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: true };
+}
+
+async function untilListening(red: EmbeddedRed, uuids: string[], timeoutMs = 60_000): Promise<void> {
+  const broker = red.node("broker") as unknown as { isListening(uuid: string): boolean };
+  const t0 = performance.now();
+  while (!uuids.every((u) => broker.isListening(u))) {
+    if (performance.now() - t0 > timeoutMs) throw new Error("the simulated devices did not all reach the broker");
+    await sleep(50);
+  }
+}
+
+/**
+ * A device's button press until meross-state outputs it, against a bare MQTT publish →
+ * receive on the same broker; both are triggered the same way (IPC to the device process).
+ */
+async function pushLatency(): Promise<void> {
+  const key = "bench-key";
+  const port = await freePort();
+  const fleet = await RemoteFleet.start([{ model: "mss310", key, port: 0, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 200 }]);
+  const dev = fleet.devices[0];
+  const flow = [
+    { id: "tab", type: "tab" },
+    brokerFlow(port),
+    { id: "cfg", type: "meross-config", host: dev.address, userId: "0", transport: "auto", broker: "broker", uuid: dev.uuid },
+    { id: "state", type: "meross-state", z: "tab", device: "cfg", pollInterval: "0", wires: [["out"]] },
+  ];
+  await withFlow(flow, { cfg: { key } }, async (red) => {
+    await untilListening(red, [dev.uuid]);
+    const app = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { rejectUnauthorized: false, reconnectPeriod: 0 });
+    await app.subscribeAsync("/bench/ping", { qos: 1 });
+    await fleet.call({ cmd: "ping-client", url: `mqtts://127.0.0.1:${port}` });
+    const push: number[] = [];
+    const bare: number[] = [];
+    const now = () => performance.timeOrigin + performance.now();
+    for (let i = 0; i < 45; i++) {
+      const out = nextOutput().then((m) => ({ m, at: now() }));
+      const pressed = (await fleet.call({ cmd: "press", index: 0 })) as { at: number };
+      const got = await out;
+      if (process.env.BENCH_DEBUG) console.log(JSON.stringify((got.m as { payload?: unknown }).payload));
+      if (i >= 5) push.push(got.at - pressed.at);
+      const received = new Promise<number>((r) => app.once("message", () => r(now())));
+      const sent = (await fleet.call({ cmd: "ping" })) as { at: number };
+      if (i >= 5) bare.push((await received) - sent.at);
+    }
+    await app.endAsync();
+    const p = median(push);
+    const b = median(bare);
+    console.log(`bench push-latency p50_ms=${round(p)} ratio_to_broker_rtt=${round(p / b)} broker_rtt_ms=${round(b)} (target ratio <= 2)`);
+  });
+  await fleet.stop();
+}
+
+/** RSS of a Node-RED process with `count` simulated devices on its embedded broker (child process). */
+async function rssProbe(count: number): Promise<void> {
+  const key = "bench-key";
+  const port = await freePort();
+  const fleet = count ? await RemoteFleet.start(Array.from({ length: count }, () => ({ model: "mss310", key, port: 0, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 500 }))) : undefined;
+  const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }];
+  const creds: Record<string, unknown> = {};
+  if (fleet) {
+    flow.push(brokerFlow(port));
+    fleet.devices.forEach((d, i) => {
+      flow.push({ id: `cfg${i}`, type: "meross-config", host: d.address, userId: "0", transport: "auto", broker: "broker", uuid: d.uuid });
+      flow.push({ id: `t${i}`, type: "meross-toggle", z: "tab", device: `cfg${i}`, channel: "0", wires: [["out"]] });
+      creds[`cfg${i}`] = { key };
+    });
+  }
+  await withFlow(flow, creds, async (red) => {
+    if (fleet) {
+      await untilListening(red, fleet.devices.map((d) => d.uuid), 120_000);
+      // Every session in use once, as a running home would have it.
+      let left = fleet.devices.length;
+      const done = new Promise<void>((r) => (sink = () => { if (--left === 0) r(); }));
+      fleet.devices.forEach((_, i) => red.node(`t${i}`).receive({ payload: "on" }));
+      await done;
+    }
+    await sleep(1000);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    for (let i = 0; i < 3; i++) gc?.();
+    process.stdout.write(`rss_mb=${round(process.memoryUsage().rss / 2 ** 20, 1)}\n`);
+  });
+  await fleet?.stop();
+}
+
+function probeRss(count: number): number {
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", __filename, "--rss-probe", String(count)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const m = /rss_mb=([\d.]+)/.exec(out);
+  if (!m) throw new Error(`the RSS probe printed no figure:\n${out}`);
+  return Number(m[1]);
+}
+
+async function devicesRss(): Promise<void> {
+  const COUNT = 200;
+  const empty = probeRss(0);
+  const full = probeRss(COUNT);
+  console.log(`bench devices=${COUNT} rss_mb=${round(full - empty, 1)} total_rss_mb=${full} empty_rss_mb=${empty} (target <= 100 MB above an empty Node-RED)`);
+}
+
 async function main(): Promise<void> {
+  const probe = process.argv.indexOf("--rss-probe");
+  if (probe >= 0) return rssProbe(Number(process.argv[probe + 1]));
   if (wanted("core-overhead")) await coreOverhead();
   if (wanted("light-burst")) await lightBurst();
   if (wanted("fanout")) await fanout();
+  if (wanted("push-latency")) await pushLatency();
+  if (wanted("devices")) await devicesRss();
 }
 
 main().then(
