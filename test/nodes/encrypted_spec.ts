@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
 import lightNode = require("../../src/nodes/meross-light");
+import brokerNodeModule = require("../../src/nodes/meross-broker");
+import stateNode = require("../../src/nodes/meross-state");
+import { brokerNode, brokerPort, pointAt, waitListening } from "./broker-helpers";
 import type { SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, nextMessage, configNode, onTab, CATCH_NODES, useRuntime } from "./helpers";
+import { helper, KEY, startDevice, nextMessage, collect, waitFor, configNode, onTab, CATCH_NODES, useRuntime } from "./helpers";
 
 /**
  * Issue 5 from a user's seat: encrypted firmware (mss110 7.3.x plug, hp110a lamp) works
@@ -60,5 +63,33 @@ describe("nodes against encrypted firmware (no setting changed)", function () {
     const err = (await got).error;
     assert.equal(err.code, "UNREACHABLE");
     assert.equal(s.state.channels[0].on, false);
+  });
+
+  it("follows an encrypted plug's pushes with meross-state and switches it over MQTT", async function () {
+    this.timeout(30000);
+    sim = await startDevice({ model: "mss110" });
+    const s = sim;
+    const flow = onTab([brokerNode(), configNode("c1", s.address, { transport: "auto", broker: "b1", uuid: s.uuid })], [
+      { id: "t1", type: "meross-toggle", device: "c1", channel: "", wires: [["out"]] },
+      { id: "s1", type: "meross-state", device: "c1", broker: "", pollInterval: "0", wires: [["pushed"]] },
+      { id: "out", type: "helper" },
+      { id: "pushed", type: "helper" },
+      ...CATCH_NODES,
+    ]);
+    await helper.load([brokerNodeModule, configNodeModule, toggleNode, stateNode], flow, { c1: { key: KEY } });
+    await pointAt(s, await brokerPort());
+    await waitListening(s);
+    await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
+    const pushed = collect<{ payload: { kind: string; on?: boolean; source: string } }>(helper.getNode("pushed"));
+    s.press();
+    await waitFor(() => pushed.some((m) => m.payload.kind === "toggle" && m.payload.on === true && m.payload.source === "push"), 10000, "the pushed press");
+
+    const via: string[] = [];
+    s.on("request", (r: { via: string }) => via.push(r.via));
+    const got = nextMessage(helper.getNode("out"));
+    helper.getNode("t1").receive({ payload: "off" });
+    assert.equal((await got).payload, false);
+    assert.equal(s.state.channels[0].on, false);
+    assert.ok(via.includes("mqtt"), `the command went over MQTT (saw ${via.join(",")})`);
   });
 });
