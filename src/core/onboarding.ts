@@ -7,7 +7,7 @@ import { MerossError } from "./errors";
 import { MerossDevice, NS } from "./device";
 import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
 import { parseAbility, parseSystemAll, type DeviceInfo } from "./codecs/system";
-import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork } from "./codecs/wifi";
+import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork, type WifiSettings } from "./codecs/wifi";
 import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "./codecs/config";
 import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "./crypto/lan";
 
@@ -16,7 +16,7 @@ export const AP_ADDRESS = "10.10.10.1";
 export const DEFAULT_MQTT_PORT = 8883;
 
 /** The network to join: its name and password, plus what a scan tells (copied when missing). */
-export type OnboardWifi = Pick<WifiNetwork, "ssid"> & Partial<Omit<WifiNetwork, "ssid" | "signal">> & { password: string };
+export type OnboardWifi = WifiSettings;
 
 export interface OnboardOptions {
   address?: string;

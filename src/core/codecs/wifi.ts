@@ -80,7 +80,8 @@ export function describeNetwork(n: WifiNetwork): string {
 
 type WifiTarget = Partial<WifiNetwork> & { ssid: string };
 
-interface WifiFields {
+/** A network to join: name and password, plus what a scan tells (bssid, channel, security). */
+export interface WifiSettings {
   ssid: string;
   password: string;
   bssid?: string;
@@ -90,14 +91,14 @@ interface WifiFields {
 }
 
 /** Shared validation; sentences name the field but never echo the password. */
-function validate(net: WifiTarget, password: string): { ssid: string; optional: Omit<WifiFields, "ssid" | "password"> } {
+function validate(net: WifiTarget, password: string): { ssid: string; optional: Omit<WifiSettings, "ssid" | "password"> } {
   if (!isObject(net)) throw badInput(`The Wi-Fi network ${describeValue(net)} must be an object with at least an ssid.`);
   if (typeof net.ssid !== "string") throw badInput(`The Wi-Fi SSID ${describeValue(net.ssid)} must be text (the network name).`);
   const ssidBytes = Buffer.byteLength(net.ssid, "utf8");
   if (ssidBytes < 1 || ssidBytes > SSID_MAX_BYTES) {
     throw badInput(`The Wi-Fi SSID ${describeValue(net.ssid)} is ${ssidBytes} bytes long: it must be 1 to ${SSID_MAX_BYTES} bytes.`);
   }
-  const optional: Omit<WifiFields, "ssid" | "password"> = {};
+  const optional: Omit<WifiSettings, "ssid" | "password"> = {};
   if (net.bssid !== undefined && net.bssid !== "") {
     if (typeof net.bssid !== "string" || net.bssid.length > 17) {
       throw badInput(`The Wi-Fi BSSID ${describeValue(net.bssid)} must be a MAC address like "aa:bb:cc:dd:ee:ff".`);
@@ -163,14 +164,7 @@ export function buildWifiXPayload(
 }
 
 /** What a device receives in Config.Wifi[X], decoded (simulator side). */
-export interface DecodedWifi {
-  ssid: string;
-  password: string;
-  bssid?: string;
-  channel?: number;
-  encryption?: number;
-  cipher?: number;
-}
+export type DecodedWifi = WifiSettings;
 
 /**
  * Inverse of the two builders, for the simulator acting as a device. Pass `dev` for
