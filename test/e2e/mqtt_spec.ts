@@ -85,6 +85,21 @@ describe("cloud-free MQTT end to end (real Node-RED)", function () {
     await red!.waitForLog(expect, 40000);
   }
 
+  /**
+   * A light command goes over MQTT, and a button press on the second device reaches
+   * meross-state as a push. Returns the paths the first device's requests take from now on.
+   */
+  async function controlAndWatch(fresh: SimulatedDevice, second: SimulatedDevice): Promise<string[]> {
+    const via: string[] = [];
+    fresh.on("request", (r: RequestEvent) => via.push(r.via));
+    await fire("go-red", /#ff0000/);
+    assert.equal(fresh.state.light?.rgb, 0xff0000);
+    assert.ok(via.includes("mqtt"), `the light command went over MQTT (saw ${via.join(",")})`);
+    second.press(0);
+    await red!.waitForLog(new RegExp(`${second.uuid}[\\s\\S]*kind: 'toggle'[\\s\\S]*source: 'push'`), 20000);
+    return via;
+  }
+
   it("embedded broker: onboarding confirms arrival, MQTT control, pushes, two keys, a refused device", async () => {
     const port = await freePort();
     const fresh = await SimulatedDevice.start({ model: "msl120", port: 0, unconfigured: true, mqttReconnectMs: 300 });
@@ -102,14 +117,7 @@ describe("cloud-free MQTT end to end (real Node-RED)", function () {
     await until(() => second.mqttState === "connected", "the second device (another key) on the broker");
     await until(() => intruder.mqttState === "refused", "the device with an unknown key refused");
 
-    const via: string[] = [];
-    fresh.on("request", (r: RequestEvent) => via.push(r.via));
-    await fire("go-red", /#ff0000/);
-    assert.equal(fresh.state.light?.rgb, 0xff0000);
-    assert.ok(via.includes("mqtt"), `the light command went over MQTT (saw ${via.join(",")})`);
-
-    second.press(0);
-    await red.waitForLog(new RegExp(`${second.uuid}[\\s\\S]*kind: 'toggle'[\\s\\S]*source: 'push'`), 20000);
+    await controlAndWatch(fresh, second);
     await fire("go-plug-on", /\[debug:switched\]/);
     assert.equal(second.state.channels[0].on, true);
     assert.doesNotMatch(red.log(), new RegExp(`${KEY_A}|${KEY_B}|${WIFI}`));
@@ -148,13 +156,7 @@ describe("cloud-free MQTT end to end (real Node-RED)", function () {
 
     await fire("go-onboard", /device arrived/);
     await until(() => fresh.mqttState === "connected", "the onboarded device on Mosquitto");
-    const via: string[] = [];
-    fresh.on("request", (r: RequestEvent) => via.push(r.via));
-    await fire("go-red", /#ff0000/);
-    assert.equal(fresh.state.light?.rgb, 0xff0000);
-    assert.ok(via.includes("mqtt"), `the light command went over MQTT (saw ${via.join(",")})`);
-    second.press(0);
-    await red.waitForLog(new RegExp(`${second.uuid}[\\s\\S]*kind: 'toggle'[\\s\\S]*source: 'push'`), 20000);
+    const via = await controlAndWatch(fresh, second);
 
     // The broker goes away: HTTP keeps the device controllable.
     mosquitto!.kill("SIGTERM");
