@@ -35,17 +35,9 @@ function nonEmpty(v: unknown): string | undefined {
   return t === undefined || t.trim() === "" ? undefined : t.trim();
 }
 
-const MAC_COLONS = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
+import { macFromUuid, normalizeMac } from "../protocol/rules";
 
-/**
- * The last 12 characters of the uuid are the MAC ([ML], §7). Only those 12 are
- * checked for hex: the rest of a uuid may contain letters like "h".
- */
-export function macFromUuid(uuid: string): string | undefined {
-  const tail = uuid.slice(-12);
-  if (uuid.length < 12 || !/^[0-9a-f]{12}$/i.test(tail)) return undefined;
-  return tail.toLowerCase().match(/../g)!.join(":");
-}
+export { macFromUuid };
 
 /**
  * `{all: {system, digest | control}}` (also the inner object alone, as trace headers
@@ -69,7 +61,7 @@ export function parseSystemAll(payload: unknown): {
   const control = isObject(all.control) ? all.control : undefined;
   const uuid = nonEmpty(hw.uuid) ?? "";
   const reported = nonEmpty(hw.macAddress);
-  const mac = reported && MAC_COLONS.test(reported) ? reported.toLowerCase().replace(/-/g, ":") : (macFromUuid(uuid) ?? "");
+  const mac = normalizeMac(reported) ?? macFromUuid(uuid) ?? "";
 
   const info: DeviceInfo = {
     uuid,

@@ -4,39 +4,9 @@
  */
 import { MerossError } from "../errors";
 
-export type Json = Record<string, unknown>;
+import { type Json, isObject } from "../protocol/rules";
 
-/** Plain JSON object (not null, not an array): the only shape a payload field may have. */
-export function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/**
- * A finite number from a number or a numeric string; devices send `port`, `userId`,
- * `channel` and similar fields either way (protocol.md §3.2, §6.2).
- */
-export function toNumber(v: unknown): number | undefined {
-  if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
-  if (typeof v === "string" && v.trim() !== "") {
-    const n = Number(v.trim());
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
-}
-
-/** A short, safe rendering of any user value for an error sentence (never throws). */
-export function describeValue(v: unknown): string {
-  if (v === undefined) return "undefined";
-  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  if (typeof v === "function") return "a function";
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = Object.prototype.toString.call(v);
-  }
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
+export { type Json, isObject, toNumber, describeValue } from "../protocol/rules";
 
 /**
  * BAD_RESPONSE for a reply that is valid JSON but not the expected shape. The reply is

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { MerossError, explain, DEVICE_ERROR_SIGN, DEVICE_ERROR_UNSUPPORTED } from "../errors";
+import { isObject } from "./rules";
 
 export type RequestMethod = "GET" | "SET" | "PUSH";
 export type ReplyMethod = "GETACK" | "SETACK" | "ERROR" | "PUSH";
@@ -87,9 +88,6 @@ export function verifySign(header: Pick<Header, "messageId" | "timestamp" | "sig
   return typeof header.sign === "string" && header.sign.toLowerCase() === computeSign(header.messageId, key, header.timestamp);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * Checks that `value` is a well-formed envelope. Hostile or broken input never throws
