@@ -1,0 +1,63 @@
+/**
+ * The contract between the devices-on-a-broker side (the fleet: embedded broker or an
+ * existing one, presence, identity bindings, the cloud-like session) and the device
+ * sessions that use it. The meross-broker node is a thin adapter around one Fleet; a
+ * meross-config session, meross-state and meross-onboard only see this interface.
+ */
+import type { Unsubscribe, TypedEvents } from "../events";
+import type { Envelope } from "../protocol/message";
+import type { MqttConnection } from "../transport/mqtt";
+
+/** One device the broker knows about right now. */
+export interface BrokerPresence {
+  uuid: string;
+  mac?: string;
+  /** The address the device connected from (embedded) or reported in a signed Bind (existing). */
+  ip?: string;
+  model?: string;
+  firmware?: string;
+  /** Subscribed to its request topic: MQTT requests reach it now. */
+  listening: boolean;
+  /** Epoch ms of its (re)connection, or of the first signed message seen on an existing broker. */
+  since: number;
+}
+
+/** Where devices are told to connect during onboarding. */
+export interface BrokerEndpoint {
+  host: string;
+  port: number;
+}
+
+export interface FleetEvents {
+  /** A device logged in, subscribed, bound, or was seen at a new IP (only after its identity was checked). */
+  device: BrokerPresence;
+  /** A device disconnected (or went silent on an existing broker). */
+  gone: { uuid: string };
+  /** The shared connection is up (first start, or again after the broker restarted). */
+  running: { connection: MqttConnection };
+  /** The broker stopped or the connection was lost for good. */
+  stopped: { reason: string };
+  /** A PUSH from a device whose signature verified with a known key. */
+  push: { uuid: string; envelope: Envelope };
+}
+
+export interface Fleet {
+  readonly mode: "embedded" | "existing";
+  readonly events: TypedEvents<FleetEvents>;
+  /** The shared connection, once the broker runs (rejects when it could not start). */
+  connection(): Promise<MqttConnection>;
+  /** The shared connection now, or undefined while starting or after close. */
+  currentConnection(): MqttConnection | undefined;
+  devices(): BrokerPresence[];
+  device(uuid: string): BrokerPresence | undefined;
+  /** True while requests over MQTT reach this device. */
+  isListening(uuid: string): boolean;
+  endpoint(): Promise<BrokerEndpoint>;
+  /**
+   * Adds the device keys a user knows (checked at each device login and for signatures);
+   * `owner` is the user's id. The returned function withdraws them.
+   */
+  useKeys(owner: string, keys: () => readonly string[]): Unsubscribe;
+  /** Texts that must never be shown: the broker password. */
+  secrets(): string[];
+}
