@@ -126,7 +126,8 @@ describe("meross-config node", function () {
   it("POST /meross-config/probe signs only with the key of the config being edited", async () => {
     sim = await startDevice({ model: "mss310" });
     const OTHER = "other-node-key-7777";
-    const flow = onTab([configNode("c1", sim.address), configNode("c2", sim.address)], [{ id: "t1", type: "meross-toggle", device: "c1", wires: [[]] }]);
+    const configs = [configNode("c1", sim.address), configNode("c2", sim.address)];
+    const flow = onTab(configs, [{ id: "t1", type: "meross-toggle", device: "c1", wires: [[]] }]);
     await helper.load([configNodeModule, toggleNode], flow, { c1: { key: KEY }, c2: { key: OTHER } });
     const host = sim.address;
     // c2's stored key is wrong for this device: editing c2 must not borrow c1's working key.

@@ -76,7 +76,7 @@ export class DeviceLink {
   private readonly opts: DeviceLinkOptions;
   private uuidValue: string;
   private current: LinkStatus = { state: "connecting", text: "connecting" };
-  private followed: { ip: string; at: number } | undefined;
+  private followed: { ip: string } | undefined;
   private wanted = false;
   private closed = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -92,8 +92,9 @@ export class DeviceLink {
     try {
       device = this.build();
     } catch (err) {
-      this.setupError = err instanceof MerossError ? err : new MerossError("BAD_INPUT", `These device settings cannot be used: ${String(err)}.`);
-      this.current = { state: "error", text: this.setupError.code, error: this.setupError };
+      const e = err instanceof MerossError ? err : new MerossError("BAD_INPUT", `These device settings cannot be used (${String(err)}).`);
+      this.setupError = e;
+      this.current = { state: "error", text: e.code, error: e };
     }
     this.device = device;
     if (device) this.wire(device);
@@ -102,15 +103,18 @@ export class DeviceLink {
   private build(): MerossDevice {
     const { carrier, host, fleet } = this;
     if (this.uuidValue && !isUuid(this.uuidValue)) {
-      throw new MerossError("BAD_INPUT", `The uuid "${this.uuidValue}" is not valid: ${UUID_RULE}. Or leave it empty to read it from the device.`);
+      const hint = "Or leave it empty to read it from the device.";
+      throw new MerossError("BAD_INPUT", `The uuid "${this.uuidValue}" is not valid: ${UUID_RULE}. ${hint}`);
     }
     if (carrier !== "http" && !fleet) {
-      throw new MerossError("BAD_INPUT", `Transport "${carrier}" needs an MQTT broker: open this meross-config and pick (or add) a meross-broker.`);
+      const fix = "open this meross-config and pick (or add) a meross-broker.";
+      throw new MerossError("BAD_INPUT", `Transport "${carrier}" needs an MQTT broker: ${fix}`);
     }
     if (carrier === "mqtt" && !this.uuidValue && !host) {
       throw new MerossError(
         "BAD_INPUT",
-        "Over MQTT the device is known by its uuid: enter it (pick the device from the broker's list), or enter its address so the uuid can be read once over HTTP.",
+        "Over MQTT the device is known by its uuid: enter it (pick the device from the broker's list), " +
+          "or enter its address so the uuid can be read once over HTTP.",
       );
     }
     // "auto" finds encrypted firmware by itself (ability list); the others force a scheme for odd devices.
@@ -120,7 +124,8 @@ export class DeviceLink {
     if (fleet) c.mqtt = new BrokerTransport(fleet, () => this.uuidValue, this.opts.fleetLabel);
     let first: Transport | undefined;
     if (carrier === "auto" && c.http && c.mqtt && fleet) {
-      c.auto = new AutoTransport({ http: c.http, mqtt: c.mqtt, mqttAvailable: () => !!this.uuidValue && fleet.isListening(this.uuidValue) });
+      const mqttAvailable = (): boolean => !!this.uuidValue && fleet.isListening(this.uuidValue);
+      c.auto = new AutoTransport({ http: c.http, mqtt: c.mqtt, mqttAvailable });
       first = c.auto;
     } else if (carrier === "mqtt" && this.uuidValue) {
       first = c.mqtt;
@@ -212,7 +217,7 @@ export class DeviceLink {
   /** The session after System.All/Ability have been read (read once, again after a failure). */
   async getDevice(): Promise<MerossDevice> {
     const d = this.device;
-    if (!d) throw this.setupError ?? new MerossError("BAD_INPUT", "This meross-config has no device address. Open it and enter the device's IP address or host name.");
+    if (!d) throw this.setupError ?? new MerossError("BAD_INPUT", "This device has no address. Enter its IP address or host name.");
     try {
       await d.ready();
     } catch (err) {
@@ -273,7 +278,7 @@ export class DeviceLink {
       return;
     }
     if (!moved) return;
-    this.followed = { ip: p.ip, at: Date.now() };
+    this.followed = { ip: p.ip };
     this.opts.log?.(`device ${this.uuidValue} is now at ${p.ip} (seen by the MQTT broker); HTTP requests go there`);
     this.refreshReady();
   }
@@ -293,7 +298,9 @@ export class DeviceLink {
   }
 
   private markError(err: unknown): void {
-    const e = err instanceof MerossError ? err : new MerossError("BAD_RESPONSE", `Unexpected failure: ${err instanceof Error ? err.message : String(err)}.`);
+    const text = err instanceof Error ? err.message : String(err);
+    const advice = "Try again; if it keeps happening, restart the device.";
+    const e = err instanceof MerossError ? err : new MerossError("BAD_RESPONSE", `Unexpected failure: ${text}. ${advice}`);
     this.setStatus({ state: "error", text: e.code, error: e });
   }
 

@@ -139,7 +139,8 @@ export class BrokerTransport implements Transport {
           reject(
             new MerossError(
               "UNREACHABLE",
-              `The MQTT broker "${this.label}" did not start within ${BROKER_START_WAIT_MS / 1000} s. Open the meross-broker node and check its port and certificate host.`,
+              `The MQTT broker "${this.label}" did not start within ${BROKER_START_WAIT_MS / 1000} s. ` +
+                "Open the meross-broker node and check its port and certificate host.",
             ),
           ),
         BROKER_START_WAIT_MS,
@@ -176,7 +177,8 @@ export class BrokerTransport implements Transport {
     if (!uuid) {
       throw new MerossError(
         "BAD_INPUT",
-        "This device has no uuid yet, so it cannot be reached over MQTT. Enter its uuid in the meross-config node (or its address, to learn the uuid over HTTP).",
+        "This device has no uuid yet, so it cannot be reached over MQTT. " +
+          "Enter its uuid in the meross-config node (or its address, to learn the uuid over HTTP).",
       );
     }
     const t = await this.transportFor(uuid);

@@ -79,7 +79,8 @@ export function registerConfigAdmin(RED: NodeAPI): void {
   RED.httpAdmin.get("/meross-config/:id/info", RED.auth.needsPermission("meross-config.read"), (req: Request, res: Response) => {
     const cfg = RED.nodes.getNode(String(req.params.id));
     if (!isMerossConfig(cfg)) {
-      res.status(404).json({ error: { code: "NOT_FOUND", message: "No deployed meross-config with this id. Deploy the flow first, or use Read device." } });
+      const message = "No deployed meross-config with this id. Deploy the flow first, or use Read device.";
+      res.status(404).json({ error: { code: "NOT_FOUND", message } });
       return;
     }
     cfg.getDevice().then(

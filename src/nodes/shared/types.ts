@@ -41,5 +41,6 @@ export interface MerossConfigNode extends Node {
 }
 
 export function isMerossConfig(node: unknown): node is MerossConfigNode {
-  return !!node && typeof node === "object" && (node as Node).type === "meross-config" && typeof (node as MerossConfigNode).register === "function";
+  if (!node || typeof node !== "object") return false;
+  return (node as Node).type === "meross-config" && typeof (node as MerossConfigNode).register === "function";
 }
