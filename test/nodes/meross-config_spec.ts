@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
+import brokerModule = require("../../src/nodes/meross-broker");
+import { brokerNode, getBroker } from "./broker-helpers";
 import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, configNode, waitFor, onTab, useRuntime } from "./helpers";
 
@@ -85,5 +87,78 @@ describe("meross-config node", function () {
     const orig = t1.status.bind(t1);
     t1.status = ((st: { fill?: string; text?: string }) => { seen.push(st); orig(st as never); }) as typeof t1.status;
     await waitFor(() => seen.some((st) => st.fill === "red" && st.text === "wrong key"), 5000, "a red 'wrong key' status");
+  });
+
+  it("POST /meross-config/probe accepts only a device host or host:port and says so otherwise", async () => {
+    const s = await load();
+    // The toggle's session reads the device first; after that, only probes could reach it.
+    await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
+    const before = s.requestCount;
+    const refused = [
+      `http://${s.address}`,
+      `${s.address}/config`,
+      `user:pass@${s.address}`,
+      `//${s.address}`,
+      "127.0.0.1:0",
+      "127.0.0.1:65536",
+      "127.0.0.1:80:80",
+      "::1",
+      "[::1",
+      "[not-an-ip]:80",
+      "999.1.1.1",
+      "host name",
+      `${s.address}?x=1`,
+      "file:///etc/passwd",
+    ];
+    for (const host of refused) {
+      const res = await helper.request().post("/meross-config/probe").send({ host, key: KEY }).expect(400);
+      assert.equal(res.body.error.code, "BAD_INPUT", host);
+      assert.match(res.body.error.message, /not a device address\. Enter only the device's IP address or host name/, host);
+    }
+    assert.equal(s.requestCount, before, "nothing was sent for a refused address");
+    const byName = await helper.request().post("/meross-config/probe").send({ host: `localhost:${s.port}`, key: KEY }).expect(200);
+    assert.equal(byName.body.uuid, s.uuid);
+    // An IPv6 address in brackets is a device address: it is tried (nothing answers there), not refused.
+    const v6 = await helper.request().post("/meross-config/probe").send({ host: "[::1]:1", key: KEY });
+    assert.notEqual(v6.body.error?.code, "BAD_INPUT");
+  });
+
+  it("POST /meross-config/probe signs only with the key of the config being edited", async () => {
+    sim = await startDevice({ model: "mss310" });
+    const OTHER = "other-node-key-7777";
+    const configs = [configNode("c1", sim.address), configNode("c2", sim.address)];
+    const flow = onTab(configs, [{ id: "t1", type: "meross-toggle", device: "c1", wires: [[]] }]);
+    await helper.load([configNodeModule, toggleNode], flow, { c1: { key: KEY }, c2: { key: OTHER } });
+    const host = sim.address;
+    // c2's stored key is wrong for this device: editing c2 must not borrow c1's working key.
+    const asC2 = await helper.request().post("/meross-config/probe").send({ host, key: "__PWRD__", id: "c2" }).expect(502);
+    assert.equal(asC2.body.error.code, "WRONG_KEY");
+    assert.ok(!asC2.text.includes(OTHER) && !asC2.text.includes(KEY));
+    // A key typed in the dialog is the one used, even when the node's stored key would work.
+    const typed = await helper.request().post("/meross-config/probe").send({ host, key: "typed-in-dialog-1", id: "c1" }).expect(502);
+    assert.equal(typed.body.error.code, "WRONG_KEY");
+    // An id that is not a meross-config lends no key.
+    const notConfig = await helper.request().post("/meross-config/probe").send({ host, id: "t1" }).expect(502);
+    assert.equal(notConfig.body.error.code, "WRONG_KEY");
+    const asC1 = await helper.request().post("/meross-config/probe").send({ host, id: "c1" }).expect(200);
+    assert.equal(asC1.body.uuid, sim.uuid);
+  });
+
+  it("leaves no listener behind on the broker or the session when its nodes close", async () => {
+    sim = await startDevice({ model: "mss310" });
+    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: sim.uuid })], [
+      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
+    ]);
+    await helper.load([brokerModule, configNodeModule, toggleNode], flow, { c1: { key: KEY } });
+    type Closable = { close(removed: boolean): Promise<void> };
+    const cfg = helper.getNode("c1") as unknown as Closable & { link: { events: { listenerCount(): number } } };
+    const events = getBroker().events as unknown as { listenerCount(name: string): number };
+    const names = ["device", "gone", "running"];
+    assert.ok(cfg.link.events.listenerCount() > 0, "the toggle follows the session");
+    assert.ok(names.every((n) => events.listenerCount(n) > 0), "the config follows the broker");
+    await (helper.getNode("t1") as unknown as Closable).close(false);
+    assert.equal(cfg.link.events.listenerCount(), 0);
+    await cfg.close(false);
+    for (const n of names) assert.equal(events.listenerCount(n), 0, `a "${n}" listener was left on the broker`);
   });
 });

@@ -2,25 +2,25 @@
  * The contract between the meross-config node and the nodes that use it. Kept apart
  * from the config node's file because a file with `export =` cannot export types.
  */
-import type { Node, NodeStatus } from "node-red";
+import type { Node } from "node-red";
 import type { MerossDevice } from "../../core/device";
+import type { Carrier, DeviceLink, LinkStatus, SessionState } from "../../core/fleet/device-link";
 import type { MerossBrokerNode } from "./broker-types";
 
 /** How a meross-config reaches its device. */
-export type TransportChoice = "http" | "mqtt" | "auto";
+export type TransportChoice = Carrier;
 
-/** What the config node pushes to every user node: connecting, ready or failed. */
-export type SessionState = "connecting" | "ready" | "error";
-
-/** A user node's hook for the shared session status; it may overlay its own state. */
-export type SessionListener = (state: SessionState, status: NodeStatus) => void;
+export type { LinkStatus, SessionState };
 
 export interface MerossConfigNode extends Node {
   host: string;
   userId: string;
-  /** The single session every user node shares (undefined when the host is unusable). */
+  /** The device link every user shares: its session state and device events are typed events. */
+  readonly link: DeviceLink;
+  /** The single session every user node shares (undefined when the settings are unusable). */
   readonly device: MerossDevice | undefined;
-  register(user: Node, onSession?: SessionListener): void;
+  /** A user starts using the device (the first one starts the session). */
+  register(user: Node): void;
   deregister(user: Node, done: () => void): void;
   /** The session after System.All/Ability have been read (read once, retried after a failure). */
   getDevice(): Promise<MerossDevice>;
@@ -41,5 +41,6 @@ export interface MerossConfigNode extends Node {
 }
 
 export function isMerossConfig(node: unknown): node is MerossConfigNode {
-  return !!node && typeof node === "object" && (node as Node).type === "meross-config" && typeof (node as MerossConfigNode).register === "function";
+  if (!node || typeof node !== "object") return false;
+  return (node as Node).type === "meross-config" && typeof (node as MerossConfigNode).register === "function";
 }

@@ -1,12 +1,14 @@
 /**
  * Plumbing every device node repeats: find its meross-config, register with it, follow
- * the shared session's status, listen to device events, and clean all of that up on
- * close so a redeploy leaves no listener behind.
+ * the shared session's state and the device's events through the link's typed events,
+ * and drop all of that on close so a redeploy leaves no listener behind.
  */
 import type { NodeAPI, Node, NodeStatus } from "node-red";
 import type { DeviceEvent, MerossDevice } from "../../core/device";
 import { MerossError } from "../../core/errors";
-import { isMerossConfig, type MerossConfigNode, type SessionState } from "./types";
+import type { Unsubscribe } from "../../core/events";
+import { SHORT_REASON } from "./errors";
+import { isMerossConfig, type LinkStatus, type MerossConfigNode } from "./types";
 
 export interface UserLink {
   config: MerossConfigNode | undefined;
@@ -21,6 +23,13 @@ export function noDeviceError(type: string): MerossError {
   return new MerossError("BAD_INPUT", `This ${type} node has no device selected. Open it and pick (or add) a Meross device configuration.`);
 }
 
+/** The status line for a session state: yellow ring connecting, green dot ready, red ring with a short reason. */
+export function sessionStatus(s: LinkStatus): NodeStatus {
+  if (s.state === "ready") return { fill: "green", shape: "dot", text: s.text };
+  if (s.state === "error") return { fill: "red", shape: "ring", text: s.error ? SHORT_REASON[s.error.code] : "error" };
+  return { fill: "yellow", shape: "ring", text: "connecting" };
+}
+
 /**
  * Links `node` to the meross-config with id `configId`. `onEvent` receives the device's
  * state changes (our own commands and, on MQTT, pushes from other sources).
@@ -28,12 +37,12 @@ export function noDeviceError(type: string): MerossError {
 export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEvent?: (ev: DeviceEvent) => void): UserLink {
   const cfgNode = typeof configId === "string" && configId ? RED.nodes.getNode(configId) : null;
   const config = isMerossConfig(cfgNode) ? cfgNode : undefined;
-  let session: SessionState = "connecting";
-  let sessionStatus: NodeStatus = {};
   let own: NodeStatus | undefined;
 
   const render = (): void => {
-    node.status(session === "ready" && own ? own : sessionStatus);
+    if (!config) return;
+    const s = config.link.status;
+    node.status(s.state === "ready" && own ? own : sessionStatus(s));
   };
 
   const link: UserLink = {
@@ -52,34 +61,23 @@ export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEven
     return link;
   }
 
-  const listener = (ev: DeviceEvent): void => {
-    try {
-      onEvent?.(ev);
-    } catch {
-      // A status update must never take the device session down.
-    }
-  };
-  let listeningOn: MerossDevice | undefined;
-  const listen = (): void => {
-    const d = config.device;
-    if (onEvent && d && listeningOn !== d) {
-      listeningOn?.removeListener("event", listener);
-      d.on("event", listener);
-      listeningOn = d;
-    }
-  };
-
-  config.register(node, (state, status) => {
-    session = state;
-    sessionStatus = status;
-    listen();
-    render();
-  });
-  listen();
+  const offs: Unsubscribe[] = [config.link.events.on("state", render)];
+  if (onEvent) {
+    offs.push(
+      config.link.events.on("event", (ev) => {
+        try {
+          onEvent(ev);
+        } catch {
+          // A status update must never take the device session down.
+        }
+      }),
+    );
+  }
+  render();
+  config.register(node);
 
   node.on("close", (_removed: boolean, done: () => void) => {
-    listeningOn?.removeListener("event", listener);
-    listeningOn = undefined;
+    for (const off of offs.splice(0)) off();
     config.deregister(node, done);
   });
   return link;

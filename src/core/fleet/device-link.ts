@@ -1,0 +1,340 @@
+/**
+ * One device as every user of it sees it: a single MerossDevice session (one request queue,
+ * because devices serve one request at a time, protocol.md §2.3) over the carrier the user
+ * chose, kept in step with what the fleet reports about the device.
+ *
+ * The link chooses the carrier (HTTP, the fleet's MQTT, or "auto": MQTT while the device
+ * listens on the broker, HTTP otherwise), learns the uuid from the device when none was
+ * configured, follows the device's IP when the fleet sees it connect from a new one,
+ * forwards pushes the broker carries while requests go over HTTP, retries a failed first
+ * read while someone still wants the device, and reports its state as typed events.
+ */
+import { MerossDevice, type DeviceEvent } from "../device";
+import { MerossError } from "../errors";
+import { TypedEvents, type Unsubscribe } from "../events";
+import { checkEncryptionMode } from "../crypto/lan";
+import type { Envelope } from "../protocol/message";
+import { UUID_RULE, isUuid } from "../protocol/rules";
+import { AutoTransport } from "../transport/auto";
+import type { Transport } from "../transport/types";
+import { BrokerTransport, FollowingHttpTransport, followAddress } from "./transports";
+import type { BrokerPresence, Fleet } from "./types";
+
+/** How a device is reached: the user's choice. */
+export type Carrier = "http" | "mqtt" | "auto";
+
+export type SessionState = "connecting" | "ready" | "error";
+
+/** What every user of the device shows. `text` is short (status line); `error` is set in state "error". */
+export interface LinkStatus {
+  state: SessionState;
+  text: string;
+  error?: MerossError;
+}
+
+export interface DeviceLinkEvents {
+  /** The session moved (connecting → ready / error), or what the ready text names changed (path, IP). */
+  state: LinkStatus;
+  /** A state change of the device (our commands' replies and its pushes). */
+  event: DeviceEvent;
+}
+
+export interface DeviceLinkOptions {
+  /** `host` or `host:port` for HTTP; may be empty over MQTT when the uuid is known. */
+  host?: string;
+  /** The configured uuid; empty to learn it from the device. */
+  uuid?: string;
+  carrier?: Carrier;
+  fleet?: Fleet;
+  /** Names the broker in error sentences. */
+  fleetLabel?: string;
+  key?: string;
+  /** auto / static / ecdhe / off (protocol.md §4). */
+  encryption?: unknown;
+  /** Who holds the key registration on the fleet (the config node's id). */
+  owner: string;
+  retryMs?: number;
+  closeBoundMs?: number;
+  log?: (text: string) => void;
+}
+
+/** After a failed first read, try again this much later while someone still wants the device. */
+export const LINK_RETRY_MS = 30_000;
+/** A host runtime allows little time for close (Node-RED: 15 s); a device that hangs must not eat it. */
+export const LINK_CLOSE_BOUND_MS = 2_000;
+
+export class DeviceLink {
+  readonly events = new TypedEvents<DeviceLinkEvents>();
+  readonly carrier: Carrier;
+  readonly host: string;
+  /** The session (undefined when the settings are unusable: see setupError). */
+  readonly device: MerossDevice | undefined;
+  readonly setupError: MerossError | undefined;
+  /** Exactly the transports this link created; close() closes each of them once. */
+  readonly created: { http?: FollowingHttpTransport; mqtt?: BrokerTransport; auto?: AutoTransport } = {};
+  private readonly fleet: Fleet | undefined;
+  private readonly opts: DeviceLinkOptions;
+  private uuidValue: string;
+  private current: LinkStatus = { state: "connecting", text: "connecting" };
+  private followed: { ip: string } | undefined;
+  private wanted = false;
+  private closed = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly offs: Unsubscribe[] = [];
+
+  constructor(opts: DeviceLinkOptions) {
+    this.opts = opts;
+    this.carrier = opts.carrier ?? "http";
+    this.host = (opts.host ?? "").trim();
+    this.uuidValue = (opts.uuid ?? "").trim();
+    this.fleet = opts.fleet;
+    let device: MerossDevice | undefined;
+    try {
+      device = this.build();
+    } catch (err) {
+      const e = err instanceof MerossError ? err : new MerossError("BAD_INPUT", `These device settings cannot be used (${String(err)}).`);
+      this.setupError = e;
+      this.current = { state: "error", text: e.code, error: e };
+    }
+    this.device = device;
+    if (device) this.wire(device);
+  }
+
+  private build(): MerossDevice {
+    const { carrier, host, fleet } = this;
+    if (this.uuidValue && !isUuid(this.uuidValue)) {
+      const hint = "Or leave it empty to read it from the device.";
+      throw new MerossError("BAD_INPUT", `The uuid "${this.uuidValue}" is not valid: ${UUID_RULE}. ${hint}`);
+    }
+    if (carrier !== "http" && !fleet) {
+      const fix = "open this meross-config and pick (or add) a meross-broker.";
+      throw new MerossError("BAD_INPUT", `Transport "${carrier}" needs an MQTT broker: ${fix}`);
+    }
+    if (carrier === "mqtt" && !this.uuidValue && !host) {
+      throw new MerossError(
+        "BAD_INPUT",
+        "Over MQTT the device is known by its uuid: enter it (pick the device from the broker's list), " +
+          "or enter its address so the uuid can be read once over HTTP.",
+      );
+    }
+    // "auto" finds encrypted firmware by itself (ability list); the others force a scheme for odd devices.
+    const encryption = checkEncryptionMode(this.opts.encryption === "" ? undefined : this.opts.encryption);
+    const c = this.created;
+    if (host) c.http = new FollowingHttpTransport(host);
+    if (fleet) c.mqtt = new BrokerTransport(fleet, () => this.uuidValue, this.opts.fleetLabel);
+    let first: Transport | undefined;
+    if (carrier === "auto" && c.http && c.mqtt && fleet) {
+      const mqttAvailable = (): boolean => !!this.uuidValue && fleet.isListening(this.uuidValue);
+      c.auto = new AutoTransport({ http: c.http, mqtt: c.mqtt, mqttAvailable });
+      first = c.auto;
+    } else if (carrier === "mqtt" && this.uuidValue) {
+      first = c.mqtt;
+    } else {
+      first = c.http;
+    }
+    return new MerossDevice({ address: host || undefined, transport: first, key: this.opts.key ?? "", encryption });
+  }
+
+  private wire(device: MerossDevice): void {
+    const onEvent = (ev: DeviceEvent): void => this.events.emit("event", ev);
+    device.on("event", onEvent);
+    this.offs.push(() => device.removeListener("event", onEvent));
+    const { fleet } = this;
+    const { mqtt, auto } = this.created;
+    if (!fleet || !mqtt) return;
+    const key = this.opts.key ?? "";
+    this.offs.push(fleet.useKeys(this.opts.owner, () => (key ? [key] : [])));
+    this.offs.push(
+      fleet.events.on("device", (p) => {
+        this.follow(p);
+        if (p.uuid === this.uuidValue) this.refreshReady();
+      }),
+      fleet.events.on("gone", (g) => {
+        if (g.uuid === this.uuidValue) this.refreshReady();
+      }),
+      fleet.events.on("running", () => mqtt.attach()),
+      // Over plain HTTP the broker still carries the device's pushes: the session follows them too.
+      mqtt.events.on("push", (env) => this.forwardPush(env)),
+    );
+    if (auto) {
+      const onSwitch = (): void => this.refreshReady();
+      auto.on("switch", onSwitch);
+      this.offs.push(() => auto.off("switch", onSwitch));
+    }
+    if (this.uuidValue) mqtt.attach();
+  }
+
+  private forwardPush(env: Envelope): void {
+    const d = this.device;
+    // Over MQTT (or auto) the session hears the carrier's pushes itself; applying them twice would repeat events.
+    if (!d || this.closed || d.transport === this.created.mqtt || d.transport === this.created.auto) return;
+    try {
+      d.handlePush(env);
+    } catch {
+      // A malformed push must not take the session down.
+    }
+  }
+
+  get status(): LinkStatus {
+    return this.current;
+  }
+
+  /** The device uuid: configured, else learnt from the device ("" until then). */
+  uuid(): string {
+    return this.uuidValue;
+  }
+
+  /** The path the last request took (or would take now). */
+  path(): "http" | "mqtt" {
+    const { auto } = this.created;
+    if (auto) return auto.kind;
+    return this.device?.transport.kind ?? (this.carrier === "mqtt" ? "mqtt" : "http");
+  }
+
+  /** The HTTP address in use: the configured one, or where the fleet last saw the device. */
+  currentAddress(): string {
+    return this.created.http?.address ?? this.host;
+  }
+
+  /** The IP the fleet moved the HTTP address to, if it did. */
+  followedIp(): string | undefined {
+    return this.followed?.ip;
+  }
+
+  /** Someone uses the device: read it now unless ready (and retry after a failure while wanted). */
+  start(): void {
+    const first = !this.wanted;
+    this.wanted = true;
+    if (first && this.current.state !== "ready") this.connect();
+  }
+
+  /** Nobody uses the device any more: no further retries. */
+  idle(): void {
+    this.wanted = false;
+    this.clearRetry();
+  }
+
+  /** The session after System.All/Ability have been read (read once, again after a failure). */
+  async getDevice(): Promise<MerossDevice> {
+    const d = this.device;
+    if (!d) throw this.setupError ?? new MerossError("BAD_INPUT", "This device has no address. Enter its IP address or host name.");
+    try {
+      await d.ready();
+    } catch (err) {
+      this.markError(err);
+      throw err;
+    }
+    this.learnUuid(d);
+    if (this.current.state !== "ready") this.markReady(d);
+    return d;
+  }
+
+  private connect(): void {
+    const d = this.device;
+    if (this.closed || !d) return;
+    this.clearRetry();
+    d.ready().then(
+      () => {
+        if (this.closed) return;
+        this.learnUuid(d);
+        this.markReady(d);
+      },
+      (err: unknown) => {
+        this.markError(err);
+        if (this.closed || !this.wanted) return;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (this.wanted) this.connect();
+        }, this.opts.retryMs ?? LINK_RETRY_MS);
+      },
+    );
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** Once the uuid is known: MQTT-only sessions leave HTTP, pushes start flowing, the IP is followed. */
+  private learnUuid(d: MerossDevice): void {
+    const seen = d.info?.uuid ?? "";
+    if (!this.uuidValue && isUuid(seen)) this.uuidValue = seen;
+    const { mqtt } = this.created;
+    if (!this.uuidValue || !mqtt || this.closed) return;
+    if (this.carrier === "mqtt" && d.transport !== mqtt) d.setTransport(mqtt);
+    mqtt.attach();
+    const p = this.fleet?.device(this.uuidValue);
+    if (p) this.follow(p);
+  }
+
+  /** Only presence the fleet reports moves the HTTP address: it checked the device's identity first. */
+  private follow(p: BrokerPresence): void {
+    const { http } = this.created;
+    if (this.closed || !this.uuidValue || p.uuid !== this.uuidValue || !p.ip || !http) return;
+    let moved = false;
+    try {
+      moved = http.moveTo(followAddress(this.host, p.ip));
+    } catch {
+      return;
+    }
+    if (!moved) return;
+    this.followed = { ip: p.ip };
+    this.opts.log?.(`device ${this.uuidValue} is now at ${p.ip} (seen by the MQTT broker); HTTP requests go there`);
+    this.refreshReady();
+  }
+
+  private readyText(d: MerossDevice): string {
+    const model = d.info?.model || "connected";
+    if (!this.fleet) return model;
+    return this.followed ? `${model} · ${this.path()} · at ${this.followed.ip}` : `${model} · ${this.path()}`;
+  }
+
+  private refreshReady(): void {
+    if (this.device && this.current.state === "ready") this.markReady(this.device);
+  }
+
+  private markReady(d: MerossDevice): void {
+    this.setStatus({ state: "ready", text: this.readyText(d) });
+  }
+
+  private markError(err: unknown): void {
+    const text = err instanceof Error ? err.message : String(err);
+    const advice = "Try again; if it keeps happening, restart the device.";
+    const e = err instanceof MerossError ? err : new MerossError("BAD_RESPONSE", `Unexpected failure: ${text}. ${advice}`);
+    this.setStatus({ state: "error", text: e.code, error: e });
+  }
+
+  private setStatus(s: LinkStatus): void {
+    if (this.closed) return;
+    this.current = s;
+    this.events.emit("state", s);
+  }
+
+  /**
+   * Stops the session and closes each transport this link created exactly once (AutoTransport
+   * closes the two it wraps; the device closes the one it uses). Resolves within the close bound.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wanted = false;
+    this.clearRetry();
+    for (const off of this.offs.splice(0)) off();
+    this.events.clear();
+    const d = this.device;
+    const { http, mqtt, auto } = this.created;
+    const inUse = d?.transport;
+    const covered = new Set<Transport | undefined>(inUse === auto && auto ? [auto, http, mqtt] : [inUse]);
+    const spare = [auto, http, mqtt].filter((t): t is NonNullable<typeof t> => !!t && !covered.has(t));
+    const all = Promise.all([d?.close(), ...spare.map((t) => t.close())]).then(
+      () => undefined,
+      () => undefined,
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((r) => {
+      timer = setTimeout(r, this.opts.closeBoundMs ?? LINK_CLOSE_BOUND_MS);
+    });
+    await Promise.race([all, bound]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The carriers a device link builds its session on. The fleet's connection only exists
+ * once its broker runs, and a device's DHCP address can change under a running session,
+ * so both are wrapped in transports that resolve late.
+ */
+import { MerossError } from "../errors";
+import { TypedEvents, type Unsubscribe } from "../events";
+import type { Envelope } from "../protocol/message";
+import { HttpTransport, type HttpTransportOptions } from "../transport/http";
+import { MqttTransport, type MqttConnection } from "../transport/mqtt";
+import type { SendOptions, Transport } from "../transport/types";
+import type { Fleet } from "./types";
+
+/** How long a request waits for a starting embedded broker (first start generates certificates). */
+export const BROKER_START_WAIT_MS = 20_000;
+
+/** What every carrier reports: device pushes, and whether its path is up. */
+export interface CarrierEvents {
+  push: Envelope;
+  connection: { connected: boolean };
+}
+
+type PushListener = (envelope: Envelope) => void;
+
+/**
+ * The EventEmitter-style `on("push")`/`off("push")` the device and AutoTransport still call,
+ * mapped onto typed events (dropped once every transport exposes `events`).
+ */
+class PushShim {
+  private readonly offs = new Map<PushListener, Unsubscribe>();
+  constructor(private readonly events: TypedEvents<CarrierEvents>) {}
+  on(listener: PushListener): void {
+    if (!this.offs.has(listener)) this.offs.set(listener, this.events.on("push", listener));
+  }
+  off(listener: PushListener): void {
+    this.offs.get(listener)?.();
+    this.offs.delete(listener);
+  }
+}
+
+/**
+ * HTTP to an address that can move: when the fleet sees the device connect from a new
+ * IP, later requests go there (the configured port, if any, is kept).
+ */
+export class FollowingHttpTransport implements Transport {
+  readonly kind = "http" as const;
+  readonly events = new TypedEvents<CarrierEvents>();
+  private inner: HttpTransport;
+  private readonly opts: HttpTransportOptions;
+  private closed = false;
+
+  constructor(address: string, opts: HttpTransportOptions = {}) {
+    this.opts = opts;
+    this.inner = new HttpTransport(address, opts);
+  }
+
+  get address(): string {
+    return this.inner.address;
+  }
+
+  /** Points later requests at `address`; returns false when it is already there (or closed). */
+  moveTo(address: string): boolean {
+    if (this.closed || address === this.inner.address) return false;
+    const next = new HttpTransport(address, this.opts);
+    const old = this.inner;
+    this.inner = next;
+    void old.close().catch(() => undefined);
+    return true;
+  }
+
+  send(request: Envelope, opts?: SendOptions): Promise<Envelope> {
+    return this.inner.send(request, opts);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.events.clear();
+    await this.inner.close();
+  }
+}
+
+/** `host:port` with the host replaced by `ip`, keeping an explicit port (e.g. a simulator's). */
+export function followAddress(configured: string, ip: string): string {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(configured.trim());
+  const host = ip.includes(":") ? `[${ip}]` : ip;
+  return m ? `${host}:${m[2]}` : host;
+}
+
+/**
+ * MQTT through a Fleet: waits for its connection, builds the per-device MqttTransport once
+ * the uuid is known (again after the broker restarted), and forwards the device's pushes.
+ */
+export class BrokerTransport implements Transport {
+  readonly kind = "mqtt" as const;
+  readonly events = new TypedEvents<CarrierEvents>();
+  private readonly fleet: Fleet;
+  private readonly label: string;
+  private readonly uuidOf: () => string;
+  private readonly shim = new PushShim(this.events);
+  private inner: MqttTransport | undefined;
+  private innerConn: MqttConnection | undefined;
+  private closed = false;
+  private readonly forward = (env: Envelope): void => {
+    this.events.emit("push", env);
+  };
+
+  /** `label` names the broker in error sentences (its node name). */
+  constructor(fleet: Fleet, uuidOf: () => string, label = "meross-broker") {
+    this.fleet = fleet;
+    this.uuidOf = uuidOf;
+    this.label = label;
+  }
+
+  get address(): string {
+    return `${this.uuidOf() || "device"} via ${this.label}`;
+  }
+
+  on(event: "push", listener: PushListener): void {
+    if (event === "push") this.shim.on(listener);
+  }
+
+  off(event: "push", listener: PushListener): void {
+    if (event === "push") this.shim.off(listener);
+  }
+
+  /** Starts following the device's pushes as soon as the uuid and the broker are there. */
+  attach(): void {
+    const uuid = this.uuidOf();
+    if (!uuid || this.closed) return;
+    this.transportFor(uuid).catch(() => undefined);
+  }
+
+  private async transportFor(uuid: string): Promise<MqttTransport> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new MerossError(
+              "UNREACHABLE",
+              `The MQTT broker "${this.label}" did not start within ${BROKER_START_WAIT_MS / 1000} s. ` +
+                "Open the meross-broker node and check its port and certificate host.",
+            ),
+          ),
+        BROKER_START_WAIT_MS,
+      );
+    });
+    let conn: MqttConnection;
+    try {
+      conn = await Promise.race([this.fleet.connection(), waited]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.closed) throw new MerossError("UNREACHABLE", "This device's MQTT path was closed (redeploy).");
+    if (!this.inner || this.innerConn !== conn || this.inner.uuid !== uuid) {
+      this.dropInner();
+      this.inner = new MqttTransport({ uuid, client: conn });
+      this.innerConn = conn;
+      this.inner.on("push", this.forward);
+      this.events.emit("connection", { connected: true });
+    }
+    return this.inner;
+  }
+
+  private dropInner(): void {
+    const old = this.inner;
+    this.inner = undefined;
+    this.innerConn = undefined;
+    if (!old) return;
+    old.off("push", this.forward);
+    void old.close().catch(() => undefined);
+  }
+
+  async send(request: Envelope, opts?: SendOptions): Promise<Envelope> {
+    const uuid = this.uuidOf();
+    if (!uuid) {
+      throw new MerossError(
+        "BAD_INPUT",
+        "This device has no uuid yet, so it cannot be reached over MQTT. " +
+          "Enter its uuid in the meross-config node (or its address, to learn the uuid over HTTP).",
+      );
+    }
+    const t = await this.transportFor(uuid);
+    return t.send(request, opts);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const old = this.inner;
+    this.inner = undefined;
+    old?.off("push", this.forward);
+    this.events.clear();
+    await old?.close();
+  }
+}

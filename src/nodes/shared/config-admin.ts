@@ -1,0 +1,120 @@
+/**
+ * The meross-config edit dialog's two admin endpoints: what a deployed config knows about
+ * its device, and "Read device" for an address typed in the dialog. The probe is reachable
+ * by anyone allowed to edit flows, so it only ever talks to a device address (no URL, no
+ * path, no credentials in it) and only signs with the key of the config being edited.
+ */
+import type { NodeAPI } from "node-red";
+import type { Request, Response } from "express";
+import { MerossDevice } from "../../core/device";
+import { MerossError } from "../../core/errors";
+import { describeValue } from "../../core/protocol/rules";
+import { summarizeDevice } from "./device-summary";
+import { toMerossError } from "./errors";
+import { isMerossConfig } from "./types";
+
+/** The editor probe answers a person waiting on a button: fail fast. */
+const PROBE_TIMEOUT_MS = 5_000;
+/** What the editor sends back for a password field the user did not touch. */
+const UNCHANGED_PASSWORD = "__PWRD__";
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const IPV6_CHARS = /^[0-9A-Fa-f:.]+$/;
+
+function badHost(raw: string): MerossError {
+  return new MerossError(
+    "BAD_INPUT",
+    `${describeValue(raw)} is not a device address. Enter only the device's IP address or host name, optionally with :port ` +
+      "(for example 192.168.1.50, [fe80::1]:80 or plug.local), without http://, a path or a user name.",
+  );
+}
+
+function isIpv6(text: string): boolean {
+  if (!IPV6_CHARS.test(text) || !text.includes(":")) return false;
+  try {
+    return new URL(`http://[${text}]/`).hostname.length > 2;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `host` or `host:port` where host is IPv4, an IPv6 address in brackets, or a host name, and
+ * port is 1–65535. Anything else (a URL, a path, user:pass@, a scheme) is a BAD_INPUT sentence.
+ */
+export function parseDeviceHost(raw: unknown): string {
+  if (typeof raw !== "string" || !raw.trim()) throw new MerossError("BAD_INPUT", "Enter the device's IP address or host name first.");
+  const text = raw.trim();
+  const m = /^(\[([^\]]*)\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(text);
+  if (!m) throw badHost(raw);
+  const [, host, bracketed, port] = m;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw badHost(raw);
+  const ok = bracketed !== undefined ? isIpv6(bracketed) : IPV4.test(host) || (HOST_NAME.test(host) && !/^[\d.]+$/.test(host));
+  if (!ok) throw badHost(raw);
+  return text;
+}
+
+function errorBody(err: unknown, secrets: string[]): { error: { code: string; message: string } } {
+  const e = toMerossError(err, secrets);
+  return { error: { code: e.code, message: e.message } };
+}
+
+/**
+ * The key to sign a probe with: the one typed in the dialog, else (blank or untouched field)
+ * the stored credential of the meross-config whose id the dialog sends. Never any other key.
+ */
+function probeKey(RED: NodeAPI, body: Record<string, unknown>): string {
+  if (typeof body.key === "string" && body.key !== "" && body.key !== UNCHANGED_PASSWORD) return body.key;
+  if (typeof body.id !== "string" || !body.id) return "";
+  const cfg = RED.nodes.getNode(body.id);
+  if (!isMerossConfig(cfg)) return "";
+  const creds = (cfg as { credentials?: { key?: unknown } }).credentials;
+  return creds && typeof creds.key === "string" ? creds.key : "";
+}
+
+export function registerConfigAdmin(RED: NodeAPI): void {
+  // Info about a deployed config, for the edit dialog; answers from the running session.
+  RED.httpAdmin.get("/meross-config/:id/info", RED.auth.needsPermission("meross-config.read"), (req: Request, res: Response) => {
+    const cfg = RED.nodes.getNode(String(req.params.id));
+    if (!isMerossConfig(cfg)) {
+      const message = "No deployed meross-config with this id. Deploy the flow first, or use Read device.";
+      res.status(404).json({ error: { code: "NOT_FOUND", message } });
+      return;
+    }
+    cfg.getDevice().then(
+      (d) => {
+        const address = cfg.currentAddress();
+        const followedIp = address !== cfg.host ? address : undefined;
+        res.json({ ...summarizeDevice(d), address, configuredAddress: cfg.host, transport: cfg.transport, path: cfg.path(), followedIp });
+      },
+      (err: unknown) => res.status(502).json(errorBody(err, cfg.secrets())),
+    );
+  });
+
+  // "Read device" in the edit dialog: reads System.All/Ability from a host that may not be deployed yet.
+  RED.httpAdmin.post("/meross-config/probe", RED.auth.needsPermission("meross-config.write"), (req: Request, res: Response) => {
+    const body: Record<string, unknown> = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>) : {};
+    const key = probeKey(RED, body);
+    const secrets = key ? [key] : [];
+    let d: MerossDevice;
+    try {
+      d = new MerossDevice({ address: parseDeviceHost(body.host), key, timeoutMs: PROBE_TIMEOUT_MS, http: { retries: 0 } });
+    } catch (err) {
+      res.status(400).json(errorBody(err, secrets));
+      return;
+    }
+    d.refresh()
+      .then(
+        () => res.json(summarizeDevice(d)),
+        (err: unknown) => {
+          const e = toMerossError(err, secrets);
+          res.status(e.code === "BAD_INPUT" ? 400 : 502).json(errorBody(e, secrets));
+        },
+      )
+      .finally(() => {
+        d.close().catch(() => undefined);
+      });
+  });
+}
