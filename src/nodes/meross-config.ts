@@ -9,7 +9,7 @@
  */
 import type { NodeAPI, Node, NodeDef, NodeStatus } from "node-red";
 import type { Request, Response } from "express";
-import { MerossDevice } from "../core/device";
+import { MerossDevice } from "../core/session/device";
 import { MerossError } from "../core/errors";
 import { AutoTransport } from "../core/transport/auto";
 import type { Transport } from "../core/transport/types";
@@ -179,8 +179,8 @@ export = function (RED: NodeAPI): void {
       broker.useKeys(node.id, () => [key]);
       broker.events.on("device", onPresence);
       broker.events.on("gone", onGone);
-      mqtt?.on("push", onHttpPush);
-      auto?.on("switch", () => {
+      mqtt?.events.on("push", onHttpPush);
+      auto?.switches.on("switch", () => {
         if (device && state === "ready") markReady(device, true);
       });
       if (uuid) mqtt?.attach();
@@ -296,8 +296,8 @@ export = function (RED: NodeAPI): void {
         }
       };
       const bound = setTimeout(finish, CLOSE_BOUND_MS);
-      // The session closes the transport it uses; the others (HTTP left for MQTT, the push path) close here.
-      const spare = [auto, http, mqtt].filter((t): t is NonNullable<typeof t> => !!t && t !== d.transport);
+      // This node created every transport, so it closes them all; the session closes only what it created.
+      const spare = [auto, http, mqtt].filter((t): t is NonNullable<typeof t> => !!t);
       const closeAll = Promise.all([d.close(), ...spare.map((t) => t.close().catch(() => undefined))]);
       closeAll.catch(() => undefined).finally(() => {
         clearTimeout(bound);

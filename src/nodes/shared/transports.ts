@@ -3,12 +3,11 @@
  * exists once the embedded broker has started, and a device's DHCP address can change
  * under a running flow, so both are wrapped in transports that resolve late.
  */
-import { EventEmitter } from "node:events";
 import { MerossError } from "../../core/errors";
 import type { Envelope } from "../../core/protocol/message";
 import { HttpTransport, type HttpTransportOptions } from "../../core/transport/http";
 import { MqttTransport, type MqttConnection } from "../../core/transport/mqtt";
-import type { SendOptions, Transport } from "../../core/transport/types";
+import { transportEvents, type SendOptions, type Transport } from "../../core/transport/types";
 import type { MerossBrokerNode } from "./broker-types";
 
 /** How long a request waits for a starting embedded broker (first start generates certificates). */
@@ -20,6 +19,7 @@ export const BROKER_START_WAIT_MS = 20_000;
  */
 export class FollowingHttpTransport implements Transport {
   readonly kind = "http" as const;
+  readonly events = transportEvents();
   private inner: HttpTransport;
   private readonly opts: HttpTransportOptions;
 
@@ -62,19 +62,17 @@ export function followAddress(configured: string, ip: string): string {
  * MQTT through a meross-broker config node: waits for its connection, builds the
  * per-device MqttTransport once the uuid is known, and forwards the device's pushes.
  */
-export class BrokerTransport extends EventEmitter implements Transport {
+export class BrokerTransport implements Transport {
   readonly kind = "mqtt" as const;
+  readonly events = transportEvents();
   private readonly broker: MerossBrokerNode;
   private readonly uuidOf: () => string;
   private inner: MqttTransport | undefined;
   private innerConn: MqttConnection | undefined;
   private closed = false;
-  private readonly forward = (env: Envelope): void => {
-    this.emit("push", env);
-  };
+  private unforward: (() => void) | undefined;
 
   constructor(broker: MerossBrokerNode, uuidOf: () => string) {
-    super();
     this.broker = broker;
     this.uuidOf = uuidOf;
   }
@@ -107,11 +105,11 @@ export class BrokerTransport extends EventEmitter implements Transport {
     }
     if (this.closed) throw new MerossError("UNREACHABLE", "This device's MQTT path was closed (redeploy).");
     if (!this.inner || this.innerConn !== conn || this.inner.uuid !== uuid) {
-      this.inner?.off("push", this.forward);
+      this.unforward?.();
       void this.inner?.close();
       this.inner = new MqttTransport({ uuid, client: conn });
       this.innerConn = conn;
-      this.inner.on("push", this.forward);
+      this.unforward = this.inner.events.on("push", (env: Envelope) => this.events.emit("push", env));
     }
     return this.inner;
   }
@@ -130,7 +128,8 @@ export class BrokerTransport extends EventEmitter implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.inner?.off("push", this.forward);
+    this.unforward?.();
+    this.events.clear();
     await this.inner?.close();
     this.inner = undefined;
   }

@@ -4,7 +4,7 @@
  * close so a redeploy leaves no listener behind.
  */
 import type { NodeAPI, Node, NodeStatus } from "node-red";
-import type { DeviceEvent, MerossDevice } from "../../core/device";
+import type { DeviceEvent, MerossDevice } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
 import { isMerossConfig, type MerossConfigNode, type SessionState } from "./types";
 
@@ -60,11 +60,12 @@ export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEven
     }
   };
   let listeningOn: MerossDevice | undefined;
+  let stopListening: (() => void) | undefined;
   const listen = (): void => {
     const d = config.device;
     if (onEvent && d && listeningOn !== d) {
-      listeningOn?.removeListener("event", listener);
-      d.on("event", listener);
+      stopListening?.();
+      stopListening = d.events.on("event", listener);
       listeningOn = d;
     }
   };
@@ -78,7 +79,8 @@ export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEven
   listen();
 
   node.on("close", (_removed: boolean, done: () => void) => {
-    listeningOn?.removeListener("event", listener);
+    stopListening?.();
+    stopListening = undefined;
     listeningOn = undefined;
     config.deregister(node, done);
   });

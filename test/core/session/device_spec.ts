@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { MerossDevice } from "../../src/core/device";
-import { generateCertificates, type Certificates } from "../../src/core/broker/certs";
-import { MerossBroker } from "../../src/core/broker/broker";
-import { MqttTransport } from "../../src/core/transport/mqtt";
-import { HttpTransport } from "../../src/core/transport/http";
-import { AutoTransport } from "../../src/core/transport/auto";
-import { SimulatedDevice } from "../../src/simulator/device";
-import { rejectsWith, nextEvent } from "../helpers/errors";
+import { MerossDevice } from "../../../src/core/session/device";
+import { generateCertificates, type Certificates } from "../../../src/core/broker/certs";
+import { MerossBroker } from "../../../src/core/broker/broker";
+import { MqttTransport } from "../../../src/core/transport/mqtt";
+import { HttpTransport } from "../../../src/core/transport/http";
+import { AutoTransport } from "../../../src/core/transport/auto";
+import { SimulatedDevice } from "../../../src/simulator/device";
+import { rejectsWith, nextEvent } from "../../helpers/errors";
 
 const KEY = "device-spec-key";
 

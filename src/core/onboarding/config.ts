@@ -3,7 +3,7 @@
  * device will log in with (§5.2) and System.Time with its DST rules (§3.8).
  */
 import { md5Hex } from "../protocol/message";
-import { badInput, describeValue, toNumber } from "./util";
+import { badInput, describeValue, toNumber } from "../capabilities/util";
 
 /** Where the device should connect after onboarding, and the key and userId it will sign with. */
 export interface ConfigKeyOptions {
