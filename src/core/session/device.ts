@@ -289,7 +289,7 @@ export class MerossDevice implements DeviceSession {
       abilities: () => this.stateValue.abilities,
       learnAbility: (reply) => {
         this.noteUuid(reply);
-        this.stateValue.abilities = parseAbility(reply.payload);
+        this.commit(learnIdentity(undefined, parseAbility(reply.payload)));
       },
       deviceKey: () => this.keyValue,
       started: (scheme) => this.events.emit("encryption", { scheme }),
@@ -309,8 +309,8 @@ export class MerossDevice implements DeviceSession {
   /** Reads System.All and System.Ability: identity, capabilities and current state. */
   async refresh(): Promise<DeviceInfo> {
     const { all, abilities } = await readSystem(this);
-    this.stateValue.abilities = abilities;
-    this.stateValue.info = all.info;
+    // Identity first: the static LAN key is derived from the uuid and MAC.
+    this.commit(learnIdentity(all.info, abilities));
     // The device answered in plaintext but lists encryption: encrypt from now on (§4.2).
     if (this.crypto.shouldUpgrade()) await this.useEncryption(this.crypto.autoScheme());
     this.commit(applySystem(all, abilities));
