@@ -70,7 +70,7 @@ export class BrokerTransport implements Transport {
   private inner: MqttTransport | undefined;
   private innerConn: MqttConnection | undefined;
   private closed = false;
-  private unforward: (() => void) | undefined;
+  private unforward: Array<() => void> = [];
 
   constructor(broker: MerossBrokerNode, uuidOf: () => string) {
     this.broker = broker;
@@ -105,11 +105,14 @@ export class BrokerTransport implements Transport {
     }
     if (this.closed) throw new MerossError("UNREACHABLE", "This device's MQTT path was closed (redeploy).");
     if (!this.inner || this.innerConn !== conn || this.inner.uuid !== uuid) {
-      this.unforward?.();
+      for (const off of this.unforward) off();
       void this.inner?.close();
       this.inner = new MqttTransport({ uuid, client: conn });
       this.innerConn = conn;
-      this.unforward = this.inner.events.on("push", (env: Envelope) => this.events.emit("push", env));
+      this.unforward = [
+        this.inner.events.on("push", (env: Envelope) => this.events.emit("push", env)),
+        this.inner.events.on("connection", (c) => this.events.emit("connection", c)),
+      ];
     }
     return this.inner;
   }
@@ -128,7 +131,7 @@ export class BrokerTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.unforward?.();
+    for (const off of this.unforward) off();
     this.events.clear();
     await this.inner?.close();
     this.inner = undefined;

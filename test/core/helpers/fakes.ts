@@ -50,7 +50,7 @@ export class FakeSession implements DeviceSession {
 
 /** A transport whose device is a function of the request; counts closes and can push. */
 export class FakeTransport implements Transport {
-  readonly kind = "mqtt" as const;
+  kind: "http" | "mqtt" = "mqtt";
   readonly address = "fake-transport";
   readonly events = transportEvents();
   closed = 0;
