@@ -9,91 +9,28 @@ import { TypedEvents, type Unsubscribe } from "../events";
 import { buildMessage, checkReply, verifySign, type Envelope, type Method } from "../protocol/message";
 import { isNamespace, uuidFromPublishTopic } from "../protocol/rules";
 import { SerialQueue } from "../queue";
-import { HttpTransport, type HttpTransportOptions } from "../transport/http";
+import { HttpTransport } from "../transport/http";
 import { HTTP_TIMEOUT_MS, type Transport } from "../transport/types";
 import { EncryptionLayer } from "../crypto/layer";
 import { checkEncryptionMode, type EncryptionMode, type EncryptionScheme } from "../crypto/lan";
 import { composeCapabilities, reduceEnvelope } from "../capabilities/registry";
-import { NS_ABILITY, NS_ALL, NS_TIME, applySystem, learnIdentity, parseAbility, readSystem, type DeviceInfo } from "../capabilities/system";
-import { NS_TOGGLE, NS_TOGGLEX, getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capabilities/toggle";
-import { NS_LIGHT, getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
-import { NS_CONSUMPTIONX, NS_ELECTRICITY, getConsumption, getElectricity } from "../capabilities/electricity";
-import { NS_MULTIPLE } from "../capabilities/multiple";
-import type { Abilities, DeviceEvent, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
+import { applySystem, learnIdentity, parseAbility, readSystem, type DeviceInfo } from "../capabilities/system";
+import { getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capabilities/toggle";
+import { getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
+import { getConsumption, getElectricity } from "../capabilities/electricity";
+import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
+import { NS, type DeviceEventMap, type DeviceOptions } from "./types";
 
 export type { DeviceEvent, RequestOptions } from "../capabilities/types";
-
-/** Namespaces by short name, gathered from the capability modules for callers that name one. */
-export const NS = {
-  ALL: NS_ALL,
-  ABILITY: NS_ABILITY,
-  TOGGLEX: NS_TOGGLEX,
-  TOGGLE: NS_TOGGLE,
-  LIGHT: NS_LIGHT,
-  ELECTRICITY: NS_ELECTRICITY,
-  CONSUMPTIONX: NS_CONSUMPTIONX,
-  WIFILIST: "Appliance.Config.WifiList",
-  WIFI: "Appliance.Config.Wifi",
-  WIFIX: "Appliance.Config.WifiX",
-  KEY: "Appliance.Config.Key",
-  TIME: NS_TIME,
-  MULTIPLE: NS_MULTIPLE,
-} as const;
+export * from "./types";
 
 /** Namespaces every firmware answers even before we know its ability list. */
 const ALWAYS_ALLOWED = new Set<string>([NS.ALL, NS.ABILITY]);
 
-export interface DeviceOptions {
-  /** `host`, `host:port` or a URL; used when no transport is given (the session then owns it). */
-  address?: string;
-  /** A transport the caller created: the caller closes it, the session never does. */
-  transport?: Transport;
-  key?: string;
-  /** Default per-request timeout. */
-  timeoutMs?: number;
-  http?: HttpTransportOptions;
-  /** `from` header; any non-empty string works over HTTP (docs/protocol.md §1.4). */
-  from?: string;
-  /**
-   * LAN encryption (§4). "auto" (default) sends plaintext until the ability list shows
-   * Encrypt.ECDHE / Encrypt.Suite, or a plaintext request is dropped, then encrypts
-   * everything; "static" / "ecdhe" force a key scheme; "off" never encrypts.
-   */
-  encryption?: EncryptionMode;
-  /**
-   * The device is in access-point (pairing) mode: "auto" then prefers the ECDHE exchange,
-   * which is what setup tools do there (§4.3 b); configured devices get the static key (a).
-   * Replies may then also be signed with the empty key the device still has.
-   */
-  accessPoint?: boolean;
-  /**
-   * Check each push's sign against the device key (default true). Only a session that
-   * follows pushes for a broker that already checked the device's login may turn it off.
-   */
-  verifyPushes?: boolean;
-}
-
-/** Payload of the "encryption" event: the device session started encrypting. */
-export interface EncryptionEvent {
-  scheme: EncryptionScheme;
-}
-
-export interface DeviceEventMap {
-  event: DeviceEvent;
-  busy: boolean;
-  encryption: EncryptionEvent;
-}
-
-export interface DeviceStatus {
-  state: "idle" | "busy" | "ok" | "error";
-  error?: MerossError;
-}
-
 export class MerossDevice implements DeviceSession {
   readonly address: string;
   readonly events = new TypedEvents<DeviceEventMap>();
-  /** Pushes dropped because their sign did not match the device key. */
-  ignoredPushes = 0;
+  private ignored = 0;
   private transportImpl: Transport;
   /** The transport this session created (from an address), the only one it closes. */
   private owned: Transport | undefined;
@@ -147,6 +84,11 @@ export class MerossDevice implements DeviceSession {
 
   get light(): Readonly<LightState> | undefined {
     return this.stateValue.light;
+  }
+
+  /** Pushes dropped because their sign did not match the device key. */
+  get ignoredPushes(): number {
+    return this.ignored;
   }
 
   /** The device uuid: from System.All, else a reply header, else the transport it is bound to. */
@@ -374,7 +316,7 @@ export class MerossDevice implements DeviceSession {
   handlePush(env: Envelope): boolean {
     if (env.header.method !== "PUSH") return false;
     if (this.verifyPushes && !verifySign(env.header, this.keyValue)) {
-      this.ignoredPushes++;
+      this.ignored++;
       return false;
     }
     const update = reduceEnvelope(composeCapabilities(this.stateValue.abilities), env, "push");
