@@ -9,7 +9,7 @@ import net from "node:net";
 import mqtt from "mqtt";
 import http from "node:http";
 import { startEmbedded, type EmbeddedRed } from "./nodered";
-import { MerossDevice } from "../src/core/device";
+import { MerossDevice } from "../src/core/session/device";
 import { buildMessage } from "../src/core/protocol/message";
 import { RemoteFleet } from "./fleet-process";
 

@@ -4,7 +4,7 @@
  * --broker the same request goes over MQTT, for devices only reachable through their broker.
  */
 import { readFileSync } from "node:fs";
-import { MerossDevice } from "../core/device";
+import { MerossDevice } from "../core/session/device";
 import { MerossError } from "../core/errors";
 import { REQUEST_METHODS, type RequestMethod } from "../core/protocol/message";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";

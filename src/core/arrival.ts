@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { MerossError } from "./errors";
-import { MerossDevice, NS } from "./device";
+import { MerossDevice, NS } from "./session/device";
 import type { BrokerDevice, MerossBroker, RefusedEvent } from "./broker/broker";
 
 /** Seconds a device typically needs for reboot + Wi-Fi + TLS is 20–60; 90 leaves margin for slow routers. */

@@ -4,11 +4,11 @@
  * Config.Wifi must be last: the device reboots as soon as it acknowledges it.
  */
 import { MerossError } from "./errors";
-import { MerossDevice, NS } from "./device";
+import { MerossDevice, NS } from "./session/device";
 import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
-import { parseAbility, parseSystemAll, type DeviceInfo } from "./codecs/system";
-import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork, type WifiSettings } from "./codecs/wifi";
-import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "./codecs/config";
+import { parseAbility, parseSystemAll, type DeviceInfo } from "./capabilities/system";
+import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork, type WifiSettings } from "./onboarding/wifi";
+import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "./onboarding/config";
 import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "./crypto/lan";
 
 /** Where a factory-fresh device answers in access-point mode. */
@@ -114,7 +114,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
   // Encrypted firmware drops the plaintext System.All; the session then reads the ability
   // list and sets up encryption by itself (protocol.md §4.2). Logged as its own step.
   let encryptionStarted = Date.now();
-  device.on("encryption", (e: { scheme: EncryptionScheme }) => {
+  device.events.on("encryption", (e: { scheme: EncryptionScheme }) => {
     const s: OnboardStep = { name: "set up encryption", ok: true, ms: Date.now() - encryptionStarted, detail: describeScheme(e.scheme) };
     steps.push(s);
     opts.onStep?.(s);
@@ -143,12 +143,13 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
       async () => parseSystemAll((await device.request("GET", NS.ALL, {}, { checkAbility: false })).payload).info,
       (i) => `${i.model} ${i.uuid} firmware ${i.firmwareVersion}`,
     );
-    device.info = info;
+    device.learn(info);
     await step(
       "read abilities",
       async () => {
-        device.abilities = parseAbility((await device.request("GET", NS.ABILITY, {}, { checkAbility: false })).payload);
-        return Object.keys(device.abilities).length;
+        const abilities = parseAbility((await device.request("GET", NS.ABILITY, {}, { checkAbility: false })).payload);
+        device.learn(undefined, abilities);
+        return Object.keys(abilities).length;
       },
       (n) => `${n} namespaces`,
     );

@@ -17,7 +17,7 @@ import { CloudSession } from "../core/broker/session";
 import { MerossError } from "../core/errors";
 import { verifySign, type Envelope } from "../core/protocol/message";
 import { MqttConnection, type MqttMessageEvent } from "../core/transport/mqtt";
-import { describeValue } from "../core/codecs/util";
+import { describeValue } from "../core/capabilities/util";
 import { redact, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { isMerossBroker, type BrokerEndpoint, type BrokerPresence, type MerossBrokerNode } from "./shared/broker-types";

@@ -7,7 +7,7 @@
  */
 import type { NodeAPI, Node, NodeDef } from "node-red";
 import { DeviceLink } from "../core/fleet/device-link";
-import type { MerossDevice } from "../core/device";
+import type { MerossDevice } from "../core/session/device";
 import { registerConfigAdmin } from "./shared/config-admin";
 import { toMerossError } from "./shared/errors";
 import { asFleet } from "./shared/fleet-bridge";

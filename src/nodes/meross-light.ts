@@ -5,9 +5,9 @@
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
 import { Coalescer } from "../core/coalescer";
-import { NS, type MerossDevice } from "../core/device";
+import { NS, type MerossDevice } from "../core/session/device";
 import { MerossError, explain } from "../core/errors";
-import { buildLightSet, intToHex, deviceToKelvin, lightStateToOutput, type LightState } from "../core/codecs/light";
+import { buildLightSet, intToHex, deviceToKelvin, lightStateToOutput, type LightState } from "../core/capabilities/light";
 import { failMessage } from "./shared/errors";
 import { hasLevels, mergeLightRequests, parseLightInput, type LightRequest } from "./shared/light-input";
 import { linkToConfig, noDeviceError } from "./shared/user-node";

@@ -7,12 +7,12 @@
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
 import type { Request, Response } from "express";
-import { MerossDevice } from "../core/device";
+import { MerossDevice } from "../core/session/device";
 import { AP_ADDRESS, OnboardingError, onboard, scanWifi, type OnboardStep, type StepLogEntry } from "../core/onboarding";
 import { MerossError } from "../core/errors";
-import { describeNetwork, type WifiNetwork } from "../core/codecs/wifi";
+import { describeNetwork, type WifiNetwork } from "../core/onboarding/wifi";
 import { ARRIVAL_TIMEOUT_MS, ArrivalError, ArrivalWatcher, answersInApMode } from "../core/arrival";
-import { describeValue } from "../core/codecs/util";
+import { describeValue } from "../core/capabilities/util";
 import { failMessage, redact, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { isScanRequest, resolveMqttPort, resolveWifiTarget } from "./shared/onboard-input";

@@ -5,13 +5,13 @@
  * HTTP never push, so an optional poll reads them and reports what changed.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import { MerossDevice, NS, type DeviceEvent } from "../core/device";
+import { MerossDevice, NS, type DeviceEvent } from "../core/session/device";
 import { MerossError } from "../core/errors";
-import { lightStateToOutput } from "../core/codecs/light";
-import { describeValue } from "../core/codecs/util";
+import { lightStateToOutput } from "../core/capabilities/light";
+import { describeValue } from "../core/capabilities/util";
 import type { Envelope } from "../core/protocol/message";
 import type { MqttConnection, MqttPushEvent } from "../core/transport/mqtt";
-import type { Transport } from "../core/transport/types";
+import { transportEvents, type Transport } from "../core/transport/types";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
@@ -53,6 +53,7 @@ function pollSeconds(v: unknown): number {
 /** Never sends: a follower only applies the pushes it is handed. */
 class PushOnlyTransport implements Transport {
   readonly kind = "mqtt" as const;
+  readonly events = transportEvents();
   constructor(readonly address: string) {}
   send(): Promise<Envelope> {
     return Promise.reject(new MerossError("UNSUPPORTED", "This session only follows pushes."));
@@ -169,8 +170,9 @@ export = function (RED: NodeAPI): void {
       const follower = (uuid: string): MerossDevice => {
         let d = followers.get(uuid);
         if (!d) {
-          const dev = new MerossDevice({ transport: new PushOnlyTransport(uuid), key: "" });
-          dev.on("event", (ev: DeviceEvent) => {
+          // The broker checked the device's key at login; a follower does not know which key it was.
+          const dev = new MerossDevice({ transport: new PushOnlyTransport(uuid), key: "", verifyPushes: false });
+          dev.events.on("event", (ev: DeviceEvent) => {
             const p = fromEvent(uuid, broker.device(uuid)?.model, ev, "push");
             if (p) emit(p, short(uuid));
           });

@@ -3,7 +3,7 @@
  * it. ToggleX vs legacy Toggle is decided by the device's ability list in the core.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { parseOnOffInput } from "../core/codecs/toggle";
+import { parseOnOffInput } from "../core/capabilities/toggle";
 import { failMessage } from "./shared/errors";
 import { resolveChannel, isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";

@@ -13,7 +13,7 @@ import { deriveIdentity, decryptWifiXPassword } from "./identity";
 import { parseRequest, formatResponse, writeResponse, MAX_BODY_BYTES, MAX_HEADER_BYTES, type WireRequest } from "./httpwire";
 import { DeviceMqttLink, type MqttState } from "./mqttlink";
 import { deviceEcdhe, deviceStaticKey, openMessage, sealMessage } from "./lancrypt";
-import type { WifiNetwork } from "../core/codecs/wifi";
+import type { WifiNetwork } from "../core/onboarding/wifi";
 
 export type { MqttState } from "./mqttlink";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MerossDevice } from "../../src/core/device";
+import { MerossDevice } from "../../src/core/session/device";
 import { MerossError } from "../../src/core/errors";
 import { onboard } from "../../src/core/onboarding";
 import { decryptMessageBase64, encryptMessageBase64, staticLanKey } from "../../src/core/crypto/aes";

@@ -11,7 +11,7 @@ import {
   verifySign,
   type Envelope,
 } from "../../src/core/protocol/message";
-import { mqttPassword, mqttUsername } from "../../src/core/codecs/config";
+import { mqttPassword, mqttUsername } from "../../src/core/onboarding/config";
 import { isCode } from "../helpers/errors";
 
 const vectors = JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors.json"), "utf8"));

@@ -129,9 +129,9 @@ describe("MqttTransport / MqttConnection", () => {
     const ta = new MqttTransport({ uuid: DEVICE_A.uuid, client: conn });
     const tb = new MqttTransport({ uuid: DEVICE_B.uuid, client: conn });
     const forB: Envelope[] = [];
-    tb.on("push", (e: Envelope) => forB.push(e));
+    tb.events.on("push", (e: Envelope) => forB.push(e));
     const viaConn = new Promise<MqttPushEvent>((resolve) => conn.once("push", resolve));
-    const viaTransport = new Promise<Envelope>((resolve) => ta.once("push", resolve));
+    const viaTransport = new Promise<Envelope>((resolve) => ta.events.once("push", resolve));
     await a.publish(a.message("PUSH", "Appliance.Control.ToggleX", { togglex: [{ channel: 0, onoff: 1 }] }));
     assert.equal((await viaConn).uuid, DEVICE_A.uuid);
     assert.equal((await viaTransport).header.namespace, "Appliance.Control.ToggleX");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { onboard, OnboardingError } from "../../src/core/onboarding";
-import { MerossDevice } from "../../src/core/device";
-import { mqttPassword } from "../../src/core/codecs/config";
+import { MerossDevice } from "../../src/core/session/device";
+import { mqttPassword } from "../../src/core/onboarding/config";
 import { SimulatedDevice, type WifiConfigEvent } from "../../src/simulator/device";
 import { rejectsWith } from "../helpers/errors";
 

@@ -1,6 +1,6 @@
 /** Assertions on MerossError shared by the specs: the code a user's Catch node sees, and its sentence. */
 import assert from "node:assert/strict";
-import type { MerossDevice, DeviceEvent } from "../../src/core/device";
+import type { MerossDevice, DeviceEvent } from "../../src/core/session/device";
 import { MerossError } from "../../src/core/errors";
 
 /** For assert.throws: the error is a MerossError with this code (and a sentence matching `re`). */
@@ -27,16 +27,17 @@ export async function rejectsWith(p: Promise<unknown>, code: string, pattern?: R
 /** The next device event that passes `match`. */
 export function nextEvent(device: MerossDevice, match: (e: DeviceEvent) => boolean, timeoutMs = 10_000): Promise<DeviceEvent> {
   return new Promise((resolve, reject) => {
+    let off = (): void => undefined;
     const t = setTimeout(() => {
-      device.off("event", on);
+      off();
       reject(new Error("no matching device event"));
     }, timeoutMs);
     const on = (e: DeviceEvent) => {
       if (!match(e)) return;
       clearTimeout(t);
-      device.off("event", on);
+      off();
       resolve(e);
     };
-    device.on("event", on);
+    off = device.events.on("event", on);
   });
 }

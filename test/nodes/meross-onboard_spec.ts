@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import onboardNode = require("../../src/nodes/meross-onboard");
-import { MerossDevice } from "../../src/core/device";
-import { mqttPassword } from "../../src/core/codecs/config";
+import { MerossDevice } from "../../src/core/session/device";
+import { mqttPassword } from "../../src/core/onboarding/config";
 import type { SimulatedDevice } from "../../src/simulator";
 import { helper, startDevice, nextMessage, onTab, CATCH_NODES, useRuntime } from "./helpers";
 

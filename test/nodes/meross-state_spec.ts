@@ -4,7 +4,7 @@ import configModule = require("../../src/nodes/meross-config");
 import toggleModule = require("../../src/nodes/meross-toggle");
 import lightModule = require("../../src/nodes/meross-light");
 import stateModule = require("../../src/nodes/meross-state");
-import { MerossDevice } from "../../src/core/device";
+import { MerossDevice } from "../../src/core/session/device";
 import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
 import { brokerNode, brokerPort, pointAt, statuses, waitListening } from "./broker-helpers";

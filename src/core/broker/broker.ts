@@ -11,7 +11,7 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 
 import { createServer } from "aedes-server-factory";
 import { MerossError } from "../errors";
 import { asEnvelope, md5Hex, type Envelope } from "../protocol/message";
-import { buildSystemTimePayload } from "../codecs/config";
+import { buildSystemTimePayload } from "../onboarding/config";
 import {
   MqttConnection,
   devicePublishTopic,

@@ -6,7 +6,7 @@
  * publishes what comes out.
  */
 import { buildMessage, type Envelope } from "../protocol/message";
-import { buildSystemTimePayload } from "../codecs/config";
+import { buildSystemTimePayload } from "../onboarding/config";
 import { deviceRequestTopic } from "../transport/mqtt";
 
 export const NS_BIND = "Appliance.Control.Bind";

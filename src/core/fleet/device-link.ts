@@ -9,7 +9,7 @@
  * forwards pushes the broker carries while requests go over HTTP, retries a failed first
  * read while someone still wants the device, and reports its state as typed events.
  */
-import { MerossDevice, type DeviceEvent } from "../device";
+import { MerossDevice, type DeviceEvent } from "../session/device";
 import { MerossError } from "../errors";
 import { TypedEvents, type Unsubscribe } from "../events";
 import { checkEncryptionMode } from "../crypto/lan";
@@ -137,8 +137,7 @@ export class DeviceLink {
 
   private wire(device: MerossDevice): void {
     const onEvent = (ev: DeviceEvent): void => this.events.emit("event", ev);
-    device.on("event", onEvent);
-    this.offs.push(() => device.removeListener("event", onEvent));
+    this.offs.push(device.events.on("event", onEvent));
     const { fleet } = this;
     const { mqtt, auto } = this.created;
     if (!fleet || !mqtt) return;
@@ -157,9 +156,7 @@ export class DeviceLink {
       mqtt.events.on("push", (env) => this.forwardPush(env)),
     );
     if (auto) {
-      const onSwitch = (): void => this.refreshReady();
-      auto.on("switch", onSwitch);
-      this.offs.push(() => auto.off("switch", onSwitch));
+      this.offs.push(auto.switches.on("switch", () => this.refreshReady()));
     }
     if (this.uuidValue) mqtt.attach();
   }

@@ -4,39 +4,15 @@
  * so both are wrapped in transports that resolve late.
  */
 import { MerossError } from "../errors";
-import { TypedEvents, type Unsubscribe } from "../events";
+import type { Unsubscribe } from "../events";
 import type { Envelope } from "../protocol/message";
 import { HttpTransport, type HttpTransportOptions } from "../transport/http";
 import { MqttTransport, type MqttConnection } from "../transport/mqtt";
-import type { SendOptions, Transport } from "../transport/types";
+import { transportEvents, type SendOptions, type Transport } from "../transport/types";
 import type { Fleet } from "./types";
 
 /** How long a request waits for a starting embedded broker (first start generates certificates). */
 export const BROKER_START_WAIT_MS = 20_000;
-
-/** What every carrier reports: device pushes, and whether its path is up. */
-export interface CarrierEvents {
-  push: Envelope;
-  connection: { connected: boolean };
-}
-
-type PushListener = (envelope: Envelope) => void;
-
-/**
- * The EventEmitter-style `on("push")`/`off("push")` the device and AutoTransport still call,
- * mapped onto typed events (dropped once every transport exposes `events`).
- */
-class PushShim {
-  private readonly offs = new Map<PushListener, Unsubscribe>();
-  constructor(private readonly events: TypedEvents<CarrierEvents>) {}
-  on(listener: PushListener): void {
-    if (!this.offs.has(listener)) this.offs.set(listener, this.events.on("push", listener));
-  }
-  off(listener: PushListener): void {
-    this.offs.get(listener)?.();
-    this.offs.delete(listener);
-  }
-}
 
 /**
  * HTTP to an address that can move: when the fleet sees the device connect from a new
@@ -44,7 +20,7 @@ class PushShim {
  */
 export class FollowingHttpTransport implements Transport {
   readonly kind = "http" as const;
-  readonly events = new TypedEvents<CarrierEvents>();
+  readonly events = transportEvents();
   private inner: HttpTransport;
   private readonly opts: HttpTransportOptions;
   private closed = false;
@@ -93,17 +69,14 @@ export function followAddress(configured: string, ip: string): string {
  */
 export class BrokerTransport implements Transport {
   readonly kind = "mqtt" as const;
-  readonly events = new TypedEvents<CarrierEvents>();
+  readonly events = transportEvents();
   private readonly fleet: Fleet;
   private readonly label: string;
   private readonly uuidOf: () => string;
-  private readonly shim = new PushShim(this.events);
   private inner: MqttTransport | undefined;
   private innerConn: MqttConnection | undefined;
   private closed = false;
-  private readonly forward = (env: Envelope): void => {
-    this.events.emit("push", env);
-  };
+  private unforward: Unsubscribe[] = [];
 
   /** `label` names the broker in error sentences (its node name). */
   constructor(fleet: Fleet, uuidOf: () => string, label = "meross-broker") {
@@ -114,14 +87,6 @@ export class BrokerTransport implements Transport {
 
   get address(): string {
     return `${this.uuidOf() || "device"} via ${this.label}`;
-  }
-
-  on(event: "push", listener: PushListener): void {
-    if (event === "push") this.shim.on(listener);
-  }
-
-  off(event: "push", listener: PushListener): void {
-    if (event === "push") this.shim.off(listener);
   }
 
   /** Starts following the device's pushes as soon as the uuid and the broker are there. */
@@ -157,7 +122,11 @@ export class BrokerTransport implements Transport {
       this.dropInner();
       this.inner = new MqttTransport({ uuid, client: conn });
       this.innerConn = conn;
-      this.inner.on("push", this.forward);
+      const inner = this.inner;
+      this.unforward = [
+        inner.events.on("push", (env: Envelope) => this.events.emit("push", env)),
+        inner.events.on("connection", (c) => this.events.emit("connection", c)),
+      ];
       this.events.emit("connection", { connected: true });
     }
     return this.inner;
@@ -167,8 +136,8 @@ export class BrokerTransport implements Transport {
     const old = this.inner;
     this.inner = undefined;
     this.innerConn = undefined;
+    for (const off of this.unforward.splice(0)) off();
     if (!old) return;
-    old.off("push", this.forward);
     void old.close().catch(() => undefined);
   }
 
@@ -190,7 +159,7 @@ export class BrokerTransport implements Transport {
     this.closed = true;
     const old = this.inner;
     this.inner = undefined;
-    old?.off("push", this.forward);
+    for (const off of this.unforward.splice(0)) off();
     this.events.clear();
     await old?.close();
   }

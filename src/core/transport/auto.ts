@@ -1,13 +1,13 @@
 /**
  * `auto` transport: MQTT while the device is connected to the broker, HTTP otherwise, and
  * the other path when the chosen one fails to deliver. Devices keep answering HTTP when
- * their broker is gone (protocol.md §3.9), and MQTT reaches devices HTTP cannot (NAT,
+ * their broker is gone (docs/protocol.md §3.9), and MQTT reaches devices HTTP cannot (NAT,
  * changed IP), so each covers the other's failure.
  */
-import { EventEmitter } from "node:events";
 import { MerossError } from "../errors";
+import { TypedEvents, type Unsubscribe } from "../events";
 import type { Envelope } from "../protocol/message";
-import type { SendOptions, Transport } from "./types";
+import { transportEvents, type SendOptions, type Transport } from "./types";
 
 export interface AutoTransportOptions {
   http: Transport;
@@ -16,25 +16,30 @@ export interface AutoTransportOptions {
   mqttAvailable: () => boolean;
 }
 
+
 /** Failures after which the request never reached the device, or got no answer. */
 const SWITCH_ON = new Set(["UNREACHABLE", "TIMEOUT"]);
 
-export class AutoTransport extends EventEmitter implements Transport {
+/** Both paths are given to it, so both stay open when it closes: their creator closes them. */
+export class AutoTransport implements Transport {
+  readonly events = transportEvents();
+  /** `switch` when requests start taking the other path. */
+  readonly switches = new TypedEvents<{ switch: "http" | "mqtt" }>();
   private readonly http: Transport;
   private readonly mqtt: Transport;
   private readonly mqttAvailable: () => boolean;
   private lastKind: "http" | "mqtt";
-  private readonly forwardPush = (env: Envelope): void => {
-    this.emit("push", env);
-  };
+  private readonly unsubscribe: Unsubscribe[];
 
   constructor(opts: AutoTransportOptions) {
-    super();
     this.http = opts.http;
     this.mqtt = opts.mqtt;
     this.mqttAvailable = opts.mqttAvailable;
     this.lastKind = this.mqttAvailable() ? "mqtt" : "http";
-    this.mqtt.on?.("push", this.forwardPush);
+    this.unsubscribe = [
+      this.mqtt.events.on("push", (env: Envelope) => this.events.emit("push", env)),
+      this.mqtt.events.on("connection", (c) => this.events.emit("connection", c)),
+    ];
   }
 
   /** The path the last request took (or would take now). */
@@ -44,6 +49,10 @@ export class AutoTransport extends EventEmitter implements Transport {
 
   get address(): string {
     return this.lastKind === "mqtt" ? this.mqtt.address : this.http.address;
+  }
+
+  get uuid(): string | undefined {
+    return this.mqtt.uuid ?? this.http.uuid;
   }
 
   async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
@@ -65,12 +74,13 @@ export class AutoTransport extends EventEmitter implements Transport {
   private use(kind: "http" | "mqtt"): void {
     if (kind !== this.lastKind) {
       this.lastKind = kind;
-      this.emit("switch", kind);
+      this.switches.emit("switch", kind);
     }
   }
 
   async close(): Promise<void> {
-    this.mqtt.off?.("push", this.forwardPush);
-    await Promise.all([this.http.close(), this.mqtt.close()]);
+    for (const off of this.unsubscribe) off();
+    this.events.clear();
+    this.switches.clear();
   }
 }

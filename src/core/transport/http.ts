@@ -10,7 +10,7 @@ import http from "node:http";
 import { MerossError, explain } from "../errors";
 import { parseEnvelopeText, type Envelope } from "../protocol/message";
 import { decodeEnvelopeText, encodeEnvelope } from "../crypto/lan";
-import { HTTP_TIMEOUT_MS, type SendOptions, type Transport } from "./types";
+import { HTTP_TIMEOUT_MS, transportEvents, type SendOptions, type Transport } from "./types";
 
 export interface HttpTransportOptions {
   timeoutMs?: number;
@@ -54,6 +54,8 @@ export function deviceUrl(address: string): string {
 export class HttpTransport implements Transport {
   readonly kind = "http" as const;
   readonly address: string;
+  /** Part of the contract; HTTP never pushes. */
+  readonly events = transportEvents();
   private readonly url: string;
   private readonly client: AxiosInstance;
   private readonly timeoutMs: number;

@@ -1,3 +1,18 @@
+/**
+ * The one contract every carrier (HTTP, MQTT, the auto switch between them, the node-side
+ * wrappers) fulfils.
+ *
+ * Ownership: the creator of a connection is the one that closes it. A transport closes
+ * only what it created itself (HttpTransport its socket agent); a per-device MqttTransport
+ * does not close the shared MqttConnection it was given, AutoTransport does not close the
+ * two transports it was given, and a device session closes its transport only when the
+ * session created it (from an address). Whoever passes a transport in keeps closing it.
+ *
+ * Encryption: the LAN key reaches the wire one way only, per request in
+ * SendOptions.encryptionKey, decided by the session's encryption layer (crypto/layer.ts).
+ * MQTT remembers the key of a device's last encrypted request to read its encrypted pushes.
+ */
+import { TypedEvents } from "../events";
 import type { Envelope } from "../protocol/message";
 
 export interface SendOptions {
@@ -9,28 +24,42 @@ export interface SendOptions {
    */
   resend?: () => Envelope;
   /**
-   * AES key (32 ASCII chars) of a device with LAN encryption (protocol.md §4): HTTP encrypts
-   * the body with it; MQTT uses it to read encrypted replies and pushes. Unset = plaintext.
+   * AES key (32 ASCII chars) of a device with LAN encryption (docs/protocol.md §4): HTTP
+   * encrypts the body with it; MQTT uses it to read encrypted replies and pushes. Unset = plaintext.
    */
   encryptionKey?: string;
 }
 
+/** What a transport tells its listeners. HTTP never pushes; MQTT reports its broker link. */
+export interface TransportEventMap {
+  /** A PUSH the device sent (already parsed, not yet verified: the session checks its sign). */
+  push: Envelope;
+  connection: { connected: boolean };
+}
+
+export type TransportEvents = TypedEvents<TransportEventMap>;
+
 /**
  * Carries one request envelope to a device and returns the device's reply envelope.
  * Implementations parse and validate the envelope (BAD_RESPONSE on garbage) but do not
- * interpret it: signature and messageId checks belong to the device layer.
+ * interpret it: signature and messageId checks belong to the device session.
  */
 export interface Transport {
   readonly kind: "http" | "mqtt";
   /** Human-readable address used in error sentences (never contains secrets). */
   readonly address: string;
+  /** The device uuid when the transport is bound to one device (MQTT); unset over HTTP. */
+  readonly uuid?: string;
+  readonly events: TransportEvents;
   send(request: Envelope, opts?: SendOptions): Promise<Envelope>;
+  /** Releases what this transport created; never what it was given (see above). */
   close(): Promise<void>;
-  /** Transports that receive device PUSHes (MQTT) emit "push" with the envelope. */
-  on?(event: "push", listener: (envelope: Envelope) => void): unknown;
-  off?(event: "push", listener: (envelope: Envelope) => void): unknown;
+}
+
+export function transportEvents(): TransportEvents {
+  return new TypedEvents<TransportEventMap>();
 }
 
 export const HTTP_TIMEOUT_MS = 10_000;
-/** A Wi-Fi scan is a live scan on the device: 3–10 s observed (protocol.md §2.3). */
+/** A Wi-Fi scan is a live scan on the device: 3–10 s observed (docs/protocol.md §2.3). */
 export const WIFI_SCAN_TIMEOUT_MS = 30_000;

@@ -6,7 +6,7 @@
  */
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
-import { MerossDevice } from "../../core/device";
+import { MerossDevice } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
 import { describeValue } from "../../core/protocol/rules";
 import { summarizeDevice } from "./device-summary";

@@ -3,8 +3,8 @@
  * identity and a plain summary of its abilities. Built only from what the device said;
  * it never includes the key.
  */
-import { NS, type MerossDevice } from "../../core/device";
-import { LIGHT_CAPACITY, describeCapacity } from "../../core/codecs/light";
+import { NS, type MerossDevice } from "../../core/session/device";
+import { LIGHT_CAPACITY, describeCapacity } from "../../core/capabilities/light";
 
 export interface DeviceSummary {
   model: string;

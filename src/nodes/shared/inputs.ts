@@ -3,7 +3,7 @@
  * can send ends here as a value or a BAD_INPUT sentence naming the field and the fix.
  */
 import { MerossError } from "../../core/errors";
-import { describeValue } from "../../core/codecs/util";
+import { describeValue } from "../../core/capabilities/util";
 
 /** Strips exotic values that a node property or msg field could hold. */
 function isBlank(v: unknown): boolean {

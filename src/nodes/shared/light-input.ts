@@ -13,9 +13,9 @@ import {
   parseColour,
   parseTemperature,
   rgbToInt,
-} from "../../core/codecs/light";
-import { parseOnOffInput } from "../../core/codecs/toggle";
-import { describeValue, isObject } from "../../core/codecs/util";
+} from "../../core/capabilities/light";
+import { parseOnOffInput } from "../../core/capabilities/toggle";
+import { describeValue, isObject } from "../../core/capabilities/util";
 
 /** A light request in device units; `on: "toggle"` is resolved when it runs. */
 export interface LightRequest {

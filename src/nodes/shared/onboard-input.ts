@@ -5,7 +5,7 @@
  */
 import { MerossError } from "../../core/errors";
 import { DEFAULT_MQTT_PORT } from "../../core/onboarding";
-import { describeValue, isObject } from "../../core/codecs/util";
+import { describeValue, isObject } from "../../core/capabilities/util";
 import { isBlank } from "./inputs";
 
 export interface WifiTarget {

@@ -5,7 +5,7 @@
  */
 import { MerossError } from "../../core/errors";
 import { REQUEST_METHODS, type RequestMethod } from "../../core/protocol/message";
-import { describeValue, isObject } from "../../core/codecs/util";
+import { describeValue, isObject } from "../../core/capabilities/util";
 import { isBlank } from "./inputs";
 
 export interface RawRequest {

@@ -3,7 +3,7 @@
  * from the config node's file because a file with `export =` cannot export types.
  */
 import type { Node } from "node-red";
-import type { MerossDevice } from "../../core/device";
+import type { MerossDevice } from "../../core/session/device";
 import type { Carrier, DeviceLink, LinkStatus, SessionState } from "../../core/fleet/device-link";
 import type { MerossBrokerNode } from "./broker-types";
 

@@ -4,7 +4,7 @@
  * and drop all of that on close so a redeploy leaves no listener behind.
  */
 import type { NodeAPI, Node, NodeStatus } from "node-red";
-import type { DeviceEvent, MerossDevice } from "../../core/device";
+import type { DeviceEvent, MerossDevice } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
 import type { Unsubscribe } from "../../core/events";
 import { SHORT_REASON } from "./errors";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { TypedEvents } from "../../../src/core/events";
 import { DeviceLink, type LinkStatus } from "../../../src/core/fleet/device-link";
 import type { BrokerPresence, Fleet, FleetEvents } from "../../../src/core/fleet/types";
-import type { DeviceEvent } from "../../../src/core/device";
+import type { DeviceEvent } from "../../../src/core/session/device";
 import { buildMessage } from "../../../src/core/protocol/message";
 import { MqttConnection, type MqttLink, type MqttLinkHandlers } from "../../../src/core/transport/mqtt";
 import { SimulatedDevice } from "../../../src/simulator";

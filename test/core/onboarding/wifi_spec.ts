@@ -10,7 +10,7 @@ import {
   decodeWifiPayload,
   describeNetwork,
   parseWifiList,
-} from "../../../src/core/codecs";
+} from "../../../src/core/onboarding/wifi";
 import { isCode } from "../../helpers/errors";
 
 const vectors = JSON.parse(readFileSync(join(__dirname, "../../fixtures/vectors.json"), "utf8"));

@@ -7,7 +7,7 @@ import {
   parseOnOffInput,
   parseTogglePayload,
   parseToggleXPayload,
-} from "../../../src/core/codecs";
+} from "../../../src/core/capabilities";
 import { isCode } from "../../helpers/errors";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));

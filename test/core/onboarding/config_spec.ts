@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MerossError } from "../../../src/core/errors";
-import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "../../../src/core/codecs";
+import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "../../../src/core/onboarding/config";
 import { isCode } from "../../helpers/errors";
 
 describe("config codec (protocol.md §3.2, §3.8, §5.2)", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildMultiplePayload, parseMultipleReply } from "../../../src/core/codecs";
+import { buildMultiplePayload, parseMultipleReply } from "../../../src/core/capabilities";
 import { isCode } from "../../helpers/errors";
 
 describe("Multiple codec (protocol.md §6.8)", () => {

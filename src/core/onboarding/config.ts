@@ -1,9 +1,10 @@
 /**
- * Binding a device to our own broker: Config.Key (§3.2), the MQTT credentials the
- * device will log in with (§5.2) and System.Time with its DST rules (§3.8).
+ * Binding a device to our own broker: Config.Key (docs/protocol.md §3.2), the MQTT
+ * credentials the device will log in with (§5.2) and System.Time with its DST rules (§3.8).
+ * These are onboarding payloads, not device capabilities with state, hence onboarding/.
  */
 import { md5Hex } from "../protocol/message";
-import { badInput, describeValue, toNumber } from "./util";
+import { badInput, describeValue, toNumber } from "../capabilities/util";
 
 /** Where the device should connect after onboarding, and the key and userId it will sign with. */
 export interface ConfigKeyOptions {

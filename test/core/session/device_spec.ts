@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { MerossDevice } from "../../src/core/device";
-import { generateCertificates, type Certificates } from "../../src/core/broker/certs";
-import { MerossBroker } from "../../src/core/broker/broker";
-import { MqttTransport } from "../../src/core/transport/mqtt";
-import { HttpTransport } from "../../src/core/transport/http";
-import { AutoTransport } from "../../src/core/transport/auto";
-import { SimulatedDevice } from "../../src/simulator/device";
-import { rejectsWith, nextEvent } from "../helpers/errors";
+import { MerossDevice } from "../../../src/core/session/device";
+import { generateCertificates, type Certificates } from "../../../src/core/broker/certs";
+import { MerossBroker } from "../../../src/core/broker/broker";
+import { MqttTransport } from "../../../src/core/transport/mqtt";
+import { HttpTransport } from "../../../src/core/transport/http";
+import { AutoTransport } from "../../../src/core/transport/auto";
+import { SimulatedDevice } from "../../../src/simulator/device";
+import { rejectsWith, nextEvent } from "../../helpers/errors";
 
 const KEY = "device-spec-key";
 
@@ -121,12 +121,15 @@ describe("MerossDevice over MQTT and auto (simulated device on the embedded brok
   let broker: MerossBroker | undefined;
   let sim: SimulatedDevice | undefined;
   let device: MerossDevice | undefined;
+  /** Transports this test created: it closes them, the session does not (their creator does). */
+  const created: Array<{ close(): Promise<void> }> = [];
 
   before(() => {
     certs = generateCertificates({ host: "127.0.0.1" });
   });
   afterEach(async () => {
     await device?.close();
+    await Promise.all(created.splice(0).map((t) => t.close()));
     await sim?.stop();
     await broker?.stop();
     device = sim = broker = undefined;
@@ -144,6 +147,7 @@ describe("MerossDevice over MQTT and auto (simulated device on the embedded brok
   it("controls the device over MQTT and follows its PUSHes (button press, HTTP change)", async () => {
     const { broker: b, sim: s } = await setup();
     const transport = new MqttTransport({ uuid: s.uuid, client: b.connection() });
+    created.push(transport);
     device = new MerossDevice({ transport, key: KEY });
     await device.setLight({ rgb: 0x00ff00, luminance: 30 });
     assert.equal(s.state.light?.rgb, 0x00ff00);
@@ -165,7 +169,9 @@ describe("MerossDevice over MQTT and auto (simulated device on the embedded brok
   it("auto: uses MQTT while connected, falls back to HTTP when the broker stops", async () => {
     const { broker: b, sim: s } = await setup();
     const mqtt = new MqttTransport({ uuid: s.uuid, client: b.connection(), timeoutMs: 1500 });
-    const auto = new AutoTransport({ http: new HttpTransport(s.address), mqtt, mqttAvailable: () => b.isConnected(s.uuid) });
+    const http = new HttpTransport(s.address);
+    const auto = new AutoTransport({ http, mqtt, mqttAvailable: () => b.isConnected(s.uuid) });
+    created.push(auto, http, mqtt);
     device = new MerossDevice({ transport: auto, key: KEY });
     const via: string[] = [];
     s.on("request", (r: { via: string }) => via.push(r.via));

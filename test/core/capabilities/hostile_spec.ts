@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { MerossError } from "../../../src/core/errors";
-import * as codecs from "../../../src/core/codecs";
+import * as capabilities from "../../../src/core/capabilities";
+import * as config from "../../../src/core/onboarding/config";
+import * as wifi from "../../../src/core/onboarding/wifi";
+import * as aes from "../../../src/core/crypto/aes";
+
+const codecs = { ...capabilities, ...config, ...wifi, ...aes };
 
 /** Values a broken or hostile device (or a careless flow) could hand to a parser. */
 const HOSTILE: unknown[] = [
@@ -47,10 +52,10 @@ const PARSERS: Array<[string, (v: unknown) => unknown]> = [
   ["parseElectricity", codecs.parseElectricity],
   ["parseConsumptionX", codecs.parseConsumptionX],
   ["parseMultipleReply", codecs.parseMultipleReply],
-  ["buildLightSet", (v) => codecs.buildLightSet(v as codecs.LightCommand, 15)],
+  ["buildLightSet", (v) => codecs.buildLightSet(v as capabilities.LightCommand, 15)],
   ["buildWifiPayload", (v) => codecs.buildWifiPayload(v as { ssid: string }, "12345678")],
-  ["buildConfigKeyPayload", (v) => codecs.buildConfigKeyPayload(v as codecs.ConfigKeyOptions)],
-  ["buildMultiplePayload", (v) => codecs.buildMultiplePayload(v as codecs.MultipleItem[])],
+  ["buildConfigKeyPayload", (v) => codecs.buildConfigKeyPayload(v as config.ConfigKeyOptions)],
+  ["buildMultiplePayload", (v) => codecs.buildMultiplePayload(v as capabilities.MultipleItem[])],
   ["decryptMessageBase64", (v) => codecs.decryptMessageBase64(v as string, "0123456789abcdef0123456789abcdef")],
 ];
 

@@ -4,7 +4,7 @@
  */
 import { decryptAes256Cbc, encryptAes256Cbc, wifiXKey } from "../crypto/aes";
 import { MerossError } from "../errors";
-import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
+import { badInput, badReply, describeValue, isObject, toNumber } from "../capabilities/util";
 
 /** Enum order from [BS] wifi.ts / [CMP] Encryption.java (§3.3). */
 export const ENCRYPTION_NAMES: readonly string[] = [

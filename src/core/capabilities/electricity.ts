@@ -1,8 +1,14 @@
 /**
- * Power metering of plugs (protocol.md §6.9): device units are mA, decivolts and mW;
- * daily energy comes in Wh, unsorted.
+ * Power metering capability of plugs (docs/protocol.md §6.9): Control.Electricity and
+ * Control.ConsumptionX. Device units are mA, decivolts and mW; daily energy comes in Wh,
+ * unsorted. Readings are answers to a question, not state the device pushes, so this
+ * capability has no reducer: nothing is cached between two reads.
  */
+import type { Capability, DeviceSession } from "./types";
 import { badReply, isObject, singleObject, toNumber } from "./util";
+
+export const NS_ELECTRICITY = "Appliance.Control.Electricity";
+export const NS_CONSUMPTIONX = "Appliance.Control.ConsumptionX";
 
 /** Instantaneous reading in A, V and W. */
 export interface ElectricityReading {
@@ -57,4 +63,19 @@ export function parseConsumptionX(payload: unknown): DailyConsumption[] {
     out.push({ date: e.date, time: toNumber(e.time) ?? 0, wh });
   }
   return out.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.time - b.time));
+}
+
+export const electricityCapability: Capability = {
+  name: "electricity",
+  namespaces: [NS_ELECTRICITY, NS_CONSUMPTIONX],
+};
+
+export async function getElectricity(s: DeviceSession, channel = 0): Promise<ElectricityReading> {
+  await s.ready();
+  return parseElectricity((await s.request("GET", NS_ELECTRICITY, { electricity: { channel } })).payload);
+}
+
+export async function getConsumption(s: DeviceSession): Promise<DailyConsumption[]> {
+  await s.ready();
+  return parseConsumptionX((await s.request("GET", NS_CONSUMPTIONX, { consumptionx: [] })).payload);
 }

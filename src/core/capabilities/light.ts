@@ -1,11 +1,19 @@
 /**
- * Appliance.Control.Light (protocol.md §6.7): colour maths between what people type
- * (CSS colours, Kelvin) and what bulbs speak (rgb integer, temperature 1..100,
- * luminance 1..100, a capacity bitmask).
+ * Light capability, Appliance.Control.Light (docs/protocol.md §6.7): the device scales
+ * (rgb integer, temperature 1..100, luminance 1..100, a capacity bitmask), the SET rules
+ * per capacity, its commands and the reducer of its replies and pushes. Colour input
+ * forms live in light-colour.ts.
  */
-import { MerossError } from "../errors";
-import { CSS_COLOURS } from "./css-colours";
+import { MerossError, explain } from "../errors";
+import type { Envelope } from "../protocol/message";
+import { checkColourInt, finiteNumber, intToHex } from "./light-colour";
+import { NS_TOGGLE, NS_TOGGLEX, setToggle } from "./toggle";
+import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession, type MutableDeviceState, type Update } from "./types";
 import { badInput, badReply, describeValue, isObject, singleObject, toNumber, type Json } from "./util";
+
+export * from "./light-colour";
+
+export const NS_LIGHT = "Appliance.Control.Light";
 
 /** Capacity bits: in the ability they are what the bulb can do, in GET/digest its current mode. */
 export const LIGHT_CAPACITY = { RGB: 1, TEMPERATURE: 2, LUMINANCE: 4, EFFECT: 8 } as const;
@@ -21,226 +29,23 @@ const LEVEL_MAX = 100;
 const KELVIN_INPUT_MIN = 1000;
 const KELVIN_INPUT_MAX = 10000;
 
-export type Rgb = [number, number, number];
-
-const COLOUR_FORMS =
-  'use "#ff0000", "#f00", "rgb(255,0,0)", "hsv(0,100,100)", a CSS colour name such as "orange", ' +
-  "[255,0,0], {r:255,g:0,b:0}, {h:0,s:100,v:100} or an integer from 0 to 16777215";
-
-function isChannel(n: unknown): n is number {
-  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 255;
-}
-
-function checkRgb(rgb: unknown, what: string): Rgb {
-  if (!Array.isArray(rgb) || rgb.length !== 3 || !rgb.every(isChannel)) {
-    throw badInput(`${what} ${describeValue(rgb)} is not a colour: give three whole numbers from 0 to 255, e.g. [255, 128, 0].`);
-  }
-  return [rgb[0], rgb[1], rgb[2]];
-}
-
-/** Devices carry colour as one integer R<<16 | G<<8 | B (§6.7). */
-export function rgbToInt(rgb: Rgb): number {
-  const [r, g, b] = checkRgb(rgb, "The colour");
-  return (r << 16) | (g << 8) | b;
-}
-
-function checkInt(n: unknown): number {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0xffffff) {
-    throw badInput(`The colour number ${describeValue(n)} is out of range: it must be a whole number from 0 to 16777215 (0xFFFFFF).`);
-  }
-  return n;
-}
-
-/** Inverse of rgbToInt, for colours read back from GET/PUSH/digest. */
-export function intToRgb(n: number): Rgb {
-  const v = checkInt(n);
-  return [(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
-}
-
-/** "#rrggbb" lowercase: what Node-RED colour pickers and dashboards show. */
-export function rgbToHex(rgb: Rgb): string {
-  return intToHex(rgbToInt(rgb));
-}
-
-/** Same as rgbToHex, straight from the device integer. */
-export function intToHex(n: number): string {
-  return `#${checkInt(n).toString(16).padStart(6, "0")}`;
-}
-
-function finite(n: unknown, what: string): number {
-  if (typeof n !== "number" || !Number.isFinite(n)) {
-    throw badInput(`${what} ${describeValue(n)} is not a number.`);
-  }
-  return n;
-}
-
-/** h 0..360, s and v 0..100 (the units colour pickers use). */
-export function hsvToRgb(h: number, s: number, v: number): Rgb {
-  const hh = ((finite(h, "The hue") % 360) + 360) % 360;
-  const ss = finite(s, "The saturation");
-  const vv = finite(v, "The value (brightness)");
-  if (ss < 0 || ss > 100 || vv < 0 || vv > 100) {
-    throw badInput(`Saturation ${ss} and value ${vv} must both be between 0 and 100 (percent).`);
-  }
-  const sat = ss / 100;
-  const val = vv / 100;
-  const c = val * sat;
-  const x = c * (1 - Math.abs(((hh / 60) % 2) - 1));
-  const m = val - c;
-  const sector = Math.floor(hh / 60);
-  const [r, g, b] =
-    sector === 0 ? [c, x, 0] : sector === 1 ? [x, c, 0] : sector === 2 ? [0, c, x] : sector === 3 ? [0, x, c] : sector === 4 ? [x, 0, c] : [c, 0, x];
-  return [Math.round((r + m) * 255), Math.round((g + m) * 255), Math.round((b + m) * 255)];
-}
-
-/**
- * One decimal place: integer hue alone would move a saturated channel by up to 2,
- * and the round trip rgb → hsv → rgb must come back within 1.
- */
-export function rgbToHsv(rgb: Rgb): { h: number; s: number; v: number } {
-  const [r, g, b] = checkRgb(rgb, "The colour").map((c) => c / 255);
-  const max = Math.max(r, g, b);
-  const min = Math.min(r, g, b);
-  const d = max - min;
-  let h = 0;
-  if (d > 0) {
-    if (max === r) h = 60 * (((g - b) / d) % 6);
-    else if (max === g) h = 60 * ((b - r) / d + 2);
-    else h = 60 * ((r - g) / d + 4);
-  }
-  if (h < 0) h += 360;
-  const round1 = (n: number): number => Math.round(n * 10) / 10;
-  const hue = round1(h);
-  return { h: hue >= 360 ? 0 : hue, s: round1(max === 0 ? 0 : (d / max) * 100), v: round1(max * 100) };
-}
-
-function hslToRgb(h: number, s: number, l: number): Rgb {
-  const v = l + (s * Math.min(l, 100 - l)) / 100;
-  const sv = v === 0 ? 0 : 200 * (1 - l / v);
-  return hsvToRgb(h, sv, v);
-}
-
-function colourError(input: unknown, why?: string): MerossError {
-  const reason = why ? ` (${why})` : "";
-  return badInput(`The colour ${describeValue(input)} is not understood${reason}: ${COLOUR_FORMS}.`);
-}
-
-/** A CSS-style component: plain number or percentage of `full`. */
-function component(text: string, full: number): number | undefined {
-  const m = /^([+-]?\d+(?:\.\d+)?|[+-]?\.\d+)(%?)$/.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return m[2] === "%" ? (n * full) / 100 : n;
-}
-
-function parseFunctional(input: string, name: string, args: string[]): Rgb {
-  if (args.length !== 3 && args.length !== 4) throw colourError(input, `${name}() needs three values`);
-  const parts = args.slice(0, 3);
-  if (name === "rgb" || name === "rgba") {
-    const labels = ["red", "green", "blue"];
-    return parts.map((p, i) => {
-      const n = component(p, 255);
-      if (n === undefined) throw colourError(input, `${labels[i]} "${p}" is not a number`);
-      const c = Math.round(n);
-      if (c < 0 || c > 255) throw colourError(input, `${labels[i]} ${p} is out of range 0..255 (or 0%..100%)`);
-      return c;
-    }) as Rgb;
-  }
-  const h = component(parts[0].replace(/deg$/, ""), 360);
-  const a = component(parts[1].replace(/%$/, ""), 100);
-  const b = component(parts[2].replace(/%$/, ""), 100);
-  if (h === undefined || a === undefined || b === undefined) throw colourError(input, `${name}() values must be numbers`);
-  if (a < 0 || a > 100 || b < 0 || b > 100) throw colourError(input, `${name}() saturation and ${name === "hsl" ? "lightness" : "value"} must be 0..100`);
-  return name === "hsl" || name === "hsla" ? hslToRgb(h, a, b) : hsvToRgb(h, a, b);
-}
-
-function parseColourString(input: string): Rgb {
-  const text = input.trim().toLowerCase();
-  let m = /^#([0-9a-f]{3})$/.exec(text);
-  if (m) return [0, 1, 2].map((i) => parseInt(m![1][i] + m![1][i], 16)) as Rgb;
-  m = /^#([0-9a-f]{6})$/.exec(text);
-  if (m) return intToRgb(parseInt(m[1], 16));
-  const fn = /^(rgba?|hsva?|hsla?)\s*\((.*)\)$/.exec(text);
-  if (fn) {
-    const args = fn[2]
-      .trim()
-      .split(/\s*[,/]\s*|\s+/)
-      .filter((s) => s !== "");
-    return parseFunctional(input, fn[1], args);
-  }
-  const name = text.replace(/[\s_-]+/g, "");
-  if (Object.prototype.hasOwnProperty.call(CSS_COLOURS, name)) return intToRgb(CSS_COLOURS[name]);
-  if (/^[0-9a-f]{6}$/.test(text)) throw colourError(input, 'hex colours need a leading "#"');
-  throw colourError(input);
-}
-
-function numberIn(o: Json, keys: string[]): number | undefined {
-  for (const k of keys) {
-    if (o[k] !== undefined) {
-      const n = toNumber(o[k]);
-      if (n === undefined) throw colourError(o, `${k} is not a number`);
-      return n;
-    }
-  }
-  return undefined;
-}
-
-function parseColourObject(o: Json): Rgb {
-  const r = numberIn(o, ["r", "red"]);
-  const g = numberIn(o, ["g", "green"]);
-  const b = numberIn(o, ["b", "blue"]);
-  if (r !== undefined || g !== undefined || b !== undefined) {
-    if (r === undefined || g === undefined || b === undefined) throw colourError(o, "r, g and b are all needed");
-    const rgb = [r, g, b].map(Math.round);
-    if (!rgb.every(isChannel)) throw colourError(o, "each of r, g, b must be 0..255");
-    return rgb as Rgb;
-  }
-  const h = numberIn(o, ["h", "hue"]);
-  const s = numberIn(o, ["s", "saturation", "sat"]);
-  if (h !== undefined && s !== undefined) {
-    const v = numberIn(o, ["v", "value", "brightness"]) ?? 100;
-    if (s < 0 || s > 100 || v < 0 || v > 100) throw colourError(o, "saturation and value must be 0..100");
-    return hsvToRgb(h, s, v);
-  }
-  throw colourError(o);
-}
-
-/** Accepts every colour form a flow author is likely to send; see COLOUR_FORMS. */
-export function parseColour(input: unknown): Rgb {
-  if (typeof input === "number") {
-    if (!Number.isInteger(input) || input < 0 || input > 0xffffff) throw colourError(input, "numbers must be whole, 0..16777215");
-    return intToRgb(input);
-  }
-  if (typeof input === "string") return parseColourString(input);
-  if (Array.isArray(input)) {
-    if (input.length !== 3 || !input.every((c) => typeof c === "number" && Number.isFinite(c))) {
-      throw colourError(input, "an array needs exactly three numbers");
-    }
-    const rgb = input.map((c: number) => Math.round(c));
-    if (!rgb.every(isChannel)) throw colourError(input, "each channel must be 0..255");
-    return rgb as Rgb;
-  }
-  if (isObject(input)) return parseColourObject(input);
-  throw colourError(input);
-}
-
 /** Linear like [ML]: 2700 K → 1 (warmest), 6500 K → 100 (coolest); out-of-range input is clamped. */
 export function kelvinToDevice(k: number): number {
-  const kk = finite(k, "The colour temperature");
+  const kk = finiteNumber(k, "The colour temperature");
   const t = Math.round(LEVEL_MIN + ((kk - KELVIN_MIN) * (LEVEL_MAX - LEVEL_MIN)) / (KELVIN_MAX - KELVIN_MIN));
   return Math.min(LEVEL_MAX, Math.max(LEVEL_MIN, t));
 }
 
 /** Rounded to 10 K: one device step is ~38 K, so this loses nothing and reads better. */
 export function deviceToKelvin(t: number): number {
-  const tt = Math.min(LEVEL_MAX, Math.max(LEVEL_MIN, finite(t, "The device temperature")));
+  const tt = Math.min(LEVEL_MAX, Math.max(LEVEL_MIN, finiteNumber(t, "The device temperature")));
   const k = KELVIN_MIN + ((tt - LEVEL_MIN) * (KELVIN_MAX - KELVIN_MIN)) / (LEVEL_MAX - LEVEL_MIN);
   return Math.round(k / 10) * 10;
 }
 
 /** Mired is what Zigbee/HomeKit-style flows use for white; Kelvin = 1e6 / mired. */
 export function miredToKelvin(m: number): number {
-  const mm = finite(m, "The mired value");
+  const mm = finiteNumber(m, "The mired value");
   if (mm <= 0) throw badInput(`The mired value ${mm} must be above 0 (e.g. 370 mired ≈ 2700 K).`);
   return Math.round(1_000_000 / mm);
 }
@@ -375,7 +180,7 @@ export function buildLightSet(cmd: LightCommand, abilityCapacity: number): { lig
   light.channel = channel;
   let capacity = 0;
   if (cmd.rgb !== undefined) {
-    const rgb = checkInt(cmd.rgb);
+    const rgb = checkColourInt(cmd.rgb);
     if (!can(LIGHT_CAPACITY.RGB)) {
       const alt = can(LIGHT_CAPACITY.TEMPERATURE) ? "Use a colour temperature (e.g. 2700K) instead." : "Use brightness only.";
       throw unsupported(`This bulb has no colour LEDs (${what}): it cannot show ${intToHex(rgb)}. ${alt}`);
@@ -427,4 +232,91 @@ export function lightStateToOutput(s: LightState): { on?: boolean; brightness: n
   };
   if (s.on !== undefined) out.on = s.on;
   return out;
+}
+
+// ---- reducer -------------------------------------------------------------------------
+
+/** Records a light reading; on/off comes from the toggle state when the reading lacks it. */
+export function noteLight(state: MutableDeviceState, light: LightState, source: ChangeSource = "reply"): DeviceEvent[] {
+  const merged: LightState = { ...light, on: light.on ?? state.toggles.get(light.channel ?? 0) };
+  const before = state.light;
+  state.light = merged;
+  return before && JSON.stringify(before) === JSON.stringify(merged) ? [] : [{ type: "light", light: merged, source }];
+}
+
+/** Pushes carry only what changed (§6.7), so fields missing from one keep their value. */
+function reduceLight(env: Envelope, source: ChangeSource): Update | undefined {
+  const raw = Array.isArray(env.payload.light) ? env.payload.light[0] : env.payload.light;
+  if (!isObject(raw)) return undefined;
+  return (state) => {
+    const full = parseLightPayload({ light: { ...(state.light ?? {}), ...raw } });
+    if (full.on === undefined && typeof raw.onoff !== "number") full.on = state.light?.on;
+    return noteLight(state, full, source);
+  };
+}
+
+export const lightCapability: Capability = {
+  name: "light",
+  namespaces: [NS_LIGHT],
+  reduce: (env, source) => (env.header.namespace === NS_LIGHT ? reduceLight(env, source) : undefined),
+};
+
+// ---- commands ------------------------------------------------------------------------
+
+/** Ability capacity of the light (1 RGB, 2 temperature, 4 luminance), 0 when not a light. */
+export function lightCapacity(s: Pick<DeviceSession, "state" | "has">): number {
+  const cap = s.state.abilities?.[NS_LIGHT]?.capacity;
+  return typeof cap === "number" ? cap : s.has(NS_LIGHT) ? LIGHT_CAPACITY.LUMINANCE : 0;
+}
+
+function requireLight(s: DeviceSession): void {
+  if (!s.has(NS_LIGHT)) {
+    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "SET", NS_LIGHT, `this ${modelOf(s)} is not a light`), {
+      host: s.address,
+      namespace: NS_LIGHT,
+    });
+  }
+}
+
+export async function getLight(s: DeviceSession): Promise<LightState> {
+  await s.ready();
+  requireLight(s);
+  const light = parseLightPayload((await s.request("GET", NS_LIGHT, { light: {} })).payload);
+  if (light.on === undefined) light.on = s.state.toggles.get(light.channel ?? 0);
+  s.commit((state) => noteLight(state, light));
+  return light;
+}
+
+/**
+ * Applies a light command and returns the resulting state. On/off goes through ToggleX
+ * (§6.7: bulbs that expose togglex use it for power).
+ */
+export async function setLight(s: DeviceSession, cmd: LightCommand & { on?: boolean }): Promise<LightState> {
+  await s.ready();
+  requireLight(s);
+  const channel = cmd.channel ?? 0;
+  const { on, ...fields } = cmd;
+  const hasFields = fields.rgb !== undefined || fields.temperature !== undefined || fields.luminance !== undefined;
+  const base: LightState = s.state.light ?? (await getLight(s));
+  let next: LightState = { ...base };
+  if (hasFields) {
+    const body = buildLightSet({ ...fields, channel }, lightCapacity(s));
+    await s.request("SET", NS_LIGHT, body);
+    const l = body.light;
+    next = {
+      ...next,
+      capacity: l.capacity ?? next.capacity,
+      rgb: l.rgb ?? next.rgb,
+      temperature: l.temperature ?? next.temperature,
+      luminance: l.luminance ?? next.luminance,
+      mode: l.rgb !== undefined ? "rgb" : l.temperature !== undefined ? "temperature" : next.mode,
+    };
+  }
+  const wantOn = on ?? (hasFields ? true : undefined);
+  if (wantOn !== undefined && (s.has(NS_TOGGLEX) || s.has(NS_TOGGLE))) {
+    if (on !== undefined || s.state.toggles.get(channel) !== true) await setToggle(s, channel, wantOn);
+  }
+  next.on = wantOn !== undefined ? wantOn : s.state.toggles.get(channel) ?? next.on;
+  s.commit((state) => noteLight(state, next));
+  return next;
 }

@@ -1,11 +1,14 @@
 /**
- * Appliance.Control.Multiple (protocol.md §6.8): several requests in one SET. Inner
+ * Appliance.Control.Multiple (docs/protocol.md §6.8): several requests in one SET. Inner
  * headers need only messageId/method/namespace ([ML]); the device caps the count
  * at the ability's maxCmdNum.
  */
 import type { Envelope, Header } from "../protocol/message";
 import { newMessageId } from "../protocol/message";
+import type { Capability, DeviceSession } from "./types";
 import { badInput, badReply, describeValue, isObject } from "./util";
+
+export const NS_MULTIPLE = "Appliance.Control.Multiple";
 
 /** One inner request; signing happens only on the outer envelope. */
 export interface MultipleItem {
@@ -63,4 +66,17 @@ export function parseMultipleReply(payload: unknown): Envelope[] {
     if (!isObject(p)) throw badReply("Control.Multiple", "an entry payload is not an object", payload);
     return { header: h as unknown as Header, payload: p };
   });
+}
+
+export const multipleCapability: Capability = {
+  name: "multiple",
+  namespaces: [NS_MULTIPLE],
+};
+
+/** Sends several requests in one SET, within the device's maxCmdNum; one reply envelope per request. */
+export async function requestMultiple(s: DeviceSession, items: MultipleItem[]): Promise<Envelope[]> {
+  await s.ready();
+  const max = s.state.abilities?.[NS_MULTIPLE]?.maxCmdNum;
+  const payload = buildMultiplePayload(items, typeof max === "number" ? max : undefined);
+  return parseMultipleReply((await s.request("SET", NS_MULTIPLE, payload)).payload);
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { macFromUuid, parseAbility, parseSystemAll } from "../../../src/core/codecs";
+import { macFromUuid, parseAbility, parseSystemAll } from "../../../src/core/capabilities";
 import { isCode } from "../../helpers/errors";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));

@@ -1,9 +1,15 @@
 /**
- * On/off: Appliance.Control.ToggleX (newer firmware, §6.5) and the legacy
- * Appliance.Control.Toggle of MT7688 plugs (§6.6), plus the loose on/off input
- * a flow may send.
+ * On/off capability: Appliance.Control.ToggleX (newer firmware, docs/protocol.md §6.5) and
+ * the legacy Appliance.Control.Toggle of MT7688 plugs (§6.6): codec, commands, reducer, plus
+ * the loose on/off input a flow may send.
  */
+import { MerossError, explain } from "../errors";
+import type { Envelope } from "../protocol/message";
+import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession, type MutableDeviceState, type Update } from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
+
+export const NS_TOGGLEX = "Appliance.Control.ToggleX";
+export const NS_TOGGLE = "Appliance.Control.Toggle";
 
 /** One outlet (or bulb) on/off; lmTime is the epoch of its last change when the device reports it. */
 export interface ChannelState {
@@ -98,3 +104,77 @@ export function parseOnOffInput(input: unknown): boolean | "toggle" | undefined 
   return undefined;
 }
 
+
+// ---- reducer -------------------------------------------------------------------------
+
+/** Records on/off of one channel (ours or pushed); the light of that channel follows. */
+export function noteToggle(state: MutableDeviceState, channel: number, on: boolean, source: ChangeSource = "reply"): DeviceEvent[] {
+  const before = state.toggles.get(channel);
+  state.toggles.set(channel, on);
+  if (state.light && state.light.channel === channel) state.light = { ...state.light, on };
+  return before === on ? [] : [{ type: "toggle", channel, on, source }];
+}
+
+function noteAll(states: ChannelState[], source: ChangeSource): Update {
+  return (state) => states.flatMap((t) => noteToggle(state, t.channel, t.on, source));
+}
+
+export const toggleCapability: Capability = {
+  name: "toggle",
+  namespaces: [NS_TOGGLEX, NS_TOGGLE],
+  reduce(env: Envelope, source: ChangeSource): Update | undefined {
+    const ns = env.header.namespace;
+    if (ns === NS_TOGGLEX) return noteAll(parseToggleXPayload(env.payload), source);
+    if (ns === NS_TOGGLE) return noteAll(parseTogglePayload(env.payload), source);
+    return undefined;
+  },
+};
+
+// ---- commands ------------------------------------------------------------------------
+
+/** Whether on/off goes through legacy Control.Toggle (old MT7688 firmware) instead of ToggleX. */
+export function isLegacyToggle(s: Pick<DeviceSession, "has">): boolean {
+  return !s.has(NS_TOGGLEX) && s.has(NS_TOGGLE);
+}
+
+export function hasToggle(s: Pick<DeviceSession, "has">): boolean {
+  return s.has(NS_TOGGLEX) || s.has(NS_TOGGLE);
+}
+
+function requireToggle(s: DeviceSession): void {
+  if (!hasToggle(s)) {
+    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "SET", NS_TOGGLEX, `this ${modelOf(s)} has no on/off switch`), {
+      host: s.address,
+      namespace: NS_TOGGLEX,
+    });
+  }
+}
+
+export async function getToggle(s: DeviceSession, channel = 0): Promise<ChannelState> {
+  await s.ready();
+  requireToggle(s);
+  const states = isLegacyToggle(s)
+    ? parseTogglePayload((await s.request("GET", NS_TOGGLE, {})).payload)
+    : parseToggleXPayload((await s.request("GET", NS_TOGGLEX, { togglex: { channel } })).payload);
+  s.commit(noteAll(states, "reply"));
+  const mine = states.find((t) => t.channel === channel);
+  if (!mine) {
+    throw new MerossError(
+      "BAD_INPUT",
+      `Channel ${channel} does not exist on this ${modelOf(s)}: it reports channels ${states.map((t) => t.channel).join(", ") || "none"}.`,
+      { host: s.address },
+    );
+  }
+  return mine;
+}
+
+/** Switches a channel; "toggle" reads the current state first when we do not know it. */
+export async function setToggle(s: DeviceSession, channel: number, on: boolean | "toggle"): Promise<ChannelState> {
+  await s.ready();
+  requireToggle(s);
+  const target = on === "toggle" ? !(s.state.toggles.get(channel) ?? (await getToggle(s, channel)).on) : on;
+  if (isLegacyToggle(s)) await s.request("SET", NS_TOGGLE, buildToggleSet(channel, target));
+  else await s.request("SET", NS_TOGGLEX, buildToggleXSet(channel, target));
+  s.commit((state) => noteToggle(state, channel, target));
+  return { channel, on: target };
+}

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CSS_COLOURS } from "./css-colours";
 import {
-  CSS_COLOURS,
   KELVIN_MAX,
   KELVIN_MIN,
   LIGHT_CAPACITY,
@@ -21,7 +21,7 @@ import {
   rgbToHsv,
   rgbToInt,
   type Rgb,
-} from "../../../src/core/codecs";
+} from "../../../src/core/capabilities";
 import { isCode } from "../../helpers/errors";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));

@@ -1,11 +1,19 @@
 /**
- * Appliance.System.All and System.Ability (protocol.md §6.2, §6.3): who the device
- * is and what it can do. Both decide every later request, so they are parsed
- * leniently (string or number fields, anonymised traces) but never trusted blindly.
+ * System capability: Appliance.System.All and System.Ability (docs/protocol.md §6.2, §6.3),
+ * who the device is and what it can do, plus the System.Online push. Both decide every
+ * later request, so they are parsed leniently (string or number fields, anonymised traces)
+ * but never trusted blindly.
  */
-import { parseLightPayload, type LightState } from "./light";
-import { parseTogglePayload, parseToggleXPayload, type ChannelState } from "./toggle";
+import type { Envelope } from "../protocol/message";
+import { noteLight, parseLightPayload, type LightState } from "./light";
+import { noteToggle, parseTogglePayload, parseToggleXPayload, type ChannelState } from "./toggle";
+import type { Abilities, Capability, DeviceEvent, DeviceSession, Update } from "./types";
 import { badReply, isObject, toNumber, type Json } from "./util";
+
+export const NS_ALL = "Appliance.System.All";
+export const NS_ABILITY = "Appliance.System.Ability";
+export const NS_ONLINE = "Appliance.System.Online";
+export const NS_TIME = "Appliance.System.Time";
 
 /** Identity from System.All; model is hardware.type, legacy means Control.Toggle firmware without a digest. */
 export interface DeviceInfo {
@@ -36,6 +44,8 @@ function nonEmpty(v: unknown): string | undefined {
 }
 
 import { macFromUuid, normalizeMac } from "../protocol/rules";
+
+export type SystemAll = ReturnType<typeof parseSystemAll>;
 
 export { macFromUuid };
 
@@ -108,4 +118,49 @@ export function parseAbility(payload: unknown): Record<string, Record<string, un
   }
   if (Object.keys(out).length === 0) throw badReply("System.Ability", "it lists no Appliance.* namespaces", payload);
   return out;
+}
+
+// ---- reducer -------------------------------------------------------------------------
+
+/** What System.All + System.Ability mean for the state: identity, abilities and the digest. */
+export function applySystem(all: SystemAll, abilities: Abilities): Update {
+  return (state) => {
+    state.abilities = abilities;
+    state.info = all.info;
+    const events: DeviceEvent[] = [];
+    for (const t of all.toggles) events.push(...noteToggle(state, t.channel, t.on));
+    if (all.light) events.push(...noteLight(state, all.light));
+    events.push({ type: "info", info: all.info });
+    return events;
+  };
+}
+
+/** Identity and abilities learnt elsewhere (onboarding reads them step by step). */
+export function learnIdentity(info: DeviceInfo | undefined, abilities: Abilities | undefined): Update {
+  return (state) => {
+    if (info) state.info = info;
+    if (abilities) state.abilities = abilities;
+    return [];
+  };
+}
+
+function reduceOnline(env: Envelope): Update | undefined {
+  const online = isObject(env.payload.online) ? toNumber(env.payload.online.status) : undefined;
+  if (online === undefined) return undefined;
+  return () => [{ type: "online", online: online === 1, source: "push" }];
+}
+
+export const systemCapability: Capability = {
+  name: "system",
+  namespaces: [NS_ALL, NS_ABILITY, NS_ONLINE],
+  reduce: (env) => (env.header.namespace === NS_ONLINE ? reduceOnline(env) : undefined),
+};
+
+// ---- commands ------------------------------------------------------------------------
+
+/** Reads System.All then System.Ability (both answered before the ability list is known). */
+export async function readSystem(s: Pick<DeviceSession, "request">): Promise<{ all: SystemAll; abilities: Abilities }> {
+  const all = parseSystemAll((await s.request("GET", NS_ALL, {}, { checkAbility: false })).payload);
+  const abilities = parseAbility((await s.request("GET", NS_ABILITY, {}, { checkAbility: false })).payload);
+  return { all, abilities };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MerossError } from "../../../src/core/errors";
-import { parseConsumptionX, parseElectricity } from "../../../src/core/codecs";
+import { parseConsumptionX, parseElectricity } from "../../../src/core/capabilities";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));
 

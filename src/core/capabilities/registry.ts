@@ -1,0 +1,38 @@
+/**
+ * The capabilities a device can have, and which ones a given device has. Adding a
+ * capability is its own module plus one line here.
+ */
+import type { Envelope } from "../protocol/message";
+import { electricityCapability } from "./electricity";
+import { lightCapability } from "./light";
+import { multipleCapability } from "./multiple";
+import { systemCapability } from "./system";
+import { toggleCapability } from "./toggle";
+import type { Abilities, Capability, ChangeSource, Update } from "./types";
+
+export const CAPABILITIES: readonly Capability[] = [
+  systemCapability,
+  toggleCapability,
+  lightCapability,
+  electricityCapability,
+  multipleCapability,
+];
+
+/**
+ * The capabilities of a device with this ability list. System is always there (every
+ * firmware answers System.All/Ability); before the list is known every capability is
+ * assumed, so a session that only follows pushes still understands them.
+ */
+export function composeCapabilities(abilities: Abilities | undefined): Capability[] {
+  if (!abilities) return [...CAPABILITIES];
+  return CAPABILITIES.filter((c) => c === systemCapability || c.namespaces.some((ns) => ns in abilities));
+}
+
+/** The state update an envelope means for a device with these capabilities, if any. */
+export function reduceEnvelope(capabilities: readonly Capability[], env: Envelope, source: ChangeSource): Update | undefined {
+  const ns = env.header.namespace;
+  for (const c of capabilities) {
+    if (c.reduce && c.namespaces.includes(ns)) return c.reduce(env, source);
+  }
+  return undefined;
+}

@@ -1,0 +1,168 @@
+/**
+ * LAN encryption as a layer between a device session and its transport (docs/protocol.md
+ * §4): it decides whether a request goes encrypted and with which key, sets up the key
+ * scheme (static §4.3 a, ECDHE exchange §4.3 b) and recovers from a dropped plaintext
+ * request (§4.2). The key reaches the wire one way only: per request, through the
+ * sender the session gives it (SendOptions.encryptionKey on the transport).
+ */
+import { MerossError, explain } from "../errors";
+import type { Envelope, Method } from "../protocol/message";
+import { macFromUuid } from "../protocol/rules";
+import { isDroppedConnection } from "../transport/http";
+import { ecdhKeyPair, ecdhSessionKey, staticLanKey } from "./aes";
+import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "./lan";
+
+const NS_ABILITY = "Appliance.System.Ability";
+
+type Abilities = Record<string, Record<string, unknown>>;
+
+/** What the layer needs from the session it serves. */
+export interface EncryptionHost {
+  readonly address: string;
+  /** One signed exchange, encrypted with `encryptionKey` when given; returns the checked reply. */
+  sendOnce(method: Method, namespace: string, payload: Record<string, unknown>, timeoutMs: number, encryptionKey: string | undefined): Promise<Envelope>;
+  /** uuid and MAC known so far; the static key is derived from them. */
+  identity(): { uuid?: string; mac?: string };
+  abilities(): Abilities | undefined;
+  /** A plaintext System.Ability reply read while setting up (it also names the uuid, §1.4). */
+  learnAbility(reply: Envelope): void;
+  deviceKey(): string;
+  /** The session started encrypting with this scheme. */
+  started(scheme: EncryptionScheme): void;
+}
+
+export class EncryptionLayer {
+  readonly mode: EncryptionMode;
+  private readonly host: EncryptionHost;
+  private readonly accessPoint: boolean;
+  private key: string | undefined;
+  private schemeValue: EncryptionScheme | undefined;
+  private ecdheTried = false;
+
+  constructor(host: EncryptionHost, mode: EncryptionMode, accessPoint: boolean) {
+    this.host = host;
+    this.mode = mode;
+    this.accessPoint = accessPoint;
+  }
+
+  /** The key scheme in use once encrypting, undefined while plaintext. */
+  get scheme(): EncryptionScheme | undefined {
+    return this.key ? this.schemeValue : undefined;
+  }
+
+  private has(ns: string): boolean {
+    const a = this.host.abilities();
+    return !!a && ns in a;
+  }
+
+  /** One request with the current encryption, recovering once per cause from a dropped connection. */
+  async send(method: Method, namespace: string, payload: Record<string, unknown>, timeoutMs: number): Promise<Envelope> {
+    if (!this.key && (this.mode === "static" || this.mode === "ecdhe")) await this.use(this.mode, timeoutMs);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.host.sendOnce(method, namespace, payload, timeoutMs, this.key);
+      } catch (err) {
+        if (attempt >= 2 || !(await this.recover(err, namespace, timeoutMs))) throw err;
+      }
+    }
+  }
+
+  /** Whether an "auto" session that answered in plaintext should encrypt from now on (§4.2). */
+  shouldUpgrade(): boolean {
+    return !this.key && this.mode === "auto" && requiresEncryption(this.host.abilities());
+  }
+
+  /** Back to plaintext. */
+  stop(): void {
+    this.key = undefined;
+    this.schemeValue = undefined;
+  }
+
+  /** The device key changed: the static LAN key is derived from it, an ECDHE session key is not. */
+  deviceKeyChanged(): void {
+    if (this.key && this.schemeValue === "static") this.deriveStaticKey();
+  }
+
+  /**
+   * What "auto" picks: the static key (a) for configured devices, as [ML] does with real
+   * mss110 fw 7.3.x (§4.3); the ECDHE exchange (b) in access-point mode when offered.
+   */
+  autoScheme(): EncryptionScheme {
+    if (this.mode === "static" || this.mode === "ecdhe") return this.mode;
+    return this.accessPoint && this.has(NS_ENCRYPT_ECDHE) ? "ecdhe" : "static";
+  }
+
+  /**
+   * §4.2 "safe approach": a plaintext request that gets a dropped connection is followed by
+   * System.Ability in plaintext (answered by every firmware); when it lists Encrypt.ECDHE or
+   * Suite the request is retried encrypted. A static key that is dropped too falls back to
+   * the ECDHE exchange when the device offers it. Returns whether to retry.
+   */
+  private async recover(err: unknown, namespace: string, timeoutMs: number): Promise<boolean> {
+    if (this.mode === "off" || !isDroppedConnection(err)) return false;
+    if (!this.key) {
+      if (namespace === NS_ABILITY) return false;
+      let ability: Envelope;
+      try {
+        ability = await this.host.sendOnce("GET", NS_ABILITY, {}, timeoutMs, undefined);
+      } catch (abilityErr) {
+        // A 5001 here explains the whole failure better than the dropped connection did.
+        if (abilityErr instanceof MerossError && abilityErr.code === "WRONG_KEY") throw abilityErr;
+        return false;
+      }
+      this.host.learnAbility(ability);
+      if (!requiresEncryption(this.host.abilities())) return false;
+      await this.use(this.autoScheme(), timeoutMs);
+      return true;
+    }
+    if (this.mode === "auto" && this.schemeValue === "static" && !this.ecdheTried && this.has(NS_ENCRYPT_ECDHE)) {
+      await this.use("ecdhe", timeoutMs);
+      return true;
+    }
+    return false;
+  }
+
+  /** Sets up a key scheme now; the caller runs it inside the session's queue. */
+  async use(scheme: EncryptionScheme, timeoutMs: number): Promise<void> {
+    if (scheme === "static") {
+      const id = this.host.identity();
+      if (!id.uuid) {
+        // The static key needs the uuid; Ability is the one namespace answered in plaintext.
+        this.host.learnAbility(await this.host.sendOnce("GET", NS_ABILITY, {}, timeoutMs, undefined));
+      }
+      this.schemeValue = "static";
+      this.deriveStaticKey();
+    } else {
+      this.ecdheTried = true;
+      const pair = ecdhKeyPair();
+      // Sent in plaintext: there is no key yet (§4.3 b, step 2).
+      const reply = await this.host.sendOnce("SET", NS_ENCRYPT_ECDHE, { ecdhe: { step: 1, pubkey: pair.publicKeyBase64 } }, timeoutMs, undefined);
+      const ecdhe = reply.payload.ecdhe as { pubkey?: unknown } | undefined;
+      if (typeof ecdhe?.pubkey !== "string" || ecdhe.pubkey === "") {
+        const address = this.host.address;
+        throw new MerossError(
+          "BAD_RESPONSE",
+          explain.badResponse(address, "the key exchange reply (Appliance.Encrypt.ECDHE) carries no public key"),
+          { host: address, namespace: NS_ENCRYPT_ECDHE, reply },
+        );
+      }
+      this.key = ecdhSessionKey(pair.privateKey, ecdhe.pubkey);
+      this.schemeValue = "ecdhe";
+    }
+    this.host.started(scheme);
+  }
+
+  private deriveStaticKey(): void {
+    const { uuid = "", mac: known } = this.host.identity();
+    const mac = known || macFromUuid(uuid) || "";
+    if (!uuid || !mac) {
+      throw new MerossError(
+        "BAD_RESPONSE",
+        `The device at ${this.host.address} needs encrypted requests, but its uuid and MAC address could not be learnt, so no encryption key can be derived. ` +
+          `Check that this is a Meross device, or set encryption to "ecdhe" for it.`,
+        { host: this.host.address },
+      );
+    }
+    this.key = staticLanKey(uuid, this.host.deviceKey(), mac);
+  }
+}

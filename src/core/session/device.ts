@@ -1,0 +1,337 @@
+/**
+ * One Meross device session: a transport, the encryption layer, a serial queue and the
+ * state the capability reducers keep (read-only from outside). Nodes, the CLI and the
+ * benchmarks all go through this class, so every face of the product behaves the same;
+ * what a device can do lives in src/core/capabilities, one module per namespace family.
+ */
+import { MerossError, explain } from "../errors";
+import { TypedEvents, type Unsubscribe } from "../events";
+import { buildMessage, checkReply, verifySign, type Envelope, type Method } from "../protocol/message";
+import { isNamespace, uuidFromPublishTopic } from "../protocol/rules";
+import { SerialQueue } from "../queue";
+import { HttpTransport } from "../transport/http";
+import { HTTP_TIMEOUT_MS, type Transport } from "../transport/types";
+import { EncryptionLayer } from "../crypto/layer";
+import { checkEncryptionMode, type EncryptionMode, type EncryptionScheme } from "../crypto/lan";
+import { composeCapabilities, reduceEnvelope } from "../capabilities/registry";
+import { applySystem, learnIdentity, parseAbility, readSystem, type DeviceInfo } from "../capabilities/system";
+import { getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capabilities/toggle";
+import { getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
+import { getConsumption, getElectricity } from "../capabilities/electricity";
+import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
+import { NS, type DeviceEventMap, type DeviceOptions } from "./types";
+
+export type { DeviceEvent, RequestOptions } from "../capabilities/types";
+export * from "./types";
+
+/** Namespaces every firmware answers even before we know its ability list. */
+const ALWAYS_ALLOWED = new Set<string>([NS.ALL, NS.ABILITY]);
+
+export class MerossDevice implements DeviceSession {
+  readonly address: string;
+  readonly events = new TypedEvents<DeviceEventMap>();
+  private ignored = 0;
+  private transportImpl: Transport;
+  /** The transport this session created (from an address), the only one it closes. */
+  private owned: Transport | undefined;
+  private keyValue: string;
+  private readonly timeoutMs: number;
+  private readonly from: string;
+  private readonly queue = new SerialQueue();
+  private readyPromise: Promise<DeviceInfo> | undefined;
+  private readonly crypto: EncryptionLayer;
+  private readonly accessPoint: boolean;
+  private readonly verifyPushes: boolean;
+  private readonly stateValue: MutableDeviceState = { toggles: new Map() };
+  /** uuid learnt from a reply header before System.All could be read (encrypted firmware). */
+  private uuidHint: string | undefined;
+  private unsubscribePush: Unsubscribe | undefined;
+
+  constructor(opts: DeviceOptions) {
+    if (!opts.transport && !opts.address) {
+      throw new MerossError("BAD_INPUT", "No device address was given. Enter the device's IP address or host name, optionally with :port.");
+    }
+    if (!opts.transport) this.owned = new HttpTransport(opts.address as string, { timeoutMs: opts.timeoutMs, ...opts.http });
+    this.transportImpl = opts.transport ?? (this.owned as Transport);
+    this.address = opts.address ?? this.transportImpl.address;
+    this.keyValue = opts.key ?? "";
+    this.timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
+    this.from = opts.from ?? "MerossLocal";
+    this.accessPoint = opts.accessPoint === true;
+    this.verifyPushes = opts.verifyPushes !== false;
+    this.crypto = new EncryptionLayer(this.encryptionHost(), checkEncryptionMode(opts.encryption), this.accessPoint);
+    this.listenTo(this.transportImpl);
+  }
+
+  // ---- state (read-only from outside) ------------------------------------------------
+
+  get state(): DeviceState {
+    return this.stateValue;
+  }
+
+  get info(): DeviceInfo | undefined {
+    return this.stateValue.info;
+  }
+
+  get abilities(): Readonly<Abilities> | undefined {
+    return this.stateValue.abilities;
+  }
+
+  /** Last known on/off per channel, from replies we got or commands that succeeded. */
+  get toggles(): ReadonlyMap<number, boolean> {
+    return this.stateValue.toggles;
+  }
+
+  get light(): Readonly<LightState> | undefined {
+    return this.stateValue.light;
+  }
+
+  /** Pushes dropped because their sign did not match the device key. */
+  get ignoredPushes(): number {
+    return this.ignored;
+  }
+
+  /** The device uuid: from System.All, else a reply header, else the transport it is bound to. */
+  get uuid(): string | undefined {
+    return this.stateValue.info?.uuid || this.uuidHint || this.transportImpl.uuid || undefined;
+  }
+
+  commit(update: Update): void {
+    for (const ev of update(this.stateValue)) this.events.emit("event", ev);
+  }
+
+  /** Identity and abilities read outside refresh() (onboarding reads them step by step). */
+  learn(info: DeviceInfo | undefined, abilities?: Abilities): void {
+    this.commit(learnIdentity(info, abilities));
+  }
+
+  // ---- transport and keys ------------------------------------------------------------
+
+  /** The encryption setting this session was created with. */
+  get encryptionMode(): EncryptionMode {
+    return this.crypto.mode;
+  }
+
+  /** The key scheme in use once the session encrypts (§4.3), undefined while plaintext. */
+  get encryptionScheme(): EncryptionScheme | undefined {
+    return this.crypto.scheme;
+  }
+
+  get transport(): Transport {
+    return this.transportImpl;
+  }
+
+  private listenTo(t: Transport): void {
+    this.unsubscribePush?.();
+    this.unsubscribePush = t.events.on("push", (env) => {
+      try {
+        this.handlePush(env);
+      } catch {
+        // A malformed PUSH is the device's problem, never a crash of ours.
+      }
+    });
+  }
+
+  /**
+   * Swaps the carrier (HTTP ↔ MQTT) without losing the queue or what we learnt. The new
+   * transport stays the caller's; one this session created is closed once it is dropped.
+   */
+  setTransport(t: Transport): void {
+    if (t === this.transportImpl) return;
+    const dropped = this.owned;
+    this.owned = undefined;
+    this.transportImpl = t;
+    this.listenTo(t);
+    void dropped?.close().catch(() => undefined);
+  }
+
+  /**
+   * The key changes after onboarding (Config.Key); later requests are signed with it. The
+   * static LAN key is derived from it, so that follows; an ECDHE session key does not.
+   */
+  setKey(key: string): void {
+    this.keyValue = key;
+    this.crypto.deviceKeyChanged();
+  }
+
+  /** Requests queued or in flight. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  // ---- requests ----------------------------------------------------------------------
+
+  /** Sends one signed request and returns the checked reply (errors become MerossErrors). */
+  request(method: Method, namespace: string, payload: Record<string, unknown> = {}, opts: RequestOptions = {}): Promise<Envelope> {
+    if (typeof namespace !== "string" || !isNamespace(namespace)) {
+      return Promise.reject(
+        new MerossError("BAD_INPUT", `"${String(namespace)}" is not a Meross namespace. Namespaces look like Appliance.Control.ToggleX.`),
+      );
+    }
+    const abilities = this.stateValue.abilities;
+    if ((opts.checkAbility ?? true) && abilities && !ALWAYS_ALLOWED.has(namespace) && !(namespace in abilities)) {
+      return Promise.reject(
+        new MerossError(
+          "UNSUPPORTED",
+          explain.unsupported(this.address, method, namespace, `it is not in the ability list of this ${this.info?.model ?? "device"}`),
+          { host: this.address, namespace, method },
+        ),
+      );
+    }
+    return this.queue.run(
+      async () => {
+        this.events.emit("busy", true);
+        try {
+          return await this.crypto.send(method, namespace, payload, opts.timeoutMs ?? this.timeoutMs);
+        } finally {
+          this.events.emit("busy", false);
+        }
+      },
+      { signal: opts.signal },
+    );
+  }
+
+  /**
+   * Starts encrypting with the given scheme now ("off" goes back to plaintext). Onboarding
+   * calls it for the ECDHE exchange; "auto" sessions get here by themselves.
+   */
+  useEncryption(scheme: EncryptionScheme | "off"): Promise<void> {
+    return this.queue.run(async () => {
+      if (scheme === "off") this.crypto.stop();
+      else await this.crypto.use(scheme, this.timeoutMs);
+    });
+  }
+
+  /**
+   * The keys a reply may be signed with: the session's; the new one answering a SET
+   * Config.Key (the device may switch before replying, §3.2); "" while in access-point mode.
+   */
+  private replyKeys(request: Envelope): string[] {
+    const keys = [this.keyValue];
+    const { method, namespace } = request.header;
+    const next = (request.payload.key as { key?: unknown } | undefined)?.key;
+    if (method === "SET" && namespace === NS.KEY && typeof next === "string") keys.push(next);
+    if (this.accessPoint) keys.push("");
+    return [...new Set(keys)];
+  }
+
+  private async sendOnce(method: Method, namespace: string, payload: Record<string, unknown>, timeoutMs: number, encryptionKey: string | undefined): Promise<Envelope> {
+    const sign = () => buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
+    let req = sign();
+    const resend = () => (req = sign());
+    const reply = await this.transportImpl.send(req, { timeoutMs, resend, encryptionKey });
+    return checkReply(req, reply, this.address, { keys: this.replyKeys(req) });
+  }
+
+  private encryptionHost(): ConstructorParameters<typeof EncryptionLayer>[0] {
+    return {
+      address: this.address,
+      sendOnce: (m, ns, p, t, k) => this.sendOnce(m, ns, p, t, k),
+      identity: () => ({ uuid: this.uuid, mac: this.info?.mac }),
+      abilities: () => this.stateValue.abilities,
+      learnAbility: (reply) => {
+        this.noteUuid(reply);
+        this.commit(learnIdentity(undefined, parseAbility(reply.payload)));
+      },
+      deviceKey: () => this.keyValue,
+      started: (scheme) => this.events.emit("encryption", { scheme }),
+    };
+  }
+
+  /** Devices sign every reply with `from: /appliance/<uuid>/publish` and often `uuid` (§1.4). */
+  private noteUuid(reply: Envelope): void {
+    const h = reply.header;
+    const fromTopic = typeof h.from === "string" ? uuidFromPublishTopic(h.from) : undefined;
+    const uuid = typeof h.uuid === "string" && h.uuid ? h.uuid : fromTopic;
+    if (uuid) this.uuidHint = uuid;
+  }
+
+  // ---- capabilities ------------------------------------------------------------------
+
+  /** Reads System.All and System.Ability: identity, capabilities and current state. */
+  async refresh(): Promise<DeviceInfo> {
+    const { all, abilities } = await readSystem(this);
+    // Identity first: the static LAN key is derived from the uuid and MAC.
+    this.commit(learnIdentity(all.info, abilities));
+    // The device answered in plaintext but lists encryption: encrypt from now on (§4.2).
+    if (this.crypto.shouldUpgrade()) await this.useEncryption(this.crypto.autoScheme());
+    this.commit(applySystem(all, abilities));
+    return all.info;
+  }
+
+  /** refresh() once; later callers share the result. A failure is not cached. */
+  ready(): Promise<DeviceInfo> {
+    if (!this.readyPromise) {
+      this.readyPromise = this.refresh().catch((err: unknown) => {
+        this.readyPromise = undefined;
+        throw err;
+      });
+    }
+    return this.readyPromise;
+  }
+
+  has(namespace: string): boolean {
+    return !!this.stateValue.abilities && namespace in this.stateValue.abilities;
+  }
+
+  /** Ability capacity of the light (1 RGB, 2 temperature, 4 luminance), 0 when not a light. */
+  get lightCapacity(): number {
+    return lightCapacity(this);
+  }
+
+  /** Whether on/off goes through legacy Control.Toggle (old MT7688 firmware) instead of ToggleX. */
+  get legacyToggle(): boolean {
+    return isLegacyToggle(this);
+  }
+
+  getToggle(channel = 0): Promise<ChannelState> {
+    return getToggle(this, channel);
+  }
+
+  setToggle(channel: number, on: boolean | "toggle"): Promise<ChannelState> {
+    return setToggle(this, channel, on);
+  }
+
+  getLight(): Promise<LightState> {
+    return getLight(this);
+  }
+
+  setLight(cmd: LightCommand & { on?: boolean }): Promise<LightState> {
+    return setLight(this, cmd);
+  }
+
+  getElectricity(channel = 0): ReturnType<typeof getElectricity> {
+    return getElectricity(this, channel);
+  }
+
+  getConsumption(): ReturnType<typeof getConsumption> {
+    return getConsumption(this);
+  }
+
+  /**
+   * Applies a PUSH the device sent (over MQTT) through the capability that owns its
+   * namespace. A push whose sign does not match the device key is counted in
+   * ignoredPushes and changes nothing. Returns whether the push was understood.
+   */
+  handlePush(env: Envelope): boolean {
+    if (env.header.method !== "PUSH") return false;
+    if (this.verifyPushes && !verifySign(env.header, this.keyValue)) {
+      this.ignored++;
+      return false;
+    }
+    const update = reduceEnvelope(composeCapabilities(this.stateValue.abilities), env, "push");
+    if (!update) return false;
+    this.commit(update);
+    return true;
+  }
+
+  /** Stops listening and closes the transport if this session created it (never one it was given). */
+  async close(): Promise<void> {
+    this.events.clear();
+    this.unsubscribePush?.();
+    this.unsubscribePush = undefined;
+    const owned = this.owned;
+    this.owned = undefined;
+    await owned?.close();
+  }
+}
