@@ -4,10 +4,16 @@
  * Why axios with `insecureHTTPParser`: many firmwares end header lines with LF only,
  * which Node's strict parser (and fetch/undici) rejects with HPE_CR_EXPECTED.
  * Why `Connection: close`: devices close after every reply anyway.
+ *
+ * Whatever answers at the device's address is not trusted: the body is read as a stream and
+ * cut off past REPLY_MAX_BYTES, never decompressed (a gzip bomb stays a few KB), and the whole
+ * exchange, body included, ends at one deadline, so a peer dripping bytes cannot hold it open.
  */
 import axios, { AxiosError, type AxiosInstance } from "axios";
 import http from "node:http";
+import type { Readable } from "node:stream";
 import { MerossError, explain } from "../errors";
+import { describeValue } from "../protocol/rules";
 import { parseEnvelopeText, type Envelope } from "../protocol/message";
 import { decodeEnvelopeText, encodeEnvelope } from "../crypto/lan";
 import { HTTP_TIMEOUT_MS, type SendOptions, type Transport } from "./types";
@@ -18,6 +24,12 @@ export interface HttpTransportOptions {
   retries?: number;
   retryDelayMs?: number;
 }
+
+/**
+ * Largest reply body accepted. Real replies are a few KB (the largest capture, a System.All
+ * with a long trace, is well under 16 KB); anything bigger is not a Meross device talking.
+ */
+export const REPLY_MAX_BYTES = 64 * 1024;
 
 /** Connection errors worth a retry: the device's HTTP server sometimes drops a connection for no reason. */
 const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
@@ -51,6 +63,27 @@ export function deviceUrl(address: string): string {
   return `http://${a}/config`;
 }
 
+function tooBig(what: string): string {
+  return `a body larger than the ${REPLY_MAX_BYTES / 1024} KiB a device ever sends: ${what}`;
+}
+
+/**
+ * The body as UTF-8 text, or `tooLarge()` thrown as soon as more than REPLY_MAX_BYTES arrived
+ * (the caller destroys the stream, which closes the connection).
+ */
+async function readCapped(stream: Readable, tooLarge: () => MerossError): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    total += buf.length;
+    if (total > REPLY_MAX_BYTES) throw tooLarge();
+    chunks.push(buf);
+  }
+  const text = Buffer.concat(chunks, total).toString("utf8");
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 export class HttpTransport implements Transport {
   readonly kind = "http" as const;
   readonly address: string;
@@ -71,12 +104,14 @@ export class HttpTransport implements Transport {
       insecureHTTPParser: true,
       httpAgent: this.agent,
       proxy: false,
-      responseType: "text",
-      // The body is parsed by us so that truncated JSON is reported, not silently kept as a string.
+      // The body is read by us (readCapped) with a byte cap; axios' own maxContentLength is not
+      // set because on a stream its error cannot be told apart from a connection dropped mid-reply.
+      responseType: "stream",
+      decompress: false,
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       maxRedirects: 0,
-      headers: { "Content-Type": "application/json", Accept: "application/json", Connection: "close" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Encoding": "identity", Connection: "close" },
     });
   }
 
@@ -100,20 +135,37 @@ export class HttpTransport implements Transport {
 
   private async once(body: string, request: Envelope, budgetMs: number, timeoutMs: number, key?: string): Promise<Envelope> {
     const { namespace, method } = request.header;
-    let res;
+    const host = this.address;
+    const details = { host, namespace, method: String(method) };
+    let text: string;
     try {
       // Encrypted bodies are base64 text; the official app labels them text/plain (ML#456, §2.1).
       const headers = key ? { "Content-Type": "text/plain", Accept: "*/*" } : undefined;
-      // One deadline for the whole exchange (connect, send, reply): axios' own `timeout`
-      // only measures socket inactivity, so a device trickling bytes could outlast it.
-      res = await this.client.post<string>(this.url, body, { signal: AbortSignal.timeout(budgetMs), headers });
+      // One deadline for the whole exchange (connect, send, reply body): axios' own `timeout`
+      // only measures socket inactivity, so a device trickling bytes could outlast it. The
+      // signal stays wired to the response stream until it ends, so it also cuts a slow body.
+      const res = await this.client.post<Readable>(this.url, body, { signal: AbortSignal.timeout(budgetMs), headers });
+      const stream = res.data;
+      try {
+        if (res.status !== 200) {
+          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `HTTP status ${res.status}`), details);
+        }
+        const encoding = String(res.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+        if (encoding !== "identity" && encoding !== "") {
+          // We asked for identity; a compressed reply is not decoded (a bomb expands a thousandfold).
+          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `a compressed reply (${describeValue(encoding, 40)}), which Meross devices never send`), details);
+        }
+        const declared = Number(res.headers["content-length"]);
+        if (Number.isFinite(declared) && declared > REPLY_MAX_BYTES) {
+          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, tooBig(`${declared} bytes announced`)), details);
+        }
+        text = await readCapped(stream, () => new MerossError("BAD_RESPONSE", explain.badResponse(host, tooBig("cut off")), details));
+      } finally {
+        stream.destroy();
+      }
     } catch (err) {
       throw this.translate(err, String(method), namespace, timeoutMs);
     }
-    if (res.status !== 200) {
-      throw new MerossError("BAD_RESPONSE", explain.badResponse(this.address, `HTTP status ${res.status}`), { host: this.address, namespace, method: String(method) });
-    }
-    const text = typeof res.data === "string" ? res.data : String(res.data ?? "");
     if (key) {
       try {
         return decodeEnvelopeText(text, key, this.address);
