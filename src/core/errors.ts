@@ -132,13 +132,17 @@ export const explain = {
     );
   },
   cancelled(host: string, what: string): string {
-    return `${what} for the device at ${host} was cancelled: the node was closed or redeployed before it was sent. Nothing was sent to the device.`;
+    return (
+      `${what} for the device at ${host} was cancelled: the node was closed or redeployed before it was sent. ` +
+      `Nothing was sent to the device.`
+    );
   },
   /** A queued request waited past its deadline, or ran past it. */
   deadline(host: string, what: string, ms: number, started: boolean): string {
     const s = Math.round(ms / 100) / 10;
     return started
-      ? `${what} to the device at ${host} did not finish within ${s} s. Check that the device is powered and on the network, or raise the timeout.`
+      ? `${what} to the device at ${host} did not finish within ${s} s. ` +
+          `Check that the device is powered and on the network, or raise the timeout.`
       : `${what} to the device at ${host} waited ${s} s behind earlier requests and was not sent. ` +
           `The device is slow or not answering: check it, or send fewer messages.`;
   },

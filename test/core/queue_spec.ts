@@ -4,7 +4,15 @@ import { MerossError } from "../../src/core/errors";
 import { rejectsWith } from "../helpers/errors";
 
 /** A task whose end the test decides. */
-function gate<T = string>(): { task: (signal: AbortSignal) => Promise<T>; open: (v: T) => void; fail: (e: unknown) => void; started: () => boolean; signal: () => AbortSignal | undefined } {
+interface Gate<T> {
+  task: (signal: AbortSignal) => Promise<T>;
+  open: (v: T) => void;
+  fail: (e: unknown) => void;
+  started: () => boolean;
+  signal: () => AbortSignal | undefined;
+}
+
+function gate<T = string>(): Gate<T> {
   let open!: (v: T) => void;
   let fail!: (e: unknown) => void;
   let started = false;
@@ -179,7 +187,8 @@ describe("SerialQueue", () => {
       );
       q.failFast(new MerossError("TIMEOUT", "no answer"));
       assert.equal(q.failing, true);
-      for (const p of rest) await rejectsWith(p, "UNREACHABLE", /was not sent: the device at 127\.0\.0\.1:9 is not answering \(an earlier request got no answer in time\)/);
+      const notSent = /was not sent: the device at 127\.0\.0\.1:9 is not answering \(an earlier request got no answer in time\)/;
+      for (const p of rest) await rejectsWith(p, "UNREACHABLE", notSent);
       await rejectsWith(q.run(async () => undefined), "UNREACHABLE", /tried again one at a time/);
       head.fail(new MerossError("TIMEOUT", "no answer"));
       await assert.rejects(first);

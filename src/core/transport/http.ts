@@ -84,6 +84,15 @@ async function readCapped(stream: Readable, tooLarge: () => MerossError): Promis
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
+/**
+ * SendOptions plus the caller's stop signal: the device queue aborts it when a request runs
+ * past its deadline, so the exchange ends and no second request overlaps it on the device
+ * (protocol.md §2.3). Kept here until SendOptions carries it for every transport.
+ */
+export interface HttpSendOptions extends SendOptions {
+  signal?: AbortSignal;
+}
+
 export class HttpTransport implements Transport {
   readonly kind = "http" as const;
   readonly address: string;
@@ -115,7 +124,7 @@ export class HttpTransport implements Transport {
     });
   }
 
-  async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
+  async send(request: Envelope, opts: HttpSendOptions = {}): Promise<Envelope> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const key = opts.encryptionKey;
     const body = key ? encodeEnvelope(request, key) : JSON.stringify(request);
@@ -123,17 +132,25 @@ export class HttpTransport implements Transport {
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key);
+        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key, opts.signal);
       } catch (err) {
         const retryable = err instanceof MerossError && err.code === "UNREACHABLE" && err.details.retryable;
         const wait = this.retryDelayMs * 2 ** attempt;
-        if (!retryable || attempt >= retries || Date.now() + wait >= deadline) throw err;
+        if (!retryable || attempt >= retries || Date.now() + wait >= deadline || opts.signal?.aborted) throw err;
         await new Promise((r) => setTimeout(r, wait));
+        if (opts.signal?.aborted) throw err;
       }
     }
   }
 
-  private async once(body: string, request: Envelope, budgetMs: number, timeoutMs: number, key?: string): Promise<Envelope> {
+  private async once(
+    body: string,
+    request: Envelope,
+    budgetMs: number,
+    timeoutMs: number,
+    key?: string,
+    stop?: AbortSignal,
+  ): Promise<Envelope> {
     const { namespace, method } = request.header;
     const host = this.address;
     const details = { host, namespace, method: String(method) };
@@ -144,7 +161,9 @@ export class HttpTransport implements Transport {
       // One deadline for the whole exchange (connect, send, reply body): axios' own `timeout`
       // only measures socket inactivity, so a device trickling bytes could outlast it. The
       // signal stays wired to the response stream until it ends, so it also cuts a slow body.
-      const res = await this.client.post<Readable>(this.url, body, { signal: AbortSignal.timeout(budgetMs), headers });
+      const deadline = AbortSignal.timeout(budgetMs);
+      const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
+      const res = await this.client.post<Readable>(this.url, body, { signal, headers });
       const stream = res.data;
       try {
         if (res.status !== 200) {
@@ -153,7 +172,8 @@ export class HttpTransport implements Transport {
         const encoding = String(res.headers["content-encoding"] ?? "identity").trim().toLowerCase();
         if (encoding !== "identity" && encoding !== "") {
           // We asked for identity; a compressed reply is not decoded (a bomb expands a thousandfold).
-          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `a compressed reply (${describeValue(encoding, 40)}), which Meross devices never send`), details);
+          const what = `a compressed reply (${describeValue(encoding, 40)}), which Meross devices never send`;
+          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, what), details);
         }
         const declared = Number(res.headers["content-length"]);
         if (Number.isFinite(declared) && declared > REPLY_MAX_BYTES) {
@@ -164,6 +184,8 @@ export class HttpTransport implements Transport {
         stream.destroy();
       }
     } catch (err) {
+      // The caller gave up (its queue deadline passed): its reason says why, not a timeout of ours.
+      if (stop?.aborted && stop.reason instanceof MerossError) throw stop.reason;
       throw this.translate(err, String(method), namespace, timeoutMs);
     }
     if (key) {
