@@ -26,8 +26,9 @@ export interface HttpTransportOptions {
 }
 
 /**
- * Largest reply body accepted. Real replies are a few KB (the largest capture, a System.All
- * with a long trace, is well under 16 KB); anything bigger is not a Meross device talking.
+ * Largest reply body accepted. Real replies are a few KB (the longest message in the captures
+ * of docs/protocol.md §8.4, from an msh300 hub, is about 3.5 KB); 64 KiB leaves room for big
+ * multi-channel devices, and anything beyond it is not a Meross device talking.
  */
 export const REPLY_MAX_BYTES = 64 * 1024;
 
