@@ -136,6 +136,23 @@ describe("HTTP transport", () => {
     }
   });
 
+  it("a caller's stop signal (its queue deadline) ends the exchange with the caller's reason, and a GET is not retried", async () => {
+    const srv = await rawServer(() => undefined);
+    const t = new HttpTransport(srv.address, { timeoutMs: 10_000, retryDelayMs: 10 });
+    const ctl = new AbortController();
+    try {
+      const pending = t.send(get(), { signal: ctl.signal });
+      while (srv.hits() === 0) await new Promise((r) => setTimeout(r, 5));
+      ctl.abort(new MerossError("TIMEOUT", "GET Appliance.System.All did not finish within 1 s."));
+      const err = await rejects(pending, "TIMEOUT");
+      assert.match(err.message, /did not finish within 1 s/);
+      assert.equal(srv.hits(), 1);
+    } finally {
+      await t.close();
+      await srv.close();
+    }
+  });
+
   it("says UNREACHABLE with 'connection refused' when nothing listens", async () => {
     const srv = await rawServer(() => undefined);
     const address = srv.address;

@@ -113,6 +113,84 @@ describe("message envelope (protocol.md §1)", () => {
     it("a GETACK to a SET is BAD_RESPONSE", () => {
       assert.throws(() => checkReply(req, replyTo(req, "GETACK", {}), HOST), isCode("BAD_RESPONSE", /SETACK/));
     });
+
+    it("a hostile device's megabyte-long method or error detail is quoted in at most ~200 characters", () => {
+      const long = "x".repeat(1_000_000);
+      for (const rep of [replyTo(req, long, {}), replyTo(req, "ERROR", { error: { code: 5020, detail: long } })]) {
+        assert.throws(
+          () => checkReply(req, rep, HOST),
+          (e: unknown) => e instanceof MerossError && e.message.length < 600 && /x{30}/.test(e.message),
+        );
+      }
+    });
+
+    describe("with the session's keys: the reply must be signed (protocol.md §1.2)", () => {
+      const keys = ["k"];
+      const signedWith = (key: string, method = "SETACK", payload: Record<string, unknown> = {}): Envelope => {
+        const rep = replyTo(req, method, payload);
+        rep.header.timestamp = 1700000123;
+        rep.header.sign = computeSign(rep.header.messageId, key, rep.header.timestamp);
+        return rep;
+      };
+
+      it("a reply signed with the key is accepted, with its own timestamp", () => {
+        const rep = signedWith("k");
+        assert.equal(checkReply(req, rep, HOST, { keys }), rep);
+        rep.header.sign = rep.header.sign.toUpperCase();
+        assert.equal(checkReply(req, rep, HOST, { keys }), rep);
+      });
+
+      it("any of several keys verifies (Config.Key: the SETACK is signed with the new key)", () => {
+        assert.ok(checkReply(req, signedWith("new-key"), HOST, { keys: ["k", "new-key"] }));
+        assert.ok(checkReply(req, signedWith(""), HOST, { keys: ["", "k"] }));
+      });
+
+      it("a reply signed with another key is BAD_RESPONSE saying another device may be answering", () => {
+        assert.throws(
+          () => checkReply(req, signedWith("someone-else"), HOST, { keys }),
+          isCode("BAD_RESPONSE", /not signed with this device's key.*another device may be answering at this address/),
+        );
+      });
+
+      it("a reply without a sign, or with garbage as sign or timestamp, is BAD_RESPONSE (never a crash)", () => {
+        const cases: Array<(h: Envelope["header"]) => void> = [
+          (h) => delete (h as Partial<Envelope["header"]>).sign,
+          (h) => (h.sign = ""),
+          (h) => ((h as Record<string, unknown>).sign = { $gt: "" }),
+          (h) => (h.sign = "z".repeat(100_000)),
+          (h) => ((h as Record<string, unknown>).timestamp = { toString: null }),
+          (h) => ((h as Record<string, unknown>).timestamp = undefined),
+        ];
+        for (const spoil of cases) {
+          const rep = signedWith("k");
+          spoil(rep.header);
+          assert.throws(
+            () => checkReply(req, rep, HOST, { keys }),
+            (e: unknown) => isCode("BAD_RESPONSE", /not signed with this device's key/)(e) && (e as MerossError).message.length < 400,
+          );
+        }
+      });
+
+      it("a forged ERROR is BAD_RESPONSE too, but a 5001 stays WRONG_KEY: the device signs it with the key we lack", () => {
+        assert.throws(() => checkReply(req, signedWith("x", "ERROR", { error: { code: 5000 } }), HOST, { keys }), isCode("BAD_RESPONSE"));
+        assert.throws(() => checkReply(req, signedWith("k", "ERROR", { error: { code: 5000 } }), HOST, { keys }), isCode("UNSUPPORTED"));
+        assert.throws(
+          () => checkReply(req, signedWith("the-real-key", "ERROR", { error: { code: 5001, detail: "sign error" } }), HOST, { keys }),
+          isCode("WRONG_KEY", /key is wrong/),
+        );
+      });
+
+      it("the messageId is checked first: a signed reply to another request is still BAD_RESPONSE naming the messageId", () => {
+        const rep = signedWith("k");
+        rep.header.messageId = "0".repeat(32);
+        rep.header.sign = computeSign(rep.header.messageId, "k", rep.header.timestamp);
+        assert.throws(() => checkReply(req, rep, HOST, { keys }), isCode("BAD_RESPONSE", /messageId/));
+      });
+
+      it("without keys nothing is checked (the stub behaviour callers rely on until they pass keys)", () => {
+        assert.ok(checkReply(req, signedWith("someone-else"), HOST));
+      });
+    });
   });
 
   describe("parseEnvelopeText", () => {

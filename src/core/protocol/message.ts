@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { MerossError, explain, DEVICE_ERROR_SIGN, DEVICE_ERROR_UNSUPPORTED } from "../errors";
-import { isObject } from "./rules";
+import { describeValue, isObject } from "./rules";
 
 export type RequestMethod = "GET" | "SET" | "PUSH";
 export type ReplyMethod = "GETACK" | "SETACK" | "ERROR" | "PUSH";
@@ -83,9 +83,15 @@ export function buildMessage(opts: BuildOptions): Envelope {
   return { header, payload: opts.payload ?? {} };
 }
 
-/** True when the header's sign matches `key`. */
+/**
+ * True when the header's sign matches `key`. The header may come from a hostile peer: a
+ * messageId or timestamp that is not a string/number never verifies (and is never hashed).
+ */
 export function verifySign(header: Pick<Header, "messageId" | "timestamp" | "sign">, key: string): boolean {
-  return typeof header.sign === "string" && header.sign.toLowerCase() === computeSign(header.messageId, key, header.timestamp);
+  const { messageId, timestamp, sign } = header as { messageId: unknown; timestamp: unknown; sign: unknown };
+  if (typeof sign !== "string" || sign.length !== 32 || typeof messageId !== "string") return false;
+  if (typeof timestamp !== "number" && typeof timestamp !== "string") return false;
+  return sign.toLowerCase() === computeSign(messageId, key, timestamp);
 }
 
 
@@ -122,25 +128,38 @@ export function parseEnvelopeText(text: string, host: string): Envelope {
 
 /**
  * Matches a reply to its request and turns device errors into MerossErrors:
- * wrong messageId → BAD_RESPONSE, ERROR 5001 → WRONG_KEY, 5000 → UNSUPPORTED,
- * any other ERROR → DEVICE_ERROR, an unexpected method → BAD_RESPONSE.
+ * wrong messageId → BAD_RESPONSE, reply not signed with one of `keys` → BAD_RESPONSE,
+ * ERROR 5001 → WRONG_KEY, 5000 → UNSUPPORTED, any other ERROR → DEVICE_ERROR,
+ * an unexpected method → BAD_RESPONSE.
  */
 export interface CheckOptions {
   /** Keys the reply may be signed with (the session's; also the new one after Config.Key). Unset: not checked. */
   keys?: readonly string[];
 }
 
+/** Error code of an ERROR reply, NaN when it has none. */
+function deviceErrorCode(reply: Envelope): number {
+  const err = isObject(reply.payload.error) ? reply.payload.error : {};
+  return typeof err.code === "number" ? err.code : Number(err.code);
+}
+
 export function checkReply(request: Envelope, reply: Envelope, host: string, opts: CheckOptions = {}): Envelope {
-  void opts;
   const rq = request.header;
   const rp = reply.header;
   const base = { host, namespace: rq.namespace, method: String(rq.method), reply };
   if (rp.messageId !== rq.messageId) {
     throw new MerossError("BAD_RESPONSE", explain.badResponse(host, "the reply belongs to another request (messageId differs)"), base);
   }
-  if (rp.method === "ERROR") {
+  const isError = rp.method === "ERROR";
+  const code = isError ? deviceErrorCode(reply) : NaN;
+  // A 5001 reply is signed with the device's real key, the one we lack (docs/protocol.md §1.3),
+  // so it cannot verify: it stays WRONG_KEY, which is what the person must fix.
+  if (opts.keys && code !== DEVICE_ERROR_SIGN && !opts.keys.some((k) => verifySign(rp, k))) {
+    const why = typeof rp.sign === "string" && rp.sign !== "" ? `sign ${describeValue(rp.sign, 40)}` : "no sign";
+    throw new MerossError("BAD_RESPONSE", explain.unsigned(host, why), base);
+  }
+  if (isError) {
     const err = isObject(reply.payload.error) ? reply.payload.error : {};
-    const code = typeof err.code === "number" ? err.code : Number(err.code);
     if (code === DEVICE_ERROR_SIGN) {
       throw new MerossError("WRONG_KEY", explain.wrongKey(host), { ...base, deviceCode: code });
     }
@@ -161,7 +180,7 @@ export function checkReply(request: Envelope, reply: Envelope, host: string, opt
     ? ACK_FOR[rq.method as RequestMethod]
     : undefined;
   if (expected && rp.method !== expected) {
-    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `expected ${expected} but got ${String(rp.method)}`), base);
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `expected ${expected} but got ${describeValue(rp.method, 40)}`), base);
   }
   return reply;
 }

@@ -4,10 +4,16 @@
  * Why axios with `insecureHTTPParser`: many firmwares end header lines with LF only,
  * which Node's strict parser (and fetch/undici) rejects with HPE_CR_EXPECTED.
  * Why `Connection: close`: devices close after every reply anyway.
+ *
+ * Whatever answers at the device's address is not trusted: the body is read as a stream and
+ * cut off past REPLY_MAX_BYTES, never decompressed (a gzip bomb stays a few KB), and the whole
+ * exchange, body included, ends at one deadline, so a peer dripping bytes cannot hold it open.
  */
 import axios, { AxiosError, type AxiosInstance } from "axios";
 import http from "node:http";
+import type { Readable } from "node:stream";
 import { MerossError, explain } from "../errors";
+import { describeValue } from "../protocol/rules";
 import { parseEnvelopeText, type Envelope } from "../protocol/message";
 import { decodeEnvelopeText, encodeEnvelope } from "../crypto/lan";
 import { HTTP_TIMEOUT_MS, transportEvents, type SendOptions, type Transport } from "./types";
@@ -18,6 +24,13 @@ export interface HttpTransportOptions {
   retries?: number;
   retryDelayMs?: number;
 }
+
+/**
+ * Largest reply body accepted. Real replies are a few KB (the longest message in the captures
+ * of docs/protocol.md §8.4, from an msh300 hub, is about 3.5 KB); 64 KiB leaves room for big
+ * multi-channel devices, and anything beyond it is not a Meross device talking.
+ */
+export const REPLY_MAX_BYTES = 64 * 1024;
 
 /** Connection errors worth a retry: the device's HTTP server sometimes drops a connection for no reason. */
 const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
@@ -51,6 +64,36 @@ export function deviceUrl(address: string): string {
   return `http://${a}/config`;
 }
 
+function tooBig(what: string): string {
+  return `a body larger than the ${REPLY_MAX_BYTES / 1024} KiB a device ever sends: ${what}`;
+}
+
+/**
+ * The body as UTF-8 text, or `tooLarge()` thrown as soon as more than REPLY_MAX_BYTES arrived
+ * (the caller destroys the stream, which closes the connection).
+ */
+async function readCapped(stream: Readable, tooLarge: () => MerossError): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    total += buf.length;
+    if (total > REPLY_MAX_BYTES) throw tooLarge();
+    chunks.push(buf);
+  }
+  const text = Buffer.concat(chunks, total).toString("utf8");
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * SendOptions plus the caller's stop signal: the device queue aborts it when a request runs
+ * past its deadline, so the exchange ends and no second request overlaps it on the device
+ * (protocol.md §2.3). Kept here until SendOptions carries it for every transport.
+ */
+export interface HttpSendOptions extends SendOptions {
+  signal?: AbortSignal;
+}
+
 export class HttpTransport implements Transport {
   readonly kind = "http" as const;
   readonly address: string;
@@ -73,16 +116,18 @@ export class HttpTransport implements Transport {
       insecureHTTPParser: true,
       httpAgent: this.agent,
       proxy: false,
-      responseType: "text",
-      // The body is parsed by us so that truncated JSON is reported, not silently kept as a string.
+      // The body is read by us (readCapped) with a byte cap; axios' own maxContentLength is not
+      // set because on a stream its error cannot be told apart from a connection dropped mid-reply.
+      responseType: "stream",
+      decompress: false,
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       maxRedirects: 0,
-      headers: { "Content-Type": "application/json", Accept: "application/json", Connection: "close" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Encoding": "identity", Connection: "close" },
     });
   }
 
-  async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
+  async send(request: Envelope, opts: HttpSendOptions = {}): Promise<Envelope> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const key = opts.encryptionKey;
     const body = key ? encodeEnvelope(request, key) : JSON.stringify(request);
@@ -90,32 +135,62 @@ export class HttpTransport implements Transport {
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key);
+        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key, opts.signal);
       } catch (err) {
         const retryable = err instanceof MerossError && err.code === "UNREACHABLE" && err.details.retryable;
         const wait = this.retryDelayMs * 2 ** attempt;
-        if (!retryable || attempt >= retries || Date.now() + wait >= deadline) throw err;
+        if (!retryable || attempt >= retries || Date.now() + wait >= deadline || opts.signal?.aborted) throw err;
         await new Promise((r) => setTimeout(r, wait));
+        if (opts.signal?.aborted) throw err;
       }
     }
   }
 
-  private async once(body: string, request: Envelope, budgetMs: number, timeoutMs: number, key?: string): Promise<Envelope> {
+  private async once(
+    body: string,
+    request: Envelope,
+    budgetMs: number,
+    timeoutMs: number,
+    key?: string,
+    stop?: AbortSignal,
+  ): Promise<Envelope> {
     const { namespace, method } = request.header;
-    let res;
+    const host = this.address;
+    const details = { host, namespace, method: String(method) };
+    let text: string;
     try {
       // Encrypted bodies are base64 text; the official app labels them text/plain (ML#456, §2.1).
       const headers = key ? { "Content-Type": "text/plain", Accept: "*/*" } : undefined;
-      // One deadline for the whole exchange (connect, send, reply): axios' own `timeout`
-      // only measures socket inactivity, so a device trickling bytes could outlast it.
-      res = await this.client.post<string>(this.url, body, { signal: AbortSignal.timeout(budgetMs), headers });
+      // One deadline for the whole exchange (connect, send, reply body): axios' own `timeout`
+      // only measures socket inactivity, so a device trickling bytes could outlast it. The
+      // signal stays wired to the response stream until it ends, so it also cuts a slow body.
+      const deadline = AbortSignal.timeout(budgetMs);
+      const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
+      const res = await this.client.post<Readable>(this.url, body, { signal, headers });
+      const stream = res.data;
+      try {
+        if (res.status !== 200) {
+          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `HTTP status ${res.status}`), details);
+        }
+        const encoding = String(res.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+        if (encoding !== "identity" && encoding !== "") {
+          // We asked for identity; a compressed reply is not decoded (a bomb expands a thousandfold).
+          const what = `a compressed reply (${describeValue(encoding, 40)}), which Meross devices never send`;
+          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, what), details);
+        }
+        const declared = Number(res.headers["content-length"]);
+        if (Number.isFinite(declared) && declared > REPLY_MAX_BYTES) {
+          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, tooBig(`${declared} bytes announced`)), details);
+        }
+        text = await readCapped(stream, () => new MerossError("BAD_RESPONSE", explain.badResponse(host, tooBig("cut off")), details));
+      } finally {
+        stream.destroy();
+      }
     } catch (err) {
+      // The caller gave up (its queue deadline passed): its reason says why, not a timeout of ours.
+      if (stop?.aborted && stop.reason instanceof MerossError) throw stop.reason;
       throw this.translate(err, String(method), namespace, timeoutMs);
     }
-    if (res.status !== 200) {
-      throw new MerossError("BAD_RESPONSE", explain.badResponse(this.address, `HTTP status ${res.status}`), { host: this.address, namespace, method: String(method) });
-    }
-    const text = typeof res.data === "string" ? res.data : String(res.data ?? "");
     if (key) {
       try {
         return decodeEnvelopeText(text, key, this.address);

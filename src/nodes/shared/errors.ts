@@ -16,6 +16,9 @@ export const SHORT_REASON: Record<MerossErrorCode, string> = {
   UNREACHABLE: "device unreachable",
   BAD_RESPONSE: "unusable reply from device",
   BAD_INPUT: "invalid input",
+  BUSY: "too many requests queued",
+  CANCELLED: "cancelled (node closed)",
+  INTERNAL: "internal error (a bug)",
 };
 
 const MASK = "********";

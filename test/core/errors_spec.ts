@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { ERROR_CODES, MerossError, asMerossError } from "../../src/core/errors";
+
+describe("asMerossError: what a flow sees for any failure", () => {
+  it("passes our own errors through unchanged", () => {
+    const e = new MerossError("TIMEOUT", "no answer");
+    assert.equal(asMerossError(e), e);
+  });
+
+  it("reports an unknown exception as INTERNAL, a bug of this package to report, not as a device problem", () => {
+    const e = asMerossError(new TypeError("Cannot read properties of undefined (reading 'onoff')"));
+    assert.equal(e.code, "INTERNAL");
+    assert.match(e.message, /^A bug in node-red-contrib-meross-local: TypeError: Cannot read properties of undefined \(reading 'onoff'\)\./);
+    assert.match(e.message, /Please report it/);
+    assert.doesNotMatch(e.message, /restart the device/);
+    assert.equal(asMerossError("plain text").code, "INTERNAL");
+    assert.match(asMerossError(undefined).message, /unknown failure/);
+  });
+
+  it("quotes at most ~200 characters of the foreign text", () => {
+    const e = asMerossError(new Error("y".repeat(1_000_000)));
+    assert.ok(e.message.length < 400, `${e.message.length} characters`);
+  });
+
+  it("lists every code, including the new queue and bug codes", () => {
+    for (const c of ["BUSY", "CANCELLED", "INTERNAL", "BAD_RESPONSE"]) assert.ok((ERROR_CODES as readonly string[]).includes(c), c);
+  });
+});
