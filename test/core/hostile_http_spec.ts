@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { gzipSync } from "node:zlib";
 import { HttpTransport, REPLY_MAX_BYTES } from "../../src/core/transport/http";
-import { MerossDevice } from "../../src/core/device";
+import { MerossDevice } from "../../src/core/session/device";
 import { buildMessage, checkReply, computeSign, type Envelope } from "../../src/core/protocol/message";
 import { rejectsWith } from "../helpers/errors";
 
