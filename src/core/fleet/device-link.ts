@@ -308,8 +308,9 @@ export class DeviceLink {
   }
 
   /**
-   * Stops the session and closes each transport this link created exactly once (AutoTransport
-   * closes the two it wraps; the device closes the one it uses). Resolves within the close bound.
+   * Stops the session and closes each transport this link created exactly once: the creator of
+   * a connection closes it (the session and AutoTransport close nothing they were given).
+   * Resolves within the close bound.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -320,10 +321,8 @@ export class DeviceLink {
     this.events.clear();
     const d = this.device;
     const { http, mqtt, auto } = this.created;
-    const inUse = d?.transport;
-    const covered = new Set<Transport | undefined>(inUse === auto && auto ? [auto, http, mqtt] : [inUse]);
-    const spare = [auto, http, mqtt].filter((t): t is NonNullable<typeof t> => !!t && !covered.has(t));
-    const all = Promise.all([d?.close(), ...spare.map((t) => t.close())]).then(
+    const mine = [auto, http, mqtt].filter((t): t is NonNullable<typeof t> => !!t);
+    const all = Promise.all([d?.close(), ...mine.map((t) => t.close())]).then(
       () => undefined,
       () => undefined,
     );
