@@ -8,6 +8,7 @@
 import { buildMessage, type Envelope } from "../protocol/message";
 import { buildSystemTimePayload } from "../codecs/config";
 import { deviceRequestTopic } from "../transport/mqtt";
+import { isObject } from "../protocol/rules";
 
 export const NS_BIND = "Appliance.Control.Bind";
 export const NS_CLOCK = "Appliance.System.Clock";
@@ -26,6 +27,8 @@ export interface BindInfo {
   firmware?: string;
   hardwareVersion?: string;
   mac?: string;
+  /** The LAN address the device reports (firmware.innerIp): the only address an existing broker tells us. */
+  ip?: string;
 }
 
 export interface SessionOptions {
@@ -46,7 +49,7 @@ export interface SessionResult {
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isObject(v) ? v : undefined;
 }
 
 function str(v: unknown): string | undefined {
@@ -62,10 +65,12 @@ export function parseBindInfo(payload: Record<string, unknown>): BindInfo {
   const firmware = str(fw.version);
   const hardwareVersion = str(hw.version);
   const mac = str(hw.macAddress);
+  const ip = str(fw.innerIp);
   if (model) info.model = model;
   if (firmware) info.firmware = firmware;
   if (hardwareVersion) info.hardwareVersion = hardwareVersion;
   if (mac) info.mac = mac.toLowerCase();
+  if (ip) info.ip = ip;
   return info;
 }
 
