@@ -175,16 +175,15 @@ export = function (RED: NodeAPI): void {
         }
       }
     };
+    const brokerOffs: Array<() => void> = [];
     if (broker && device) {
-      broker.useKeys(node.id, () => [key]);
-      broker.events.on("device", onPresence);
-      broker.events.on("gone", onGone);
+      brokerOffs.push(broker.useKeys(node.id, () => [key]), broker.events.on("device", onPresence), broker.events.on("gone", onGone));
       mqtt?.on("push", onHttpPush);
       auto?.on("switch", () => {
         if (device && state === "ready") markReady(device, true);
       });
       if (uuid) mqtt?.attach();
-      broker.events.on("running", () => mqtt?.attach());
+      brokerOffs.push(broker.events.on("running", () => mqtt?.attach()));
     }
     const markError = (err: unknown): void => {
       const e = toMerossError(err, [key]);
@@ -263,11 +262,7 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closed = true;
-      if (broker) {
-        broker.dropKeys(node.id);
-        broker.events.off("device", onPresence);
-        broker.events.off("gone", onGone);
-      }
+      for (const off of brokerOffs.splice(0)) off();
       if (retryTimer) clearTimeout(retryTimer);
       retryTimer = undefined;
       for (const obj of sharedObjects.values()) {

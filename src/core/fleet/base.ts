@@ -31,7 +31,7 @@ export abstract class FleetBase implements Fleet {
   /** True while the broker (embedded) or the connection to it (existing) is up. */
   abstract online(): boolean;
   /** Stops the broker or the connection; safe to call twice. */
-  abstract close(): Promise<void>;
+  abstract close(reason?: string): Promise<void>;
 
   devices(): BrokerPresence[] {
     return this.presence.list();
