@@ -70,10 +70,11 @@ export = function (RED: NodeAPI): void {
             },
           });
     const embedded = fleet.mode === "embedded";
+    // Not enumerable: the fleet holds the password and live sockets, which must never be serialised with the node.
+    Object.defineProperty(node, "fleet", { value: fleet, enumerable: false });
+    Object.defineProperty(node, "events", { value: fleet.events, enumerable: false });
     Object.assign(node, {
       mode: fleet.mode,
-      events: fleet.events,
-      fleet,
       connection: () => fleet.connection(),
       currentConnection: () => fleet.currentConnection(),
       devices: () => fleet.devices(),
