@@ -35,7 +35,7 @@ export class KeyRing {
 
   private keysOf(owner: string): string[] {
     try {
-      return (this.sources.get(owner)?.() ?? []).filter((k): k is string => typeof k === "string" && k !== "");
+      return (this.sources.get(owner)?.() ?? []).filter((k): k is string => typeof k === "string");
     } catch {
       // One user's broken key source must not lock every device out.
       return [];
