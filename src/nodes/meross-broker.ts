@@ -6,28 +6,12 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import type { NodeAPI, Node, NodeDef } from "node-red";
+import type { NodeAPI, Node } from "node-red";
 import type { Request, Response } from "express";
-import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core/broker/certs";
-import { MerossError } from "../core/errors";
-import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../core/fleet";
-import { firstLanAddress } from "../core/net";
+import { ExistingFleet } from "../core/fleet";
 import { toMerossError } from "./shared/errors";
-import { isBlank } from "./shared/inputs";
-import { bad, flag, parsePort, readCa } from "./shared/broker-input";
+import { fleetFor, type BrokerDef } from "./shared/broker-input";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
-
-interface BrokerDef extends NodeDef {
-  mode?: string;
-  port?: string | number;
-  bindHost?: string;
-  certHost?: string;
-  allowAnonymous?: boolean | string;
-  url?: string;
-  ca?: string;
-  username?: string;
-  rejectUnauthorized?: boolean | string;
-}
 
 /** Stopping must leave most of the runtime's 15 s to the other nodes; aedes closes in milliseconds. */
 const CLOSE_BOUND_MS = 5_000;
@@ -36,39 +20,10 @@ export = function (RED: NodeAPI): void {
   function MerossBrokerConfig(this: Node, def: BrokerDef): void {
     RED.nodes.createNode(this, def);
     const node = this as unknown as MerossBrokerNode;
-    const creds = ((this as Node & { credentials?: { password?: string } }).credentials ?? {}) as { password?: string };
-    const password = typeof creds.password === "string" ? creds.password : "";
-    const certDir = (): string => {
-      const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
-      return path.join(userDir, "meross-broker", node.id.replace(/[^A-Za-z0-9_-]/g, "_"));
-    };
-    const fleet: FleetBase =
-      def.mode === "existing"
-        ? new ExistingFleet({
-            password,
-            settings: () => {
-              const url = typeof def.url === "string" ? def.url : "";
-              const ca = url.trim() ? readCa(def.ca) : undefined;
-              return { url, ca, rejectUnauthorized: flag(def.rejectUnauthorized) ?? ca !== undefined, username: isBlank(def.username) ? undefined : String(def.username) };
-            },
-          })
-        : new EmbeddedFleet({
-            settings: () => ({
-              port: parsePort(def.port),
-              host: isBlank(def.bindHost) ? "0.0.0.0" : String(def.bindHost).trim(),
-              certHost: isBlank(def.certHost) ? firstLanAddress() : String(def.certHost).trim(),
-              allowAnonymous: flag(def.allowAnonymous) === true,
-            }),
-            certs: (s) => {
-              const dir = certDir();
-              try {
-                return loadOrCreateCertificates(dir, s.certHost, { mosquittoPort: s.port || MQTT_TLS_PORT });
-              } catch (err) {
-                if (err instanceof MerossError) throw err;
-                throw bad(`The broker certificates could not be written to ${dir} (${err instanceof Error ? err.message : String(err)}). Check that Node-RED's user directory is writable.`);
-              }
-            },
-          });
+    const stored: unknown = (this as Node & { credentials?: { password?: unknown } }).credentials?.password;
+    const password = typeof stored === "string" ? stored : "";
+    const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
+    const fleet = fleetFor(def, password, path.join(userDir, "meross-broker", node.id.replace(/[^A-Za-z0-9_-]/g, "_")));
     const embedded = fleet.mode === "embedded";
     // Not enumerable: the fleet holds the password and live sockets, which must never be serialised with the node.
     Object.defineProperty(node, "fleet", { value: fleet, enumerable: false });
@@ -118,14 +73,15 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       for (const off of offs.splice(0)) off();
-      const bound = setTimeout(done, CLOSE_BOUND_MS);
-      fleet
-        .close("the meross-broker node was stopped (redeploy or removal)")
-        .catch(() => undefined)
-        .finally(() => {
-          clearTimeout(bound);
-          done();
-        });
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(bound);
+        done();
+      };
+      const bound = setTimeout(finish, CLOSE_BOUND_MS);
+      fleet.close("the meross-broker node was stopped (redeploy or removal)").catch(() => undefined).finally(finish);
     });
   }
 

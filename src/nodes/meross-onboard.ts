@@ -8,12 +8,11 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
 import type { Request, Response } from "express";
 import { OnboardingError, onboard, type StepLogEntry } from "../core/onboarding";
-import { MerossError } from "../core/errors";
 import { describeNetwork } from "../core/codecs/wifi";
 import { ArrivalError, ArrivalWatcher } from "../core/fleet/arrival";
 import { failMessage, redact, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
-import { STEP_ORDER, addressOf, arrivalTimeoutMs, isScanRequest, resolveMqttPort, resolveWifiTarget, scanAt } from "./shared/onboard-input";
+import * as input from "./shared/onboard-input";
 import { isMerossBroker } from "./shared/broker-types";
 
 interface OnboardDef extends NodeDef {
@@ -34,7 +33,7 @@ export = function (RED: NodeAPI): void {
   function MerossOnboard(this: Node, def: OnboardDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const creds = ((node as Node & { credentials?: { wifiPassword?: string; key?: string } }).credentials ?? {}) as { wifiPassword?: string; key?: string };
+    const creds: { wifiPassword?: unknown; key?: unknown } = (node as Node & { credentials?: object }).credentials ?? {};
     const key = typeof creds.key === "string" ? creds.key : "";
     const wifiPassword = typeof creds.wifiPassword === "string" ? creds.wifiPassword : "";
     const secrets = [key, wifiPassword];
@@ -56,24 +55,22 @@ export = function (RED: NodeAPI): void {
         done();
       };
       const run = async (): Promise<void> => {
-        if (busy) throw new MerossError("BAD_INPUT", "An onboarding or scan is already running on this node. Wait for it to finish, then send again.");
+        if (busy) throw input.BUSY();
         busy = true;
         let watcher: ArrivalWatcher | undefined;
         try {
-          const address = addressOf(def.address);
-          if (isScanRequest(m.payload)) {
+          const address = input.addressOf(def.address);
+          if (input.isScanRequest(m.payload)) {
             node.status({ fill: "blue", shape: "dot", text: "scanning…" });
-            const nets = await scanAt(address);
+            const nets = await input.scanAt(address);
             node.status({ fill: "green", shape: "dot", text: `${nets.length} networks` });
             return reply(nets);
           }
-          const wifi = resolveWifiTarget(def as unknown as Record<string, unknown>, m.payload);
-          if (!isBlank(def.broker) && !broker) {
-            throw new MerossError("BAD_INPUT", "The MQTT broker chosen in this meross-onboard node is not deployed. Open the node and pick a meross-broker again, then deploy.");
-          }
-          const waitMs = arrivalTimeoutMs(def.timeout);
+          const wifi = input.resolveWifiTarget(def as unknown as Record<string, unknown>, m.payload);
+          if (!isBlank(def.broker) && !broker) throw input.BROKER_NOT_DEPLOYED();
+          const waitMs = input.arrivalTimeoutMs(def.timeout);
           let mqttHost = typeof def.mqttHost === "string" ? def.mqttHost.trim() : "";
-          let mqttPort = resolveMqttPort(def.mqttPort);
+          let mqttPort = input.resolveMqttPort(def.mqttPort);
           if (broker) {
             const ep = await broker.endpoint();
             if (!mqttHost) mqttHost = ep.host;
@@ -81,7 +78,7 @@ export = function (RED: NodeAPI): void {
             // Started before the device is touched: a device that rejoins quickly must not be missed.
             watcher = new ArrivalWatcher(broker.fleet);
           }
-          node.status({ fill: "blue", shape: "dot", text: `${STEP_ORDER[0]}…` });
+          node.status({ fill: "blue", shape: "dot", text: `${input.STEP_ORDER[0]}…` });
           const result = await onboard({
             address,
             mqttHost,
@@ -91,12 +88,12 @@ export = function (RED: NodeAPI): void {
             wifi: { ...wifi, password: wifiPassword },
             onStep: (s) => {
               if (!s.ok) return;
-              const next = STEP_ORDER[STEP_ORDER.indexOf(s.name) + 1];
+              const next = input.STEP_ORDER[input.STEP_ORDER.indexOf(s.name) + 1];
               if (next) node.status({ fill: "blue", shape: "dot", text: `${next}…` });
               else if (broker) node.status({ fill: "blue", shape: "ring", text: "waiting for device…" });
             },
           });
-          const payload: Record<string, unknown> = { steps: result.steps as StepLogEntry[], device: { ...result.device }, mqtt: result.mqtt, wifi: result.wifi };
+          const payload = { steps: result.steps as StepLogEntry[], device: { ...result.device }, mqtt: result.mqtt, wifi: result.wifi };
           if (!watcher) {
             node.status({ fill: "green", shape: "dot", text: `onboarded ${result.device.model}, rebooting` });
             return reply(payload);
@@ -104,8 +101,10 @@ export = function (RED: NodeAPI): void {
           const steps: StepLogEntry[] = [...result.steps];
           const t0 = Date.now();
           try {
-            const arrived = await watcher.wait({ uuid: result.device.uuid, mac: result.device.mac, timeoutMs: waitMs, apAddress: address });
-            steps.push({ name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrived.uuid} at ${arrived.ip || "an unknown address"}` });
+            const { uuid, mac } = result.device;
+            const arrived = await watcher.wait({ uuid, mac, timeoutMs: waitMs, apAddress: address });
+            const detail = `${arrived.uuid} at ${arrived.ip || "an unknown address"}`;
+            steps.push({ name: "device arrived", ok: true, ms: Date.now() - t0, detail });
             node.status({ fill: "green", shape: "dot", text: `arrived at ${arrived.ip || "broker"}` });
             reply({ ...payload, steps, device: { ...result.device, ip: arrived.ip } });
           } catch (err) {
@@ -113,7 +112,8 @@ export = function (RED: NodeAPI): void {
             steps.push({ name: "device arrived", ok: false, ms: Date.now() - t0, error: e.message });
             m.meross = { steps, device: result.device, ...(err instanceof ArrivalError ? { reason: err.reason } : {}) };
             failMessage(node, e, done, secrets);
-            node.status({ fill: "red", shape: "ring", text: err instanceof ArrivalError && err.reason === "access-point" ? "still in AP mode" : "did not arrive" });
+            const inAp = err instanceof ArrivalError && err.reason === "access-point";
+            node.status({ fill: "red", shape: "ring", text: inAp ? "still in AP mode" : "did not arrive" });
           }
         } finally {
           watcher?.close();
@@ -137,7 +137,7 @@ export = function (RED: NodeAPI): void {
   // The Scan button: a live scan on the device (up to 30 s), answered as a pickable list.
   RED.httpAdmin.post("/meross-onboard/scan", RED.auth.needsPermission("meross-onboard.write"), (req: Request, res: Response) => {
     const body: Record<string, unknown> = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>) : {};
-    scanAt(addressOf(body.address)).then(
+    input.scanAt(input.addressOf(body.address)).then(
       (nets) => res.json(nets.map((n) => ({ ...n, description: describeNetwork(n) }))),
       (err: unknown) => {
         const e = toMerossError(err);

@@ -6,12 +6,14 @@
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import type { MerossError } from "../core/errors";
-import { Poller, PushFollowers } from "../core/fleet";
+import { Poller } from "../core/fleet";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
-import { isMerossBroker, type BrokerPresence, type MerossBrokerNode } from "./shared/broker-types";
-import { Tracker, answerWith, describe, fromEvent, known, pollSeconds, withModel, type Source, type StatePayload } from "./shared/state-output";
+import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
+import { watchBroker } from "./shared/state-broker";
+import { Tracker, answerWith, describe, fromEvent, known, pollSeconds, withModel } from "./shared/state-output";
+import type { Source, StatePayload } from "./shared/state-output";
 
 interface StateDef extends NodeDef {
   device?: string;
@@ -48,37 +50,12 @@ export = function (RED: NodeAPI): void {
     };
 
     if (useBroker) {
-      const broker = brokerNode as MerossBrokerNode;
-      const modelOf = (uuid: string): string | undefined => broker.device(uuid)?.model;
-      const short = (uuid: string): string => (modelOf(uuid) ? `${modelOf(uuid)} …${uuid.slice(-4)}` : `…${uuid.slice(-4)}`);
-      const online = (uuid: string, on: boolean): void => emit({ ...withModel(uuid, modelOf(uuid)), kind: "online", online: on, source: "push" }, short(uuid));
-      const followers = new PushFollowers(broker, (uuid, ev) => {
-        const p = fromEvent(uuid, modelOf(uuid), ev, "push");
-        if (p) emit(p, short(uuid));
-      });
-      const onDevice = (p: BrokerPresence): void => void (p.listening && online(p.uuid, true));
-      const attach = (): void => {
-        broker.connection().then(
-          () => {
-            if (closed) return;
-            for (const p of broker.devices()) onDevice(p);
-            node.status({ fill: "green", shape: "ring", text: `${broker.devices().length} devices` });
-          },
-          (err: unknown) => node.status({ fill: "red", shape: "ring", text: SHORT_REASON[toMerossError(err, broker.secrets()).code] }),
-        );
-      };
-      offs.push(broker.events.on("device", onDevice), broker.events.on("gone", (g) => online(g.uuid, false)), broker.events.on("running", attach), () => followers.close());
-      node.status({ fill: "yellow", shape: "ring", text: "waiting for broker" });
-      attach();
+      const watch = watchBroker(brokerNode as MerossBrokerNode, emit, (st) => node.status(st));
+      offs.push(() => watch.close());
       node.on("input", (msg: NodeMessageInFlow, send, done) => {
-        const items: StatePayload[] = [];
-        for (const p of broker.devices()) {
-          items.push({ ...withModel(p.uuid, p.model), kind: "online", online: true, source: "push" });
-          const d = followers.get(p.uuid);
-          if (d) items.push(...known(d, p.uuid, p.model, "push"));
-        }
+        // What this node already sent wins over the followers' view: the answer matches the messages.
         const tracked = new Map(tracker.all().map((t) => [`${t.uuid}|${t.kind}|${t.channel ?? ""}`, t]));
-        sendKnown(msg, send, items.map((i) => tracked.get(`${i.uuid}|${i.kind}|${i.channel ?? ""}`) ?? i));
+        sendKnown(msg, send, watch.items().map((i) => tracked.get(`${i.uuid}|${i.kind}|${i.channel ?? ""}`) ?? i));
         done();
       });
     } else {

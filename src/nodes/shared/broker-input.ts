@@ -1,9 +1,24 @@
-/** meross-broker's properties: the port, the yes/no flags and the CA of an existing broker. */
+/** meross-broker's properties (port, flags, the CA of an existing broker) and the fleet they describe. */
 import * as fs from "node:fs";
-import { MQTT_TLS_PORT } from "../../core/broker/certs";
+import type { NodeDef } from "node-red";
+import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../../core/broker/certs";
 import { MerossError } from "../../core/errors";
+import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../../core/fleet";
+import { firstLanAddress } from "../../core/net";
 import { describeValue } from "../../core/protocol/rules";
 import { isBlank } from "./inputs";
+
+export interface BrokerDef extends NodeDef {
+  mode?: string;
+  port?: string | number;
+  bindHost?: string;
+  certHost?: string;
+  allowAnonymous?: boolean | string;
+  url?: string;
+  ca?: string;
+  username?: string;
+  rejectUnauthorized?: boolean | string;
+}
 
 export function bad(message: string): MerossError {
   return new MerossError("BAD_INPUT", message);
@@ -36,3 +51,35 @@ export function readCa(v: unknown): string | undefined {
   }
 }
 
+
+/** The fleet a meross-broker's properties describe; an embedded broker keeps its certificates in `certDir`. */
+export function fleetFor(def: BrokerDef, password: string, certDir: string): FleetBase {
+  if (def.mode === "existing") {
+    return new ExistingFleet({
+      password,
+      settings: () => {
+        const url = typeof def.url === "string" ? def.url : "";
+        const ca = url.trim() ? readCa(def.ca) : undefined;
+        const username = isBlank(def.username) ? undefined : String(def.username);
+        return { url, ca, username, rejectUnauthorized: flag(def.rejectUnauthorized) ?? ca !== undefined };
+      },
+    });
+  }
+  return new EmbeddedFleet({
+    settings: () => ({
+      port: parsePort(def.port),
+      host: isBlank(def.bindHost) ? "0.0.0.0" : String(def.bindHost).trim(),
+      certHost: isBlank(def.certHost) ? firstLanAddress() : String(def.certHost).trim(),
+      allowAnonymous: flag(def.allowAnonymous) === true,
+    }),
+    certs: (s) => {
+      try {
+        return loadOrCreateCertificates(certDir, s.certHost, { mosquittoPort: s.port || MQTT_TLS_PORT });
+      } catch (err) {
+        if (err instanceof MerossError) throw err;
+        const why = err instanceof Error ? err.message : String(err);
+        throw bad(`The broker certificates could not be written to ${certDir} (${why}). Check that Node-RED's user directory is writable.`);
+      }
+    },
+  });
+}

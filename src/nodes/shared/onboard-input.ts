@@ -117,3 +117,8 @@ export async function scanAt(address: string): Promise<WifiNetwork[]> {
     await device.close().catch(() => undefined);
   }
 }
+
+export const BUSY = (): MerossError => bad("An onboarding or scan is already running on this node. Wait for it to finish, then send again.");
+
+export const BROKER_NOT_DEPLOYED = (): MerossError =>
+  bad("The MQTT broker chosen in this meross-onboard node is not deployed. Open the node and pick a meross-broker again, then deploy.");
