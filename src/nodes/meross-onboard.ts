@@ -1,7 +1,7 @@
 /**
  * meross-onboard: takes a factory-fresh device (its own access point, 10.10.10.1) onto
  * the user's Wi-Fi and MQTT broker with a key of the user's choosing, step by step
- * (protocol.md §3.1), and lists the networks the device sees ("scan"). With a
+ * (docs/protocol.md §3.1), and lists the networks the device sees ("scan"). With a
  * meross-broker it also waits for the device to arrive there (§3.9, src/core/fleet/arrival.ts),
  * because only that proves the Wi-Fi and broker settings were right.
  */

@@ -1,7 +1,7 @@
 /**
  * meross-state: one message per state change of a device (on/off per channel, light,
  * online/offline), as it happens. Devices on a broker PUSH every change within
- * milliseconds (protocol.md §5.1), including button presses; devices reached only over
+ * milliseconds (docs/protocol.md §5.1), including button presses; devices reached only over
  * HTTP never push, so an optional poll (src/core/fleet/polling.ts) reads them.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";

@@ -64,7 +64,7 @@ export interface BrokerMessageEvent {
   envelope: Envelope;
 }
 
-/** `fmware:<uuid>_<random>` is how every Meross firmware names itself (protocol.md §5.2). */
+/** `fmware:<uuid>_<random>` is how every Meross firmware names itself (docs/protocol.md §5.2). */
 const DEVICE_CLIENT_ID = /^fmware:([A-Za-z0-9]+)(?:_.*)?$/;
 /** aedes return codes: 4 = bad user name or password, 5 = not authorised. */
 const RC_BAD_CREDENTIALS = 4;

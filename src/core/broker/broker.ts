@@ -1,6 +1,6 @@
 /**
  * The embedded cloud-free MQTT broker: aedes over TLS (devices refuse plain MQTT,
- * protocol.md §5.3), Meross device authentication (§5.2) and the cloud-like session
+ * docs/protocol.md §5.3), Meross device authentication (§5.2) and the cloud-like session
  * devices expect after connecting (§5.4). One instance per config; no module state.
  */
 import { EventEmitter } from "node:events";

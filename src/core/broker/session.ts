@@ -1,5 +1,5 @@
 /**
- * The part of the Meross cloud a device needs on its MQTT connection (protocol.md §5.4):
+ * The part of the Meross cloud a device needs on its MQTT connection (docs/protocol.md §5.4):
  * a SETACK to its Bind, a reply to its Clock push (how it gets the time without NTP),
  * the time zone with DST rules, and an echo of ConsumptionConfig (newer mss315 drop the
  * connection without it, ML#346). Transport-free: the broker hands messages in and
@@ -113,7 +113,7 @@ export class CloudSession {
     }
     if (namespace === NS_CLOCK && method === "PUSH") {
       // The reply reuses the device's header (messageId, timestamp, sign); [ML] drops `uuid`
-      // and marks the source, which real devices accept (protocol.md §3.8).
+      // and marks the source, which real devices accept (docs/protocol.md §3.8).
       const header = { ...env.header, triggerSrc: "CloudControl" };
       delete header.uuid;
       this.reply(uuid, { header, payload: { clock: { timestamp: Math.floor(this.nowMs() / 1000) } } });

@@ -1,5 +1,5 @@
 /**
- * Waiting for a freshly onboarded device to log in to our broker (protocol.md §3.9: it
+ * Waiting for a freshly onboarded device to log in to our broker (docs/protocol.md §3.9: it
  * reboots, joins Wi-Fi, then connects over TLS). When it never arrives, the sentence names
  * the most likely of the three ways this fails, because the device itself cannot tell us.
  */
@@ -13,7 +13,7 @@ import type { BrokerPresence, Fleet } from "./types";
 /** Seconds a device typically needs for reboot + Wi-Fi + TLS is 20–60; 90 leaves margin for slow routers. */
 export const ARRIVAL_TIMEOUT_MS = 90_000;
 /**
- * The first connection must get its Bind answered (protocol.md §3.9), and the Bind carries
+ * The first connection must get its Bind answered (docs/protocol.md §3.9), and the Bind carries
  * the model: after the login we give it this long to arrive before reporting without it.
  */
 export const BIND_GRACE_MS = 2_000;
@@ -182,7 +182,7 @@ function refusalMatches(r: RefusedEvent, want: { mac: string; uuid?: string }): 
 
 /**
  * True when a device still answers at its access-point address and accepts any signature,
- * which only an unconfigured device does (protocol.md §2.4). A random key keeps a device that
+ * which only an unconfigured device does (docs/protocol.md §2.4). A random key keeps a device that
  * did join (and happens to share the address, like a simulator) from looking unconfigured.
  */
 export async function answersInApMode(address: string, mac?: string, timeoutMs = AP_PROBE_TIMEOUT_MS): Promise<boolean> {

@@ -11,7 +11,8 @@ import type { BrokerEndpoint, BrokerPresence, Fleet, FleetEvents } from "./types
 /** Replaces every secret in `text`: reasons from a broker may echo the password back. */
 export function hideSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join("***");
+  // Very short secrets would mask ordinary words (the nodes' redact() draws the same line).
+  for (const s of secrets) if (s.length >= 3) out = out.split(s).join("********");
   return out;
 }
 
@@ -41,7 +42,7 @@ export abstract class FleetBase implements Fleet {
     return this.presence.get(uuid);
   }
 
-  /** The identity a device proved (MAC, whose key), while it is present. */
+  /** The identity a device last proved (MAC, whose key); kept across reconnections, forgotten on close. */
   binding(uuid: string): IdentityBinding | undefined {
     return this.presence.binding(uuid);
   }

@@ -1,5 +1,5 @@
 /**
- * Reading devices that never push: over HTTP a device only answers (docs/protocol.md §5.1),
+ * Reading devices that never push: HTTP (docs/protocol.md §2) carries only answers, pushes travel over MQTT (§5.1),
  * so a change made with its button or app is only seen by asking again.
  */
 import { NS, type MerossDevice } from "../device";

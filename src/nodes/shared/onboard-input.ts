@@ -91,7 +91,7 @@ export function resolveMqttPort(v: unknown): number {
   return n;
 }
 
-/** The device's first broker connection must get its Bind answered before we stop caring (protocol.md §3.9). */
+/** The device's first broker connection must get its Bind answered before we stop caring (docs/protocol.md §3.9). */
 export function arrivalTimeoutMs(v: unknown): number {
   if (isBlank(v)) return ARRIVAL_TIMEOUT_MS;
   const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
