@@ -3,7 +3,7 @@
  * devices have somewhere to log in (protocol.md §3.9, §5) without installing Mosquitto.
  * One stdout line per event, so it can be watched or piped into scripts.
  */
-import os from "node:os";
+import { firstLanAddress } from "../core/net";
 import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core/broker/broker";
 import { BIND_GRACE_MS } from "../core/arrival";
@@ -44,15 +44,8 @@ Example:
   meross broker --certs ./certs --key mykey --allow-anonymous
 `;
 
-/** The first non-internal IPv4 address: what a device on the same LAN can reach. */
-export function lanAddress(): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) {
-      if (a.family === "IPv4" && !a.internal) return a.address;
-    }
-  }
-  return "127.0.0.1";
-}
+/** What a device on the same LAN can reach (one rule for the CLI and the nodes: src/core/net.ts). */
+export const lanAddress = firstLanAddress;
 
 function isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "[::]";

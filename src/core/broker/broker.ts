@@ -1,177 +1,23 @@
 /**
  * The embedded cloud-free MQTT broker: aedes over TLS (devices refuse plain MQTT,
- * protocol.md §5.3), Meross device authentication (§5.2) and the cloud-like session
+ * docs/protocol.md §5.3), Meross device authentication (§5.2) and the cloud-like session
  * devices expect after connecting (§5.4). One instance per config; no module state.
  */
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import type { Server } from "node:tls";
-import { timingSafeEqual } from "node:crypto";
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from "aedes";
+import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createServer } from "aedes-server-factory";
 import { MerossError } from "../errors";
-import { asEnvelope, md5Hex, type Envelope } from "../protocol/message";
+import { asEnvelope, type Envelope } from "../protocol/message";
 import { buildSystemTimePayload } from "../onboarding/config";
-import {
-  MqttConnection,
-  devicePublishTopic,
-  deviceRequestTopic,
-  type MqttLink,
-  type MqttLinkHandlers,
-} from "../transport/mqtt";
+import { MqttConnection, devicePublishTopic, deviceRequestTopic } from "../transport/mqtt";
 import { CloudSession, type BindInfo } from "./session";
-import { MQTT_TLS_PORT, type Certificates } from "./certs";
+import { MQTT_TLS_PORT } from "./certs";
+import { AedesLink, publishPacket } from "./aedes-link";
+import { LoginRefusal, checkLogin, type BrokerDevice, type BrokerMessageEvent, type BrokerOptions, type DeviceAuth } from "./auth";
 
-/** Returns the key(s) a device may use; called at each device login. */
-export type KeyResolver = (device: { uuid: string; mac: string }) =>
-  | string
-  | readonly string[]
-  | undefined
-  | Promise<string | readonly string[] | undefined>;
-
-export interface BrokerUser {
-  username: string;
-  password: string;
-}
-
-export interface BrokerOptions {
-  /** TCP port; default 8883, 0 picks a free one (see `port` after start). */
-  port?: number;
-  /** Bind address; default all interfaces, since devices connect from the LAN. */
-  host?: string;
-  certs: Pick<Certificates, "serverCert" | "serverKey">;
-  /** Device keys: a list tried for every device, a map by uuid or MAC, or a resolver. */
-  keys?: readonly string[] | Readonly<Record<string, string>> | KeyResolver;
-  /** Credentials for non-device clients (Node-RED elsewhere, mosquitto_sub, ...). */
-  users?: readonly BrokerUser[];
-  /** Let non-device clients in without credentials. Default false. */
-  allowAnonymous?: boolean;
-  /** Optional filter on the `<userId>` part of device passwords. */
-  userIdCheck?: (userId: string) => boolean;
-  /** IANA zone sent to devices in System.Time; default: this machine's zone. */
-  timeZone?: string;
-}
-
-export interface BrokerDevice {
-  uuid: string;
-  mac: string;
-  ip: string;
-  clientId: string;
-  userId: string;
-  model?: string;
-  firmware?: string;
-  /** Epoch milliseconds of the MQTT login. */
-  connectedAt: number;
-}
-
-export interface RefusedEvent {
-  clientId: string;
-  username: string;
-  ip: string;
-  reason: string;
-}
-
-export interface BrokerMessageEvent {
-  uuid: string;
-  topic: string;
-  envelope: Envelope;
-}
-
-/** `fmware:<uuid>_<random>` is how every Meross firmware names itself (protocol.md §5.2). */
-const DEVICE_CLIENT_ID = /^fmware:([A-Za-z0-9]+)(?:_.*)?$/;
-/** aedes return codes: 4 = bad user name or password, 5 = not authorised. */
-const RC_BAD_CREDENTIALS = 4;
-const RC_NOT_AUTHORIZED = 5;
-
-interface DeviceAuth {
-  device: BrokerDevice;
-  key: string;
-}
-
-function refusal(returnCode: number, reason: string): Error & { returnCode: number } {
-  return Object.assign(new Error(reason), { returnCode });
-}
-
-function clientIp(client: Client): string {
-  const sock = client.conn as Partial<Socket>;
-  const ip = typeof sock.remoteAddress === "string" ? sock.remoteAddress : "";
-  return ip.replace(/^::ffff:/, "");
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function toKeyList(v: string | readonly string[] | undefined): string[] {
-  if (typeof v === "string") return [v];
-  return Array.isArray(v) ? v.filter((k): k is string => typeof k === "string") : [];
-}
-
-/** The in-process side of the broker: no TLS loopback for Node-RED nodes in the same runtime. */
-class AedesLink implements MqttLink {
-  private handlers: MqttLinkHandlers | undefined;
-  private readonly subs: Array<{ topic: string; fn: (packet: AedesPublishPacket, cb: () => void) => void }> = [];
-  private isOnline = true;
-
-  constructor(private readonly aedes: Aedes, private readonly onClose: (link: AedesLink) => void) {}
-
-  get online(): boolean {
-    return this.isOnline && !this.aedes.closed;
-  }
-
-  attach(handlers: MqttLinkHandlers): void {
-    this.handlers = handlers;
-  }
-
-  async subscribe(topics: string[]): Promise<void> {
-    await Promise.all(
-      topics.map(
-        (topic) =>
-          new Promise<void>((resolve) => {
-            const fn = (packet: AedesPublishPacket, cb: () => void): void => {
-              try {
-                if (this.isOnline) this.handlers?.message(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)));
-              } finally {
-                cb();
-              }
-            };
-            this.subs.push({ topic, fn });
-            this.aedes.subscribe(topic, fn, resolve);
-          }),
-      ),
-    );
-  }
-
-  publish(topic: string, payload: string): Promise<void> {
-    if (!this.online) return Promise.reject(new Error("the embedded broker is stopped"));
-    return publishPacket(this.aedes, topic, payload);
-  }
-
-  /** Called by the broker when it stops. */
-  shutdown(): void {
-    if (!this.isOnline) return;
-    this.isOnline = false;
-    this.handlers?.offline("the embedded broker stopped");
-  }
-
-  async close(): Promise<void> {
-    const was = this.isOnline;
-    this.isOnline = false;
-    this.onClose(this);
-    if (!this.aedes.closed) {
-      await Promise.all(this.subs.map(({ topic, fn }) => new Promise<void>((resolve) => this.aedes.unsubscribe(topic, fn, resolve))));
-    }
-    this.subs.length = 0;
-    if (was) this.handlers?.offline("the connection was closed");
-  }
-}
-
-function publishPacket(aedes: Aedes, topic: string, payload: string): Promise<void> {
-  const packet: PublishPacket = { cmd: "publish", topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false };
-  return new Promise((resolve, reject) => aedes.publish(packet, (err?: Error) => (err ? reject(err) : resolve())));
-}
+export type { BrokerDevice, BrokerMessageEvent, BrokerOptions, BrokerUser, KeyResolver, RefusedEvent } from "./auth";
 
 /**
  * Events: "device-connected" (BrokerDevice), "device-listening" (BrokerDevice, subscribed to
@@ -267,9 +113,15 @@ export class MerossBroker extends EventEmitter {
   private wire(): void {
     const a = this.aedes;
     a.authenticate = (client, username, password, done) => {
-      this.authenticate(client, username, password).then(
-        (ok) => done(null, ok),
-        (err: Error & { returnCode: number }) => done(err, false),
+      checkLogin(this.opts, client, username, password).then(
+        (auth) => {
+          if (auth) this.auth.set(client, auth);
+          done(null, true);
+        },
+        (err: unknown) => {
+          if (err instanceof LoginRefusal) this.safeEmit("refused", { ...err.event });
+          done(err as Error & { returnCode: number }, false);
+        },
       );
     };
     a.authorizePublish = (client, packet, cb) => {
@@ -324,68 +176,6 @@ export class MerossBroker extends EventEmitter {
     }
   }
 
-  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
-    const clientId = client.id;
-    const ip = clientIp(client);
-    const user = username ?? "";
-    const pass = password ? password.toString("utf8") : "";
-    const refuse = (code: number, reason: string): never => {
-      this.safeEmit("refused", { clientId, username: user, ip, reason } satisfies RefusedEvent);
-      throw refusal(code, reason);
-    };
-    const m = DEVICE_CLIENT_ID.exec(clientId);
-    if (!m) {
-      const users = this.opts.users ?? [];
-      if (users.some((u) => sameText(u.username, user) && sameText(u.password, pass))) return true;
-      if (this.opts.allowAnonymous && !user && !pass) return true;
-      if (this.opts.allowAnonymous && users.length === 0) return true;
-      return refuse(RC_BAD_CREDENTIALS, user ? "unknown user name or wrong password" : "anonymous clients are not allowed");
-    }
-    const uuid = m[1];
-    const mac = user.trim().toLowerCase();
-    if (!mac) return refuse(RC_BAD_CREDENTIALS, "the device sent no user name (its MAC address)");
-    const sep = pass.lastIndexOf("_");
-    if (sep < 0) return refuse(RC_BAD_CREDENTIALS, "the device password is not in the <userId>_<hash> form");
-    const userId = pass.slice(0, sep);
-    const hash = pass.slice(sep + 1).toLowerCase();
-    if (this.opts.userIdCheck) {
-      let ok = false;
-      try {
-        ok = this.opts.userIdCheck(userId);
-      } catch {
-        ok = false;
-      }
-      if (!ok) return refuse(RC_NOT_AUTHORIZED, `user id ${userId} is not accepted`);
-    }
-    let candidates: string[];
-    try {
-      candidates = await this.keysFor(uuid, mac);
-    } catch {
-      return refuse(RC_NOT_AUTHORIZED, "the device key lookup failed");
-    }
-    // Firmware hashes its MAC as it stores it: lowercase in every capture; the raw form is a fallback.
-    const macForms = [...new Set([mac, user])];
-    const key = candidates.find((k) => macForms.some((f) => sameText(md5Hex(f + k), hash)));
-    if (key === undefined) {
-      return refuse(RC_BAD_CREDENTIALS, candidates.length ? "wrong password: no known device key matches" : "no device key is configured for this device");
-    }
-    this.auth.set(client, { key, device: { uuid, mac, ip, clientId, userId, connectedAt: Date.now() } });
-    return true;
-  }
-
-  private async keysFor(uuid: string, mac: string): Promise<string[]> {
-    const k = this.opts.keys;
-    if (k === undefined) return [];
-    if (typeof k === "function") return toKeyList(await (k as KeyResolver)({ uuid, mac }));
-    if (Array.isArray(k)) return toKeyList(k as readonly string[]);
-    const map = k as Readonly<Record<string, string>>;
-    const out: string[] = [];
-    for (const [id, key] of Object.entries(map)) {
-      if (typeof key === "string" && (id === uuid || id.toLowerCase() === mac)) out.push(key);
-    }
-    return out;
-  }
-
   private onDevicePublish(client: Client, packet: AedesPublishPacket): void {
     const auth = this.auth.get(client);
     if (!auth) return;
@@ -414,6 +204,11 @@ export class MerossBroker extends EventEmitter {
   /** The port actually listened on (the free one picked when started with port 0). */
   get port(): number {
     return this.listenPort;
+  }
+
+  /** The key the device logged in with (its messages are signed with it), while it is connected. */
+  loginKey(uuid: string): string | undefined {
+    return this.connected.get(uuid)?.auth.key;
   }
 
   /** Devices logged in right now, with the IP they connected from. */

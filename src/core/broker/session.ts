@@ -1,5 +1,5 @@
 /**
- * The part of the Meross cloud a device needs on its MQTT connection (protocol.md §5.4):
+ * The part of the Meross cloud a device needs on its MQTT connection (docs/protocol.md §5.4):
  * a SETACK to its Bind, a reply to its Clock push (how it gets the time without NTP),
  * the time zone with DST rules, and an echo of ConsumptionConfig (newer mss315 drop the
  * connection without it, ML#346). Transport-free: the broker hands messages in and
@@ -8,6 +8,7 @@
 import { buildMessage, type Envelope } from "../protocol/message";
 import { buildSystemTimePayload } from "../onboarding/config";
 import { deviceRequestTopic } from "../transport/mqtt";
+import { isObject } from "../protocol/rules";
 
 export const NS_BIND = "Appliance.Control.Bind";
 export const NS_CLOCK = "Appliance.System.Clock";
@@ -26,6 +27,8 @@ export interface BindInfo {
   firmware?: string;
   hardwareVersion?: string;
   mac?: string;
+  /** The LAN address the device reports (firmware.innerIp): the only address an existing broker tells us. */
+  ip?: string;
 }
 
 export interface SessionOptions {
@@ -46,7 +49,7 @@ export interface SessionResult {
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isObject(v) ? v : undefined;
 }
 
 function str(v: unknown): string | undefined {
@@ -62,10 +65,12 @@ export function parseBindInfo(payload: Record<string, unknown>): BindInfo {
   const firmware = str(fw.version);
   const hardwareVersion = str(hw.version);
   const mac = str(hw.macAddress);
+  const ip = str(fw.innerIp);
   if (model) info.model = model;
   if (firmware) info.firmware = firmware;
   if (hardwareVersion) info.hardwareVersion = hardwareVersion;
   if (mac) info.mac = mac.toLowerCase();
+  if (ip) info.ip = ip;
   return info;
 }
 
@@ -108,7 +113,7 @@ export class CloudSession {
     }
     if (namespace === NS_CLOCK && method === "PUSH") {
       // The reply reuses the device's header (messageId, timestamp, sign); [ML] drops `uuid`
-      // and marks the source, which real devices accept (protocol.md §3.8).
+      // and marks the source, which real devices accept (docs/protocol.md §3.8).
       const header = { ...env.header, triggerSrc: "CloudControl" };
       delete header.uuid;
       this.reply(uuid, { header, payload: { clock: { timestamp: Math.floor(this.nowMs() / 1000) } } });

@@ -39,6 +39,17 @@ export interface FleetEvents {
   stopped: { reason: string };
   /** A PUSH from a device whose signature verified with a known key. */
   push: { uuid: string; envelope: Envelope };
+  /** The embedded broker refused a login (wrong key, unknown user); never carries the password. */
+  refused: BrokerRefusal;
+}
+
+/** A login the embedded broker turned down, and why. */
+export interface BrokerRefusal {
+  clientId: string;
+  /** The MQTT user name: a device's MAC address. */
+  username: string;
+  ip: string;
+  reason: string;
 }
 
 export interface Fleet {

@@ -42,6 +42,7 @@ export class MerossDevice implements DeviceSession {
   private readonly crypto: EncryptionLayer;
   private readonly accessPoint: boolean;
   private readonly verifyPushes: boolean;
+  private readonly verifyReplies: boolean;
   private readonly stateValue: MutableDeviceState = { toggles: new Map() };
   /** uuid learnt from a reply header before System.All could be read (encrypted firmware). */
   private uuidHint: string | undefined;
@@ -59,6 +60,7 @@ export class MerossDevice implements DeviceSession {
     this.from = opts.from ?? "MerossLocal";
     this.accessPoint = opts.accessPoint === true;
     this.verifyPushes = opts.verifyPushes !== false;
+    this.verifyReplies = opts.verifyReplies !== false;
     this.crypto = new EncryptionLayer(this.encryptionHost(), checkEncryptionMode(opts.encryption), this.accessPoint);
     this.listenTo(this.transportImpl);
   }
@@ -206,7 +208,8 @@ export class MerossDevice implements DeviceSession {
    * The keys a reply may be signed with: the session's; the new one answering a SET
    * Config.Key (the device may switch before replying, §3.2); "" while in access-point mode.
    */
-  private replyKeys(request: Envelope): string[] {
+  private replyKeys(request: Envelope): string[] | undefined {
+    if (!this.verifyReplies) return undefined;
     const keys = [this.keyValue];
     const { method, namespace } = request.header;
     const next = (request.payload.key as { key?: unknown } | undefined)?.key;

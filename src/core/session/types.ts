@@ -56,6 +56,11 @@ export interface DeviceOptions {
    * follows pushes for a broker that already checked the device's login may turn it off.
    */
   verifyPushes?: boolean;
+  /**
+   * Check every reply's signature (default true). Off only for a probe whose answer changes
+   * nothing and whose device key is unknown: "does anything still answer at 10.10.10.1?".
+   */
+  verifyReplies?: boolean;
 }
 
 /** Payload of the "encryption" event: the device session started encrypting. */

@@ -4,7 +4,10 @@
  * a credential only, so a flow cannot leak it through messages.
  */
 import { MerossError } from "../../core/errors";
-import { DEFAULT_MQTT_PORT } from "../../core/onboarding";
+import { AP_ADDRESS, DEFAULT_MQTT_PORT, scanWifi, type OnboardStep } from "../../core/onboarding";
+import { MerossDevice } from "../../core/session/device";
+import { ARRIVAL_TIMEOUT_MS } from "../../core/fleet/arrival";
+import type { WifiNetwork } from "../../core/onboarding/wifi";
 import { describeValue, isObject } from "../../core/capabilities/util";
 import { isBlank } from "./inputs";
 
@@ -87,3 +90,35 @@ export function resolveMqttPort(v: unknown): number {
   }
   return n;
 }
+
+/** The device's first broker connection must get its Bind answered before we stop caring (docs/protocol.md §3.9). */
+export function arrivalTimeoutMs(v: unknown): number {
+  if (isBlank(v)) return ARRIVAL_TIMEOUT_MS;
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
+  if (!Number.isFinite(n) || n < 1 || n > 3600) {
+    throw bad(`The arrival timeout ${describeValue(v)} is not valid: use a number of seconds from 1 to 3600 (90 is usual).`);
+  }
+  return n * 1000;
+}
+
+/** The order onboard() runs its steps in, to announce the next one in the status. */
+export const STEP_ORDER: OnboardStep["name"][] = ["read device", "read abilities", "set up encryption", "scan wifi", "set key", "set time", "set wifi"];
+
+export function addressOf(v: unknown): string {
+  return typeof v === "string" && v.trim() ? v.trim() : AP_ADDRESS;
+}
+
+/** Scans through a throwaway session: an access-point-mode device accepts any signature. */
+export async function scanAt(address: string): Promise<WifiNetwork[]> {
+  const device = new MerossDevice({ address, key: "" });
+  try {
+    return await scanWifi(device);
+  } finally {
+    await device.close().catch(() => undefined);
+  }
+}
+
+export const BUSY = (): MerossError => bad("An onboarding or scan is already running on this node. Wait for it to finish, then send again.");
+
+export const BROKER_NOT_DEPLOYED = (): MerossError =>
+  bad("The MQTT broker chosen in this meross-onboard node is not deployed. Open the node and pick a meross-broker again, then deploy.");

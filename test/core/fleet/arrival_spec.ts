@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { generateCertificates, type Certificates } from "../../src/core/broker/certs";
-import { MerossBroker } from "../../src/core/broker/broker";
-import { ArrivalError, ArrivalWatcher, waitForArrival, watchArrival } from "../../src/core/arrival";
-import { MerossError } from "../../src/core/errors";
-import { SimulatedDevice } from "../../src/simulator/device";
-import { DEVICE_A, DEVICE_B, FakeDevice } from "./broker/fake_device";
-import { freePort } from "../cli/helpers";
+import { generateCertificates, type Certificates } from "../../../src/core/broker/certs";
+import { MerossBroker } from "../../../src/core/broker/broker";
+import { ArrivalError, ArrivalWatcher, waitForArrival, watchArrival } from "../../../src/core/fleet/arrival";
+import { MerossError } from "../../../src/core/errors";
+import { SimulatedDevice } from "../../../src/simulator/device";
+import { DEVICE_A, DEVICE_B, FakeDevice } from "../broker/fake_device";
+import { freePort } from "../../cli/helpers";
 
 const BIND = {
   bind: {

@@ -1,0 +1,85 @@
+/** meross-broker's properties (port, flags, the CA of an existing broker) and the fleet they describe. */
+import * as fs from "node:fs";
+import type { NodeDef } from "node-red";
+import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../../core/broker/certs";
+import { MerossError } from "../../core/errors";
+import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../../core/fleet";
+import { firstLanAddress } from "../../core/net";
+import { describeValue } from "../../core/protocol/rules";
+import { isBlank } from "./inputs";
+
+export interface BrokerDef extends NodeDef {
+  mode?: string;
+  port?: string | number;
+  bindHost?: string;
+  certHost?: string;
+  allowAnonymous?: boolean | string;
+  url?: string;
+  ca?: string;
+  username?: string;
+  rejectUnauthorized?: boolean | string;
+}
+
+export function bad(message: string): MerossError {
+  return new MerossError("BAD_INPUT", message);
+}
+
+export function parsePort(v: unknown): number {
+  if (isBlank(v)) return MQTT_TLS_PORT;
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw bad(`The broker port ${describeValue(v)} is not valid: use a number from 1 to 65535 (8883 is what devices expect), or 0 for any free port.`);
+  }
+  return n;
+}
+
+export function flag(v: unknown): boolean | undefined {
+  return v === true || v === "true" ? true : v === false || v === "false" ? false : undefined;
+}
+
+/** The CA as PEM text: pasted as is, or read from the file path the user gave. */
+export function readCa(v: unknown): string | undefined {
+  if (isBlank(v) || typeof v !== "string") return undefined;
+  const text = v.trim();
+  if (text.includes("-----BEGIN")) return text;
+  try {
+    const pem = fs.readFileSync(text, "utf8");
+    if (!pem.includes("-----BEGIN")) throw new Error("no PEM block");
+    return pem;
+  } catch {
+    throw bad(`The CA certificate "${text}" is neither PEM text nor a readable PEM file. Paste the contents of ca.crt, or give its full path.`);
+  }
+}
+
+
+/** The fleet a meross-broker's properties describe; an embedded broker keeps its certificates in `certDir`. */
+export function fleetFor(def: BrokerDef, password: string, certDir: string): FleetBase {
+  if (def.mode === "existing") {
+    return new ExistingFleet({
+      password,
+      settings: () => {
+        const url = typeof def.url === "string" ? def.url : "";
+        const ca = url.trim() ? readCa(def.ca) : undefined;
+        const username = isBlank(def.username) ? undefined : String(def.username);
+        return { url, ca, username, rejectUnauthorized: flag(def.rejectUnauthorized) ?? ca !== undefined };
+      },
+    });
+  }
+  return new EmbeddedFleet({
+    settings: () => ({
+      port: parsePort(def.port),
+      host: isBlank(def.bindHost) ? "0.0.0.0" : String(def.bindHost).trim(),
+      certHost: isBlank(def.certHost) ? firstLanAddress() : String(def.certHost).trim(),
+      allowAnonymous: flag(def.allowAnonymous) === true,
+    }),
+    certs: (s) => {
+      try {
+        return loadOrCreateCertificates(certDir, s.certHost, { mosquittoPort: s.port || MQTT_TLS_PORT });
+      } catch (err) {
+        if (err instanceof MerossError) throw err;
+        const why = err instanceof Error ? err.message : String(err);
+        throw bad(`The broker certificates could not be written to ${certDir} (${why}). Check that Node-RED's user directory is writable.`);
+      }
+    },
+  });
+}

@@ -1,0 +1,62 @@
+/**
+ * meross-state on a whole broker: every device there is reported online when it listens,
+ * offline when it leaves, and each change it pushes (followed by src/core/fleet/followers.ts).
+ */
+import type { NodeStatus } from "node-red";
+import { PushFollowers } from "../../core/fleet";
+import { SHORT_REASON, toMerossError } from "./errors";
+import type { BrokerPresence, MerossBrokerNode } from "./broker-types";
+import { fromEvent, known, withModel, type StatePayload } from "./state-output";
+
+export interface BrokerWatch {
+  /** What is known now: each present device online, then its pushed toggles and light. */
+  items(): StatePayload[];
+  /** Removes every listener the watch added. */
+  close(): void;
+}
+
+/** `emit` gets each state with a short device label; `status` the node's own status. */
+export function watchBroker(broker: MerossBrokerNode, emit: (p: StatePayload, label: string) => void, status: (st: NodeStatus) => void): BrokerWatch {
+  let closed = false;
+  const modelOf = (uuid: string): string | undefined => broker.device(uuid)?.model;
+  const label = (uuid: string): string => (modelOf(uuid) ? `${modelOf(uuid)} …${uuid.slice(-4)}` : `…${uuid.slice(-4)}`);
+  const online = (uuid: string, on: boolean): void => emit({ ...withModel(uuid, modelOf(uuid)), kind: "online", online: on, source: "push" }, label(uuid));
+  const followers = new PushFollowers(broker, (uuid, ev) => {
+    const p = fromEvent(uuid, modelOf(uuid), ev, "push");
+    if (p) emit(p, label(uuid));
+  });
+  const onDevice = (p: BrokerPresence): void => {
+    if (p.listening) online(p.uuid, true);
+  };
+  const attach = (): void => {
+    broker.connection().then(
+      () => {
+        if (closed) return;
+        for (const p of broker.devices()) onDevice(p);
+        status({ fill: "green", shape: "ring", text: `${broker.devices().length} devices` });
+      },
+      (err: unknown) => {
+        if (!closed) status({ fill: "red", shape: "ring", text: SHORT_REASON[toMerossError(err, broker.secrets()).code] });
+      },
+    );
+  };
+  const offs = [broker.events.on("device", onDevice), broker.events.on("gone", (g) => online(g.uuid, false)), broker.events.on("running", attach)];
+  status({ fill: "yellow", shape: "ring", text: "waiting for broker" });
+  attach();
+  return {
+    items() {
+      const out: StatePayload[] = [];
+      for (const p of broker.devices()) {
+        out.push({ ...withModel(p.uuid, p.model), kind: "online", online: true, source: "push" });
+        const d = followers.get(p.uuid);
+        if (d) out.push(...known(d, p.uuid, p.model, "push"));
+      }
+      return out;
+    },
+    close() {
+      closed = true;
+      for (const off of offs.splice(0)) off();
+      followers.close();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * meross-state's messages: the payload of each state change, the status line, and the last
+ * known value of every item so only changes are sent.
+ */
+import type { NodeStatus } from "node-red";
+import type { MerossDevice, DeviceEvent } from "../../core/session/device";
+import { MerossError } from "../../core/errors";
+import { lightStateToOutput } from "../../core/capabilities/light";
+import { describeValue } from "../../core/protocol/rules";
+import { isBlank } from "./inputs";
+
+export type Source = "push" | "poll" | "command";
+
+/** msg.payload of every output message. */
+export interface StatePayload {
+  uuid: string;
+  model?: string;
+  kind: "toggle" | "light" | "online";
+  channel?: number;
+  on?: boolean;
+  light?: { on?: boolean; brightness: number; mode: string; rgb: string; temperature: number };
+  online?: boolean;
+  source: Source;
+}
+
+/** One poll a second is already more than a device serving one request at a time should carry. */
+export const MIN_POLL_S = 1;
+export const MAX_POLL_S = 86_400;
+
+export function pollSeconds(v: unknown): number {
+  if (isBlank(v)) return 0;
+  const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
+  if (!Number.isFinite(n) || n < 0 || (n > 0 && n < MIN_POLL_S) || n > MAX_POLL_S) {
+    throw new MerossError("BAD_INPUT", `The poll interval ${describeValue(v)} is not valid: use 0 (no polling) or a number of seconds from ${MIN_POLL_S} to ${MAX_POLL_S}.`);
+  }
+  return n;
+}
+
+export function describe(p: StatePayload, prefix: string): NodeStatus {
+  const who = prefix ? `${prefix} ` : "";
+  if (p.kind === "online") return { fill: p.online ? "green" : "grey", shape: p.online ? "dot" : "ring", text: `${who}${p.online ? "online" : "offline"}` };
+  if (p.kind === "toggle") {
+    const ch = p.channel ? `ch ${p.channel} ` : "";
+    return { fill: p.on ? "green" : "grey", shape: "dot", text: `${who}${ch}${p.on ? "on" : "off"} · ${p.source}` };
+  }
+  const l = p.light;
+  const text = l?.on === false ? "off" : `${l?.on ? "on " : ""}${l?.brightness ?? ""}%${l?.mode === "rgb" ? ` ${l.rgb}` : l?.mode === "temperature" ? ` ${l.temperature}K` : ""}`;
+  return { fill: l?.on === false ? "grey" : "green", shape: "dot", text: `${who}${text} · ${p.source}` };
+}
+
+/**
+ * The last known value of every item of one device, so that only changes are emitted and
+ * an input message can be answered with the current state.
+ */
+export class Tracker {
+  private readonly items = new Map<string, StatePayload>();
+
+  /** Records `p`; returns true when it is a change worth emitting. The first read is a baseline. */
+  note(p: StatePayload): boolean {
+    const k = `${p.uuid}|${p.kind}|${p.channel ?? ""}`;
+    const before = this.items.get(k);
+    this.items.set(k, p);
+    if (!before) return p.source === "push" || p.kind === "online";
+    const { source: _a, model: _b, ...was } = before;
+    const { source: _c, model: _d, ...now } = p;
+    return JSON.stringify(was) !== JSON.stringify(now);
+  }
+
+  all(): StatePayload[] {
+    return [...this.items.values()].sort((a, b) => a.uuid.localeCompare(b.uuid) || a.kind.localeCompare(b.kind) || (a.channel ?? 0) - (b.channel ?? 0));
+  }
+}
+
+export function fromEvent(uuid: string, model: string | undefined, ev: DeviceEvent, source: Source): StatePayload | undefined {
+  const base = { uuid, ...(model ? { model } : {}) };
+  if (ev.type === "toggle") return { ...base, kind: "toggle", channel: ev.channel, on: ev.on, source };
+  if (ev.type === "light") return { ...base, kind: "light", channel: ev.light.channel ?? 0, light: lightStateToOutput(ev.light), source };
+  if (ev.type === "online") return { ...base, kind: "online", online: ev.online, source };
+  return undefined;
+}
+
+/** What a device session already knows, as payloads (toggles, then the light). */
+export function known(device: MerossDevice, uuid: string, model: string | undefined, source: Source): StatePayload[] {
+  const out: StatePayload[] = [];
+  for (const [channel, on] of [...device.toggles.entries()].sort((a, b) => a[0] - b[0])) {
+    const p = fromEvent(uuid, model, { type: "toggle", channel, on }, source);
+    if (p) out.push(p);
+  }
+  if (device.light) {
+    const p = fromEvent(uuid, model, { type: "light", light: device.light }, source);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+
+/** The identity part of a payload: `model` only when known. */
+export function withModel(uuid: string, model: string | undefined): { uuid: string; model?: string } {
+  return { uuid, ...(model ? { model } : {}) };
+}
+
+/** Answers an input message with every known item (one message each, the first reusing msg). */
+export function answerWith<M extends object>(msg: M, clone: (m: M) => M, items: StatePayload[], topicFor: (p: StatePayload) => string): M[] {
+  return items.map((p, i) => Object.assign(i === 0 ? msg : clone(msg), { topic: topicFor(p), payload: p }));
+}

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { NS, type MerossDevice } from "../../../src/core/session/device";
+import { MerossError } from "../../../src/core/errors";
+import { Poller } from "../../../src/core/fleet/polling";
+
+/** Just what a poll reads: abilities, known channels, and the two GETs. */
+function fakeDevice(opts: { abilities: string[]; channels?: number[]; fail?: unknown }): { device: MerossDevice; reads: string[] } {
+  const reads: string[] = [];
+  const read = async (what: string): Promise<void> => {
+    reads.push(what);
+    if (opts.fail) throw opts.fail;
+  };
+  const device = {
+    has: (ns: string) => opts.abilities.includes(ns),
+    toggles: new Map((opts.channels ?? []).map((c) => [c, false])),
+    getToggle: (ch: number) => read(`toggle ${ch}`),
+    getLight: () => read("light"),
+  } as unknown as MerossDevice;
+  return { device, reads };
+}
+
+function poller(device: MerossDevice | Promise<MerossDevice>, skip = false) {
+  const online: boolean[] = [];
+  const failed: unknown[] = [];
+  const p = new Poller({ intervalMs: 60_000, device: () => Promise.resolve(device), skip: () => skip, online: (o) => online.push(o), failed: (e) => failed.push(e) });
+  return { p, online, failed };
+}
+
+describe("Poller (reading devices that never push)", () => {
+  it("reads every known channel and the light, then reports the device online", async () => {
+    const { device, reads } = fakeDevice({ abilities: [NS.TOGGLEX, NS.LIGHT], channels: [0, 2] });
+    const { p, online, failed } = poller(device);
+    await p.pollOnce();
+    assert.deepEqual(reads, ["toggle 0", "toggle 2", "light"]);
+    assert.deepEqual(online, [true]);
+    assert.deepEqual(failed, []);
+    assert.equal(p.polling, false);
+  });
+
+  it("reads channel 0 of a plug whose channels are not known yet", async () => {
+    const { device, reads } = fakeDevice({ abilities: [NS.TOGGLE] });
+    await poller(device).p.pollOnce();
+    assert.deepEqual(reads, ["toggle 0"]);
+  });
+
+  it("reports an unreachable device offline, and any other failure as a failure", async () => {
+    const away = poller(fakeDevice({ abilities: [NS.TOGGLEX], fail: new MerossError("TIMEOUT", "no answer") }).device);
+    await away.p.pollOnce();
+    assert.deepEqual(away.online, [false]);
+    const wrongKey = new MerossError("WRONG_KEY", "the key is wrong");
+    const broken = poller(fakeDevice({ abilities: [NS.TOGGLEX], fail: wrongKey }).device);
+    await broken.p.pollOnce();
+    assert.deepEqual(broken.online, []);
+    assert.deepEqual(broken.failed, [wrongKey]);
+  });
+
+  it("does not read while pushes cover the device", async () => {
+    const { device, reads } = fakeDevice({ abilities: [NS.TOGGLEX] });
+    const { p, online } = poller(device, true);
+    await p.pollOnce();
+    assert.deepEqual(reads, []);
+    assert.deepEqual(online, []);
+  });
+
+  it("runs one poll at a time and marks the changes it causes as coming from the poll", async () => {
+    let release: (d: MerossDevice) => void = () => undefined;
+    const { device, reads } = fakeDevice({ abilities: [NS.TOGGLEX] });
+    const p = new Poller({ intervalMs: 60_000, device: () => new Promise<MerossDevice>((r) => (release = r)), online: () => undefined, failed: () => undefined });
+    const first = p.pollOnce();
+    assert.equal(p.polling, true);
+    await p.pollOnce();
+    release(device);
+    await first;
+    assert.deepEqual(reads, ["toggle 0"], "the overlapping poll was skipped");
+    p.start();
+    p.stop();
+  });
+});
