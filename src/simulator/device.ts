@@ -69,12 +69,15 @@ function validate(opts: SimulatorOptions): DeviceModel {
     throw new MerossError("BAD_INPUT", `Simulator port ${String(opts.port)} is not a valid TCP port: use 0 (any free port) or 1-65535.`);
   }
   const gw = opts.gateway;
-  if (gw !== undefined && (typeof gw?.host !== "string" || !gw.host.trim() || !Number.isInteger(gw.port) || gw.port < 1 || gw.port > 65535)) {
-    throw new MerossError("BAD_INPUT", "The simulator gateway needs a broker host and a port 1-65535, e.g. { host: \"127.0.0.1\", port: 8883 }.");
+  const badPort = (p: unknown): boolean => !Number.isInteger(p) || (p as number) < 1 || (p as number) > 65535;
+  if (gw !== undefined && (typeof gw?.host !== "string" || !gw.host.trim() || badPort(gw.port))) {
+    const example = '{ host: "127.0.0.1", port: 8883 }';
+    throw new MerossError("BAD_INPUT", `The simulator gateway needs a broker host and a port 1-65535, e.g. ${example}.`);
   }
   const reconnect = opts.mqttReconnectMs;
   if (reconnect !== undefined && (!Number.isFinite(reconnect) || reconnect < 10)) {
-    throw new MerossError("BAD_INPUT", `mqttReconnectMs ${String(reconnect)} is too small: use at least 10 (ms); real firmware waits seconds.`);
+    const why = `mqttReconnectMs ${String(reconnect)} is too small`;
+    throw new MerossError("BAD_INPUT", `${why}: use at least 10 (ms); real firmware waits seconds.`);
   }
   return model;
 }

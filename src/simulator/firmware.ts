@@ -98,7 +98,8 @@ export class SimFirmware implements SimContext {
 
   hardware(): Json {
     const m = this.model;
-    return { type: m.type, subType: m.subType ?? "un", version: m.hardwareVersion, chipType: m.chip, uuid: this.uuid, macAddress: this.mac };
+    const hw = { type: m.type, subType: m.subType ?? "un", version: m.hardwareVersion, chipType: m.chip };
+    return { ...hw, uuid: this.uuid, macAddress: this.mac };
   }
 
   firmware(): Json {

@@ -61,7 +61,8 @@ function decodeChunked(buf: Buffer): { body: Buffer; used: number } | "incomplet
 export function parseRequest(buf: Buffer): ParseResult {
   const head = findHeaderEnd(buf);
   if (!head) {
-    return buf.length > MAX_HEADER_BYTES ? { kind: "error", status: 431, reason: "Request Header Fields Too Large" } : { kind: "incomplete" };
+    if (buf.length <= MAX_HEADER_BYTES) return { kind: "incomplete" };
+    return { kind: "error", status: 431, reason: "Request Header Fields Too Large" };
   }
   const lines = buf.subarray(0, head.end).toString("latin1").split(/\r?\n/);
   const requestLine = lines.shift() ?? "";

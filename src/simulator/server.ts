@@ -75,8 +75,10 @@ export class SimHttpServer {
   /** Binds and resolves with the port; a port in use is a MerossError a person can act on. */
   async listen(host: string, port: number): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void =>
-        reject(new MerossError("BAD_INPUT", `The simulator could not listen on ${host}:${port} (${err.message}). Pick another port or use 0.`, { cause: err }));
+      const onError = (err: Error): void => {
+        const what = `The simulator could not listen on ${host}:${port} (${err.message}).`;
+        reject(new MerossError("BAD_INPUT", `${what} Pick another port or use 0.`, { cause: err }));
+      };
       this.server.once("error", onError);
       this.server.listen(port, host, () => {
         this.server.off("error", onError);

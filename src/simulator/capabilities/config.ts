@@ -65,7 +65,8 @@ export class ConfigCapability implements Capability {
   private wifiList(): Json[] {
     return [...this.ctx.setup.networks]
       .sort((a, b) => b.signal - a.signal)
-      .map((n) => ({ ssid: b64(n.ssid), bssid: n.bssid, channel: n.channel, signal: n.signal, encryption: n.encryption, cipher: n.cipher }));
+      .map((n) => ({ ...n, ssid: b64(n.ssid) }))
+      .map(({ ssid, bssid, channel, signal, encryption, cipher }) => ({ ssid, bssid, channel, signal, encryption, cipher }));
   }
 
   /** The SETACK is signed with the key set here: the firmware core signs after the handler ran (§1.2). */

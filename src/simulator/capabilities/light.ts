@@ -6,7 +6,8 @@
 import { MerossError } from "../../core/errors";
 import { clamp, isObject, toInt, type Json } from "../../core/protocol/rules";
 import type { DeviceSnapshot, LightChange, SimDeviceState, SimLightState } from "../types";
-import { getAck, setAck, unsupported, type Capability, type CapabilitySpec, type Outcome, type SimContext, type SimPush, type SimRequest } from "./types";
+import { getAck, setAck, unsupported } from "./types";
+import type { Capability, CapabilitySpec, Outcome, SimContext, SimPush, SimRequest } from "./types";
 
 const CAP_RGB = 1;
 const CAP_TEMPERATURE = 2;

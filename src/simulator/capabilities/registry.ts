@@ -28,7 +28,8 @@ export function answeredNamespaces(model: DeviceModel): Map<string, number> {
     for (const ns of spec.namespaces) {
       if (owner.has(ns)) {
         const other = model.capabilities[owner.get(ns)!].name;
-        throw new MerossError("BAD_INPUT", `Model ${model.name}: both ${other} and ${spec.name} claim ${ns}; give each namespace one capability.`);
+        const clash = `Model ${model.name}: both ${other} and ${spec.name} claim ${ns}`;
+        throw new MerossError("BAD_INPUT", `${clash}; give each namespace one capability.`);
       }
       owner.set(ns, i);
     }

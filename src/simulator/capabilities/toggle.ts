@@ -4,7 +4,8 @@
  * switches the bulb on too. This owns the wire forms, the toggle part of System.All and the pushes.
  */
 import { isObject, toInt, type Json } from "../../core/protocol/rules";
-import { getAck, setAck, type Capability, type CapabilitySpec, type Outcome, type SimContext, type SimPush, type SimRequest } from "./types";
+import { getAck, setAck } from "./types";
+import type { Capability, CapabilitySpec, Outcome, SimContext, SimPush, SimRequest } from "./types";
 
 /** Outer channel of list-style ToggleX replies (0xFFFFFFFF, docs/protocol.md §6.5). */
 const ALL_CHANNELS = 4294967295;
