@@ -66,7 +66,8 @@ export interface DeviceModel extends DeviceModelEntry {
   encrypted: boolean;
 }
 
-function defineModel(entry: DeviceModelEntry): DeviceModel {
+/** Completes a catalogue entry with the facts read off its ability list. */
+export function defineModel(entry: DeviceModelEntry): DeviceModel {
   const capacity = entry.ability["Appliance.Control.Light"]?.capacity;
   return {
     ...entry,

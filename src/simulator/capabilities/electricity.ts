@@ -120,5 +120,5 @@ export class ElectricityCapability implements Capability {
 }
 
 export function electricity(settings: ElectricitySettings): CapabilitySpec {
-  return { name: "electricity", namespaces: NAMESPACES, create: (ctx) => new ElectricityCapability(ctx, settings) };
+  return { name: "electricity", namespaces: NAMESPACES, settings, create: (ctx) => new ElectricityCapability(ctx, settings) };
 }

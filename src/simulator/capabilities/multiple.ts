@@ -40,5 +40,5 @@ export class MultipleCapability implements Capability {
 }
 
 export function multiple(settings: MultipleSettings = {}): CapabilitySpec {
-  return { name: "multiple", namespaces: ["Appliance.Control.Multiple"], create: (ctx) => new MultipleCapability(ctx, settings) };
+  return { name: "multiple", namespaces: ["Appliance.Control.Multiple"], settings, create: (ctx) => new MultipleCapability(ctx, settings) };
 }

@@ -42,5 +42,5 @@ export class ScheduleCapability implements Capability {
 }
 
 export function schedule(settings: ScheduleSettings = {}): CapabilitySpec {
-  return { name: "schedule", namespaces: NAMESPACES, create: (ctx) => new ScheduleCapability(ctx, settings) };
+  return { name: "schedule", namespaces: NAMESPACES, settings, create: (ctx) => new ScheduleCapability(ctx, settings) };
 }

@@ -102,6 +102,7 @@ export function toggle(settings: ToggleSettings = {}): CapabilitySpec {
   return {
     name: "toggle",
     namespaces: ["Appliance.Control.ToggleX", "Appliance.Control.Toggle"],
+    settings,
     create: (ctx) => new ToggleCapability(ctx, settings),
   };
 }

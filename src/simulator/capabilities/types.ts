@@ -88,6 +88,8 @@ export interface CapabilitySpec {
   readonly name: string;
   /** Namespaces it answers; the device answers only those that are also in the model's ability list. */
   readonly namespaces: readonly string[];
+  /** The settings the model gave it (read-only; shown for listings and tests). */
+  readonly settings?: Readonly<object>;
   create(ctx: SimContext): Capability;
 }
 
