@@ -6,7 +6,7 @@
 import { computeSign, verifySign, type Envelope, type Header } from "../core/protocol/message";
 import type { Json } from "../core/protocol/rules";
 import { CapabilitySet } from "./capabilities/registry";
-import { unsupported, type Outcome, type SimContext, type SimPush } from "./capabilities/types";
+import { REBOOT_MS, unsupported, type Outcome, type SimContext, type SimPush } from "./capabilities/types";
 import { SimCrypto } from "./crypto";
 import type { DeviceModel } from "./models";
 import { SimClock, SimSwitches, defaultNetworks, type SimSetup } from "./state";
@@ -16,7 +16,6 @@ import type { DeviceSnapshot, MqttState, RequestEvent, SimDeviceState, SimEmit, 
 export const TRIGGER_DEVICE = "Device";
 /** Spelled this way by real firmware on a button press (homebridge-meross#336, docs/protocol.md §1.1). */
 export const TRIGGER_PHYSICAL = "DevicePysical";
-const REBOOT_MS = 80;
 
 /** The device's way to its broker; mqttsession.ts implements it. */
 export interface SimBroker {

@@ -1,7 +1,7 @@
 /**
  * A deliberately small HTTP/1.1 reader and writer on raw sockets. The simulator cannot use
  * node:http for the device side because real firmware ends header lines with a bare LF
- * (protocol.md §2.2) and node:http always writes CRLF.
+ * (docs/protocol.md §2.2) and node:http always writes CRLF.
  */
 import type { Socket } from "node:net";
 

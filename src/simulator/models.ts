@@ -208,7 +208,7 @@ const MSS425_ABILITY: Ability = Object.fromEntries(
 /**
  * mss110 hw 7.0.0 fw 7.3.37 (rtl8710cm), the plug ML#456 / BS#88 users lost local control of.
  * Modelled: its trace is not among our copies, so this is the mss305-era list with the two
- * encryption namespaces protocol.md §4.1 quotes from it (Encrypt.Suite and Encrypt.ECDHE).
+ * encryption namespaces docs/protocol.md §4.1 quotes from it (Encrypt.Suite and Encrypt.ECDHE).
  */
 const MSS110_ABILITY: Ability = {
   ...CONFIG_BASE,

@@ -5,7 +5,7 @@
  */
 import { isObject, toInt } from "../../core/protocol/rules";
 import type { SimDeviceState } from "../types";
-import { getAck, setAck, type Capability, type CapabilitySpec, type Json, type Outcome, type SimContext, type SimRequest } from "./types";
+import { getAck, setAck, REBOOT_MS, type Capability, type CapabilitySpec, type Json, type Outcome, type SimContext, type SimRequest } from "./types";
 
 const NAMESPACES = [
   "Appliance.System.All",
@@ -63,7 +63,7 @@ export class SystemCapability implements Capability {
       case "PUSH Appliance.Control.Unbind":
         // Unbind factory-resets the device and drops the HTTP connection (docs/protocol.md §6.11).
         if (req.inner) return undefined;
-        return { method: "PUSH", payload: {}, drop: true, after: () => ctx.later(() => ctx.factoryReset(), 80) };
+        return { method: "PUSH", payload: {}, drop: true, after: () => ctx.later(() => ctx.factoryReset(), REBOOT_MS) };
       default:
         return undefined;
     }

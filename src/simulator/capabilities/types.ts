@@ -12,6 +12,9 @@ import type { DeviceSnapshot, SimDeviceState, SimEmit } from "../types";
 
 export type { Json };
 
+/** How long a simulated reboot keeps the device offline (real ones take seconds; tests need it short). */
+export const REBOOT_MS = 80;
+
 /** The firmware's answer to one request. */
 export interface Outcome {
   method: "GETACK" | "SETACK" | "ERROR" | "PUSH";
