@@ -1,8 +1,8 @@
 /**
  * A simulated Meross device: the composition of a firmware core (firmware.ts) holding the
- * capabilities of its model, an HTTP endpoint (server.ts), an MQTT session (mqttsession.ts),
- * LAN encryption (crypto.ts) and fault injection (faults.ts). It answers the local protocol the
- * way real firmware does (docs/protocol.md), rough edges included: LF-only header lines, one
+ * capabilities of its model, an HTTP server (server.ts) feeding httpendpoint.ts, an MQTT session
+ * (mqttsession.ts), LAN encryption (crypto.ts) and fault injection (faults.ts). It answers the
+ * local protocol the way real firmware does (docs/protocol.md), rough edges included: LF-only header lines, one
  * request at a time, connection closed after each reply, ERROR 5001 signed with the real key,
  * access-point mode that accepts any signature.
  */
@@ -10,12 +10,13 @@ import { EventEmitter } from "node:events";
 import { MerossError } from "../core/errors";
 import { ConfigCapability } from "./capabilities/config";
 import { LightCapability } from "./capabilities/light";
-import { damageReply, FaultInjector } from "./faults";
+import { FaultInjector } from "./faults";
 import { SimFirmware, TRIGGER_PHYSICAL } from "./firmware";
 import { deriveIdentity } from "./identity";
 import { MODELS, type DeviceModel } from "./models";
 import { SimMqttSession } from "./mqttsession";
-import { FirmwareQueue, SimHttpServer, type HttpExchange } from "./server";
+import { serveHttp } from "./httpendpoint";
+import { FirmwareQueue, SimHttpServer } from "./server";
 import type {
   DeviceSnapshot,
   Fault,
@@ -54,10 +55,6 @@ export type {
 } from "./types";
 
 const MQTT_RECONNECT_MS = 5000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function validate(opts: SimulatorOptions): DeviceModel {
   const modelName = opts.model ?? "msl120";
@@ -121,7 +118,12 @@ export class SimulatedDevice extends EventEmitter {
       emit: <K extends keyof SimEventMap>(event: K, payload: SimEventMap[K]) => this.emit(event, payload),
     });
     this.queue = new FirmwareQueue(quirks.oneAtATime, () => this.fw.stopped);
-    this.server = new SimHttpServer({ quirks, queue: this.queue, accepting: () => !this.fw.rebooting, serve: (ex) => this.serve(ex) });
+    this.server = new SimHttpServer({
+      quirks,
+      queue: this.queue,
+      accepting: () => !this.fw.rebooting,
+      serve: (ex) => serveHttp(this.fw, this.faults, ex),
+    });
     this.mqtt = new SimMqttSession(this.fw, {
       reconnectMs: opts.mqttReconnectMs ?? MQTT_RECONNECT_MS,
       encryptPushes: opts.mqttEncryption === true && model.encrypted,
@@ -265,57 +267,5 @@ export class SimulatedDevice extends EventEmitter {
       const range = n > 1 ? `..${n - 1}` : "";
       throw new MerossError("BAD_INPUT", `Channel ${String(channel)} does not exist on the simulated ${this.model.name}: use 0${range}.`);
     }
-  }
-
-  /** One HTTP request, from the wire to the wire: faults, decryption, the firmware, the reply. */
-  private async serve(ex: HttpExchange): Promise<void> {
-    if (this.fw.stopped || ex.gone) return;
-    const { request: req } = ex;
-    if (req.path.split("?")[0] !== "/config" || req.method !== "POST") {
-      ex.send(404, "Not Found", "", "text/plain");
-      return;
-    }
-    let fault = this.faults.take();
-    if (fault?.kind === "delay") {
-      await sleep(fault.ms);
-      fault = null;
-      if (this.fw.stopped || ex.gone) return;
-    }
-    if (fault?.kind === "drop") return ex.drop();
-    if (fault?.kind === "http500") return ex.send(500, "Internal Server Error", "", "text/plain");
-    const read = this.fw.crypto.read(req.body.toString("utf8"));
-    if (read.kind === "malformed") return ex.send(400, "Bad Request", "", "text/plain");
-    if (read.kind === "unreadable") {
-      // ⚠ What firmware does with ciphertext it cannot read is not documented. A configured
-      // device answers 5001 encrypted with its own key (the client cannot read it: wrong key);
-      // in pairing mode there is no key to answer with, so the connection is closed.
-      if (this.fw.setup.mode !== "normal") return ex.drop();
-      const id = { messageId: "", namespace: "Appliance.System.All", method: "ERROR", timestamp: 0, sign: "" };
-      const error = this.fw.envelope(id, "ERROR", { error: { code: 5001, detail: "sign error" } });
-      return ex.send(200, "OK", this.fw.crypto.seal(JSON.stringify(error), this.fw.crypto.staticKey()), "text/plain");
-    }
-    const replyKey = read.kind === "encrypted" ? read.key : undefined;
-    if (read.kind === "plain" && this.fw.crypto.refusesPlaintext(read.envelope)) {
-      const h = read.envelope.header;
-      this.emit("dropped", { method: String(h.method), namespace: h.namespace, via: "http" });
-      return ex.drop();
-    }
-    const handled = await this.fw.handle(read.envelope, "http", replyKey !== undefined);
-    if (!handled) return;
-    const { info, reply, outcome } = handled;
-    if (outcome.drop) {
-      ex.drop();
-      outcome.after?.();
-      return;
-    }
-    let text = JSON.stringify(reply);
-    if (outcome.replyLimit && Buffer.byteLength(text) > outcome.replyLimit) {
-      text = Buffer.from(text, "utf8").subarray(0, outcome.replyLimit).toString("utf8");
-    }
-    text = damageReply(text, fault, info.messageId);
-    if (replyKey) text = this.fw.crypto.seal(text, replyKey);
-    ex.send(200, "OK", text, replyKey ? "text/plain" : undefined);
-    this.emit("reply", { ...info, replyMethod: outcome.method });
-    outcome.after?.();
   }
 }
