@@ -5,7 +5,8 @@
  */
 import { isObject, toInt } from "../../core/protocol/rules";
 import type { SimDeviceState } from "../types";
-import { getAck, setAck, REBOOT_MS, type Capability, type CapabilitySpec, type Json, type Outcome, type SimContext, type SimRequest } from "./types";
+import { getAck, setAck, REBOOT_MS } from "./types";
+import type { Capability, CapabilitySpec, Json, Outcome, SimContext, SimRequest } from "./types";
 
 const NAMESPACES = [
   "Appliance.System.All",
