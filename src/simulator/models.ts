@@ -14,7 +14,9 @@
  *  2. add a model entry below: the trace's ability list, and `thermostat({...})` in its
  *     `capabilities` next to system(), config() and whatever else the device has;
  *  3. add tests (test/simulator/capabilities_spec.ts shows the pattern).
- * Nothing else changes: the registry, the firmware core and both transports are generic.
+ * Nothing else changes: the registry, the firmware core and both transports are generic. A
+ * convenience method on SimulatedDevice (like setLight) is optional; it reaches the live
+ * capability with `capabilities.find(ThermostatCapability)`.
  */
 import { config } from "./capabilities/config";
 import { electricity } from "./capabilities/electricity";
