@@ -12,7 +12,7 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "Old hallway plug", model: "mss210", seed: "demo-hallway" },
   { name: "Desk power strip", model: "mss425", seed: "demo-desk" },
   { name: "New plug (out of the box)", model: "mss305", seed: "demo-new-plug", unconfigured: true },
-  // Newer firmware that drops plaintext (protocol.md §4): users meet it after an update.
+  // Newer firmware that drops plaintext (docs/protocol.md §4): users meet it after an update.
   { name: "Kitchen plug (encrypted firmware)", model: "mss110", seed: "demo-kitchen" },
   { name: "Reading lamp (encrypted firmware)", model: "hp110a", seed: "demo-reading" },
 ];

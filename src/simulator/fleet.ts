@@ -61,7 +61,8 @@ export class Fleet {
       await Promise.all(devices.map((d) => d.stop()));
       throw new MerossError(
         "BAD_INPUT",
-        `The status page could not listen on ${fleet.host}:${opts.statusPort ?? 0} (${(err as Error).message}). Pick another port or use 0.`,
+        `The status page could not listen on ${fleet.host}:${opts.statusPort ?? 0} (${(err as Error).message}). ` +
+          "Pick another port or use 0.",
         { cause: err },
       );
     }

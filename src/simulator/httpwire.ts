@@ -1,7 +1,7 @@
 /**
  * A deliberately small HTTP/1.1 reader and writer on raw sockets. The simulator cannot use
  * node:http for the device side because real firmware ends header lines with a bare LF
- * (protocol.md §2.2) and node:http always writes CRLF.
+ * (docs/protocol.md §2.2) and node:http always writes CRLF.
  */
 import type { Socket } from "node:net";
 
@@ -61,7 +61,8 @@ function decodeChunked(buf: Buffer): { body: Buffer; used: number } | "incomplet
 export function parseRequest(buf: Buffer): ParseResult {
   const head = findHeaderEnd(buf);
   if (!head) {
-    return buf.length > MAX_HEADER_BYTES ? { kind: "error", status: 431, reason: "Request Header Fields Too Large" } : { kind: "incomplete" };
+    if (buf.length <= MAX_HEADER_BYTES) return { kind: "incomplete" };
+    return { kind: "error", status: 431, reason: "Request Header Fields Too Large" };
   }
   const lines = buf.subarray(0, head.end).toString("latin1").split(/\r?\n/);
   const requestLine = lines.shift() ?? "";

@@ -4,8 +4,9 @@
  */
 import { createDecipheriv, createCipheriv } from "node:crypto";
 import { md5Hex } from "../core/protocol/message";
+import { macFromUuid, normalizeMac } from "../core/protocol/rules";
 
-/** Meross OUI (protocol.md §7); the simulator only hands out MACs in it. */
+/** Meross OUI (docs/protocol.md §7); the simulator only hands out MACs in it. */
 export const MEROSS_OUI = "48:e1:e9";
 
 export interface Identity {
@@ -13,8 +14,9 @@ export interface Identity {
   mac: string;
 }
 
-function macFromHex12(hex: string): string {
-  return hex.toLowerCase().match(/../g)!.join(":");
+/** A MAC in the Meross OUI, its last three bytes taken from `text`. */
+function merossMac(text: string): string {
+  return normalizeMac(`48e1e9${md5Hex(text).slice(0, 6)}`)!;
 }
 
 /** 20 decimal digits like the serial part of real uuids (`2308283569760958070148e1e9d7c243`). */
@@ -26,24 +28,23 @@ function serialDigits(seed: string): string {
 }
 
 /**
- * The last 12 uuid characters are the MAC without colons on every real device (protocol.md
+ * The last 12 uuid characters are the MAC without colons on every real device (docs/protocol.md
  * §7), so whichever of uuid/mac is given fixes the other; otherwise both come from `seed`.
  */
 export function deriveIdentity(seed: string, uuid?: string, mac?: string): Identity {
   if (uuid) {
-    const tail = uuid.slice(-12);
-    const m = mac ?? (/^[0-9a-fA-F]{12}$/.test(tail) ? macFromHex12(tail) : macFromHex12(`48e1e9${md5Hex(uuid).slice(0, 6)}`));
-    return { uuid, mac: m.toLowerCase() };
+    const m = mac ? (normalizeMac(mac) ?? mac.toLowerCase()) : (macFromUuid(uuid) ?? merossMac(uuid));
+    return { uuid, mac: m };
   }
   if (mac) {
-    const normal = mac.toLowerCase();
+    const normal = normalizeMac(mac) ?? mac.toLowerCase();
     return { uuid: serialDigits(normal) + normal.replace(/[:-]/g, ""), mac: normal };
   }
-  const m = macFromHex12(`48e1e9${md5Hex(`mac:${seed}`).slice(0, 6)}`);
+  const m = merossMac(`mac:${seed}`);
   return { uuid: serialDigits(seed) + m.replace(/:/g, ""), mac: m };
 }
 
-/** AES key of Config.WifiX: the 32 ASCII chars of md5hex(type + uuid + mac) (protocol.md §3.5). */
+/** AES key of Config.WifiX: the 32 ASCII chars of md5hex(type + uuid + mac) (docs/protocol.md §3.5). */
 function wifiXKey(type: string, uuid: string, mac: string): Buffer {
   return Buffer.from(md5Hex(type + uuid + mac), "ascii");
 }

@@ -10,19 +10,22 @@ export type {
   RequestEvent,
   ReplyEvent,
   Gateway,
-  ChannelState,
-  LightState,
+  SimChannelState,
+  SimLightState,
   LightChange,
-  ElectricityReading,
-  DeviceState,
+  SimElectricityReading,
+  SimDeviceState,
   DeviceSnapshot,
   MqttState,
   MqttStateEvent,
   BindAckEvent,
   ClockEvent,
+  DroppedEvent,
+  EcdheEvent,
 } from "./device";
 export { deviceClientId, deviceMqttPassword } from "./mqttlink";
 export { Fleet, type FleetOptions, type FleetSnapshot } from "./fleet";
-export { MODELS, listModels, type DeviceModel } from "./models";
+export { MODELS, listModels, type DeviceModel, type DeviceModelEntry } from "./models";
+export type { Capability, CapabilitySpec, SimContext } from "./capabilities/types";
 export { DEMO_FLEET, startDemo } from "./demo";
 export { encryptWifiXPassword, decryptWifiXPassword, deriveIdentity, MEROSS_OUI } from "./identity";

@@ -1,9 +1,10 @@
 /**
- * The device side of LAN encryption (protocol.md §4), written separately from the client's
+ * The device side of LAN encryption (docs/protocol.md §4), written separately from the client's
  * src/core/crypto so that a mistake there cannot hide in a simulator sharing the same code.
  */
 import { createCipheriv, createDecipheriv, createECDH, createHash } from "node:crypto";
 import { md5Hex } from "../core/protocol/message";
+import { isObject } from "../core/protocol/rules";
 
 const IV = Buffer.from("0000000000000000", "ascii");
 
@@ -35,7 +36,7 @@ export function openMessage(body: string, key: string): Record<string, unknown> 
     let end = plain.length;
     while (end > 0 && plain[end - 1] === 0) end--;
     const value: unknown = JSON.parse(plain.subarray(0, end).toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return isObject(value) ? value : undefined;
   } catch {
     return undefined;
   }

@@ -2,58 +2,93 @@
  * Device models the simulator can impersonate. Ability lists and identity fields are
  * copied (anonymised) from real captures in the meross_lan emulator traces (MIT), so
  * that clients meet the same capability mix they will meet on real hardware.
+ *
+ * A model is its ability list plus the capabilities (capabilities/*.ts) that answer it, each
+ * with the settings its trace shows. The device answers a namespace only when the ability list
+ * has it and one of the named capabilities claims it; anything else is ERROR 5000.
+ *
+ * Adding a device family (say a thermostat):
+ *  1. write capabilities/thermostat.ts: a class implementing Capability (handle, and as needed
+ *     all / pushes / state / snapshot) that owns its state and quirks, and a
+ *     `thermostat(settings)` function returning its CapabilitySpec with the namespaces it claims;
+ *  2. add a model entry below: the trace's ability list, and `thermostat({...})` in its
+ *     `capabilities` next to system(), config() and whatever else the device has;
+ *  3. add tests (test/simulator/capabilities_spec.ts shows the pattern).
+ * Nothing else changes: the registry, the firmware core and both transports are generic. A
+ * convenience method on SimulatedDevice (like setLight) is optional; it reaches the live
+ * capability with `capabilities.find(ThermostatCapability)`.
  */
+import { config } from "./capabilities/config";
+import { electricity } from "./capabilities/electricity";
+import { encrypt } from "./capabilities/encrypt";
+import { light } from "./capabilities/light";
+import { multiple } from "./capabilities/multiple";
+import { schedule } from "./capabilities/schedule";
+import { system } from "./capabilities/system";
+import { toggle } from "./capabilities/toggle";
+import type { CapabilitySpec } from "./capabilities/types";
 
-/**
- * One simulated hardware/firmware combination. `ability` is what the device answers to
- * System.Ability; everything else is derived from it or describes the firmware quirks.
- */
-export interface DeviceModel {
+type Ability = Record<string, Record<string, unknown>>;
+
+/** One simulated hardware/firmware combination, as the catalogue below writes it. */
+export interface DeviceModelEntry {
   name: string;
   /** hardware.type as the device reports it. */
   type: string;
+  /** hardware.subType. */
+  subType?: string;
   hardwareVersion: string;
   firmwareVersion: string;
+  compileTime?: string;
   chip: string;
+  /** Relays (outlets); a bulb has one. */
   channels: number;
+  features: string[];
+  description: string;
+  /** What the device answers to System.Ability. */
+  ability: Ability;
+  /** The capabilities answering the ability list, each with the settings of its trace. */
+  capabilities: CapabilitySpec[];
+}
+
+/** A catalogue entry with the facts listings need, read off its ability list. */
+export interface DeviceModel extends DeviceModelEntry {
   /** Appliance.Control.Light capacity from the ability list; undefined = not a light. */
   lightCapacity?: number;
+  /** Lists Control.Electricity. */
   metering: boolean;
-  /** Legacy MT7688 firmware: Control.Toggle and `control.toggle` in System.All, no digest. */
+  /** Legacy MT7688 firmware: lists Control.Toggle instead of ToggleX. */
   legacyToggle: boolean;
+  /** Onboards with Config.WifiX (encrypted Wi-Fi password, docs/protocol.md §3.5). */
   wifiX: boolean;
   /**
-   * LAN encryption (Encrypt.ECDHE in the ability list, protocol.md §4): plaintext requests
+   * LAN encryption (Encrypt.ECDHE in the ability list, docs/protocol.md §4): plaintext requests
    * other than System.Ability and the key exchange are dropped like mss110 fw 7.3.x does.
    */
   encrypted: boolean;
-  features: string[];
-  description: string;
-  ability: Record<string, Record<string, unknown>>;
-  /** hardware.subType. */
-  subType?: string;
-  compileTime?: string;
-  /** ToggleX GET answers the list form with outer channel 4294967295 (mss305 8.3.15 trace). */
-  togglexList?: boolean;
-  /** Calibration block of Electricity / ConsumptionConfig, as the traces show it. */
-  consumptionConfig?: Record<string, number>;
-  /** Watts drawn by the simulated load while the relay is on. */
-  loadWatts?: number;
-  /**
-   * Reply size above which a Control.Multiple reply is cut off: real firmware has a small
-   * reply buffer (protocol.md §2.2, ~2 KB msl120, ~2.9 KB mss310).
-   */
-  maxReplyBytes?: number;
 }
 
-const CONFIG_BASE: Record<string, Record<string, unknown>> = {
+/** Completes a catalogue entry with the facts read off its ability list. */
+export function defineModel(entry: DeviceModelEntry): DeviceModel {
+  const capacity = entry.ability["Appliance.Control.Light"]?.capacity;
+  return {
+    ...entry,
+    lightCapacity: typeof capacity === "number" ? capacity : undefined,
+    metering: "Appliance.Control.Electricity" in entry.ability,
+    legacyToggle: "Appliance.Control.Toggle" in entry.ability,
+    wifiX: "Appliance.Config.WifiX" in entry.ability,
+    encrypted: "Appliance.Encrypt.ECDHE" in entry.ability,
+  };
+}
+
+const CONFIG_BASE: Ability = {
   "Appliance.Config.Key": {},
   "Appliance.Config.WifiList": {},
   "Appliance.Config.Wifi": {},
   "Appliance.Config.Trace": {},
 };
 
-const SYSTEM_BASE: Record<string, Record<string, unknown>> = {
+const SYSTEM_BASE: Ability = {
   "Appliance.System.All": {},
   "Appliance.System.Hardware": {},
   "Appliance.System.Firmware": {},
@@ -67,7 +102,7 @@ const SYSTEM_BASE: Record<string, Record<string, unknown>> = {
   "Appliance.System.Position": {},
 };
 
-const TOGGLEX_BASE: Record<string, Record<string, unknown>> = {
+const TOGGLEX_BASE: Ability = {
   "Appliance.Control.Multiple": { maxCmdNum: 5 },
   "Appliance.Control.ToggleX": {},
   "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
@@ -77,13 +112,13 @@ const TOGGLEX_BASE: Record<string, Record<string, unknown>> = {
   "Appliance.Control.Upgrade": {},
 };
 
-const DIGEST_BASE: Record<string, Record<string, unknown>> = {
+const DIGEST_BASE: Ability = {
   "Appliance.Digest.TriggerX": {},
   "Appliance.Digest.TimerX": {},
 };
 
 /** msl320cpr 4.3.1 ability list without the strip-only parts (WifiX, Config.Info, Light.Effect). */
-function bulbAbility(capacity: number): Record<string, Record<string, unknown>> {
+function bulbAbility(capacity: number): Ability {
   return {
     ...CONFIG_BASE,
     ...SYSTEM_BASE,
@@ -94,7 +129,7 @@ function bulbAbility(capacity: number): Record<string, Record<string, unknown>> 
 }
 
 /** Exactly the mss310r 2.1.4 trace ability list. */
-const MSS310R_ABILITY: Record<string, Record<string, unknown>> = {
+const MSS310R_ABILITY: Ability = {
   ...CONFIG_BASE,
   ...SYSTEM_BASE,
   "Appliance.System.DNDMode": {},
@@ -106,7 +141,7 @@ const MSS310R_ABILITY: Record<string, Record<string, unknown>> = {
 };
 
 /** Exactly the mss210 1.1.12 trace ability list (legacy Toggle, Timer, Trigger). */
-const MSS210_ABILITY: Record<string, Record<string, unknown>> = {
+const MSS210_ABILITY: Ability = {
   ...CONFIG_BASE,
   "Appliance.System.Online": {},
   "Appliance.System.All": {},
@@ -129,7 +164,7 @@ const MSS210_ABILITY: Record<string, Record<string, unknown>> = {
 };
 
 /** Exactly the mss305 8.3.15 trace ability list. */
-const MSS305_ABILITY: Record<string, Record<string, unknown>> = {
+const MSS305_ABILITY: Ability = {
   "Appliance.Config.Info": {},
   "Appliance.Config.Key": {},
   "Appliance.Config.OverTemp": {},
@@ -168,16 +203,16 @@ const MSS305_ABILITY: Record<string, Record<string, unknown>> = {
 };
 
 /** mss310r list without metering: no multi-outlet trace exists, so this is a modelled strip. */
-const MSS425_ABILITY: Record<string, Record<string, unknown>> = Object.fromEntries(
+const MSS425_ABILITY: Ability = Object.fromEntries(
   Object.entries(MSS310R_ABILITY).filter(([ns]) => !/Consumption|Electricity/.test(ns)),
 );
 
 /**
  * mss110 hw 7.0.0 fw 7.3.37 (rtl8710cm), the plug ML#456 / BS#88 users lost local control of.
  * Modelled: its trace is not among our copies, so this is the mss305-era list with the two
- * encryption namespaces protocol.md §4.1 quotes from it (Encrypt.Suite and Encrypt.ECDHE).
+ * encryption namespaces docs/protocol.md §4.1 quotes from it (Encrypt.Suite and Encrypt.ECDHE).
  */
-const MSS110_ABILITY: Record<string, Record<string, unknown>> = {
+const MSS110_ABILITY: Ability = {
   ...CONFIG_BASE,
   "Appliance.Config.WifiX": {},
   "Appliance.Config.Info": {},
@@ -190,7 +225,7 @@ const MSS110_ABILITY: Record<string, Record<string, unknown>> = {
 };
 
 /** Exactly the hp110a 4.1.12 trace ability list (Encrypt.ECDHE only, Light capacity 15). */
-const HP110A_ABILITY: Record<string, Record<string, unknown>> = {
+const HP110A_ABILITY: Ability = {
   ...CONFIG_BASE,
   "Appliance.Config.Info": {},
   ...SYSTEM_BASE,
@@ -209,7 +244,7 @@ const HP110A_ABILITY: Record<string, Record<string, unknown>> = {
 
 /** The simulated catalogue; keys are what `--model` and `SimulatorOptions.model` accept. */
 export const MODELS: Record<string, DeviceModel> = {
-  msl120: {
+  msl120: defineModel({
     name: "msl120",
     type: "msl120",
     subType: "eu",
@@ -218,17 +253,12 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "2020/06/18-10:31:22",
     chip: "mt7682",
     channels: 1,
-    lightCapacity: 7,
-    metering: false,
-    legacyToggle: false,
-    wifiX: false,
-    encrypted: false,
     features: ["rgb", "white", "dimmable"],
     description: "Smart Wi-Fi LED bulb: RGB colour and tunable white, dimmable (ToggleX for on/off)",
     ability: bulbAbility(7),
-    maxReplyBytes: 2048,
-  },
-  msl100: {
+    capabilities: [system(), config(), toggle(), schedule(), light(), multiple({ maxReplyBytes: 2048 })],
+  }),
+  msl100: defineModel({
     name: "msl100",
     type: "msl100",
     subType: "eu",
@@ -237,18 +267,13 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "2020/06/18-10:31:22",
     chip: "mt7682",
     channels: 1,
-    // Capacity 6 = colour temperature + luminance: a white, dimmable bulb with no RGB.
-    lightCapacity: 6,
-    metering: false,
-    legacyToggle: false,
-    wifiX: false,
-    encrypted: false,
     features: ["white", "dimmable"],
     description: "Smart Wi-Fi bulb, tunable white (warm to cool) and dimmable, no colour",
+    // Capacity 6 = colour temperature + luminance: a white, dimmable bulb with no RGB.
     ability: bulbAbility(6),
-    maxReplyBytes: 2048,
-  },
-  mss310: {
+    capabilities: [system(), config(), toggle(), schedule(), light(), multiple({ maxReplyBytes: 2048 })],
+  }),
+  mss310: defineModel({
     name: "mss310",
     type: "mss310r",
     subType: "un",
@@ -257,18 +282,19 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "2019/11/27 11:48:08 GMT +08:00",
     chip: "mt7682",
     channels: 1,
-    metering: true,
-    legacyToggle: false,
-    wifiX: false,
-    encrypted: false,
     features: ["metering"],
     description: "Smart plug with energy monitoring (power, voltage, current, daily consumption)",
     ability: MSS310R_ABILITY,
-    consumptionConfig: { voltageRatio: 188, electricityRatio: 100 },
-    loadWatts: 60,
-    maxReplyBytes: 2900,
-  },
-  mss210: {
+    capabilities: [
+      system(),
+      config(),
+      toggle(),
+      schedule(),
+      electricity({ consumptionConfig: { voltageRatio: 188, electricityRatio: 100 }, loadWatts: 60 }),
+      multiple({ maxReplyBytes: 2900 }),
+    ],
+  }),
+  mss210: defineModel({
     name: "mss210",
     type: "mss210",
     subType: "us",
@@ -277,16 +303,12 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "2018-12-17 11:01:45",
     chip: "MT7688",
     channels: 1,
-    metering: false,
-    legacyToggle: true,
-    wifiX: false,
-    encrypted: false,
     features: ["legacy toggle"],
     description: "Older smart plug (2018 firmware): legacy Control.Toggle, no ToggleX, no digest",
     ability: MSS210_ABILITY,
-    maxReplyBytes: 2048,
-  },
-  mss425: {
+    capabilities: [system(), config(), toggle({ legacy: true }), schedule()],
+  }),
+  mss425: defineModel({
     name: "mss425",
     type: "mss425f",
     subType: "us",
@@ -295,16 +317,12 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "2019/11/27 11:48:08 GMT +08:00",
     chip: "mt7682",
     channels: 4,
-    metering: false,
-    legacyToggle: false,
-    wifiX: false,
-    encrypted: false,
     features: ["channels"],
     description: "Power strip with 4 switchable outlets (channels 0 to 3)",
     ability: MSS425_ABILITY,
-    maxReplyBytes: 2900,
-  },
-  mss305: {
+    capabilities: [system(), config(), toggle(), schedule(), multiple({ maxReplyBytes: 2900 })],
+  }),
+  mss305: defineModel({
     name: "mss305",
     type: "mss305",
     subType: "un",
@@ -313,19 +331,19 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "2025/01/02-16:34:01",
     chip: "rtl8720cf",
     channels: 1,
-    metering: true,
-    legacyToggle: false,
-    wifiX: true,
-    encrypted: false,
     features: ["metering", "wifix"],
     description: "Newer smart plug with energy monitoring (2025 firmware: WifiX onboarding, list-style ToggleX replies)",
     ability: MSS305_ABILITY,
-    togglexList: true,
-    consumptionConfig: { voltageRatio: 188, electricityRatio: 101, maxElectricityCurrent: 14000 },
-    loadWatts: 25,
-    maxReplyBytes: 2900,
-  },
-  mss110: {
+    capabilities: [
+      system(),
+      config(),
+      toggle({ listReplies: true }),
+      schedule({ inDigest: false }),
+      electricity({ consumptionConfig: { voltageRatio: 188, electricityRatio: 101, maxElectricityCurrent: 14000 }, loadWatts: 25 }),
+      multiple({ maxReplyBytes: 2900 }),
+    ],
+  }),
+  mss110: defineModel({
     name: "mss110",
     type: "mss110",
     subType: "un",
@@ -334,16 +352,12 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "2024/04/19-10:12:46",
     chip: "rtl8710cm",
     channels: 1,
-    metering: false,
-    legacyToggle: false,
-    wifiX: true,
-    encrypted: true,
     features: ["encrypted", "wifix"],
     description: "Smart plug on 2024 firmware: every request encrypted (Encrypt.Suite + ECDHE), plaintext dropped; WifiX onboarding",
     ability: MSS110_ABILITY,
-    maxReplyBytes: 2900,
-  },
-  hp110a: {
+    capabilities: [system(), config(), toggle(), schedule(), encrypt(), multiple({ maxReplyBytes: 2900 })],
+  }),
+  hp110a: defineModel({
     name: "hp110a",
     type: "hp110ahk",
     subType: "un",
@@ -352,20 +366,15 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "Jan  8 2021 15:22:32",
     chip: "MT7686",
     channels: 1,
+    features: ["rgb", "white", "dimmable", "encrypted"],
+    description: "Smart lamp (hp110a) with encrypted firmware (Encrypt.ECDHE): RGB and tunable white, plaintext dropped",
     // The trace's capacity 15 adds bit 8 (effects) to RGB | temperature | luminance.
-    lightCapacity: 15,
-    metering: false,
-    legacyToggle: false,
-    wifiX: false,
     // ⚠ The 2021 trace shows this firmware answering plaintext to a client without
     // encryption; the simulator applies the mss110 7.3.x rule (drop plaintext) so clients
     // are tested against the strict case its Encrypt.ECDHE ability allows.
-    encrypted: true,
-    features: ["rgb", "white", "dimmable", "encrypted"],
-    description: "Smart lamp (hp110a) with encrypted firmware (Encrypt.ECDHE): RGB and tunable white, plaintext dropped",
     ability: HP110A_ABILITY,
-    maxReplyBytes: 2048,
-  },
+    capabilities: [system(), config(), toggle(), schedule(), light(), encrypt(), multiple({ maxReplyBytes: 2048 })],
+  }),
 };
 
 /** All models, in catalogue order (for `meross simulate --list` and the docs). */

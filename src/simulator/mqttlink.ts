@@ -1,7 +1,7 @@
 /**
- * The simulated device's MQTT client: how real firmware reaches its gateway (protocol.md §5):
+ * The simulated device's MQTT client: how real firmware reaches its gateway (docs/protocol.md §5):
  * mqtts without checking the certificate, MQTT 3.1.1, `fmware:` client id, MAC as user name,
- * `<userId>_<md5(mac + key)>` as password. Protocol logic stays in SimulatedDevice.
+ * `<userId>_<md5(mac + key)>` as password. Protocol logic stays in mqttsession.ts.
  */
 import { randomInt } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
@@ -16,14 +16,14 @@ const REFUSED_CODES = new Set([2, 4, 5]);
 /** A stopped device must not keep a test (or `npm start`) waiting on a half-open TLS socket. */
 const CLOSE_GRACE_MS = 2000;
 
-/** `fmware:<uuid>_<16 alphanumerics>`, as in the ML#346 capture (protocol.md §5.2). */
+/** `fmware:<uuid>_<16 alphanumerics>`, as in the ML#346 capture (docs/protocol.md §5.2). */
 export function deviceClientId(uuid: string): string {
   let suffix = "";
   for (let i = 0; i < 16; i++) suffix += ALPHANUMERICS[randomInt(ALPHANUMERICS.length)];
   return `fmware:${uuid}_${suffix}`;
 }
 
-/** `<userId>_<md5hex(mac + key)>` — verified against the vectors of protocol.md §8.2. */
+/** `<userId>_<md5hex(mac + key)>` — verified against the vectors of docs/protocol.md §8.2. */
 export function deviceMqttPassword(mac: string, key: string, userId: string): string {
   return `${userId}_${md5Hex(mac + key)}`;
 }
@@ -57,7 +57,7 @@ export class DeviceMqttLink {
       password: deviceMqttPassword(opts.mac, opts.key, opts.userId),
       protocolVersion: 4,
       clean: true,
-      // Devices do not validate the broker certificate (protocol.md §5.3).
+      // Devices do not validate the broker certificate (docs/protocol.md §5.3).
       rejectUnauthorized: false,
       keepalive: 30,
       connectTimeout: 10_000,
@@ -102,7 +102,7 @@ export class DeviceMqttLink {
     this.client.publish(topic, JSON.stringify(env), { qos: 1 }, () => undefined);
   }
 
-  /** An already encoded payload (an encrypted message, protocol.md §4.2). */
+  /** An already encoded payload (an encrypted message, docs/protocol.md §4.2). */
   publishText(topic: string, text: string): void {
     if (this.closed || !this.client.connected) return;
     this.client.publish(topic, text, { qos: 1 }, () => undefined);

@@ -20,7 +20,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .dot { width:9px; height:9px; border-radius:50%; background:#c0392b; display:inline-block; }
   .live.ok .dot { background:var(--accent); box-shadow:0 0 8px var(--accent); }
   main { display:grid; grid-template-columns:repeat(auto-fill, minmax(270px, 1fr)); gap:18px; padding:12px 28px 32px; }
-  .card { background:var(--card); border:1px solid var(--line); border-radius:14px; padding:16px 18px; display:flex; flex-direction:column; gap:12px; }
+  .card { background:var(--card); border:1px solid var(--line); border-radius:14px; padding:16px 18px; display:flex;
+    flex-direction:column; gap:12px; }
   .top { display:flex; justify-content:space-between; align-items:flex-start; gap:8px; }
   .name { font-weight:650; font-size:17px; }
   .model { color:var(--muted); font-size:13px; }
@@ -32,17 +33,22 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .badge.mqtt[data-state="connected"] { background:#14304a; color:#8cc8ff; }
   .badge.mqtt[data-state="refused"] { background:#4a1c1c; color:#ff9c9c; }
   .visual { display:flex; justify-content:center; align-items:center; min-height:130px; }
-  .bulb { width:104px; height:104px; border-radius:50%; border:2px solid rgba(255,255,255,.15); transition:background .25s, box-shadow .25s, opacity .25s; }
+  .bulb { width:104px; height:104px; border-radius:50%; border:2px solid rgba(255,255,255,.15);
+    transition:background .25s, box-shadow .25s, opacity .25s; }
   .bulb[data-on="false"] { background:#2b323c !important; box-shadow:none !important; opacity:1 !important; }
   .switches { display:flex; gap:14px; flex-wrap:wrap; justify-content:center; }
   .sw { display:flex; flex-direction:column; align-items:center; gap:6px; font-size:12px; color:var(--muted); }
-  .track { width:58px; height:32px; border-radius:99px; background:var(--off); position:relative; border:none; cursor:pointer; transition:background .2s; }
-  .track::after { content:""; position:absolute; top:3px; left:3px; width:26px; height:26px; border-radius:50%; background:#fff; transition:left .2s; }
+  .track { width:58px; height:32px; border-radius:99px; background:var(--off); position:relative; border:none; cursor:pointer;
+    transition:background .2s; }
+  .track::after { content:""; position:absolute; top:3px; left:3px; width:26px; height:26px; border-radius:50%; background:#fff;
+    transition:left .2s; }
   .track[data-on="true"] { background:var(--accent); }
   .track[data-on="true"]::after { left:29px; }
   .facts { font-size:13px; color:var(--muted); display:grid; grid-template-columns:auto 1fr; gap:2px 10px; }
-  .facts b { color:var(--text); font-weight:500; font-family:ui-monospace, Menlo, Consolas, monospace; font-size:12px; word-break:break-all; }
-  .press { align-self:stretch; background:#26303b; color:var(--text); border:1px solid var(--line); border-radius:9px; padding:8px 10px; font-size:14px; cursor:pointer; }
+  .facts b { color:var(--text); font-weight:500; font-family:ui-monospace, Menlo, Consolas, monospace; font-size:12px;
+    word-break:break-all; }
+  .press { align-self:stretch; background:#26303b; color:var(--text); border:1px solid var(--line); border-radius:9px;
+    padding:8px 10px; font-size:14px; cursor:pointer; }
   .press:hover { background:#2f3b48; }
   .state { text-align:center; font-size:13px; color:var(--muted); }
   .empty { color:var(--muted); padding:28px; }
@@ -57,7 +63,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <span class="live" id="live"><span class="dot"></span><span id="live-text">connecting…</span></span>
 </header>
 <main id="devices"><div class="empty">Waiting for devices…</div></main>
-<footer>Send requests to each device's address (<code>POST http://&lt;address&gt;/config</code>). The buttons act like the physical button on the device.</footer>
+<footer>Send requests to each device's address (<code>POST http://&lt;address&gt;/config</code>).
+The buttons act like the physical button on the device.</footer>
 <script>
 (function () {
   "use strict";
@@ -98,7 +105,10 @@ export const STATUS_PAGE_HTML = `<!doctype html>
       el("div", { className: "badges" }, [
         el("span", { className: "badge " + d.mode, text: d.mode === "ap" ? "AP MODE" : "ONLINE" }),
         d.mqtt && d.mqtt !== "disabled"
-          ? el("span", { className: "badge mqtt", "data-testid": "mqtt-" + d.uuid, "data-state": d.mqtt, title: "connection to the MQTT broker", text: "MQTT " + d.mqtt })
+          ? el("span", {
+              className: "badge mqtt", "data-testid": "mqtt-" + d.uuid, "data-state": d.mqtt,
+              title: "connection to the MQTT broker", text: "MQTT " + d.mqtt,
+            })
           : null
       ])
     ]);
@@ -120,7 +130,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
       bulb.style.opacity = String(0.35 + 0.65 * l.brightness / 100);
       bulb.style.boxShadow = "0 0 " + (10 + l.brightness / 2) + "px " + (l.brightness / 5) + "px " + l.display;
       visual.appendChild(bulb);
-      stateText = l.on ? (l.mode === "colour" ? "colour " + l.rgb : "white ≈" + l.temperature + " K") + " · " + l.brightness + "%" : "off";
+      var shade = l.mode === "colour" ? "colour " + l.rgb : "white ≈" + l.temperature + " K";
+      stateText = l.on ? shade + " · " + l.brightness + "%" : "off";
     } else {
       var sws = el("div", { className: "switches" });
       d.channels.forEach(function (c) {
@@ -132,7 +143,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
           title: "press the button of channel " + c.channel
         });
         t.addEventListener("click", function () { press(d.uuid, c.channel); });
-        sws.appendChild(el("div", { className: "sw" }, [t, el("span", { text: (d.channels.length > 1 ? "ch " + c.channel + " · " : "") + (c.on ? "ON" : "OFF") })]));
+        var label = (d.channels.length > 1 ? "ch " + c.channel + " · " : "") + (c.on ? "ON" : "OFF");
+        sws.appendChild(el("div", { className: "sw" }, [t, el("span", { text: label })]));
       });
       visual.appendChild(sws);
       var on = d.channels.filter(function (c) { return c.on; }).length;
@@ -142,7 +154,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
     if (d.electricity) stateText += " · " + d.electricity.watts.toFixed(1) + " W · " + d.electricity.volts.toFixed(1) + " V";
     card.appendChild(el("div", { className: "state", "data-testid": "state-" + d.uuid, text: stateText }));
     var facts = el("div", { className: "facts" });
-    fact("address", d.address).concat(fact("uuid", d.uuid)).concat(fact("Wi-Fi", d.wifi || "—")).forEach(function (n) { facts.appendChild(n); });
+    fact("address", d.address).concat(fact("uuid", d.uuid)).concat(fact("Wi-Fi", d.wifi || "—"))
+      .forEach(function (n) { facts.appendChild(n); });
     card.appendChild(facts);
     var btn = el("button", { className: "press", "data-testid": "press-" + d.uuid, text: "Press the device button" });
     btn.addEventListener("click", function () { press(d.uuid, 0); });
@@ -168,7 +181,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
     es.onerror = function () { live.className = "live"; liveText.textContent = "reconnecting…"; };
   }
 
-  fetch("/api/devices").then(function (r) { return r.json(); }).then(function (devices) { show({ devices: devices }); }).catch(function () {});
+  fetch("/api/devices").then(function (r) { return r.json(); })
+  .then(function (devices) { show({ devices: devices }); }).catch(function () {});
   connect();
 })();
 </script>

@@ -1,0 +1,210 @@
+/**
+ * The simulator's public shapes: how to start a device, the faults it can inject, the events it
+ * emits and the state it exposes. Types only, so every part (server, MQTT session, capabilities)
+ * can share them without importing one another.
+ */
+import type { WifiNetwork } from "../core/onboarding/wifi";
+import type { MqttState } from "./mqttlink";
+
+export type { WifiNetwork };
+export type { MqttState };
+
+export interface SimulatorQuirks {
+  /** Terminate HTTP header lines with a bare LF like most firmware (default true). */
+  lfOnly?: boolean;
+  /** Close the TCP connection after each reply (default true). */
+  closeAfterReply?: boolean;
+  /** Serve one request at a time; later connections wait their turn (default true). */
+  oneAtATime?: boolean;
+  /** Time the firmware spends on each request, in ms (default 0). */
+  processingMs?: number;
+}
+
+/** How to start one simulated device; every field is optional. */
+export interface SimulatorOptions {
+  /** A key of MODELS (default "msl120"). */
+  model?: string;
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Key of a configured device (default ""); ignored when `unconfigured`. */
+  key?: string;
+  /** Start in access-point (pairing) mode, as out of the box. */
+  unconfigured?: boolean;
+  uuid?: string;
+  mac?: string;
+  userId?: string;
+  /** Seed for a deterministic uuid/mac when neither is given (default: model + port). */
+  seed?: string;
+  /** Display name (status page, fleet); defaults to the model name. */
+  name?: string;
+  quirks?: SimulatorQuirks;
+  /**
+   * MQTT broker of a device that is already configured (as if Config.Key had set it): it
+   * connects on start. Ignored when `unconfigured`, where Config.Key provides it.
+   */
+  gateway?: { host: string; port: number };
+  /** Delay between MQTT reconnect attempts in ms (default 5000). */
+  mqttReconnectMs?: number;
+  /**
+   * Encrypted models only: also encrypt MQTT pushes (default false). ⚠ docs/protocol.md does not
+   * say whether encrypted firmware encrypts MQTT; the integrations that reach it over MQTT
+   * exchange plain JSON, so that is the default. Encrypted MQTT requests are accepted and
+   * answered encrypted either way; Bind and Clock stay plain so the broker can bind the device.
+   */
+  mqttEncryption?: boolean;
+}
+
+export type Fault =
+  | { kind: "delay"; ms: number }
+  | { kind: "drop" }
+  | { kind: "truncate" }
+  | { kind: "invalid-json" }
+  | { kind: "http500" };
+
+/** What a client configured with Config.Wifi / Config.WifiX, password already decrypted. */
+export interface WifiConfigEvent {
+  namespace: "Appliance.Config.Wifi" | "Appliance.Config.WifiX";
+  ssid: string;
+  /** undefined when the WifiX ciphertext could not be decrypted. */
+  password: string | undefined;
+  bssid?: string;
+  channel?: number;
+  encryption?: number;
+  cipher?: number;
+}
+
+export interface RebootEvent {
+  mode: "ap" | "normal";
+  reason: "wifi-joined" | "wifi-failed" | "unbind";
+}
+
+export interface RequestEvent {
+  method: string;
+  namespace: string;
+  messageId: string;
+  /** Which transport the request came in on. */
+  via: "http" | "mqtt";
+  /** It arrived encrypted (docs/protocol.md §4.2). */
+  encrypted?: boolean;
+}
+
+export interface ReplyEvent extends RequestEvent {
+  replyMethod: string;
+}
+
+/** Payload of the "mqtt" event, emitted on every change of `mqttState`. */
+export interface MqttStateEvent {
+  state: MqttState;
+}
+
+/** Payload of the "bind" event: the broker acknowledged the Bind sent at connect. */
+export interface BindAckEvent {
+  messageId: string;
+  method: string;
+}
+
+/** Payload of the "clock" event: the broker's reply to the Clock push set the device clock. */
+export interface ClockEvent {
+  timestamp: number;
+}
+
+/** Payload of the "dropped" event: a plaintext request an encrypted model closed the connection on. */
+export interface DroppedEvent {
+  method: string;
+  namespace: string;
+  via: "http" | "mqtt";
+}
+
+/** Payload of the "ecdhe" event: a key exchange set a session key (docs/protocol.md §4.3 b). */
+export interface EcdheEvent {
+  mode: "ap" | "normal";
+}
+
+/** Every event a SimulatedDevice emits, by name. */
+export interface SimEventMap {
+  change: DeviceSnapshot;
+  request: RequestEvent;
+  reply: ReplyEvent;
+  wifi: WifiConfigEvent;
+  reboot: RebootEvent;
+  mqtt: MqttStateEvent;
+  bind: BindAckEvent;
+  clock: ClockEvent;
+  dropped: DroppedEvent;
+  ecdhe: EcdheEvent;
+}
+
+export type SimEmit = <K extends keyof SimEventMap>(name: K, payload: SimEventMap[K]) => void;
+
+export interface Gateway {
+  host: string;
+  port: number;
+  secondHost: string;
+  secondPort: number;
+}
+
+export interface SimChannelState {
+  channel: number;
+  on: boolean;
+  /** Device-clock epoch seconds of the last change. */
+  lmTime: number;
+}
+
+/** Native Meross light fields: rgb int, temperature/luminance 1..100, capacity = current mode. */
+export interface SimLightState {
+  rgb: number;
+  temperature: number;
+  luminance: number;
+  capacity: number;
+}
+
+/** Units as on the wire: mA, decivolts, mW. */
+export interface SimElectricityReading {
+  channel: number;
+  current: number;
+  voltage: number;
+  power: number;
+}
+
+export interface SimDeviceState {
+  channels: SimChannelState[];
+  light?: SimLightState;
+  electricity?: SimElectricityReading;
+  /** System.DNDMode: 1 = status LED off. */
+  dndMode: number;
+}
+
+/** JSON-safe view for the status page and the CLI. */
+export interface DeviceSnapshot {
+  uuid: string;
+  name: string;
+  model: string;
+  type: string;
+  description: string;
+  mode: "ap" | "normal";
+  ip: string;
+  port: number;
+  address: string;
+  channels: { channel: number; on: boolean }[];
+  light?: {
+    on: boolean;
+    rgb: string;
+    /** Approximate Kelvin (1..100 mapped linearly onto 2700..6500 K, docs/protocol.md §6.7). */
+    temperature: number;
+    brightness: number;
+    mode: "colour" | "white";
+    /** What the bulb looks like: the rgb colour, or a warm-to-cool white. */
+    display: string;
+  };
+  electricity?: { watts: number; volts: number; amps: number };
+  wifi?: string;
+  mqtt: MqttState;
+}
+
+export interface LightChange {
+  rgb?: number | string;
+  temperature?: number;
+  luminance?: number;
+  on?: boolean;
+}
