@@ -98,8 +98,12 @@ export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
     const days = intOption("days", str(values, "days"), 1, 36500);
     const anonymous = values.anonymous === true;
     const user = str(values, "user") ?? DEFAULT_CLIENT_USER;
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(user)) throw new UsageError(`--user "${user}" is not valid: use letters, digits, dots, dashes or underscores`);
-    if (anonymous && (values.user !== undefined || values.plugin !== undefined)) throw new UsageError("--user and --plugin set up logins, which --anonymous turns off: give one or the other");
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(user)) {
+      throw new UsageError(`--user "${user}" is not valid: use letters, digits, dots, dashes or underscores`);
+    }
+    if (anonymous && (values.user !== undefined || values.plugin !== undefined)) {
+      throw new UsageError("--user and --plugin set up logins, which --anonymous turns off: give one or the other");
+    }
     const plugin = str(values, "plugin") ?? findDynsecPlugin().path;
     const dir = path.resolve(out);
     const existing = CERT_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
@@ -126,7 +130,8 @@ export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
       [files.mosquittoConf, `Mosquitto configuration, listener on port ${port}, ${anonymous ? "ANONYMOUS ACCESS" : "logins required"}`],
     ];
     if (login) {
-      rows.push([files.securityFile, login.created ? `logins: "${user}" for Node-RED, devices are added when onboarded` : "logins: kept as they were"]);
+      const what = login.created ? `logins: "${user}" for Node-RED, devices are added when onboarded` : "logins: kept as they were";
+      rows.push([files.securityFile, what]);
       if (login.created) rows.push([login.passwordFile, `password of "${user}" (readable only by you)`]);
     }
     const width = Math.max(...rows.map(([f]) => f.length));
@@ -153,14 +158,18 @@ function report(io: CliIo, files: CertificateFiles, o: { host: string; port: num
     w(`(the folder ${files.dir} must be readable by it too; after the chown, run "meross onboard --mosquitto" with sudo)\n`);
   }
   if (!o.anonymous && !fs.existsSync(o.plugin)) {
-    w(`\nNote: ${o.plugin} was not found on this machine. Mosquitto 2.0 ships it; correct the "plugin" line in ${files.mosquittoConf} or run again with --plugin PATH.\n`);
+    w(`\nNote: ${o.plugin} was not found on this machine. Mosquitto 2.0 ships it; `);
+    w(`correct the "plugin" line in ${files.mosquittoConf} or run again with --plugin PATH.\n`);
   }
-  w(`\nStart a broker with one of:\n  mosquitto -c ${files.mosquittoConf}\n  meross broker --certs ${files.dir} --cert-host ${o.host} --port ${o.port}\n`);
+  w(`\nStart a broker with one of:\n  mosquitto -c ${files.mosquittoConf}\n`);
+  w(`  meross broker --certs ${files.dir} --cert-host ${o.host} --port ${o.port}\n`);
   if (o.login) {
     w(
       `\nOnboard devices with "meross onboard ... --mosquitto ${files.dir}" so each gets its login, then restart Mosquitto.\n` +
-        `Node-RED (meross-broker "existing broker") and "meross request" log in as ${o.login.user} with the password in ${o.login.passwordFile}:\n` +
-        `  meross request --broker mqtts://${o.host}:${o.port} --ca ${files.caCert} --username ${o.login.user} --password-file ${o.login.passwordFile} --uuid UUID GET Appliance.System.All\n`,
+        `Node-RED (meross-broker "existing broker") and "meross request" log in as ${o.login.user} ` +
+        `with the password in ${o.login.passwordFile}:\n` +
+        `  meross request --broker mqtts://${o.host}:${o.port} --ca ${files.caCert} ` +
+        `--username ${o.login.user} --password-file ${o.login.passwordFile} --uuid UUID GET Appliance.System.All\n`,
     );
   }
 }

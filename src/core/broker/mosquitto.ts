@@ -126,7 +126,10 @@ function deviceRole(uuid: string): Role {
 
 function checkClientUser(name: unknown): string {
   if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-    throw new MerossError("BAD_INPUT", `The broker user name "${String(name)}" is not usable: use letters, digits, dots, dashes or underscores, for example nodered.`);
+    throw new MerossError(
+      "BAD_INPUT",
+      `The broker user name "${String(name)}" is not usable: use letters, digits, dots, dashes or underscores, for example nodered.`,
+    );
   }
   return name;
 }
@@ -135,7 +138,9 @@ function checkClientUser(name: unknown): string {
 export function newSecurityConfig(client: { username: string; password: string }): SecurityConfig {
   return {
     defaultACLAccess: { publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: false },
-    clients: [{ username: checkClientUser(client.username), textname: "Node-RED", ...hashPassword(client.password), roles: [{ rolename: CLIENT_ROLE }] }],
+    clients: [
+      { username: checkClientUser(client.username), textname: "Node-RED", ...hashPassword(client.password), roles: [{ rolename: CLIENT_ROLE }] },
+    ],
     groups: [],
     roles: [clientRole()],
   };
@@ -154,7 +159,8 @@ export function withDevice(config: SecurityConfig, device: DeviceLogin): Securit
   const mac = normalizeMac(device?.mac);
   if (!isUuid(device?.uuid)) throw new MerossError("BAD_INPUT", `The device uuid "${String(device?.uuid)}" is not valid: ${UUID_RULE}.`);
   if (!mac || !macMatchesUuid(mac, device.uuid)) {
-    throw new MerossError("BAD_INPUT", `The device MAC "${String(device?.mac)}" does not match its uuid ${device.uuid}, whose last 12 characters are the MAC.`);
+    const mac = String(device?.mac);
+    throw new MerossError("BAD_INPUT", `The device MAC "${mac}" does not match its uuid ${device.uuid}, whose last 12 characters are the MAC.`);
   }
   if (typeof device.key !== "string") throw new MerossError("BAD_INPUT", "The device key must be text (it may be empty).");
   const username = mqttUsername(mac);
@@ -194,7 +200,8 @@ export function readSecurityFile(file: string): SecurityConfig {
   }
   const entries = (v: unknown): boolean => Array.isArray(v) && v.every(isObject);
   if (!isObject(value) || !entries(value.clients) || !entries(value.roles) || !isObject(value.defaultACLAccess)) {
-    throw new MerossError("BAD_INPUT", `${file} is not a Mosquitto dynamic-security file. Restore it, or write a new one with "meross certs --force".`);
+    const how = `Restore it, or move it away and write a new one with "meross certs --force".`;
+    throw new MerossError("BAD_INPUT", `${file} is not a Mosquitto dynamic-security file. ${how}`);
   }
   return { groups: [], ...value } as unknown as SecurityConfig;
 }
@@ -219,14 +226,16 @@ export function writeSecurityFile(file: string, config: SecurityConfig): void {
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
-    throw new MerossError("BAD_INPUT", `${file} could not be written (${code ?? (err as Error).message}). Run the command as the user that owns it (or with sudo).`);
+    const why = code ?? (err as Error).message;
+    throw new MerossError("BAD_INPUT", `${file} could not be written (${why}). Run the command as the user that owns it (or with sudo).`);
   }
 }
 
 /** Mosquitto keeps the plugin file in memory: SIGHUP does not reread it (checked with 2.0.11). */
 export const MOSQUITTO_RELOAD_ADVICE =
   "Restart Mosquitto so it reads the new login (it does not reread it on SIGHUP): " +
-  "`sudo systemctl restart mosquitto`, or stop the `mosquitto -c` you started and start it again. Devices and Node-RED reconnect by themselves.";
+  "`sudo systemctl restart mosquitto`, or stop the `mosquitto -c` you started and start it again. " +
+  "Devices and Node-RED reconnect by themselves.";
 
 export interface AddedDevice {
   file: string;
@@ -295,7 +304,8 @@ export function checkBrokerUrl(url: string, passwordOption = "the broker passwor
   if (u && u.password !== "") {
     throw new MerossError(
       "BAD_INPUT",
-      `The broker address ${u.protocol}//${u.host} contains a user name and password. Remove "user:password@" from it and give the password with ${passwordOption} instead.`,
+      `The broker address ${u.protocol}//${u.host} contains a user name and password. ` +
+        `Remove "user:password@" from it and give the password with ${passwordOption} instead.`,
     );
   }
   return url;
