@@ -7,7 +7,7 @@ import { firstLanAddress } from "../core/net";
 import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core/broker/broker";
 import { BIND_GRACE_MS } from "../core/arrival";
-import { EXIT_OK, UsageError, intOption, list, parse, reportError, str, type CliIo } from "./io";
+import { EXIT_OK, UsageError, intOption, list, parse, readSecretFile, reportError, str, type CliIo } from "./io";
 
 export const BROKER_HELP = `Usage: meross broker --certs DIR [options]
 
@@ -32,8 +32,10 @@ Options:
   --host ADDR         address to listen on (default 0.0.0.0: every interface, as devices are on the LAN)
   --key K             a device key to accept; repeat for several. $MEROSS_KEY is added too;
                       with neither, devices onboarded with the empty key are accepted
+  --key-file F        read device keys from file F, one per line (keeps them out of shell history)
   --user NAME:PASS    credentials for other MQTT clients (Node-RED, "meross request --broker",
-                      mosquitto_sub); repeat for several
+                      mosquitto_sub); repeat for several. $MEROSS_BROKER_USER (NAME:PASS) is added too
+  --user-file F       read such NAME:PASS lines from file F instead of the command line
   --allow-anonymous   let other MQTT clients in without credentials
   --time-zone TZ      IANA time zone sent to devices (default: this machine's)
   -h, --help          show this help
@@ -57,9 +59,16 @@ export function brokerUrl(broker: MerossBroker, certHost: string): string {
   return `mqtts://${h.includes(":") ? `[${h}]` : h}:${broker.port}`;
 }
 
+/** The non-empty lines of a secret file flag, or none when the flag is absent. */
+function linesOf(values: Record<string, unknown>, flag: string): string[] {
+  const file = values[flag];
+  if (typeof file !== "string") return [];
+  return readSecretFile(file, flag).split(/\r?\n/).filter((l) => l !== "");
+}
+
 function parseUser(spec: string): BrokerUser {
   const i = spec.indexOf(":");
-  if (i <= 0) throw new UsageError(`--user must be NAME:PASSWORD, for example --user nodered:secret (got a value without a name and a colon)`);
+  if (i <= 0) throw new UsageError(`--user must be NAME:PASSWORD (so must --user-file lines and $MEROSS_BROKER_USER), for example nodered:secret (got a value without a name and a colon)`);
   return { username: spec.slice(0, i), password: spec.slice(i + 1) };
 }
 
@@ -118,7 +127,9 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
       port: { type: "string" },
       host: { type: "string" },
       key: { type: "string", multiple: true },
+      "key-file": { type: "string" },
       user: { type: "string", multiple: true },
+      "user-file": { type: "string" },
       "allow-anonymous": { type: "boolean" },
       "time-zone": { type: "string" },
     });
@@ -132,10 +143,12 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
     const port = intOption("port", str(values, "port"), 0, 65535) ?? MQTT_TLS_PORT;
     const host = str(values, "host") ?? "0.0.0.0";
     const certHost = str(values, "cert-host") ?? lanAddress();
-    const keys = [...list(values, "key")];
+    const keys = [...list(values, "key"), ...linesOf(values, "key-file")];
     if (io.env.MEROSS_KEY !== undefined) keys.push(io.env.MEROSS_KEY);
     if (keys.length === 0) keys.push("");
-    const users = list(values, "user").map(parseUser);
+    const userSpecs = [...list(values, "user"), ...linesOf(values, "user-file")];
+    if (io.env.MEROSS_BROKER_USER !== undefined) userSpecs.push(io.env.MEROSS_BROKER_USER);
+    const users = userSpecs.map(parseUser);
     const timeZone = str(values, "time-zone");
     if (io.signal?.aborted) return EXIT_OK;
 

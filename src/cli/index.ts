@@ -38,7 +38,9 @@ Options:
   -h, --help     show this help        -v, --version  show the version
 
 Environment: MEROSS_KEY (device key), MEROSS_WIFI_PASSWORD (for onboard),
-MEROSS_MQTT_PASSWORD (broker password for request --broker).
+MEROSS_MQTT_PASSWORD (broker password for request --broker), MEROSS_BROKER_USER
+(NAME:PASS login accepted by "meross broker"). Each secret can also be read from a file
+(--key-file, --password-file, --user-file), which keeps it out of shell history.
 Exit status: 0 ok, 1 the device answered with an error, 2 bad arguments, timeout or unreachable.
 `;
 

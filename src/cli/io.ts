@@ -2,6 +2,7 @@
  * What every `meross` command shares: the injected I/O (so tests run commands in-process),
  * argument parsing that fails with one line, and the mapping from error codes to exit codes.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { MerossError, type MerossErrorCode } from "../core/errors";
 
@@ -99,7 +100,31 @@ export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** The signing key: --key wins, then MEROSS_KEY, then "" (what unconfigured devices accept). */
-export function keyFrom(values: Parsed["values"], io: CliIo): string {
-  return str(values, "key") ?? io.env.MEROSS_KEY ?? "";
+/** The contents of a secret file, without the newline editors and `echo` add at its end. */
+export function readSecretFile(file: string, flag: string): string {
+  try {
+    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new UsageError(`--${flag} "${file}" could not be read (${(err as NodeJS.ErrnoException).code ?? "unreadable"}): give a file you can read that holds only the secret`);
+  }
 }
+
+/**
+ * A secret from --NAME, else --NAME-file, else the environment variable. The file and the
+ * variable keep it out of shell history and `ps` listings, where a flag value shows up.
+ */
+export function secretFrom(values: Parsed["values"], io: CliIo, name: string, envName: string): string | undefined {
+  const direct = str(values, name);
+  const file = str(values, `${name}-file`);
+  if (direct !== undefined && file !== undefined) throw new UsageError(`give either --${name} or --${name}-file, not both`);
+  if (file !== undefined) return readSecretFile(file, `${name}-file`);
+  return direct ?? io.env[envName];
+}
+
+/** The signing key: --key, then --key-file, then MEROSS_KEY, then "" (what unconfigured devices accept). */
+export function keyFrom(values: Parsed["values"], io: CliIo): string {
+  return secretFrom(values, io, "key", "MEROSS_KEY") ?? "";
+}
+
+/** The parse options every command with a signing key shares. */
+export const KEY_OPTIONS = { key: { type: "string" }, "key-file": { type: "string" } } as const;

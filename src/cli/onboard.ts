@@ -10,15 +10,23 @@ import { MerossBroker } from "../core/broker/broker";
 import { loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossError } from "../core/errors";
 import { brokerUrl } from "./broker";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, intOption, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, KEY_OPTIONS, UsageError, intOption, keyFrom, parse, printJson, reportError, secretFrom, str, timeoutMs, type CliIo } from "./io";
 
 export const ONBOARD_HELP = `Usage: meross onboard --host MQTT_HOST --ssid SSID --password P [options]
 
 Configures a device in pairing (access-point) mode: reads it, scans Wi-Fi (unless the
 network is fully described), sets its key and MQTT broker, sets its clock, then sends the
 Wi-Fi settings, after which the device reboots and joins your network. Prints the step log
-as JSON: {steps, device, mqtt, wifi} (mqtt holds the broker user name and password the
-device will use). Progress goes to stderr. The Wi-Fi password and the key are never printed.
+as JSON: {steps, device, mqtt, wifi} (mqtt holds the broker user name the device will use;
+its password is derived from the key and not printed). Progress goes to stderr. The Wi-Fi
+password, the key and the broker password are never printed.
+
+With --mosquitto DIR (a folder made by "meross certs") the device's own broker login (user
+= its MAC, password derived from the key, stored hashed) and its access rules (it may
+publish only its own messages and read only its own commands) are added to
+DIR/dynamic-security.json before the device is told about the broker (step "add broker
+login"). Restart Mosquitto afterwards so it reads them ("sudo systemctl restart mosquitto";
+it does not reread them on SIGHUP); the command prints this too.
 
 With --broker it also runs the embedded MQTT broker on --port for the duration, with the
 new key, and after the Wi-Fi step waits for the device to log in to it (a device only
@@ -39,9 +47,11 @@ Broker:
   --certs DIR         with --broker: certificate directory (created there for --host when missing)
   --listen ADDR       with --broker: address to listen on (default 0.0.0.0, every interface)
   --wait S            with --broker: seconds to wait for the device to log in (default ${ARRIVAL_TIMEOUT_MS / 1000})
+  --mosquitto DIR     add the device's login to the Mosquitto set-up "meross certs --out DIR" wrote
 Wi-Fi:
   --ssid S            network name (or from --from-json)
   --password P        network password (default: $MEROSS_WIFI_PASSWORD; may be omitted for open networks)
+  --password-file F   read the network password from file F (keeps it out of shell history)
   --bssid B --channel N --encryption N --cipher N
                       the network's details, as "meross wifi" prints them; when all four are
                       known the scan step is skipped
@@ -50,6 +60,7 @@ Wi-Fi:
 Device:
   --device ADDR       device address, optionally with :port (default ${AP_ADDRESS})
   --key K             the key the device will sign with from now on (default: $MEROSS_KEY, else empty)
+  --key-file F        read that key from file F instead
   --user-id U         user id stored on the device (default 0)
   --time-zone TZ      IANA time zone for the device clock (default: this machine's)
   --timeout S         seconds to wait for each reply (default ${HTTP_TIMEOUT_MS / 1000}; the scan allows 30)
@@ -61,6 +72,8 @@ unreachable or the broker port could not be opened.
 
 Examples:
   meross onboard --host 192.168.1.10 --port 8883 --key mykey --password 'wifi pass' \\
+    --from-json "$(meross wifi MyHomeWifi)"
+  meross onboard --host 192.168.1.10 --mosquitto ./certs --key-file ~/.meross-key --password-file ~/.wifi \\
     --from-json "$(meross wifi MyHomeWifi)"
   meross onboard --host 192.168.1.10 --broker --certs ./certs --key mykey --ssid MyHomeWifi
 `;
@@ -136,13 +149,14 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
       "second-port": { type: "string" },
       ssid: { type: "string" },
       password: { type: "string" },
+      "password-file": { type: "string" },
       bssid: { type: "string" },
       channel: { type: "string" },
       encryption: { type: "string" },
       cipher: { type: "string" },
       "from-json": { type: "string" },
       device: { type: "string" },
-      key: { type: "string" },
+      ...KEY_OPTIONS,
       "user-id": { type: "string" },
       "time-zone": { type: "string" },
       timeout: { type: "string" },
@@ -150,6 +164,7 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
       certs: { type: "string" },
       listen: { type: "string" },
       wait: { type: "string" },
+      mosquitto: { type: "string" },
     });
     if (values.help) {
       io.stdout.write(ONBOARD_HELP);
@@ -168,9 +183,9 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
       cipher: intOption("cipher", str(values, "cipher"), 0, 4) ?? base.cipher,
     };
     if (!wifiDetails.ssid) throw new UsageError("the Wi-Fi network is missing: give --ssid or --from-json \"$(meross wifi SSID)\"");
-    const password = str(values, "password") ?? io.env.MEROSS_WIFI_PASSWORD;
+    const password = secretFrom(values, io, "password", "MEROSS_WIFI_PASSWORD");
     if (password === undefined && wifiDetails.encryption !== 0) {
-      throw new UsageError("the Wi-Fi password is missing: give --password or set MEROSS_WIFI_PASSWORD");
+      throw new UsageError("the Wi-Fi password is missing: give --password, --password-file or set MEROSS_WIFI_PASSWORD");
     }
     const wifi: OnboardWifi = { ssid: wifiDetails.ssid, password: password ?? "" };
     if (wifiDetails.bssid !== undefined) wifi.bssid = wifiDetails.bssid;
@@ -198,6 +213,11 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
     if (secondPort !== undefined) opts.secondPort = secondPort;
     if (userId !== undefined) opts.userId = userId;
     if (timeZone !== undefined) opts.timeZone = timeZone;
+    const mosquitto = str(values, "mosquitto");
+    if (mosquitto !== undefined) {
+      if (values.broker === true) throw new UsageError("--mosquitto and --broker exclude each other: the device uses either Mosquitto or the embedded broker");
+      opts.mosquittoDir = mosquitto;
+    }
     if (values.broker === true) {
       const certs = str(values, "certs");
       if (!certs) throw new UsageError("--broker needs --certs DIR: where the broker certificate is kept (created there when missing)");
@@ -215,6 +235,7 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
   try {
     const result = await onboard(opts);
     printJson(io, result);
+    if (result.mosquitto) io.stderr.write(`meross onboard: ${result.mosquitto.reload}\n`);
     return EXIT_OK;
   } catch (err) {
     if (err instanceof OnboardingError) {

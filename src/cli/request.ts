@@ -9,7 +9,8 @@ import { MerossError } from "../core/errors";
 import { REQUEST_METHODS, type RequestMethod } from "../core/protocol/message";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
 import { MqttConnection, MqttTransport, type MqttConnectOptions } from "../core/transport/mqtt";
-import { EXIT_OK, UsageError, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo, type Parsed } from "./io";
+import { checkBrokerUrl } from "../core/broker/mosquitto";
+import { EXIT_OK, KEY_OPTIONS, UsageError, keyFrom, parse, printJson, reportError, secretFrom, str, timeoutMs, type CliIo, type Parsed } from "./io";
 
 export const REQUEST_HELP = `Usage: meross request <device[:port]> <GET|SET|PUSH> <Namespace> [payload-json] [options]
        meross request --broker mqtts://HOST:PORT --uuid UUID <GET|SET|PUSH> <Namespace> [payload-json] [options]
@@ -28,6 +29,7 @@ Arguments:
 
 Options:
   --key K         signing key (default: $MEROSS_KEY, else empty, which only unconfigured devices accept)
+  --key-file F    read the signing key from file F instead (keeps it out of shell history)
   --timeout S     seconds to wait for the reply (and for the broker connection) (default ${HTTP_TIMEOUT_MS / 1000})
   -h, --help      show this help
 MQTT (with --broker):
@@ -36,7 +38,10 @@ MQTT (with --broker):
   --ca FILE       CA certificate that signed the broker's certificate ("meross certs" writes ca.crt)
   --insecure      accept any broker certificate instead (devices do the same; you lose the check
                   that you reached your own broker)
-  --username U    broker user name     --password P   broker password (default: $MEROSS_MQTT_PASSWORD)
+  --username U    broker user name ("meross certs" creates nodered)
+  --password P    broker password (default: $MEROSS_MQTT_PASSWORD)
+  --password-file F  read the broker password from file F, such as the nodered.password
+                  "meross certs" writes. The URL itself must not contain user:password@.
 
 Exit status: 0 reply received; 1 the device answered with an error (wrong key, unsupported
 namespace, rejected payload: the reply is still printed) or with an unusable reply;
@@ -45,13 +50,18 @@ namespace, rejected payload: the reply is still printed) or with an unusable rep
 Example:
   meross request 192.168.1.148 SET Appliance.Control.ToggleX '{"togglex":{"onoff":0}}' --key mykey
   meross request --broker mqtts://192.168.1.10:8883 --ca certs/ca.crt --uuid 2308085712920951080748e1e9d58442 \\
-    GET Appliance.System.All --key mykey
+    --username nodered --password-file certs/nodered.password GET Appliance.System.All --key-file ~/.meross-key
 `;
 
-const MQTT_ONLY = ["uuid", "ca", "insecure", "username", "password"] as const;
+const MQTT_ONLY = ["uuid", "ca", "insecure", "username", "password", "password-file"] as const;
 
 /** The MQTT flags as connect options; a missing --ca fails on the certificate unless --insecure. */
 function brokerOptions(values: Parsed["values"], io: CliIo, url: string, connectMs: number): MqttConnectOptions {
+  try {
+    checkBrokerUrl(url, "--username and --password-file (or $MEROSS_MQTT_PASSWORD)");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const opts: MqttConnectOptions = { url, connectTimeoutMs: connectMs, reconnectPeriodMs: 0 };
   const ca = str(values, "ca");
   if (ca !== undefined && values.insecure === true) throw new UsageError("give either --ca FILE or --insecure, not both");
@@ -64,7 +74,7 @@ function brokerOptions(values: Parsed["values"], io: CliIo, url: string, connect
   }
   if (values.insecure === true) opts.rejectUnauthorized = false;
   const username = str(values, "username");
-  const password = str(values, "password") ?? io.env.MEROSS_MQTT_PASSWORD;
+  const password = secretFrom(values, io, "password", "MEROSS_MQTT_PASSWORD");
   if (username !== undefined) opts.username = username;
   if (password !== undefined) opts.password = password;
   return opts;
@@ -94,7 +104,7 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
   let connection: MqttConnection | undefined;
   try {
     const { values, positionals } = parse(argv, {
-      key: { type: "string" },
+      ...KEY_OPTIONS,
       timeout: { type: "string" },
       broker: { type: "string" },
       uuid: { type: "string" },
@@ -102,6 +112,7 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
       insecure: { type: "boolean" },
       username: { type: "string" },
       password: { type: "string" },
+      "password-file": { type: "string" },
     });
     if (values.help) {
       io.stdout.write(REQUEST_HELP);

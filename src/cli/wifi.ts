@@ -6,7 +6,7 @@ import { MerossDevice } from "../core/session/device";
 import { AP_ADDRESS, scanWifi } from "../core/onboarding";
 import { WIFI_SCAN_TIMEOUT_MS } from "../core/transport/types";
 import type { WifiNetwork } from "../core/onboarding/wifi";
-import { EXIT_FAILED, EXIT_OK, UsageError, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
+import { EXIT_FAILED, EXIT_OK, KEY_OPTIONS, UsageError, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
 
 export const WIFI_HELP = `Usage: meross wifi [SSID] [options]
 
@@ -17,6 +17,7 @@ prints only that network's object (feed it to "meross onboard --from-json").
 Options:
   --device ADDR   device address, optionally with :port (default ${AP_ADDRESS}, the pairing-mode address)
   --key K         signing key (default: $MEROSS_KEY, else empty; unconfigured devices accept any)
+  --key-file F    read the signing key from file F instead (keeps it out of shell history)
   --timeout S     seconds to wait for the scan (default ${WIFI_SCAN_TIMEOUT_MS / 1000}; the scan is live and takes a few seconds)
   -h, --help      show this help
 
@@ -35,7 +36,7 @@ function pick(n: WifiNetwork): Pick<WifiNetwork, "ssid" | "bssid" | "channel" | 
 export async function wifiCommand(argv: string[], io: CliIo): Promise<number> {
   let device: MerossDevice | undefined;
   try {
-    const { values, positionals } = parse(argv, { device: { type: "string" }, key: { type: "string" }, timeout: { type: "string" } });
+    const { values, positionals } = parse(argv, { device: { type: "string" }, ...KEY_OPTIONS, timeout: { type: "string" } });
     if (values.help) {
       io.stdout.write(WIFI_HELP);
       return EXIT_OK;

@@ -8,7 +8,8 @@ import { MerossDevice, NS } from "./session/device";
 import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
 import { parseAbility, parseSystemAll, type DeviceInfo } from "./capabilities/system";
 import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork, type WifiSettings } from "./onboarding/wifi";
-import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "./onboarding/config";
+import { buildConfigKeyPayload, buildSystemTimePayload, mqttUsername } from "./onboarding/config";
+import { addMosquittoDevice, type AddedDevice } from "./broker/mosquitto";
 import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "./crypto/lan";
 
 /** Where a factory-fresh device answers in access-point mode. */
@@ -37,10 +38,15 @@ export interface OnboardOptions {
   onStep?: (step: OnboardStep) => void;
   /** LAN encryption for devices that list Encrypt.ECDHE (default "auto": ECDHE exchange when offered). */
   encryption?: EncryptionMode;
+  /**
+   * A `meross certs` folder: the device's Mosquitto login and rules are added to its
+   * dynamic-security.json before the device is told about the broker.
+   */
+  mosquittoDir?: string;
 }
 
 export interface OnboardStep {
-  name: "read device" | "read abilities" | "set up encryption" | "scan wifi" | "set key" | "set time" | "set wifi";
+  name: "read device" | "read abilities" | "set up encryption" | "scan wifi" | "add broker login" | "set key" | "set time" | "set wifi";
   ok: boolean;
   ms: number;
   error?: string;
@@ -53,7 +59,13 @@ export type StepLogEntry = Omit<OnboardStep, "name"> & { name: OnboardStep["name
 export interface OnboardResult {
   steps: OnboardStep[];
   device: { uuid: string; mac: string; model: string; firmware: string };
-  mqtt: { host: string; port: number; username: string; password: string };
+  /**
+   * The broker login the device will use. Never its password: that is derived from the key
+   * (docs/protocol.md §5.2), and the key is a secret that must not reach logs or msg output.
+   */
+  mqtt: { host: string; port: number; username: string; passwordNote: string };
+  /** Where the device's Mosquitto login was written, and how to make Mosquitto read it. */
+  mosquitto?: { file: string; reload: string };
   wifi: { ssid: string; namespace: string };
   /**
    * How the onboarding requests were encrypted, when the device required it. After its reboot
@@ -199,6 +211,12 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
 
     const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
     const userId = String(opts.userId ?? "0");
+    let added: AddedDevice | undefined;
+    const dir = opts.mosquittoDir;
+    if (dir !== undefined) {
+      // Before "set key": a login that cannot be written must fail while the device is still untouched.
+      added = await step("add broker login", async () => addMosquittoDevice(dir, { uuid: info.uuid, mac: info.mac, key: opts.key, userId }), (a) => `${a.username} in ${a.file}`);
+    }
     await step("set key", async () => {
       const payload = buildConfigKeyPayload({
         host: opts.mqttHost,
@@ -232,13 +250,19 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
     return {
       steps,
       device: { uuid: info.uuid, mac: info.mac, model: info.model, firmware: info.firmwareVersion },
-      mqtt: { host: opts.mqttHost, port, username: mqttUsername(info.mac), password: mqttPassword(info.mac, opts.key, userId) },
+      mqtt: { host: opts.mqttHost, port, username: mqttUsername(info.mac), passwordNote: passwordNote(userId) },
+      ...(added ? { mosquitto: { file: added.file, reload: added.reload } } : {}),
       wifi: { ssid: wifi.ssid, namespace: useWifiX ? NS.WIFIX : NS.WIFI },
       ...(device.encryptionScheme ? { encryption: device.encryptionScheme } : {}),
     };
   } finally {
     await device.close();
   }
+}
+
+/** Says how the password is made without giving it (docs/protocol.md §5.2). */
+export function passwordNote(userId: string): string {
+  return `derived from the device key: ${userId}_md5(<MAC> + <key>)`;
 }
 
 /**

@@ -10,6 +10,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { run } from "../../src/cli/index";
 import { generateCertificates, type Certificates } from "../../src/core/broker/certs";
+import { addMosquittoDevice } from "../../src/core/broker/mosquitto";
+import mqtt from "mqtt";
 import { MerossBroker } from "../../src/core/broker/broker";
 import { SimulatedDevice, type MqttStateEvent, type SimulatorOptions } from "../../src/simulator/device";
 import { DEVICE_A, DEVICE_B, FakeDevice } from "../core/broker/fake_device";
@@ -79,15 +81,26 @@ describe("meross certs", function () {
     assert.ok(days > 28 && days < 31, `--days 30 gives about 30 days, got ${days}`);
 
     assert.equal(statSync(file("ca.key")).mode & 0o777, 0o600, "the CA key is private");
-    assert.equal(statSync(file("server.key")).mode & 0o777, 0o644, "Mosquitto reads server.key after dropping root");
+    assert.equal(statSync(file("server.key")).mode & 0o777, 0o600, "the broker key is private (Mosquitto gets it by the printed chown)");
+    for (const n of ["dynamic-security.json", "nodered.password"]) assert.equal(statSync(file(n)).mode & 0o777, 0o600, `${n} is private`);
     const conf = readFileSync(file("mosquitto.conf"), "utf8");
+    assert.match(conf, /^allow_anonymous false$/m, "no anonymous clients by default");
+    assert.match(conf, /^plugin \/\S+mosquitto_dynamic_security\.so$/m);
+    assert.match(conf, new RegExp(`^plugin_opt_config_file ${file("dynamic-security.json")}$`, "m"));
+    const password = readFileSync(file("nodered.password"), "utf8").trim();
+    assert.ok(password.length >= 24, "a long random password");
+    assert.ok(!readFileSync(file("dynamic-security.json"), "utf8").includes(password), "the logins file holds only its hash");
+    assert.ok(!m.out().includes(password), "the password is not printed");
+    assert.ok(m.out().includes(`--username nodered --password-file ${file("nodered.password")}`), "says how the CLI logs in");
     assert.match(conf, /^listener 18883$/m);
     assert.match(conf, new RegExp(`^cafile ${file("ca.crt")}$`, "m"));
     assert.match(conf, new RegExp(`^certfile ${file("server.crt")}$`, "m"));
     assert.match(conf, new RegExp(`^keyfile ${file("server.key")}$`, "m"));
     assert.match(conf, /^require_certificate false$/m);
 
-    for (const n of ["ca.crt", "ca.key", "server.crt", "server.key", "mosquitto.conf"]) assert.ok(m.out().includes(file(n)), `${n} is listed`);
+    for (const n of ["ca.crt", "ca.key", "server.crt", "server.key", "mosquitto.conf", "dynamic-security.json", "nodered.password"]) {
+      assert.ok(m.out().includes(file(n)), `${n} is listed`);
+    }
     assert.ok(m.out().includes(`mosquitto -c ${file("mosquitto.conf")}`), "says how to start Mosquitto");
   });
 
@@ -107,7 +120,12 @@ describe("meross certs", function () {
     // Mosquitto started as root reads its files as user "mosquitto": the directory must be readable to it.
     await fs.chmod(dir, 0o755);
     const port = await freePort();
-    assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir, "--port", String(port)], memIo().io), 0);
+    const m = memIo();
+    assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir, "--port", String(port)], m.io), 0);
+    // Logins are required now: the device gets one, as onboarding with --mosquitto does.
+    addMosquittoDevice(dir, { ...DEVICE_A, userId: "1234" });
+    const chown = /^ {2}sudo (chown mosquitto .+)$/m.exec(m.out());
+    if (process.getuid?.() === 0 && chown) await promisify(execFile)("sh", ["-c", chown[1]]);
     const { spawn } = await import("node:child_process");
     const child = spawn("mosquitto", ["-c", path.join(dir, "mosquitto.conf")], { stdio: "ignore" });
     try {
@@ -141,6 +159,46 @@ describe("meross certs", function () {
     assert.notEqual(readFileSync(path.join(dir, "ca.crt"), "utf8"), before);
   });
 
+  it("--anonymous writes the classic open config, without logins, and warns what it allows", async () => {
+    const dir = await tmpDir();
+    dirs.push(dir);
+    const m = memIo();
+    assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir, "--port", "18884", "--anonymous"], m.io), 0, m.err());
+    const conf = readFileSync(path.join(dir, "mosquitto.conf"), "utf8");
+    assert.match(conf, /^allow_anonymous true$/m);
+    assert.doesNotMatch(conf, /^plugin/m);
+    assert.deepEqual((await fs.readdir(dir)).sort(), ["ca.crt", "ca.key", "mosquitto.conf", "server.crt", "server.key"]);
+    assert.match(m.err(), /WARNING: --anonymous .*anyone who can reach port 18884 read every device's messages and send commands to every device/);
+    assert.match(m.out(), /ANONYMOUS ACCESS/);
+  });
+
+  it("--force replaces the certificates but keeps the logins and the Node-RED password", async () => {
+    const dir = await tmpDir();
+    dirs.push(dir);
+    assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir], memIo().io), 0);
+    addMosquittoDevice(dir, { ...DEVICE_A, userId: "0" });
+    const logins = readFileSync(path.join(dir, "dynamic-security.json"), "utf8");
+    const password = readFileSync(path.join(dir, "nodered.password"), "utf8");
+    const m = memIo();
+    assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir, "--force"], m.io), 0, m.err());
+    assert.equal(readFileSync(path.join(dir, "dynamic-security.json"), "utf8"), logins);
+    assert.equal(readFileSync(path.join(dir, "nodered.password"), "utf8"), password);
+    assert.match(m.out(), /logins: kept as they were/);
+  });
+
+  it("prints the chown Mosquitto needs when its user cannot read the private files", async function () {
+    if (!readFileSync("/etc/passwd", "utf8").split("\n").some((l) => l.startsWith("mosquitto:"))) {
+      process.stderr.write("\n!!! SKIPPED: no mosquitto user on this machine (install Mosquitto)\n");
+      if (process.env.CI === "true") throw new Error("no mosquitto user (required under CI)");
+      this.skip();
+    }
+    const dir = await tmpDir();
+    dirs.push(dir);
+    const m = memIo();
+    assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir], m.io), 0);
+    assert.ok(m.out().includes(`  sudo chown mosquitto ${path.join(dir, "server.key")} ${path.join(dir, "dynamic-security.json")}\n`), m.out());
+  });
+
   it("bad arguments exit 2 with one line naming the flag", async () => {
     const dir = await tmpDir();
     dirs.push(dir);
@@ -150,6 +208,8 @@ describe("meross certs", function () {
       [["--host", "127.0.0.1", "--out", dir, "--port", "70000"], /--port "70000" is not valid/],
       [["--host", "127.0.0.1", "--out", dir, "--days", "0"], /--days "0" is not valid/],
       [["--host", "a host", "--out", dir], /is not a usable broker address/],
+      [["--host", "127.0.0.1", "--out", dir, "--user", "no body"], /--user "no body" is not valid/],
+      [["--host", "127.0.0.1", "--out", dir, "--anonymous", "--user", "nodered"], /--anonymous turns off/],
     ];
     for (const [args, re] of cases) {
       const m = memIo();
@@ -203,6 +263,21 @@ describe("meross broker", function () {
     await lineMatching(b.m.out, new RegExp(`^disconnected ${DEVICE_A.uuid}$`));
     assert.equal(await b.stop(), 0);
     assert.doesNotMatch(b.m.out() + b.m.err(), new RegExp(DEVICE_A.key));
+  });
+
+  it("reads device keys from --key-file and client logins from --user-file and $MEROSS_BROKER_USER", async () => {
+    const dir = await tmpDir();
+    dirs.push(dir);
+    await fs.writeFile(path.join(dir, "keys"), `other-key\n${DEVICE_A.key}\n`);
+    await fs.writeFile(path.join(dir, "users"), "cli:file-pass\n");
+    const b = await startCli(["--key-file", path.join(dir, "keys"), "--user-file", path.join(dir, "users")], { MEROSS_BROKER_USER: "envuser:env-pass" });
+    devices.push(await FakeDevice.connect({ port: b.port, ...DEVICE_A }));
+    const login = (username: string, password: string) =>
+      mqtt.connectAsync(`mqtts://127.0.0.1:${b.port}`, { username, password, rejectUnauthorized: false, reconnectPeriod: 0, connectTimeout: 5000 });
+    for (const [u, p] of [["cli", "file-pass"], ["envuser", "env-pass"]]) await (await login(u, p)).endAsync();
+    await assert.rejects(login("cli", "wrong"));
+    assert.equal(await b.stop(), 0);
+    assert.doesNotMatch(b.m.out() + b.m.err(), /file-pass|env-pass|other-key/);
   });
 
   it("a device with the wrong key gets a refused line naming its MAC and address, never the key", async () => {
@@ -331,6 +406,24 @@ describe("meross request --broker", function () {
     assert.match(noCa.err(), /certificate was not accepted .*give the broker's CA certificate/);
     const insecure = memIo(env);
     assert.equal(await run(["request", "--broker", url, "--insecure", "--username", "cli", "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", KEY], insecure.io), 0, insecure.err());
+  });
+
+  it("reads the broker password from --password-file (the file \"meross certs\" writes ends in a newline)", async () => {
+    const file = path.join(dir, "cli.password");
+    await fs.writeFile(file, "cli-pass\n", { mode: 0o600 });
+    const m = memIo();
+    assert.equal(await run(["request", ...auth(), "--password-file", file, "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", KEY], m.io), 0, m.err());
+    const both = memIo();
+    assert.equal(await run(["request", ...auth(), "--password", "x", "--password-file", file, "--uuid", sim.uuid, "GET", "Appliance.System.All"], both.io), 2);
+    assert.match(both.err(), /give either --password or --password-file, not both/);
+  });
+
+  it("refuses a broker URL with user:password@ in it, pointing to the password options, without echoing it", async () => {
+    const m = memIo(env);
+    const withPassword = url.replace("mqtts://", "mqtts://cli:cli-pass@");
+    assert.equal(await run(["request", "--broker", withPassword, "--ca", path.join(dir, "ca.crt"), "--uuid", sim.uuid, "GET", "Appliance.System.All"], m.io), 2);
+    assert.match(m.err(), /contains a user name and password\. Remove "user:password@" .*--password-file/);
+    assert.doesNotMatch(m.err(), /cli-pass/);
   });
 
   it("a wrong broker password exits 2 saying the broker refused it, without printing it", async () => {

@@ -4,6 +4,10 @@ import { MerossDevice } from "../../src/core/session/device";
 import { mqttPassword } from "../../src/core/onboarding/config";
 import { SimulatedDevice, type WifiConfigEvent } from "../../src/simulator/device";
 import { rejectsWith } from "../helpers/errors";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { SECURITY_FILE, hashPassword, newSecurityConfig, readSecurityFile, writeSecurityFile } from "../../src/core/broker/mosquitto";
 
 /** The access-point provisioning steps of the core (protocol.md §3.1), against simulated devices. */
 describe("onboarding (core)", function () {
@@ -38,8 +42,10 @@ describe("onboarding (core)", function () {
     assert.equal(got.channel, net.channel);
     assert.deepEqual(dev.gateway && { host: dev.gateway.host, port: dev.gateway.port }, { host: "192.168.1.10", port: 8883 });
     assert.deepEqual(result.device, { uuid: dev.uuid, mac: dev.mac, model: dev.model.type, firmware: result.device.firmware });
-    assert.deepEqual(result.mqtt, { host: "192.168.1.10", port: 8883, username: dev.mac, password: mqttPassword(dev.mac, "new-key", "42") });
+    assert.deepEqual(result.mqtt, { host: "192.168.1.10", port: 8883, username: dev.mac, passwordNote: "derived from the device key: 42_md5(<MAC> + <key>)" });
     assert.ok(!JSON.stringify(result).includes("correct horse"), "the Wi-Fi password is not in the result");
+    assert.ok(!JSON.stringify(result).includes(mqttPassword(dev.mac, "new-key", "42")), "nor the broker password derived from the key");
+    assert.ok(!JSON.stringify(result).includes("new-key"), "nor the key");
 
     await new Promise<void>((r) => (dev.mode === "normal" ? r() : dev.once("reboot", () => r())));
     const withNew = new MerossDevice({ address: dev.address, key: "new-key" });
@@ -50,6 +56,24 @@ describe("onboarding (core)", function () {
     } finally {
       await withNew.close();
       await withOld.close();
+    }
+  });
+
+  it("with mosquittoDir adds the device's Mosquitto login before setting the key, and says how to reload", async () => {
+    const dev = await fresh("mss310");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meross-onboard-mosq-"));
+    try {
+      writeSecurityFile(path.join(dir, SECURITY_FILE), newSecurityConfig({ username: "nodered", password: "pw" }));
+      const result = await onboard({ address: dev.address, mqttHost: "10.0.0.2", key: "k7", userId: "3", wifi: { ssid: dev.networks[0].ssid, password: "pw12345678" }, mosquittoDir: dir });
+      const names = result.steps.map((s) => s.name);
+      assert.equal(names.indexOf("add broker login") + 1, names.indexOf("set key"));
+      assert.equal(result.mosquitto?.file, path.join(dir, SECURITY_FILE));
+      assert.match(result.mosquitto?.reload ?? "", /Restart Mosquitto/);
+      const login = readSecurityFile(path.join(dir, SECURITY_FILE)).clients.find((c) => c.username === dev.mac);
+      assert.ok(login, "the device's login is in the file");
+      assert.equal(hashPassword(mqttPassword(dev.mac, "k7", "3"), Buffer.from(login.salt, "base64")).password, login.password, "its password is the one derived from the key");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -62,10 +62,11 @@ describe("broker certificates", () => {
     const files = writeCertificates(tmp, generateCertificates({ host: "127.0.0.1" }), { mosquittoPort: 18884 });
     const mode = (f: string): number => fs.statSync(f).mode & 0o777;
     assert.equal(mode(files.caKey), 0o600);
-    assert.equal(mode(files.serverKey), 0o644);
+    assert.equal(mode(files.serverKey), 0o600);
     const conf = fs.readFileSync(files.mosquittoConf, "utf8");
     assert.match(conf, /^listener 18884$/m);
-    assert.match(conf, /^allow_anonymous true$/m);
+    assert.match(conf, /^allow_anonymous false$/m);
+    assert.ok(conf.includes(`plugin_opt_config_file ${files.securityFile}\n`));
     assert.match(conf, /^require_certificate false$/m);
     assert.match(conf, /^per_listener_settings false$/m);
     assert.match(conf, /^persistence false$/m);
@@ -73,6 +74,19 @@ describe("broker certificates", () => {
       assert.ok(path.isAbsolute(f));
       assert.ok(conf.includes(`${k} ${f}\n`), `${k} line`);
     }
+  });
+
+  it("writes the classic anonymous config only when asked, and keeps that choice when the broker restarts", () => {
+    const files = writeCertificates(tmp, generateCertificates({ host: "127.0.0.1" }), { anonymous: true });
+    const conf = (): string => fs.readFileSync(files.mosquittoConf, "utf8");
+    assert.match(conf(), /^allow_anonymous true$/m);
+    assert.doesNotMatch(conf(), /^plugin/m);
+    loadOrCreateCertificates(tmp, "127.0.0.1", { mosquittoPort: 18885 });
+    assert.match(conf(), /^listener 18885$/m);
+    assert.match(conf(), /^allow_anonymous true$/m, "an explicit --anonymous is not undone by a restart");
+    fs.rmSync(files.mosquittoConf);
+    loadOrCreateCertificates(tmp, "127.0.0.1");
+    assert.match(conf(), /^allow_anonymous false$/m, "otherwise the locked-down config");
   });
 
   it("keeps certificates across restarts and regenerates them when the host changes", () => {
