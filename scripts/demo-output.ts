@@ -52,9 +52,10 @@ export function banner(opts: { editorUrl: string; statusUrl: string; brokerUrl: 
     `Demo device key:        ${opts.key}   (simulated devices only; \`npm start -- --reset\` makes a new one)`,
     "",
     `  ${"Device".padEnd(nameWidth)}${"Model".padEnd(9)}${"State".padEnd(19)}${"Address".padEnd(addressWidth)}UUID`,
-    ...opts.devices.map(
-      (d) => `  ${d.name.padEnd(nameWidth)}${d.model.padEnd(9)}${(d.mode === "ap" ? "access-point mode" : "ready").padEnd(19)}${d.address.padEnd(addressWidth)}${d.uuid}`,
-    ),
+    ...opts.devices.map((d) => {
+      const state = d.mode === "ap" ? "access-point mode" : "ready";
+      return `  ${d.name.padEnd(nameWidth)}${d.model.padEnd(9)}${state.padEnd(19)}${d.address.padEnd(addressWidth)}${d.uuid}`;
+    }),
     "",
     "Open the editor, click an inject button on the 'Meross demo' tab and watch the devices page;",
     "press a device's button on that page and watch the 'Pushed state' debug output.",
