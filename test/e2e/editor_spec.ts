@@ -5,32 +5,58 @@ import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import type { Fleet } from "../../src/simulator/fleet";
 import { startDemo } from "../../src/simulator/demo";
-import { demoFlow, setupFromFleet } from "../../scripts/demo-flow";
-import { freePort, requireProgram, startNodeRed, type NodeRed } from "./harness";
+import { DEMO_BROKER_ID, demoFlow, setupFromFleet } from "../../scripts/demo-flow";
+import { freePort, requireProgram, ROOT, startNodeRed, type NodeRed } from "./harness";
 
+const SESSION_NAMESPACES = new Set(["Appliance.System.Time", "Appliance.System.Clock", "Appliance.Control.Bind"]);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Config nodes (meross-config) are not in the palette; they are created from a node's dialog. */
 const TYPES = ["meross-toggle", "meross-light", "meross-request", "meross-onboard", "meross-state"];
+/** Screenshots for the README, refreshed by every run of this test. */
+const IMAGES = path.join(ROOT, "docs", "images");
+const KEY = "demo-key";
+
+/** Names of the placeholders in the open dialog whose text is wider than their field. */
+async function cutOffPlaceholders(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const canvas = document.createElement("canvas");
+    const g = canvas.getContext("2d")!;
+    const cut: string[] = [];
+    for (const el of Array.from(document.querySelectorAll<HTMLInputElement>(".red-ui-tray input[placeholder]"))) {
+      if (!el.placeholder || el.offsetParent === null) continue;
+      const cs = getComputedStyle(el);
+      g.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      if (g.measureText(el.placeholder).width > room) cut.push(`#${el.id} "${el.placeholder}"`);
+    }
+    return cut;
+  });
+}
 
 /**
- * The editor in a real headless Chromium: the palette, the light and onboarding dialogs
- * (Scan lists the simulator's networks), a deploy, and an inject button whose effect shows
- * on the simulator's status page — what a newcomer does after `npm start`.
+ * The editor in a real headless Chromium, as a newcomer uses it after `npm start`: the
+ * palette, every dialog of the package, a deploy whose inject button shows on the
+ * simulator's status page, a device picked from the broker and read, every example
+ * imported from the menu and deployed without any node firing by itself, and an error read
+ * in the debug sidebar. It also refreshes the README's screenshots in docs/images/.
  */
 describe("editor in a real browser", function () {
-  this.timeout(120000);
+  this.timeout(180000);
   let fleet: Fleet;
   let red: NodeRed;
   let ctx: BrowserContext | undefined;
   let page: Page;
   let profile: string;
+  const pageErrors: string[] = [];
 
   before(async function () {
     if (!requireProgram(this, CHROMIUM, "Chromium", "install it with `apt-get install chromium` (or set CHROMIUM_PATH)")) return;
     // The same fleet and flow as `npm start`, on free ports.
     const brokerPort = await freePort();
-    fleet = await startDemo({ key: "demo-key", gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0" });
-    const demo = demoFlow(setupFromFleet(fleet, { key: "demo-key", wifiPassword: "pw-12345678", brokerPort }));
+    fleet = await startDemo({ key: KEY, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0" });
+    // A 5 GHz network next to the simulator's 2.4 GHz ones: the onboarding dialog must warn about it.
+    fleet.devices.find((d) => d.mode === "ap")!.networks.push({ ssid: "Attic 5G", bssid: "a4:2b:b0:5e:10:55", channel: 36, signal: 70, encryption: 6, cipher: 3 });
+    const demo = demoFlow(setupFromFleet(fleet, { key: KEY, wifiPassword: "pw-12345678", brokerPort }));
     red = await startNodeRed({ flows: demo.flows, credentials: demo.credentials });
     const { chromium } = await import("playwright-core");
     profile = fs.mkdtempSync(path.join(os.tmpdir(), "meross-chrome-"));
@@ -41,7 +67,6 @@ describe("editor in a real browser", function () {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     page = ctx.pages()[0] ?? (await ctx.newPage());
-    const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
     await page.goto(red.url + "/");
     await page.waitForSelector("#red-ui-palette .red-ui-palette-node", { timeout: 60000 });
@@ -56,27 +81,57 @@ describe("editor in a real browser", function () {
     await fleet?.stop();
   });
 
-  it("shows every meross node in the palette", async () => {
+  const open = async (id: string): Promise<void> => {
+    await page.locator(`#red-ui-workspace-chart g#${id}`).dblclick();
+    await page.waitForSelector(".red-ui-tray #node-input-name");
+  };
+  const cancel = async (): Promise<void> => {
+    await page.locator("#node-dialog-cancel").click();
+    await page.waitForSelector(".red-ui-tray #node-input-name", { state: "detached" });
+  };
+
+  it("shows every meross node in the palette, each label on one line", async () => {
+    const oneLine = await page.locator('#red-ui-palette .red-ui-palette-node[data-palette-type="inject"]').evaluate((e) => (e as HTMLElement).offsetHeight);
     for (const t of TYPES) {
-      const n = await page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${t}"]`).count();
-      assert.equal(n, 1, `${t} is not in the palette`);
+      const node = page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${t}"]`);
+      assert.equal(await node.count(), 1, `${t} is not in the palette`);
+      const height = await node.evaluate((e) => (e as HTMLElement).offsetHeight);
+      assert.equal(height, oneLine, `the palette label of ${t} ("${await node.innerText()}") wraps onto two lines`);
     }
   });
 
-  it("opens the meross-light dialog with its device field and labels from the locale", async () => {
-    await page.locator("#red-ui-workspace-chart g#demo-light-rgb").dblclick();
+  it("opens the meross-light dialog with its device field, labels from the locale and no Transition field", async () => {
+    await open("demo-light-rgb");
     await page.waitForSelector("#node-input-device", { state: "attached" });
     const tray = await page.locator(".red-ui-tray").last().innerText();
     assert.doesNotMatch(tray, /meross-light\.label\./, "an i18n key was shown instead of its text");
-    await page.locator("#node-dialog-cancel").click();
-    await page.waitForSelector("#node-input-device", { state: "detached" });
+    assert.doesNotMatch(tray, /Transition/, "the dialog offers a transition, which has no effect");
+    assert.equal(await page.locator("#node-input-transition").count(), 0);
+    await cancel();
   });
 
-  it("opens the meross-onboard dialog, Scan lists the simulator's networks and picking one fills the Wi-Fi fields", async () => {
+  it("shows a strip's channel as the outlet number on its label (1..n) and stores it 0-based", async () => {
+    await open("demo-toggle-strip");
+    assert.equal(await page.locator("#meross-toggle-outlet").inputValue(), "3", "channel 2 is outlet 3 on the strip");
+    assert.deepEqual(await cutOffPlaceholders(page), []);
+    await page.locator("#meross-toggle-outlet").fill("4");
+    await page.locator("#node-dialog-ok").click();
+    await page.waitForSelector(".red-ui-tray #node-input-name", { state: "detached" });
+    const stored = await page.evaluate(() => (window as unknown as { RED: { nodes: { node(id: string): { channel: string } } } }).RED.nodes.node("demo-toggle-strip").channel);
+    assert.equal(stored, "3");
+    await open("demo-toggle-strip");
+    await page.locator("#meross-toggle-outlet").fill("3");
+    await page.locator("#node-dialog-ok").click();
+    await page.waitForSelector(".red-ui-tray #node-input-name", { state: "detached" });
+  });
+
+  it("opens the meross-onboard dialog with its stored MQTT host/port; Scan fills Wi-Fi fields with named encryption, and warns about 5 GHz", async () => {
     const fresh = fleet.devices.find((d) => d.mode === "ap")!;
-    const target = fresh.networks[1] ?? fresh.networks[0];
-    await page.locator("#red-ui-workspace-chart g#demo-onboard").dblclick();
-    await page.waitForSelector("#node-input-ssid");
+    const target = fresh.networks.find((n) => n.ssid === "HomeNet")!;
+    await open("demo-onboard");
+    assert.equal(await page.locator("#node-input-mqttHost").inputValue(), "127.0.0.1", "the stored MQTT host was blanked");
+    assert.notEqual(await page.locator("#node-input-mqttPort").inputValue(), "", "the stored MQTT port was blanked");
+    assert.deepEqual(await cutOffPlaceholders(page), []);
     await page.locator("#node-input-ssid").fill("");
     await page.locator("#meross-onboard-scan").click();
     const item = page.locator(".meross-onboard-network", { hasText: target.ssid }).first();
@@ -84,12 +139,18 @@ describe("editor in a real browser", function () {
     await item.click();
     assert.equal(await page.locator("#node-input-ssid").inputValue(), target.ssid);
     assert.equal(await page.locator("#node-input-bssid").inputValue(), target.bssid);
-    await page.locator("#node-dialog-cancel").click();
+    assert.equal(await page.locator("#node-input-encryption option:checked").innerText(), "6 WPA2PSK");
+    assert.equal(await page.locator("#node-input-cipher option:checked").innerText(), "3 AES");
+    assert.equal(await page.locator("#meross-onboard-5ghz").isVisible(), false);
+    await page.locator(".meross-onboard-network", { hasText: "Attic 5G" }).first().click();
+    assert.equal(await page.locator("#meross-onboard-5ghz").isVisible(), true, "no warning for a 5 GHz network");
+    assert.match(await page.locator("#meross-onboard-5ghz").innerText(), /2\.4 GHz/);
+    await cancel();
   });
 
-  it("deploys the demo, and an inject button changes the bulb on the simulator's status page", async () => {
+  it("deploys the demo, and an inject button changes the bulb on the simulator's status page (screenshots for the README)", async () => {
     // Rename a node so the flow has a change to deploy, then deploy from the editor.
-    await page.locator("#red-ui-workspace-chart g#demo-light-rgb").dblclick();
+    await open("demo-light-rgb");
     await page.locator("#node-input-name").fill("Living room bulb");
     await page.locator("#node-dialog-ok").click();
     await page.locator("#red-ui-header-button-deploy").click();
@@ -98,6 +159,7 @@ describe("editor in a real browser", function () {
 
     const rgb = fleet.devices.find((d) => d.model.name === "msl120")!;
     const status = await ctx!.newPage();
+    await status.setViewportSize({ width: 1300, height: 900 });
     await status.goto(fleet.statusUrl);
     const bulb = status.locator(`[data-testid="bulb-${rgb.uuid}"]`);
     await bulb.waitFor();
@@ -109,7 +171,174 @@ describe("editor in a real browser", function () {
       { timeout: 15000 },
     );
     assert.equal(await bulb.getAttribute("data-on"), "true");
-    await status.screenshot({ path: path.join(os.tmpdir(), "meross-status-page.png") });
-    await page.screenshot({ path: path.join(os.tmpdir(), "meross-editor.png") });
+    await page.locator("#red-ui-workspace-chart g#demo-light-rgb .red-ui-flow-node-status-label", { hasText: /./ }).first().waitFor({ timeout: 15000 });
+    // For the picture only: devices reconnect to the redeployed broker; a still-connecting badge is not a failure.
+    await status.locator("text=MQTT connecting").first().waitFor({ state: "detached", timeout: 20000 }).catch(() => undefined);
+    fs.mkdirSync(IMAGES, { recursive: true });
+    await status.screenshot({ path: path.join(IMAGES, "status-page.png") });
+    await page.locator(".red-ui-notification").evaluateAll((els) => els.forEach((e) => ((e as HTMLElement).style.display = "none")));
+    await page.screenshot({ path: path.join(IMAGES, "editor-demo.png") });
+    await status.close();
+  });
+
+  it("picks a device from the broker's list (name, model, address with its port) and reads it; a failed read shows in red", async () => {
+    const rgb = fleet.devices.find((d) => d.model.name === "msl120")!;
+    await open("demo-light-white");
+    // A new Meross device node, as a user adds one from a node's Device field.
+    await page.locator("#node-input-btn-device-add").click();
+    await page.waitForSelector("#node-config-input-host");
+    assert.equal(await page.locator("#node-config-input-transport").inputValue(), "http");
+    assert.equal(await page.locator("#node-config-input-transport option[value='auto']").isDisabled(), true, "Auto is offered without a broker");
+    await page.locator("#node-config-input-broker").selectOption(DEMO_BROKER_ID);
+    assert.equal(await page.locator("#node-config-input-transport").inputValue(), "auto", "picking a broker did not switch HTTP to Auto");
+
+    await page.locator("#node-config-meross-discover").click();
+    const entry = page.locator(`.meross-config-device[data-uuid="${rgb.uuid}"]`);
+    await entry.waitFor({ timeout: 20000 });
+    const text = await entry.innerText();
+    assert.match(text, /Living room bulb/);
+    assert.match(text, /msl120/);
+    const fontPx = await entry.evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+    assert.ok(fontPx >= 12, `the device list is in a ${fontPx} px font`);
+    await entry.click();
+    // The simulator listens on a port other than 80: the address must keep it.
+    assert.equal(await page.locator("#node-config-input-host").inputValue(), rgb.address);
+    assert.equal(await page.locator("#node-config-input-uuid").inputValue(), rgb.uuid);
+    assert.deepEqual(await cutOffPlaceholders(page), []);
+
+    await page.locator("#node-config-input-key").fill(KEY);
+    await page.locator("#node-config-meross-read").click();
+    const result = page.locator("#node-config-meross-read-result");
+    await result.filter({ hasText: "msl120" }).waitFor({ timeout: 20000 });
+    assert.match(await result.innerText(), new RegExp(rgb.uuid));
+
+    await page.locator("#node-config-input-key").fill("not-the-key");
+    await page.locator("#node-config-meross-read").click();
+    await page.locator("#node-config-meross-read-result.meross-config-error").waitFor({ timeout: 20000 });
+    const color = await result.evaluate((e) => getComputedStyle(e).color);
+    const [r, g, b] = (color.match(/\d+/g) ?? []).map(Number);
+    assert.ok(r > g + 40 && r > b + 40, `the read error is not shown in red (${color})`);
+
+    await page.locator("#node-config-dialog-cancel").click();
+    await page.waitForSelector("#node-config-input-host", { state: "detached" });
+    await cancel();
+  });
+
+  it("imports every example from the menu (Import → Examples), deploys them against the demo fleet and none fires by itself", async () => {
+    const res = await red.get("/library/examples/flows/node-red-contrib-meross-local");
+    const names = (fs.readdirSync(path.join(ROOT, "examples")).filter((f) => f.endsWith(".json")).map((f) => path.basename(f, ".json")));
+    assert.equal(res.status, 200);
+    for (const name of names) {
+      await page.locator("#red-ui-header-button-sidemenu").click();
+      await page.locator("#menu-item-import").click();
+      await page.locator('#red-ui-clipboard-dialog-import-tabs a[href="#red-ui-clipboard-dialog-import-tab-examples"]').click();
+      const tab = page.locator("#red-ui-clipboard-dialog-import-tab-examples");
+      const moduleFolder = tab.locator(".red-ui-treeList-label", { hasText: "node-red-contrib-meross-local" }).first();
+      const file = tab.locator(".red-ui-treeList-label", { hasText: new RegExp(`^\\s*${name}\\s*$`) }).first();
+      if (!(await file.isVisible())) await moduleFolder.click();
+      await file.click();
+      await page.locator("#red-ui-clipboard-dialog-ok").click();
+      await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
+    }
+
+    // What a user does next: point the examples' devices at their own (here: the demo's), with the key.
+    const byModel = (m: string) => fleet.devices.find((d) => d.model.name === m && d.mode === "normal")!;
+    const targets = {
+      // A white-only bulb: the colour presets end in an error the "Why it failed" debug shows.
+      "Example bulb (dim and colour)": byModel("msl100").address,
+      "Example bulb (motion)": byModel("msl120").address,
+      fallback: byModel("mss310").address,
+    };
+    const fresh = fleet.devices.find((d) => d.mode === "ap")!;
+    const imported = await page.evaluate(
+      ({ targets, key, freshAddress }) => {
+        type N = Record<string, unknown> & { id: string; type: string; credentials?: Record<string, string>; changed?: boolean; dirty?: boolean };
+        const RED = (window as unknown as { RED: { nodes: { eachConfig(f: (n: N) => void): void; eachNode(f: (n: N) => void): void; dirty(d: boolean): void } } }).RED;
+        const seen: string[] = [];
+        RED.nodes.eachConfig((n) => {
+          if (n.type === "meross-config" && String(n.name).startsWith("Example ")) {
+            n.host = (targets as Record<string, string>)[String(n.name)] ?? targets.fallback;
+            n.credentials = { key };
+            n.changed = true;
+            seen.push(String(n.name));
+          }
+          // An example's embedded broker would listen on 8883 on every interface; here: any free port on loopback.
+          if (n.type === "meross-broker" && n.id !== "demo-broker") Object.assign(n, { port: "0", bindHost: "127.0.0.1", certHost: "127.0.0.1", changed: true });
+        });
+        RED.nodes.eachNode((n) => {
+          if (n.type === "meross-onboard" && n.address === "10.10.10.1") Object.assign(n, { address: freshAddress, changed: true, dirty: true });
+        });
+        RED.nodes.dirty(true);
+        return seen;
+      },
+      { targets, key: KEY, freshAddress: fresh.address },
+    );
+    assert.equal(imported.length, 6, `example devices in the workspace: ${imported.join(", ")}`);
+
+    const commands: string[] = [];
+    const onRequest = (r: { method: string; namespace: string }) => {
+      // The broker's cloud role sets a (re)connecting device's clock (docs/protocol.md §5.4): bookkeeping, not a command.
+      if (r.method !== "GET" && !SESSION_NAMESPACES.has(r.namespace)) commands.push(`${r.method} ${r.namespace}`);
+    };
+    const changes: string[] = [];
+    const onChange = fleet.devices.map((d) => () => changes.push(d.name));
+    fleet.devices.forEach((d, i) => {
+      d.on("request", onRequest);
+      d.on("change", onChange[i]);
+    });
+    try {
+      const started = (red.log().match(/Started flows/g) ?? []).length;
+      await page.locator("#red-ui-header-button-deploy").click();
+      await page.locator(".red-ui-notification", { hasText: /deployed/i }).first().waitFor({ timeout: 20000 });
+      await red.waitForLog(new RegExp(`(Started flows[\\s\\S]*){${started + 1}}`));
+      // A bounded quiet window, longer than the old 2 s sweep and the 3 s start delay.
+      await new Promise((r) => setTimeout(r, 5000));
+    } finally {
+      fleet.devices.forEach((d, i) => {
+        d.off("request", onRequest);
+        d.off("change", onChange[i]);
+      });
+    }
+    assert.deepEqual(commands, [], `nodes sent commands nobody clicked: ${commands.join(", ")}`);
+    assert.deepEqual(changes, [], `devices changed with nobody clicking: ${changes.join(", ")}`);
+    assert.doesNotMatch(red.log(), /\[error\]|Unknown type|Waiting for missing types/i);
+  });
+
+  it("shows the error in the example's 'Why it failed' debug (a colour for a white-only bulb)", async () => {
+    await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { sidebar: { show(id: string): void }; workspaces: { show(id: string): void } } }).RED;
+      RED.workspaces.show("ex-bulb-tab");
+      RED.sidebar.show("debug");
+    });
+    await page.locator("#red-ui-workspace-chart g#ex-bulb-orange .red-ui-flow-node-button").click();
+    const msg = page.locator(".red-ui-debug-msg", { hasText: "Why it failed" }).first();
+    await msg.waitFor({ timeout: 20000 });
+    const text = await msg.innerText();
+    assert.match(text, /msg\.error/, `the debug does not show msg.error: ${text}`);
+    assert.match(text, /UNSUPPORTED/, `the error does not say what went wrong: ${text}`);
+    assert.match(text, /This bulb has no/, `the error has no sentence: ${text}`);
+  });
+
+  it("runs the motion example against the demo fleet: motion switches the bulb on at a time-of-day brightness, the door the plug", async () => {
+    const byModel = (m: string) => fleet.devices.find((d) => d.model.name === m && d.mode === "normal")!;
+    const bulb = byModel("msl120");
+    const plug = byModel("mss310");
+    const until = async (what: string, ok: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(ok(), `never happened: ${what}`);
+    };
+    await page.evaluate(() => (window as unknown as { RED: { workspaces: { show(id: string): void } } }).RED.workspaces.show("ex-motion-tab"));
+    const click = (id: string) => page.locator(`#red-ui-workspace-chart g#${id} .red-ui-flow-node-button`).click();
+
+    await click("ex-motion-inject");
+    await until("the bulb is on at 100, 40 or 5 %", () => bulb.state.channels[0]?.on === true && [100, 40, 5].includes(bulb.state.light?.luminance ?? -1));
+    await click("ex-door-open");
+    await until("the plug is on after the door opened", () => plug.state.channels[0]?.on === true);
+    await click("ex-door-closed");
+    await until("the plug is off after the door closed", () => plug.state.channels[0]?.on === false);
+  });
+
+  it("raised no error in the page", () => {
+    assert.deepEqual(pageErrors, []);
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { DEMO_FLEET } from "../../src/simulator/demo";
 import { Fleet } from "../../src/simulator/fleet";
 import { ROOT, startNodeRed, type NodeRed } from "./harness";
 
@@ -9,6 +10,7 @@ import { ROOT, startNodeRed, type NodeRed } from "./harness";
  * errors once its device addresses point at simulators, and together the examples use
  * every node type of the package except the config node.
  */
+const SESSION_NAMESPACES = new Set(["Appliance.System.Time", "Appliance.System.Clock", "Appliance.Control.Bind"]);
 const EXAMPLES = path.join(ROOT, "examples");
 
 describe("examples", function () {
@@ -30,6 +32,63 @@ describe("examples", function () {
   });
 
   const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith(".json"));
+  type FlowNode = Record<string, unknown> & { id: string; type: string; wires?: string[][] };
+  const load = (f: string): FlowNode[] => JSON.parse(fs.readFileSync(path.join(EXAMPLES, f), "utf8")) as FlowNode[];
+
+  it("never fire on their own: no inject runs at deploy or on a repeat, a schedule passes only once a click enabled it", () => {
+    for (const f of files) {
+      const flow = load(f);
+      const byId = new Map(flow.map((n) => [n.id, n]));
+      for (const n of flow.filter((x) => x.type === "inject")) {
+        assert.notEqual(n.once, true, `${f}: inject "${String(n.name)}" fires once at deploy`);
+        assert.equal(String(n.repeat ?? ""), "", `${f}: inject "${String(n.name)}" repeats by itself every ${String(n.repeat)} s`);
+        if (String(n.crontab ?? "") !== "") {
+          // A cron inject must go through a switch on state that only a click sets (e.g. flow.scheduleEnabled).
+          const targets = (n.wires ?? []).flat().map((id) => byId.get(id));
+          for (const t of targets) {
+            assert.ok(t?.type === "switch" && t.propertyType !== "msg", `${f}: scheduled inject "${String(n.name)}" is not gated by a click-set switch`);
+          }
+        }
+      }
+    }
+  });
+
+  it("show the error (msg.error), not msg.payload, in the debug fed by a catch node", () => {
+    for (const f of files) {
+      const flow = load(f);
+      const fromCatch = new Set(flow.filter((n) => n.type === "catch").flatMap((n) => (n.wires ?? []).flat()));
+      for (const n of flow.filter((x) => x.type === "debug" && fromCatch.has(x.id))) {
+        assert.equal(n.complete, "error", `${f}: debug "${String(n.name)}" after a catch shows msg.${String(n.complete)}`);
+      }
+    }
+  });
+
+  it("name their devices apart from the demo fleet's (the device picker would show both)", () => {
+    const demoNames = new Set(DEMO_FLEET.map((d) => d.name));
+    const seen = new Map<string, string>();
+    for (const f of files) {
+      for (const n of load(f).filter((x) => x.type === "meross-config")) {
+        const name = String(n.name ?? "");
+        assert.match(name, /^Example /, `${f}: device "${name}" does not say it is an example`);
+        assert.ok(!demoNames.has(name), `${f}: device "${name}" has a demo device's name`);
+        assert.ok(!seen.has(name), `${f}: device "${name}" is also in ${seen.get(name)}`);
+        seen.set(name, f);
+      }
+    }
+  });
+
+  it("include a motion sensor and door contact example made of core nodes and ours, in zigbee2mqtt's topic shape", () => {
+    const flow = load("motion-light-and-door-plug.json");
+    const core = new Set(["tab", "comment", "inject", "debug", "catch", "switch", "change", "function", "trigger", "mqtt in", "mqtt-broker"]);
+    const foreign = flow.filter((n) => !core.has(n.type) && !n.type.startsWith("meross-")).map((n) => n.type);
+    assert.deepEqual(foreign, [], `not core and not ours: ${foreign.join(", ")}`);
+    const topics = flow.filter((n) => n.type === "mqtt in").map((n) => n.topic);
+    assert.deepEqual(topics, ["zigbee2mqtt/hall_motion", "zigbee2mqtt/front_door"]);
+    const payloads = flow.filter((n) => n.type === "inject").map((n) => JSON.parse(String(n.payload)) as unknown);
+    assert.deepEqual(payloads, [{ occupancy: true }, { contact: false }, { contact: true }]);
+    const timer = flow.find((n) => n.type === "trigger");
+    assert.ok(timer && timer.duration === "5" && timer.units === "min" && timer.extend === true && timer.op2 === "off", "no 5-minute off timer");
+  });
 
   it("use every non-config node type of the package", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
@@ -66,4 +125,28 @@ describe("examples", function () {
       assert.doesNotMatch(newLog, /\[error\]|Unknown type|type not found|Waiting for missing types/i, newLog);
     });
   }
+
+  it("deployed together, change no device by themselves for a few seconds (longer than the old 2 s sweep and 3 s start delay)", async () => {
+    const flows = files.flatMap((f) => load(f));
+    const [bulb, fresh] = fleet.devices;
+    for (const n of flows) {
+      if (n.type === "meross-config") n.host = bulb.address;
+      if (n.type === "meross-onboard") n.address = fresh.address;
+      if (n.type === "meross-broker") Object.assign(n, { port: "0", bindHost: "127.0.0.1", certHost: "127.0.0.1" });
+    }
+    const commands: string[] = [];
+    const onRequest = (r: { method: string; namespace: string }) => {
+      // The broker's cloud role sets a (re)connecting device's clock (docs/protocol.md §5.4): bookkeeping, not a command.
+      if (r.method !== "GET" && !SESSION_NAMESPACES.has(r.namespace)) commands.push(`${r.method} ${r.namespace}`);
+    };
+    for (const d of fleet.devices) d.on("request", onRequest);
+    try {
+      await red.deploy(flows);
+      // Bounded quiet window; the assertion is on what happened, not on how fast.
+      await new Promise((r) => setTimeout(r, 4500));
+    } finally {
+      for (const d of fleet.devices) d.off("request", onRequest);
+    }
+    assert.deepEqual(commands, [], `the examples sent commands nobody clicked: ${commands.join(", ")}`);
+  });
 });
