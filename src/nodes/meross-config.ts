@@ -10,7 +10,6 @@ import { DeviceLink } from "../core/fleet/device-link";
 import type { MerossDevice } from "../core/session/device";
 import { registerConfigAdmin } from "./shared/config-admin";
 import { toMerossError } from "./shared/errors";
-import { asFleet } from "./shared/fleet-bridge";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import type { MerossConfigNode, TransportChoice } from "./shared/types";
 
@@ -46,12 +45,11 @@ export = function (RED: NodeAPI): void {
     const brokerNode = typeof def.broker === "string" && def.broker ? RED.nodes.getNode(def.broker) : null;
     node.broker = isMerossBroker(brokerNode) ? brokerNode : undefined;
     const key = credentialKey(node);
-    const bridge = node.broker ? asFleet(node.broker) : undefined;
     const link = new DeviceLink({
       host: node.host,
       uuid: typeof def.uuid === "string" ? def.uuid : "",
       carrier: node.transport,
-      fleet: bridge?.fleet,
+      fleet: node.broker,
       fleetLabel: node.broker ? node.broker.name || node.broker.id : undefined,
       key,
       encryption: typeof def.encryption === "string" ? def.encryption : undefined,
@@ -99,7 +97,6 @@ export = function (RED: NodeAPI): void {
       }
       sharedObjects.clear();
       users.clear();
-      bridge?.release();
       // The link's close is bounded (2 s): a device that hangs must not eat the runtime's 15 s.
       link.close().then(done, () => done());
     });
