@@ -11,7 +11,9 @@ export type MerossErrorCode =
   | "TIMEOUT"
   | "UNREACHABLE"
   | "BAD_RESPONSE"
-  | "BAD_INPUT";
+  | "BAD_INPUT"
+  /** A bug in this package (an exception that is not a MerossError), never the device's or the user's fault. */
+  | "INTERNAL";
 
 export const ERROR_CODES: readonly MerossErrorCode[] = [
   "WRONG_KEY",
@@ -21,6 +23,7 @@ export const ERROR_CODES: readonly MerossErrorCode[] = [
   "UNREACHABLE",
   "BAD_RESPONSE",
   "BAD_INPUT",
+  "INTERNAL",
 ];
 
 /** Device-side error codes (payload.error.code of an ERROR reply), protocol.md §1.3. */

@@ -64,3 +64,18 @@ export function resolveRequest(
     payload: resolvePayload(msg.payload),
   };
 }
+
+/** "Appliance.Control.Electricity" → "electricity", "Appliance.System.All" → "system all": what a person calls it. */
+export function namespaceLabel(namespace: string): string {
+  const words = namespace.replace(/^Appliance\./, "").replace(/^Control\./, "").split(".");
+  return words.join(" ").toLowerCase();
+}
+
+const DONE_VERB: Record<RequestMethod, string> = { GET: "read", SET: "set", PUSH: "pushed" };
+const BUSY_VERB: Record<RequestMethod, string> = { GET: "reading", SET: "setting", PUSH: "pushing" };
+
+/** Status texts for a raw request: "reading electricity…" while it runs, "electricity read" once answered. */
+export function requestStatusText(method: RequestMethod, namespace: string, finished: boolean): string {
+  const label = namespaceLabel(namespace);
+  return finished ? `${label} ${DONE_VERB[method]}` : `${BUSY_VERB[method]} ${label}…`;
+}
