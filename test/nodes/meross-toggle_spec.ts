@@ -55,8 +55,8 @@ describe("meross-toggle node", function () {
     assert.equal((await got).payload, false);
     sim.setOnOff(true);
     got = nextMessage(out);
-    t1.receive({ payload: "what is it?" });
-    assert.equal((await got).payload, true, "any other payload reads the device");
+    t1.receive({ payload: "read" });
+    assert.equal((await got).payload, true, "an explicit read reads the device");
   });
 
   it("takes the channel from msg.channel when the node's channel is blank (4-outlet strip)", async () => {
@@ -77,7 +77,7 @@ describe("meross-toggle node", function () {
     assert.deepEqual(sim.state.channels.map((c) => c.on), [false, true, false, false]);
   });
 
-  it("shows 'ch 2 on' on a strip channel and a grey 'off' after switching off", async () => {
+  it("shows 'outlet 3 on' (counted from 1 like the strip's label) and a grey 'off' after switching off", async () => {
     const { t1, out } = await load("mss425", { channel: 2 });
     const statuses: unknown[] = [];
     const orig = t1.status.bind(t1);
@@ -85,11 +85,11 @@ describe("meross-toggle node", function () {
     let got = nextMessage(out);
     t1.receive({ payload: "on" });
     await got;
-    assert.deepEqual(statuses[statuses.length - 1], { fill: "green", shape: "dot", text: "ch 2 on" });
+    assert.deepEqual(statuses[statuses.length - 1], { fill: "green", shape: "dot", text: "dev · outlet 3 on" });
     got = nextMessage(out);
     t1.receive({ payload: "off" });
     await got;
-    assert.deepEqual(statuses[statuses.length - 1], { fill: "grey", shape: "dot", text: "ch 2 off" });
+    assert.deepEqual(statuses[statuses.length - 1], { fill: "grey", shape: "dot", text: "dev · outlet 3 off" });
   });
 
   it("switches a legacy plug that only speaks Control.Toggle", async () => {
@@ -119,6 +119,6 @@ describe("meross-toggle node", function () {
     const got = nextMessage(helper.getNode("outA"));
     helper.getNode("a").receive({ payload: "on" });
     await got;
-    await waitFor(() => statuses.some((s) => s.text === "on"), 3000, "node b to show on");
+    await waitFor(() => statuses.some((s) => s.text === "dev · on"), 3000, "node b to show on");
   });
 });

@@ -68,7 +68,8 @@ function onOffOf(v: unknown): boolean | "toggle" | undefined {
 export function parseToggleCommand(payload: unknown): ToggleCommand {
   if (isBlank(payload)) return { read: true };
   if (typeof payload === "number" && Number.isFinite(payload) && payload >= EPOCH_MS_MIN) return { read: true };
-  if (typeof payload === "string" && READ_WORDS.includes(payload.trim().toLowerCase())) return { read: true };
+  // "status?" reads too: a question mark asks, it never commands.
+  if (typeof payload === "string" && READ_WORDS.includes(payload.trim().toLowerCase().replace(/\?$/, ""))) return { read: true };
   let on = onOffOf(payload);
   if (on === undefined && isObject(payload)) {
     const inner = "on" in payload ? payload.on : payload.state;
