@@ -31,9 +31,10 @@ function lightStatus(l: LightState): NodeStatus {
 /** Refuses, before queueing, what this bulb cannot do, so one bad message cannot spoil a merged burst. */
 function checkCapability(device: MerossDevice, req: LightRequest): void {
   if (!device.has(NS.LIGHT)) {
+    const model = device.info?.model ?? "device";
     throw new MerossError(
       "UNSUPPORTED",
-      explain.unsupported(device.address, "SET", NS.LIGHT, `this ${device.info?.model ?? "device"} is not a light; use meross-toggle for plugs`),
+      explain.unsupported(device.address, "SET", NS.LIGHT, `this ${model} is not a light; use meross-toggle for plugs`),
       { host: device.address, namespace: NS.LIGHT },
     );
   }

@@ -10,7 +10,8 @@ import toggleNode = require("../../src/nodes/meross-toggle");
 import lightNode = require("../../src/nodes/meross-light");
 import requestNode = require("../../src/nodes/meross-request");
 import type { SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime, type FlowNode } from "./helpers";
+import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
+import type { FlowNode } from "./helpers";
 
 type Msg = Record<string, unknown>;
 type Status = { fill?: string; shape?: string; text?: string };
@@ -85,7 +86,8 @@ describe("device names and plain error sentences in the device nodes", function 
   });
 
   it("meross-light: msg.topic, status and errors carry the device's name", async () => {
-    const { out, caught } = await load("msl100", [{ id: "l1", type: "meross-light", device: "c1", wires: [["out"]] }], { name: "Hall bulb" });
+    const light: FlowNode = { id: "l1", type: "meross-light", device: "c1", wires: [["out"]] };
+    const { out, caught } = await load("msl100", [light], { name: "Hall bulb" });
     const l1 = helper.getNode("l1");
     const st = statuses(l1);
     const got = nextMessage<Msg>(out);
@@ -163,5 +165,13 @@ describe("device names and plain error sentences in the device nodes", function 
     assert.match(String(e.cause), /TypeError: device\.frobnicate/, "the stack a bug report needs is in msg.error.cause");
     assert.doesNotMatch(e.message, /restart the device|unusable reply/);
     assert.equal(outputs.length, 0);
+  });
+
+  it("the config's info endpoint (edit dialog) names the device the way the nodes do", async () => {
+    const { sim } = await load("mss310", [toggle], { name: "" });
+    await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
+    const res = await helper.request().get("/meross-config/c1/info").expect(200);
+    assert.equal(res.body.displayName, `${sim.model.type} …${sim.uuid.slice(-4)}`);
+    assert.equal((helper.getNode("c1") as unknown as { displayName(): string }).displayName(), res.body.displayName);
   });
 });

@@ -197,7 +197,8 @@ export class DeviceLink {
   /** What a person calls the device: its configured name, else model and uuid end, else its address. */
   displayName(): string {
     const info = this.device?.info;
-    return deviceDisplayName({ name: this.opts.name, model: info?.model, uuid: this.uuidValue || info?.uuid, address: this.currentAddress() });
+    const uuid = this.uuidValue || info?.uuid;
+    return deviceDisplayName({ name: this.opts.name, model: info?.model, uuid, address: this.currentAddress() });
   }
 
   /** The path requests take ("" without a fleet, where it is always HTTP), and the IP followed. */

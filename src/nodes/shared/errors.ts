@@ -82,7 +82,13 @@ export function failureStatus(e: MerossError, deviceName = ""): NodeStatus {
  * Red ring with the short reason, then done() with the sentence (starting with the device's
  * name when given). Returns the error that was reported.
  */
-export function failMessage(node: Node, err: unknown, done: Done, secrets: readonly (string | undefined)[] = [], deviceName = ""): MerossError {
+export function failMessage(
+  node: Node,
+  err: unknown,
+  done: Done,
+  secrets: readonly (string | undefined)[] = [],
+  deviceName = "",
+): MerossError {
   const e = toMerossError(err, secrets);
   node.status(failureStatus(e, deviceName));
   // Node-RED accepts any value here (it calls toString() and copies the own code); its typings only say Error.

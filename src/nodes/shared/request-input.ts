@@ -47,11 +47,13 @@ export function resolvePayload(payload: unknown): Record<string, unknown> {
     try {
       parsed = JSON.parse(payload);
     } catch {
-      throw bad(`msg.payload ${describeValue(payload)} is text but not JSON. Send an object such as {"togglex": {"channel": 0, "onoff": 1}}, or leave it empty.`);
+      const example = `{"togglex": {"channel": 0, "onoff": 1}}`;
+      throw bad(`msg.payload ${describeValue(payload)} is text but not JSON. Send an object such as ${example}, or leave it empty.`);
     }
     if (isObject(parsed)) return parsed;
   }
-  throw bad(`msg.payload ${describeValue(payload)} is not a request payload: send an object (or a JSON object string), or leave it empty for {}.`);
+  const fix = "send an object (or a JSON object string), or leave it empty for {}";
+  throw bad(`msg.payload ${describeValue(payload)} is not a request payload: ${fix}.`);
 }
 
 export function resolveRequest(

@@ -54,7 +54,10 @@ export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEven
   let own: NodeStatus | undefined;
 
   const name = (): string => (config ? config.link.displayName() : "");
-  const named = (status: NodeStatus): NodeStatus => ({ ...status, text: withName(name(), typeof status.text === "string" ? status.text : "") });
+  const named = (status: NodeStatus): NodeStatus => ({
+    ...status,
+    text: withName(name(), typeof status.text === "string" ? status.text : ""),
+  });
 
   const render = (): void => {
     if (!config) return;
