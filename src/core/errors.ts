@@ -19,6 +19,7 @@ export type MerossErrorCode =
   | "BAD_INPUT"
   | "BUSY"
   | "CANCELLED"
+  /** A bug in this package (an exception that is not a MerossError), never the device's or the user's fault. */
   | "INTERNAL";
 
 export const ERROR_CODES: readonly MerossErrorCode[] = [
@@ -90,7 +91,7 @@ const INTERNAL_TEXT_MAX = 200;
  */
 export function asMerossError(err: unknown): MerossError {
   if (err instanceof MerossError) return err;
-  let text = err instanceof Error ? `${err.name}: ${err.message}` : typeof err === "string" ? err : "unknown failure";
+  let text = err instanceof Error ? err.message || err.name : typeof err === "string" ? err : "unknown failure";
   if (text.length > INTERNAL_TEXT_MAX) text = `${text.slice(0, INTERNAL_TEXT_MAX - 3)}...`;
   return new MerossError("INTERNAL", explain.internal(text), { cause: err instanceof Error ? err.name : typeof err });
 }
@@ -154,7 +155,7 @@ export const explain = {
     );
   },
   internal(text: string): string {
-    return `A bug in node-red-contrib-meross-local: ${text}. Please report it, with this message, to the project's issue tracker.`;
+    return `This is a bug in node-red-contrib-meross-local: ${text}. Please report it.`;
   },
   /** The reply did not verify with any key this session holds (docs/protocol.md §1.2). */
   unsigned(host: string, why: string): string {

@@ -54,6 +54,7 @@ export = function (RED: NodeAPI): void {
       key,
       encryption: typeof def.encryption === "string" ? def.encryption : undefined,
       owner: node.id,
+      name: typeof def.name === "string" ? def.name : "",
       log: (text) => node.log(text),
     });
     // Setup errors carry the settings' text; the key is masked like everywhere else.
@@ -84,6 +85,7 @@ export = function (RED: NodeAPI): void {
     node.uuid = (): string => link.uuid();
     node.path = (): "http" | "mqtt" => link.path();
     node.currentAddress = (): string => link.currentAddress();
+    node.displayName = (): string => link.displayName();
 
     node.on("close", (_removed: boolean, done: () => void) => {
       for (const obj of sharedObjects.values()) {

@@ -8,7 +8,7 @@ import { Coalescer } from "../core/coalescer";
 import { NS, type MerossDevice } from "../core/session/device";
 import { MerossError, explain } from "../core/errors";
 import { buildLightSet, intToHex, deviceToKelvin, lightStateToOutput, type LightState } from "../core/capabilities/light";
-import { failMessage } from "./shared/errors";
+import { isBlank } from "./shared/inputs";
 import { hasLevels, mergeLightRequests, parseLightInput, type LightRequest } from "./shared/light-input";
 import { linkToConfig, noDeviceError } from "./shared/user-node";
 import type { MerossConfigNode } from "./shared/types";
@@ -31,9 +31,10 @@ function lightStatus(l: LightState): NodeStatus {
 /** Refuses, before queueing, what this bulb cannot do, so one bad message cannot spoil a merged burst. */
 function checkCapability(device: MerossDevice, req: LightRequest): void {
   if (!device.has(NS.LIGHT)) {
+    const model = device.info?.model ?? "device";
     throw new MerossError(
       "UNSUPPORTED",
-      explain.unsupported(device.address, "SET", NS.LIGHT, `this ${device.info?.model ?? "device"} is not a light; use meross-toggle for plugs`),
+      explain.unsupported(device.address, "SET", NS.LIGHT, `this ${model} is not a light; use meross-toggle for plugs`),
       { host: device.address, namespace: NS.LIGHT },
     );
   }
@@ -86,11 +87,13 @@ export = function (RED: NodeAPI): void {
         link.show(lightStatus(outcome.result));
         const m = msg as NodeMessageInFlow & { meross?: unknown };
         m.payload = lightStateToOutput(outcome.result);
+        // A topic the flow set is kept; otherwise the device's name says where the state came from.
+        if (isBlank(m.topic)) m.topic = link.name();
         m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", address: device.address };
         send(m);
         done();
       };
-      run().catch((err: unknown) => failMessage(node, err, done, link.secrets()));
+      run().catch((err: unknown) => link.fail(err, done));
     });
   }
 

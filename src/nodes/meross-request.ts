@@ -4,8 +4,8 @@
  * toggle/light nodes' traffic on a device that serves one request at a time.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
-import { failMessage } from "./shared/errors";
-import { resolveRequest } from "./shared/request-input";
+import { isBlank } from "./shared/inputs";
+import { requestStatusText, resolveRequest } from "./shared/request-input";
 import { linkToConfig } from "./shared/user-node";
 
 interface RequestDef extends NodeDef {
@@ -25,15 +25,19 @@ export = function (RED: NodeAPI): void {
         const m = msg as NodeMessageInFlow & { method?: unknown; namespace?: unknown; meross?: unknown };
         const req = resolveRequest({ method: def.method, namespace: def.namespace }, m);
         const device = await link.device();
-        link.show({ fill: "blue", shape: "dot", text: `${req.method} ${req.namespace.replace(/^Appliance\./, "")}` });
+        link.show({ fill: "blue", shape: "dot", text: requestStatusText(req.method, req.namespace, false) });
         const reply = await device.request(req.method, req.namespace, req.payload);
-        link.show({ fill: "green", shape: "dot", text: `${String(reply.header.method)} ${req.namespace.replace(/^Appliance\./, "")}` });
+        // With a broker the request may have gone over MQTT or HTTP: the status says which ("auto" switches).
+        const cfg = link.config;
+        const path = cfg && cfg.link.routeText() ? ` · ${cfg.path()}` : "";
+        link.show({ fill: "green", shape: "dot", text: `${requestStatusText(req.method, req.namespace, true)}${path}` });
         m.payload = reply.payload;
+        if (isBlank(m.topic)) m.topic = link.name();
         m.meross = { header: reply.header, payload: reply.payload };
         send(m);
         done();
       };
-      run().catch((err: unknown) => failMessage(node, err, done, link.secrets()));
+      run().catch((err: unknown) => link.fail(err, done));
     });
   }
 

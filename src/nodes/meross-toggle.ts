@@ -3,9 +3,8 @@
  * it. ToggleX vs legacy Toggle is decided by the device's ability list in the core.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { parseOnOffInput } from "../core/capabilities/toggle";
-import { failMessage } from "./shared/errors";
-import { resolveChannel, isBlank } from "./shared/inputs";
+import { outletName } from "../core/naming";
+import { parseToggleCommand, resolveChannel, isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
 
 interface ToggleDef extends NodeDef {
@@ -13,10 +12,14 @@ interface ToggleDef extends NodeDef {
   channel?: string | number;
 }
 
-function stateStatus(channel: number, on: boolean): NodeStatus {
-  const text = channel === 0 ? (on ? "on" : "off") : `ch ${channel} ${on ? "on" : "off"}`;
+/** "on", or "outlet 3 on" when the device has several outlets (numbered from 1 like its label). */
+function stateStatus(channel: number, on: boolean, outlets: number): NodeStatus {
+  const state = on ? "on" : "off";
+  const text = channel === 0 && outlets <= 1 ? state : `${outletName(channel)} ${state}`;
   return { fill: on ? "green" : "grey", shape: "dot", text };
 }
+
+type ToggleMsg = NodeMessageInFlow & { channel?: unknown; outlet?: unknown; meross?: unknown };
 
 export = function (RED: NodeAPI): void {
   function MerossToggle(this: Node, def: ToggleDef): void {
@@ -30,26 +33,29 @@ export = function (RED: NodeAPI): void {
     } catch {
       shownChannel = 0;
     }
+    const outlets = (): number => link.config?.device?.toggles.size ?? 1;
 
     const link = linkToConfig(RED, node, def.device, (ev) => {
-      if (ev.type === "toggle" && ev.channel === shownChannel) link.show(stateStatus(ev.channel, ev.on));
+      if (ev.type === "toggle" && ev.channel === shownChannel) link.show(stateStatus(ev.channel, ev.on, outlets()));
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
       const run = async (): Promise<void> => {
-        const m = msg as NodeMessageInFlow & { channel?: unknown; meross?: unknown };
-        const channel = resolveChannel(configured, m.channel);
-        const wanted = parseOnOffInput(m.payload);
+        const m = msg as ToggleMsg;
+        const channel = resolveChannel(configured, m.channel, m.outlet);
+        const command = parseToggleCommand(m.payload);
         const device = await link.device();
-        const result = wanted === undefined ? await device.getToggle(channel) : await device.setToggle(channel, wanted);
+        const result = command.read ? await device.getToggle(channel) : await device.setToggle(channel, command.on);
         shownChannel = channel;
-        link.show(stateStatus(channel, result.on));
+        link.show(stateStatus(channel, result.on, outlets()));
         m.payload = result.on;
+        // A topic the flow set is kept; otherwise the device's name says where the state came from.
+        if (isBlank(m.topic)) m.topic = link.name();
         m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", channel, on: result.on, address: device.address };
         send(m);
         done();
       };
-      run().catch((err: unknown) => failMessage(node, err, done, link.secrets()));
+      run().catch((err: unknown) => link.fail(err, done));
     });
   }
 

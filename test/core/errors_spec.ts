@@ -10,7 +10,7 @@ describe("asMerossError: what a flow sees for any failure", () => {
   it("reports an unknown exception as INTERNAL, a bug of this package to report, not as a device problem", () => {
     const e = asMerossError(new TypeError("Cannot read properties of undefined (reading 'onoff')"));
     assert.equal(e.code, "INTERNAL");
-    assert.match(e.message, /^A bug in node-red-contrib-meross-local: TypeError: Cannot read properties of undefined \(reading 'onoff'\)\./);
+    assert.match(e.message, /^This is a bug in node-red-contrib-meross-local: Cannot read properties of undefined \(reading 'onoff'\)\./);
     assert.match(e.message, /Please report it/);
     assert.doesNotMatch(e.message, /restart the device/);
     assert.equal(asMerossError("plain text").code, "INTERNAL");

@@ -86,7 +86,7 @@ describe("meross-config node", function () {
     const seen: Array<{ fill?: string; text?: string }> = [];
     const orig = t1.status.bind(t1);
     t1.status = ((st: { fill?: string; text?: string }) => { seen.push(st); orig(st as never); }) as typeof t1.status;
-    await waitFor(() => seen.some((st) => st.fill === "red" && st.text === "wrong key"), 5000, "a red 'wrong key' status");
+    await waitFor(() => seen.some((st) => st.fill === "red" && st.text === "dev · wrong key"), 5000, "a red 'wrong key' status");
   });
 
   it("POST /meross-config/probe accepts only a device host or host:port and says so otherwise", async () => {

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import configNodeModule = require("../../src/nodes/meross-config");
 import requestNode = require("../../src/nodes/meross-request");
+import brokerModule = require("../../src/nodes/meross-broker");
 import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, nextMessage, configNode, onTab, CATCH_NODES, useRuntime } from "./helpers";
+import { brokerNode, brokerPort, pointAt, statuses, waitListening } from "./broker-helpers";
 
 type Msg = Record<string, unknown>;
 
@@ -77,4 +79,26 @@ describe("meross-request node", function () {
     r1.receive({ topic: "Appliance.System.All", method: "DELETE" });
     assert.match(((await got).error as { message: string }).message, /GET \(read\), SET \(change\) or PUSH/);
   });
+
+  it("over MQTT its status names the reading and the path it took, never raw protocol or '· http'", async () => {
+    sim = await startDevice({ model: "mss310", mqttReconnectMs: 50 });
+    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt" })], [
+      { id: "r1", type: "meross-request", device: "c1", method: "GET", namespace: "Appliance.Control.Electricity", wires: [["out"]] },
+      { id: "out", type: "helper" },
+    ]);
+    await helper.load([brokerModule, configNodeModule, requestNode], flow, { c1: { key: KEY } });
+    await pointAt(sim, await brokerPort());
+    await waitListening(sim);
+    const r1 = helper.getNode("r1");
+    const st = statuses(r1);
+    const got = nextMessage<Msg>(helper.getNode("out"));
+    r1.receive({});
+    assert.ok(isObjectPayload((await got).payload));
+    assert.deepEqual(st[st.length - 1], { fill: "green", shape: "dot", text: "dev · electricity read · mqtt" });
+    assert.ok(!st.some((s) => /GETACK|Control\.|http/.test(s.text ?? "")), JSON.stringify(st));
+  });
 });
+
+function isObjectPayload(v: unknown): boolean {
+  return typeof v === "object" && v !== null;
+}

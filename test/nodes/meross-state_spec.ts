@@ -211,7 +211,7 @@ describe("meross-state node", function () {
     await waitListening(sim);
     await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
     sim.press();
-    await waitFor(() => t1.some((s) => s.text === "on" && s.fill === "green"), 5000, "meross-toggle to show the press");
+    await waitFor(() => t1.some((s) => s.text === "dev · on" && s.fill === "green"), 5000, "meross-toggle to show the press");
     sim.setLight({ luminance: 42 });
     await waitFor(() => l1.some((s) => /42%/.test(s.text ?? "")), 5000, "meross-light to show the pushed brightness");
     const everything = JSON.stringify({ t1, l1, msgs, logs: helper.log().args });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
 import type { SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, nextMessage, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
+import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
 
 describe("meross-toggle node", function () {
   let sim: SimulatedDevice | undefined;
@@ -55,8 +55,8 @@ describe("meross-toggle node", function () {
     assert.equal((await got).payload, false);
     sim.setOnOff(true);
     got = nextMessage(out);
-    t1.receive({ payload: "what is it?" });
-    assert.equal((await got).payload, true, "any other payload reads the device");
+    t1.receive({ payload: "read" });
+    assert.equal((await got).payload, true, "an explicit read reads the device");
   });
 
   it("takes the channel from msg.channel when the node's channel is blank (4-outlet strip)", async () => {
@@ -77,7 +77,7 @@ describe("meross-toggle node", function () {
     assert.deepEqual(sim.state.channels.map((c) => c.on), [false, true, false, false]);
   });
 
-  it("shows 'ch 2 on' on a strip channel and a grey 'off' after switching off", async () => {
+  it("shows 'outlet 3 on' (counted from 1 like the strip's label) and a grey 'off' after switching off", async () => {
     const { t1, out } = await load("mss425", { channel: 2 });
     const statuses: unknown[] = [];
     const orig = t1.status.bind(t1);
@@ -85,11 +85,11 @@ describe("meross-toggle node", function () {
     let got = nextMessage(out);
     t1.receive({ payload: "on" });
     await got;
-    assert.deepEqual(statuses[statuses.length - 1], { fill: "green", shape: "dot", text: "ch 2 on" });
+    assert.deepEqual(statuses[statuses.length - 1], { fill: "green", shape: "dot", text: "dev · outlet 3 on" });
     got = nextMessage(out);
     t1.receive({ payload: "off" });
     await got;
-    assert.deepEqual(statuses[statuses.length - 1], { fill: "grey", shape: "dot", text: "ch 2 off" });
+    assert.deepEqual(statuses[statuses.length - 1], { fill: "grey", shape: "dot", text: "dev · outlet 3 off" });
   });
 
   it("switches a legacy plug that only speaks Control.Toggle", async () => {
@@ -119,6 +119,50 @@ describe("meross-toggle node", function () {
     const got = nextMessage(helper.getNode("outA"));
     helper.getNode("a").receive({ payload: "on" });
     await got;
-    await waitFor(() => statuses.some((s) => s.text === "on"), 3000, "node b to show on");
+    await waitFor(() => statuses.some((s) => s.text === "dev · on"), 3000, "node b to show on");
+  });
+
+  it("refuses a typo with BAD_INPUT instead of reading the plug and reporting success", async () => {
+    const { t1, out, caught, sim } = await load("mss310");
+    const outputs = collect(out);
+    await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
+    const before = sim.requestCount;
+    for (const payload of ["onn", "of", {}, "ture"]) {
+      const got = nextMessage<{ error: { code: string; message: string } }>(caught);
+      t1.receive({ payload });
+      const e = (await got).error;
+      assert.equal(e.code, "BAD_INPUT");
+      assert.ok(e.message.includes(`msg.payload ${JSON.stringify(payload)} is not a command`), e.message);
+    }
+    assert.equal(outputs.length, 0, "nothing reported success");
+    assert.equal(sim.requestCount, before, "the plug was not asked anything");
+    assert.equal(sim.state.channels[0].on, false);
+  });
+
+  it("reads on an inject timestamp, an empty payload or \"read\"", async () => {
+    const { t1, out, sim } = await load("mss310");
+    sim.setOnOff(true);
+    for (const payload of [Date.now(), undefined, "", "read"]) {
+      const got = nextMessage(out);
+      t1.receive({ payload });
+      assert.equal((await got).payload, true, JSON.stringify(payload));
+    }
+    assert.equal(sim.state.channels[0].on, true);
+  });
+
+  it("takes msg.outlet counted from 1, and shows 'outlet 1' for the first outlet of a strip", async () => {
+    const { t1, out, sim } = await load("mss425");
+    const statuses: Array<{ text?: string }> = [];
+    const orig = t1.status.bind(t1);
+    t1.status = ((s: { text?: string }) => { statuses.push(s); orig(s as never); }) as typeof t1.status;
+    let got = nextMessage(out);
+    t1.receive({ payload: "on", outlet: 4 });
+    assert.equal(((await got).meross as Record<string, unknown>).channel, 3);
+    assert.deepEqual(sim.state.channels.map((c) => c.on), [false, false, false, true]);
+    assert.equal(statuses[statuses.length - 1].text, "dev · outlet 4 on");
+    got = nextMessage(out);
+    t1.receive({ payload: "on", channel: 0 });
+    await got;
+    assert.equal(statuses[statuses.length - 1].text, "dev · outlet 1 on", "a strip's first outlet is named, not a bare 'on'");
   });
 });

@@ -69,7 +69,7 @@ describe("meross nodes under bad conditions", function () {
     assert.equal(err.source.id, "t1");
     assert.equal(s.state.channels[0].on, false);
     const t1Status = calls.filter((c) => c.method === "status" && c.id === "t1").map((c) => c.args[0]);
-    assert.deepEqual(t1Status[t1Status.length - 1], { fill: "red", shape: "ring", text: "wrong key" });
+    assert.deepEqual(t1Status[t1Status.length - 1], { fill: "red", shape: "ring", text: "dev · wrong key" });
   });
 
   it("says UNREACHABLE when nothing answers at the address", async () => {

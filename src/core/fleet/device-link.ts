@@ -13,6 +13,7 @@ import { MerossDevice, type DeviceEvent } from "../session/device";
 import { MerossError } from "../errors";
 import { TypedEvents, type Unsubscribe } from "../events";
 import { checkEncryptionMode } from "../crypto/lan";
+import { deviceDisplayName } from "../naming";
 import type { Envelope } from "../protocol/message";
 import { UUID_RULE, isUuid } from "../protocol/rules";
 import { AutoTransport } from "../transport/auto";
@@ -53,6 +54,8 @@ export interface DeviceLinkOptions {
   encryption?: unknown;
   /** Who holds the key registration on the fleet (the config node's id). */
   owner: string;
+  /** The user's name for the device (the config's name); empty to name it by model and uuid. */
+  name?: string;
   retryMs?: number;
   closeBoundMs?: number;
   log?: (text: string) => void;
@@ -188,6 +191,19 @@ export class DeviceLink {
     return this.device?.transport.kind ?? (this.carrier === "mqtt" ? "mqtt" : "http");
   }
 
+  /** What a person calls the device: its configured name, else model and uuid end, else its address. */
+  displayName(): string {
+    const info = this.device?.info;
+    const uuid = this.uuidValue || info?.uuid;
+    return deviceDisplayName({ name: this.opts.name, model: info?.model, uuid, address: this.currentAddress() });
+  }
+
+  /** The path requests take ("" without a fleet, where it is always HTTP), and the IP followed. */
+  routeText(): string {
+    if (!this.fleet) return "";
+    return this.followed ? `${this.path()} · at ${this.followed.ip}` : this.path();
+  }
+
   /** The HTTP address in use: the configured one, or where the fleet last saw the device. */
   currentAddress(): string {
     return this.created.http?.address ?? this.host;
@@ -282,8 +298,8 @@ export class DeviceLink {
 
   private readyText(d: MerossDevice): string {
     const model = d.info?.model || "connected";
-    if (!this.fleet) return model;
-    return this.followed ? `${model} · ${this.path()} · at ${this.followed.ip}` : `${model} · ${this.path()}`;
+    const route = this.routeText();
+    return route ? `${model} · ${route}` : model;
   }
 
   private refreshReady(): void {

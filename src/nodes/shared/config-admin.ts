@@ -87,7 +87,8 @@ export function registerConfigAdmin(RED: NodeAPI): void {
       (d) => {
         const address = cfg.currentAddress();
         const followedIp = address !== cfg.host ? address : undefined;
-        res.json({ ...summarizeDevice(d), address, configuredAddress: cfg.host, transport: cfg.transport, path: cfg.path(), followedIp });
+        const summary = summarizeDevice(d, cfg.displayName());
+        res.json({ ...summary, address, configuredAddress: cfg.host, transport: cfg.transport, path: cfg.path(), followedIp });
       },
       (err: unknown) => res.status(502).json(errorBody(err, cfg.secrets())),
     );

@@ -5,8 +5,11 @@
  */
 import { NS, type MerossDevice } from "../../core/session/device";
 import { LIGHT_CAPACITY, describeCapacity } from "../../core/capabilities/light";
+import { deviceDisplayName } from "../../core/naming";
 
 export interface DeviceSummary {
+  /** What the nodes call the device (core/naming.ts): `name` when given, else "model …uuid end". */
+  displayName: string;
   model: string;
   uuid: string;
   mac: string;
@@ -23,12 +26,13 @@ export interface DeviceSummary {
   };
 }
 
-export function summarizeDevice(device: MerossDevice): DeviceSummary {
+export function summarizeDevice(device: MerossDevice, name = ""): DeviceSummary {
   const info = device.info;
   const abilities = device.abilities ?? {};
   const namespaces = Object.keys(abilities).sort();
   const cap = device.has(NS.LIGHT) ? device.lightCapacity : 0;
   return {
+    displayName: deviceDisplayName({ name, model: info?.model, uuid: info?.uuid, address: device.address }),
     model: info?.model ?? "",
     uuid: info?.uuid ?? "",
     mac: info?.mac ?? "",

@@ -1,11 +1,13 @@
 /**
- * One error path for every node: a red ring with a short reason and done(err) with a
- * MerossError, so Catch nodes see msg.error.code plus a sentence a person can act on.
+ * One error path for every node: a red ring with a short reason and done() with a plain
+ * sentence carrying the MerossError's code, so Catch nodes see msg.error.code plus a
+ * sentence a person can act on, and the debug sidebar shows that sentence as one line.
  * done(err) alone reports the error (Node-RED logs it or routes it to Catch); calling
  * node.error as well would report it twice.
  */
-import type { Node } from "node-red";
-import { MerossError, type MerossErrorCode } from "../../core/errors";
+import type { Node, NodeStatus } from "node-red";
+import { MerossError, asMerossError, type MerossErrorCode } from "../../core/errors";
+import { shortName } from "../../core/naming";
 
 /** Status texts stay within 30 characters so they fit under a node on the canvas. */
 export const SHORT_REASON: Record<MerossErrorCode, string> = {
@@ -18,7 +20,7 @@ export const SHORT_REASON: Record<MerossErrorCode, string> = {
   BAD_INPUT: "invalid input",
   BUSY: "too many requests queued",
   CANCELLED: "cancelled (node closed)",
-  INTERNAL: "internal error (a bug)",
+  INTERNAL: "internal error: please report",
 };
 
 const MASK = "********";
@@ -34,8 +36,9 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
 }
 
 /**
- * Any thrown value as a MerossError whose message carries no secret. Unknown errors
- * (a bug, or a reply shape no codec anticipated) keep their text under BAD_RESPONSE.
+ * Any thrown value as a MerossError whose message carries no secret. Anything that is not a
+ * MerossError is a bug here (device replies and inputs are checked and fail as MerossError),
+ * so it says so and asks for a report instead of blaming the device.
  */
 export function toMerossError(err: unknown, secrets: readonly (string | undefined)[] = []): MerossError {
   if (err instanceof MerossError) {
@@ -44,16 +47,52 @@ export function toMerossError(err: unknown, secrets: readonly (string | undefine
     if (typeof err.stack === "string") err.stack = redact(err.stack, secrets);
     return err;
   }
-  const text = err instanceof Error ? err.message : typeof err === "string" ? err : "unknown error";
-  return new MerossError("BAD_RESPONSE", `Unexpected failure: ${redact(text, secrets)}. Try again; if it keeps happening, restart the device and report this message.`);
+  // One rule for what a bug looks like (core/errors.ts); here it is cleaned and keeps its stack for a report.
+  const bug = asMerossError(err);
+  const trace = err instanceof Error && typeof err.stack === "string" ? redact(err.stack, secrets) : undefined;
+  return new MerossError(bug.code, redact(bug.message, secrets), { cause: trace ?? bug.cause });
+}
+
+/**
+ * What done() hands to Node-RED: the sentence as a String object carrying the code.
+ * Node-RED builds a Catch node's msg.error from `toString()` plus the own `code`, `stack` and
+ * `cause` properties, and the debug sidebar shows any Error as an object to expand (name,
+ * message, code, stack into dist/): a String shows as the plain sentence, and no stack leaks.
+ */
+export type NodeReport = String & { readonly code: MerossErrorCode; readonly cause?: unknown };
+
+export function nodeReport(e: MerossError, deviceName = ""): NodeReport {
+  const sentence = deviceName ? `${deviceName}: ${e.message}` : e.message;
+  // eslint-disable-next-line no-new-wrappers -- the wrapper object is the point: it can carry the code.
+  const report = new String(sentence) as NodeReport;
+  Object.defineProperty(report, "code", { value: e.code, enumerable: true });
+  // A bug report needs the original stack: a Catch node gets it as msg.error.cause.
+  if (e.code === "INTERNAL" && e.details.cause !== undefined) Object.defineProperty(report, "cause", { value: e.details.cause });
+  return report;
 }
 
 export type Done = (err?: Error) => void;
 
-/** Red ring with the short reason, then done(err). Returns the error that was reported. */
-export function failMessage(node: Node, err: unknown, done: Done, secrets: readonly (string | undefined)[] = []): MerossError {
+/** The status line for a failure: the device's name (when known) and the short reason. */
+export function failureStatus(e: MerossError, deviceName = ""): NodeStatus {
+  const reason = SHORT_REASON[e.code] ?? "error";
+  return { fill: "red", shape: "ring", text: deviceName ? `${shortName(deviceName)} · ${reason}` : reason };
+}
+
+/**
+ * Red ring with the short reason, then done() with the sentence (starting with the device's
+ * name when given). Returns the error that was reported.
+ */
+export function failMessage(
+  node: Node,
+  err: unknown,
+  done: Done,
+  secrets: readonly (string | undefined)[] = [],
+  deviceName = "",
+): MerossError {
   const e = toMerossError(err, secrets);
-  node.status({ fill: "red", shape: "ring", text: SHORT_REASON[e.code] ?? "error" });
-  done(e);
+  node.status(failureStatus(e, deviceName));
+  // Node-RED accepts any value here (it calls toString() and copies the own code); its typings only say Error.
+  done(nodeReport(e, redact(deviceName, secrets)) as unknown as Error);
   return e;
 }

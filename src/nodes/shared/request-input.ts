@@ -47,11 +47,13 @@ export function resolvePayload(payload: unknown): Record<string, unknown> {
     try {
       parsed = JSON.parse(payload);
     } catch {
-      throw bad(`msg.payload ${describeValue(payload)} is text but not JSON. Send an object such as {"togglex": {"channel": 0, "onoff": 1}}, or leave it empty.`);
+      const example = `{"togglex": {"channel": 0, "onoff": 1}}`;
+      throw bad(`msg.payload ${describeValue(payload)} is text but not JSON. Send an object such as ${example}, or leave it empty.`);
     }
     if (isObject(parsed)) return parsed;
   }
-  throw bad(`msg.payload ${describeValue(payload)} is not a request payload: send an object (or a JSON object string), or leave it empty for {}.`);
+  const fix = "send an object (or a JSON object string), or leave it empty for {}";
+  throw bad(`msg.payload ${describeValue(payload)} is not a request payload: ${fix}.`);
 }
 
 export function resolveRequest(
@@ -63,4 +65,19 @@ export function resolveRequest(
     namespace: resolveNamespace(props.namespace, msg.namespace, msg.topic),
     payload: resolvePayload(msg.payload),
   };
+}
+
+/** "Appliance.Control.Electricity" → "electricity", "Appliance.System.All" → "system all": what a person calls it. */
+export function namespaceLabel(namespace: string): string {
+  const words = namespace.replace(/^Appliance\./, "").replace(/^Control\./, "").split(".");
+  return words.join(" ").toLowerCase();
+}
+
+const DONE_VERB: Record<RequestMethod, string> = { GET: "read", SET: "set", PUSH: "pushed" };
+const BUSY_VERB: Record<RequestMethod, string> = { GET: "reading", SET: "setting", PUSH: "pushing" };
+
+/** Status texts for a raw request: "reading electricity…" while it runs, "electricity read" once answered. */
+export function requestStatusText(method: RequestMethod, namespace: string, finished: boolean): string {
+  const label = namespaceLabel(namespace);
+  return finished ? `${label} ${DONE_VERB[method]}` : `${BUSY_VERB[method]} ${label}…`;
 }

@@ -38,6 +38,8 @@ export interface MerossConfigNode extends Node {
   path(): "http" | "mqtt";
   /** The HTTP address in use: the configured one, or where the broker last saw the device. */
   currentAddress(): string;
+  /** What a person calls the device (core/naming.ts): the config's name, else "model …uuid end", else the address. */
+  displayName(): string;
 }
 
 export function isMerossConfig(node: unknown): node is MerossConfigNode {

@@ -7,7 +7,8 @@ import type { NodeAPI, Node, NodeStatus } from "node-red";
 import type { DeviceEvent, MerossDevice } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
 import type { Unsubscribe } from "../../core/events";
-import { SHORT_REASON } from "./errors";
+import { shortName } from "../../core/naming";
+import { SHORT_REASON, failMessage, type Done } from "./errors";
 import { isMerossConfig, type LinkStatus, type MerossConfigNode } from "./types";
 
 export interface UserLink {
@@ -15,19 +16,32 @@ export interface UserLink {
   /** The config's session, or a BAD_INPUT error saying no device is selected. */
   device(): Promise<MerossDevice>;
   secrets(): string[];
-  /** Sets this node's own state; shown whenever the session is ready. */
+  /** What a person calls the device (core/naming.ts); "" when no device is selected. */
+  name(): string;
+  /** Sets this node's own state, shown after the device's name whenever the session is ready. */
   show(status: NodeStatus | undefined): void;
+  /** Red ring and done() with a sentence that starts with the device's name. */
+  fail(err: unknown, done: Done): void;
 }
 
 export function noDeviceError(type: string): MerossError {
   return new MerossError("BAD_INPUT", `This ${type} node has no device selected. Open it and pick (or add) a Meross device configuration.`);
 }
 
-/** The status line for a session state: yellow ring connecting, green dot ready, red ring with a short reason. */
-export function sessionStatus(s: LinkStatus): NodeStatus {
-  if (s.state === "ready") return { fill: "green", shape: "dot", text: s.text };
-  if (s.state === "error") return { fill: "red", shape: "ring", text: s.error ? SHORT_REASON[s.error.code] : "error" };
-  return { fill: "yellow", shape: "ring", text: "connecting" };
+/** `text` after the device's name, so every status says which device it is about. */
+export function withName(name: string, text: string | undefined): string {
+  if (!name) return text ?? "";
+  return text ? `${shortName(name)} · ${text}` : shortName(name);
+}
+
+/**
+ * The status line for a session state: yellow ring connecting, green dot ready (with the
+ * path requests take when a broker is involved), red ring with a short reason.
+ */
+export function sessionStatus(s: LinkStatus, name = "", route = ""): NodeStatus {
+  if (s.state === "ready") return { fill: "green", shape: "dot", text: name ? withName(name, route) : s.text };
+  if (s.state === "error") return { fill: "red", shape: "ring", text: withName(name, s.error ? SHORT_REASON[s.error.code] : "error") };
+  return { fill: "yellow", shape: "ring", text: withName(name, "connecting") };
 }
 
 /**
@@ -39,20 +53,30 @@ export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEven
   const config = isMerossConfig(cfgNode) ? cfgNode : undefined;
   let own: NodeStatus | undefined;
 
+  const name = (): string => (config ? config.link.displayName() : "");
+  const named = (status: NodeStatus): NodeStatus => ({
+    ...status,
+    text: withName(name(), typeof status.text === "string" ? status.text : ""),
+  });
+
   const render = (): void => {
     if (!config) return;
     const s = config.link.status;
-    node.status(s.state === "ready" && own ? own : sessionStatus(s));
+    node.status(s.state === "ready" && own ? named(own) : sessionStatus(s, name(), config.link.routeText()));
   };
 
   const link: UserLink = {
     config,
     device: () => (config ? config.getDevice() : Promise.reject(noDeviceError(node.type))),
     secrets: () => (config ? config.secrets() : []),
+    name,
     show(status) {
       own = status;
-      if (status) node.status(status);
+      if (status) node.status(named(status));
       else render();
+    },
+    fail(err, done) {
+      failMessage(node, err, done, link.secrets(), name());
     },
   };
 
