@@ -3,7 +3,7 @@
  * System.All → System.Ability → WifiList → Config.Key → System.Time → Config.Wifi[X].
  * Config.Wifi must be last: the device reboots as soon as it acknowledges it.
  */
-import { MerossError } from "./errors";
+import { MerossError, asMerossError } from "./errors";
 import { MerossDevice, NS } from "./session/device";
 import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
 import { parseAbility, parseSystemAll, type DeviceInfo } from "./capabilities/system";
@@ -84,11 +84,6 @@ export class OnboardingError extends MerossError {
   }
 }
 
-function toMerossError(err: unknown): MerossError {
-  if (err instanceof MerossError) return err;
-  return new MerossError("BAD_RESPONSE", `Unexpected failure: ${err instanceof Error ? err.message : String(err)}`);
-}
-
 /** Reads the networks an access-point-mode device can see (a live scan: up to 30 s). */
 export async function scanWifi(device: MerossDevice, timeoutMs = WIFI_SCAN_TIMEOUT_MS): Promise<WifiNetwork[]> {
   const reply = await device.request("GET", NS.WIFILIST, {}, { timeoutMs, checkAbility: false });
@@ -141,7 +136,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
       opts.onStep?.(s);
       return v;
     } catch (err) {
-      const e = toMerossError(err);
+      const e = asMerossError(err);
       const s: OnboardStep = { name, ok: false, ms: Date.now() - t0, error: e.message };
       steps.push(s);
       opts.onStep?.(s);
@@ -174,7 +169,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
       try {
         await device.useEncryption(scheme);
       } catch (err) {
-        const e = toMerossError(err);
+        const e = asMerossError(err);
         const s: OnboardStep = { name: "set up encryption", ok: false, ms: Date.now() - encryptionStarted, error: e.message };
         steps.push(s);
         opts.onStep?.(s);

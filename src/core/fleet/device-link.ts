@@ -10,7 +10,7 @@
  * read while someone still wants the device, and reports its state as typed events.
  */
 import { MerossDevice, type DeviceEvent } from "../session/device";
-import { MerossError } from "../errors";
+import { MerossError, asMerossError } from "../errors";
 import { TypedEvents, type Unsubscribe } from "../events";
 import { checkEncryptionMode } from "../crypto/lan";
 import { deviceDisplayName } from "../naming";
@@ -311,9 +311,7 @@ export class DeviceLink {
   }
 
   private markError(err: unknown): void {
-    const text = err instanceof Error ? err.message : String(err);
-    const advice = "Try again; if it keeps happening, restart the device.";
-    const e = err instanceof MerossError ? err : new MerossError("BAD_RESPONSE", `Unexpected failure: ${text}. ${advice}`);
+    const e = asMerossError(err);
     this.setStatus({ state: "error", text: e.code, error: e });
   }
 
