@@ -1,0 +1,29 @@
+// Lint: typescript-eslint's recommended rules over everything we compile or run; formatting is Prettier's job.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import prettier from "eslint-config-prettier";
+
+export default tseslint.config(
+  { ignores: ["dist/", "node_modules/", ".nr5/", ".nr24/", ".scorecard/", ".demo/", "coverage/", "test-results/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-explicit-any": "error",
+      eqeqeq: ["error", "always", { null: "ignore" }],
+      "no-console": "off",
+      // `import x = require()` is how TypeScript imports an `export =` module (every Node-RED node file).
+      "@typescript-eslint/no-require-imports": ["error", { allowAsImport: true }],
+      // Node-RED's own pattern: `const node = this` in a node constructor.
+      "@typescript-eslint/no-this-alias": ["error", { allowedNames: ["node"] }],
+    },
+  },
+  {
+    files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
+    languageOptions: { globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly", __dirname: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  prettier,
+);
