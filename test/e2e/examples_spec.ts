@@ -53,12 +53,12 @@ describe("examples", function () {
     }
   });
 
-  it("show the error (msg.error), not msg.payload, in the debug fed by a catch node", () => {
+  it("show the error sentence (msg.error.message), not msg.payload, in the debug fed by a catch node", () => {
     for (const f of files) {
       const flow = load(f);
       const fromCatch = new Set(flow.filter((n) => n.type === "catch").flatMap((n) => (n.wires ?? []).flat()));
       for (const n of flow.filter((x) => x.type === "debug" && fromCatch.has(x.id))) {
-        assert.equal(n.complete, "error", `${f}: debug "${String(n.name)}" after a catch shows msg.${String(n.complete)}`);
+        assert.equal(n.complete, "error.message", `${f}: debug "${String(n.name)}" after a catch shows msg.${String(n.complete)}`);
       }
     }
   });
