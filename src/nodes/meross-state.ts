@@ -10,6 +10,8 @@ import { Poller } from "../core/fleet";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
+import { isMerossConfig } from "./shared/types";
+import { deviceDisplayName } from "../core/naming";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import { watchBroker } from "./shared/state-broker";
 import { Tracker, answerWith, describe, fromEvent, known, pollSeconds, withModel } from "./shared/state-output";
@@ -38,7 +40,16 @@ export = function (RED: NodeAPI): void {
     const brokerNode = typeof def.broker === "string" && def.broker ? RED.nodes.getNode(def.broker) : null;
     const useBroker = isBlank(def.device) && isMerossBroker(brokerNode);
 
-    let topicFor: (p: StatePayload) => string = (p) => p.uuid;
+    // msg.topic names the device the way every node does (core/naming.ts): its Meross device node's name first.
+    const configName = (uuid: string): string | undefined => {
+      let name: string | undefined;
+      RED.nodes.eachNode((n) => {
+        const cfg = name === undefined && n.type === "meross-config" ? RED.nodes.getNode(n.id) : null;
+        if (isMerossConfig(cfg) && cfg.uuid() === uuid) name = cfg.displayName();
+      });
+      return name;
+    };
+    let topicFor: (p: StatePayload) => string = (p) => configName(p.uuid) ?? deviceDisplayName({ model: p.model, uuid: p.uuid });
     let show: (st: NodeStatus) => void = (st) => node.status(st);
     const emit = (p: StatePayload, prefix = ""): void => {
       if (closed || !tracker.note(p)) return;
@@ -50,7 +61,7 @@ export = function (RED: NodeAPI): void {
     };
 
     if (useBroker) {
-      const watch = watchBroker(brokerNode as MerossBrokerNode, emit, (st) => node.status(st));
+      const watch = watchBroker(brokerNode as MerossBrokerNode, emit, (st) => node.status(st), configName);
       offs.push(() => watch.close());
       node.on("input", (msg: NodeMessageInFlow, send, done) => {
         // What this node already sent wins over the followers' view: the answer matches the messages.
@@ -70,7 +81,7 @@ export = function (RED: NodeAPI): void {
       });
       const config = link.config;
       show = (st) => link.show(st);
-      topicFor = (p) => (config?.name ? config.name : p.uuid);
+      topicFor = (p) => (config ? config.displayName() : p.uuid);
       const onlineChange = (online: boolean, source: Source): void => {
         if (!config || lastOnline === online) return;
         lastOnline = online;

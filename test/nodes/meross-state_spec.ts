@@ -146,7 +146,11 @@ describe("meross-state node", function () {
     const a = await device("mss310");
     const b = await device("msl120");
     const flow = onTab(
-      [brokerNode(), configNode("ca", a.address, { broker: "b1", transport: "mqtt" }), configNode("cb", b.address, { broker: "b1", transport: "http" })],
+      [
+        brokerNode(),
+        configNode("ca", a.address, { broker: "b1", transport: "mqtt", uuid: a.uuid, name: "Kitchen plug" }),
+        configNode("cb", b.address, { broker: "b1", transport: "http" }),
+      ],
       [
         { id: "s1", type: "meross-state", device: "", broker: "b1", pollInterval: "0", wires: [["out"]] },
         { id: "out", type: "helper" },
@@ -164,8 +168,11 @@ describe("meross-state node", function () {
     b.press();
     await waitFor(() => [a, b].every((s) => msgs.some((m) => m.payload.uuid === s.uuid && m.payload.kind === "toggle" && m.payload.on === true)), 5000, "both presses");
     const fromA = msgs.find((m) => m.payload.uuid === a.uuid && m.payload.kind === "toggle");
-    assert.equal(fromA?.topic, a.uuid);
+    // Named like every node names it: its Meross device node's name, else model and uuid end.
+    assert.equal(fromA?.topic, "Kitchen plug");
     assert.equal(fromA?.payload.source, "push");
+    const fromB = msgs.find((m) => m.payload.uuid === b.uuid && m.payload.kind === "toggle");
+    assert.equal(fromB?.topic, `msl120 …${b.uuid.slice(-4)}`);
   });
 
   it("polls a device that is on no broker and emits only what changed", async () => {

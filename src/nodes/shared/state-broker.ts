@@ -4,6 +4,7 @@
  */
 import type { NodeStatus } from "node-red";
 import { PushFollowers } from "../../core/fleet";
+import { deviceDisplayName } from "../../core/naming";
 import { SHORT_REASON, toMerossError } from "./errors";
 import type { BrokerPresence, MerossBrokerNode } from "./broker-types";
 import { fromEvent, known, withModel, type StatePayload } from "./state-output";
@@ -15,11 +16,19 @@ export interface BrokerWatch {
   close(): void;
 }
 
-/** `emit` gets each state with a short device label; `status` the node's own status. */
-export function watchBroker(broker: MerossBrokerNode, emit: (p: StatePayload, label: string) => void, status: (st: NodeStatus) => void): BrokerWatch {
+/**
+ * `emit` gets each state with the device's name: `configName(uuid)` (the name of a Meross
+ * device node for that uuid), else the naming rule's model and uuid end; `status` the node's own status.
+ */
+export function watchBroker(
+  broker: MerossBrokerNode,
+  emit: (p: StatePayload, name: string) => void,
+  status: (st: NodeStatus) => void,
+  configName: (uuid: string) => string | undefined = () => undefined,
+): BrokerWatch {
   let closed = false;
   const modelOf = (uuid: string): string | undefined => broker.device(uuid)?.model;
-  const label = (uuid: string): string => (modelOf(uuid) ? `${modelOf(uuid)} …${uuid.slice(-4)}` : `…${uuid.slice(-4)}`);
+  const label = (uuid: string): string => configName(uuid) ?? deviceDisplayName({ model: modelOf(uuid), uuid });
   const online = (uuid: string, on: boolean): void => emit({ ...withModel(uuid, modelOf(uuid)), kind: "online", online: on, source: "push" }, label(uuid));
   const followers = new PushFollowers(broker, (uuid, ev) => {
     const p = fromEvent(uuid, modelOf(uuid), ev, "push");

@@ -2,6 +2,7 @@
  * meross-state's messages: the payload of each state change, the status line, and the last
  * known value of every item so only changes are sent.
  */
+import { outletName, shortName } from "../../core/naming";
 import type { NodeStatus } from "node-red";
 import type { MerossDevice, DeviceEvent } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
@@ -37,10 +38,10 @@ export function pollSeconds(v: unknown): number {
 }
 
 export function describe(p: StatePayload, prefix: string): NodeStatus {
-  const who = prefix ? `${prefix} ` : "";
+  const who = prefix ? `${shortName(prefix)} · ` : "";
   if (p.kind === "online") return { fill: p.online ? "green" : "grey", shape: p.online ? "dot" : "ring", text: `${who}${p.online ? "online" : "offline"}` };
   if (p.kind === "toggle") {
-    const ch = p.channel ? `ch ${p.channel} ` : "";
+    const ch = p.channel ? `${outletName(p.channel)} ` : "";
     return { fill: p.on ? "green" : "grey", shape: "dot", text: `${who}${ch}${p.on ? "on" : "off"} · ${p.source}` };
   }
   const l = p.light;
