@@ -7,5 +7,6 @@ export * from "./light";
 export * from "./electricity";
 export * from "./consumption";
 export * from "./energy-counter";
+export * from "./energy";
 export * from "./care";
 export * from "./multiple";
