@@ -153,6 +153,7 @@ The buttons act like the physical button on the device.</footer>
       visual.appendChild(sws);
       var on = d.channels.filter(function (c) { return c.on; }).length;
       stateText = d.channels.length > 1 ? on + " of " + d.channels.length + " outlets on" : (on ? "on" : "off");
+      if (d.channels.length === 0) stateText = "measuring";
     }
     card.appendChild(visual);
     if (d.electricity) stateText += " · " + d.electricity.watts.toFixed(1) + " W · " + d.electricity.volts.toFixed(1) + " V";
