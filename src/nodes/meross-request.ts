@@ -30,7 +30,9 @@ async function care(device: MerossDevice, cmd: CareCommand, timeZone: unknown): 
     return { status: `${report.model} ${report.firmwareVersion}`.trim(), payload: report };
   }
   if (timeZone !== undefined && typeof timeZone !== "string") {
-    throw new MerossError("BAD_INPUT", 'msg.timezone must be an IANA time zone name such as "Europe/Berlin", or absent for this computer\'s zone.');
+    const example = '"Europe/Berlin"';
+    const text = `msg.timezone must be an IANA time zone name such as ${example}, or absent for this computer's zone.`;
+    throw new MerossError("BAD_INPUT", text);
   }
   const set = await syncTime(device, isBlank(timeZone) ? undefined : (timeZone as string).trim());
   return { status: `time set (${set.timezone})`, payload: set };

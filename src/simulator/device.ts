@@ -268,7 +268,8 @@ export class SimulatedDevice extends EventEmitter {
    */
   advanceTime(seconds: number): void {
     if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0 || seconds > 400 * 86_400) {
-      throw new MerossError("BAD_INPUT", `Advance the simulated clock by a number of seconds between 1 and ${400 * 86_400}, not ${String(seconds)}.`);
+      const range = `between 1 and ${400 * 86_400}`;
+      throw new MerossError("BAD_INPUT", `Advance the simulated clock by a number of seconds ${range}, not ${String(seconds)}.`);
     }
     this.fw.clock.advance(seconds);
     this.fw.changed();

@@ -7,7 +7,16 @@ import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, nextMessage, configNode, onTab, CATCH_NODES, useRuntime, collect, waitFor } from "./helpers";
 import { brokerNode, brokerPort, pointAt, waitListening } from "./broker-helpers";
 
-type Energy = { power: number; voltage: number; current: number; todayKwh: number | null; totalKwh: number | null; date?: string; channel: number; days: { date: string; kwh: number }[] };
+type Energy = {
+  power: number;
+  voltage: number;
+  current: number;
+  todayKwh: number | null;
+  totalKwh: number | null;
+  date?: string;
+  channel: number;
+  days: { date: string; kwh: number }[];
+};
 type Msg = { payload: unknown; energy: Energy; topic?: string; error?: { code: string; message: string } };
 
 describe("meross-energy node", function () {
@@ -29,7 +38,8 @@ describe("meross-energy node", function () {
     return { e1: helper.getNode("e1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }
 
-  async function read(e1: ReturnType<typeof helper.getNode>, out: ReturnType<typeof helper.getNode>, msg: Record<string, unknown> = {}): Promise<Msg> {
+  type TestNode = ReturnType<typeof helper.getNode>;
+  async function read(e1: TestNode, out: TestNode, msg: Record<string, unknown> = {}): Promise<Msg> {
     const got = nextMessage<Msg>(out);
     e1.receive({ payload: "", ...msg });
     return got;

@@ -78,7 +78,8 @@ async function optional<T>(fn: () => Promise<T>): Promise<T | undefined> {
     return await fn();
   } catch (err) {
     // A missing or odd optional part leaves its field out; a dead device still fails the report.
-    if (err instanceof MerossError && (err.code === "BAD_RESPONSE" || err.code === "UNSUPPORTED" || err.code === "DEVICE_ERROR")) return undefined;
+    const optionalPart = err instanceof MerossError && ["BAD_RESPONSE", "UNSUPPORTED", "DEVICE_ERROR"].includes(err.code);
+    if (optionalPart) return undefined;
     throw err;
   }
 }
@@ -120,7 +121,11 @@ export async function readDeviceReport(s: DeviceSession): Promise<DeviceReport> 
  * Sets the device clock, zone and DST rules (docs/protocol.md §3.8). Devices on our broker get
  * them at connect; one reached over HTTP only has them when someone sends them.
  */
-export async function syncTime(s: DeviceSession, timeZone?: string, nowSec = Math.floor(Date.now() / 1000)): Promise<{ timezone: string; timestamp: number }> {
+export async function syncTime(
+  s: DeviceSession,
+  timeZone?: string,
+  nowSec = Math.floor(Date.now() / 1000),
+): Promise<{ timezone: string; timestamp: number }> {
   const payload = buildSystemTimePayload(nowSec, timeZone);
   await s.ready();
   requireNs(s, "SET", NS_TIME, `this ${modelOf(s)} does not take the time`);

@@ -39,6 +39,11 @@ function channelOf(v: unknown): number {
   return channel !== undefined && Number.isInteger(channel) && channel >= 0 && channel < 0xffffffff ? channel : 0;
 }
 
+/** mA → A and mW → W at the devices' resolution; volts already converted by the caller (the scale differs). */
+function scaled(mA: number, volts: number, mW: number): { current: number; voltage: number; power: number } {
+  return { current: round(mA / 1000, 3), voltage: round(volts, 1), power: round(mW / 1000, 3) };
+}
+
 /** Plugs: mA, decivolts and mW (docs/protocol.md §6.9) → A, V and W at the device's own resolution. */
 export function parseElectricity(payload: unknown): ElectricityReading {
   const e = isObject(payload) ? singleObject(payload.electricity) : undefined;
@@ -49,7 +54,7 @@ export function parseElectricity(payload: unknown): ElectricityReading {
   if (current === undefined || voltage === undefined || power === undefined) {
     throw badReply("Control.Electricity", "current, voltage or power is missing", payload);
   }
-  return { channel: channelOf(e.channel), current: round(current / 1000, 3), voltage: round(voltage / 10, 1), power: round(power / 1000, 3) };
+  return { channel: channelOf(e.channel), ...scaled(current, voltage / 10, power) };
 }
 
 /**
@@ -68,7 +73,7 @@ export function parseElectricityX(payload: unknown): ElectricityReading[] {
     const voltage = toNumber(e.voltage);
     const power = toNumber(e.power);
     if (current === undefined || voltage === undefined || power === undefined) continue;
-    const r: ElectricityReading = { channel: channelOf(e.channel), current: round(current / 1000, 3), voltage: round(voltage / 1000, 1), power: round(power / 1000, 3) };
+    const r: ElectricityReading = { channel: channelOf(e.channel), ...scaled(current, voltage / 1000, power) };
     const month = toNumber(e.mConsume);
     if (month !== undefined && month >= 0) r.monthWh = month;
     const factor = toNumber(e.factor);

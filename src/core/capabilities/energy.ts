@@ -25,9 +25,9 @@ export function meteringKind(s: Pick<DeviceSession, "has">): "plug" | "meter" | 
 
 function noChannel(s: DeviceSession, channel: number, listed: number[]): MerossError {
   const which = listed.length === 1 ? `channel ${listed[0]}` : `channels ${listed.join(", ")}`;
-  return new MerossError("BAD_INPUT", `Channel ${channel} is not measured by this ${modelOf(s)}: it measures ${which}. Leave the channel empty for the first one.`, {
-    host: s.address,
-  });
+  const fix = "Leave the channel empty for the first one.";
+  const text = `Channel ${channel} is not measured by this ${modelOf(s)}: it measures ${which}. ${fix}`;
+  return new MerossError("BAD_INPUT", text, { host: s.address });
 }
 
 /**
@@ -44,10 +44,8 @@ export async function readEnergy(s: DeviceSession, channel?: number): Promise<En
     return { reading };
   }
   if (kind !== "plug") {
-    throw new MerossError("UNSUPPORTED", `${s.address}: this ${modelOf(s)} does not measure energy (it lists neither Electricity nor ElectricityX).`, {
-      host: s.address,
-      namespace: NS_ELECTRICITY,
-    });
+    const why = `this ${modelOf(s)} does not measure energy (it lists neither Electricity nor ElectricityX)`;
+    throw new MerossError("UNSUPPORTED", `${s.address}: ${why}.`, { host: s.address, namespace: NS_ELECTRICITY });
   }
   const reading = await getElectricity(s, channel ?? 0);
   if (channel !== undefined && reading.channel !== channel) throw noChannel(s, channel, [reading.channel]);

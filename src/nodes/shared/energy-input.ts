@@ -16,7 +16,8 @@ export type Show = (typeof SHOW_CHOICES)[number];
 export function resolveShow(property: unknown, fromMsg?: unknown): Show {
   const raw = !isBlank(fromMsg) ? fromMsg : !isBlank(property) ? property : "power";
   if (typeof raw === "string" && (SHOW_CHOICES as readonly string[]).includes(raw)) return raw as Show;
-  throw new MerossError("BAD_INPUT", `${describeValue(raw)} is not something meross-energy can put in msg.payload: use one of ${SHOW_CHOICES.join(", ")}.`);
+  const choices = SHOW_CHOICES.join(", ");
+  throw new MerossError("BAD_INPUT", `${describeValue(raw)} is not something meross-energy can put in msg.payload: use one of ${choices}.`);
 }
 
 /** Seconds between reads, 0 = no polling. Odd values are refused when the node is deployed. */

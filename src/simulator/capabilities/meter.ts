@@ -61,7 +61,8 @@ export class MeterCapability implements Capability {
     const all = this.channels().map((ch) => this.reading(ch));
     const watts = all.reduce((a, r) => a + r.power, 0) / 1000;
     const amps = all.reduce((a, r) => a + r.current, 0) / 1000;
-    snap.electricity = { watts: Math.round(watts * 10) / 10, volts: Math.round(all[0]?.voltage ?? 0) / 1000, amps: Math.round(amps * 1000) / 1000 };
+    const volts = Math.round(all[0]?.voltage ?? 0) / 1000;
+    snap.electricity = { watts: Math.round(watts * 10) / 10, volts, amps: Math.round(amps * 1000) / 1000 };
   }
 
   private channels(): number[] {
@@ -71,7 +72,9 @@ export class MeterCapability implements Capability {
   /** `{electricity: [{channel}]}` asks for those channels; anything else (or none) means all. */
   private wanted(payload: Json): number[] {
     const list = Array.isArray(payload.electricity) ? payload.electricity : [];
-    const asked = list.map((e) => toInt(isObject(e) ? e.channel : undefined)).filter((c): c is number => c !== undefined && this.channels().includes(c));
+    const asked = list
+      .map((e) => toInt(isObject(e) ? e.channel : undefined))
+      .filter((c): c is number => c !== undefined && this.channels().includes(c));
     return asked.length > 0 ? asked : this.channels();
   }
 

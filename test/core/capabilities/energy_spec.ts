@@ -63,7 +63,8 @@ describe("energy: units, days and the rising total", () => {
     }
 
     it("ConsumptionConfig keeps the numeric calibration values only", () => {
-      assert.deepEqual(parseConsumptionConfig({ config: { voltageRatio: 188, electricityRatio: "101", note: "x" } }), { voltageRatio: 188, electricityRatio: 101 });
+      const config = parseConsumptionConfig({ config: { voltageRatio: 188, electricityRatio: "101", note: "x" } });
+      assert.deepEqual(config, { voltageRatio: 188, electricityRatio: 101 });
       assert.throws(() => parseConsumptionConfig({}), isCode("BAD_RESPONSE"));
     });
   });
@@ -159,21 +160,25 @@ describe("energy: units, days and the rising total", () => {
 
     it("an Electricity push records the reading and is heard", () => {
       const state: MutableDeviceState = { toggles: new Map() };
-      const events = electricityCapability.reduce!(env(NS_ELECTRICITY, { electricity: { channel: 0, current: 56, voltage: 2180, power: 714 } }), "push")!(state);
-      assert.deepEqual(events, [{ type: "electricity", reading: { channel: 0, current: 0.056, voltage: 218, power: 0.714 }, source: "push" }]);
+      const push = env(NS_ELECTRICITY, { electricity: { channel: 0, current: 56, voltage: 2180, power: 714 } });
+      const events = electricityCapability.reduce!(push, "push")!(state);
+      const reading = { channel: 0, current: 0.056, voltage: 218, power: 0.714 };
+      assert.deepEqual(events, [{ type: "electricity", reading, source: "push" }]);
       assert.equal(state.electricity?.get(0)?.power, 0.714);
     });
 
     it("a ConsumptionX push records the days; a malformed one changes nothing", () => {
       const state: MutableDeviceState = { toggles: new Map() };
-      const events = electricityCapability.reduce!(env(NS_CONSUMPTIONX, { consumptionx: [{ date: "2024-01-01", time: 1, value: 3 }] }), "push")!(state);
+      const push = env(NS_CONSUMPTIONX, { consumptionx: [{ date: "2024-01-01", time: 1, value: 3 }] });
+      const events = electricityCapability.reduce!(push, "push")!(state);
       assert.equal(events[0].type, "consumption");
       assert.deepEqual(state.consumption, [{ date: "2024-01-01", time: 1, wh: 3 }]);
       assert.equal(electricityCapability.reduce!(env(NS_CONSUMPTIONX, { consumptionx: 5 }), "push"), undefined);
     });
 
     it("getElectricityX asks for the listed channels", async () => {
-      const s = new FakeSession({ [NS_ELECTRICITYX]: {} }, () => ({ electricity: [{ channel: 1, current: 1, voltage: 230000, power: 230 }] }));
+      const reply = { electricity: [{ channel: 1, current: 1, voltage: 230000, power: 230 }] };
+      const s = new FakeSession({ [NS_ELECTRICITYX]: {} }, () => reply);
       const r = await getElectricityX(s, [1]);
       assert.equal(r[0].voltage, 230);
       assert.deepEqual(s.sent[0].payload, { electricity: [{ channel: 1 }] });
