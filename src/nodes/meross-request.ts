@@ -1,9 +1,14 @@
 /**
  * meross-request: any namespace, any method, for everything the dedicated nodes do not
  * cover. It shares the config's session and queue, so raw requests never overlap the
- * toggle/light nodes' traffic on a device that serves one request at a time.
+ * toggle/light nodes' traffic on a device that serves one request at a time. A few words in
+ * msg.payload ("dnd on", "dnd off", "info", "sync time") run the device-care commands of the core
+ * instead of a raw request: no JSON payload is a bare word, so the two never collide.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
+import { parseCareCommand, readDeviceReport, setDnd, syncTime, type CareCommand } from "../core/capabilities/care";
+import type { MerossDevice } from "../core/session/device";
+import { MerossError } from "../core/errors";
 import { isBlank } from "./shared/inputs";
 import { requestStatusText, resolveRequest } from "./shared/request-input";
 import { linkToConfig } from "./shared/user-node";
@@ -14,6 +19,25 @@ interface RequestDef extends NodeDef {
   namespace?: string;
 }
 
+/** Runs a care word; the reply's payload is what it did or read. */
+async function care(device: MerossDevice, cmd: CareCommand, timeZone: unknown): Promise<{ status: string; payload: unknown }> {
+  if (cmd.kind === "dnd") {
+    const dnd = await setDnd(device, cmd.on);
+    return { status: dnd ? "do not disturb (LED off)" : "LED on", payload: { dnd } };
+  }
+  if (cmd.kind === "info") {
+    const report = await readDeviceReport(device);
+    return { status: `${report.model} ${report.firmwareVersion}`.trim(), payload: report };
+  }
+  if (timeZone !== undefined && typeof timeZone !== "string") {
+    const example = '"Europe/Berlin"';
+    const text = `msg.timezone must be an IANA time zone name such as ${example}, or absent for this computer's zone.`;
+    throw new MerossError("BAD_INPUT", text);
+  }
+  const set = await syncTime(device, isBlank(timeZone) ? undefined : (timeZone as string).trim());
+  return { status: `time set (${set.timezone})`, payload: set };
+}
+
 export = function (RED: NodeAPI): void {
   function MerossRequest(this: Node, def: RequestDef): void {
     RED.nodes.createNode(this, def);
@@ -22,7 +46,18 @@ export = function (RED: NodeAPI): void {
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
       const run = async (): Promise<void> => {
-        const m = msg as NodeMessageInFlow & { method?: unknown; namespace?: unknown; meross?: unknown };
+        const m = msg as NodeMessageInFlow & { method?: unknown; namespace?: unknown; meross?: unknown; timezone?: unknown };
+        const cmd = parseCareCommand(m.payload);
+        if (cmd) {
+          const device = await link.device();
+          const result = await care(device, cmd, m.timezone);
+          link.show({ fill: "green", shape: "dot", text: result.status });
+          m.payload = result.payload;
+          if (isBlank(m.topic)) m.topic = link.name();
+          send(m);
+          done();
+          return;
+        }
         const req = resolveRequest({ method: def.method, namespace: def.namespace }, m);
         const device = await link.device();
         link.show({ fill: "blue", shape: "dot", text: requestStatusText(req.method, req.namespace, false) });

@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from "node:events";
 import { MerossError } from "../core/errors";
+import { ElectricityCapability } from "./capabilities/electricity";
 import { ConfigCapability } from "./capabilities/config";
 import { LightCapability } from "./capabilities/light";
 import { FaultInjector } from "./faults";
@@ -259,6 +260,24 @@ export class SimulatedDevice extends EventEmitter {
 
   snapshot(): DeviceSnapshot {
     return this.fw.snapshot();
+  }
+
+  /**
+   * Moves the device's clock `seconds` ahead as if that time had passed: energy counters fill the
+   * days in and roll over at local midnight. Real time keeps running on top of it.
+   */
+  advanceTime(seconds: number): void {
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0 || seconds > 400 * 86_400) {
+      const range = `between 1 and ${400 * 86_400}`;
+      throw new MerossError("BAD_INPUT", `Advance the simulated clock by a number of seconds ${range}, not ${String(seconds)}.`);
+    }
+    this.fw.clock.advance(seconds);
+    this.fw.changed();
+  }
+
+  /** Restarts today's energy counter as metering firmware does when it reboots. */
+  resetEnergyToday(): void {
+    this.fw.capabilities.find(ElectricityCapability)?.resetToday();
   }
 
   private assertChannel(channel: number): void {

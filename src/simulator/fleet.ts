@@ -138,16 +138,17 @@ export class Fleet {
       req.on("close", () => this.clients.delete(res));
       return;
     }
-    const press = /^\/api\/devices\/([^/]+)\/press$/.exec(url.pathname);
-    if (method === "POST" && press) {
-      const device = this.get(decodeURIComponent(press[1]));
+    // press: the device button; advance: its clock moves ahead (a day by default) so energy rolls over.
+    const action = /^\/api\/devices\/([^/]+)\/(press|advance)$/.exec(url.pathname);
+    if (method === "POST" && action) {
+      const device = this.get(decodeURIComponent(action[1]));
       if (!device) {
-        this.json(res, 404, { error: `No simulated device with uuid ${press[1]}.` });
+        this.json(res, 404, { error: `No simulated device with uuid ${action[1]}.` });
         return;
       }
-      const channel = Number(url.searchParams.get("channel") ?? "0");
       try {
-        device.press(channel);
+        if (action[2] === "press") device.press(Number(url.searchParams.get("channel") ?? "0"));
+        else device.advanceTime(Number(url.searchParams.get("seconds") ?? "86400"));
       } catch (err) {
         this.json(res, 400, { error: err instanceof Error ? err.message : "bad request" });
         return;

@@ -22,6 +22,7 @@ import { config } from "./capabilities/config";
 import { electricity } from "./capabilities/electricity";
 import { encrypt } from "./capabilities/encrypt";
 import { light } from "./capabilities/light";
+import { meter } from "./capabilities/meter";
 import { multiple } from "./capabilities/multiple";
 import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
@@ -242,6 +243,25 @@ const HP110A_ABILITY: Ability = {
   "Appliance.Encrypt.ECDHE": {},
 };
 
+/**
+ * em06 (Refoss) six-channel energy meter. Modelled: the namespaces docs/protocol-devices.md
+ * §17.2–17.3 and §18.4 name from its capture (ElectricityX, ConsumptionH, CircuitFactor,
+ * Sensor.History; no DNDMode) on the usual system and config base; no relay.
+ */
+const EM06_ABILITY: Ability = {
+  ...CONFIG_BASE,
+  "Appliance.Config.WifiX": {},
+  ...SYSTEM_BASE,
+  "Appliance.Control.ElectricityX": {},
+  "Appliance.Control.ConsumptionH": {},
+  "Appliance.Control.CircuitFactor": {},
+  "Appliance.Control.Sensor.History": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+};
+
 /** The simulated catalogue; keys are what `--model` and `SimulatorOptions.model` accept. */
 export const MODELS: Record<string, DeviceModel> = {
   msl120: defineModel({
@@ -374,6 +394,20 @@ export const MODELS: Record<string, DeviceModel> = {
     // are tested against the strict case its Encrypt.ECDHE ability allows.
     ability: HP110A_ABILITY,
     capabilities: [system(), config(), toggle(), schedule(), light(), encrypt(), multiple({ maxReplyBytes: 2048 })],
+  }),
+  em06: defineModel({
+    name: "em06",
+    type: "em06",
+    subType: "un",
+    hardwareVersion: "6.0.0",
+    firmwareVersion: "6.6.6",
+    chip: "rtl8720cf",
+    channels: 0,
+    features: ["energy meter", "channels", "wifix"],
+    description: "Six-channel energy meter (em06): power, voltage and current per circuit, no relay (ElectricityX, experimental)",
+    ability: EM06_ABILITY,
+    // Channel 6 feeds energy back (a solar inverter), which the meter shows as negative power.
+    capabilities: [system(), config(), meter({ loads: [230, 45, 0, 1200, 60, -350] }), multiple({ maxReplyBytes: 2900 })],
   }),
 };
 

@@ -11,14 +11,16 @@ import type { Gateway, SimChannelState, WifiNetwork } from "./types";
 export class SimClock {
   private readonly bootMs = Date.now();
   private offsetMs = 0;
+  /** Simulated time added by advance(): tests and the status page jump days ahead. */
+  private skewMs = 0;
   timezone = "";
   timeRule: number[][] = [];
 
   constructor(private synced: boolean) {}
 
   seconds(): number {
-    if (!this.synced) return Math.floor((Date.now() - this.bootMs) / 1000);
-    return Math.floor((Date.now() + this.offsetMs) / 1000);
+    if (!this.synced) return Math.floor((Date.now() - this.bootMs + this.skewMs) / 1000);
+    return Math.floor((Date.now() + this.offsetMs + this.skewMs) / 1000);
   }
 
   /** Seconds since the (simulated) boot, for uptime fields. */
@@ -30,6 +32,12 @@ export class SimClock {
   set(timestamp: number): void {
     this.synced = true;
     this.offsetMs = timestamp * 1000 - Date.now();
+    this.skewMs = 0;
+  }
+
+  /** Moves the clock `seconds` ahead (never back), as if that much time had passed. */
+  advance(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds > 0) this.skewMs += seconds * 1000;
   }
 
   /** NTP after joining a network: the clock follows the host's time. */

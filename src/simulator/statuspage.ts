@@ -88,6 +88,10 @@ The buttons act like the physical button on the device.</footer>
     fetch("/api/devices/" + encodeURIComponent(uuid) + "/press?channel=" + channel, { method: "POST" }).catch(function () {});
   }
 
+  function advanceDay(uuid) {
+    fetch("/api/devices/" + encodeURIComponent(uuid) + "/advance?seconds=86400", { method: "POST" }).catch(function () {});
+  }
+
   function fact(label, value) {
     return [el("span", { text: label }), el("b", { text: value })];
   }
@@ -149,6 +153,7 @@ The buttons act like the physical button on the device.</footer>
       visual.appendChild(sws);
       var on = d.channels.filter(function (c) { return c.on; }).length;
       stateText = d.channels.length > 1 ? on + " of " + d.channels.length + " outlets on" : (on ? "on" : "off");
+      if (d.channels.length === 0) stateText = "measuring";
     }
     card.appendChild(visual);
     if (d.electricity) stateText += " · " + d.electricity.watts.toFixed(1) + " W · " + d.electricity.volts.toFixed(1) + " V";
@@ -159,7 +164,13 @@ The buttons act like the physical button on the device.</footer>
     card.appendChild(facts);
     var btn = el("button", { className: "press", "data-testid": "press-" + d.uuid, text: "Press the device button" });
     btn.addEventListener("click", function () { press(d.uuid, 0); });
-    card.appendChild(btn);
+    if (d.channels.length > 0) card.appendChild(btn);
+    if (d.electricity) {
+      // Energy counters roll over at the device's midnight: a day in one click instead of a day of waiting.
+      var day = el("button", { className: "press", "data-testid": "advance-" + d.uuid, text: "Skip a day ahead" });
+      day.addEventListener("click", function () { advanceDay(d.uuid); });
+      card.appendChild(day);
+    }
     return card;
   }
 

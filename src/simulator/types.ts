@@ -171,6 +171,10 @@ export interface SimDeviceState {
   channels: SimChannelState[];
   light?: SimLightState;
   electricity?: SimElectricityReading;
+  /** Metering plugs: today's ConsumptionX value in Wh. */
+  todayWh?: number;
+  /** Energy meters: one reading per channel (ElectricityX units: mA, mV, mW). */
+  meter?: SimElectricityReading[];
   /** System.DNDMode: 1 = status LED off. */
   dndMode: number;
 }

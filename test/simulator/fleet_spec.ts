@@ -121,6 +121,21 @@ describe("simulator: Fleet and status page", () => {
     assert.match(bad.text, /Channel 9/);
   });
 
+  it("skips a metering plug a day ahead from POST /api/devices/:uuid/advance: yesterday's energy closes, today restarts", async () => {
+    fleet = await Fleet.start([{ model: "mss310" }]);
+    const d = fleet.devices[0];
+    d.setOnOff(true);
+    const before = d.state.todayWh ?? 0;
+    const res = await fetchText(`${fleet.statusUrl}api/devices/${d.uuid}/advance`, "POST");
+    assert.equal(res.status, 200);
+    assert.ok((d.state.todayWh ?? 0) < before + 1440, "today restarted at midnight");
+    const bad = await fetchText(`${fleet.statusUrl}api/devices/${d.uuid}/advance?seconds=-5`, "POST");
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /between 1 and/);
+    const page = await fetchText(fleet.statusUrl);
+    assert.match(page.text, /Skip a day ahead/);
+  });
+
   it("starts the demo fleet with one device of each model and an out-of-the-box plug", async () => {
     fleet = await startDemo();
     assert.equal(fleet.devices.length, DEMO_FLEET.length);
@@ -131,8 +146,11 @@ describe("simulator: Fleet and status page", () => {
   it("describes every model consistently with its ability list", () => {
     for (const m of listModels()) {
       const has = (ns: string): boolean => ns in m.ability;
-      assert.equal(has("Appliance.Control.ToggleX"), !m.legacyToggle, m.name);
-      assert.equal(has("Appliance.Control.Toggle"), m.legacyToggle, m.name);
+      // An energy meter (em06) has no relay: neither toggle namespace, and not legacy.
+      if (has("Appliance.Control.ToggleX") || has("Appliance.Control.Toggle")) {
+        assert.equal(has("Appliance.Control.ToggleX"), !m.legacyToggle, m.name);
+        assert.equal(has("Appliance.Control.Toggle"), m.legacyToggle, m.name);
+      } else assert.equal(m.legacyToggle, false, m.name);
       assert.equal(has("Appliance.Config.WifiX"), m.wifiX, m.name);
       assert.equal(has("Appliance.Control.Electricity"), m.metering, m.name);
       assert.equal(m.ability["Appliance.Control.Light"]?.capacity, m.lightCapacity, m.name);

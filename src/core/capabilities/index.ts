@@ -5,4 +5,8 @@ export * from "./system";
 export * from "./toggle";
 export * from "./light";
 export * from "./electricity";
+export * from "./consumption";
+export * from "./energy-counter";
+export * from "./energy";
+export * from "./care";
 export * from "./multiple";

@@ -7,6 +7,8 @@
 import type { Envelope, Method } from "../protocol/message";
 import type { DeviceInfo } from "./system";
 import type { LightState } from "./light";
+import type { ElectricityReading } from "./electricity";
+import type { DailyConsumption } from "./consumption";
 
 export type Abilities = Record<string, Record<string, unknown>>;
 
@@ -17,6 +19,8 @@ export type ChangeSource = "push" | "reply";
 export type DeviceEvent =
   | { type: "toggle"; channel: number; on: boolean; source?: ChangeSource }
   | { type: "light"; light: LightState; source?: ChangeSource }
+  | { type: "electricity"; reading: ElectricityReading; source?: ChangeSource }
+  | { type: "consumption"; days: DailyConsumption[]; source?: ChangeSource }
   | { type: "info"; info: DeviceInfo }
   | { type: "online"; online: boolean; source?: "push" | "broker" };
 
@@ -27,6 +31,10 @@ export interface MutableDeviceState {
   /** Last known on/off per channel. */
   toggles: Map<number, boolean>;
   light?: LightState;
+  /** Last metering reading per channel (Electricity / ElectricityX, read or pushed). */
+  electricity?: Map<number, ElectricityReading>;
+  /** Last daily energy list (ConsumptionX). */
+  consumption?: DailyConsumption[];
 }
 
 /** The same state as seen from outside the session: read-only. */
@@ -35,6 +43,8 @@ export interface DeviceState {
   readonly abilities?: Readonly<Abilities>;
   readonly toggles: ReadonlyMap<number, boolean>;
   readonly light?: Readonly<LightState>;
+  readonly electricity?: ReadonlyMap<number, Readonly<ElectricityReading>>;
+  readonly consumption?: readonly Readonly<DailyConsumption>[];
 }
 
 /** A state change: applied to the session's state, it returns what listeners should hear. */

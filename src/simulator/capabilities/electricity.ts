@@ -1,12 +1,16 @@
 /**
- * Power metering (docs/protocol.md §6.9): Electricity (instant reading), ConsumptionX (daily Wh),
- * ConsumptionH (hourly) and ConsumptionConfig. Power follows relay 0; energy accumulates while it
- * is on, and a deterministic history per uuid keeps charts stable between runs.
+ * Power metering of plugs (docs/protocol.md §6.9): Electricity (instant reading: mA, dV, mW),
+ * ConsumptionX (daily Wh per device-local day, restarting at local midnight), ConsumptionH
+ * (hourly) and ConsumptionConfig. Power follows relay 0; energy accumulates in simulated time
+ * while it is on (EnergyDays), so advancing the clock by days fills the days in. A deterministic
+ * history per uuid keeps charts stable between runs. On MQTT it pushes Electricity when the load
+ * changes, as metering plugs do.
  */
 import { md5Hex } from "../../core/protocol/message";
 import type { Json } from "../../core/protocol/rules";
 import type { DeviceSnapshot, SimDeviceState, SimElectricityReading } from "../types";
-import { getAck, ymd, type Capability, type CapabilitySpec, type Outcome, type SimContext, type SimRequest } from "./types";
+import { EnergyDays } from "./energy-days";
+import { getAck, type Capability, type CapabilitySpec, type Outcome, type SimContext, type SimPush, type SimRequest } from "./types";
 
 const NAMESPACES = [
   "Appliance.Control.Electricity",
@@ -23,7 +27,7 @@ export interface ElectricitySettings {
 }
 
 /** Small deterministic PRNG so a given uuid always shows the same consumption history. */
-function prng(seed: string): () => number {
+export function prng(seed: string): () => number {
   let s = parseInt(md5Hex(seed).slice(0, 8), 16) || 1;
   return () => {
     s ^= s << 13;
@@ -35,9 +39,9 @@ function prng(seed: string): () => number {
 
 export class ElectricityCapability implements Capability {
   private readonly watts: number;
-  private onSinceMs?: number;
-  private energyMs = 0;
-  private history: { date: string; time: number; value: number }[] = [];
+  private loadOn = false;
+  private energy?: EnergyDays;
+  private reportedOn?: boolean;
 
   constructor(
     private readonly ctx: SimContext,
@@ -46,24 +50,18 @@ export class ElectricityCapability implements Capability {
     this.watts = settings.loadWatts ?? 60;
     ctx.switches.events.on("switch", ({ channel, on }) => {
       if (channel !== 0) return;
-      if (on) this.onSinceMs = Date.now();
-      else if (this.onSinceMs !== undefined) {
-        this.energyMs += Date.now() - this.onSinceMs;
-        this.onSinceMs = undefined;
-      }
+      // Energy up to now was used at the old load; integrate before it changes.
+      this.energy?.integrate();
+      this.loadOn = on;
     });
   }
 
   /** ~30 days of history ending yesterday, seeded by the uuid. */
   boot(): void {
     const rnd = prng(this.ctx.uuid);
-    const now = this.ctx.clock.seconds();
-    const days: { date: string; time: number; value: number }[] = [];
-    for (let d = 29; d >= 1; d--) {
-      const t = now - d * 86400 + Math.floor(rnd() * 600);
-      days.push({ date: ymd(t), time: t, value: Math.round(this.watts * (2 + rnd() * 6)) });
-    }
-    this.history = days;
+    this.loadOn = this.ctx.switches.get(0)?.on ?? false;
+    this.reportedOn = this.loadOn;
+    this.energy = new EnergyDays(this.ctx.clock, () => (this.loadOn ? this.watts : 0), () => Math.round(this.watts * (2 + rnd() * 6)));
   }
 
   handle(req: SimRequest): Outcome | undefined {
@@ -72,7 +70,7 @@ export class ElectricityCapability implements Capability {
       case "Appliance.Control.Electricity":
         return getAck({ electricity: { ...this.read(), config: { ...this.settings.consumptionConfig } } });
       case "Appliance.Control.ConsumptionX":
-        return getAck({ consumptionx: this.consumptionX() });
+        return getAck({ consumptionx: this.days().items() });
       case "Appliance.Control.ConsumptionH":
         return getAck({ consumptionH: [{ channel: 0, data: this.consumptionH() }] });
       case "Appliance.Control.ConsumptionConfig":
@@ -82,13 +80,32 @@ export class ElectricityCapability implements Capability {
     }
   }
 
+  /** Metering plugs push Electricity on MQTT (docs/protocol.md §6.9); here when the load switches. */
+  pushes(): SimPush[] {
+    const on = this.ctx.switches.get(0).on;
+    if (this.reportedOn === on) return [];
+    this.reportedOn = on;
+    return [{ namespace: "Appliance.Control.Electricity", payload: { electricity: this.read() } }];
+  }
+
   state(state: SimDeviceState): void {
     state.electricity = this.read();
+    state.todayWh = Math.round(this.days().today());
   }
 
   snapshot(snap: DeviceSnapshot): void {
     const e = this.read();
     snap.electricity = { watts: Math.round(e.power / 100) / 10, volts: Math.round(e.voltage) / 10, amps: Math.round(e.current) / 1000 };
+  }
+
+  /** Today's counter restarts, as firmware does after a reboot (ConsumptionX keeps the other days). */
+  resetToday(): void {
+    this.days().resetToday();
+  }
+
+  private days(): EnergyDays {
+    if (!this.energy) this.boot();
+    return this.energy!;
   }
 
   /** A plausible mains reading: power follows the relay, voltage wanders around 230 V. */
@@ -98,18 +115,6 @@ export class ElectricityCapability implements Capability {
     const power = on ? Math.round(this.watts * 1000 * (1 + (Math.random() - 0.5) * 0.04)) : 0;
     const current = on ? Math.round(power / (voltage / 10)) : 0;
     return { channel: 0, current, voltage, power };
-  }
-
-  private energyTodayWh(): number {
-    const on = this.onSinceMs !== undefined ? Date.now() - this.onSinceMs : 0;
-    return Math.round(((this.energyMs + on) / 3_600_000) * this.watts);
-  }
-
-  /** ~30 daily entries, today's first and the rest oldest-first: unsorted like the mss310r trace. */
-  private consumptionX(): Json[] {
-    const now = this.ctx.clock.seconds();
-    const today = { date: ymd(now), time: now, value: this.energyTodayWh() };
-    return [today, ...this.history.filter((d) => d.date !== today.date).map((d) => ({ ...d }))];
   }
 
   private consumptionH(): Json[] {

@@ -1,0 +1,113 @@
+/**
+ * meross-energy: power, voltage, current and energy of a metering plug or one channel of an
+ * energy meter, for a dashboard gauge or a time-series database. It reads on input, on its own
+ * poll interval (0 = off) and when the device pushes a reading. The total kWh only rises: the
+ * counting rule is the core's (capabilities/energy-counter.ts); its state stays in this node's
+ * context, so restarts with persistent context keep it.
+ */
+import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import { countReading, energyReport, readEnergy, type EnergyRead } from "../core/capabilities/energy";
+import { restoreCounter, type EnergyCounterState } from "../core/capabilities/energy-counter";
+import { asMerossError } from "../core/errors";
+import { energyStatus, resolveEnergyChannel, resolveInterval, resolveShow, shownValue, type Show } from "./shared/energy-input";
+import { isBlank } from "./shared/inputs";
+import { linkToConfig } from "./shared/user-node";
+
+interface EnergyDef extends NodeDef {
+  device?: string;
+  channel?: string | number;
+  show?: string;
+  pollInterval?: string | number;
+}
+
+type EnergyMsg = NodeMessageInFlow & { channel?: unknown; show?: unknown; energy?: unknown };
+
+export = function (RED: NodeAPI): void {
+  function MerossEnergy(this: Node, def: EnergyDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let show: Show = "power";
+    let interval = 0;
+    try {
+      show = resolveShow(def.show);
+      interval = resolveInterval(def.pollInterval);
+      resolveEnergyChannel(def.channel, undefined);
+    } catch (err) {
+      node.error(asMerossError(err).message);
+    }
+    /** The last reading per channel, so a push of one half (power or days) completes the other. */
+    const last = new Map<number, EnergyRead>();
+    /** The channel this node reports: its own, else the one the last read chose (pushes follow it). */
+    let shown: number | undefined = isBlank(def.channel) ? undefined : Number(def.channel);
+
+    const counterKey = (uuid: string, channel: number): string => `energy-total:${uuid || "device"}:${channel}`;
+    const count = (read: EnergyRead): EnergyCounterState | undefined => {
+      const uuid = link.config?.device?.info?.uuid ?? "";
+      const key = counterKey(uuid, read.reading.channel);
+      const ctx = node.context();
+      const next = countReading(restoreCounter(ctx.get(key)), read);
+      if (next) ctx.set(key, next);
+      return next;
+    };
+
+    /** Fills msg with the reading: payload the chosen number, energy the details, topic the device. */
+    const fill = (msg: NodeMessage & { energy?: unknown }, read: EnergyRead, pick: Show): void => {
+      const report = energyReport(read, count(read));
+      last.set(read.reading.channel, read);
+      if (isBlank(def.channel)) shown = read.reading.channel;
+      msg.payload = shownValue(report, pick);
+      msg.energy = report;
+      if (isBlank(msg.topic)) msg.topic = link.name();
+      link.show(energyStatus(report));
+    };
+
+    const link = linkToConfig(RED, node, def.device, (ev) => {
+      if (ev.type === "info" || ev.source !== "push") return;
+      if (ev.type === "electricity" && ev.reading.channel === (shown ?? 0)) {
+        const before = last.get(ev.reading.channel);
+        const msg: NodeMessage = {};
+        fill(msg, before?.days ? { reading: ev.reading, days: before.days } : { reading: ev.reading }, show);
+        node.send(msg);
+      } else if (ev.type === "consumption") {
+        const before = last.get(shown ?? 0);
+        if (!before) return;
+        const msg: NodeMessage = {};
+        fill(msg, { reading: before.reading, days: ev.days }, show);
+        node.send(msg);
+      }
+    });
+
+    const read = async (msg: EnergyMsg): Promise<EnergyMsg> => {
+      const channel = resolveEnergyChannel(def.channel, msg.channel);
+      const pick = resolveShow(def.show, msg.show);
+      const device = await link.device();
+      fill(msg, await readEnergy(device, channel), pick);
+      return msg;
+    };
+
+    node.on("input", (msg: NodeMessageInFlow, send, done) => {
+      read(msg as EnergyMsg)
+        .then((m) => {
+          send(m);
+          done();
+        })
+        .catch((err: unknown) => link.fail(err, done));
+    });
+
+    if (interval > 0 && link.config) {
+      let running = false;
+      const timer = setInterval(() => {
+        // A slow device must not pile reads up: skip a tick while the last read still runs.
+        if (running) return;
+        running = true;
+        read({ _msgid: RED.util.generateId() } as EnergyMsg)
+          .then((m) => node.send(m))
+          .catch((err: unknown) => link.fail(err, (e) => node.error(e, {})))
+          .finally(() => (running = false));
+      }, interval * 1000);
+      node.on("close", () => clearInterval(timer));
+    }
+  }
+
+  RED.nodes.registerType("meross-energy", MerossEnergy);
+};
