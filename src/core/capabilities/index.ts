@@ -6,3 +6,4 @@ export * from "./toggle";
 export * from "./light";
 export * from "./electricity";
 export * from "./multiple";
+export * from "./schedule";
