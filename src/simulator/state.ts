@@ -111,12 +111,12 @@ export class SimSwitches {
     return this.list.map((c) => ({ ...c }));
   }
 
-  /** Sets a channel; true when it actually changed. */
-  set(channel: number, on: boolean): boolean {
+  /** Sets a channel; true when it actually changed. `at`: when, if not now (a timer replayed by SimClock.advance). */
+  set(channel: number, on: boolean, at?: number): boolean {
     const c = this.list[channel];
     if (!c || c.on === on) return false;
     c.on = on;
-    c.lmTime = this.clock.seconds();
+    c.lmTime = at ?? this.clock.seconds();
     this.events.emit("switch", { channel, on });
     return true;
   }

@@ -214,13 +214,13 @@ export class ScheduleCapability implements Capability {
   private fireTimer(s: Stored): void {
     const e = s.entry;
     const toggle = isObject(e.extend) && isObject(e.extend.toggle) ? e.extend.toggle : {};
-    this.ctx.switches.set(Number(e.channel), toggle.onoff === 1);
+    this.ctx.switches.set(Number(e.channel), toggle.onoff === 1, this.firingAt);
     if (e.type === TYPE_ONCE) e.enable = 0;
   }
 
   private fireOff(p: PendingOff): void {
     this.pending = this.pending.filter((x) => x !== p);
-    this.ctx.switches.set(p.channel, false);
+    this.ctx.switches.set(p.channel, false, this.firingAt);
   }
 
   /** Any switch (button, app, client, timer): on starts the channel's auto-off triggers, off cancels them. */
