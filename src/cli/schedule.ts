@@ -109,7 +109,9 @@ export async function scheduleCommand(argv: string[], io: CliIo): Promise<number
       return EXIT_OK;
     }
     const [address, action, arg, ...extra] = positionals;
-    if (address === undefined || action === undefined) throw new UsageError("expected a device and an action (list, add, change or delete)");
+    if (address === undefined || action === undefined) {
+      throw new UsageError("expected a device and an action (list, add, change or delete)");
+    }
     const input = fields(values);
     const ms = timeoutMs(str(values, "timeout"), HTTP_TIMEOUT_MS / 1000);
     const run = async (d: MerossDevice): Promise<void> => {

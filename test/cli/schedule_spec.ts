@@ -25,7 +25,8 @@ describe("meross schedule", () => {
     await dev.stop();
   });
 
-  async function cli(args: string[], env: Record<string, string> = { MEROSS_KEY: KEY }): Promise<{ code: number; out: string; err: string }> {
+  type Result = { code: number; out: string; err: string };
+  async function cli(args: string[], env: Record<string, string> = { MEROSS_KEY: KEY }): Promise<Result> {
     const m = memIo(env);
     const code = await run(["schedule", ...args], m.io);
     return { code, out: m.out(), err: m.err() };
@@ -34,7 +35,9 @@ describe("meross schedule", () => {
   it("--help explains every action on stdout and exits 0", async () => {
     const r = await cli(["--help"]);
     assert.equal(r.code, 0);
-    for (const word of ["list", "add timer", "add auto-off", "change <id>", "delete <id>", "--key-file"]) assert.ok(r.out.includes(word), word);
+    for (const word of ["list", "add timer", "add auto-off", "change <id>", "delete <id>", "--key-file"]) {
+      assert.ok(r.out.includes(word), word);
+    }
   });
 
   it("adds, lists, changes and deletes, printing the resulting list each time", async () => {

@@ -271,7 +271,9 @@ export interface TimerInput {
 
 /** Checked fields of a timer; a change starts from the entry the device holds. */
 export function timerFromInput(input: unknown, base?: TimerEntry): TimerEntry {
-  if (!isObject(input)) throw badInput(`The timer ${describeValue(input)} must be an object like {"days":["mon"],"time":"07:30","on":true}.`);
+  if (!isObject(input)) {
+    throw badInput(`The timer ${describeValue(input)} must be an object like {"days":["mon"],"time":"07:30","on":true}.`);
+  }
   if (input.sunrise !== undefined || input.sunset !== undefined) {
     // No capture or source shows how a sun timer is written (docs/protocol-devices.md §18.2 ⚠).
     throw badInput("Sunrise/sunset timers cannot be set yet: how the device stores them is not known. Use a fixed \"time\" instead.");

@@ -79,7 +79,9 @@ async function getEntry(s: DeviceSession, kind: ScheduleKind, id: string): Promi
   const k = KINDS[kind];
   // A GET must name the id: without one firmware answers an empty object (§18.2).
   const reply = await s.request("GET", k.ns, { [k.key]: { id } });
-  return kind === "timer" ? parseEntryReply(reply.payload, "timerx", parseTimerEntry) : parseEntryReply(reply.payload, "triggerx", parseTriggerEntry);
+  return kind === "timer"
+    ? parseEntryReply(reply.payload, "timerx", parseTimerEntry)
+    : parseEntryReply(reply.payload, "triggerx", parseTriggerEntry);
 }
 
 /** Every timer and trigger of the device (of one channel when given). */
@@ -139,7 +141,8 @@ export async function changeSchedule(s: DeviceSession, idValue: unknown, input: 
   if (!hasSchedules(s)) requireKind(s, "timer", "SET");
   const id = parseId(idValue);
   const kind = await kindOf(s, id);
-  const gone = (): MerossError => badInput(`The ${kind} ${describeValue(id)} disappeared from this ${modelOf(s)} while it was being changed.`);
+  const gone = (): MerossError =>
+    badInput(`The ${kind} ${describeValue(id)} disappeared from this ${modelOf(s)} while it was being changed.`);
   if (kind === "timer") {
     const base = await getEntry(s, "timer", id);
     if (!base) throw gone();
@@ -176,7 +179,8 @@ export async function deleteSchedule(s: DeviceSession, idValue: unknown): Promis
  */
 function scheduleChanged(env: Envelope, source: ChangeSource): Update | undefined {
   const ns = env.header.namespace;
-  const kind: ScheduleKind | undefined = ns === NS_TIMERX || ns === NS_DIGEST_TIMERX ? "timer" : ns === NS_TRIGGERX || ns === NS_DIGEST_TRIGGERX ? "trigger" : undefined;
+  const isTimer = ns === NS_TIMERX || ns === NS_DIGEST_TIMERX;
+  const kind: ScheduleKind | undefined = isTimer ? "timer" : ns === NS_TRIGGERX || ns === NS_DIGEST_TRIGGERX ? "trigger" : undefined;
   if (!kind || !isObject(env.payload)) return undefined;
   return () => [{ type: "schedule", kind, source }];
 }

@@ -139,7 +139,8 @@ export class ScheduleCapability implements Capability {
     const channel = toInt(e.channel ?? 0);
     if (id === undefined || channel === undefined || !this.ctx.switches.has(channel)) return undefined;
     const enable = toInt(e.enable ?? 1) === 0 ? 0 : 1;
-    return { id, channel, enable, alias: typeof e.alias === "string" ? e.alias : "", type: toInt(e.type) ?? 1, createTime: toInt(e.createTime) ?? 0 };
+    const alias = typeof e.alias === "string" ? e.alias : "";
+    return { id, channel, enable, alias, type: toInt(e.type) ?? 1, createTime: toInt(e.createTime) ?? 0 };
   }
 
   private checkTimer(e: unknown): Json | undefined {

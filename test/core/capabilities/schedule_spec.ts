@@ -81,7 +81,8 @@ describe("schedule capability: codec", () => {
 
   it("refuses bad input with a sentence naming the value", () => {
     assert.throws(() => timerFromInput({ time: "25:00", on: true }), isCode("BAD_INPUT", /"25:00" is not a time of day/));
-    assert.throws(() => timerFromInput({ time: "07:30", on: true, days: ["mon", "funday"] }), isCode("BAD_INPUT", /"funday" is not a day of the week/));
+    const funday = { time: "07:30", on: true, days: ["mon", "funday"] };
+    assert.throws(() => timerFromInput(funday), isCode("BAD_INPUT", /"funday" is not a day of the week/));
     assert.throws(() => timerFromInput({ time: "07:30" }), isCode("BAD_INPUT", /"on"/));
     assert.throws(() => timerFromInput({ time: "07:30", on: "maybe" }), isCode("BAD_INPUT", /"maybe"/));
     assert.throws(() => timerFromInput({ time: "07:30", on: true, channel: -1 }), isCode("BAD_INPUT", /channel -1/));
