@@ -134,7 +134,9 @@ export async function scheduleCommand(argv: string[], io: CliIo): Promise<number
         if (arg === undefined) throw new UsageError(`${action} needs the id of a timer or trigger, as "list" prints it`);
         if (action === "delete") {
           only(input, [], "delete");
-          await deleteSchedule(d, arg);
+          const { deleted } = await deleteSchedule(d, arg);
+          // Firmware without DELETE: the entry was paused instead; say so, the list still shows it.
+          if (!deleted) io.stderr.write(`meross schedule: this device refused to delete ${arg}, so it was disabled instead\n`);
         } else await changeSchedule(d, arg, input);
         return;
       }

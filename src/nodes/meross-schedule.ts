@@ -40,12 +40,13 @@ export = function (RED: NodeAPI): void {
         const command = parseScheduleCommand(m.payload, channel);
         const device = await link.device();
         let id: string | undefined;
+        let deleted: boolean | undefined;
         if (command.action === "add") {
           id = (command.kind === "timer" ? await addTimer(device, command.input) : await addTrigger(device, command.input)).id;
         } else if (command.action === "change") {
           id = (await changeSchedule(device, command.id, command.input)).id;
         } else if (command.action === "delete") {
-          await deleteSchedule(device, command.id);
+          deleted = (await deleteSchedule(device, command.id)).deleted;
           id = String(command.id);
         }
         const list = await listSchedules(device, channel);
@@ -59,6 +60,8 @@ export = function (RED: NodeAPI): void {
           address: device.address,
           action: command.action,
           ...(id !== undefined ? { id } : {}),
+          // false: the firmware refused DELETE, so the entry was disabled instead (it is still listed).
+          ...(deleted !== undefined ? { deleted } : {}),
         };
         send(m);
         done();

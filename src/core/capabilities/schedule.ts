@@ -157,18 +157,32 @@ export async function changeSchedule(s: DeviceSession, idValue: unknown, input: 
   return entry;
 }
 
+/** What a delete did: removed the entry, or (firmware without DELETE) only paused it. */
+export interface DeleteResult {
+  kind: ScheduleKind;
+  /** false: the device refused DELETE, so the entry was disabled (`enable: 0`) instead and is still listed. */
+  deleted: boolean;
+}
+
 /**
- * Removes an entry. Only [DK] shows how: the method DELETE with `{timerx: {id}}` (§18.2 ⚠);
- * `enable: 0` (a change) only pauses an entry.
+ * Removes an entry. Only [DK] shows how: the method DELETE with `{timerx: {id}}` (§18.2 ⚠).
+ * Firmware that refuses it (ERROR 5000) gets the safe fallback of docs/protocol-devices.md §19:
+ * the entry is disabled, so it stops running, and the result says it was not removed.
  */
-export async function deleteSchedule(s: DeviceSession, idValue: unknown): Promise<ScheduleKind> {
+export async function deleteSchedule(s: DeviceSession, idValue: unknown): Promise<DeleteResult> {
   await s.ready();
   if (!hasSchedules(s)) requireKind(s, "timer", "DELETE");
   const id = parseId(idValue);
   const kind = await kindOf(s, id);
   const k = KINDS[kind];
-  await s.request("DELETE", k.ns, { [k.key]: { id } });
-  return kind;
+  try {
+    await s.request("DELETE", k.ns, { [k.key]: { id } });
+    return { kind, deleted: true };
+  } catch (err) {
+    if (!(err instanceof MerossError) || err.code !== "UNSUPPORTED") throw err;
+  }
+  await changeSchedule(s, id, { enabled: false });
+  return { kind, deleted: false };
 }
 
 // ---- reducer -------------------------------------------------------------------------

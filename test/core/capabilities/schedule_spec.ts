@@ -21,6 +21,7 @@ import {
   weekFromDays,
 } from "../../../src/core/capabilities";
 import { MerossDevice } from "../../../src/core/session/device";
+import { MerossError } from "../../../src/core/errors";
 import { SimulatedDevice } from "../../../src/simulator/device";
 import { FakeSession } from "../helpers/fakes";
 import { isCode, rejectsWith } from "../../helpers/errors";
@@ -106,6 +107,19 @@ describe("schedule capability: codec", () => {
     assert.deepEqual(s.sent, []);
   });
 
+  it("firmware that refuses DELETE gets the entry disabled instead, and the result says so", async () => {
+    const entry = { id: "x1", enable: 1, channel: 0, week: 0xff, time: 60, extend: { toggle: { onoff: 1 } } };
+    const s = new FakeSession({ [NS_TIMERX]: {}, [NS_DIGEST_TIMERX]: {} }, (r) => {
+      if (r.method === "DELETE") throw new MerossError("UNSUPPORTED", "no DELETE here");
+      if (r.namespace === NS_DIGEST_TIMERX) return { digest: [{ channel: 0, id: "x1", count: 1 }] };
+      return r.method === "GET" ? { timerx: entry } : {};
+    });
+    assert.deepEqual(await deleteSchedule(s, "x1"), { kind: "timer", deleted: false });
+    const last = s.sent[s.sent.length - 1];
+    assert.equal(last.method, "SET");
+    assert.equal((last.payload.timerx as { enable: number; id: string }).enable, 0);
+  });
+
   it("a hostile entry reply is BAD_RESPONSE, never a TypeError", async () => {
     const s = new FakeSession({ [NS_TIMERX]: {}, [NS_DIGEST_TIMERX]: {} }, (r) =>
       r.namespace === NS_DIGEST_TIMERX ? { digest: [{ channel: 0, id: "x", count: 1 }] } : { timerx: { id: "x", time: "noon" } },
@@ -142,8 +156,8 @@ describe("schedule capability: over HTTP against the simulator", () => {
     assert.deepEqual(list.timers.map((t) => [t.time, t.enabled, t.days, t.on]), [["08:15", false, ["mon", "tue"], true]]);
     assert.equal(list.triggers[0].durationSeconds, 300);
 
-    assert.equal(await deleteSchedule(dev, timer.id), "timer");
-    assert.equal(await deleteSchedule(dev, trigger.id), "trigger");
+    assert.deepEqual(await deleteSchedule(dev, timer.id), { kind: "timer", deleted: true });
+    assert.deepEqual(await deleteSchedule(dev, trigger.id), { kind: "trigger", deleted: true });
     assert.deepEqual(await listSchedules(dev), { timers: [], triggers: [] });
     await rejectsWith(deleteSchedule(dev, timer.id), "BAD_INPUT", /no timer or trigger with id/);
     await rejectsWith(changeSchedule(dev, "../x", {}), "BAD_INPUT", /not a timer or trigger id/);
