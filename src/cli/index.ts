@@ -12,6 +12,7 @@ import { ONBOARD_HELP, onboardCommand } from "./onboard";
 import { SIMULATE_HELP, simulateCommand } from "./simulate";
 import { CERTS_HELP, certsCommand } from "./certs";
 import { BROKER_HELP, brokerCommand } from "./broker";
+import { SCHEDULE_HELP, scheduleCommand } from "./schedule";
 
 export type { CliIo, Command } from "./io";
 
@@ -21,6 +22,7 @@ export const COMMANDS: Record<string, { run: Command; help: string; summary: str
   onboard: { run: onboardCommand, help: ONBOARD_HELP, summary: "put a device in pairing mode on your Wi-Fi and MQTT broker" },
   simulate: { run: simulateCommand, help: SIMULATE_HELP, summary: "run a simulated device on 127.0.0.1" },
   certs: { run: certsCommand, help: CERTS_HELP, summary: "create the TLS certificates (and a mosquitto.conf) for a local MQTT broker" },
+  schedule: { run: scheduleCommand, help: SCHEDULE_HELP, summary: "list, add or delete the timers and auto-off rules a device runs itself" },
   broker: { run: brokerCommand, help: BROKER_HELP, summary: "run an MQTT broker that Meross devices can log in to" },
 };
 

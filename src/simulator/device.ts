@@ -11,6 +11,7 @@ import { MerossError } from "../core/errors";
 import { ElectricityCapability } from "./capabilities/electricity";
 import { ConfigCapability } from "./capabilities/config";
 import { LightCapability } from "./capabilities/light";
+import { ScheduleCapability } from "./capabilities/schedule";
 import { FaultInjector } from "./faults";
 import { SimFirmware, TRIGGER_PHYSICAL } from "./firmware";
 import { deriveIdentity } from "./identity";
@@ -233,6 +234,24 @@ export class SimulatedDevice extends EventEmitter {
     this.assertChannel(channel);
     this.fw.switches.set(channel, on);
     this.fw.changed();
+  }
+
+  /**
+   * Skips the device clock `seconds` forward at once: timers and auto-off triggers due meanwhile
+   * run (and push) as they would have, so tests need not wait.
+   */
+  advanceClock(seconds: number): void {
+    this.fw.clock.advance(seconds);
+  }
+
+  /** Sets the device clock (epoch seconds), as System.Time or NTP would: nothing skipped is run. */
+  setClock(timestamp: number): void {
+    this.fw.clock.set(timestamp);
+  }
+
+  /** Copies of the timers and triggers the device holds, as stored (docs/protocol-devices.md §18). */
+  get schedules(): { timers: Record<string, unknown>[]; triggers: Record<string, unknown>[] } {
+    return this.fw.capabilities.find(ScheduleCapability)?.entries() ?? { timers: [], triggers: [] };
   }
 
   /** Changes the light as the Meross app would; rgb switches to colour mode, temperature to white. */

@@ -7,20 +7,29 @@ import { TypedEvents } from "../core/events";
 import { toInt } from "../core/protocol/rules";
 import type { Gateway, SimChannelState, WifiNetwork } from "./types";
 
+export interface ClockEvents {
+  /**
+   * The clock moved other than by time passing: `advanced` when a test skipped time forward
+   * (what was due meanwhile should happen), not when something set it (NTP, System.Time).
+   */
+  moved: { from: number; to: number; advanced: boolean };
+}
+
 /** The device clock: seconds since boot until something sets it (docs/protocol.md §1.1). */
 export class SimClock {
+  readonly events = new TypedEvents<ClockEvents>();
   private readonly bootMs = Date.now();
   private offsetMs = 0;
-  /** Simulated time added by advance(): tests and the status page jump days ahead. */
-  private skewMs = 0;
+  /** Time skipped forward by advance(), on top of the real clock and any set(). */
+  private skippedMs = 0;
   timezone = "";
   timeRule: number[][] = [];
 
   constructor(private synced: boolean) {}
 
   seconds(): number {
-    if (!this.synced) return Math.floor((Date.now() - this.bootMs + this.skewMs) / 1000);
-    return Math.floor((Date.now() + this.offsetMs + this.skewMs) / 1000);
+    if (!this.synced) return Math.floor((Date.now() - this.bootMs + this.skippedMs) / 1000);
+    return Math.floor((Date.now() + this.offsetMs + this.skippedMs) / 1000);
   }
 
   /** Seconds since the (simulated) boot, for uptime fields. */
@@ -30,19 +39,31 @@ export class SimClock {
 
   /** Sets the clock to `timestamp` (epoch seconds) now. */
   set(timestamp: number): void {
+    const from = this.seconds();
     this.synced = true;
-    this.offsetMs = timestamp * 1000 - Date.now();
-    this.skewMs = 0;
+    this.offsetMs = timestamp * 1000 - Date.now() - this.skippedMs;
+    this.events.emit("moved", { from, to: this.seconds(), advanced: false });
   }
 
-  /** Moves the clock `seconds` ahead (never back), as if that much time had passed. */
+  /** Skips `seconds` forward at once, so tests see what the device does meanwhile (its timers) without waiting. */
   advance(seconds: number): void {
-    if (Number.isFinite(seconds) && seconds > 0) this.skewMs += seconds * 1000;
+    const from = this.seconds();
+    this.skippedMs += Math.max(0, seconds) * 1000;
+    this.events.emit("moved", { from, to: this.seconds(), advanced: true });
   }
 
   /** NTP after joining a network: the clock follows the host's time. */
   markSynced(): void {
+    const from = this.seconds();
     this.synced = true;
+    this.events.emit("moved", { from, to: this.seconds(), advanced: false });
+  }
+
+  /** Seconds east of UTC now: the last `timeRule` entry `[start, offset, dst]` that has begun (System.Time). */
+  utcOffset(at = this.seconds()): number {
+    let offset = 0;
+    for (const r of this.timeRule) if (r.length >= 2 && r[0] <= at) offset = r[1];
+    return offset;
   }
 
   setRule(timeRule: unknown[]): void {
@@ -90,12 +111,12 @@ export class SimSwitches {
     return this.list.map((c) => ({ ...c }));
   }
 
-  /** Sets a channel; true when it actually changed. */
-  set(channel: number, on: boolean): boolean {
+  /** Sets a channel; true when it actually changed. `at`: when, if not now (a timer replayed by SimClock.advance). */
+  set(channel: number, on: boolean, at?: number): boolean {
     const c = this.list[channel];
     if (!c || c.on === on) return false;
     c.on = on;
-    c.lmTime = this.clock.seconds();
+    c.lmTime = at ?? this.clock.seconds();
     this.events.emit("switch", { channel, on });
     return true;
   }

@@ -10,3 +10,4 @@ export * from "./energy-counter";
 export * from "./energy";
 export * from "./care";
 export * from "./multiple";
+export * from "./schedule";

@@ -6,6 +6,7 @@ import type { Envelope } from "../protocol/message";
 import { electricityCapability } from "./electricity";
 import { lightCapability } from "./light";
 import { multipleCapability } from "./multiple";
+import { scheduleCapability } from "./schedule";
 import { systemCapability } from "./system";
 import { toggleCapability } from "./toggle";
 import type { Abilities, Capability, ChangeSource, Update } from "./types";
@@ -16,6 +17,7 @@ export const CAPABILITIES: readonly Capability[] = [
   lightCapability,
   electricityCapability,
   multipleCapability,
+  scheduleCapability,
 ];
 
 /**

@@ -22,7 +22,9 @@ export type DeviceEvent =
   | { type: "electricity"; reading: ElectricityReading; source?: ChangeSource }
   | { type: "consumption"; days: DailyConsumption[]; source?: ChangeSource }
   | { type: "info"; info: DeviceInfo }
-  | { type: "online"; online: boolean; source?: "push" | "broker" };
+  | { type: "online"; online: boolean; source?: "push" | "broker" }
+  /** The device's timers or auto-off triggers changed (schedule.ts); nothing is cached, re-read them. */
+  | { type: "schedule"; kind: "timer" | "trigger"; source?: ChangeSource };
 
 /** The state a session keeps; only reducers (through DeviceSession.commit) write it. */
 export interface MutableDeviceState {

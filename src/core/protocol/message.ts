@@ -8,7 +8,11 @@ import { describeValue, isObject } from "./rules";
 
 export type RequestMethod = "GET" | "SET" | "PUSH";
 export type ReplyMethod = "GETACK" | "SETACK" | "ERROR" | "PUSH";
-export type Method = RequestMethod | ReplyMethod;
+/**
+ * Only the removal of a TimerX/TriggerX entry uses DELETE (docs/protocol-devices.md §18.2 ⚠); it
+ * is not a request method a flow may send, so REQUEST_METHODS leaves it out.
+ */
+export type Method = RequestMethod | ReplyMethod | "DELETE";
 
 export const REQUEST_METHODS: readonly RequestMethod[] = ["GET", "SET", "PUSH"];
 

@@ -17,7 +17,8 @@ export const REBOOT_MS = 80;
 
 /** The firmware's answer to one request. */
 export interface Outcome {
-  method: "GETACK" | "SETACK" | "ERROR" | "PUSH";
+  /** DELETEACK: the answer to a TimerX/TriggerX DELETE (docs/protocol-devices.md §18.2 ⚠). */
+  method: "GETACK" | "SETACK" | "DELETEACK" | "ERROR" | "PUSH";
   payload: Json;
   /** Work the firmware does once the reply is on the wire (reboots). */
   after?: () => void;

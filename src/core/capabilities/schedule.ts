@@ -1,0 +1,206 @@
+/**
+ * On-device schedules (docs/protocol.md §6.10, docs/protocol-devices.md §18): weekly on/off
+ * timers (Control.TimerX) and auto-off triggers (Control.TriggerX). The device runs them on
+ * its own clock, so they keep working while Node-RED is stopped. Entries are addressed by id
+ * and found through the Digest namespaces; the codec is in schedule-codec.ts.
+ */
+import { MerossError, explain } from "../errors";
+import type { Envelope } from "../protocol/message";
+import { nowSeconds } from "../protocol/message";
+import {
+  NS_DIGEST_TIMERX,
+  NS_DIGEST_TRIGGERX,
+  NS_TIMERX,
+  NS_TRIGGERX,
+  buildTimerXSet,
+  buildTriggerXSet,
+  parseChannel,
+  parseDigest,
+  parseEntryReply,
+  parseId,
+  parseTimerEntry,
+  parseTriggerEntry,
+  timerFromInput,
+  triggerFromInput,
+  type DigestItem,
+  type TimerEntry,
+  type TriggerEntry,
+} from "./schedule-codec";
+import { modelOf, type Capability, type ChangeSource, type DeviceSession, type Update } from "./types";
+import { badInput, describeValue, isObject } from "./util";
+
+export * from "./schedule-codec";
+
+export type ScheduleKind = "timer" | "trigger";
+
+/** Everything programmed on a device, timers and auto-off triggers, sorted by channel then time. */
+export interface ScheduleList {
+  timers: TimerEntry[];
+  triggers: TriggerEntry[];
+}
+
+const KINDS = {
+  timer: { ns: NS_TIMERX, digest: NS_DIGEST_TIMERX, key: "timerx" },
+  trigger: { ns: NS_TRIGGERX, digest: NS_DIGEST_TRIGGERX, key: "triggerx" },
+} as const;
+
+export function hasSchedules(s: Pick<DeviceSession, "has">): boolean {
+  return s.has(NS_TIMERX) || s.has(NS_TRIGGERX);
+}
+
+/** Whether the ability list allows sunrise/sunset offsets on timers (`sunOffsetSupport`, §18.2). */
+export function supportsSunOffset(s: Pick<DeviceSession, "state">): boolean {
+  const a = s.state.abilities?.[NS_TIMERX];
+  return isObject(a) && Number(a.sunOffsetSupport) === 1;
+}
+
+function requireKind(s: DeviceSession, kind: ScheduleKind, method: string): void {
+  const ns = KINDS[kind].ns;
+  if (s.has(ns)) return;
+  const what = kind === "timer" ? "on/off timers" : "auto-off triggers";
+  throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, method, ns, `this ${modelOf(s)} has no ${what}`), {
+    host: s.address,
+    namespace: ns,
+  });
+}
+
+/** The digest of one kind; without its Digest namespace, the same list from System.All (§18.1). */
+async function digestOf(s: DeviceSession, kind: ScheduleKind): Promise<DigestItem[]> {
+  const k = KINDS[kind];
+  if (s.has(k.digest)) return parseDigest((await s.request("GET", k.digest, { digest: [] })).payload, k.digest.slice(10));
+  const all = (await s.request("GET", "Appliance.System.All", {})).payload;
+  const digest = isObject(all.all) && isObject(all.all.digest) ? all.all.digest[k.key] : undefined;
+  return parseDigest({ digest: digest ?? [] }, "System.All");
+}
+
+async function getEntry(s: DeviceSession, kind: "timer", id: string): Promise<TimerEntry | undefined>;
+async function getEntry(s: DeviceSession, kind: "trigger", id: string): Promise<TriggerEntry | undefined>;
+async function getEntry(s: DeviceSession, kind: ScheduleKind, id: string): Promise<TimerEntry | TriggerEntry | undefined> {
+  const k = KINDS[kind];
+  // A GET must name the id: without one firmware answers an empty object (§18.2).
+  const reply = await s.request("GET", k.ns, { [k.key]: { id } });
+  return kind === "timer"
+    ? parseEntryReply(reply.payload, "timerx", parseTimerEntry)
+    : parseEntryReply(reply.payload, "triggerx", parseTriggerEntry);
+}
+
+/** Every timer and trigger of the device (of one channel when given). */
+export async function listSchedules(s: DeviceSession, channel?: number): Promise<ScheduleList> {
+  await s.ready();
+  if (!hasSchedules(s)) requireKind(s, "timer", "GET");
+  const want = channel === undefined ? undefined : parseChannel(channel);
+  const out: ScheduleList = { timers: [], triggers: [] };
+  if (s.has(NS_TIMERX)) {
+    for (const d of await digestOf(s, "timer")) {
+      if (want !== undefined && d.channel !== want) continue;
+      const t = await getEntry(s, "timer", d.id);
+      if (t) out.timers.push(t);
+    }
+  }
+  if (s.has(NS_TRIGGERX)) {
+    for (const d of await digestOf(s, "trigger")) {
+      if (want !== undefined && d.channel !== want) continue;
+      const t = await getEntry(s, "trigger", d.id);
+      if (t) out.triggers.push(t);
+    }
+  }
+  out.timers.sort((a, b) => a.channel - b.channel || a.minutes - b.minutes || a.id.localeCompare(b.id));
+  out.triggers.sort((a, b) => a.channel - b.channel || a.id.localeCompare(b.id));
+  return out;
+}
+
+/** Creates a weekly timer from flow input (`{days, time, on, channel?, enabled?, name?}`). */
+export async function addTimer(s: DeviceSession, input: unknown): Promise<TimerEntry> {
+  await s.ready();
+  requireKind(s, "timer", "SET");
+  const entry = timerFromInput(input);
+  await s.request("SET", NS_TIMERX, buildTimerXSet(entry, nowSeconds()));
+  return entry;
+}
+
+/** Creates an auto-off trigger from flow input (`{afterOnMinutes, channel?, days?, enabled?, name?}`). */
+export async function addTrigger(s: DeviceSession, input: unknown): Promise<TriggerEntry> {
+  await s.ready();
+  requireKind(s, "trigger", "SET");
+  const entry = triggerFromInput(input);
+  await s.request("SET", NS_TRIGGERX, buildTriggerXSet(entry, nowSeconds()));
+  return entry;
+}
+
+/** Which kind an id is, read from the digests; BAD_INPUT when the device has no such entry. */
+async function kindOf(s: DeviceSession, id: string): Promise<ScheduleKind> {
+  for (const kind of ["timer", "trigger"] as const) {
+    if (s.has(KINDS[kind].ns) && (await digestOf(s, kind)).some((d) => d.id === id)) return kind;
+  }
+  throw badInput(`This ${modelOf(s)} has no timer or trigger with id ${describeValue(id)}: list them to see the ids it holds.`);
+}
+
+/** Replaces the fields `input` names in the entry with this id; the rest stays as the device holds it. */
+export async function changeSchedule(s: DeviceSession, idValue: unknown, input: unknown): Promise<TimerEntry | TriggerEntry> {
+  await s.ready();
+  if (!hasSchedules(s)) requireKind(s, "timer", "SET");
+  const id = parseId(idValue);
+  const kind = await kindOf(s, id);
+  const gone = (): MerossError =>
+    badInput(`The ${kind} ${describeValue(id)} disappeared from this ${modelOf(s)} while it was being changed.`);
+  if (kind === "timer") {
+    const base = await getEntry(s, "timer", id);
+    if (!base) throw gone();
+    const entry = timerFromInput(input, base);
+    await s.request("SET", NS_TIMERX, buildTimerXSet(entry, nowSeconds()));
+    return entry;
+  }
+  const base = await getEntry(s, "trigger", id);
+  if (!base) throw gone();
+  const entry = triggerFromInput(input, base);
+  await s.request("SET", NS_TRIGGERX, buildTriggerXSet(entry, nowSeconds()));
+  return entry;
+}
+
+/** What a delete did: removed the entry, or (firmware without DELETE) only paused it. */
+export interface DeleteResult {
+  kind: ScheduleKind;
+  /** false: the device refused DELETE, so the entry was disabled (`enable: 0`) instead and is still listed. */
+  deleted: boolean;
+}
+
+/**
+ * Removes an entry. Only [DK] shows how: the method DELETE with `{timerx: {id}}` (§18.2 ⚠).
+ * Firmware that refuses it (ERROR 5000) gets the safe fallback of docs/protocol-devices.md §19:
+ * the entry is disabled, so it stops running, and the result says it was not removed.
+ */
+export async function deleteSchedule(s: DeviceSession, idValue: unknown): Promise<DeleteResult> {
+  await s.ready();
+  if (!hasSchedules(s)) requireKind(s, "timer", "DELETE");
+  const id = parseId(idValue);
+  const kind = await kindOf(s, id);
+  const k = KINDS[kind];
+  try {
+    await s.request("DELETE", k.ns, { [k.key]: { id } });
+    return { kind, deleted: true };
+  } catch (err) {
+    if (!(err instanceof MerossError) || err.code !== "UNSUPPORTED") throw err;
+  }
+  await changeSchedule(s, id, { enabled: false });
+  return { kind, deleted: false };
+}
+
+// ---- reducer -------------------------------------------------------------------------
+
+/**
+ * A push of any of these namespaces means the device's schedules changed (the app, or an
+ * entry that ran once). Nothing is cached: listeners hear which kind changed and re-read.
+ */
+function scheduleChanged(env: Envelope, source: ChangeSource): Update | undefined {
+  const ns = env.header.namespace;
+  const isTimer = ns === NS_TIMERX || ns === NS_DIGEST_TIMERX;
+  const kind: ScheduleKind | undefined = isTimer ? "timer" : ns === NS_TRIGGERX || ns === NS_DIGEST_TRIGGERX ? "trigger" : undefined;
+  if (!kind || !isObject(env.payload)) return undefined;
+  return () => [{ type: "schedule", kind, source }];
+}
+
+export const scheduleCapability: Capability = {
+  name: "schedule",
+  namespaces: [NS_TIMERX, NS_TRIGGERX, NS_DIGEST_TIMERX, NS_DIGEST_TRIGGERX],
+  reduce: scheduleChanged,
+};
