@@ -135,6 +135,14 @@ export class SerialQueue {
     this.probe = undefined;
   }
 
+  /** The owner closed: every waiting task is dropped (CANCELLED); a running one ends by itself. */
+  clear(): void {
+    for (const entry of this.waiting.slice()) {
+      this.remove(entry);
+      this.settle(entry, new MerossError("CANCELLED", explain.cancelled(this.host, entry.label), { host: this.host }));
+    }
+  }
+
   private notSent(label: string): MerossError {
     const code = this.failure?.code;
     const reason = (code && FAILURE_REASON[code]) ?? "an earlier request failed";
