@@ -149,7 +149,10 @@ export class DeviceLink {
     this.offs.push(
       fleet.events.on("device", (p) => {
         this.follow(p);
-        if (p.uuid === this.uuidValue) this.refreshReady();
+        if (p.uuid !== this.uuidValue) return;
+        this.refreshReady();
+        // Arrival is the event to read on: a device that logs in is read now, not at the next retry.
+        if (p.listening && this.wanted && this.current.state !== "ready") this.connect();
       }),
       fleet.events.on("gone", (g) => {
         if (g.uuid === this.uuidValue) this.refreshReady();
