@@ -20,21 +20,10 @@ import { getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capa
 import { getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
 import { getConsumption, getElectricity } from "../capabilities/electricity";
 import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
-import { NS, type DeviceEventMap, type DeviceOptions } from "./types";
+import { DEADLINE_GRACE_MS, DEADLINE_TIMEOUTS, NS, type CommandOptions, type DeviceEventMap, type DeviceOptions } from "./types";
 
 export type { DeviceEvent, RequestOptions } from "../capabilities/types";
 export * from "./types";
-
-/**
- * A request's deadline (waiting in the queue plus running) when the caller gives none: its
- * own timeout, plus as long again to wait behind the one request ahead of it.
- */
-export const DEADLINE_TIMEOUTS = 2;
-
-/** What a command of a node carries: the node's signal drops it while it still waits (node closed). */
-export interface CommandOptions {
-  signal?: AbortSignal;
-}
 
 /** Failures that say the device did not answer at all, after which it is not sent one request after another. */
 const NO_ANSWER = new Set(["TIMEOUT", "UNREACHABLE"]);
@@ -220,7 +209,7 @@ export class MerossDevice implements DeviceSession {
           this.events.emit("busy", false);
         }
       },
-      { signal: opts.signal, deadlineMs, label: `${method} ${namespace}` },
+      { signal: opts.signal, deadlineMs: deadlineMs + DEADLINE_GRACE_MS, label: `${method} ${namespace}` },
     );
   }
 

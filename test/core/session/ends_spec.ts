@@ -101,8 +101,10 @@ describe("a device session whose device stops answering", () => {
   });
 
   it("never sends a waiting request whose owner closed, nor any waiting request once the session closed", async () => {
-    const d = device!;
     const w = wire!;
+    // A patient session: the slow first answer must not count as the device hanging here.
+    const d = new MerossDevice({ transport: w, key: KEY, timeoutMs: 10_000 });
+    await d.ready();
     sim!.setFault({ kind: "delay", ms: 150 }, { count: 1 });
     const owner = new AbortController();
     const first = d.setToggle(0, true, { signal: owner.signal });
