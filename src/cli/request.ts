@@ -102,6 +102,7 @@ function isMethod(s: string | undefined): boolean {
 export async function requestCommand(argv: string[], io: CliIo): Promise<number> {
   let device: MerossDevice | undefined;
   let connection: MqttConnection | undefined;
+  let transport: MqttTransport | undefined;
   try {
     const { values, positionals } = parse(argv, {
       ...KEY_OPTIONS,
@@ -155,7 +156,8 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
       const uuid = str(values, "uuid") as string;
       if (!/^[A-Za-z0-9]{1,64}$/.test(uuid)) throw new UsageError(`--uuid "${uuid}" is not valid: a Meross uuid is 32 letters and digits (hardware.uuid in Appliance.System.All)`);
       connection = await MqttConnection.connect(opts);
-      device = new MerossDevice({ transport: new MqttTransport({ uuid, client: connection, timeoutMs: ms }), key: keyFrom(values, io), timeoutMs: ms });
+      transport = new MqttTransport({ uuid, client: connection, timeoutMs: ms });
+      device = new MerossDevice({ transport, key: keyFrom(values, io), timeoutMs: ms });
     }
     try {
       const reply = await device.request(method as RequestMethod, namespace, payload, { checkAbility: false, timeoutMs: ms });
@@ -169,7 +171,9 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
   } catch (err) {
     return reportError(io, "request", err);
   } finally {
+    // The creator closes: the session never closes a transport it was given, the transport never its connection.
     await device?.close();
+    await transport?.close();
     await connection?.close();
   }
 }

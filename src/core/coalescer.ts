@@ -9,8 +9,8 @@
 export type CoalescedOutcome<R> = { status: "done"; result: R } | { status: "superseded" } | { status: "cancelled" };
 
 export interface CoalescerOptions<C, R> {
-  /** Runs one (possibly merged) command; only one runs at a time. */
-  execute: (command: C) => Promise<R>;
+  /** Runs one (possibly merged) command; only one runs at a time. `signal` is its submitter's. */
+  execute: (command: C, signal?: AbortSignal) => Promise<R>;
   /** Folds a newer command over an older pending one; newer fields win. */
   merge: (older: C, newer: C) => C;
   /** Minimum gap between the starts of two executions (default 55 ms). */
@@ -35,6 +35,9 @@ interface Waiting<C, R> {
   command: C;
   resolve: (outcome: CoalescedOutcome<R>) => void;
   reject: (err: unknown) => void;
+  /** The submitter's signal: aborting it drops the command while it waits (its node closed). */
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 /**
@@ -43,7 +46,7 @@ interface Waiting<C, R> {
  * because its settings live on in the merged command. Every submit() settles once.
  */
 export class Coalescer<C, R> {
-  private readonly execute: (command: C) => Promise<R>;
+  private readonly execute: (command: C, signal?: AbortSignal) => Promise<R>;
   private readonly merge: (older: C, newer: C) => C;
   private readonly minIntervalMs: number;
   private readonly quietMs: number;
@@ -73,7 +76,13 @@ export class Coalescer<C, R> {
     return this.running || this.waiting !== undefined;
   }
 
-  submit(command: C): Promise<CoalescedOutcome<R>> {
+  /**
+   * Queues `command` (merged into the waiting one, if any). An abort of `opts.signal` while the
+   * command waits settles it as "cancelled" and nothing is executed for it.
+   */
+  submit(command: C, opts: { signal?: AbortSignal } = {}): Promise<CoalescedOutcome<R>> {
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.resolve({ status: "cancelled" });
     this.lastSubmit = Date.now();
     return new Promise<CoalescedOutcome<R>>((resolve, reject) => {
       const older = this.waiting;
@@ -86,9 +95,19 @@ export class Coalescer<C, R> {
           reject(err);
           return;
         }
+        this.detach(older);
         older.resolve({ status: "superseded" });
       }
-      this.waiting = { command: merged, resolve, reject };
+      const entry: Waiting<C, R> = { command: merged, resolve, reject, signal };
+      if (signal) {
+        entry.onAbort = () => {
+          if (this.waiting !== entry) return;
+          this.waiting = undefined;
+          entry.resolve({ status: "cancelled" });
+        };
+        signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
+      this.waiting = entry;
       this.pump();
     });
   }
@@ -99,7 +118,13 @@ export class Coalescer<C, R> {
     this.timer = undefined;
     const w = this.waiting;
     this.waiting = undefined;
+    if (w) this.detach(w);
     w?.resolve({ status: "cancelled" });
+  }
+
+  private detach(w: Waiting<C, R>): void {
+    if (w.signal && w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
+    w.onAbort = undefined;
   }
 
   private pump(): void {
@@ -117,12 +142,13 @@ export class Coalescer<C, R> {
     }
     const job = this.waiting;
     this.waiting = undefined;
+    this.detach(job);
     this.running = true;
     this.lastStart = Date.now();
     this.executions++;
     let result: Promise<R>;
     try {
-      result = Promise.resolve(this.execute(job.command));
+      result = Promise.resolve(this.execute(job.command, job.signal));
     } catch (err) {
       result = Promise.reject(err);
     }

@@ -135,6 +135,22 @@ export class SerialQueue {
     this.probe = undefined;
   }
 
+  /**
+   * The owner closed: every waiting task is dropped (CANCELLED, never sent) and the running one
+   * is told to stop, so nothing more goes out (no retry, no recovery request).
+   */
+  clear(): void {
+    const running = this.running;
+    if (running && !running.controller.signal.aborted) {
+      const what = `${running.label} for the device at ${this.host} was stopped: its session was closed while it waited for the answer.`;
+      running.controller.abort(new MerossError("CANCELLED", what, { host: this.host }));
+    }
+    for (const entry of this.waiting.slice()) {
+      this.remove(entry);
+      this.settle(entry, new MerossError("CANCELLED", explain.cancelled(this.host, entry.label), { host: this.host }));
+    }
+  }
+
   private notSent(label: string): MerossError {
     const code = this.failure?.code;
     const reason = (code && FAILURE_REASON[code]) ?? "an earlier request failed";

@@ -43,20 +43,21 @@ function checkCapability(device: MerossDevice, req: LightRequest): void {
   }
 }
 
-async function applyLight(device: MerossDevice, req: LightRequest): Promise<LightState> {
+async function applyLight(device: MerossDevice, req: LightRequest, signal?: AbortSignal): Promise<LightState> {
   let on = req.on;
   if (on === "toggle") {
     const known = device.toggles.get(LIGHT_CHANNEL) ?? device.light?.on;
-    on = !(known ?? (await device.getLight()).on ?? false);
+    on = !(known ?? (await device.getLight({ signal })).on ?? false);
   }
-  if (!hasLevels(req) && on === undefined) return device.getLight();
-  return device.setLight({ channel: LIGHT_CHANNEL, rgb: req.rgb, temperature: req.temperature, luminance: req.luminance, on });
+  if (!hasLevels(req) && on === undefined) return device.getLight({ signal });
+  const cmd = { channel: LIGHT_CHANNEL, rgb: req.rgb, temperature: req.temperature, luminance: req.luminance, on };
+  return device.setLight(cmd, { signal });
 }
 
 function schedulerFor(config: MerossConfigNode): Coalescer<LightRequest, LightState> {
   return config.shared(`light:${LIGHT_CHANNEL}`, () =>
     new Coalescer<LightRequest, LightState>({
-      execute: async (req) => applyLight(await config.getDevice(), req),
+      execute: async (req, signal) => applyLight(await config.getDevice(), req, signal),
       merge: mergeLightRequests,
     }),
   );
@@ -78,9 +79,9 @@ export = function (RED: NodeAPI): void {
         // Once the session knows its abilities, skip the await so messages keep their order cheaply.
         const device = config.device?.abilities ? config.device : await config.getDevice();
         checkCapability(device, req);
-        const outcome = await schedulerFor(config).submit(req);
+        const outcome = await schedulerFor(config).submit(req, { signal: link.signal });
         if (outcome.status !== "done") {
-          // Superseded by a newer message whose output will carry the final state.
+          // Superseded by a newer message whose output will carry the final state (or the node closed).
           done();
           return;
         }

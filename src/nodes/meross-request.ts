@@ -61,7 +61,7 @@ export = function (RED: NodeAPI): void {
         const req = resolveRequest({ method: def.method, namespace: def.namespace }, m);
         const device = await link.device();
         link.show({ fill: "blue", shape: "dot", text: requestStatusText(req.method, req.namespace, false) });
-        const reply = await device.request(req.method, req.namespace, req.payload);
+        const reply = await device.request(req.method, req.namespace, req.payload, { signal: link.signal });
         // With a broker the request may have gone over MQTT or HTTP: the status says which ("auto" switches).
         const cfg = link.config;
         const path = cfg && cfg.link.routeText() ? ` · ${cfg.path()}` : "";

@@ -45,7 +45,8 @@ export = function (RED: NodeAPI): void {
         const channel = resolveChannel(configured, m.channel, m.outlet);
         const command = parseToggleCommand(m.payload);
         const device = await link.device();
-        const result = command.read ? await device.getToggle(channel) : await device.setToggle(channel, command.on);
+        const opts = { signal: link.signal };
+        const result = command.read ? await device.getToggle(channel, opts) : await device.setToggle(channel, command.on, opts);
         shownChannel = channel;
         link.show(stateStatus(channel, result.on, outlets()));
         m.payload = result.on;

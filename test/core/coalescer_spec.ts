@@ -170,4 +170,27 @@ describe("Coalescer", () => {
     assert.equal((await a).status, "done");
     assert.equal(dev.seen.length, 1, "the cancelled command never ran");
   });
+
+  it("drops a waiting command whose submitter's signal aborts, and hands the running one its signal", async () => {
+    const dev = fakeDevice(50);
+    const signals: Array<AbortSignal | undefined> = [];
+    const execute = (c: Cmd, signal?: AbortSignal): Promise<Cmd> => {
+      signals.push(signal);
+      return dev.execute(c);
+    };
+    const c = new Coalescer<Cmd, Cmd>({ execute, merge: mergeCmd });
+    const first = new AbortController();
+    const closing = new AbortController();
+    const a = c.submit({ level: 1 }, { signal: first.signal });
+    const b = c.submit({ level: 2 }, { signal: closing.signal });
+    closing.abort();
+    assert.deepEqual(await b, { status: "cancelled" });
+    await clock.tickAsync(100);
+    assert.equal((await a).status, "done");
+    assert.equal(dev.seen.length, 1, "the aborted command never ran");
+    assert.equal(signals[0], first.signal, "the running command got its submitter's signal");
+    assert.deepEqual(await c.submit({ level: 3 }, { signal: closing.signal }), { status: "cancelled" }, "an already closed submitter queues nothing");
+    await clock.tickAsync(100);
+    assert.equal(dev.seen.length, 1);
+  });
 });

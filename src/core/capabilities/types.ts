@@ -53,6 +53,7 @@ export interface DeviceState {
 export type Update = (state: MutableDeviceState) => DeviceEvent[];
 
 export interface RequestOptions {
+  /** Longest time for the whole request, waiting in the device queue included (default: twice the session timeout). */
   timeoutMs?: number;
   /** Refuse namespaces missing from the ability list before sending (default true once known). */
   checkAbility?: boolean;

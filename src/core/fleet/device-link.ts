@@ -83,6 +83,8 @@ export class DeviceLink {
   private wanted = false;
   private closed = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A read started by connect() is under way (arrival and retries must not start a second one). */
+  private reading = false;
   private readonly offs: Unsubscribe[] = [];
 
   constructor(opts: DeviceLinkOptions) {
@@ -149,7 +151,10 @@ export class DeviceLink {
     this.offs.push(
       fleet.events.on("device", (p) => {
         this.follow(p);
-        if (p.uuid === this.uuidValue) this.refreshReady();
+        if (p.uuid !== this.uuidValue) return;
+        this.refreshReady();
+        // Arrival is the event to read on: a device that logs in is read now, not at the next retry.
+        if (p.listening && this.wanted && this.current.state !== "ready") this.connect();
       }),
       fleet.events.on("gone", (g) => {
         if (g.uuid === this.uuidValue) this.refreshReady();
@@ -244,15 +249,18 @@ export class DeviceLink {
 
   private connect(): void {
     const d = this.device;
-    if (this.closed || !d) return;
+    if (this.closed || !d || this.reading) return;
     this.clearRetry();
+    this.reading = true;
     d.ready().then(
       () => {
+        this.reading = false;
         if (this.closed) return;
         this.learnUuid(d);
         this.markReady(d);
       },
       (err: unknown) => {
+        this.reading = false;
         this.markError(err);
         if (this.closed || !this.wanted) return;
         this.retryTimer = setTimeout(() => {

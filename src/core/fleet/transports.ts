@@ -7,8 +7,8 @@ import { MerossError } from "../errors";
 import type { Unsubscribe } from "../events";
 import type { Envelope } from "../protocol/message";
 import { HttpTransport, type HttpTransportOptions } from "../transport/http";
-import { MqttTransport, type MqttConnection } from "../transport/mqtt";
-import { transportEvents, type SendOptions, type Transport } from "../transport/types";
+import { MQTT_TIMEOUT_MS, MqttTransport, type MqttConnection } from "../transport/mqtt";
+import { abortError, transportEvents, type SendOptions, type Transport } from "../transport/types";
 import type { Fleet } from "./types";
 
 /** How long a request waits for a starting embedded broker (first start generates certificates). */
@@ -66,6 +66,12 @@ export function followAddress(configured: string, ip: string): string {
 /**
  * MQTT through a Fleet: waits for its connection, builds the per-device MqttTransport once
  * the uuid is known (again after the broker restarted), and forwards the device's pushes.
+ *
+ * A request for a device that has not logged in to the embedded broker yet (Node-RED just
+ * restarted; real devices reconnect with a back-off) is not published into the void: it waits
+ * for the device's login, within the request's own time. The embedded broker sees every login,
+ * so absence there means "not connected"; an existing broker shows only what devices publish,
+ * so there a request is sent as is.
  */
 export class BrokerTransport implements Transport {
   readonly kind = "mqtt" as const;
@@ -141,7 +147,7 @@ export class BrokerTransport implements Transport {
     void old.close().catch(() => undefined);
   }
 
-  async send(request: Envelope, opts?: SendOptions): Promise<Envelope> {
+  async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
     const uuid = this.uuidOf();
     if (!uuid) {
       throw new MerossError(
@@ -150,8 +156,38 @@ export class BrokerTransport implements Transport {
           "Enter its uuid in the meross-config node (or its address, to learn the uuid over HTTP).",
       );
     }
+    const startedAt = Date.now();
+    const timeoutMs = opts.timeoutMs ?? MQTT_TIMEOUT_MS;
+    if (this.fleet.mode === "embedded" && !this.fleet.isListening(uuid)) await this.arrival(uuid, timeoutMs, request, opts.signal);
     const t = await this.transportFor(uuid);
-    return t.send(request, opts);
+    return t.send(request, { ...opts, timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedAt)) });
+  }
+
+  /** Resolves once the device listens on the broker; UNREACHABLE when it does not log in within `ms`. */
+  private arrival(uuid: string, ms: number, request: Envelope, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortError(signal, this.address, request));
+    return new Promise<void>((resolve, reject) => {
+      const end = (err?: MerossError): void => {
+        clearTimeout(timer);
+        off();
+        signal?.removeEventListener("abort", onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const off = this.fleet.events.on("device", (p) => {
+        if (p.uuid === uuid && p.listening && this.fleet.isListening(uuid)) end();
+      });
+      const onAbort = (): void => end(abortError(signal as AbortSignal, this.address, request));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const { method, namespace } = request.header;
+      const timer = setTimeout(() => {
+        const why =
+          `The device ${uuid} is not connected to the MQTT broker "${this.label}" (it did not log in within ${Math.round(ms / 100) / 10} s). ` +
+          "Check that it is powered and on Wi-Fi and that it was given this broker; " +
+          'with transport "auto" and its address set, requests go over HTTP meanwhile.';
+        end(new MerossError("UNREACHABLE", why, { host: this.address, namespace, method: String(method), retryable: true }));
+      }, ms);
+    });
   }
 
   async close(): Promise<void> {

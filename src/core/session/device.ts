@@ -4,6 +4,7 @@
  * benchmarks all go through this class, so every face of the product behaves the same;
  * what a device can do lives in src/core/capabilities, one module per namespace family.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { MerossError, explain } from "../errors";
 import { TypedEvents, type Unsubscribe } from "../events";
 import { buildMessage, checkReply, verifySign, type Envelope, type Method } from "../protocol/message";
@@ -19,10 +20,13 @@ import { getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capa
 import { getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
 import { getConsumption, getElectricity } from "../capabilities/electricity";
 import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
-import { NS, type DeviceEventMap, type DeviceOptions } from "./types";
+import { DEADLINE_GRACE_MS, DEADLINE_TIMEOUTS, NS, type CommandOptions, type DeviceEventMap, type DeviceOptions } from "./types";
 
 export type { DeviceEvent, RequestOptions } from "../capabilities/types";
 export * from "./types";
+
+/** Failures that say the device did not answer at all, after which it is not sent one request after another. */
+const NO_ANSWER = new Set(["TIMEOUT", "UNREACHABLE"]);
 
 /** Namespaces every firmware answers even before we know its ability list. */
 const ALWAYS_ALLOWED = new Set<string>([NS.ALL, NS.ABILITY]);
@@ -37,7 +41,9 @@ export class MerossDevice implements DeviceSession {
   private keyValue: string;
   private readonly timeoutMs: number;
   private readonly from: string;
-  private readonly queue = new SerialQueue();
+  private readonly queue: SerialQueue;
+  /** The running task's stop signal, reaching sendOnce through the encryption layer. */
+  private readonly taskSignal = new AsyncLocalStorage<AbortSignal>();
   private readyPromise: Promise<DeviceInfo> | undefined;
   private readonly crypto: EncryptionLayer;
   private readonly accessPoint: boolean;
@@ -55,6 +61,7 @@ export class MerossDevice implements DeviceSession {
     if (!opts.transport) this.owned = new HttpTransport(opts.address as string, { timeoutMs: opts.timeoutMs, ...opts.http });
     this.transportImpl = opts.transport ?? (this.owned as Transport);
     this.address = opts.address ?? this.transportImpl.address;
+    this.queue = new SerialQueue({ host: this.address });
     this.keyValue = opts.key ?? "";
     this.timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
     this.from = opts.from ?? "MerossLocal";
@@ -163,7 +170,11 @@ export class MerossDevice implements DeviceSession {
 
   // ---- requests ----------------------------------------------------------------------
 
-  /** Sends one signed request and returns the checked reply (errors become MerossErrors). */
+  /**
+   * Sends one signed request and returns the checked reply (errors become MerossErrors).
+   * `opts.timeoutMs` bounds the whole request, waiting in the queue included (default
+   * DEADLINE_TIMEOUTS × the session timeout); `opts.signal` drops it while it waits.
+   */
   request(method: Method, namespace: string, payload: Record<string, unknown> = {}, opts: RequestOptions = {}): Promise<Envelope> {
     if (typeof namespace !== "string" || !isNamespace(namespace)) {
       return Promise.reject(
@@ -180,17 +191,42 @@ export class MerossDevice implements DeviceSession {
         ),
       );
     }
+    const deadlineMs = opts.timeoutMs ?? this.timeoutMs * DEADLINE_TIMEOUTS;
+    const queuedAt = Date.now();
     return this.queue.run(
-      async () => {
+      async (signal) => {
         this.events.emit("busy", true);
+        // The transport's own timeout never outlasts what is left of the deadline.
+        const left = Math.max(1, deadlineMs - (Date.now() - queuedAt));
+        const timeoutMs = Math.min(opts.timeoutMs ?? this.timeoutMs, left);
         try {
-          return await this.crypto.send(method, namespace, payload, opts.timeoutMs ?? this.timeoutMs);
+          return await this.taskSignal.run(signal, () => this.crypto.send(method, namespace, payload, timeoutMs));
+        } catch (err) {
+          // No answer at all: the requests behind this one are not each sent into the same silence.
+          if (err instanceof MerossError && NO_ANSWER.has(err.code)) this.queue.failFast(err);
+          throw err;
         } finally {
           this.events.emit("busy", false);
         }
       },
-      { signal: opts.signal },
+      { signal: opts.signal, deadlineMs: deadlineMs + DEADLINE_GRACE_MS, label: `${method} ${namespace}` },
     );
+  }
+
+  /**
+   * This session as seen by one owner: every request it makes carries `signal`, so the owner's
+   * commands still waiting are dropped when it closes. Without a signal, the session itself.
+   */
+  scoped(signal: AbortSignal | undefined): DeviceSession {
+    if (!signal) return this;
+    return {
+      address: this.address,
+      state: this.stateValue,
+      request: (method, namespace, payload, opts = {}) => this.request(method, namespace, payload, { ...opts, signal: opts.signal ?? signal }),
+      ready: () => this.ready(),
+      has: (namespace) => this.has(namespace),
+      commit: (update) => this.commit(update),
+    };
   }
 
   /**
@@ -198,10 +234,13 @@ export class MerossDevice implements DeviceSession {
    * calls it for the ECDHE exchange; "auto" sessions get here by themselves.
    */
   useEncryption(scheme: EncryptionScheme | "off"): Promise<void> {
-    return this.queue.run(async () => {
-      if (scheme === "off") this.crypto.stop();
-      else await this.crypto.use(scheme, this.timeoutMs);
-    });
+    return this.queue.run(
+      async (signal) => {
+        if (scheme === "off") this.crypto.stop();
+        else await this.taskSignal.run(signal, () => this.crypto.use(scheme, this.timeoutMs));
+      },
+      { label: `Setting up encryption (${scheme})` },
+    );
   }
 
   /**
@@ -222,7 +261,12 @@ export class MerossDevice implements DeviceSession {
     const sign = () => buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
     let req = sign();
     const resend = () => (req = sign());
-    const reply = await this.transportImpl.send(req, { timeoutMs, resend, encryptionKey });
+    const signal = this.taskSignal.getStore();
+    // A task its queue gave up on sends nothing more (the encryption layer may try again).
+    if (signal?.aborted) throw signal.reason instanceof MerossError ? signal.reason : new MerossError("CANCELLED", explain.cancelled(this.address, namespace));
+    const reply = await this.transportImpl.send(req, { timeoutMs, resend, encryptionKey, signal });
+    // Any answer, even a device ERROR, shows the device is there: queued requests go out again.
+    this.queue.resume();
     return checkReply(req, reply, this.address, { keys: this.replyKeys(req) });
   }
 
@@ -287,20 +331,20 @@ export class MerossDevice implements DeviceSession {
     return isLegacyToggle(this);
   }
 
-  getToggle(channel = 0): Promise<ChannelState> {
-    return getToggle(this, channel);
+  getToggle(channel = 0, opts: CommandOptions = {}): Promise<ChannelState> {
+    return getToggle(this.scoped(opts.signal), channel);
   }
 
-  setToggle(channel: number, on: boolean | "toggle"): Promise<ChannelState> {
-    return setToggle(this, channel, on);
+  setToggle(channel: number, on: boolean | "toggle", opts: CommandOptions = {}): Promise<ChannelState> {
+    return setToggle(this.scoped(opts.signal), channel, on);
   }
 
-  getLight(): Promise<LightState> {
-    return getLight(this);
+  getLight(opts: CommandOptions = {}): Promise<LightState> {
+    return getLight(this.scoped(opts.signal));
   }
 
-  setLight(cmd: LightCommand & { on?: boolean }): Promise<LightState> {
-    return setLight(this, cmd);
+  setLight(cmd: LightCommand & { on?: boolean }, opts: CommandOptions = {}): Promise<LightState> {
+    return setLight(this.scoped(opts.signal), cmd);
   }
 
   getElectricity(channel = 0): ReturnType<typeof getElectricity> {
@@ -328,8 +372,12 @@ export class MerossDevice implements DeviceSession {
     return true;
   }
 
-  /** Stops listening and closes the transport if this session created it (never one it was given). */
+  /**
+   * Drops every request still waiting (CANCELLED: nothing more is sent), stops listening and
+   * closes the transport if this session created it (never one it was given).
+   */
   async close(): Promise<void> {
+    this.queue.clear();
     this.events.clear();
     this.unsubscribePush?.();
     this.unsubscribePush = undefined;

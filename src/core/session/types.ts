@@ -27,6 +27,21 @@ export const NS = {
   MULTIPLE: NS_MULTIPLE,
 } as const;
 
+/**
+ * A request's deadline (waiting in the queue plus running) when the caller gives none: its
+ * own timeout, plus as long again to wait behind the one request ahead of it.
+ */
+export const DEADLINE_TIMEOUTS = 2;
+/**
+ * The queue's own deadline is a backstop a little after the transport's: a transport that keeps
+ * its timeout reports it first, with its more precise sentence ("did not answer within …").
+ */
+export const DEADLINE_GRACE_MS = 250;
+
+/** What a command of a node carries: the node's signal drops it while it still waits (node closed). */
+export interface CommandOptions {
+  signal?: AbortSignal;
+}
 
 export interface DeviceOptions {
   /** `host`, `host:port` or a URL; used when no transport is given (the session then owns it). */

@@ -16,7 +16,6 @@ export interface AutoTransportOptions {
   mqttAvailable: () => boolean;
 }
 
-
 /** Failures after which the request never reached the device, or got no answer. */
 const SWITCH_ON = new Set(["UNREACHABLE", "TIMEOUT"]);
 
@@ -63,6 +62,8 @@ export class AutoTransport implements Transport {
       return await first.send(request, opts);
     } catch (err) {
       if (!(err instanceof MerossError) || !SWITCH_ON.has(err.code)) throw err;
+      // The caller gave up (its deadline passed): nothing may go out for this request any more.
+      if (opts.signal?.aborted) throw err;
       // Over MQTT the broker may not know the device at all; over HTTP the address may be stale.
       if (second === this.mqtt && !this.mqttAvailable()) throw err;
       this.use(second.kind);

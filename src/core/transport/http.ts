@@ -16,7 +16,7 @@ import { MerossError, explain } from "../errors";
 import { describeValue } from "../protocol/rules";
 import { parseEnvelopeText, type Envelope } from "../protocol/message";
 import { decodeEnvelopeText, encodeEnvelope } from "../crypto/lan";
-import { HTTP_TIMEOUT_MS, transportEvents, type SendOptions, type Transport } from "./types";
+import { HTTP_TIMEOUT_MS, abortError, transportEvents, type SendOptions, type Transport } from "./types";
 
 export interface HttpTransportOptions {
   timeoutMs?: number;
@@ -85,15 +85,6 @@ async function readCapped(stream: Readable, tooLarge: () => MerossError): Promis
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/**
- * SendOptions plus the caller's stop signal: the device queue aborts it when a request runs
- * past its deadline, so the exchange ends and no second request overlaps it on the device
- * (protocol.md §2.3). Kept here until SendOptions carries it for every transport.
- */
-export interface HttpSendOptions extends SendOptions {
-  signal?: AbortSignal;
-}
-
 export class HttpTransport implements Transport {
   readonly kind = "http" as const;
   readonly address: string;
@@ -127,7 +118,7 @@ export class HttpTransport implements Transport {
     });
   }
 
-  async send(request: Envelope, opts: HttpSendOptions = {}): Promise<Envelope> {
+  async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const key = opts.encryptionKey;
     const body = key ? encodeEnvelope(request, key) : JSON.stringify(request);
@@ -188,7 +179,7 @@ export class HttpTransport implements Transport {
       }
     } catch (err) {
       // The caller gave up (its queue deadline passed): its reason says why, not a timeout of ours.
-      if (stop?.aborted && stop.reason instanceof MerossError) throw stop.reason;
+      if (stop?.aborted) throw abortError(stop, host, request);
       throw this.translate(err, String(method), namespace, timeoutMs);
     }
     if (key) {

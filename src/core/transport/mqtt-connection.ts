@@ -8,11 +8,20 @@ import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import { MerossError, explain } from "../errors";
 import { asEnvelope, type Envelope } from "../protocol/message";
+import { describeValue } from "../protocol/rules";
 import { encodeEnvelope, tryDecodeEnvelope, undecryptableReply } from "../crypto/lan";
 import { MqttJsLink, brokerDown, checkUrl, safeAddress, type MqttConnectOptions, type MqttLink } from "./mqtt-link";
+import { abortError } from "./types";
 
 /** Same budget as HTTP: a device on MQTT answers within a second when it is online. */
 export const MQTT_TIMEOUT_MS = 10_000;
+/**
+ * Largest MQTT message read. The longest message in the captures of docs/protocol.md §8.4 is
+ * about 3.5 KB; the HTTP transport caps replies at the same 64 KiB. A bigger message on a
+ * shared topic is not a Meross device talking, and is dropped before it is parsed.
+ */
+export const MQTT_MESSAGE_MAX_BYTES = 64 * 1024;
+
 /** Every device pushes and replies here when it ignores our `from` (protocol.md §1.4). */
 export const DEVICE_PUBLISH_WILDCARD = "/appliance/+/publish";
 
@@ -51,13 +60,25 @@ interface Pending {
   resolve: (env: Envelope) => void;
   reject: (err: MerossError) => void;
   timer: NodeJS.Timeout;
+  /** Detaches the caller's abort listener. */
+  release: () => void;
+}
+
+/** What a request may carry besides its envelope. */
+export interface MqttRequestOptions {
+  /** AES key the reply (and later pushes) may be encrypted with. */
+  key?: string;
+  /** Encrypt the request itself (see MqttTransportOptions.encryptPayloads). */
+  encrypt?: boolean;
+  /** The caller stopped waiting: the request ends at once (its reply, if any, is ignored). */
+  signal?: AbortSignal;
 }
 
 export function checkUuid(uuid: unknown): string {
   if (typeof uuid !== "string" || !/^[A-Za-z0-9_.:-]{1,64}$/.test(uuid)) {
     throw new MerossError(
       "BAD_INPUT",
-      `"${String(uuid)}" is not a device uuid. Use the 32-character uuid the device reports in Appliance.System.All (hardware.uuid).`,
+      `${describeValue(uuid)} is not a device uuid. Use the 32-character uuid the device reports in Appliance.System.All (hardware.uuid).`,
     );
   }
   return uuid;
@@ -80,6 +101,7 @@ export class MqttConnection extends EventEmitter {
   private listening: Promise<void> | undefined;
   /** LAN keys by device uuid, from each device's last encrypted request, to read its encrypted pushes (§4). */
   private readonly encryptionKeys = new Map<string, string>();
+  private oversize = 0;
 
   constructor(link: MqttLink, address: string, appId: string = randomBytes(8).toString("hex")) {
     super();
@@ -134,6 +156,11 @@ export class MqttConnection extends EventEmitter {
     }
   }
 
+  /** Messages dropped unread because they were larger than MQTT_MESSAGE_MAX_BYTES. */
+  get droppedOversize(): number {
+    return this.oversize;
+  }
+
   get online(): boolean {
     return !this.closed && this.link.online;
   }
@@ -157,40 +184,56 @@ export class MqttConnection extends EventEmitter {
 
   /**
    * Sends one request to a device and resolves with its reply envelope (not interpreted).
-   * With `encryption.key` the reply and later pushes may be encrypted; the request itself is
-   * encrypted only with `encryption.encrypt` (see MqttTransportOptions.encryptPayloads).
+   * With `opts.key` the reply and later pushes may be encrypted; the request itself is
+   * encrypted only with `opts.encrypt` (see MqttTransportOptions.encryptPayloads). An abort of
+   * `opts.signal` ends the wait at once with the signal's reason.
    */
   async request(
     uuid: string,
     request: Envelope,
     timeoutMs: number = MQTT_TIMEOUT_MS,
     label = uuid,
-    encryption: { key?: string; encrypt?: boolean } = {},
+    opts: MqttRequestOptions = {},
   ): Promise<Envelope> {
     checkUuid(uuid);
+    const { signal } = opts;
+    if (signal?.aborted) throw abortError(signal, label, request);
     if (this.closed) throw brokerDown(this.address, "the connection was closed");
     if (!this.link.online) throw brokerDown(this.address, this.offlineReason || "offline");
     const { messageId, method, namespace } = request.header;
     if (this.pending.has(messageId)) {
-      throw new MerossError("BAD_INPUT", `A request with messageId ${messageId} is already waiting for its reply. Use a fresh messageId for every request.`);
+      throw new MerossError("BAD_INPUT", `A request with messageId ${describeValue(messageId)} is already waiting for its reply. Use a fresh messageId for every request.`);
     }
     await this.listen();
+    if (signal?.aborted) throw abortError(signal, label, request);
     const out: Envelope = { header: { ...request.header, from: this.replyTopic }, payload: request.payload };
-    const key = encryption.key;
+    const key = opts.key;
     if (key) this.encryptionKeys.set(uuid, key);
-    const text = key && encryption.encrypt ? encodeEnvelope(out, key) : JSON.stringify(out);
+    const text = key && opts.encrypt ? encodeEnvelope(out, key) : JSON.stringify(out);
     return new Promise<Envelope>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(messageId);
-        reject(new MerossError("TIMEOUT", explain.timeout(label, String(method), namespace, timeoutMs), { host: label, namespace, method: String(method) }));
-      }, timeoutMs);
-      this.pending.set(messageId, { uuid, resolve, reject, timer, encryptionKey: key });
-      this.link.publish(deviceRequestTopic(uuid), text).catch((err: unknown) => {
+      /** Ends this request (once) with `err`, whatever ended it first. */
+      const end = (err: MerossError): void => {
         const p = this.pending.get(messageId);
         if (!p) return;
         clearTimeout(p.timer);
+        p.release();
         this.pending.delete(messageId);
-        reject(brokerDown(this.address, err instanceof Error ? err.message : "publish failed"));
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => end(new MerossError("TIMEOUT", explain.timeout(label, String(method), namespace, timeoutMs), { host: label, namespace, method: String(method) })),
+        timeoutMs,
+      );
+      const onAbort = (): void => end(abortError(signal as AbortSignal, label, request));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const release = (): void => signal?.removeEventListener("abort", onAbort);
+      const settle = (env: Envelope): void => {
+        release();
+        resolve(env);
+      };
+      this.pending.set(messageId, { uuid, resolve: settle, reject, timer, encryptionKey: key, release });
+      this.link.publish(deviceRequestTopic(uuid), text).catch((err: unknown) => {
+        end(brokerDown(this.address, err instanceof Error ? describeValue(err.message) : "publish failed"));
       });
     });
   }
@@ -206,6 +249,11 @@ export class MqttConnection extends EventEmitter {
   }
 
   private onMessage(topic: string, payload: Buffer | string): void {
+    const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+    if (size > MQTT_MESSAGE_MAX_BYTES) {
+      this.oversize++;
+      return;
+    }
     const text = typeof payload === "string" ? payload : payload.toString("utf8");
     const topicUuid = uuidFromTopic(topic);
     let env: Envelope;
@@ -253,6 +301,7 @@ export class MqttConnection extends EventEmitter {
     if (waiting.length === 1) {
       const [id, p] = waiting[0];
       clearTimeout(p.timer);
+      p.release();
       this.pending.delete(id);
       p.reject(new MerossError("WRONG_KEY", undecryptableReply(p.uuid), { host: p.uuid }));
     }
@@ -274,6 +323,7 @@ export class MqttConnection extends EventEmitter {
     this.closed = true;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
+      p.release();
       p.reject(brokerDown(this.address, "the connection was closed"));
       this.pending.delete(id);
     }

@@ -5,6 +5,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { MerossError } from "../errors";
+import { describeValue } from "../protocol/rules";
 
 /** Low-level publish/subscribe, so that mqtt.js and the embedded broker share one request router. */
 export interface MqttLinkHandlers {
@@ -67,7 +68,7 @@ export function checkUrl(url: unknown): string {
   if (!u || !["mqtt:", "mqtts:"].includes(u.protocol) || !u.hostname) {
     throw new MerossError(
       "BAD_INPUT",
-      `"${typeof url === "string" ? safeAddress(url) : String(url)}" is not an MQTT broker address. ` +
+      `${describeValue(typeof url === "string" ? safeAddress(url) : url)} is not an MQTT broker address. ` +
         `Use mqtts://host:port (for example mqtts://192.168.1.10:8883) or mqtt://host:port.`,
     );
   }
@@ -156,5 +157,6 @@ function describeMqttError(err: Error & { code?: string | number }): string {
   }
   if (code === "ECONNREFUSED") return "connection refused";
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host name not found";
-  return typeof code === "string" && code ? code : err.message;
+  // What the broker or the network library says is quoted briefly: a hostile peer chooses it.
+  return typeof code === "string" && code ? describeValue(code, 60) : describeValue(err.message);
 }

@@ -62,6 +62,7 @@ export class MqttTransport implements Transport {
     return this.client.request(this.uuid, request, opts.timeoutMs ?? this.timeoutMs, this.address, {
       key: opts.encryptionKey,
       encrypt: this.encryptPayloads,
+      signal: opts.signal,
     });
   }
 

@@ -12,6 +12,7 @@
  * SendOptions.encryptionKey, decided by the session's encryption layer (crypto/layer.ts).
  * MQTT remembers the key of a device's last encrypted request to read its encrypted pushes.
  */
+import { MerossError, explain } from "../errors";
 import { TypedEvents } from "../events";
 import type { Envelope } from "../protocol/message";
 
@@ -28,6 +29,12 @@ export interface SendOptions {
    * encrypts the body with it; MQTT uses it to read encrypted replies and pushes. Unset = plaintext.
    */
   encryptionKey?: string;
+  /**
+   * The caller stopped waiting (its queue deadline passed, or its owner closed): the transport
+   * ends the exchange at once and rejects with the signal's reason when that is a MerossError,
+   * so no reply arrives for a request its queue already moved past (protocol.md §2.3).
+   */
+  signal?: AbortSignal;
 }
 
 /** What a transport tells its listeners. HTTP never pushes; MQTT reports its broker link. */
@@ -63,3 +70,13 @@ export function transportEvents(): TransportEvents {
 export const HTTP_TIMEOUT_MS = 10_000;
 /** A Wi-Fi scan is a live scan on the device: 3–10 s observed (docs/protocol.md §2.3). */
 export const WIFI_SCAN_TIMEOUT_MS = 30_000;
+
+/**
+ * Why an aborted send ended: the signal's own reason when it is a MerossError (the queue aborts
+ * with its TIMEOUT), else CANCELLED (an owner that closed aborts without one).
+ */
+export function abortError(signal: AbortSignal, host: string, request: Envelope): MerossError {
+  if (signal.reason instanceof MerossError) return signal.reason;
+  const { method, namespace } = request.header;
+  return new MerossError("CANCELLED", explain.cancelled(host, `${String(method)} ${namespace}`), { host, namespace, method: String(method) });
+}

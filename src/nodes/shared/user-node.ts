@@ -22,6 +22,11 @@ export interface UserLink {
   show(status: NodeStatus | undefined): void;
   /** Red ring and done() with a sentence that starts with the device's name. */
   fail(err: unknown, done: Done): void;
+  /**
+   * Aborts when the node closes (redeploy, removal): every request the node makes carries it,
+   * so its commands still waiting for the device are dropped, never sent by a node that is gone.
+   */
+  signal: AbortSignal;
 }
 
 export function noDeviceError(type: string): MerossError {
@@ -52,6 +57,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEven
   const cfgNode = typeof configId === "string" && configId ? RED.nodes.getNode(configId) : null;
   const config = isMerossConfig(cfgNode) ? cfgNode : undefined;
   let own: NodeStatus | undefined;
+  const closing = new AbortController();
 
   const name = (): string => (config ? config.link.displayName() : "");
   const named = (status: NodeStatus): NodeStatus => ({
@@ -78,10 +84,12 @@ export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEven
     fail(err, done) {
       failMessage(node, err, done, link.secrets(), name());
     },
+    signal: closing.signal,
   };
 
   if (!config) {
     node.status({ fill: "red", shape: "ring", text: "no device selected" });
+    node.on("close", () => closing.abort());
     return link;
   }
 
@@ -101,6 +109,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEven
   config.register(node);
 
   node.on("close", (_removed: boolean, done: () => void) => {
+    closing.abort();
     for (const off of offs.splice(0)) off();
     config.deregister(node, done);
   });

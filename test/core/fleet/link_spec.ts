@@ -17,7 +17,10 @@ class FakeMqttLink implements MqttLink {
     this.handlers = h;
   }
   async subscribe(): Promise<void> {}
-  async publish(): Promise<void> {}
+  readonly published: string[] = [];
+  async publish(topic: string): Promise<void> {
+    this.published.push(topic);
+  }
   async close(): Promise<void> {}
 }
 
@@ -120,6 +123,19 @@ describe("DeviceLink", function () {
     const ready = nextState(l, "ready");
     const s = await sim({ port });
     assert.equal((await ready).text, s.model.type);
+  });
+
+  it("over MQTT, publishes nothing for a device not yet on the embedded broker, and reads it as soon as it logs in", async () => {
+    const fleet = new FakeFleet();
+    const uuid = "19111400000000000000" + "48e1e9aa0042";
+    const l = link({ carrier: "mqtt", uuid, fleet, retryMs: 3_600_000 });
+    l.start();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(fleet.link.published, [], "no request went into the void before the device connected");
+    fleet.listening = true;
+    fleet.events.emit("device", { uuid, listening: true, since: 1 });
+    for (let i = 0; i < 100 && fleet.link.published.length === 0; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(fleet.link.published, [`/appliance/${uuid}/subscribe`], "the first read went out when the device arrived");
   });
 
   it("moves HTTP requests to the IP the fleet reports for this uuid, and to no other", async () => {
