@@ -6,6 +6,7 @@ import brokerModule = require("../../src/nodes/meross-broker");
 import configModule = require("../../src/nodes/meross-config");
 import stateModule = require("../../src/nodes/meross-state");
 import toggleModule = require("../../src/nodes/meross-toggle");
+import onboardModule = require("../../src/nodes/meross-onboard");
 import type { MerossDevice } from "../../src/core/session/device";
 import type { FleetBase } from "../../src/core/fleet";
 import type { MqttConnection } from "../../src/core/transport/mqtt";
@@ -42,6 +43,17 @@ function watchBrokerStatuses(seen: string[]): () => void {
   };
 }
 const REDEPLOYS = 100;
+
+/**
+ * helper.setFlows() gives the new flows 300 ms to start, which a loaded machine can miss; this
+ * waits for the runtime's own "flows:started" (listened for before deploying), however long it takes.
+ */
+async function deploy(flow: FlowNode[], type: "full" | "nodes", credentials: Record<string, unknown>): Promise<void> {
+  const internals = helper as unknown as { _events: EventEmitter; _redNodes: { setFlows(f: FlowNode[], c: unknown, t: string): Promise<unknown> } };
+  const started = new Promise((r) => internals._events.once("flows:started", r));
+  await internals._redNodes.setFlows(flow, credentials, type);
+  await started;
+}
 
 /** Listeners on an EventEmitter (every event name) or on a TypedEvents (listenerCount() counts all). */
 function listeners(emitter: EventEmitter | { listenerCount(name?: never): number } | undefined): number {
@@ -104,7 +116,7 @@ describe("redeploying a flow with a meross-broker", function () {
     assert.ok(first.fleet > 0 && first.connection > 0 && first.device > 0, `every emitter is in use (${JSON.stringify(first)})`);
     for (let i = 1; i <= REDEPLOYS; i++) {
       const before = emitters();
-      await helper.setFlows(flow(sim, i), "full", { c1: { key: KEY } });
+      await deploy(flow(sim, i), "full", { c1: { key: KEY } });
       const after = await settled();
       // Unchanged broker settings: the new broker node adopted the running fleet and its connection (src/core/fleet/handover.ts),
       // so "the old emitters end empty" reads: the replaced session has none left, and the adopted ones hold no more than at first.
@@ -128,7 +140,7 @@ describe("redeploying a flow with a meross-broker", function () {
     for (let i = 1; i <= REDEPLOYS; i++) {
       const oldDevice = emitters().device;
       // "nodes": only the changed config, state and toggle nodes restart; the broker and its connection stay.
-      await helper.setFlows(flow(sim, i), "nodes", { c1: { key: KEY } });
+      await deploy(flow(sim, i), "nodes", { c1: { key: KEY } });
       const now = await settled();
       assert.equal(now.fleet, e.fleet, "the broker was not restarted");
       assert.equal(now.connection, e.connection, "the broker's connection was kept");
@@ -146,7 +158,9 @@ describe("redeploying a flow with a meross-broker", function () {
     function fleetFlow(devices: SimulatedDevice[], n: number, broker: Record<string, unknown> = {}): FlowNode[] {
       const configs = devices.map((d, i) => configNode(`c${i}`, d.address, { broker: "b1", transport: "auto", uuid: d.uuid, name: `dev ${i}` }));
       const states = devices.map((_, i) => ({ id: `s${i}`, type: "meross-state", device: `c${i}`, pollInterval: "0", name: `state ${i} ${n}`, wires: [["out"]] }));
-      return onTab([brokerNode("b1", broker), ...configs], [...states, { id: "all", type: "meross-state", broker: "b1", pollInterval: "0", wires: [["out"]] }, { id: "out", type: "helper" }]);
+      const onboard = { id: "o1", type: "meross-onboard", address: "127.0.0.1:9", ssid: "HomeNet", broker: "b1", userId: "1", wires: [["out"]] };
+      const all = { id: "all", type: "meross-state", broker: "b1", pollInterval: "0", wires: [["out"]] };
+      return onTab([brokerNode("b1", broker), ...configs], [...states, all, onboard, { id: "out", type: "helper" }]);
     }
 
     /** Connections each simulated device made (counted on the device side: its MQTT client reported "connected"). */
@@ -156,12 +170,13 @@ describe("redeploying a flow with a meross-broker", function () {
       return n;
     }
 
-    async function startFleet(broker: Record<string, unknown> = {}): Promise<{ devices: SimulatedDevice[]; creds: Record<string, { key: string }> }> {
+    async function startFleet(broker: Record<string, unknown> = {}): Promise<{ devices: SimulatedDevice[]; creds: Record<string, Record<string, string>> }> {
       const devices: SimulatedDevice[] = [];
       for (let i = 0; i < DEVICES; i++) devices.push(await startDevice({ model: "mss310", mqttReconnectMs: 50 }));
       sims.push(...devices);
-      const creds = Object.fromEntries(devices.map((_, i) => [`c${i}`, { key: KEY }]));
-      await helper.load(MODULES, fleetFlow(devices, 0, broker), creds);
+      const creds: Record<string, Record<string, string>> = Object.fromEntries(devices.map((_, i) => [`c${i}`, { key: KEY }]));
+      creds.o1 = { key: "onboarding-key-0001", wifiPassword: "wifi-pass-0001" };
+      await helper.load([...MODULES, onboardModule], fleetFlow(devices, 0, broker), creds);
       const port = (await getBroker().endpoint()).port;
       for (const d of devices) await pointAt(d, port);
       for (const d of devices) await waitListening(d);
@@ -174,15 +189,22 @@ describe("redeploying a flow with a meross-broker", function () {
       const fleet = getBroker().fleet as FleetBase;
       let gone = 0;
       const offGone = fleet.events.on("gone", () => void gone++);
+      // Key sources: every config and the onboarding node add one; a stopped node that kept its source would let its key in forever.
+      const keySources = (): number => (fleet as unknown as { keys: { owners: number } }).keys.owners;
+      const sources = keySources();
+      const fleetListeners = fleet.events.listenerCount();
+      assert.equal(sources, DEVICES + 1);
       const messages: Payload[] = [];
       for (let i = 1; i <= FULL_DEPLOYS; i++) {
-        await helper.setFlows(fleetFlow(devices, i), "full", creds);
+        await deploy(fleetFlow(devices, i), "full", creds);
         const out = collect<{ payload: Payload }>(helper.getNode("out"));
         assert.equal(getBroker().fleet, fleet, `deploy ${i}: the new broker node runs the same fleet`);
+        assert.equal(keySources(), sources, `deploy ${i}: the adopted broker knows the same key sources`);
         for (const d of devices) assert.ok(getBroker().isListening(d.uuid), `deploy ${i}: ${d.uuid} is still on the broker`);
         await Promise.all(devices.map((_, k) => (helper.getNode(`c${k}`) as unknown as { getDevice(): Promise<unknown> }).getDevice()));
         await new Promise((r) => setImmediate(r));
         messages.push(...out.map((m) => m.payload));
+        assert.equal(fleet.events.listenerCount(), fleetListeners, `deploy ${i}: the adopted fleet holds as many listeners as before`);
       }
       offGone();
       assert.deepEqual(connects, devices.map(() => 0), "no device connected again: every MQTT connection was kept");
@@ -200,7 +222,7 @@ describe("redeploying a flow with a meross-broker", function () {
       const seen: string[] = [];
       const restore = watchBrokerStatuses(seen);
       try {
-        await helper.setFlows(fleetFlow(devices, 1, { port: String(port), allowAnonymous: true }), "full", creds);
+        await deploy(fleetFlow(devices, 1, { port: String(port), allowAnonymous: true }), "full", creds);
         assert.equal(old.isClosed, true, "the old broker stopped");
         assert.notEqual(getBroker().fleet, old);
         for (const d of devices) await waitListening(d);
@@ -215,9 +237,9 @@ describe("redeploying a flow with a meross-broker", function () {
       const { devices, creds } = await startFleet();
       const fleet = getBroker().fleet as unknown as { isClosed: boolean };
       const withoutBroker = fleetFlow(devices, 1).filter((n) => n.type !== "meross-broker");
-      await helper.setFlows(withoutBroker, "full", creds);
+      await deploy(withoutBroker, "full", creds);
       assert.equal(fleet.isClosed, true, "removing the node stopped its broker");
-      await helper.setFlows(fleetFlow(devices, 2), "full", creds);
+      await deploy(fleetFlow(devices, 2), "full", creds);
       const again = getBroker().fleet as unknown as { isClosed: boolean };
       assert.notEqual(again, fleet);
       await helper.unload();
