@@ -2,7 +2,7 @@
  * Simulated devices in their own process for the benchmarks: a real device is another
  * machine, so its CPU time must not be charged to the client being measured.
  * Protocol over IPC: {id, cmd: "start", specs} → {id, devices: [{address, uuid}]};
- * {id, cmd: "stats", index} → {id, requestCount, luminance}; {cmd: "stop"}.
+ * {id, cmd: "stats", index} → {id, requestCount, luminance}; {id, cmd: "connects"} → {id, connects: [per device]}; {cmd: "stop"}.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import mqtt, { type MqttClient } from "mqtt";
@@ -13,6 +13,7 @@ type Command =
   | { cmd: "stats"; index: number }
   | { cmd: "press"; index: number }
   | { cmd: "mqtt-states" }
+  | { cmd: "connects" }
   | { cmd: "ping-client"; url: string }
   | { cmd: "ping" }
   | { cmd: "stop" };
@@ -20,11 +21,18 @@ type Request = Command & { id: number };
 
 if (require.main === module) {
   const devices: SimulatedDevice[] = [];
+  // MQTT connections each device made (its client reported "connected"), counted where a real device would.
+  const connects: number[] = [];
   let pinger: MqttClient | undefined;
   process.on("message", (m: Request) => {
     void (async () => {
       if (m.cmd === "start") {
-        for (const spec of m.specs) devices.push(await SimulatedDevice.start(spec));
+        for (const spec of m.specs) {
+          const d = await SimulatedDevice.start(spec);
+          const i = devices.push(d) - 1;
+          connects[i] = 0;
+          d.on("mqtt", (e: { state: string }) => void (e.state === "connected" && connects[i]++));
+        }
         process.send?.({ id: m.id, devices: devices.map((d) => ({ address: d.address, uuid: d.uuid })) });
       } else if (m.cmd === "stats") {
         const d = devices[m.index];
@@ -35,6 +43,8 @@ if (require.main === module) {
         const at = performance.timeOrigin + performance.now();
         devices[m.index].press(0);
         process.send?.({ id: m.id, at });
+      } else if (m.cmd === "connects") {
+        process.send?.({ id: m.id, connects });
       } else if (m.cmd === "mqtt-states") {
         process.send?.({ id: m.id, states: devices.map((d) => d.mqttState) });
       } else if (m.cmd === "ping-client") {

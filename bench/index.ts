@@ -5,20 +5,15 @@
  */
 import axios from "axios";
 import { execFileSync } from "node:child_process";
-import net from "node:net";
 import mqtt from "mqtt";
 import http from "node:http";
 import { startEmbedded, type EmbeddedRed } from "./nodered";
 import { MerossDevice } from "../src/core/session/device";
 import { buildMessage } from "../src/core/protocol/message";
 import { RemoteFleet } from "./fleet-process";
+import { brokerFlow, freePort, median, round, sleep, untilListening } from "./common";
+import { hostile, redeploy } from "./trust";
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--") && !/^\d+$/.test(a));
 const wanted = (name: string) => only.length === 0 || only.includes(name);
 
@@ -179,30 +174,6 @@ async function fanout(): Promise<void> {
   await fleet.stop();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function brokerFlow(port: number): Record<string, unknown> {
-  return { id: "broker", type: "meross-broker", mode: "embedded", port: String(port), bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: true };
-}
-
-async function untilListening(red: EmbeddedRed, uuids: string[], timeoutMs = 60_000): Promise<void> {
-  const broker = red.node("broker") as unknown as { isListening(uuid: string): boolean };
-  const t0 = performance.now();
-  while (!uuids.every((u) => broker.isListening(u))) {
-    if (performance.now() - t0 > timeoutMs) throw new Error("the simulated devices did not all reach the broker");
-    await sleep(50);
-  }
-}
-
 /**
  * A device's button press until meross-state outputs it, against a bare MQTT publish →
  * receive on the same broker; both are triggered the same way (IPC to the device process).
@@ -298,6 +269,8 @@ async function main(): Promise<void> {
   if (wanted("fanout")) await fanout();
   if (wanted("push-latency")) await pushLatency();
   if (wanted("devices")) await devicesRss();
+  if (wanted("redeploy")) await redeploy();
+  if (wanted("hostile")) await hostile();
 }
 
 main().then(

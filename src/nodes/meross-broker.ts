@@ -9,21 +9,30 @@ import * as path from "node:path";
 import type { NodeAPI, Node } from "node-red";
 import type { Request, Response } from "express";
 import { ExistingFleet } from "../core/fleet";
+import { describeChanges } from "../core/fleet/handover";
 import { toMerossError } from "./shared/errors";
 import { fleetFor, type BrokerDef } from "./shared/broker-input";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
+import { brokerHandover } from "./shared/broker-handover";
 
 /** Stopping must leave most of the runtime's 15 s to the other nodes; aedes closes in milliseconds. */
 const CLOSE_BOUND_MS = 5_000;
 
 export = function (RED: NodeAPI): void {
+  // A full deploy hands the running broker to the new node when its settings are unchanged: devices stay connected.
+  const handover = brokerHandover(RED);
   function MerossBrokerConfig(this: Node, def: BrokerDef): void {
     RED.nodes.createNode(this, def);
     const node = this as unknown as MerossBrokerNode;
     const stored: unknown = (this as Node & { credentials?: { password?: unknown } }).credentials?.password;
     const password = typeof stored === "string" ? stored : "";
     const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
-    const fleet = fleetFor(def, password, path.join(userDir, "meross-broker", node.id.replace(/[^A-Za-z0-9_-]/g, "_")));
+    const print = handover.fingerprint(def, password);
+    const taken = handover.adopt(node.id, print);
+    const certDir = path.join(userDir, "meross-broker", node.id.replace(/[^A-Za-z0-9_-]/g, "_"));
+    const fleet = taken.fleet ?? fleetFor(def, password, certDir, taken.released);
+    const restarted = taken.changed.length ? ` · restarted: ${describeChanges(taken.changed)}` : "";
+    if (restarted) node.log(`the broker ${restarted.slice(3)}; devices reconnect to the new one`);
     const embedded = fleet.mode === "embedded";
     // Not enumerable: the fleet holds the password and live sockets, which must never be serialised with the node.
     Object.defineProperty(node, "fleet", { value: fleet, enumerable: false });
@@ -43,7 +52,7 @@ export = function (RED: NodeAPI): void {
     const showCount = (): void => {
       if (fleet.isClosed) return;
       const n = fleet.devices().length;
-      if (fleet.online()) node.status({ fill: "green", shape: "dot", text: `${n} device${n === 1 ? "" : "s"}` });
+      if (fleet.online()) node.status({ fill: "green", shape: "dot", text: `${n} device${n === 1 ? "" : "s"}${restarted}` });
       else node.status({ fill: "yellow", shape: "ring", text: embedded ? "starting" : "connecting" });
     };
     const offs = [
@@ -60,7 +69,7 @@ export = function (RED: NodeAPI): void {
       node.status({ fill: "red", shape: "ring", text: "invalid settings" });
       node.error(toMerossError(failure, [password]).message);
     } else {
-      node.status({ fill: "yellow", shape: "ring", text: embedded ? "starting" : "connecting" });
+      showCount();
     }
     if (embedded) {
       fleet.connection().catch((err: unknown) => {
@@ -71,8 +80,10 @@ export = function (RED: NodeAPI): void {
       });
     }
 
-    node.on("close", (_removed: boolean, done: () => void) => {
+    node.on("close", (removed: boolean, done: () => void) => {
       for (const off of offs.splice(0)) off();
+      // A broker that is not up (could not start, settings unusable) starts afresh: the new node may succeed.
+      if (!removed && fleet.online()) return void (handover.park(node.id, print, fleet), done());
       let finished = false;
       const finish = (): void => {
         if (finished) return;

@@ -165,7 +165,8 @@ describe("meross-broker node", function () {
     assert.equal((await got).payload, true);
     assert.ok(seen.some((r) => r.method === "SET" && r.via === "mqtt"), "auto picked MQTT");
 
-    await (getBroker() as unknown as { close(removed: boolean): Promise<void> }).close(false);
+    // Removed (true): a close for a redeploy with unchanged settings hands the running broker over instead.
+    await (getBroker() as unknown as { close(removed: boolean): Promise<void> }).close(true);
     seen.length = 0;
     got = nextMessage(out);
     t1.receive({ payload: "off" });

@@ -26,6 +26,8 @@ export interface EmbeddedFleetOptions {
   settings: () => EmbeddedSettings;
   /** The server certificate and key; may be slow (first generation) and may throw. */
   certs: (settings: EmbeddedSettings) => Pick<Certificates, "serverCert" | "serverKey">;
+  /** Waited for before listening: the broker this one replaces must free its port first (src/core/fleet/handover.ts). */
+  after?: Promise<void>;
 }
 
 export class EmbeddedFleet extends FleetBase {
@@ -47,6 +49,7 @@ export class EmbeddedFleet extends FleetBase {
   private async start(opts: EmbeddedFleetOptions): Promise<MerossBroker> {
     // Yield first: certificate generation is CPU work and whoever creates the fleet should not wait on it.
     await new Promise((r) => setImmediate(r));
+    await opts.after;
     const s = opts.settings();
     this.settings = s;
     const b = await MerossBroker.start({

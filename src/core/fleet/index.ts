@@ -5,6 +5,7 @@ export * from "./base";
 export * from "./embedded";
 export * from "./existing";
 export * from "./followers";
+export * from "./handover";
 export * from "./keys";
 export * from "./polling";
 export * from "./presence";

@@ -52,8 +52,11 @@ export function readCa(v: unknown): string | undefined {
 }
 
 
-/** The fleet a meross-broker's properties describe; an embedded broker keeps its certificates in `certDir`. */
-export function fleetFor(def: BrokerDef, password: string, certDir: string): FleetBase {
+/**
+ * The fleet a meross-broker's properties describe; an embedded broker keeps its certificates in `certDir`
+ * and listens once `after` (the broker it replaces has stopped) resolves.
+ */
+export function fleetFor(def: BrokerDef, password: string, certDir: string, after?: Promise<void>): FleetBase {
   if (def.mode === "existing") {
     return new ExistingFleet({
       password,
@@ -66,6 +69,7 @@ export function fleetFor(def: BrokerDef, password: string, certDir: string): Fle
     });
   }
   return new EmbeddedFleet({
+    after,
     settings: () => ({
       port: parsePort(def.port),
       host: isBlank(def.bindHost) ? "0.0.0.0" : String(def.bindHost).trim(),

@@ -1,0 +1,34 @@
+/** What several benchmark files share: small statistics, a free port, the embedded broker's flow entry. */
+import net from "node:net";
+import type { EmbeddedRed } from "./nodered";
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+export const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function brokerFlow(port: number): Record<string, unknown> {
+  return { id: "broker", type: "meross-broker", mode: "embedded", port: String(port), bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: true };
+}
+
+export async function untilListening(red: EmbeddedRed, uuids: string[], timeoutMs = 60_000): Promise<void> {
+  const broker = red.node("broker") as unknown as { isListening(uuid: string): boolean };
+  const t0 = performance.now();
+  while (!uuids.every((u) => broker.isListening(u))) {
+    if (performance.now() - t0 > timeoutMs) throw new Error("the simulated devices did not all reach the broker");
+    await sleep(50);
+  }
+}
