@@ -6,3 +6,6 @@ export * from "./toggle";
 export * from "./light";
 export * from "./electricity";
 export * from "./multiple";
+export * from "./light-effect";
+export * from "./fan";
+export * from "./fade";

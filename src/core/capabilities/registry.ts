@@ -4,7 +4,9 @@
  */
 import type { Envelope } from "../protocol/message";
 import { electricityCapability } from "./electricity";
+import { fanCapability } from "./fan";
 import { lightCapability } from "./light";
+import { lightEffectCapability } from "./light-effect";
 import { multipleCapability } from "./multiple";
 import { systemCapability } from "./system";
 import { toggleCapability } from "./toggle";
@@ -16,6 +18,8 @@ export const CAPABILITIES: readonly Capability[] = [
   lightCapability,
   electricityCapability,
   multipleCapability,
+  lightEffectCapability,
+  fanCapability,
 ];
 
 /**
