@@ -71,6 +71,8 @@ export class LightCapability implements Capability {
   ) {
     this.supported = ctx.model.lightCapacity ?? 0;
     this.channel = settings.channel ?? 0;
+    // A dimmer without white tuning (mfc100: capacity 4) reports brightness-only mode.
+    if (!(this.supported & CAP_TEMPERATURE) && this.supported !== 0) this.light.capacity = CAP_LUMINANCE;
     this.effects = (settings.effects ?? []).map((e) => ({ ...e }));
     this.reported = JSON.stringify(this.payload());
   }
