@@ -12,6 +12,7 @@ import { startEmbedded, type EmbeddedRed } from "./nodered";
 import { MerossDevice } from "../src/core/session/device";
 import { buildMessage } from "../src/core/protocol/message";
 import { RemoteFleet } from "./fleet-process";
+import { lightOnLevel } from "./lights";
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -295,6 +296,7 @@ async function main(): Promise<void> {
   if (probe >= 0) return rssProbe(Number(process.argv[probe + 1]));
   if (wanted("core-overhead")) await coreOverhead();
   if (wanted("light-burst")) await lightBurst();
+  if (wanted("light-on-level")) await lightOnLevel();
   if (wanted("fanout")) await fanout();
   if (wanted("push-latency")) await pushLatency();
   if (wanted("devices")) await devicesRss();

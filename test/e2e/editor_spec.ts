@@ -100,13 +100,13 @@ describe("editor in a real browser", function () {
     }
   });
 
-  it("opens the meross-light dialog with its device field, labels from the locale and no Transition field", async () => {
+  it("opens the meross-light dialog with its device field, labels from the locale and the Transition field", async () => {
     await open("demo-light-rgb");
     await page.waitForSelector("#node-input-device", { state: "attached" });
     const tray = await page.locator(".red-ui-tray").last().innerText();
     assert.doesNotMatch(tray, /meross-light\.label\./, "an i18n key was shown instead of its text");
-    assert.doesNotMatch(tray, /Transition/, "the dialog offers a transition, which has no effect");
-    assert.equal(await page.locator("#node-input-transition").count(), 0);
+    assert.match(tray, /Transition/, "the dialog offers the fade time now that fades work");
+    assert.equal(await page.locator("#node-input-transition").count(), 1);
     await cancel();
   });
 
