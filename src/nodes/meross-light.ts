@@ -47,7 +47,8 @@ function checkCapability(device: MerossDevice, req: LightRequest): void {
     );
   }
   if (hasLevels(req)) {
-    buildLightSet({ channel: lightChannel(device), rgb: req.rgb, temperature: req.temperature, luminance: req.luminance }, device.lightCapacity);
+    const levels = { rgb: req.rgb, temperature: req.temperature, luminance: req.luminance };
+    buildLightSet({ channel: lightChannel(device), ...levels }, device.lightCapacity);
   }
 }
 

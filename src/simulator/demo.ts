@@ -15,6 +15,8 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   // Newer firmware that drops plaintext (docs/protocol.md §4): users meet it after an update.
   { name: "Kitchen plug (encrypted firmware)", model: "mss110", seed: "demo-kitchen" },
   { name: "Reading lamp (encrypted firmware)", model: "hp110a", seed: "demo-reading" },
+  { name: "TV light strip", model: "msl320cpr", seed: "demo-strip" },
+  { name: "Ceiling fan (synthetic model)", model: "mfc-like", seed: "demo-ceiling-fan" },
 ];
 
 /**

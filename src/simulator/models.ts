@@ -29,7 +29,8 @@ import { system } from "./capabilities/system";
 import { toggle } from "./capabilities/toggle";
 import type { CapabilitySpec } from "./capabilities/types";
 
-import { bulbAbility, CONFIG_BASE, DIGEST_BASE, MFC_LIKE_ABILITY, MSL320CPR_ABILITY, SYSTEM_BASE, TOGGLEX_BASE, type Ability } from "./abilities";
+import { bulbAbility, CONFIG_BASE, DIGEST_BASE, SYSTEM_BASE, TOGGLEX_BASE, type Ability } from "./abilities";
+import { MFC_LIKE_ABILITY, MSL320CPR_ABILITY } from "./abilities";
 
 /** One simulated hardware/firmware combination, as the catalogue below writes it. */
 export interface DeviceModelEntry {
@@ -338,7 +339,7 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "2021/04/13-18:12:16",
     chip: "rtl8710cm",
     channels: 1,
-    features: ["rgb", "white", "dimmable", "effects"],
+    features: ["rgb", "white", "dimmable", "effects", "wifix"],
     description: "LED light strip: RGB and tunable white, dimmable, five stored effects (Light.Effect)",
     ability: MSL320CPR_ABILITY,
     // ⚠ Whether this firmware lights up on any Light SET is not in the capture: modelled as not,

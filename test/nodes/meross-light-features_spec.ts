@@ -26,7 +26,8 @@ describe("meross-light: fades, effects, fans and round trips", function () {
       ...CATCH_NODES,
     ]);
     await helper.load([configNodeModule, lightNode], flow, { c1: { key: KEY } });
-    return { l1: helper.getNode("l1"), out: helper.getNode("out"), caught: helper.getNode("caught"), completed: helper.getNode("completed"), sim };
+    const [l1, out, caught, completed] = ["l1", "out", "caught", "completed"].map((id) => helper.getNode(id));
+    return { l1, out, caught, completed, sim };
   }
 
   async function send(payload: unknown): Promise<Msg> {

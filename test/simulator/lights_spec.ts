@@ -48,7 +48,8 @@ describe("simulator: light channels, effects and fans", () => {
     assert.equal(d.state.channels[1].on, true);
     assert.equal(d.state.channels[2].on, false);
     assert.deepEqual((await send(d, "Appliance.Control.Fan", "GET", { fan: {} })).payload.fan, [], "a GET must name the channel");
-    assert.deepEqual((await send(d, "Appliance.Control.Fan", "GET", { fan: [{ channel: 2 }] })).payload.fan, [{ channel: 2, speed: 1, maxSpeed: 3 }]);
+    const fan = (await send(d, "Appliance.Control.Fan", "GET", { fan: [{ channel: 2 }] })).payload.fan;
+    assert.deepEqual(fan, [{ channel: 2, speed: 1, maxSpeed: 3 }]);
     assert.equal((await send(d, "Appliance.Control.Fan", "SET", { fan: [{ channel: 2, speed: 4 }] })).header.method, "ERROR");
     await send(d, "Appliance.Control.Fan", "SET", { fan: [{ channel: 2, speed: 2 }] });
     assert.equal(d.state.fans?.[0].speed, 2);

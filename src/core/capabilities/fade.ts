@@ -45,10 +45,12 @@ export const FADE_MAX_SECONDS = 3600;
 
 /** Seconds from a flow (number or numeric string) → milliseconds; BAD_INPUT with the fix otherwise. */
 export function parseTransition(input: unknown): number {
-  const n = typeof input === "number" ? input : typeof input === "string" && input.trim() !== "" ? Number(input.trim().replace(/s$/, "")) : NaN;
+  const text = typeof input === "string" ? input.trim().replace(/s$/, "") : "";
+  const n = typeof input === "number" ? input : text !== "" ? Number(text) : NaN;
   if (!Number.isFinite(n) || n < 0 || n > FADE_MAX_SECONDS) {
     throw badInput(
-      `The transition ${describeValue(input)} is not valid: give the fade time in seconds, from 0 (instant) to ${FADE_MAX_SECONDS}, e.g. 3.`,
+      `The transition ${describeValue(input)} is not valid: ` +
+        `give the fade time in seconds, from 0 (instant) to ${FADE_MAX_SECONDS}, e.g. 3.`,
     );
   }
   return Math.round(n * 1000);

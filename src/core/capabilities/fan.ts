@@ -81,7 +81,8 @@ function speedFrom(input: unknown, max: number): number {
     if (/^\d+$/.test(w)) return speedFrom(Number(w), max);
   }
   if (typeof input !== "number" || !Number.isInteger(input) || input < 0 || input > max) {
-    throw badInput(`The fan speed ${describeValue(input)} is not valid: this fan takes a whole number from 0 (stopped) to ${max}, "off" or "max".`);
+    const range = `a whole number from 0 (stopped) to ${max}, "off" or "max"`;
+    throw badInput(`The fan speed ${describeValue(input)} is not valid: this fan takes ${range}.`);
   }
   return input;
 }

@@ -44,7 +44,8 @@ export function parseEffectList(payload: unknown): LightEffect[] {
 function requireEffects(s: DeviceSession): void {
   if (!s.has(NS_LIGHT_EFFECT)) {
     const why = `this ${modelOf(s)} has no stored light effects`;
-    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "GET", NS_LIGHT_EFFECT, why), { host: s.address, namespace: NS_LIGHT_EFFECT });
+    const message = explain.unsupported(s.address, "GET", NS_LIGHT_EFFECT, why);
+    throw new MerossError("UNSUPPORTED", message, { host: s.address, namespace: NS_LIGHT_EFFECT });
   }
 }
 

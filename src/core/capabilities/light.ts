@@ -9,7 +9,8 @@ import type { Envelope } from "../protocol/message";
 import { checkColourInt, finiteNumber, intToHex } from "./light-colour";
 import { multipleCapacity, requestAll, type MultipleItem } from "./multiple";
 import { NS_TOGGLE, buildToggleSet, buildToggleXSet, hasToggle, isLegacyToggle, NS_TOGGLEX, noteToggle } from "./toggle";
-import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession, type MutableDeviceState, type Update } from "./types";
+import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession } from "./types";
+import type { MutableDeviceState, Update } from "./types";
 import { badInput, badReply, describeValue, isObject, singleObject, toNumber, type Json } from "./util";
 
 export * from "./light-colour";
@@ -374,7 +375,8 @@ export async function setLight(s: DeviceSession, cmd: LightCommand & { on?: bool
   }
   if (wantOn !== undefined && !switched && (!hasFields || known !== wantOn)) {
     const onoff: 0 | 1 = wantOn ? 1 : 0;
-    items.push(hasToggle(s) ? toggleItem(s, channel, wantOn) : { method: "SET", namespace: NS_LIGHT, payload: buildLightSet({ channel, onoff }, -1) });
+    const lightOnly: MultipleItem = { method: "SET", namespace: NS_LIGHT, payload: buildLightSet({ channel, onoff }, -1) };
+    items.push(hasToggle(s) ? toggleItem(s, channel, wantOn) : lightOnly);
     switched = true;
   }
   if (items.length > 0) await sendSets(s, items);

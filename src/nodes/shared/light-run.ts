@@ -80,7 +80,12 @@ async function fade(slot: LightSlot, device: MerossDevice, req: LightRequest, ms
  * Runs one request; undefined when a newer command superseded it (its own output will carry
  * the final state). `defaultMs` is the node's transition, used when the message gives none.
  */
-export async function runLight(config: MerossConfigNode, device: MerossDevice, req: LightRequest, defaultMs: number): Promise<LightResult | undefined> {
+export async function runLight(
+  config: MerossConfigNode,
+  device: MerossDevice,
+  req: LightRequest,
+  defaultMs: number,
+): Promise<LightResult | undefined> {
   const slot = slotFor(config);
   if (req.fan !== undefined) {
     const fan = await setFanSpeed(device, req.fan);

@@ -29,18 +29,20 @@ export interface LightSettings {
 
 /** The five built-in effects of the msl320cpr 4.3.1 capture (trace …03), as it lists them. */
 export const MSL320_EFFECTS: Json[] = [
-  { Id: "0000000000000000", effectName: "Night", iconName: "light_effect_icon_night", enable: 0, mode: 0, speed: 10, member: [{ rgb: 16744192, luminance: 30 }] },
-  { Id: "0000000000000001", effectName: "Reading", iconName: "light_effect_icon_read", enable: 0, mode: 0, speed: 10, member: [{ rgb: 16752706, luminance: 100 }] },
-  { Id: "0000000000000002", effectName: "Working", iconName: "light_effect_icon_work", enable: 0, mode: 0, speed: 10, member: [{ rgb: 16756220, luminance: 100 }] },
-  {
-    Id: "0000000000000003", effectName: "Relaxing", iconName: "light_effect_icon_relax", enable: 0, mode: 2, speed: 50,
-    member: [16711680, 65280, 255, 16757760, 65450, 16711786].map((rgb) => ({ rgb, luminance: 100 })),
-  },
-  {
-    Id: "0000000000000004", effectName: "Party", iconName: "light_effect_icon_party", enable: 0, mode: 1, speed: 90,
-    member: [16711680, 65280, 255, 16757760, 65450, 16711786].map((rgb) => ({ rgb, luminance: 100 })),
-  },
-];
+  ["0000000000000000", "Night", "night", 0, 10, [[16744192, 30]]],
+  ["0000000000000001", "Reading", "read", 0, 10, [[16752706, 100]]],
+  ["0000000000000002", "Working", "work", 0, 10, [[16756220, 100]]],
+  ["0000000000000003", "Relaxing", "relax", 2, 50, [16711680, 65280, 255, 16757760, 65450, 16711786].map((rgb) => [rgb, 100])],
+  ["0000000000000004", "Party", "party", 1, 90, [16711680, 65280, 255, 16757760, 65450, 16711786].map((rgb) => [rgb, 100])],
+].map(([Id, effectName, icon, mode, speed, member]) => ({
+  Id,
+  effectName,
+  iconName: `light_effect_icon_${String(icon)}`,
+  enable: 0,
+  mode,
+  speed,
+  member: (member as number[][]).map(([rgb, luminance]) => ({ rgb, luminance })),
+}));
 
 function hex6(rgb: number): string {
   return `#${rgb.toString(16).padStart(6, "0")}`;
@@ -169,7 +171,8 @@ export class LightCapability implements Capability {
 
   private payload(): Json {
     const l = this.light;
-    const out: Json = { capacity: l.capacity, channel: this.channel, rgb: l.rgb, temperature: l.temperature, luminance: l.luminance, transform: 0 };
+    const out: Json = { capacity: l.capacity, channel: this.channel, rgb: l.rgb, temperature: l.temperature, luminance: l.luminance };
+    out.transform = 0;
     if (this.effect >= 0) out.effect = this.effect;
     if (this.settings.onoffInLight) out.onoff = this.ctx.switches.get(this.channel).on ? 1 : 0;
     return out;

@@ -121,7 +121,8 @@ describe("one round trip for light commands (fake session)", () => {
     );
     await setLight(fan, { luminance: 60 });
     const sets = fan.sent.filter((r) => r.method === "SET");
-    assert.deepEqual(sets, [{ method: "SET", namespace: NS_LIGHT, payload: { light: { channel: 1, luminance: 60, capacity: 4, onoff: 1 } } }]);
+    const light = { channel: 1, luminance: 60, capacity: 4, onoff: 1 };
+    assert.deepEqual(sets, [{ method: "SET", namespace: NS_LIGHT, payload: { light } }]);
   });
 
   it("an ERROR inside the Multiple reply is the error a lone request would give", async () => {
