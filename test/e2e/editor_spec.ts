@@ -241,6 +241,18 @@ describe("editor in a real browser", function () {
       await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
     }
 
+    // The last import lands in the workspace a moment after its dialog closes: wait for every example's device.
+    const onDisk = names.flatMap((n) => JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>);
+    const expected = onDisk.filter((n) => n.type === "meross-config").length;
+    await page.waitForFunction((n) => {
+      let count = 0;
+      const RED = (window as unknown as { RED: { nodes: { eachConfig(f: (c: { type: string; name?: string }) => void): void } } }).RED;
+      RED.nodes.eachConfig((c) => {
+        if (c.type === "meross-config" && String(c.name).startsWith("Example ")) count++;
+      });
+      return count >= n;
+    }, expected, { timeout: 20000 });
+
     // What a user does next: point the examples' devices at their own (here: the demo's), with the key.
     const byModel = (m: string) => fleet.devices.find((d) => d.model.name === m && d.mode === "normal")!;
     const targets = {
@@ -273,7 +285,9 @@ describe("editor in a real browser", function () {
       },
       { targets, key: KEY, freshAddress: fresh.address },
     );
-    assert.equal(imported.length, 6, `example devices in the workspace: ${imported.join(", ")}`);
+    // One device per example flow that has one, as the files on disk say (every example imported, none lost).
+    assert.equal(imported.length, expected, `example devices in the workspace: ${imported.join(", ")}`);
+    assert.ok(imported.length >= 7, `example devices in the workspace: ${imported.join(", ")}`);
 
     const commands: string[] = [];
     const onRequest = (r: { method: string; namespace: string }) => {
