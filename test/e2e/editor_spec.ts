@@ -242,7 +242,8 @@ describe("editor in a real browser", function () {
     }
 
     // The last import lands in the workspace a moment after its dialog closes: wait for every example's device.
-    const onDisk = names.flatMap((n) => JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>);
+    const readExample = (n: string) => JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>;
+    const onDisk = names.flatMap(readExample);
     const expected = onDisk.filter((n) => n.type === "meross-config").length;
     await page.waitForFunction((n) => {
       let count = 0;

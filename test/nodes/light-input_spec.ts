@@ -42,11 +42,15 @@ describe("meross-light input", () => {
   });
 
   it("reads transition in seconds, effects and fan speeds, and refuses mixes a light cannot do in one go", () => {
-    const bad = (payload: unknown, re: RegExp) => assert.throws(() => parseLightInput(payload), (e: { code?: string; message?: string }) => {
-      assert.equal(e.code, "BAD_INPUT");
-      assert.match(String(e.message), re);
-      return true;
-    });
+    const bad = (payload: unknown, re: RegExp) =>
+      assert.throws(
+        () => parseLightInput(payload),
+        (e: { code?: string; message?: string }) => {
+          assert.equal(e.code, "BAD_INPUT");
+          assert.match(String(e.message), re);
+          return true;
+        },
+      );
     assert.deepEqual(parseLightInput({ brightness: 80, transition: 3 }), { luminance: 80, transition: 3000 });
     assert.deepEqual(parseLightInput({ effect: "Party" }), { effect: "Party" });
     assert.deepEqual(parseLightInput({ effect: "list" }), { effect: "list" });
