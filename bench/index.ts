@@ -13,6 +13,7 @@ import { buildMessage } from "../src/core/protocol/message";
 import { RemoteFleet } from "./fleet-process";
 import { brokerFlow, freePort, median, round, sleep, untilListening } from "./common";
 import { hostile, redeploy } from "./trust";
+import { lightOnLevel } from "./lights";
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--") && !/^\d+$/.test(a));
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -266,6 +267,7 @@ async function main(): Promise<void> {
   if (probe >= 0) return rssProbe(Number(process.argv[probe + 1]));
   if (wanted("core-overhead")) await coreOverhead();
   if (wanted("light-burst")) await lightBurst();
+  if (wanted("light-on-level")) await lightOnLevel();
   if (wanted("fanout")) await fanout();
   if (wanted("push-latency")) await pushLatency();
   if (wanted("devices")) await devicesRss();

@@ -112,8 +112,13 @@ export class Coalescer<C, R> {
     });
   }
 
-  /** Settles a waiting command as "cancelled" (node closing); a running one finishes. */
-  cancel(): void {
+  /**
+   * Settles a waiting command as "cancelled" (node closing); a running one finishes. With
+   * `match`, only a waiting command it accepts is dropped: a fade step must not leave its
+   * in-between colour in the command that interrupts the fade (merging would keep it).
+   */
+  cancel(match?: (command: C) => boolean): void {
+    if (match && !(this.waiting && match(this.waiting.command))) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const w = this.waiting;

@@ -4,22 +4,30 @@
  * a slider sending 100 msgs/s ends quickly in its last position without flooding the bulb.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { Coalescer } from "../core/coalescer";
 import { NS, type MerossDevice } from "../core/session/device";
 import { MerossError, explain } from "../core/errors";
-import { buildLightSet, intToHex, deviceToKelvin, lightStateToOutput, type LightState } from "../core/capabilities/light";
+import { parseTransition } from "../core/capabilities/fade";
+import { buildLightSet, intToHex, deviceToKelvin, lightChannel, type LightState } from "../core/capabilities/light";
 import { isBlank } from "./shared/inputs";
-import { hasLevels, mergeLightRequests, parseLightInput, type LightRequest } from "./shared/light-input";
+import { hasLevels, parseLightInput, type LightRequest } from "./shared/light-input";
+import { runLight } from "./shared/light-run";
 import { linkToConfig, noDeviceError } from "./shared/user-node";
-import type { MerossConfigNode } from "./shared/types";
 
 interface LightDef extends NodeDef {
   device?: string;
+  /** Default fade in seconds for messages that give no transition; "" or 0 = instant. */
   transition?: string | number;
 }
 
-/** Bulbs have one light channel in every trace we have except fan lights (protocol.md §6.7). */
-const LIGHT_CHANNEL = 0;
+/** The node's default transition in ms; a value the editor would refuse counts as instant. */
+function defaultTransition(v: unknown): number {
+  if (v === undefined || v === "") return 0;
+  try {
+    return parseTransition(v);
+  } catch {
+    return 0;
+  }
+}
 
 function lightStatus(l: LightState): NodeStatus {
   if (l.on === false) return { fill: "grey", shape: "dot", text: "off" };
@@ -39,36 +47,19 @@ function checkCapability(device: MerossDevice, req: LightRequest): void {
     );
   }
   if (hasLevels(req)) {
-    buildLightSet({ channel: LIGHT_CHANNEL, rgb: req.rgb, temperature: req.temperature, luminance: req.luminance }, device.lightCapacity);
+    const levels = { rgb: req.rgb, temperature: req.temperature, luminance: req.luminance };
+    buildLightSet({ channel: lightChannel(device), ...levels }, device.lightCapacity);
   }
-}
-
-async function applyLight(device: MerossDevice, req: LightRequest, signal?: AbortSignal): Promise<LightState> {
-  let on = req.on;
-  if (on === "toggle") {
-    const known = device.toggles.get(LIGHT_CHANNEL) ?? device.light?.on;
-    on = !(known ?? (await device.getLight({ signal })).on ?? false);
-  }
-  if (!hasLevels(req) && on === undefined) return device.getLight({ signal });
-  const cmd = { channel: LIGHT_CHANNEL, rgb: req.rgb, temperature: req.temperature, luminance: req.luminance, on };
-  return device.setLight(cmd, { signal });
-}
-
-function schedulerFor(config: MerossConfigNode): Coalescer<LightRequest, LightState> {
-  return config.shared(`light:${LIGHT_CHANNEL}`, () =>
-    new Coalescer<LightRequest, LightState>({
-      execute: async (req, signal) => applyLight(await config.getDevice(), req, signal),
-      merge: mergeLightRequests,
-    }),
-  );
 }
 
 export = function (RED: NodeAPI): void {
   function MerossLight(this: Node, def: LightDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
+    const transitionMs = defaultTransition(def.transition);
     const link = linkToConfig(RED, node, def.device, (ev) => {
-      if (ev.type === "light" && (ev.light.channel ?? 0) === LIGHT_CHANNEL) link.show(lightStatus(ev.light));
+      const device = link.config?.device;
+      if (ev.type === "light" && (ev.light.channel ?? 0) === (device ? lightChannel(device) : 0)) link.show(lightStatus(ev.light));
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
@@ -79,15 +70,15 @@ export = function (RED: NodeAPI): void {
         // Once the session knows its abilities, skip the await so messages keep their order cheaply.
         const device = config.device?.abilities ? config.device : await config.getDevice();
         checkCapability(device, req);
-        const outcome = await schedulerFor(config).submit(req, { signal: link.signal });
-        if (outcome.status !== "done") {
-          // Superseded by a newer message whose output will carry the final state (or the node closed).
+        const result = await runLight(config, device, req, transitionMs, link.signal);
+        if (!result) {
+          // Superseded by a newer message (or its fade was stopped by one): that one's output carries the final state.
           done();
           return;
         }
-        link.show(lightStatus(outcome.result));
+        if (result.light) link.show(lightStatus(result.light));
         const m = msg as NodeMessageInFlow & { meross?: unknown };
-        m.payload = lightStateToOutput(outcome.result);
+        m.payload = result.payload;
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
         if (isBlank(m.topic)) m.topic = link.name();
         m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", address: device.address };

@@ -16,6 +16,8 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "Kitchen plug (encrypted firmware)", model: "mss110", seed: "demo-kitchen" },
   { name: "Reading lamp (encrypted firmware)", model: "hp110a", seed: "demo-reading" },
   { name: "House energy meter", model: "em06", seed: "demo-meter" },
+  { name: "TV light strip", model: "msl320cpr", seed: "demo-strip" },
+  { name: "Ceiling fan (synthetic model)", model: "mfc-like", seed: "demo-ceiling-fan" },
 ];
 
 /**

@@ -21,7 +21,8 @@
 import { config } from "./capabilities/config";
 import { electricity } from "./capabilities/electricity";
 import { encrypt } from "./capabilities/encrypt";
-import { light } from "./capabilities/light";
+import { fan } from "./capabilities/fan";
+import { light, MSL320_EFFECTS } from "./capabilities/light";
 import { meter } from "./capabilities/meter";
 import { multiple } from "./capabilities/multiple";
 import { schedule } from "./capabilities/schedule";
@@ -29,7 +30,8 @@ import { system } from "./capabilities/system";
 import { toggle } from "./capabilities/toggle";
 import type { CapabilitySpec } from "./capabilities/types";
 
-type Ability = Record<string, Record<string, unknown>>;
+import { bulbAbility, CONFIG_BASE, DIGEST_BASE, SYSTEM_BASE, TOGGLEX_BASE, type Ability } from "./abilities";
+import { MFC_LIKE_ABILITY, MSL320CPR_ABILITY } from "./abilities";
 
 /** One simulated hardware/firmware combination, as the catalogue below writes it. */
 export interface DeviceModelEntry {
@@ -79,53 +81,6 @@ export function defineModel(entry: DeviceModelEntry): DeviceModel {
     legacyToggle: "Appliance.Control.Toggle" in entry.ability,
     wifiX: "Appliance.Config.WifiX" in entry.ability,
     encrypted: "Appliance.Encrypt.ECDHE" in entry.ability,
-  };
-}
-
-const CONFIG_BASE: Ability = {
-  "Appliance.Config.Key": {},
-  "Appliance.Config.WifiList": {},
-  "Appliance.Config.Wifi": {},
-  "Appliance.Config.Trace": {},
-};
-
-const SYSTEM_BASE: Ability = {
-  "Appliance.System.All": {},
-  "Appliance.System.Hardware": {},
-  "Appliance.System.Firmware": {},
-  "Appliance.System.Debug": {},
-  "Appliance.System.Online": {},
-  "Appliance.System.Time": {},
-  "Appliance.System.Clock": {},
-  "Appliance.System.Ability": {},
-  "Appliance.System.Runtime": {},
-  "Appliance.System.Report": {},
-  "Appliance.System.Position": {},
-};
-
-const TOGGLEX_BASE: Ability = {
-  "Appliance.Control.Multiple": { maxCmdNum: 5 },
-  "Appliance.Control.ToggleX": {},
-  "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
-  "Appliance.Control.TriggerX": {},
-  "Appliance.Control.Bind": {},
-  "Appliance.Control.Unbind": {},
-  "Appliance.Control.Upgrade": {},
-};
-
-const DIGEST_BASE: Ability = {
-  "Appliance.Digest.TriggerX": {},
-  "Appliance.Digest.TimerX": {},
-};
-
-/** msl320cpr 4.3.1 ability list without the strip-only parts (WifiX, Config.Info, Light.Effect). */
-function bulbAbility(capacity: number): Ability {
-  return {
-    ...CONFIG_BASE,
-    ...SYSTEM_BASE,
-    ...TOGGLEX_BASE,
-    "Appliance.Control.Light": { capacity },
-    ...DIGEST_BASE,
   };
 }
 
@@ -408,6 +363,50 @@ export const MODELS: Record<string, DeviceModel> = {
     ability: EM06_ABILITY,
     // Channel 6 feeds energy back (a solar inverter), which the meter shows as negative power.
     capabilities: [system(), config(), meter({ loads: [230, 45, 0, 1200, 60, -350] }), multiple({ maxReplyBytes: 2900 })],
+  }),
+  msl320cpr: defineModel({
+    name: "msl320cpr",
+    type: "msl320cpr",
+    subType: "un",
+    hardwareVersion: "4.0.0",
+    firmwareVersion: "4.3.1",
+    compileTime: "2021/04/13-18:12:16",
+    chip: "rtl8710cm",
+    channels: 1,
+    features: ["rgb", "white", "dimmable", "effects", "wifix"],
+    description: "LED light strip: RGB and tunable white, dimmable, five stored effects (Light.Effect)",
+    ability: MSL320CPR_ABILITY,
+    // ⚠ Whether this firmware lights up on any Light SET is not in the capture: modelled as not,
+    // the strict case, so clients are tested without relying on the msl120j habit (§6.7).
+    capabilities: [
+      system(),
+      config(),
+      toggle(),
+      schedule(),
+      light({ effects: MSL320_EFFECTS, setTurnsOn: false }),
+      multiple({ maxReplyBytes: 2048 }),
+    ],
+  }),
+  "mfc-like": defineModel({
+    name: "mfc-like",
+    type: "mfc100",
+    subType: "us",
+    hardwareVersion: "7.0.0",
+    firmwareVersion: "7.3.14",
+    chip: "rtl8710cf",
+    channels: 3,
+    features: ["fan", "dimmable", "synthetic"],
+    description: "SYNTHETIC ceiling fan with a dimmable light (light on channel 1, fan speeds 0-3 on channel 2), after mfc100 shapes",
+    ability: MFC_LIKE_ABILITY,
+    capabilities: [
+      system(),
+      config(),
+      toggle(),
+      schedule(),
+      light({ channel: 1, onoffInLight: true, setTurnsOn: false }),
+      fan({ channel: 2, maxSpeed: 3 }),
+      multiple({ maxReplyBytes: 2048 }),
+    ],
   }),
 };
 

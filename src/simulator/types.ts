@@ -157,6 +157,8 @@ export interface SimLightState {
   temperature: number;
   luminance: number;
   capacity: number;
+  /** Position of the playing Light.Effect entry, when one plays. */
+  effect?: number;
 }
 
 /** Units as on the wire: mA, decivolts, mW. */
@@ -170,6 +172,8 @@ export interface SimElectricityReading {
 export interface SimDeviceState {
   channels: SimChannelState[];
   light?: SimLightState;
+  /** Control.Fan speeds per channel (ceiling fans). */
+  fans?: Array<{ channel: number; speed: number; maxSpeed: number }>;
   electricity?: SimElectricityReading;
   /** Metering plugs: today's ConsumptionX value in Wh. */
   todayWh?: number;

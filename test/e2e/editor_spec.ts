@@ -100,13 +100,13 @@ describe("editor in a real browser", function () {
     }
   });
 
-  it("opens the meross-light dialog with its device field, labels from the locale and no Transition field", async () => {
+  it("opens the meross-light dialog with its device field, labels from the locale and the Transition field", async () => {
     await open("demo-light-rgb");
     await page.waitForSelector("#node-input-device", { state: "attached" });
     const tray = await page.locator(".red-ui-tray").last().innerText();
     assert.doesNotMatch(tray, /meross-light\.label\./, "an i18n key was shown instead of its text");
-    assert.doesNotMatch(tray, /Transition/, "the dialog offers a transition, which has no effect");
-    assert.equal(await page.locator("#node-input-transition").count(), 0);
+    assert.match(tray, /Transition/, "the dialog offers the fade time now that fades work");
+    assert.equal(await page.locator("#node-input-transition").count(), 1);
     await cancel();
   });
 
@@ -240,6 +240,19 @@ describe("editor in a real browser", function () {
       await page.locator("#red-ui-clipboard-dialog-ok").click();
       await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
     }
+
+    // The last import lands in the workspace a moment after its dialog closes: wait for every example's device.
+    const readExample = (n: string) => JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>;
+    const onDisk = names.flatMap(readExample);
+    const expected = onDisk.filter((n) => n.type === "meross-config").length;
+    await page.waitForFunction((n) => {
+      let count = 0;
+      const RED = (window as unknown as { RED: { nodes: { eachConfig(f: (c: { type: string; name?: string }) => void): void } } }).RED;
+      RED.nodes.eachConfig((c) => {
+        if (c.type === "meross-config" && String(c.name).startsWith("Example ")) count++;
+      });
+      return count >= n;
+    }, expected, { timeout: 20000 });
 
     // What a user does next: point the examples' devices at their own (here: the demo's), with the key.
     const byModel = (m: string) => fleet.devices.find((d) => d.model.name === m && d.mode === "normal")!;

@@ -40,4 +40,26 @@ describe("meross-light input", () => {
     assert.deepEqual(m({ on: true }, { on: "toggle" }), { on: false });
     assert.deepEqual(m({ luminance: 30 }, { on: "toggle" }), { luminance: 30, on: false }, "a level implied on, so toggle means off");
   });
+
+  it("reads transition in seconds, effects and fan speeds, and refuses mixes a light cannot do in one go", () => {
+    const bad = (payload: unknown, re: RegExp) =>
+      assert.throws(
+        () => parseLightInput(payload),
+        (e: { code?: string; message?: string }) => {
+          assert.equal(e.code, "BAD_INPUT");
+          assert.match(String(e.message), re);
+          return true;
+        },
+      );
+    assert.deepEqual(parseLightInput({ brightness: 80, transition: 3 }), { luminance: 80, transition: 3000 });
+    assert.deepEqual(parseLightInput({ effect: "Party" }), { effect: "Party" });
+    assert.deepEqual(parseLightInput({ effect: "list" }), { effect: "list" });
+    assert.deepEqual(parseLightInput({ fan: 2 }), { fan: 2 });
+    bad({ brightness: 50, transition: -1 }, /transition -1 .*seconds/);
+    bad({ transition: "slowly", on: true }, /seconds/);
+    bad({ effect: "Party", brightness: 50 }, /effect.*alone/);
+    bad({ effect: 1.5 }, /effect 1\.5 is not valid/);
+    bad({ fan: 2, brightness: 10 }, /fan speed alone/);
+    bad({ fan: true }, /fan speed true is not valid/);
+  });
 });

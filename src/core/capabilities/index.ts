@@ -11,3 +11,6 @@ export * from "./energy";
 export * from "./care";
 export * from "./multiple";
 export * from "./schedule";
+export * from "./light-effect";
+export * from "./fan";
+export * from "./fade";

@@ -7,8 +7,10 @@
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
 import { checkColourInt, finiteNumber, intToHex } from "./light-colour";
-import { NS_TOGGLE, NS_TOGGLEX, setToggle } from "./toggle";
-import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession, type MutableDeviceState, type Update } from "./types";
+import { multipleCapacity, requestAll, type MultipleItem } from "./multiple";
+import { NS_TOGGLE, buildToggleSet, buildToggleXSet, hasToggle, isLegacyToggle, NS_TOGGLEX, noteToggle } from "./toggle";
+import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession } from "./types";
+import type { MutableDeviceState, Update } from "./types";
 import { badInput, badReply, describeValue, isObject, singleObject, toNumber, type Json } from "./util";
 
 export * from "./light-colour";
@@ -86,6 +88,10 @@ export interface LightState {
   temperature: number;
   luminance: number;
   mode: "rgb" | "temperature" | "effect" | "luminance";
+  /** Position in the Light.Effect list while an effect plays (docs/protocol-devices.md §16.2). */
+  effect?: number;
+  /** The firmware reports `onoff` inside Light (mfc100, msxh0, msl120b), so it also reads it (§6.7). */
+  onoffField?: boolean;
 }
 
 /** Effect first: an effect is reported as 13 = effect + rgb + luminance (msl320cpr trace). */
@@ -121,7 +127,12 @@ export function parseLightPayload(payload: unknown): LightState {
     mode: modeOf(capacity >= 0 ? capacity : 0),
   };
   const onoff = toNumber(light.onoff);
-  if (onoff !== undefined) state.on = onoff !== 0;
+  if (onoff !== undefined) {
+    state.on = onoff !== 0;
+    state.onoffField = true;
+  }
+  const effect = intField(light, "effect");
+  if (state.mode === "effect" && effect !== undefined && effect >= 0) state.effect = effect;
   return state;
 }
 
@@ -223,14 +234,24 @@ export function buildLightSet(cmd: LightCommand, abilityCapacity: number): { lig
 }
 
 /** What nodes put in msg.payload: human units (percent, #hex, Kelvin). */
-export function lightStateToOutput(s: LightState): { on?: boolean; brightness: number; mode: string; rgb: string; temperature: number } {
-  const out: { on?: boolean; brightness: number; mode: string; rgb: string; temperature: number } = {
+export interface LightOutput {
+  on?: boolean;
+  brightness: number;
+  mode: string;
+  rgb: string;
+  temperature: number;
+  effect?: number;
+}
+
+export function lightStateToOutput(s: LightState): LightOutput {
+  const out: LightOutput = {
     brightness: s.luminance,
     mode: s.mode,
     rgb: intToHex(s.rgb >= 0 && s.rgb <= 0xffffff ? Math.round(s.rgb) : 0),
     temperature: deviceToKelvin(s.temperature),
   };
   if (s.on !== undefined) out.on = s.on;
+  if (s.effect !== undefined) out.effect = s.effect;
   return out;
 }
 
@@ -251,6 +272,7 @@ function reduceLight(env: Envelope, source: ChangeSource): Update | undefined {
   return (state) => {
     const full = parseLightPayload({ light: { ...(state.light ?? {}), ...raw } });
     if (full.on === undefined && typeof raw.onoff !== "number") full.on = state.light?.on;
+    if (state.light?.onoffField) full.onoffField = true;
     return noteLight(state, full, source);
   };
 }
@@ -288,20 +310,58 @@ export async function getLight(s: DeviceSession): Promise<LightState> {
 }
 
 /**
- * Applies a light command and returns the resulting state. On/off goes through ToggleX
- * (§6.7: bulbs that expose togglex use it for power).
+ * The light's channel as the device reports it: a ceiling fan (mfc100) has its light on
+ * channel 1 and its fan on 2 (docs/protocol-devices.md §16.1); bulbs use 0.
+ */
+export function lightChannel(s: Pick<DeviceSession, "state">): number {
+  return s.state.light?.channel ?? 0;
+}
+
+/** The on/off request of a channel: ToggleX, or Toggle on legacy firmware (§6.5, §6.6). */
+function toggleItem(s: DeviceSession, channel: number, on: boolean): MultipleItem {
+  return isLegacyToggle(s)
+    ? { method: "SET", namespace: NS_TOGGLE, payload: buildToggleSet(channel, on) }
+    : { method: "SET", namespace: NS_TOGGLEX, payload: buildToggleXSet(channel, on) };
+}
+
+/** Sends SETs in one round trip when they fit one Control.Multiple (§6.8), else one after another. */
+export async function sendSets(s: DeviceSession, items: MultipleItem[]): Promise<void> {
+  if (items.length > 1 && multipleCapacity(s) >= items.length) {
+    await requestAll(s, items);
+    return;
+  }
+  for (const it of items) await s.request("SET", it.namespace, it.payload);
+}
+
+/**
+ * Applies a light command in ONE round trip whenever the device allows it (§6.7):
+ * - levels to a light known to be on: the Light SET alone, never a ToggleX;
+ * - levels to a light that is off or unknown: firmware that reports `onoff` inside Light reads
+ *   it, so the Light SET carries `onoff: 1`; otherwise Light + ToggleX go in one Control.Multiple
+ *   (within maxCmdNum, §6.8), and only a device without Multiple pays two round trips. Some
+ *   firmware (msl120j) turns on with any Light SET, but nothing in the ability list says which,
+ *   so that is never relied on;
+ * - an explicit on/off without levels is always sent (ToggleX), so a stale state cannot swallow it.
  */
 export async function setLight(s: DeviceSession, cmd: LightCommand & { on?: boolean }): Promise<LightState> {
   await s.ready();
   requireLight(s);
-  const channel = cmd.channel ?? 0;
   const { on, ...fields } = cmd;
-  const hasFields = fields.rgb !== undefined || fields.temperature !== undefined || fields.luminance !== undefined;
   const base: LightState = s.state.light ?? (await getLight(s));
+  const channel = cmd.channel ?? lightChannel(s);
+  const hasFields = fields.rgb !== undefined || fields.temperature !== undefined || fields.luminance !== undefined;
+  const known = s.state.toggles.get(channel) ?? base.on;
+  const wantOn = on ?? (hasFields ? true : undefined);
+  const items: MultipleItem[] = [];
   let next: LightState = { ...base };
+  let switched = false;
   if (hasFields) {
     const body = buildLightSet({ ...fields, channel }, lightCapacity(s));
-    await s.request("SET", NS_LIGHT, body);
+    if (wantOn !== undefined && known !== wantOn && (base.onoffField || !hasToggle(s))) {
+      body.light.onoff = wantOn ? 1 : 0;
+      switched = true;
+    }
+    items.push({ method: "SET", namespace: NS_LIGHT, payload: body });
     const l = body.light;
     next = {
       ...next,
@@ -311,12 +371,17 @@ export async function setLight(s: DeviceSession, cmd: LightCommand & { on?: bool
       luminance: l.luminance ?? next.luminance,
       mode: l.rgb !== undefined ? "rgb" : l.temperature !== undefined ? "temperature" : next.mode,
     };
+    if (l.rgb !== undefined || l.temperature !== undefined) delete next.effect;
   }
-  const wantOn = on ?? (hasFields ? true : undefined);
-  if (wantOn !== undefined && (s.has(NS_TOGGLEX) || s.has(NS_TOGGLE))) {
-    if (on !== undefined || s.state.toggles.get(channel) !== true) await setToggle(s, channel, wantOn);
+  if (wantOn !== undefined && !switched && (!hasFields || known !== wantOn)) {
+    const onoff: 0 | 1 = wantOn ? 1 : 0;
+    const lightOnly: MultipleItem = { method: "SET", namespace: NS_LIGHT, payload: buildLightSet({ channel, onoff }, -1) };
+    items.push(hasToggle(s) ? toggleItem(s, channel, wantOn) : lightOnly);
+    switched = true;
   }
-  next.on = wantOn !== undefined ? wantOn : s.state.toggles.get(channel) ?? next.on;
+  if (items.length > 0) await sendSets(s, items);
+  if (switched && wantOn !== undefined && hasToggle(s)) s.commit((state) => noteToggle(state, channel, wantOn));
+  next.on = wantOn ?? known ?? next.on;
   s.commit((state) => noteLight(state, next));
   return next;
 }

@@ -4,7 +4,7 @@
  * at the ability's maxCmdNum.
  */
 import type { Envelope, Header } from "../protocol/message";
-import { newMessageId } from "../protocol/message";
+import { checkReply, newMessageId } from "../protocol/message";
 import type { Capability, DeviceSession } from "./types";
 import { badInput, badReply, describeValue, isObject } from "./util";
 
@@ -79,4 +79,27 @@ export async function requestMultiple(s: DeviceSession, items: MultipleItem[]): 
   const max = s.state.abilities?.[NS_MULTIPLE]?.maxCmdNum;
   const payload = buildMultiplePayload(items, typeof max === "number" ? max : undefined);
   return parseMultipleReply((await s.request("SET", NS_MULTIPLE, payload)).payload);
+}
+
+/** How many requests one Multiple may carry on this device; 0 when it has no Control.Multiple. */
+export function multipleCapacity(s: Pick<DeviceSession, "state" | "has">): number {
+  if (!s.has(NS_MULTIPLE)) return 0;
+  const max = s.state.abilities?.[NS_MULTIPLE]?.maxCmdNum;
+  // The ability list of every traced device gives maxCmdNum (3 or 5, docs/protocol.md §6.8); without it, 2 is the safe guess.
+  return typeof max === "number" && Number.isInteger(max) && max > 0 ? max : 2;
+}
+
+/**
+ * Several SETs as one round trip, each checked as if it had come alone: an inner ERROR becomes
+ * the same MerossError a lone request would give, and a missing answer is BAD_RESPONSE.
+ */
+export async function requestAll(s: DeviceSession, items: MultipleItem[]): Promise<Envelope[]> {
+  await s.ready();
+  const payload = buildMultiplePayload(items, multipleCapacity(s) || undefined);
+  const replies = parseMultipleReply((await s.request("SET", NS_MULTIPLE, payload)).payload);
+  return payload.multiple.map((req) => {
+    const reply = replies.find((r) => r.header.messageId === req.header.messageId);
+    if (!reply) throw badReply("Control.Multiple", `it does not answer ${req.header.namespace}`, undefined);
+    return checkReply(req as unknown as Envelope, reply, s.address);
+  });
 }

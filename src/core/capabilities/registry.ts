@@ -4,7 +4,9 @@
  */
 import type { Envelope } from "../protocol/message";
 import { electricityCapability } from "./electricity";
+import { fanCapability } from "./fan";
 import { lightCapability } from "./light";
+import { lightEffectCapability } from "./light-effect";
 import { multipleCapability } from "./multiple";
 import { scheduleCapability } from "./schedule";
 import { systemCapability } from "./system";
@@ -18,6 +20,8 @@ export const CAPABILITIES: readonly Capability[] = [
   electricityCapability,
   multipleCapability,
   scheduleCapability,
+  lightEffectCapability,
+  fanCapability,
 ];
 
 /**

@@ -14,6 +14,7 @@ import {
   parseTemperature,
   rgbToInt,
 } from "../../core/capabilities/light";
+import { parseTransition } from "../../core/capabilities/fade";
 import { parseOnOffInput } from "../../core/capabilities/toggle";
 import { describeValue, isObject } from "../../core/capabilities/util";
 
@@ -26,6 +27,14 @@ export interface LightRequest {
   rgb?: number;
   /** Device temperature 1..100 (1 warmest). */
   temperature?: number;
+  /** Fade time in milliseconds (msg gives seconds); 0 = instant. */
+  transition?: number;
+  /** A stored effect by name, Id or position; "list" reads the list, "none" stops the effect. */
+  effect?: string | number;
+  /** Fan speed 0..maxSpeed, "off" or "max" (ceiling fans with a light). */
+  fan?: number | string;
+  /** Set on the steps of a fade, so a newer command can drop a waiting one. */
+  fadeStep?: true;
 }
 
 const PAYLOAD_FORMS =
@@ -34,6 +43,7 @@ const PAYLOAD_FORMS =
 
 const OBJECT_KEYS = new Set([
   "on", "brightness", "temperature", "kelvin", "mired", "rgb", "color", "colour", "hue", "saturation", "mode", "transition",
+  "effect", "fan",
 ]);
 
 function bad(message: string): MerossError {
@@ -101,11 +111,22 @@ function parseObject(o: Record<string, unknown>): LightRequest {
     // {on: true, brightness: 0} asks for two things; off is what a dimmer at 0 means.
     if (!(on === true && req.on === false)) req.on = on;
   }
-  if (o.transition !== undefined) {
-    const t = typeof o.transition === "number" ? o.transition : Number(o.transition);
-    if (!Number.isFinite(t) || t < 0 || t > 3_600_000) {
-      throw bad(`The transition ${describeValue(o.transition)} is not valid: use a number of milliseconds from 0 upwards.`);
+  if (o.transition !== undefined) req.transition = parseTransition(o.transition);
+  if (o.effect !== undefined) {
+    if (typeof o.effect !== "string" && !(typeof o.effect === "number" && Number.isInteger(o.effect) && o.effect >= 0)) {
+      throw bad(`The effect ${describeValue(o.effect)} is not valid: give its name (e.g. "Party"), its number from 0, "list" or "none".`);
     }
+    if (hasLevels(req) || req.on !== undefined || req.transition !== undefined) {
+      throw bad("An effect brings its own colours and brightness: send {effect} alone, then other settings in a later message.");
+    }
+    req.effect = o.effect;
+  }
+  if (o.fan !== undefined) {
+    if (typeof o.fan !== "number" && typeof o.fan !== "string") {
+      throw bad(`The fan speed ${describeValue(o.fan)} is not valid: use a whole number from 0 (stopped) up, "off" or "max".`);
+    }
+    if (Object.keys(o).length > 1) throw bad("Send the fan speed alone, as {fan: 2}: light settings go in a separate message.");
+    req.fan = o.fan;
   }
   return req;
 }
