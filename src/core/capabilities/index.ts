@@ -6,3 +6,7 @@ export * from "./toggle";
 export * from "./light";
 export * from "./electricity";
 export * from "./multiple";
+export * from "./cover";
+export * from "./cover-command";
+export * from "./garage";
+export * from "./roller";

@@ -4,8 +4,10 @@
  */
 import type { Envelope } from "../protocol/message";
 import { electricityCapability } from "./electricity";
+import { garageCapability } from "./garage";
 import { lightCapability } from "./light";
 import { multipleCapability } from "./multiple";
+import { rollerCapability } from "./roller";
 import { systemCapability } from "./system";
 import { toggleCapability } from "./toggle";
 import type { Abilities, Capability, ChangeSource, Update } from "./types";
@@ -16,6 +18,8 @@ export const CAPABILITIES: readonly Capability[] = [
   lightCapability,
   electricityCapability,
   multipleCapability,
+  garageCapability,
+  rollerCapability,
 ];
 
 /**

@@ -7,6 +7,7 @@
 import type { Envelope, Method } from "../protocol/message";
 import type { DeviceInfo } from "./system";
 import type { LightState } from "./light";
+import type { CoverState } from "./cover";
 
 export type Abilities = Record<string, Record<string, unknown>>;
 
@@ -18,7 +19,8 @@ export type DeviceEvent =
   | { type: "toggle"; channel: number; on: boolean; source?: ChangeSource }
   | { type: "light"; light: LightState; source?: ChangeSource }
   | { type: "info"; info: DeviceInfo }
-  | { type: "online"; online: boolean; source?: "push" | "broker" };
+  | { type: "online"; online: boolean; source?: "push" | "broker" }
+  | { type: "cover"; cover: CoverState; source?: ChangeSource };
 
 /** The state a session keeps; only reducers (through DeviceSession.commit) write it. */
 export interface MutableDeviceState {
@@ -27,6 +29,8 @@ export interface MutableDeviceState {
   /** Last known on/off per channel. */
   toggles: Map<number, boolean>;
   light?: LightState;
+  /** Garage doors and roller shutters per channel (created by the first cover reading). */
+  covers?: Map<number, CoverState>;
 }
 
 /** The same state as seen from outside the session: read-only. */
@@ -35,6 +39,7 @@ export interface DeviceState {
   readonly abilities?: Readonly<Abilities>;
   readonly toggles: ReadonlyMap<number, boolean>;
   readonly light?: Readonly<LightState>;
+  readonly covers?: ReadonlyMap<number, Readonly<CoverState>>;
 }
 
 /** A state change: applied to the session's state, it returns what listeners should hear. */
