@@ -147,7 +147,7 @@ export class Fleet {
       }
       const channel = Number(url.searchParams.get("channel") ?? "0");
       try {
-        device.press(channel);
+        device.press(channel, url.searchParams.get("action") ?? undefined);
       } catch (err) {
         this.json(res, 400, { error: err instanceof Error ? err.message : "bad request" });
         return;

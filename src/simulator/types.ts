@@ -167,8 +167,17 @@ export interface SimElectricityReading {
   power: number;
 }
 
+/** A garage door or roller shutter as a person sees it; position 0 closed … 100 open (physical, not reported). */
+export interface SimCoverState {
+  kind: "garage" | "roller";
+  channel: number;
+  state: "open" | "closed" | "opening" | "closing" | "stopped";
+  position: number;
+}
+
 export interface SimDeviceState {
   channels: SimChannelState[];
+  covers?: SimCoverState[];
   light?: SimLightState;
   electricity?: SimElectricityReading;
   /** System.DNDMode: 1 = status LED off. */
@@ -198,6 +207,7 @@ export interface DeviceSnapshot {
     display: string;
   };
   electricity?: { watts: number; volts: number; amps: number };
+  covers?: SimCoverState[];
   wifi?: string;
   mqtt: MqttState;
 }
