@@ -43,6 +43,8 @@ export = function (RED: NodeAPI): void {
     }
     const last = new Map<number, string>();
     const timers = new Set<ReturnType<typeof setTimeout>>();
+    /** Channels with a command in flight: its reply carries the latest state, so pushes meanwhile are not repeated. */
+    const busy = new Map<number, number>();
     let closed = false;
 
     const meta = (c: CoverState): Record<string, unknown> => {
@@ -57,7 +59,7 @@ export = function (RED: NodeAPI): void {
       return true;
     };
     const announce = (c: CoverState): void => {
-      if (closed || (fixed !== undefined && c.channel !== fixed) || !remember(c)) return;
+      if (closed || busy.has(c.channel) || (fixed !== undefined && c.channel !== fixed) || !remember(c)) return;
       link.show(coverStatus(c));
       node.send({ topic: link.name(), payload: coverToOutput(c), meross: meta(c) });
     };
@@ -84,7 +86,12 @@ export = function (RED: NodeAPI): void {
         const channel = resolveChannel(configured, m.channel);
         const command = parseCoverInput(m.payload);
         const device = await link.device();
-        const result = await coverCommand(device, channel, command);
+        busy.set(channel, (busy.get(channel) ?? 0) + 1);
+        const result = await coverCommand(device, channel, command).finally(() => {
+          const n = (busy.get(channel) ?? 1) - 1;
+          if (n > 0) busy.set(channel, n);
+          else busy.delete(channel);
+        });
         remember(result);
         link.show(coverStatus(result));
         if (result.settleMs !== undefined) follow(channel, result.settleMs);

@@ -167,6 +167,8 @@ export async function setGarage(s: DeviceSession, channel: number, open: boolean
     const note = `The door is already ${known.state}, so nothing was sent (another pulse could stop or reverse it).`;
     return { ...known, sent: false, note };
   }
+  // Read before the SET, so a push that ends the move cannot arrive before we record its start.
+  const settleMs = await garageTravelMs(s, channel, open);
   const reply = await s.request("SET", NS_GARAGE_STATE, buildGarageSet(channel, open));
   // The SETACK carries the reading before the command plus `execute` (§11.2); some firmware answers `{}`.
   let before: GarageReading | undefined;
@@ -180,7 +182,6 @@ export async function setGarage(s: DeviceSession, channel: number, open: boolean
     const now = s.state.covers?.get(channel) ?? known;
     return { ...now, sent: true, note: "The device did nothing: it reports the door is already where it was asked to go." };
   }
-  const settleMs = await garageTravelMs(s, channel, open);
   // Half as long again as the travel time before a transition no reading ended is dropped.
   const next: CoverState = { kind: "garage", channel, state: moving, until: Date.now() + settleMs * 1.5 };
   s.commit((st) => noteCover(st, next, "reply"));

@@ -176,5 +176,8 @@ export async function setRoller(s: DeviceSession, channel: number, position: num
   if (position === ROLLER_STOP || (now.state !== "opening" && now.state !== "closing")) return { ...now, sent: true };
   const start = now.position ?? from ?? (now.state === "opening" ? 0 : 100);
   const full = await travelMs(s, channel, now.state === "opening");
-  return { ...now, sent: true, settleMs: Math.round((full * Math.abs(position - start)) / 100) };
+  // A short move may have ended (and been pushed) while Config was read: answer with the latest.
+  const latest = s.state.covers?.get(channel) ?? now;
+  if (latest.state !== "opening" && latest.state !== "closing") return { ...latest, sent: true };
+  return { ...latest, sent: true, settleMs: Math.round((full * Math.abs(position - start)) / 100) };
 }
