@@ -15,6 +15,8 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   // Newer firmware that drops plaintext (docs/protocol.md §4): users meet it after an update.
   { name: "Kitchen plug (encrypted firmware)", model: "mss110", seed: "demo-kitchen" },
   { name: "Reading lamp (encrypted firmware)", model: "hp110a", seed: "demo-reading" },
+  { name: "Garage door", model: "msg100", seed: "demo-garage" },
+  { name: "Bedroom shutter", model: "mrs100", seed: "demo-shutter" },
 ];
 
 /**

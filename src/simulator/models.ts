@@ -422,7 +422,7 @@ export const MODELS: Record<string, DeviceModel> = {
     compileTime: "Sep 15 2021 10:21:01",
     chip: "MT7686",
     channels: 1,
-    features: ["garage door"],
+    features: ["garage door", "wifix"],
     description: "Garage door opener: opens and closes one door, reports it open or closed (contact sensor)",
     ability: MSG100_ABILITY,
     capabilities: [
