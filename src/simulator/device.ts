@@ -234,7 +234,9 @@ export class SimulatedDevice extends EventEmitter {
 
   /** Full travel time of doors and shutters in ms (default 15 s for doors, Config for shutters). */
   setCoverTravel(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 10) throw new MerossError("BAD_INPUT", `Travel time ${String(ms)} is too short: use at least 10 (ms).`);
+    if (!Number.isFinite(ms) || ms < 10) {
+      throw new MerossError("BAD_INPUT", `Travel time ${String(ms)} is too short: use at least 10 (ms).`);
+    }
     const covers = this.fw.capabilities.list.filter((c) => c.setTravelMs);
     if (covers.length === 0) throw new MerossError("BAD_INPUT", `The simulated ${this.model.name} has no door or shutter.`);
     for (const c of covers) c.setTravelMs?.(ms);

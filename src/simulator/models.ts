@@ -21,14 +21,13 @@
 import { config } from "./capabilities/config";
 import { electricity } from "./capabilities/electricity";
 import { encrypt } from "./capabilities/encrypt";
-import { garage } from "./capabilities/garage";
 import { light } from "./capabilities/light";
 import { multiple } from "./capabilities/multiple";
-import { roller } from "./capabilities/roller";
 import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
 import { toggle } from "./capabilities/toggle";
 import type { CapabilitySpec } from "./capabilities/types";
+import { MRS100, MSG100 } from "./models-covers";
 
 type Ability = Record<string, Record<string, unknown>>;
 
@@ -244,42 +243,6 @@ const HP110A_ABILITY: Ability = {
   "Appliance.Encrypt.ECDHE": {},
 };
 
-/** Exactly the msg100 4.2.1 trace ability list (garage door opener, docs/protocol-devices.md §11.1). */
-const MSG100_ABILITY: Ability = {
-  ...CONFIG_BASE,
-  "Appliance.Config.WifiX": {},
-  "Appliance.Config.Info": {},
-  ...SYSTEM_BASE,
-  "Appliance.System.DNDMode": {},
-  "Appliance.Control.Multiple": { maxCmdNum: 5 },
-  "Appliance.Control.ToggleX": {},
-  "Appliance.Control.TimerX": { sunOffsetSupport: 1, notify: ["Appliance.GarageDoor.State"] },
-  "Appliance.Control.TriggerX": { notify: ["Appliance.GarageDoor.State"] },
-  "Appliance.Control.Bind": {},
-  "Appliance.Control.Unbind": {},
-  "Appliance.Control.Upgrade": {},
-  "Appliance.GarageDoor.State": {},
-  "Appliance.GarageDoor.Config": {},
-  ...DIGEST_BASE,
-};
-
-/** Exactly the mrs100 2.1.2 trace ability list (roller shutter, docs/protocol-devices.md §12.1). */
-const MRS100_ABILITY: Ability = {
-  ...CONFIG_BASE,
-  ...SYSTEM_BASE,
-  "Appliance.System.DNDMode": {},
-  "Appliance.Control.Multiple": { maxCmdNum: 5 },
-  "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
-  "Appliance.Control.TriggerX": {},
-  "Appliance.Control.Bind": {},
-  "Appliance.Control.Unbind": {},
-  "Appliance.Control.Upgrade": {},
-  ...DIGEST_BASE,
-  "Appliance.RollerShutter.Position": {},
-  "Appliance.RollerShutter.State": {},
-  "Appliance.RollerShutter.Config": {},
-};
-
 /** The simulated catalogue; keys are what `--model` and `SimulatorOptions.model` accept. */
 export const MODELS: Record<string, DeviceModel> = {
   msl120: defineModel({
@@ -413,42 +376,8 @@ export const MODELS: Record<string, DeviceModel> = {
     ability: HP110A_ABILITY,
     capabilities: [system(), config(), toggle(), schedule(), light(), encrypt(), multiple({ maxReplyBytes: 2048 })],
   }),
-  msg100: defineModel({
-    name: "msg100",
-    type: "msg100",
-    subType: "us",
-    hardwareVersion: "4.0.0",
-    firmwareVersion: "4.2.1",
-    compileTime: "Sep 15 2021 10:21:01",
-    chip: "MT7686",
-    channels: 1,
-    features: ["garage door", "wifix"],
-    description: "Garage door opener: opens and closes one door, reports it open or closed (contact sensor)",
-    ability: MSG100_ABILITY,
-    capabilities: [
-      system(),
-      config(),
-      // The trace lists ToggleX (the relay); doors are driven through GarageDoor.State only (§11.1).
-      toggle(),
-      schedule(),
-      garage({ config: { signalDuration: 1000, buzzerEnable: 0, doorOpenDuration: 30000, doorCloseDuration: 30000 } }),
-      multiple({ maxReplyBytes: 2048 }),
-    ],
-  }),
-  mrs100: defineModel({
-    name: "mrs100",
-    type: "mrs100",
-    subType: "eu",
-    hardwareVersion: "2.0.0",
-    firmwareVersion: "2.1.2",
-    compileTime: "2020/06/02 17:38:50 GMT +08:00",
-    chip: "mt7682",
-    channels: 1,
-    features: ["roller shutter"],
-    description: "Roller shutter motor switch: open, close, stop, go to a position (0 closed to 100 open)",
-    ability: MRS100_ABILITY,
-    capabilities: [system(), config(), schedule(), roller({ signalOpen: 50000, signalClose: 50000 }), multiple({ maxReplyBytes: 2048 })],
-  }),
+  msg100: defineModel(MSG100),
+  mrs100: defineModel(MRS100),
 };
 
 /** All models, in catalogue order (for `meross simulate --list` and the docs). */

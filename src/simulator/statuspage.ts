@@ -151,7 +151,9 @@ The buttons act like the physical button on the device.</footer>
         var frame = el("div", { className: "frame", title: c.kind === "garage" ? "garage door" : "roller shutter" }, [panel]);
         var buttons = el("div", { className: "moves" });
         if (c.kind === "garage") {
-          var b = el("button", { className: "press", "data-testid": "garage-" + d.uuid + "-" + c.channel, text: "Press the garage button" });
+          var b = el("button", {
+            className: "press", "data-testid": "garage-" + d.uuid + "-" + c.channel, text: "Press the garage button"
+          });
           b.addEventListener("click", function () { press(d.uuid, c.channel); });
           buttons.appendChild(b);
         } else {

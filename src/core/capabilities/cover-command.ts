@@ -33,7 +33,8 @@ export async function coverCommand(s: DeviceSession, channel: number, cmd: Cover
   throw refuse(
     s,
     NS_GARAGE_STATE,
-    `This ${model} is not a garage door opener or a roller shutter (its ability list has neither ${NS_GARAGE_STATE} nor ${NS_ROLLER_POSITION}), ` +
+    `This ${model} is not a garage door opener or a roller shutter ` +
+      `(its ability list has neither ${NS_GARAGE_STATE} nor ${NS_ROLLER_POSITION}), ` +
       `so it cannot ${wording(cmd)}. Use meross-toggle for plugs and meross-light for bulbs.`,
   );
 }

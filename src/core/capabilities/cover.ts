@@ -34,7 +34,12 @@ export interface CoverResult extends CoverState {
 }
 
 /** What a flow asks a cover to do: a named action, a position, or nothing (read). */
-export type CoverCommand = { action: "read" } | { action: "open" } | { action: "close" } | { action: "stop" } | { action: "position"; position: number };
+export type CoverCommand =
+  | { action: "read" }
+  | { action: "open" }
+  | { action: "close" }
+  | { action: "stop" }
+  | { action: "position"; position: number };
 
 const WORDS: Record<string, CoverCommand["action"]> = {
   open: "open",
@@ -70,7 +75,8 @@ export function parseCoverInput(input: unknown): CoverCommand {
   }
   if (n === undefined) throw badCommand(input);
   if (!Number.isFinite(n) || !Number.isInteger(n) || n < 0 || n > 100) {
-    throw new MerossError("BAD_INPUT", `The position ${describeValue(input)} is out of range: use a whole number from 0 (closed) to 100 (open).`);
+    const range = "use a whole number from 0 (closed) to 100 (open)";
+    throw new MerossError("BAD_INPUT", `The position ${describeValue(input)} is out of range: ${range}.`);
   }
   return { action: "position", position: n };
 }

@@ -110,7 +110,8 @@ export function garageFromReading(before: CoverState | undefined, r: GarageReadi
 }
 
 function noteReadings(readings: GarageReading[], source: ChangeSource): Update {
-  return (state: MutableDeviceState) => readings.flatMap((r) => noteCover(state, garageFromReading(state.covers?.get(r.channel), r), source));
+  return (state: MutableDeviceState) =>
+    readings.flatMap((r) => noteCover(state, garageFromReading(state.covers?.get(r.channel), r), source));
 }
 
 export const garageCapability: Capability = {
@@ -130,7 +131,8 @@ export function hasGarage(s: Pick<DeviceSession, "has">): boolean {
 
 function channelError(s: DeviceSession, channel: number, channels: number[]): MerossError {
   const list = channels.join(", ") || "none";
-  return new MerossError("BAD_INPUT", `Door ${channel} does not exist on this ${modelOf(s)}: it reports doors (channels) ${list}.`, { host: s.address });
+  const sentence = `Door ${channel} does not exist on this ${modelOf(s)}: it reports doors (channels) ${list}.`;
+  return new MerossError("BAD_INPUT", sentence, { host: s.address });
 }
 
 /** Reads every door; answers the one on `channel`. */

@@ -173,7 +173,8 @@ export class GarageCapability implements Capability {
   }
 
   private view(d: Door): SimCoverState {
-    const state = d.moving === "up" ? "opening" : d.moving === "down" ? "closing" : d.travel === 0 ? "closed" : d.travel === 100 ? "open" : "stopped";
+    const resting = d.travel === 0 ? "closed" : d.travel === 100 ? "open" : "stopped";
+    const state = d.moving === "up" ? "opening" : d.moving === "down" ? "closing" : resting;
     return { kind: "garage", channel: d.channel, state, position: Math.round(d.travel) };
   }
 }

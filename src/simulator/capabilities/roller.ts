@@ -113,7 +113,9 @@ export class RollerCapability implements Capability {
     const moved = this.shutters.filter((s) => s.reported !== this.mark(s));
     if (moved.length === 0) return out;
     const positions = moved.filter((s) => !s.reported.startsWith(`${s.position}|`));
-    if (positions.length > 0) out.push({ namespace: NS_POSITION, payload: { position: positions.map((s) => ({ channel: s.channel, position: s.position })) } });
+    if (positions.length > 0) {
+      out.push({ namespace: NS_POSITION, payload: { position: positions.map((s) => ({ channel: s.channel, position: s.position })) } });
+    }
     const states = moved.filter((s) => !s.reported.endsWith(`|${s.motion}|${s.stoppedBy}`));
     if (states.length > 0) out.push({ namespace: NS_STATE, payload: { state: states.map((s) => this.stateEntry(s)) } });
     for (const s of moved) s.reported = this.mark(s);
@@ -177,7 +179,9 @@ export class RollerCapability implements Capability {
   }
 
   private stateEntry(s: Shutter): Json {
-    return this.settings.stoppedBy ? { channel: s.channel, state: s.motion, stoppedBy: s.stoppedBy } : { channel: s.channel, state: s.motion };
+    const entry: Json = { channel: s.channel, state: s.motion };
+    if (this.settings.stoppedBy) entry.stoppedBy = s.stoppedBy;
+    return entry;
   }
 
   private view(s: Shutter): SimCoverState {
