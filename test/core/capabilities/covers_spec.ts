@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  NS_GARAGE_MULTICONFIG,
+  garageTravelMs,
   NS_GARAGE_CONFIG,
   NS_GARAGE_STATE,
   NS_ROLLER_CONFIG,
@@ -143,6 +145,24 @@ describe("covers: garage doors and roller shutters (core)", () => {
       const close = await coverCommand(closed, 0, { action: "close" });
       assert.equal(close.sent, true);
       assert.equal(close.state, "closing");
+    });
+
+    it("a multi-door opener (msg200) takes each door's travel time from MultipleConfig", async () => {
+      const s = new FakeSession({ [NS_GARAGE_STATE]: {}, [NS_GARAGE_MULTICONFIG]: {} }, () => ({
+        config: [{ channel: 2, doorEnable: 1, signalOpen: 3000, signalClose: 3000, doorOpenDuration: 15000, doorCloseDuration: 16000 }],
+      }));
+      assert.equal(await garageTravelMs(s, 2, false), 16000);
+      assert.deepEqual(s.sent[0], { method: "GET", namespace: NS_GARAGE_MULTICONFIG, payload: { config: [{ channel: 2 }] } });
+    });
+
+    it("a transition no reading ended is dropped once its time is over, so the door can be commanded again", async () => {
+      const s = garage(0);
+      await coverCommand(s, 0, { action: "open" });
+      const st = s.state.covers?.get(0);
+      assert.ok(st && st.until !== undefined);
+      (st as { until: number }).until = Date.now() - 1;
+      const r = await coverCommand(s, 0, { action: "open" });
+      assert.equal(r.sent, true, "the stale 'opening' no longer blocks the command");
     });
 
     it("execute 0 in the SETACK means the device did nothing", async () => {
