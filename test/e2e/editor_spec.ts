@@ -247,6 +247,8 @@ describe("editor in a real browser", function () {
       // A white-only bulb: the colour presets end in an error the "Why it failed" debug shows.
       "Example bulb (dim and colour)": byModel("msl100").address,
       "Example bulb (motion)": byModel("msl120").address,
+      "Example garage door": byModel("msg100").address,
+      "Example roller shutter": byModel("mrs100").address,
       fallback: byModel("mss310").address,
     };
     const fresh = fleet.devices.find((d) => d.mode === "ap")!;
@@ -273,7 +275,12 @@ describe("editor in a real browser", function () {
       },
       { targets, key: KEY, freshAddress: fresh.address },
     );
-    assert.equal(imported.length, 6, `example devices in the workspace: ${imported.join(", ")}`);
+    // Every example's device, one each (8 since the garage and roller examples).
+    const exampleDevices = names.flatMap((n) =>
+      (JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>).filter((x) => x.type === "meross-config"),
+    );
+    assert.equal(exampleDevices.length, 8);
+    assert.equal(imported.length, exampleDevices.length, `example devices in the workspace: ${imported.join(", ")}`);
 
     const commands: string[] = [];
     const onRequest = (r: { method: string; namespace: string }) => {
