@@ -22,6 +22,8 @@ export interface DemoSetup {
   strip: DemoDevice;
   encryptedPlug: DemoDevice;
   encryptedLamp: DemoDevice;
+  garage: DemoDevice;
+  shutter: DemoDevice;
   /** The device waiting in access-point mode. */
   fresh: { address: string; ssid: string; wifiPassword: string };
   /** One key for the whole demo fleet (a real home would have one per account). */
@@ -50,6 +52,8 @@ export function setupFromFleet(fleet: Fleet, opts: { key: string; wifiPassword: 
     strip: byModel("mss425"),
     encryptedPlug: byModel("mss110"),
     encryptedLamp: byModel("hp110a"),
+    garage: byModel("msg100"),
+    shutter: byModel("mrs100"),
     fresh: { address: fresh.address, ssid, wifiPassword: opts.wifiPassword },
     key: opts.key,
     brokerPort: opts.brokerPort,
@@ -85,7 +89,7 @@ export function configId(role: string): string {
 }
 
 export function demoFlow(setup: DemoSetup): { flows: FlowNode[]; credentials: Record<string, Record<string, string>> } {
-  const roles = ["bulb", "whiteBulb", "plug", "legacyPlug", "strip", "encryptedPlug", "encryptedLamp"] as const;
+  const roles = ["bulb", "whiteBulb", "plug", "legacyPlug", "strip", "encryptedPlug", "encryptedLamp", "garage", "shutter"] as const;
   const configs: FlowNode[] = roles.map((role) => {
     const d = setup[role];
     return { id: configId(role), type: "meross-config", name: d.name, host: d.address, userId: "0", transport: "auto", broker: DEMO_BROKER_ID, uuid: d.uuid, encryption: "auto" };
@@ -165,6 +169,18 @@ export function demoFlow(setup: DemoSetup): { flows: FlowNode[]; credentials: Re
       { id: "demo-light-enc", type: "meross-light", z: TAB, name: setup.encryptedLamp.name, device: configId("encryptedLamp"), x: NODE_X, y: g.ys[3], wires: [["demo-debug-more"]] },
       inject("demo-inj-enc-lamp", "Orange lamp", "orange", INJECT_X, g.ys[3], "demo-light-enc"),
       debug("demo-debug-more", "More devices", DEBUG_X, g.mid),
+    );
+  }
+  {
+    const g = group(4);
+    add(
+      { id: "demo-cover-garage", type: "meross-cover", z: TAB, name: setup.garage.name, device: configId("garage"), channel: "0", x: NODE_X, y: g.ys[0], wires: [["demo-debug-covers"]] },
+      inject("demo-inj-garage-open", "Open garage", "open", INJECT_X, g.ys[0], "demo-cover-garage"),
+      inject("demo-inj-garage-close", "Close garage", "close", INJECT_X, g.ys[1], "demo-cover-garage"),
+      { id: "demo-cover-shutter", type: "meross-cover", z: TAB, name: setup.shutter.name, device: configId("shutter"), channel: "0", x: NODE_X, y: g.ys[2], wires: [["demo-debug-covers"]] },
+      inject("demo-inj-shutter-40", "Shutter to 40 %", 40, INJECT_X, g.ys[2], "demo-cover-shutter"),
+      inject("demo-inj-shutter-close", "Close shutter", "close", INJECT_X, g.ys[3], "demo-cover-shutter"),
+      debug("demo-debug-covers", "Doors and shutters", DEBUG_X, g.mid),
     );
   }
   add(

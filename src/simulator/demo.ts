@@ -18,6 +18,8 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "House energy meter", model: "em06", seed: "demo-meter" },
   { name: "TV light strip", model: "msl320cpr", seed: "demo-strip" },
   { name: "Ceiling fan (synthetic model)", model: "mfc-like", seed: "demo-ceiling-fan" },
+  { name: "Garage door", model: "msg100", seed: "demo-garage" },
+  { name: "Bedroom shutter", model: "mrs100", seed: "demo-shutter" },
 ];
 
 /**

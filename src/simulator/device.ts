@@ -51,6 +51,7 @@ export type {
   SimChannelState,
   SimLightState,
   SimElectricityReading,
+  SimCoverState,
   SimDeviceState,
   DeviceSnapshot,
   LightChange,
@@ -222,11 +223,25 @@ export class SimulatedDevice extends EventEmitter {
     await Promise.all([this.server.close(), this.mqtt.close()]);
   }
 
-  /** The physical button: toggles one channel (the bulb itself for lights). */
-  press(channel = 0): void {
+  /**
+   * The physical button: toggles one channel (the bulb itself for lights); on a garage opener
+   * it starts or stops the door, on a roller shutter `action` is "open", "close" or "stop".
+   */
+  press(channel = 0, action?: string): void {
+    for (const c of this.fw.capabilities.list) if (c.press?.(channel, action)) return;
     this.assertChannel(channel);
     this.fw.switches.set(channel, !this.fw.switches.get(channel).on);
     this.fw.changed(TRIGGER_PHYSICAL);
+  }
+
+  /** Full travel time of doors and shutters in ms (default 15 s for doors, Config for shutters). */
+  setCoverTravel(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 10) {
+      throw new MerossError("BAD_INPUT", `Travel time ${String(ms)} is too short: use at least 10 (ms).`);
+    }
+    const covers = this.fw.capabilities.list.filter((c) => c.setTravelMs);
+    if (covers.length === 0) throw new MerossError("BAD_INPUT", `The simulated ${this.model.name} has no door or shutter.`);
+    for (const c of covers) c.setTravelMs?.(ms);
   }
 
   /** Switches a channel as the app or a wall switch would. */

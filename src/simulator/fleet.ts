@@ -147,7 +147,7 @@ export class Fleet {
         return;
       }
       try {
-        if (action[2] === "press") device.press(Number(url.searchParams.get("channel") ?? "0"));
+        if (action[2] === "press") device.press(Number(url.searchParams.get("channel") ?? "0"), url.searchParams.get("action") ?? undefined);
         else device.advanceTime(Number(url.searchParams.get("seconds") ?? "86400"));
       } catch (err) {
         this.json(res, 400, { error: err instanceof Error ? err.message : "bad request" });

@@ -29,6 +29,7 @@ import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
 import { toggle } from "./capabilities/toggle";
 import type { CapabilitySpec } from "./capabilities/types";
+import { MRS100, MSG100 } from "./models-covers";
 
 import { bulbAbility, CONFIG_BASE, DIGEST_BASE, SYSTEM_BASE, TOGGLEX_BASE, type Ability } from "./abilities";
 import { MFC_LIKE_ABILITY, MSL320CPR_ABILITY } from "./abilities";
@@ -408,6 +409,8 @@ export const MODELS: Record<string, DeviceModel> = {
       multiple({ maxReplyBytes: 2048 }),
     ],
   }),
+  msg100: defineModel(MSG100),
+  mrs100: defineModel(MRS100),
 };
 
 /** All models, in catalogue order (for `meross simulate --list` and the docs). */

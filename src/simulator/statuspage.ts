@@ -50,6 +50,15 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .press { align-self:stretch; background:#26303b; color:var(--text); border:1px solid var(--line); border-radius:9px;
     padding:8px 10px; font-size:14px; cursor:pointer; }
   .press:hover { background:#2f3b48; }
+  .covers { display:flex; gap:18px; flex-wrap:wrap; justify-content:center; }
+  .cover { display:flex; flex-direction:column; align-items:center; gap:6px; font-size:12px; color:var(--muted); }
+  .frame { width:96px; height:84px; border:2px solid var(--line); border-radius:6px 6px 0 0; position:relative; overflow:hidden;
+    background:#0d1116; }
+  .panel { position:absolute; left:0; right:0; top:0; background:repeating-linear-gradient(#8b98a8 0 9px, #6d7886 9px 12px);
+    transition:height .25s linear; }
+  .cover[data-state="opening"] .frame, .cover[data-state="closing"] .frame { border-color:#8cc8ff; }
+  .moves { display:flex; gap:6px; }
+  .moves .press { padding:6px 9px; font-size:13px; }
   .state { text-align:center; font-size:13px; color:var(--muted); }
   .empty { color:var(--muted); padding:28px; }
   footer { color:var(--muted); font-size:12px; padding:0 28px 24px; }
@@ -59,7 +68,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <body>
 <header>
   <h1>Meross simulator</h1>
-  <span class="sub">virtual bulbs and plugs speaking the local Meross protocol</span>
+  <span class="sub">virtual bulbs, plugs, garage doors and shutters speaking the local Meross protocol</span>
   <span class="live" id="live"><span class="dot"></span><span id="live-text">connecting…</span></span>
 </header>
 <main id="devices"><div class="empty">Waiting for devices…</div></main>
@@ -84,8 +93,9 @@ The buttons act like the physical button on the device.</footer>
     return e;
   }
 
-  function press(uuid, channel) {
-    fetch("/api/devices/" + encodeURIComponent(uuid) + "/press?channel=" + channel, { method: "POST" }).catch(function () {});
+  function press(uuid, channel, action) {
+    var q = "?channel=" + channel + (action ? "&action=" + encodeURIComponent(action) : "");
+    fetch("/api/devices/" + encodeURIComponent(uuid) + "/press" + q, { method: "POST" }).catch(function () {});
   }
 
   function advanceDay(uuid) {
@@ -136,6 +146,33 @@ The buttons act like the physical button on the device.</footer>
       visual.appendChild(bulb);
       var shade = l.mode === "colour" ? "colour " + l.rgb : "white ≈" + l.temperature + " K";
       stateText = l.on ? shade + " · " + l.brightness + "%" : "off";
+    } else if (d.covers && d.covers.length) {
+      var box = el("div", { className: "covers" });
+      d.covers.forEach(function (c) {
+        // The panel hangs from the top: a closed door or shutter fills the frame, an open one is rolled up.
+        var panel = el("div", { className: "panel" });
+        panel.style.height = (100 - c.position) + "%";
+        var frame = el("div", { className: "frame", title: c.kind === "garage" ? "garage door" : "roller shutter" }, [panel]);
+        var buttons = el("div", { className: "moves" });
+        if (c.kind === "garage") {
+          var b = el("button", {
+            className: "press", "data-testid": "garage-" + d.uuid + "-" + c.channel, text: "Press the garage button"
+          });
+          b.addEventListener("click", function () { press(d.uuid, c.channel); });
+          buttons.appendChild(b);
+        } else {
+          [["open", "▲ Up"], ["stop", "■ Stop"], ["close", "▼ Down"]].forEach(function (a) {
+            var m = el("button", { className: "press", "data-testid": "roller-" + d.uuid + "-" + c.channel + "-" + a[0], text: a[1] });
+            m.addEventListener("click", function () { press(d.uuid, c.channel, a[0]); });
+            buttons.appendChild(m);
+          });
+        }
+        var what = c.state + (c.state === "open" || c.state === "closed" ? "" : " · " + c.position + "% open");
+        box.appendChild(el("div", { className: "cover", "data-testid": "cover-" + d.uuid + "-" + c.channel, "data-state": c.state,
+          "data-position": String(c.position) }, [frame, el("span", { text: what }), buttons]));
+      });
+      visual.appendChild(box);
+      stateText = d.covers.map(function (c) { return c.state; }).join(" · ");
     } else {
       var sws = el("div", { className: "switches" });
       d.channels.forEach(function (c) {
@@ -162,9 +199,11 @@ The buttons act like the physical button on the device.</footer>
     fact("address", d.address).concat(fact("uuid", d.uuid)).concat(fact("Wi-Fi", d.wifi || "—"))
       .forEach(function (n) { facts.appendChild(n); });
     card.appendChild(facts);
-    var btn = el("button", { className: "press", "data-testid": "press-" + d.uuid, text: "Press the device button" });
-    btn.addEventListener("click", function () { press(d.uuid, 0); });
-    if (d.channels.length > 0) card.appendChild(btn);
+    if ((!d.covers || !d.covers.length) && d.channels.length > 0) {
+      var btn = el("button", { className: "press", "data-testid": "press-" + d.uuid, text: "Press the device button" });
+      btn.addEventListener("click", function () { press(d.uuid, 0); });
+      card.appendChild(btn);
+    }
     if (d.electricity) {
       // Energy counters roll over at the device's midnight: a day in one click instead of a day of waiting.
       var day = el("button", { className: "press", "data-testid": "advance-" + d.uuid, text: "Skip a day ahead" });

@@ -169,8 +169,17 @@ export interface SimElectricityReading {
   power: number;
 }
 
+/** A garage door or roller shutter as a person sees it; position 0 closed … 100 open (physical, not reported). */
+export interface SimCoverState {
+  kind: "garage" | "roller";
+  channel: number;
+  state: "open" | "closed" | "opening" | "closing" | "stopped";
+  position: number;
+}
+
 export interface SimDeviceState {
   channels: SimChannelState[];
+  covers?: SimCoverState[];
   light?: SimLightState;
   /** Control.Fan speeds per channel (ceiling fans). */
   fans?: Array<{ channel: number; speed: number; maxSpeed: number }>;
@@ -206,6 +215,7 @@ export interface DeviceSnapshot {
     display: string;
   };
   electricity?: { watts: number; volts: number; amps: number };
+  covers?: SimCoverState[];
   wifi?: string;
   mqtt: MqttState;
 }

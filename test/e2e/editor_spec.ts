@@ -260,6 +260,8 @@ describe("editor in a real browser", function () {
       // A white-only bulb: the colour presets end in an error the "Why it failed" debug shows.
       "Example bulb (dim and colour)": byModel("msl100").address,
       "Example bulb (motion)": byModel("msl120").address,
+      "Example garage door": byModel("msg100").address,
+      "Example roller shutter": byModel("mrs100").address,
       fallback: byModel("mss310").address,
     };
     const fresh = fleet.devices.find((d) => d.mode === "ap")!;

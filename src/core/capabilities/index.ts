@@ -14,3 +14,7 @@ export * from "./schedule";
 export * from "./light-effect";
 export * from "./fan";
 export * from "./fade";
+export * from "./cover";
+export * from "./cover-command";
+export * from "./garage";
+export * from "./roller";

@@ -5,10 +5,12 @@
 import type { Envelope } from "../protocol/message";
 import { electricityCapability } from "./electricity";
 import { fanCapability } from "./fan";
+import { garageCapability } from "./garage";
 import { lightCapability } from "./light";
 import { lightEffectCapability } from "./light-effect";
 import { multipleCapability } from "./multiple";
 import { scheduleCapability } from "./schedule";
+import { rollerCapability } from "./roller";
 import { systemCapability } from "./system";
 import { toggleCapability } from "./toggle";
 import type { Abilities, Capability, ChangeSource, Update } from "./types";
@@ -22,6 +24,8 @@ export const CAPABILITIES: readonly Capability[] = [
   scheduleCapability,
   lightEffectCapability,
   fanCapability,
+  garageCapability,
+  rollerCapability,
 ];
 
 /**

@@ -9,6 +9,7 @@ import type { DeviceInfo } from "./system";
 import type { LightState } from "./light";
 import type { ElectricityReading } from "./electricity";
 import type { DailyConsumption } from "./consumption";
+import type { CoverState } from "./cover";
 
 export type Abilities = Record<string, Record<string, unknown>>;
 
@@ -24,7 +25,8 @@ export type DeviceEvent =
   | { type: "info"; info: DeviceInfo }
   | { type: "online"; online: boolean; source?: "push" | "broker" }
   /** The device's timers or auto-off triggers changed (schedule.ts); nothing is cached, re-read them. */
-  | { type: "schedule"; kind: "timer" | "trigger"; source?: ChangeSource };
+  | { type: "schedule"; kind: "timer" | "trigger"; source?: ChangeSource }
+  | { type: "cover"; cover: CoverState; source?: ChangeSource };
 
 /** The state a session keeps; only reducers (through DeviceSession.commit) write it. */
 export interface MutableDeviceState {
@@ -37,6 +39,8 @@ export interface MutableDeviceState {
   electricity?: Map<number, ElectricityReading>;
   /** Last daily energy list (ConsumptionX). */
   consumption?: DailyConsumption[];
+  /** Garage doors and roller shutters per channel (created by the first cover reading). */
+  covers?: Map<number, CoverState>;
 }
 
 /** The same state as seen from outside the session: read-only. */
@@ -47,6 +51,7 @@ export interface DeviceState {
   readonly light?: Readonly<LightState>;
   readonly electricity?: ReadonlyMap<number, Readonly<ElectricityReading>>;
   readonly consumption?: readonly Readonly<DailyConsumption>[];
+  readonly covers?: ReadonlyMap<number, Readonly<CoverState>>;
 }
 
 /** A state change: applied to the session's state, it returns what listeners should hear. */

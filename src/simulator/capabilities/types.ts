@@ -85,6 +85,10 @@ export interface Capability {
   pushes?(): SimPush[];
   snapshot?(snap: DeviceSnapshot): void;
   state?(state: SimDeviceState): void;
+  /** A physical button this capability owns (garage button, shutter switch); true when handled. */
+  press?(channel: number, action?: string): boolean;
+  /** Doors and shutters: full travel time in ms (tests shorten it). */
+  setTravelMs?(ms: number): void;
 }
 
 /** A capability with its settings, as a model entry names it. */

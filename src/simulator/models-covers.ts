@@ -1,0 +1,115 @@
+/**
+ * The covers family of the catalogue (models.ts): the msg100 garage door opener and the mrs100
+ * roller shutter, each exactly as its capture shows it (ability list, identity fields).
+ */
+import { config } from "./capabilities/config";
+import { garage } from "./capabilities/garage";
+import { multiple } from "./capabilities/multiple";
+import { roller } from "./capabilities/roller";
+import { schedule } from "./capabilities/schedule";
+import { system } from "./capabilities/system";
+import { toggle } from "./capabilities/toggle";
+import type { DeviceModelEntry } from "./models";
+
+/** Exactly the msg100 4.2.1 trace ability list (garage door opener, docs/protocol-devices.md §11.1). */
+const MSG100_ABILITY: DeviceModelEntry["ability"] = {
+  "Appliance.Config.Key": {},
+  "Appliance.Config.WifiList": {},
+  "Appliance.Config.Wifi": {},
+  "Appliance.Config.Trace": {},
+  "Appliance.Config.WifiX": {},
+  "Appliance.Config.Info": {},
+  "Appliance.System.All": {},
+  "Appliance.System.Hardware": {},
+  "Appliance.System.Firmware": {},
+  "Appliance.System.Debug": {},
+  "Appliance.System.Online": {},
+  "Appliance.System.Time": {},
+  "Appliance.System.Clock": {},
+  "Appliance.System.Ability": {},
+  "Appliance.System.Runtime": {},
+  "Appliance.System.Report": {},
+  "Appliance.System.Position": {},
+  "Appliance.System.DNDMode": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.ToggleX": {},
+  "Appliance.Control.TimerX": { sunOffsetSupport: 1, notify: ["Appliance.GarageDoor.State"] },
+  "Appliance.Control.TriggerX": { notify: ["Appliance.GarageDoor.State"] },
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.GarageDoor.State": {},
+  "Appliance.GarageDoor.Config": {},
+  "Appliance.Digest.TriggerX": {},
+  "Appliance.Digest.TimerX": {},
+};
+
+/** Exactly the mrs100 2.1.2 trace ability list (roller shutter, docs/protocol-devices.md §12.1). */
+const MRS100_ABILITY: DeviceModelEntry["ability"] = {
+  "Appliance.Config.Key": {},
+  "Appliance.Config.WifiList": {},
+  "Appliance.Config.Wifi": {},
+  "Appliance.Config.Trace": {},
+  "Appliance.System.All": {},
+  "Appliance.System.Hardware": {},
+  "Appliance.System.Firmware": {},
+  "Appliance.System.Debug": {},
+  "Appliance.System.Online": {},
+  "Appliance.System.Time": {},
+  "Appliance.System.Clock": {},
+  "Appliance.System.Ability": {},
+  "Appliance.System.Runtime": {},
+  "Appliance.System.Report": {},
+  "Appliance.System.Position": {},
+  "Appliance.System.DNDMode": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
+  "Appliance.Control.TriggerX": {},
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.Digest.TriggerX": {},
+  "Appliance.Digest.TimerX": {},
+  "Appliance.RollerShutter.Position": {},
+  "Appliance.RollerShutter.State": {},
+  "Appliance.RollerShutter.Config": {},
+};
+
+export const MSG100: DeviceModelEntry = {
+  name: "msg100",
+  type: "msg100",
+  subType: "us",
+  hardwareVersion: "4.0.0",
+  firmwareVersion: "4.2.1",
+  compileTime: "Sep 15 2021 10:21:01",
+  chip: "MT7686",
+  channels: 1,
+  features: ["garage door", "wifix"],
+  description: "Garage door opener: opens and closes one door, reports it open or closed (contact sensor)",
+  ability: MSG100_ABILITY,
+  capabilities: [
+    system(),
+    config(),
+    // The trace lists ToggleX (the relay); doors are driven through GarageDoor.State only (docs/protocol-devices.md §11.1).
+    toggle(),
+    schedule(),
+    garage({ config: { signalDuration: 1000, buzzerEnable: 0, doorOpenDuration: 30000, doorCloseDuration: 30000 } }),
+    multiple({ maxReplyBytes: 2048 }),
+  ],
+};
+
+export const MRS100: DeviceModelEntry = {
+  name: "mrs100",
+  type: "mrs100",
+  subType: "eu",
+  hardwareVersion: "2.0.0",
+  firmwareVersion: "2.1.2",
+  compileTime: "2020/06/02 17:38:50 GMT +08:00",
+  chip: "mt7682",
+  channels: 1,
+  features: ["roller shutter"],
+  description: "Roller shutter motor switch: open, close, stop, go to a position (0 closed to 100 open)",
+  ability: MRS100_ABILITY,
+  // Travel times of the capture's RollerShutter.Config (50 s each way).
+  capabilities: [system(), config(), schedule(), roller({ signalOpen: 50000, signalClose: 50000 }), multiple({ maxReplyBytes: 2048 })],
+};
