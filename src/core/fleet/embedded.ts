@@ -7,7 +7,7 @@ import { MerossError } from "../errors";
 import { MerossBroker, type BrokerDevice, type RefusedEvent } from "../broker/broker";
 import type { Certificates } from "../broker/certs";
 import type { MqttConnection, MqttPushEvent } from "../transport/mqtt";
-import { FleetBase } from "./base";
+import { FleetBase, type FleetTrust } from "./base";
 import type { BrokerEndpoint } from "./types";
 
 export interface EmbeddedSettings {
@@ -26,6 +26,8 @@ export interface EmbeddedFleetOptions {
   settings: () => EmbeddedSettings;
   /** The server certificate and key; may be slow (first generation) and may throw. */
   certs: (settings: EmbeddedSettings) => Pick<Certificates, "serverCert" | "serverKey">;
+  /** The empty-key option and where device identities are kept. */
+  trust?: FleetTrust;
 }
 
 export class EmbeddedFleet extends FleetBase {
@@ -37,7 +39,7 @@ export class EmbeddedFleet extends FleetBase {
   private readonly offs: Array<() => void> = [];
 
   constructor(opts: EmbeddedFleetOptions) {
-    super([]);
+    super([], opts.trust);
     this.ready = this.start(opts);
     this.ready.catch((err: unknown) => {
       if (!this.closed) this.events.emit("stopped", { reason: err instanceof Error ? err.message : String(err) });
@@ -54,6 +56,9 @@ export class EmbeddedFleet extends FleetBase {
       host: s.host,
       certs: opts.certs(s),
       keys: () => this.keys.all(),
+      namedKeys: (uuid) => this.keys.named(uuid),
+      identities: this.identities,
+      acceptEmptyKey: this.acceptEmptyKey,
       allowAnonymous: s.allowAnonymous,
       timeZone: s.timeZone,
     });
@@ -88,7 +93,12 @@ export class EmbeddedFleet extends FleetBase {
     on<BrokerDevice>("device-listening", (d) => this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, listening: true }));
     on<BrokerDevice>("device-bound", (d) => this.presence.upsert(d.uuid, { model: d.model, firmware: d.firmware }));
     on<{ uuid: string }>("device-disconnected", (d) => this.presence.drop(d.uuid));
-    on<RefusedEvent>("refused", (r) => this.events.emit("refused", { ...r }));
+    on<RefusedEvent>("refused", (r) => this.turnAway({ ...r, ...this.claimedUuid(r.clientId) }));
+  }
+
+  private claimedUuid(clientId: string): { uuid?: string } {
+    const m = /^fmware:([0-9A-Za-z]{32})_/.exec(clientId);
+    return m ? { uuid: m[1] } : {};
   }
 
   /** The running broker (rejects when it could not start). */
