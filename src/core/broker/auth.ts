@@ -10,6 +10,7 @@ import { md5Hex, type Envelope } from "../protocol/message";
 import { isUuid, macFromUuid, macMatchesUuid, normalizeMac } from "../protocol/rules";
 import type { Certificates } from "./certs";
 import type { IdentityBook } from "./identity";
+import type { ConnectionLimits } from "./limits";
 
 /** Returns the key(s) a device may use; called at each device login. */
 export type KeyResolver = (device: { uuid: string; mac: string }) =>
@@ -48,6 +49,8 @@ export interface BrokerOptions {
   identities?: IdentityBook;
   /** Keys users tied to a uuid (a meross-config naming both): that uuid may log in with these only. */
   namedKeys?: (uuid: string) => readonly string[];
+  /** Bounds on clients that have not logged in (defaults in limits.ts; tests shorten the deadline). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface BrokerDevice {

@@ -17,7 +17,7 @@ import { CloudSession, SESSION_REPLY_TOPIC, type BindInfo } from "./session";
 import { MQTT_TLS_PORT } from "./certs";
 import { AedesLink, publishPacket } from "./aedes-link";
 import { LoginRefusal, checkLogin, clientIp, type BrokerDevice, type BrokerMessageEvent, type BrokerOptions, type DeviceAuth } from "./auth";
-import { ConnectionGuard, LOGIN_DEADLINE_MS, PAYLOAD_LIMIT } from "./limits";
+import { ConnectionGuard, DEFAULT_LIMITS, LOGIN_DEADLINE_MS, PAYLOAD_LIMIT } from "./limits";
 import { DeviceTopicRules } from "./topics";
 
 export type { BrokerDevice, BrokerMessageEvent, BrokerOptions, BrokerUser, KeyResolver, RefusedEvent } from "./auth";
@@ -40,7 +40,7 @@ export class MerossBroker extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   private readonly links = new Set<AedesLink>();
   private readonly topics = new DeviceTopicRules((uuid) => this.connected.has(uuid));
-  private readonly guard = new ConnectionGuard(undefined, (ip, reason) => this.safeEmit("refused", { clientId: "", username: "", ip, reason }));
+  private readonly guard: ConnectionGuard;
   private stopping: Promise<void> | undefined;
 
   private constructor(aedes: Aedes, server: Server, host: string, opts: BrokerOptions) {
@@ -49,6 +49,8 @@ export class MerossBroker extends EventEmitter {
     this.server = server;
     this.host = host;
     this.opts = opts;
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.guard = new ConnectionGuard(limits, (ip, reason) => this.safeEmit("refused", { clientId: "", username: "", ip, reason }));
     this.session = new CloudSession({
       publish: (topic, env) => {
         publishPacket(this.aedes, topic, JSON.stringify(env)).catch(() => undefined);
@@ -74,12 +76,13 @@ export class MerossBroker extends EventEmitter {
     }
     if (opts.timeZone !== undefined) buildSystemTimePayload(Math.floor(Date.now() / 1000), opts.timeZone);
 
-    const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: LOGIN_DEADLINE_MS });
+    const deadline = opts.limits?.loginDeadlineMs ?? LOGIN_DEADLINE_MS;
+    const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: deadline });
     // aedes-server-factory reports socket errors as an aedes "error"; unlistened, it would crash the process.
     (aedes as EventEmitter).on("error", () => undefined);
     let server: Server;
     try {
-      const tls = { key: certs.serverKey, cert: certs.serverCert, minVersion: "TLSv1.2" as const, handshakeTimeout: LOGIN_DEADLINE_MS };
+      const tls = { key: certs.serverKey, cert: certs.serverCert, minVersion: "TLSv1.2" as const, handshakeTimeout: deadline };
       server = createServer(aedes, { tls }) as Server;
     } catch (err) {
       aedes.close();
@@ -144,8 +147,12 @@ export class MerossBroker extends EventEmitter {
       if (!client) return cb(null);
       // aedes' default guard, which a custom handler replaces: $SYS publishes are a known DoS (aedes#597).
       if (packet.topic.startsWith("$SYS")) return cb(new Error("$SYS topics are reserved"));
-      if (packet.payload.length > PAYLOAD_LIMIT) return cb(new Error(`payloads over ${PAYLOAD_LIMIT} bytes are not accepted`));
       const dev = this.auth.get(client);
+      if (packet.payload.length > PAYLOAD_LIMIT) {
+        const why = `payloads over ${PAYLOAD_LIMIT} bytes are not accepted (got ${packet.payload.length} on ${packet.topic})`;
+        if (dev) this.deny(client, dev, why);
+        return cb(new Error(why));
+      }
       if (dev) {
         const why = this.topics.publishRefusal(dev.device.uuid, packet.topic);
         if (why) this.deny(client, dev, why);
