@@ -36,7 +36,7 @@ export function keyId(uuid: string, key: string): string {
 const SOURCE_TEXT: Record<IdentitySource, string> = {
   bind: "its signed Bind",
   onboarding: "its onboarding",
-  config: "its meross-config",
+  config: "the node that names its uuid and key (meross-config, meross-onboard)",
 };
 
 export class IdentityBook {

@@ -76,9 +76,11 @@ describe("hostile clients on the LAN", function () {
     let refused: BrokerRefusal[];
     let dir: string;
 
-    async function startFleet(acceptEmptyKey = false): Promise<void> {
-      dir = tmpDir();
-      dirs.push(dir);
+    async function startFleet(acceptEmptyKey = false, sameDir = false): Promise<void> {
+      if (!sameDir) {
+        dir = tmpDir();
+        dirs.push(dir);
+      }
       fleet = new EmbeddedFleet({ settings: () => SETTINGS, certs: () => certs, trust: { acceptEmptyKey, identityFile: path.join(dir, IDENTITY_FILE) } });
       // Both keys are known to the broker (two configs, or an onboarding node), and so is the empty key.
       fleet.useKeys("cfg-victim", () => [VICTIM.key]);
@@ -124,6 +126,29 @@ describe("hostile clients on the LAN", function () {
       const stored = fs.readFileSync(path.join(dir, IDENTITY_FILE), "utf8");
       assert.equal(fs.statSync(path.join(dir, IDENTITY_FILE)).mode & 0o777, 0o600);
       assert.ok(stored.includes(VICTIM.uuid) && !stored.includes(VICTIM.key), "the binding is kept, the key is not");
+    });
+
+    it("keeps the binding across a restart, in a file only its owner can read", async () => {
+      await startFleet();
+      await fleet.close();
+      await startFleet(false, true);
+      await assert.rejects(login(port, { ...VICTIM, key: ATTACKER.key }, { clientId: `fmware:${VICTIM.uuid}_afterrestart0000` }));
+      await until(() => refused.length > 0, "the refusal");
+      assert.match(refused[0].reason, /bound to another key \(since \d{4}-\d\d-\d\d, learnt from its signed Bind\)/);
+      assert.match(refused[0].reason, /enter its uuid and new key in its meross-config, or delete its entry from .*device-identities\.json/);
+    });
+
+    it("a key that a node names for the uuid replaces a learnt binding, and then no other key opens it", async () => {
+      await startFleet();
+      // The device was onboarded again with a new key; its meross-config now names uuid and key.
+      await victim.close();
+      fleet.useKeys("cfg-victim", () => ["the-new-key"], () => VICTIM.uuid);
+      victim = await login(port, { ...VICTIM, key: "the-new-key" });
+      await until(() => fleet.isListening(VICTIM.uuid), "the re-keyed device");
+      assert.equal(refused.length, 0);
+      await assert.rejects(login(port, { ...VICTIM, key: ATTACKER.key }, { clientId: `fmware:${VICTIM.uuid}_attacker00000000` }));
+      await until(() => refused.length > 0, "the refusal");
+      assert.match(refused[0].reason, /has another key in its meross-config/);
     });
 
     it("refuses the empty key unless the option is on, and a bound uuid even then", async () => {
