@@ -168,11 +168,14 @@ export async function checkLogin(opts: BrokerOptions, client: Client, username: 
   // Firmware hashes its MAC as it stores it: lowercase in every capture; the raw form is a fallback.
   const macForms = [...new Set([given, user])];
   const matches = (k: string): boolean => macForms.some((f) => sameText(md5Hex(f + k), hash));
-  const key = [...named, ...candidates].find(matches);
-  if (key === undefined) {
+  let key = [...named, ...candidates].find(matches);
+  if (key === undefined && named.length === 0 && opts.acceptEmptyKey && matches("")) key = "";
+  // A device set up without a key is common: say so, rather than "wrong password", even when nobody listed the empty key.
+  const emptyKey = key === "" || (key === undefined && matches(""));
+  if (key === undefined && !emptyKey) {
     return refuse(RC_BAD_CREDENTIALS, candidates.length ? "wrong password: no known device key matches" : "no device key is configured for this device");
   }
-  if (key === "" && !opts.acceptEmptyKey) {
+  if (key === undefined || (emptyKey && !opts.acceptEmptyKey)) {
     return refuse(
       RC_NOT_AUTHORIZED,
       "the device logged in with the empty key, which anyone can compute: give it a key (onboard it again), " +

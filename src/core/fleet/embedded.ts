@@ -55,7 +55,8 @@ export class EmbeddedFleet extends FleetBase {
       port: s.port,
       host: s.host,
       certs: opts.certs(s),
-      keys: () => this.keys.all(),
+      // "Accept devices with no key" means the empty key is one of the keys, whoever else knows it.
+      keys: () => (this.acceptEmptyKey ? [...this.keys.all(), ""] : this.keys.all()),
       namedKeys: (uuid) => this.keys.named(uuid),
       identities: this.identities,
       acceptEmptyKey: this.acceptEmptyKey,

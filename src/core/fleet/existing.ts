@@ -111,7 +111,8 @@ export class ExistingFleet extends FleetBase {
   private trusted(uuid: string, env: Envelope, mac?: string): string | { reason: string } {
     if (!isUuid(uuid)) return { reason: "the topic names no valid device uuid" };
     const named = this.keys.named(uuid);
-    const key = (named.length > 0 ? named : this.keys.all()).find((k) => verifySign(env.header, k));
+    const known = this.acceptEmptyKey ? [...this.keys.all(), ""] : this.keys.all();
+    const key = (named.length > 0 ? named : known).find((k) => verifySign(env.header, k));
     if (key === undefined) return { reason: named.length > 0 ? "not signed with the key its meross-config names" : "not signed with a known device key" };
     if (key === "" && !this.acceptEmptyKey) return { reason: 'signed with the empty key, which anyone can compute (turn on "accept devices with no key" to believe it)' };
     if (mac !== undefined && !macMatchesUuid(mac, uuid)) return { reason: `its Bind names MAC ${mac}, which is not the MAC in uuid ${uuid}` };
