@@ -175,6 +175,9 @@ export async function checkLogin(opts: BrokerOptions, client: Client, username: 
   if (key === undefined && !emptyKey) {
     return refuse(RC_BAD_CREDENTIALS, candidates.length ? "wrong password: no known device key matches" : "no device key is configured for this device");
   }
+  if (key === undefined && opts.acceptEmptyKey) {
+    return refuse(RC_NOT_AUTHORIZED, `device ${uuid} has another key in its meross-config, not the empty key: this login is not from that device`);
+  }
   if (key === undefined || (emptyKey && !opts.acceptEmptyKey)) {
     return refuse(
       RC_NOT_AUTHORIZED,

@@ -197,7 +197,9 @@ export class MerossBroker extends EventEmitter {
     const live = this.connected.get(uuid);
     const other = live && live.client !== client && !live.client.closed ? live.auth.device : undefined;
     if (other && (other.mac !== mac || other.ip !== ip)) {
-      const reason = `device ${uuid} is already connected from ${other.ip || "another address"}; a second login from ${ip || "an unknown address"} is refused while that connection lasts`;
+      const reason =
+        `device ${uuid} is already connected from ${other.ip || "another address"}; ` +
+        `a second login from ${ip || "an unknown address"} is refused while that connection lasts`;
       throw new LoginRefusal(5, { clientId: client.id, username: mac, ip, reason });
     }
   }
