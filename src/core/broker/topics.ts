@@ -5,7 +5,7 @@
  * never subscribes to a wildcard or to a requester's reply topic, where other devices'
  * replies travel.
  */
-import { isObject } from "../protocol/rules";
+import { isObject, isUuid } from "../protocol/rules";
 import { devicePublishTopic, deviceRequestTopic } from "../transport/mqtt";
 import { PAYLOAD_LIMIT } from "./limits";
 
@@ -13,9 +13,15 @@ import { PAYLOAD_LIMIT } from "./limits";
 const REPLY_TOPICS_PER_DEVICE = 8;
 const REQUEST_TOPIC = /^\/appliance\/([^/+#]+)\/subscribe$/;
 
-/** A `from` a device may be allowed to answer on: a plain topic outside every device's own namespace. */
+/**
+ * A `from` a device may be allowed to answer on: a plain topic that is no device's own.
+ * `/appliance/<not a uuid>/publish` stays possible: [ML] asks for replies on `/appliance/meross_lan/publish` (§1.4).
+ */
 function isReplyTopic(v: unknown): v is string {
-  return typeof v === "string" && /^\/[^\s+#]{1,255}$/.test(v) && !v.startsWith("/appliance/") && !v.startsWith("$");
+  if (typeof v !== "string" || !/^\/[^\s+#]{1,255}$/.test(v)) return false;
+  if (!v.startsWith("/appliance/")) return true;
+  const m = /^\/appliance\/([^/]+)\/publish$/.exec(v);
+  return !!m && !isUuid(m[1]);
 }
 
 export class DeviceTopicRules {

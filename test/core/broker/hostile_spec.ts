@@ -16,6 +16,7 @@ import { Aedes } from "aedes";
 import { generateCertificates, type Certificates } from "../../../src/core/broker/certs";
 import { MerossBroker, type RefusedEvent } from "../../../src/core/broker/broker";
 import { IDENTITY_FILE } from "../../../src/core/broker/identity";
+import { DeviceTopicRules } from "../../../src/core/broker/topics";
 import { EmbeddedFleet, ExistingFleet, type EmbeddedSettings } from "../../../src/core/fleet";
 import type { BrokerRefusal } from "../../../src/core/fleet/types";
 import { buildMessage, type Envelope } from "../../../src/core/protocol/message";
@@ -249,6 +250,21 @@ describe("hostile clients on the LAN", function () {
       assert.deepEqual(messages, []);
       await victimUntouched(before);
     });
+  });
+
+  it("topic rules: a device answers on the `from` of requests sent to it, never on another device's topics", () => {
+    const rules = new DeviceTopicRules((uuid) => uuid === ATTACKER.uuid);
+    const request = (from: string): string => JSON.stringify({ header: { from, messageId: "x" }, payload: {} });
+    for (const from of ["/app/42-abc/subscribe", "/appliance/meross_lan/publish", `/appliance/${VICTIM.uuid}/publish`, `/appliance/${VICTIM.uuid}/subscribe`]) {
+      rules.noteRequest(`/appliance/${ATTACKER.uuid}/subscribe`, request(from));
+    }
+    assert.equal(rules.publishRefusal(ATTACKER.uuid, "/app/42-abc/subscribe"), undefined);
+    assert.equal(rules.publishRefusal(ATTACKER.uuid, "/appliance/meross_lan/publish"), undefined, "[ML]'s reply topic (docs/protocol.md §1.4)");
+    assert.match(rules.publishRefusal(ATTACKER.uuid, `/appliance/${VICTIM.uuid}/publish`) ?? "", /may publish only on/);
+    assert.match(rules.publishRefusal(ATTACKER.uuid, `/appliance/${VICTIM.uuid}/subscribe`) ?? "", /may publish only on/);
+    assert.match(rules.publishRefusal(VICTIM.uuid, "/app/42-abc/subscribe") ?? "", /may publish only on/, "a request to another device teaches this one nothing");
+    rules.forget(ATTACKER.uuid);
+    assert.match(rules.publishRefusal(ATTACKER.uuid, "/app/42-abc/subscribe") ?? "", /may publish only on/, "forgotten at logout");
   });
 
   describe("embedded broker: clients that do not log in", () => {
