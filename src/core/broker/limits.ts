@@ -135,12 +135,18 @@ export class ConnectionGuard {
   /** On the TLS socket aedes reads from: every chunk it reads goes through the size watch. */
   watch(sock: Socket): void {
     const key = peer(sock);
-    const watch = this.watches.get(key) ?? new PacketSizeWatch(this.limits.loginPacket);
+    let watch = this.watches.get(key);
+    if (!watch) {
+      watch = new PacketSizeWatch(this.limits.loginPacket);
+      this.watches.set(key, watch);
+      sock.once("close", () => this.watches.delete(key));
+    }
+    const w = watch;
     // With aedes' "readable" listener in charge, "data" fires for exactly the chunks it reads, before it parses them.
     sock.on("data", (chunk: Buffer) => {
-      if (watch.feed(chunk)) return;
+      if (w.feed(chunk)) return;
       const ip = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
-      this.onDrop(ip, `the client at ${ip || "an unknown address"} sent an MQTT packet over ${watch.limit} bytes`);
+      this.onDrop(ip, `the client at ${ip || "an unknown address"} sent an MQTT packet over ${w.limit} bytes`);
       sock.destroy();
     });
   }

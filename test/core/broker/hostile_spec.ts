@@ -17,6 +17,7 @@ import { generateCertificates, type Certificates } from "../../../src/core/broke
 import { MerossBroker, type RefusedEvent } from "../../../src/core/broker/broker";
 import { IDENTITY_FILE } from "../../../src/core/broker/identity";
 import { DeviceTopicRules } from "../../../src/core/broker/topics";
+import { PacketSizeWatch } from "../../../src/core/broker/limits";
 import { EmbeddedFleet, ExistingFleet, type EmbeddedSettings } from "../../../src/core/fleet";
 import type { BrokerRefusal } from "../../../src/core/fleet/types";
 import { buildMessage, type Envelope } from "../../../src/core/protocol/message";
@@ -250,6 +251,18 @@ describe("hostile clients on the LAN", function () {
       assert.deepEqual(messages, []);
       await victimUntouched(before);
     });
+  });
+
+  it("packet sizes are read from MQTT headers, across chunk boundaries, before the body arrives", () => {
+    const w = new PacketSizeWatch(4096);
+    // Two small packets in one chunk (PINGREQ, then a 3-byte PUBACK-like packet), then a 200-byte packet split mid-header.
+    assert.equal(w.feed(Buffer.from([0xc0, 0x00, 0x40, 0x02, 0x00, 0x01, 0x30])), true);
+    assert.equal(w.feed(Buffer.from([0xc8])), true);
+    assert.equal(w.feed(Buffer.concat([Buffer.from([0x01]), Buffer.alloc(200)])), true);
+    // 5000 bytes announced (0x88 0x27): refused on the header alone.
+    assert.equal(w.feed(Buffer.from([0x10, 0x88, 0x27])), false);
+    const malformed = new PacketSizeWatch(1 << 30);
+    assert.equal(malformed.feed(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x01])), false, "a fifth length byte is malformed");
   });
 
   it("topic rules: a device answers on the `from` of requests sent to it, never on another device's topics", () => {
