@@ -3,7 +3,9 @@
  * devices have somewhere to log in (protocol.md §3.9, §5) without installing Mosquitto.
  * One stdout line per event, so it can be watched or piped into scripts.
  */
+import * as path from "node:path";
 import { firstLanAddress } from "../core/net";
+import { IDENTITY_FILE, IdentityBook } from "../core/broker/identity";
 import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core/broker/broker";
 import { BIND_GRACE_MS } from "../core/arrival";
@@ -15,6 +17,14 @@ Runs an MQTT broker over TLS that Meross devices can log in to, until interrupte
 (Ctrl-C or SIGTERM, exit 0). It accepts a device when its password matches one of the
 keys (user name = MAC, password = <userId>_md5(MAC + key)), answers the Bind and clock
 requests devices send after connecting, and sets their time zone.
+
+A login must come from the MAC its uuid ends with. Each uuid is bound to its MAC and key
+by its first signed Bind (kept in device-identities.json in the certificate directory,
+as fingerprints); another key under that uuid is refused, and a connected device is not
+pushed off by a login from another address. Devices may publish only on their own topic
+and on the reply topics of requests sent to them, and subscribe only to their own request
+topic. Before login a client may send at most 4 KiB and has 10 s; one address may hold at
+most 8 connections that have not logged in.
 
 It prints one ready line, then one line per event:
   broker listening on mqtts://<address>:<port>
@@ -30,8 +40,9 @@ Options:
                       certificate (default: this machine's first LAN IPv4 address, else 127.0.0.1)
   --port N            port to listen on (default ${MQTT_TLS_PORT}; 0 picks a free port, shown in the ready line)
   --host ADDR         address to listen on (default 0.0.0.0: every interface, as devices are on the LAN)
-  --key K             a device key to accept; repeat for several. $MEROSS_KEY is added too;
-                      with neither, devices onboarded with the empty key are accepted
+  --key K             a device key to accept; repeat for several. $MEROSS_KEY is added too
+  --accept-empty-key  also accept devices set up with the empty key. Unsafe: anyone on the
+                      network can compute that password for any device; off by default
   --key-file F        read device keys from file F, one per line (keeps them out of shell history)
   --user NAME:PASS    credentials for other MQTT clients (Node-RED, "meross request --broker",
                       mosquitto_sub); repeat for several. $MEROSS_BROKER_USER (NAME:PASS) is added too
@@ -131,6 +142,7 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
       user: { type: "string", multiple: true },
       "user-file": { type: "string" },
       "allow-anonymous": { type: "boolean" },
+      "accept-empty-key": { type: "boolean" },
       "time-zone": { type: "string" },
     });
     if (values.help) {
@@ -145,7 +157,9 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
     const certHost = str(values, "cert-host") ?? lanAddress();
     const keys = [...list(values, "key"), ...linesOf(values, "key-file")];
     if (io.env.MEROSS_KEY !== undefined) keys.push(io.env.MEROSS_KEY);
-    if (keys.length === 0) keys.push("");
+    const acceptEmptyKey = values["accept-empty-key"] === true;
+    if (acceptEmptyKey && !keys.includes("")) keys.push("");
+
     const userSpecs = [...list(values, "user"), ...linesOf(values, "user-file")];
     if (io.env.MEROSS_BROKER_USER !== undefined) userSpecs.push(io.env.MEROSS_BROKER_USER);
     const users = userSpecs.map(parseUser);
@@ -160,13 +174,19 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
       keys,
       users,
       allowAnonymous: values["allow-anonymous"] === true,
+      acceptEmptyKey,
+      identities: new IdentityBook(path.join(certs.files.dir, IDENTITY_FILE)),
       ...(timeZone !== undefined ? { timeZone } : {}),
     });
     io.stderr.write(
       `meross broker: ${certs.created ? "created" : "using"} certificates for ${certHost} in ${certs.files.dir}; ` +
         `clients that check the broker need ${certs.files.caCert}\n`,
     );
-    io.stderr.write(`meross broker: accepting devices signed with ${keys.length === 1 && keys[0] === "" ? "the empty key" : `${keys.length} key${keys.length === 1 ? "" : "s"}`}\n`);
+    io.stderr.write(
+      keys.length === 0
+        ? `meross broker: no device key given: every device login will be refused; add --key K (or --accept-empty-key for devices set up without one)\n`
+        : `meross broker: accepting devices signed with ${keys.length === 1 && keys[0] === "" ? "the empty key" : `${keys.length} key${keys.length === 1 ? "" : "s"}`}\n`,
+    );
     io.stdout.write(`broker listening on ${brokerUrl(broker, certHost)}\n`);
     unhook = printBrokerEvents(broker, (line) => io.stdout.write(`${line}\n`));
     await untilAborted(io.signal);

@@ -259,7 +259,9 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
     const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
     try {
       const certs = loadOrCreateCertificates(plan.certs, opts.mqttHost, { mosquittoPort: port });
-      broker = await MerossBroker.start({ port, host: plan.listen, certs, keys: [opts.key], ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) });
+      // Onboarding without a key is the user's explicit choice: this short-lived broker must see that device arrive.
+      const trust = { acceptEmptyKey: opts.key === "" };
+      broker = await MerossBroker.start({ port, host: plan.listen, certs, keys: [opts.key], ...trust, ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) });
     } catch (err) {
       if (err instanceof MerossError) throw err;
       throw new MerossError("BAD_INPUT", `The broker certificates in ${plan.certs} could not be prepared (${(err as Error).message}). Choose a directory you can write to with --certs.`);

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { NodeAPI, Node } from "node-red";
 import type { Request, Response } from "express";
-import { ExistingFleet } from "../core/fleet";
+import { ExistingFleet, type FleetBase } from "../core/fleet";
 import { describeChanges } from "../core/fleet/handover";
 import { toMerossError } from "./shared/errors";
 import { fleetFor, type BrokerDef } from "./shared/broker-input";
@@ -45,14 +45,16 @@ export = function (RED: NodeAPI): void {
       device: (uuid: string) => fleet.device(uuid),
       isListening: (uuid: string) => fleet.isListening(uuid),
       endpoint: () => fleet.endpoint(),
-      useKeys: (owner: string, keys: () => readonly string[]) => fleet.useKeys(owner, keys),
+      useKeys: (owner: string, keys: () => readonly string[], uuid?: () => string) => fleet.useKeys(owner, keys, uuid),
       secrets: () => fleet.secrets(),
     });
 
     const showCount = (): void => {
       if (fleet.isClosed) return;
       const n = fleet.devices().length;
-      if (fleet.online()) node.status({ fill: "green", shape: "dot", text: `${n} device${n === 1 ? "" : "s"}${restarted}` });
+      const away = fleet.refusals().count;
+      const refused = away > 0 ? `, ${away} ${embedded ? "refused" : "ignored"}` : "";
+      if (fleet.online()) node.status({ fill: "green", shape: "dot", text: `${n} device${n === 1 ? "" : "s"}${refused}${restarted}` });
       else node.status({ fill: "yellow", shape: "ring", text: embedded ? "starting" : "connecting" });
     };
     const offs = [
@@ -62,7 +64,10 @@ export = function (RED: NodeAPI): void {
       fleet.events.on("stopped", () => {
         if (!embedded && !fleet.isClosed) node.status({ fill: "red", shape: "ring", text: "disconnected" });
       }),
-      fleet.events.on("refused", (r) => node.log(`refused a login from ${r.ip || "an unknown address"} (${r.clientId}): ${r.reason}`)),
+      fleet.events.on("refused", (r) => {
+        node.log(embedded ? `refused ${r.clientId || "a client"} from ${r.ip || "an unknown address"}: ${r.reason}` : r.reason);
+        showCount();
+      }),
     ];
     const failure = fleet instanceof ExistingFleet ? fleet.settingsError : undefined;
     if (failure) {
@@ -108,5 +113,11 @@ export = function (RED: NodeAPI): void {
       return;
     }
     res.json(b.devices().map((d) => ({ uuid: d.uuid, model: d.model ?? "", ip: d.ip ?? "", mac: d.mac ?? "", listening: d.listening, since: d.since })));
+  });
+  // What the broker turned away (refused logins, ignored messages): the count and the latest reasons.
+  RED.httpAdmin.get("/meross-broker/:id/refused", RED.auth.needsPermission("meross-broker.read"), (req: Request, res: Response) => {
+    const b = RED.nodes.getNode(String(req.params.id)) as unknown;
+    const fleet = isMerossBroker(b) ? (b.fleet as Partial<FleetBase>) : undefined;
+    res.status(fleet?.refusals ? 200 : 404).json(fleet?.refusals ? fleet.refusals() : { count: 0, recent: [] });
   });
 };

@@ -41,7 +41,8 @@ export = function (RED: NodeAPI): void {
     const brokerNode = typeof def.broker === "string" && def.broker ? RED.nodes.getNode(def.broker) : null;
     const broker = isMerossBroker(brokerNode) ? brokerNode : undefined;
     // The broker must accept the new key before the device first dials in with it.
-    const dropKeys = broker?.useKeys(node.id, () => [key]);
+    let onboarded = ""; // the uuid, once known: the new key is then bound to it and replaces an older binding
+    const dropKeys = broker?.useKeys(node.id, () => [key], () => onboarded);
     node.on("close", (_removed: boolean, done: () => void) => {
       dropKeys?.();
       done();
@@ -102,6 +103,7 @@ export = function (RED: NodeAPI): void {
           const t0 = Date.now();
           try {
             const { uuid, mac } = result.device;
+            onboarded = uuid;
             const arrived = await watcher.wait({ uuid, mac, timeoutMs: waitMs, apAddress: address });
             const detail = `${arrived.uuid} at ${arrived.ip || "an unknown address"}`;
             steps.push({ name: "device arrived", ok: true, ms: Date.now() - t0, detail });

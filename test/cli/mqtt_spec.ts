@@ -289,13 +289,36 @@ describe("meross broker", function () {
   });
 
   it("accepts every --key and $MEROSS_KEY; a device that sends no Bind is still listed, with model unknown", async () => {
-    const b = await startCli(["--key", "first", "--key", DEVICE_A.key], { MEROSS_KEY: "" });
+    // DEVICE_B was set up with the empty key: only --accept-empty-key lets it in.
+    const b = await startCli(["--key", "first", "--key", DEVICE_A.key, "--accept-empty-key"], { MEROSS_KEY: "" });
     assert.match(b.m.err(), /accepting devices signed with 3 keys/);
     devices.push(await FakeDevice.connect({ port: b.port, ...DEVICE_A }));
     devices.push(await FakeDevice.connect({ port: b.port, ...DEVICE_B }));
     await lineMatching(b.m.out, new RegExp(`^connected ${DEVICE_A.uuid} ${DEVICE_A.mac} 127\\.0\\.0\\.1 unknown$`));
     await lineMatching(b.m.out, new RegExp(`^connected ${DEVICE_B.uuid} ${DEVICE_B.mac} 127\\.0\\.0\\.1 unknown$`));
     assert.equal(await b.stop(), 0);
+  });
+
+  it("refuses a device with the empty key unless --accept-empty-key, and says why", async () => {
+    const b = await startCli(["--key", DEVICE_A.key], { MEROSS_KEY: "" });
+    await assert.rejects(FakeDevice.connect({ port: b.port, ...DEVICE_B }));
+    await lineMatching(b.m.out, new RegExp(`^refused ${DEVICE_B.mac} 127\\.0\\.0\\.1: the device logged in with the empty key, which anyone can compute`));
+    assert.equal(await b.stop(), 0);
+  });
+
+  it("binds a device's uuid to its key in the certificate folder (0600) and refuses another key under it", async () => {
+    const b = await startCli(["--key", DEVICE_A.key, "--key", "someone-elses-key"]);
+    const dev = await FakeDevice.connect({ port: b.port, ...DEVICE_A });
+    devices.push(dev);
+    await dev.publish(dev.message("SET", "Appliance.Control.Bind", BIND));
+    await lineMatching(b.m.out, new RegExp(`^connected ${DEVICE_A.uuid} .* mss310$`));
+    const file = path.join(dirs[dirs.length - 1], "device-identities.json");
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(readFileSync(file, "utf8").includes(DEVICE_A.uuid));
+    await assert.rejects(FakeDevice.connect({ port: b.port, ...DEVICE_A, key: "someone-elses-key", clientId: `fmware:${DEVICE_A.uuid}_impostor0000000` }));
+    await lineMatching(b.m.out, new RegExp(`^refused ${DEVICE_A.mac} 127\\.0\\.0\\.1: device ${DEVICE_A.uuid} is bound to another key`));
+    assert.equal(await b.stop(), 0);
+    assert.doesNotMatch(b.m.out() + b.m.err(), /someone-elses-key|key-of-device-a/);
   });
 
   it("reuses the certificates in --certs across restarts", async () => {

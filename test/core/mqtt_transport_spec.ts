@@ -33,7 +33,7 @@ describe("MqttTransport / MqttConnection", () => {
   });
 
   beforeEach(async () => {
-    broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [DEVICE_A.key, DEVICE_B.key], users: [APP], timeZone: "UTC" });
+    broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [DEVICE_A.key, DEVICE_B.key], acceptEmptyKey: true, users: [APP], timeZone: "UTC" });
   });
 
   afterEach(async () => {

@@ -21,6 +21,8 @@ export { USER_DIR };
 
 /** An embedded broker on a free port of 127.0.0.1 whose certificate names 127.0.0.1. */
 export function brokerNode(id = "b1", extra: Record<string, unknown> = {}): FlowNode {
+  // Simulated uuids come from model and port: a binding left by an earlier test must not meet a reused port.
+  fs.rmSync(path.join(USER_DIR, "meross-broker", id, "device-identities.json"), { force: true });
   return { id, type: "meross-broker", name: "test broker", mode: "embedded", port: "0", bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: false, ...extra };
 }
 

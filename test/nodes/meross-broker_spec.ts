@@ -74,6 +74,38 @@ describe("meross-broker node", function () {
     assert.ok(!getBroker().devices().some((d) => d.uuid === bad.uuid));
   });
 
+  it("refuses a device set up with the empty key, saying why in the log, the status and the refused list", async () => {
+    const keyless = await device("mss310", "");
+    await helper.load([brokerModule], onTab([brokerNode()], []));
+    const st = statuses(getBroker());
+    await pointAt(keyless, await brokerPort(), "");
+    await waitFor(() => keyless.mqttState === "refused", 10_000, "the broker to refuse the empty key");
+    assert.ok(!getBroker().devices().some((d) => d.uuid === keyless.uuid));
+    await waitFor(() => st.some((x) => / refused$/.test(x.text ?? "")), 5000, "the refusal counted in the status");
+    const logged = JSON.stringify(helper.log().args);
+    assert.match(logged, /empty key, which anyone can compute/);
+    const res = await helper.request().get("/meross-broker/b1/refused").expect(200);
+    const body = res.body as { count: number; recent: Array<{ uuid?: string; reason: string }> };
+    assert.ok(body.count >= 1);
+    assert.ok(body.recent.some((r) => r.uuid === keyless.uuid && /turn on "accept devices with no key"/.test(r.reason)));
+  });
+
+  it("accepts a device with the empty key when 'accept devices with no key' is on", async () => {
+    const keyless = await device("mss310", "");
+    await helper.load([brokerModule], onTab([brokerNode("b1", { acceptEmptyKey: true })], []));
+    await pointAt(keyless, await brokerPort(), "");
+    await waitListening(keyless);
+  });
+
+  it("an existing broker URL with user:password@ is refused, pointing to the Password field, without echoing it", async () => {
+    await helper.load([brokerModule], onTab([{ id: "x1", type: "meross-broker", mode: "existing", url: "mqtts://nodered:pw-in-url-77@127.0.0.1:8883" }], []));
+    await assert.rejects(
+      getBroker("x1").connection(),
+      (err: Error & { code?: string }) => err.code === "BAD_INPUT" && /Password field/.test(err.message) && !err.message.includes("pw-in-url-77"),
+    );
+    assert.ok(!JSON.stringify(helper.log().args).includes("pw-in-url-77"));
+  });
+
   it("lets two devices with different keys coexist on one broker", async () => {
     const a = await device("mss310");
     const b = await device("mss310", OTHER_KEY);

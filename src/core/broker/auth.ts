@@ -7,7 +7,10 @@ import type { Socket } from "node:net";
 import { timingSafeEqual } from "node:crypto";
 import type { Client } from "aedes";
 import { md5Hex, type Envelope } from "../protocol/message";
+import { isUuid, macFromUuid, macMatchesUuid, normalizeMac } from "../protocol/rules";
 import type { Certificates } from "./certs";
+import type { IdentityBook } from "./identity";
+import type { ConnectionLimits } from "./limits";
 
 /** Returns the key(s) a device may use; called at each device login. */
 export type KeyResolver = (device: { uuid: string; mac: string }) =>
@@ -37,6 +40,17 @@ export interface BrokerOptions {
   userIdCheck?: (userId: string) => boolean;
   /** IANA zone sent to devices in System.Time; default: this machine's zone. */
   timeZone?: string;
+  /**
+   * Accept device logins with the empty key (a device set up without one). Default false:
+   * anyone can compute that password for any MAC, so it proves nothing.
+   */
+  acceptEmptyKey?: boolean;
+  /** Which MAC and key each uuid belongs to; learnt from signed Binds and kept (see identity.ts). */
+  identities?: IdentityBook;
+  /** Keys users tied to a uuid (a meross-config naming both): that uuid may log in with these only. */
+  namedKeys?: (uuid: string) => readonly string[];
+  /** Bounds on clients that have not logged in (defaults in limits.ts; tests shorten the deadline). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface BrokerDevice {
@@ -65,7 +79,7 @@ export interface BrokerMessageEvent {
 }
 
 /** `fmware:<uuid>_<random>` is how every Meross firmware names itself (docs/protocol.md §5.2). */
-const DEVICE_CLIENT_ID = /^fmware:([A-Za-z0-9]+)(?:_.*)?$/;
+const DEVICE_CLIENT_ID = /^fmware:([^_]*)(?:_.*)?$/;
 /** aedes return codes: 4 = bad user name or password, 5 = not authorised. */
 const RC_BAD_CREDENTIALS = 4;
 const RC_NOT_AUTHORIZED = 5;
@@ -121,8 +135,15 @@ export async function checkLogin(opts: BrokerOptions, client: Client, username: 
     return refuse(RC_BAD_CREDENTIALS, user ? "unknown user name or wrong password" : "anonymous clients are not allowed");
   }
   const uuid = m[1];
-  const mac = user.trim().toLowerCase();
-  if (!mac) return refuse(RC_BAD_CREDENTIALS, "the device sent no user name (its MAC address)");
+  if (!isUuid(uuid)) return refuse(RC_NOT_AUTHORIZED, "the client id names no valid device uuid (fmware:<32 letters and digits>_…)");
+  const given = user.trim().toLowerCase();
+  if (!given) return refuse(RC_BAD_CREDENTIALS, "the device sent no user name (its MAC address)");
+  const mac = normalizeMac(given);
+  // Firmware's uuid ends with its MAC (docs/protocol.md §7, every capture): a login under a uuid that is not its own fails here.
+  if (!mac || !macMatchesUuid(mac, uuid)) {
+    const want = macFromUuid(uuid);
+    return refuse(RC_NOT_AUTHORIZED, `the login names device ${uuid} but its user name ${given} is not ${want ? `that device's MAC ${want}` : "a MAC address"}`);
+  }
   const sep = pass.lastIndexOf("_");
   if (sep < 0) return refuse(RC_BAD_CREDENTIALS, "the device password is not in the <userId>_<hash> form");
   const userId = pass.slice(0, sep);
@@ -137,16 +158,39 @@ export async function checkLogin(opts: BrokerOptions, client: Client, username: 
     if (!ok) return refuse(RC_NOT_AUTHORIZED, `user id ${userId} is not accepted`);
   }
   let candidates: string[];
+  let named: string[];
   try {
     candidates = await keysFor(opts.keys, uuid, mac);
+    named = toKeyList(opts.namedKeys?.(uuid));
   } catch {
     return refuse(RC_NOT_AUTHORIZED, "the device key lookup failed");
   }
   // Firmware hashes its MAC as it stores it: lowercase in every capture; the raw form is a fallback.
-  const macForms = [...new Set([mac, user])];
-  const key = candidates.find((k) => macForms.some((f) => sameText(md5Hex(f + k), hash)));
-  if (key === undefined) {
+  const macForms = [...new Set([given, user])];
+  const matches = (k: string): boolean => macForms.some((f) => sameText(md5Hex(f + k), hash));
+  let key = [...named, ...candidates].find(matches);
+  if (key === undefined && named.length === 0 && opts.acceptEmptyKey && matches("")) key = "";
+  // A device set up without a key is common: say so, rather than "wrong password", even when nobody listed the empty key.
+  const emptyKey = key === "" || (key === undefined && matches(""));
+  if (key === undefined && !emptyKey) {
     return refuse(RC_BAD_CREDENTIALS, candidates.length ? "wrong password: no known device key matches" : "no device key is configured for this device");
+  }
+  if (key === undefined && opts.acceptEmptyKey) {
+    return refuse(RC_NOT_AUTHORIZED, `device ${uuid} has another key in its meross-config, not the empty key: this login is not from that device`);
+  }
+  if (key === undefined || (emptyKey && !opts.acceptEmptyKey)) {
+    return refuse(
+      RC_NOT_AUTHORIZED,
+      "the device logged in with the empty key, which anyone can compute: give it a key (onboard it again), " +
+        'or turn on "accept devices with no key" on the broker',
+    );
+  }
+  if (named.length > 0) {
+    if (!named.includes(key)) return refuse(RC_NOT_AUTHORIZED, `device ${uuid} has another key in its meross-config: this login is not from that device`);
+    opts.identities?.learn(uuid, mac, key, "config");
+  } else {
+    const conflict = opts.identities?.conflict(uuid, mac, key);
+    if (conflict) return refuse(RC_NOT_AUTHORIZED, conflict);
   }
   return { key, device: { uuid, mac, ip, clientId, userId, connectedAt: Date.now() } };
 }

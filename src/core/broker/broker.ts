@@ -11,11 +11,14 @@ import { createServer } from "aedes-server-factory";
 import { MerossError } from "../errors";
 import { asEnvelope, type Envelope } from "../protocol/message";
 import { buildSystemTimePayload } from "../onboarding/config";
-import { MqttConnection, devicePublishTopic, deviceRequestTopic } from "../transport/mqtt";
-import { CloudSession, type BindInfo } from "./session";
+import { MqttConnection, deviceRequestTopic } from "../transport/mqtt";
+import { macMatchesUuid } from "../protocol/rules";
+import { CloudSession, SESSION_REPLY_TOPIC, type BindInfo } from "./session";
 import { MQTT_TLS_PORT } from "./certs";
 import { AedesLink, publishPacket } from "./aedes-link";
-import { LoginRefusal, checkLogin, type BrokerDevice, type BrokerMessageEvent, type BrokerOptions, type DeviceAuth } from "./auth";
+import { LoginRefusal, checkLogin, clientIp, type BrokerDevice, type BrokerMessageEvent, type BrokerOptions, type DeviceAuth } from "./auth";
+import { ConnectionGuard, DEFAULT_LIMITS, LOGIN_DEADLINE_MS, PAYLOAD_LIMIT } from "./limits";
+import { DeviceTopicRules } from "./topics";
 
 export type { BrokerDevice, BrokerMessageEvent, BrokerOptions, BrokerUser, KeyResolver, RefusedEvent } from "./auth";
 
@@ -36,6 +39,8 @@ export class MerossBroker extends EventEmitter {
   private readonly connected = new Map<string, { client: Client; auth: DeviceAuth; listening?: boolean }>();
   private readonly sockets = new Set<Socket>();
   private readonly links = new Set<AedesLink>();
+  private readonly topics = new DeviceTopicRules((uuid) => this.connected.has(uuid));
+  private readonly guard: ConnectionGuard;
   private stopping: Promise<void> | undefined;
 
   private constructor(aedes: Aedes, server: Server, host: string, opts: BrokerOptions) {
@@ -44,6 +49,8 @@ export class MerossBroker extends EventEmitter {
     this.server = server;
     this.host = host;
     this.opts = opts;
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.guard = new ConnectionGuard(limits, (ip, reason) => this.safeEmit("refused", { clientId: "", username: "", ip, reason }));
     this.session = new CloudSession({
       publish: (topic, env) => {
         publishPacket(this.aedes, topic, JSON.stringify(env)).catch(() => undefined);
@@ -69,12 +76,14 @@ export class MerossBroker extends EventEmitter {
     }
     if (opts.timeZone !== undefined) buildSystemTimePayload(Math.floor(Date.now() / 1000), opts.timeZone);
 
-    const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000 });
+    const deadline = opts.limits?.loginDeadlineMs ?? LOGIN_DEADLINE_MS;
+    const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: deadline });
     // aedes-server-factory reports socket errors as an aedes "error"; unlistened, it would crash the process.
     (aedes as EventEmitter).on("error", () => undefined);
     let server: Server;
     try {
-      server = createServer(aedes, { tls: { key: certs.serverKey, cert: certs.serverCert, minVersion: "TLSv1.2" } }) as Server;
+      const tls = { key: certs.serverKey, cert: certs.serverCert, minVersion: "TLSv1.2" as const, handshakeTimeout: deadline };
+      server = createServer(aedes, { tls }) as Server;
     } catch (err) {
       aedes.close();
       throw new MerossError("BAD_INPUT", `The broker certificate or key could not be loaded (${err instanceof Error ? err.message : String(err)}). Regenerate them with "meross certs".`);
@@ -83,7 +92,10 @@ export class MerossBroker extends EventEmitter {
     server.on("connection", (sock: Socket) => {
       broker.sockets.add(sock);
       sock.once("close", () => broker.sockets.delete(sock));
+      broker.guard.admit(sock);
     });
+    // Registered after aedes-server-factory's own listener, so aedes already reads this socket.
+    server.on("secureConnection", (sock: Socket) => broker.guard.watch(sock));
     server.on("tlsClientError", () => undefined);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -112,38 +124,48 @@ export class MerossBroker extends EventEmitter {
 
   private wire(): void {
     const a = this.aedes;
+    this.topics.addShared(SESSION_REPLY_TOPIC);
     a.authenticate = (client, username, password, done) => {
-      checkLogin(this.opts, client, username, password).then(
-        (auth) => {
-          if (auth) this.auth.set(client, auth);
-          done(null, true);
-        },
-        (err: unknown) => {
-          if (err instanceof LoginRefusal) this.safeEmit("refused", { ...err.event });
-          done(err as Error & { returnCode: number }, false);
-        },
-      );
+      checkLogin(this.opts, client, username, password)
+        .then((auth) => {
+          if (auth) this.checkNotTaken(client, auth);
+          return auth;
+        })
+        .then(
+          (auth) => {
+            if (auth) this.auth.set(client, auth);
+            this.guard.loggedIn(client.conn as Socket);
+            done(null, true);
+          },
+          (err: unknown) => {
+            if (err instanceof LoginRefusal) this.safeEmit("refused", { ...err.event });
+            done(err as Error & { returnCode: number }, false);
+          },
+        );
     };
     a.authorizePublish = (client, packet, cb) => {
       if (!client) return cb(null);
       // aedes' default guard, which a custom handler replaces: $SYS publishes are a known DoS (aedes#597).
       if (packet.topic.startsWith("$SYS")) return cb(new Error("$SYS topics are reserved"));
       const dev = this.auth.get(client);
-      const t = packet.topic;
-      if (dev) {
-        // A device may only speak for itself: its publish topic, or an app's reply topic (§1.4).
-        if (t === devicePublishTopic(dev.device.uuid) || t.startsWith("/app/")) return cb(null);
-        return cb(new Error("a device may only publish on its own topic"));
+      if (packet.payload.length > PAYLOAD_LIMIT) {
+        const why = `payloads over ${PAYLOAD_LIMIT} bytes are not accepted (got ${packet.payload.length} on ${packet.topic})`;
+        if (dev) this.deny(client, dev, why);
+        return cb(new Error(why));
       }
-      if (/^\/appliance\/[^/]+\/publish$/.test(t)) return cb(new Error("only the device itself may publish its state"));
+      if (dev) {
+        const why = this.topics.publishRefusal(dev.device.uuid, packet.topic);
+        if (why) this.deny(client, dev, why);
+        return cb(why ? new Error(why) : null);
+      }
+      if (/^\/appliance\/[^/]+\/publish$/.test(packet.topic)) return cb(new Error("only the device itself may publish its state"));
       cb(null);
     };
     a.authorizeSubscribe = (client, sub, cb) => {
-      const dev = this.auth.get(client);
-      if (dev && sub.topic !== deviceRequestTopic(dev.device.uuid) && (/[+#]/.test(sub.topic) || sub.topic.startsWith("/appliance/"))) {
-        return cb(null, null);
-      }
-      cb(null, sub);
+      const dev = client ? this.auth.get(client) : undefined;
+      const why = dev ? this.topics.subscribeRefusal(dev.device.uuid, sub.topic) : undefined;
+      if (client && dev && why) this.deny(client, dev, why);
+      cb(null, why ? null : sub);
     };
     a.on("clientReady", (client) => {
       const auth = this.auth.get(client);
@@ -161,8 +183,30 @@ export class MerossBroker extends EventEmitter {
     });
     a.on("clientDisconnect", (client) => this.dropClient(client));
     a.on("publish", (packet, client) => {
+      if (!client || !this.auth.has(client)) this.topics.noteRequest(packet.topic, packet.payload);
       if (client) this.onDevicePublish(client, packet);
     });
+  }
+
+  /**
+   * A live device session is never displaced by a login from another MAC or address: reusing
+   * a device's client id would otherwise kick it off (aedes closes the older client).
+   */
+  private checkNotTaken(client: Client, auth: DeviceAuth): void {
+    const { uuid, mac, ip } = auth.device;
+    const live = this.connected.get(uuid);
+    const other = live && live.client !== client && !live.client.closed ? live.auth.device : undefined;
+    if (other && (other.mac !== mac || other.ip !== ip)) {
+      const reason =
+        `device ${uuid} is already connected from ${other.ip || "another address"}; ` +
+        `a second login from ${ip || "an unknown address"} is refused while that connection lasts`;
+      throw new LoginRefusal(5, { clientId: client.id, username: mac, ip, reason });
+    }
+  }
+
+  /** A device tried a topic that is not its own: refused, and said why. */
+  private deny(client: Client, dev: DeviceAuth, reason: string): void {
+    this.safeEmit("refused", { clientId: client.id, username: dev.device.mac, ip: clientIp(client), reason });
   }
 
   private dropClient(client: Client): void {
@@ -172,6 +216,7 @@ export class MerossBroker extends EventEmitter {
     // A reconnect under a new client id may already have replaced this entry.
     if (entry && entry.client === client) {
       this.connected.delete(auth.device.uuid);
+      this.topics.forget(auth.device.uuid);
       this.safeEmit("device-disconnected", { uuid: auth.device.uuid });
     }
   }
@@ -194,6 +239,8 @@ export class MerossBroker extends EventEmitter {
       result = { handled: false };
     }
     if (result.bind) {
+      // The Bind is signed with the login key: it ties the uuid to this MAC and key from now on.
+      if (!result.bind.mac || macMatchesUuid(result.bind.mac, uuid)) this.opts.identities?.learn(uuid, auth.device.mac, auth.key, "bind");
       if (result.bind.model) auth.device.model = result.bind.model;
       if (result.bind.firmware) auth.device.firmware = result.bind.firmware;
       this.safeEmit("device-bound", { ...auth.device });
@@ -229,9 +276,16 @@ export class MerossBroker extends EventEmitter {
     if (this.stopping) {
       throw new MerossError("UNREACHABLE", "The embedded MQTT broker is stopped. Start it again (redeploy) before sending requests.");
     }
-    const link = new AedesLink(this.aedes, (l) => this.links.delete(l));
+    let replyTopic = "";
+    const link = new AedesLink(this.aedes, (l) => {
+      this.links.delete(l);
+      this.topics.removeShared(replyTopic);
+    });
     this.links.add(link);
     const conn = new MqttConnection(link, `mqtts://${this.host}:${this.port} (in-process)`);
+    // Devices answer our requests on this topic (their `from`, docs/protocol.md §1.4), even LAN-encrypted ones.
+    replyTopic = conn.replyTopic;
+    this.topics.addShared(replyTopic);
     void conn.listen();
     return conn;
   }
@@ -249,6 +303,7 @@ export class MerossBroker extends EventEmitter {
     const aedesClosed = new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     // Devices keep their TLS sockets open forever; without this, close() would wait for them.
     for (const sock of this.sockets) sock.destroy();
+    this.guard.clear();
     await Promise.all([serverClosed, aedesClosed]);
     for (const uuid of [...this.connected.keys()]) {
       this.connected.delete(uuid);

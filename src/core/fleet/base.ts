@@ -3,10 +3,23 @@
  * broker's users know, and the secrets that must never be shown.
  */
 import { TypedEvents, type Unsubscribe } from "../events";
+import { IdentityBook } from "../broker/identity";
 import type { MqttConnection } from "../transport/mqtt";
 import { KeyRing } from "./keys";
 import { PresenceRegistry, type IdentityBinding } from "./presence";
-import type { BrokerEndpoint, BrokerPresence, Fleet, FleetEvents } from "./types";
+import type { BrokerEndpoint, BrokerPresence, BrokerRefusal, Fleet, FleetEvents } from "./types";
+
+/** How far a fleet trusts what devices claim. */
+export interface FleetTrust {
+  /** Believe devices that use the empty key (logins, signatures). Default false: anyone can compute it. */
+  acceptEmptyKey?: boolean;
+  /** Where each uuid's MAC and key binding is kept across restarts (undefined: this run only). */
+  identityFile?: string;
+}
+
+/** Refused logins and ignored messages reported as events per minute; the rest are only counted. */
+export const REFUSALS_REPORTED_PER_MINUTE = 10;
+const RECENT_REFUSALS = 20;
 
 /** Replaces every secret in `text`: reasons from a broker may echo the password back. */
 export function hideSecrets(text: string, secrets: readonly string[]): string {
@@ -21,9 +34,44 @@ export abstract class FleetBase implements Fleet {
   readonly events = new TypedEvents<FleetEvents>();
   protected readonly presence = new PresenceRegistry(this.events);
   protected readonly keys = new KeyRing();
+  protected readonly identities: IdentityBook;
+  protected readonly acceptEmptyKey: boolean;
   protected closed = false;
+  private turnedAway = 0;
+  private readonly recent: BrokerRefusal[] = [];
+  private window = { start: 0, reported: 0, silent: 0 };
 
-  constructor(protected readonly secretTexts: readonly string[] = []) {}
+  constructor(protected readonly secretTexts: readonly string[] = [], trust: FleetTrust = {}) {
+    this.acceptEmptyKey = trust.acceptEmptyKey === true;
+    this.identities = new IdentityBook(trust.identityFile);
+  }
+
+  /**
+   * Counts a refused login or an ignored message and reports it as a "refused" event, at most
+   * REFUSALS_REPORTED_PER_MINUTE a minute: a flood must not flood the log too.
+   */
+  protected turnAway(r: BrokerRefusal, now = Date.now()): void {
+    this.turnedAway++;
+    this.recent.push({ ...r });
+    if (this.recent.length > RECENT_REFUSALS) this.recent.shift();
+    const w = this.window;
+    if (now - w.start >= 60_000) {
+      const silent = w.silent;
+      this.window = { start: now, reported: 0, silent: 0 };
+      if (silent > 0) this.events.emit("refused", { clientId: "", username: "", ip: "", reason: `${silent} more were turned away without being logged` });
+    }
+    if (this.window.reported >= REFUSALS_REPORTED_PER_MINUTE) {
+      this.window.silent++;
+      return;
+    }
+    this.window.reported++;
+    this.events.emit("refused", { ...r });
+  }
+
+  /** Logins refused and messages ignored since the start, with the latest few (never a key or password). */
+  refusals(): { count: number; recent: BrokerRefusal[] } {
+    return { count: this.turnedAway, recent: this.recent.map((r) => ({ ...r })) };
+  }
 
   abstract connection(): Promise<MqttConnection>;
   abstract currentConnection(): MqttConnection | undefined;
@@ -47,8 +95,8 @@ export abstract class FleetBase implements Fleet {
     return this.presence.binding(uuid);
   }
 
-  useKeys(owner: string, keys: () => readonly string[]): Unsubscribe {
-    return this.keys.use(owner, keys);
+  useKeys(owner: string, keys: () => readonly string[], uuid?: () => string): Unsubscribe {
+    return this.keys.use(owner, keys, uuid);
   }
 
   secrets(): string[] {

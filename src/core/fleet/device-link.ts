@@ -147,7 +147,8 @@ export class DeviceLink {
     const { mqtt, auto } = this.created;
     if (!fleet || !mqtt) return;
     const key = this.opts.key ?? "";
-    this.offs.push(fleet.useKeys(this.opts.owner, () => (key ? [key] : [])));
+    // With its uuid the key is that device's own: the broker then lets no other key log in under that uuid.
+    this.offs.push(fleet.useKeys(this.opts.owner, () => (key ? [key] : []), () => this.uuidValue));
     this.offs.push(
       fleet.events.on("device", (p) => {
         this.follow(p);

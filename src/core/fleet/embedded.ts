@@ -7,7 +7,7 @@ import { MerossError } from "../errors";
 import { MerossBroker, type BrokerDevice, type RefusedEvent } from "../broker/broker";
 import type { Certificates } from "../broker/certs";
 import type { MqttConnection, MqttPushEvent } from "../transport/mqtt";
-import { FleetBase } from "./base";
+import { FleetBase, type FleetTrust } from "./base";
 import type { BrokerEndpoint } from "./types";
 
 export interface EmbeddedSettings {
@@ -28,6 +28,8 @@ export interface EmbeddedFleetOptions {
   certs: (settings: EmbeddedSettings) => Pick<Certificates, "serverCert" | "serverKey">;
   /** Waited for before listening: the broker this one replaces must free its port first (src/core/fleet/handover.ts). */
   after?: Promise<void>;
+  /** The empty-key option and where device identities are kept. */
+  trust?: FleetTrust;
 }
 
 export class EmbeddedFleet extends FleetBase {
@@ -39,7 +41,7 @@ export class EmbeddedFleet extends FleetBase {
   private readonly offs: Array<() => void> = [];
 
   constructor(opts: EmbeddedFleetOptions) {
-    super([]);
+    super([], opts.trust);
     this.ready = this.start(opts);
     this.ready.catch((err: unknown) => {
       if (!this.closed) this.events.emit("stopped", { reason: err instanceof Error ? err.message : String(err) });
@@ -56,7 +58,11 @@ export class EmbeddedFleet extends FleetBase {
       port: s.port,
       host: s.host,
       certs: opts.certs(s),
-      keys: () => this.keys.all(),
+      // "Accept devices with no key" means the empty key is one of the keys, whoever else knows it.
+      keys: () => (this.acceptEmptyKey ? [...this.keys.all(), ""] : this.keys.all()),
+      namedKeys: (uuid) => this.keys.named(uuid),
+      identities: this.identities,
+      acceptEmptyKey: this.acceptEmptyKey,
       allowAnonymous: s.allowAnonymous,
       timeZone: s.timeZone,
     });
@@ -91,7 +97,12 @@ export class EmbeddedFleet extends FleetBase {
     on<BrokerDevice>("device-listening", (d) => this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, listening: true }));
     on<BrokerDevice>("device-bound", (d) => this.presence.upsert(d.uuid, { model: d.model, firmware: d.firmware }));
     on<{ uuid: string }>("device-disconnected", (d) => this.presence.drop(d.uuid));
-    on<RefusedEvent>("refused", (r) => this.events.emit("refused", { ...r }));
+    on<RefusedEvent>("refused", (r) => this.turnAway({ ...r, ...this.claimedUuid(r.clientId) }));
+  }
+
+  private claimedUuid(clientId: string): { uuid?: string } {
+    const m = /^fmware:([0-9A-Za-z]{32})_/.exec(clientId);
+    return m ? { uuid: m[1] } : {};
   }
 
   /** The running broker (rejects when it could not start). */

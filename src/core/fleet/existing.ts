@@ -8,7 +8,8 @@ import { verifySign, type Envelope } from "../protocol/message";
 import { MqttConnection, type MqttMessageEvent, type MqttPushEvent } from "../transport/mqtt";
 import { CloudSession, NS_BIND, parseBindInfo } from "../broker/session";
 import { MQTT_TLS_PORT } from "../broker/certs";
-import { FleetBase, hideSecrets } from "./base";
+import { isUuid, macMatchesUuid } from "../protocol/rules";
+import { FleetBase, hideSecrets, type FleetTrust } from "./base";
 import type { BrokerEndpoint, BrokerPresence } from "./types";
 
 /** mqtt:// without TLS listens on 1883 by convention; devices only speak mqtts:// on 8883. */
@@ -30,6 +31,8 @@ export interface ExistingFleetOptions {
   password?: string;
   /** Tests: the connection to use instead of dialling `url`. */
   connect?: (settings: ExistingSettings, password: string | undefined) => MqttConnection;
+  /** The empty-key option and where device identities are kept. */
+  trust?: FleetTrust;
 }
 
 export function endpointFromUrl(url: string): BrokerEndpoint {
@@ -47,7 +50,7 @@ export class ExistingFleet extends FleetBase {
   private readonly offConn: Array<() => void> = [];
 
   constructor(opts: ExistingFleetOptions) {
-    super(opts.password ? [opts.password] : []);
+    super(opts.password ? [opts.password] : [], opts.trust);
     let timeZone: string | undefined;
     try {
       const s = opts.settings();
@@ -85,7 +88,9 @@ export class ExistingFleet extends FleetBase {
       this.offConn.push(() => c.off(name, fn));
     };
     on<MqttPushEvent>("push", (ev) => {
-      if (this.keyOf(ev.envelope) !== undefined) this.events.emit("push", { uuid: ev.uuid, envelope: ev.envelope });
+      // Counted once, in onMessage: the same message arrives there too.
+      if (typeof this.trusted(ev.uuid, ev.envelope) !== "string") return;
+      this.events.emit("push", { uuid: ev.uuid, envelope: ev.envelope });
     });
     on<MqttMessageEvent>("message", (ev) => this.onMessage(ev));
     on("online", () => {
@@ -97,21 +102,40 @@ export class ExistingFleet extends FleetBase {
     });
   }
 
-  /** The device signs with its own key: the known key whose signature checks out is its key. */
-  private keyOf(env: Envelope): string | undefined {
-    return this.keys.all().find((k) => verifySign(env.header, k));
+  /**
+   * The key a message for `uuid` was signed with, when it is believed: a known key (the one a
+   * meross-config names for this uuid, if any), not the empty key unless allowed, the key the
+   * uuid is bound to. Otherwise why not. Signatures do not cover the uuid (docs/protocol.md §1.2),
+   * so the binding is what stops a key holder from speaking for another device.
+   */
+  private trusted(uuid: string, env: Envelope, mac?: string): string | { reason: string } {
+    if (!isUuid(uuid)) return { reason: "the topic names no valid device uuid" };
+    const named = this.keys.named(uuid);
+    const known = this.acceptEmptyKey ? [...this.keys.all(), ""] : this.keys.all();
+    const key = (named.length > 0 ? named : known).find((k) => verifySign(env.header, k));
+    if (key === undefined) return { reason: named.length > 0 ? "not signed with the key its meross-config names" : "not signed with a known device key" };
+    if (key === "" && !this.acceptEmptyKey) return { reason: 'signed with the empty key, which anyone can compute (turn on "accept devices with no key" to believe it)' };
+    if (mac !== undefined && !macMatchesUuid(mac, uuid)) return { reason: `its Bind names MAC ${mac}, which is not the MAC in uuid ${uuid}` };
+    if (named.length > 0) return key;
+    const bound = this.identities.get(uuid);
+    if (bound && this.identities.conflict(uuid, mac ?? bound.mac, key)) return { reason: `device ${uuid} is bound to another key: the message is not from that device` };
+    return key;
   }
 
   private onMessage(ev: MqttMessageEvent): void {
     if (!ev.topic.endsWith("/publish")) return;
-    const key = this.keyOf(ev.envelope);
-    if (key === undefined) return;
     const isBind = ev.envelope.header.namespace === NS_BIND;
+    const bind = isBind ? parseBindInfo(ev.envelope.payload) : undefined;
+    const key = this.trusted(ev.uuid, ev.envelope, bind?.mac);
+    if (typeof key !== "string") {
+      this.turnAway({ uuid: ev.uuid, clientId: "", username: "", ip: "", reason: `ignored a message on ${ev.topic}: ${key.reason}` });
+      return;
+    }
     const patch: Partial<BrokerPresence> = { listening: true };
-    if (isBind) {
-      const bind = parseBindInfo(ev.envelope.payload);
+    if (bind) {
       Object.assign(patch, { ip: bind.ip, model: bind.model, firmware: bind.firmware, mac: bind.mac, since: Date.now() });
       for (const k of Object.keys(patch) as Array<keyof BrokerPresence>) if (patch[k] === undefined) delete patch[k];
+      if (bind.mac) this.identities.learn(ev.uuid, bind.mac, key, this.keys.named(ev.uuid).length > 0 ? "config" : "bind");
     }
     this.presence.bind(ev.uuid, { keyOwner: this.keys.ownerOf(key), ...(patch.mac ? { mac: patch.mac } : {}) });
     this.presence.upsert(ev.uuid, patch, isBind);

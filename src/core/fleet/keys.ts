@@ -7,13 +7,37 @@ import type { Unsubscribe } from "../events";
 
 export class KeyRing {
   private readonly sources = new Map<string, () => readonly string[]>();
+  /** The device uuid an owner's keys belong to (a meross-config that names its device). */
+  private readonly uuids = new Map<string, () => string>();
 
-  /** `owner` replaces an earlier source of the same owner; the returned function withdraws only this one. */
-  use(owner: string, keys: () => readonly string[]): Unsubscribe {
+  /**
+   * `owner` replaces an earlier source of the same owner; the returned function withdraws only
+   * this one. `uuid`: the device these keys belong to, when the owner names one.
+   */
+  use(owner: string, keys: () => readonly string[], uuid?: () => string): Unsubscribe {
     this.sources.set(owner, keys);
+    if (uuid) this.uuids.set(owner, uuid);
+    else this.uuids.delete(owner);
     return () => {
-      if (this.sources.get(owner) === keys) this.sources.delete(owner);
+      if (this.sources.get(owner) !== keys) return;
+      this.sources.delete(owner);
+      this.uuids.delete(owner);
     };
+  }
+
+  /** The non-empty keys that owners naming `uuid` give for it: that device's key, by the user's word. */
+  named(uuid: string): string[] {
+    const out = new Set<string>();
+    for (const [owner, of] of this.uuids) {
+      let named = "";
+      try {
+        named = of();
+      } catch {
+        named = "";
+      }
+      if (named && named === uuid) for (const k of this.keysOf(owner)) if (k) out.add(k);
+    }
+    return [...out];
   }
 
   get owners(): number {

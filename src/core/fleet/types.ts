@@ -43,8 +43,10 @@ export interface FleetEvents {
   refused: BrokerRefusal;
 }
 
-/** A login the embedded broker turned down, and why. */
+/** A login the embedded broker turned down (or a message an existing broker carried that was not believed), and why. */
 export interface BrokerRefusal {
+  /** The device the client or message claimed to be, when it named one. */
+  uuid?: string;
   clientId: string;
   /** The MQTT user name: a device's MAC address. */
   username: string;
@@ -66,9 +68,10 @@ export interface Fleet {
   endpoint(): Promise<BrokerEndpoint>;
   /**
    * Adds the device keys a user knows (checked at each device login and for signatures);
-   * `owner` is the user's id. The returned function withdraws them.
+   * `owner` is the user's id; `uuid`, when the user names its device, binds these keys to that
+   * uuid (no other key opens it). The returned function withdraws them.
    */
-  useKeys(owner: string, keys: () => readonly string[]): Unsubscribe;
+  useKeys(owner: string, keys: () => readonly string[], uuid?: () => string): Unsubscribe;
   /** Texts that must never be shown: the broker password. */
   secrets(): string[];
 }

@@ -1,7 +1,10 @@
 /** meross-broker's properties (port, flags, the CA of an existing broker) and the fleet they describe. */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type { NodeDef } from "node-red";
 import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../../core/broker/certs";
+import { IDENTITY_FILE } from "../../core/broker/identity";
+import { checkBrokerUrl } from "../../core/broker/mosquitto";
 import { MerossError } from "../../core/errors";
 import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../../core/fleet";
 import { firstLanAddress } from "../../core/net";
@@ -14,6 +17,7 @@ export interface BrokerDef extends NodeDef {
   bindHost?: string;
   certHost?: string;
   allowAnonymous?: boolean | string;
+  acceptEmptyKey?: boolean | string;
   url?: string;
   ca?: string;
   username?: string;
@@ -53,15 +57,20 @@ export function readCa(v: unknown): string | undefined {
 
 
 /**
- * The fleet a meross-broker's properties describe; an embedded broker keeps its certificates in `certDir`
- * and listens once `after` (the broker it replaces has stopped) resolves.
+/**
+ * The fleet a meross-broker's properties describe; an embedded broker keeps its certificates in
+ * `certDir` and listens once `after` (the broker it replaces has stopped) resolves; both modes
+ * keep in `certDir` which MAC and key each device uuid belongs to.
  */
 export function fleetFor(def: BrokerDef, password: string, certDir: string, after?: Promise<void>): FleetBase {
+  const trust = { acceptEmptyKey: flag(def.acceptEmptyKey) === true, identityFile: path.join(certDir, IDENTITY_FILE) };
   if (def.mode === "existing") {
     return new ExistingFleet({
       password,
+      trust,
       settings: () => {
-        const url = typeof def.url === "string" ? def.url : "";
+        // A password in the URL would be shown wherever the URL is (editor, exports, logs).
+        const url = checkBrokerUrl(typeof def.url === "string" ? def.url : "", "the Password field of this meross-broker");
         const ca = url.trim() ? readCa(def.ca) : undefined;
         const username = isBlank(def.username) ? undefined : String(def.username);
         return { url, ca, username, rejectUnauthorized: flag(def.rejectUnauthorized) ?? ca !== undefined };
@@ -76,6 +85,7 @@ export function fleetFor(def: BrokerDef, password: string, certDir: string, afte
       certHost: isBlank(def.certHost) ? firstLanAddress() : String(def.certHost).trim(),
       allowAnonymous: flag(def.allowAnonymous) === true,
     }),
+    trust,
     certs: (s) => {
       try {
         return loadOrCreateCertificates(certDir, s.certHost, { mosquittoPort: s.port || MQTT_TLS_PORT });

@@ -3,7 +3,7 @@ import mqtt from "mqtt";
 import { generateCertificates, type Certificates } from "../../../src/core/broker/certs";
 import { MerossBroker, type BrokerDevice, type BrokerMessageEvent, type RefusedEvent } from "../../../src/core/broker/broker";
 import { MerossError } from "../../../src/core/errors";
-import { verifySign, type Envelope } from "../../../src/core/protocol/message";
+import { buildMessage, verifySign, type Envelope } from "../../../src/core/protocol/message";
 import { DEVICE_A, DEVICE_B, FakeDevice } from "./fake_device";
 
 const BIND_PAYLOAD = {
@@ -40,6 +40,8 @@ describe("MerossBroker (embedded TLS broker + cloud-like session)", () => {
       host: "127.0.0.1",
       certs,
       keys: [DEVICE_A.key, DEVICE_B.key],
+      // DEVICE_B was set up with the empty key, as devices onboarded without one are.
+      acceptEmptyKey: true,
       timeZone: "Europe/Berlin",
       ...extra,
     });
@@ -237,7 +239,10 @@ describe("MerossBroker (embedded TLS broker + cloud-like session)", () => {
     try {
       await app.subscribeAsync("/app/z/subscribe", { qos: 1 });
       const got = new Promise<Envelope>((resolve) => app.once("message", (_t, p) => resolve(JSON.parse(p.toString()) as Envelope)));
-      await dev.publish(dev.message("GETACK", "Appliance.System.All", { all: {} }), "/app/z/subscribe");
+      // A device answers on the `from` of a request sent to it (docs/protocol.md §1.4).
+      dev.answer((req) => dev.message("GETACK", req.header.namespace, { all: {} }, { messageId: req.header.messageId }), "from");
+      const req = buildMessage({ method: "GET", namespace: "Appliance.System.All", payload: {}, key: DEVICE_A.key, from: "/app/z/subscribe" });
+      await app.publishAsync(`/appliance/${DEVICE_A.uuid}/subscribe`, JSON.stringify(req), { qos: 1 });
       assert.equal((await got).header.namespace, "Appliance.System.All");
     } finally {
       await app.endAsync(true);

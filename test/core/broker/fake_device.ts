@@ -14,6 +14,10 @@ export interface FakeDeviceOptions {
   userId?: string;
   /** Overrides the computed password (to test refusals). */
   password?: string;
+  /** Overrides the firmware-style client id (to test a reused one). */
+  clientId?: string;
+  /** Another loopback source address (127.0.0.x), to look like another machine. */
+  localAddress?: string;
 }
 
 export class FakeDevice {
@@ -43,7 +47,8 @@ export class FakeDevice {
   static async connect(opts: FakeDeviceOptions): Promise<FakeDevice> {
     const password = opts.password ?? `${opts.userId ?? "1234"}_${md5Hex(opts.mac + opts.key)}`;
     const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${opts.port}`, {
-      clientId: `fmware:${opts.uuid}_dm1u3toPGXwyoY6K`,
+      clientId: opts.clientId ?? `fmware:${opts.uuid}_dm1u3toPGXwyoY6K`,
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       username: opts.mac,
       password,
       rejectUnauthorized: false,

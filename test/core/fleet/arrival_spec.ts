@@ -37,7 +37,7 @@ describe("waitForArrival (a device logging in to the broker after onboarding)", 
     certs = generateCertificates({ host: "127.0.0.1" });
   });
   beforeEach(async () => {
-    broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [DEVICE_A.key, DEVICE_B.key] });
+    broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [DEVICE_A.key, DEVICE_B.key], acceptEmptyKey: true });
   });
   afterEach(async () => {
     await Promise.all(devices.splice(0).map((d) => d.close()));
