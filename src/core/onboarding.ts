@@ -86,8 +86,28 @@ export class OnboardingError extends MerossError {
 
 /** Reads the networks an access-point-mode device can see (a live scan: up to 30 s). */
 export async function scanWifi(device: MerossDevice, timeoutMs = WIFI_SCAN_TIMEOUT_MS): Promise<WifiNetwork[]> {
-  const reply = await device.request("GET", NS.WIFILIST, {}, { timeoutMs, checkAbility: false });
-  return parseWifiList(reply.payload);
+  try {
+    const reply = await device.request("GET", NS.WIFILIST, {}, { timeoutMs, checkAbility: false });
+    return parseWifiList(reply.payload);
+  } catch (err) {
+    throw leftPairingMode(err, device.address);
+  }
+}
+
+/**
+ * A device in access-point mode accepts any signature (docs/protocol.md §1.3); one that checks
+ * it (error 5001) has been configured and left pairing mode. "Wrong key" would send a person
+ * hunting for a key, when what they need is to put the device back into pairing mode.
+ */
+export function leftPairingMode(err: unknown, address: string): unknown {
+  if (!(err instanceof MerossError) || err.code !== "WRONG_KEY") return err;
+  return new MerossError(
+    "WRONG_KEY",
+    `The device at ${address} is no longer in access-point (pairing) mode: it checked the request's key, which a device waiting to be set up never does. ` +
+      `To set it up again, hold its button for about 5 seconds until the light blinks amber and green in turn, connect this machine to its Meross_… Wi-Fi, and try again. ` +
+      `A device already on your network keeps its settings: to give it a new key or broker without a reset, re-bind it with its current key.`,
+    err.details,
+  );
 }
 
 function validate(opts: OnboardOptions): void {
@@ -147,7 +167,13 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
   try {
     const info: DeviceInfo = await step(
       "read device",
-      async () => parseSystemAll((await device.request("GET", NS.ALL, {}, { checkAbility: false })).payload).info,
+      async () => {
+        try {
+          return parseSystemAll((await device.request("GET", NS.ALL, {}, { checkAbility: false })).payload).info;
+        } catch (err) {
+          throw leftPairingMode(err, device.address);
+        }
+      },
       (i) => `${i.model} ${i.uuid} firmware ${i.firmwareVersion}`,
     );
     device.learn(info);
