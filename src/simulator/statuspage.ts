@@ -184,7 +184,7 @@ The buttons act like the physical button on the device.</footer>
           title: "press the button of channel " + c.channel
         });
         t.addEventListener("click", function () { press(d.uuid, c.channel); });
-        var label = (d.channels.length > 1 ? "ch " + c.channel + " · " : "") + (c.on ? "ON" : "OFF");
+        var label = (d.channels.length > 1 ? "outlet " + (c.channel + 1) + " · " : "") + (c.on ? "ON" : "OFF");
         sws.appendChild(el("div", { className: "sw" }, [t, el("span", { text: label })]));
       });
       visual.appendChild(sws);
