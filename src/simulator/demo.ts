@@ -15,6 +15,10 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   // Newer firmware that drops plaintext (docs/protocol.md §4): users meet it after an update.
   { name: "Kitchen plug (encrypted firmware)", model: "mss110", seed: "demo-kitchen" },
   { name: "Reading lamp (encrypted firmware)", model: "hp110a", seed: "demo-reading" },
+  // Synthetic fw 8.x-like plug: plaintext gets HTTP 500 with an empty body, no ECDHE exchange.
+  { name: "Garage plug (fw 8 encryption)", model: "mss110v8", seed: "demo-garage" },
+  // Set up by the Meross app: configured, pointing at the Meross cloud; re-bind it to try that.
+  { name: "Patio plug (set up by the app)", model: "mss310", seed: "demo-patio", appPaired: true },
 ];
 
 /**
@@ -28,7 +32,7 @@ export async function startDemo(
     ...spec,
     key: spec.unconfigured ? undefined : (opts.key ?? ""),
     port: opts.basePort ? opts.basePort + i : 0,
-    gateway: spec.unconfigured ? undefined : opts.gateway,
+    gateway: spec.unconfigured || spec.appPaired ? undefined : opts.gateway,
     userId: opts.userId,
   }));
   return Fleet.start(specs, { statusPort: opts.statusPort ?? 0 });

@@ -27,6 +27,7 @@ import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
 import { toggle } from "./capabilities/toggle";
 import type { CapabilitySpec } from "./capabilities/types";
+import type { PlaintextRefusal } from "./types";
 
 type Ability = Record<string, Record<string, unknown>>;
 
@@ -49,6 +50,10 @@ export interface DeviceModelEntry {
   ability: Ability;
   /** The capabilities answering the ability list, each with the settings of its trace. */
   capabilities: CapabilitySpec[];
+  /** Encrypted models: how a refused plaintext request is answered (default "drop", docs/protocol.md §4.2). */
+  refusePlaintext?: PlaintextRefusal;
+  /** False: lists Encrypt.ECDHE but answers the exchange with ERROR (pair with `encrypt({ ecdhe: false })`). */
+  keyExchange?: boolean;
 }
 
 /** A catalogue entry with the facts listings need, read off its ability list. */
@@ -66,6 +71,8 @@ export interface DeviceModel extends DeviceModelEntry {
    * other than System.Ability and the key exchange are dropped like mss110 fw 7.3.x does.
    */
   encrypted: boolean;
+  /** Performs the ECDHE exchange (§4.3 b). */
+  ecdhe: boolean;
 }
 
 /** Completes a catalogue entry with the facts read off its ability list. */
@@ -77,7 +84,8 @@ export function defineModel(entry: DeviceModelEntry): DeviceModel {
     metering: "Appliance.Control.Electricity" in entry.ability,
     legacyToggle: "Appliance.Control.Toggle" in entry.ability,
     wifiX: "Appliance.Config.WifiX" in entry.ability,
-    encrypted: "Appliance.Encrypt.ECDHE" in entry.ability,
+    encrypted: "Appliance.Encrypt.ECDHE" in entry.ability || "Appliance.Encrypt.Suite" in entry.ability,
+    ecdhe: "Appliance.Encrypt.ECDHE" in entry.ability && entry.keyExchange !== false,
   };
 }
 
@@ -356,6 +364,25 @@ export const MODELS: Record<string, DeviceModel> = {
     description: "Smart plug on 2024 firmware: every request encrypted (Encrypt.Suite + ECDHE), plaintext dropped; WifiX onboarding",
     ability: MSS110_ABILITY,
     capabilities: [system(), config(), toggle(), schedule(), encrypt(), multiple({ maxReplyBytes: 2900 })],
+  }),
+  // Synthetic, derived from the issue's description of newer firmware (no capture): the mss110
+  // 7.3.37 list, plaintext answered with HTTP 500 and an empty body, and Encrypt.ECDHE listed but
+  // answered with ERROR, so only the static key (§4.3 a) reaches it, in pairing mode too (key "").
+  mss110v8: defineModel({
+    name: "mss110v8",
+    type: "mss110",
+    subType: "un",
+    hardwareVersion: "8.0.0",
+    firmwareVersion: "8.1.5",
+    compileTime: "2025/06/10-09:20:11",
+    chip: "rtl8720cf",
+    channels: 1,
+    features: ["encrypted", "wifix", "synthetic"],
+    description: "Smart plug, synthetic fw 8.x-like variant: plaintext answered with HTTP 500 (empty body), no ECDHE exchange, static key only",
+    ability: MSS110_ABILITY,
+    capabilities: [system(), config(), toggle(), schedule(), encrypt({ ecdhe: false }), multiple({ maxReplyBytes: 2900 })],
+    refusePlaintext: "http500",
+    keyExchange: false,
   }),
   hp110a: defineModel({
     name: "hp110a",

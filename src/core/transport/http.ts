@@ -3,7 +3,10 @@
  *
  * Why axios with `insecureHTTPParser`: many firmwares end header lines with LF only,
  * which Node's strict parser (and fetch/undici) rejects with HPE_CR_EXPECTED.
- * Why `Connection: close`: devices close after every reply anyway.
+ * Keep-alive: most firmware closes after every reply (`connection: close`, §2.2), some keeps the
+ * connection open. One keep-alive agent per device serves both: it reuses an open connection
+ * and dials a new one when the device closed it. The session queue sends one request at a
+ * time, so there is never more than one connection per device (§2.3).
  *
  * Whatever answers at the device's address is not trusted: the body is read as a stream and
  * cut off past REPLY_MAX_BYTES, never decompressed (a gzip bomb stays a few KB), and the whole
@@ -37,6 +40,23 @@ const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "
 
 /** Causes the transport reports when the device hung up after reading the request. */
 const DROPPED = new Set(["ECONNRESET", "EPIPE", "ERR_BAD_RESPONSE"]);
+
+/** details.cause of the distinct error for an HTTP 500 with an empty body. */
+export const EMPTY_500 = "HTTP 500 with an empty body";
+
+/**
+ * Idle time after which we close a kept-alive connection ourselves: a device has few sockets
+ * and the Meross app may want one; a session that talks again soon still saves the handshake.
+ */
+const IDLE_KEEPALIVE_MS = 4_000;
+
+/**
+ * True for an HTTP 500 with an empty body: what some encrypted firmware answers to a plaintext
+ * request (docs/protocol.md §4.2), so the caller may retry encrypted, as after a dropped connection.
+ */
+export function isEmptyServerError(err: unknown): boolean {
+  return err instanceof MerossError && err.code === "BAD_RESPONSE" && err.details.cause === EMPTY_500;
+}
 
 /**
  * True when the device accepted the connection and closed it without a reply: what encrypted
@@ -104,7 +124,9 @@ export class HttpTransport implements Transport {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryDelayMs: number;
-  private readonly agent = new http.Agent({ keepAlive: false });
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, timeout: IDLE_KEEPALIVE_MS });
+  /** For the one retry after a stale kept-alive connection: always a new connection. */
+  private readonly freshAgent = new http.Agent({ keepAlive: false });
 
   constructor(address: string, opts: HttpTransportOptions = {}) {
     this.address = address;
@@ -123,7 +145,7 @@ export class HttpTransport implements Transport {
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       maxRedirects: 0,
-      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Encoding": "identity", Connection: "close" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Encoding": "identity" },
     });
   }
 
@@ -133,10 +155,19 @@ export class HttpTransport implements Transport {
     const body = key ? encodeEnvelope(request, key) : JSON.stringify(request);
     const retries = request.header.method === "GET" ? this.retries : 0;
     const deadline = Date.now() + timeoutMs;
+    let fresh = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key, opts.signal);
+        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key, opts.signal, fresh);
       } catch (err) {
+        if (!fresh && err instanceof StaleConnection) {
+          // Not counted as an attempt, and safe for SET too: see StaleConnection.
+          fresh = true;
+          attempt--;
+          if (opts.signal?.aborted || Date.now() >= deadline) throw err.error;
+          continue;
+        }
+        if (err instanceof StaleConnection) err = err.error;
         const retryable = err instanceof MerossError && err.code === "UNREACHABLE" && err.details.retryable;
         const wait = this.retryDelayMs * 2 ** attempt;
         if (!retryable || attempt >= retries || Date.now() + wait >= deadline || opts.signal?.aborted) throw err;
@@ -153,6 +184,7 @@ export class HttpTransport implements Transport {
     timeoutMs: number,
     key?: string,
     stop?: AbortSignal,
+    fresh = false,
   ): Promise<Envelope> {
     const { namespace, method } = request.header;
     const host = this.address;
@@ -166,9 +198,18 @@ export class HttpTransport implements Transport {
       // signal stays wired to the response stream until it ends, so it also cuts a slow body.
       const deadline = AbortSignal.timeout(budgetMs);
       const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
-      const res = await this.client.post<Readable>(this.url, body, { signal, headers });
+      const res = await this.client.post<Readable>(this.url, body, fresh ? { signal, headers, httpAgent: this.freshAgent } : { signal, headers });
       const stream = res.data;
       try {
+        if (res.status === 500) {
+          const text = await readCapped(stream, () => new MerossError("BAD_RESPONSE", explain.badResponse(host, tooBig("cut off")), details));
+          if (text.trim() === "") {
+            // Some encrypted firmware answers plaintext this way (docs/protocol.md §4.2): kept apart so the
+            // encryption layer can recognise it; to anyone else it is just a broken reply.
+            const what = "HTTP status 500 with an empty body (encrypted firmware answers plaintext requests this way)";
+            throw new MerossError("BAD_RESPONSE", explain.badResponse(host, what), { ...details, cause: EMPTY_500 });
+          }
+        }
         if (res.status !== 200) {
           throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `HTTP status ${res.status}`), details);
         }
@@ -189,7 +230,9 @@ export class HttpTransport implements Transport {
     } catch (err) {
       // The caller gave up (its queue deadline passed): its reason says why, not a timeout of ours.
       if (stop?.aborted && stop.reason instanceof MerossError) throw stop.reason;
-      throw this.translate(err, String(method), namespace, timeoutMs);
+      const translated = this.translate(err, String(method), namespace, timeoutMs);
+      if (!fresh && isStale(err)) throw new StaleConnection(translated);
+      throw translated;
     }
     if (key) {
       try {
@@ -229,5 +272,26 @@ export class HttpTransport implements Transport {
 
   async close(): Promise<void> {
     this.agent.destroy();
+    this.freshAgent.destroy();
   }
+}
+
+/**
+ * A request sent on a kept-alive connection that the device had closed meanwhile. Retrying it
+ * once on a new connection is safe even for SET: firmware closes an idle connection without
+ * reading what arrives on it, and the failure came before any byte of a reply (axios rejects
+ * `post` only before the status line; a failure while reading the body is never retried). A
+ * failure on a new connection is never treated so: there the device may have read the request.
+ */
+class StaleConnection extends Error {
+  constructor(readonly error: MerossError) {
+    super(error.message);
+  }
+}
+
+function isStale(err: unknown): boolean {
+  if (err instanceof MerossError || !(err instanceof AxiosError)) return false;
+  const req = err.request as { reusedSocket?: unknown } | undefined;
+  if (req?.reusedSocket !== true || err.response !== undefined) return false;
+  return err.code === "ECONNRESET" || err.code === "EPIPE" || /socket hang up/i.test(err.message);
 }
