@@ -27,7 +27,6 @@ import type {
   SimEventMap,
   SimulatorOptions,
   SimulatorQuirks,
-  PlaintextRefusal,
   WifiNetwork,
 } from "./types";
 
