@@ -87,7 +87,8 @@ function parseArgs(argv: string[], io: CliIo): { opts: RebindOptions; plan?: Bro
   const userId = str(values, "user-id");
   if (userId !== undefined && !/^\d+$/.test(userId)) throw new UsageError(`--user-id "${userId}" is not valid: use a whole number (devices store it as a number)`);
   const currentKey = secretFrom(values, io, "key", "MEROSS_KEY");
-  if (currentKey === undefined) throw new UsageError("the current key is missing: give --key, --key-file or set MEROSS_KEY (for an app-paired device, your Meross account key)");
+  if (currentKey === undefined) throw new UsageError("the current key is missing: give --key, " +
+    "--key-file or set MEROSS_KEY (for an app-paired device, your Meross account key)");
   const opts: RebindOptions = {
     address: positionals[0],
     currentKey,
@@ -149,7 +150,8 @@ export async function rebindCommand(argv: string[], io: CliIo): Promise<number> 
       broker = await MerossBroker.start({ port, host: plan.listen, certs, keys: [opts.newKey] });
     } catch (err) {
       if (err instanceof MerossError) throw err;
-      throw new MerossError("BAD_INPUT", `The broker certificates in ${plan.certs} could not be prepared (${(err as Error).message}). Choose a directory you can write to with --certs.`);
+      throw new MerossError("BAD_INPUT", `The broker certificates in ${plan.certs} could not be prepared (${(err as Error).message}). ` +
+        `Choose a directory you can write to with --certs.`);
     }
     io.stderr.write(`meross rebind: ok   broker listening on ${brokerUrl(broker, opts.broker.host)}\n`);
     // Recording before the device is touched: it reconnects right after its SETACK.

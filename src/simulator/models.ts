@@ -378,7 +378,8 @@ export const MODELS: Record<string, DeviceModel> = {
     chip: "rtl8720cf",
     channels: 1,
     features: ["encrypted", "wifix", "synthetic"],
-    description: "Smart plug, synthetic fw 8.x-like variant: plaintext answered with HTTP 500 (empty body), no ECDHE exchange, static key only",
+    description: "Smart plug, synthetic fw 8.x-like variant: " +
+      "plaintext answered with HTTP 500 (empty body), no ECDHE exchange, static key only",
     ability: MSS110_ABILITY,
     capabilities: [system(), config(), toggle(), schedule(), encrypt({ ecdhe: false }), multiple({ maxReplyBytes: 2900 })],
     refusePlaintext: "http500",

@@ -184,7 +184,8 @@ export class EncryptionLayer {
     if (!uuid || !mac) {
       throw new MerossError(
         "BAD_RESPONSE",
-        `The device at ${this.host.address} needs encrypted requests, but its uuid and MAC address could not be learnt, so no encryption key can be derived. ` +
+        `The device at ${this.host.address} needs encrypted requests, ` +
+          `but its uuid and MAC address could not be learnt, so no encryption key can be derived. ` +
           `Check that this is a Meross device, or set encryption to "ecdhe" for it.`,
         { host: this.host.address },
       );

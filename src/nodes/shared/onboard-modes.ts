@@ -19,13 +19,15 @@ export type OnboardMode = "onboard" | "rebind";
 export function modeOf(v: unknown): OnboardMode {
   if (isBlank(v) || v === "onboard") return "onboard";
   if (v === "rebind") return "rebind";
-  throw new MerossError("BAD_INPUT", `The mode ${describeValue(v)} is not known: choose "onboard" (a device in pairing mode) or "rebind" (a device already on your network).`);
+  throw new MerossError("BAD_INPUT", `The mode ${describeValue(v)} is not known: choose "onboard" (a device in pairing mode) ` +
+    `or "rebind" (a device already on your network).`);
 }
 
 /** A re-bind talks to the device where it is on the LAN: there is no default address. */
 export function rebindAddress(v: unknown): string {
   if (typeof v === "string" && v.trim()) return v.trim();
-  throw new MerossError("BAD_INPUT", "The device address is missing. For a re-bind, enter the IP address the device has on your network (the Meross app or your router shows it).");
+  throw new MerossError("BAD_INPUT", "The device address is missing. For a re-bind, " +
+    "enter the IP address the device has on your network (the Meross app or your router shows it).");
 }
 
 const REBIND_ORDER: OnboardStep["name"][] = ["read device", "set up encryption", "set key"];
