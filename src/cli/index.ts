@@ -13,6 +13,7 @@ import { SIMULATE_HELP, simulateCommand } from "./simulate";
 import { CERTS_HELP, certsCommand } from "./certs";
 import { BROKER_HELP, brokerCommand } from "./broker";
 import { SCHEDULE_HELP, scheduleCommand } from "./schedule";
+import { REBIND_HELP, rebindCommand } from "./rebind";
 
 export type { CliIo, Command } from "./io";
 
@@ -24,6 +25,7 @@ export const COMMANDS: Record<string, { run: Command; help: string; summary: str
   certs: { run: certsCommand, help: CERTS_HELP, summary: "create the TLS certificates (and a mosquitto.conf) for a local MQTT broker" },
   schedule: { run: scheduleCommand, help: SCHEDULE_HELP, summary: "list, add or delete the timers and auto-off rules a device runs itself" },
   broker: { run: brokerCommand, help: BROKER_HELP, summary: "run an MQTT broker that Meross devices can log in to" },
+  rebind: { run: rebindCommand, help: REBIND_HELP, summary: "move a device already on your network (Meross app, other broker) to your broker" },
 };
 
 export const MAIN_HELP = `Usage: meross <command> [arguments] [options]
@@ -39,7 +41,7 @@ ${Object.entries(COMMANDS)
 Options:
   -h, --help     show this help        -v, --version  show the version
 
-Environment: MEROSS_KEY (device key), MEROSS_WIFI_PASSWORD (for onboard),
+Environment: MEROSS_KEY (device key), MEROSS_NEW_KEY (for rebind), MEROSS_WIFI_PASSWORD (for onboard),
 MEROSS_MQTT_PASSWORD (broker password for request --broker), MEROSS_BROKER_USER
 (NAME:PASS login accepted by "meross broker"). Each secret can also be read from a file
 (--key-file, --password-file, --user-file), which keeps it out of shell history.

@@ -2,7 +2,9 @@
  * Ability lists the simulated models share or that a light or fan model needs (split from
  * models.ts, which keeps the catalogue). Copied from captures unless marked SYNTHETIC.
  */
-export type Ability = Record<string, Record<string, unknown>>;
+import type { Ability } from "./model-def";
+
+export type { Ability };
 
 export const CONFIG_BASE: Ability = {
   "Appliance.Config.Key": {},

@@ -51,8 +51,10 @@ export class SimCrypto {
 
   constructor(
     private readonly owner: CryptoOwner,
-    /** The model lists Encrypt.ECDHE: it requires encryption on the LAN. */
+    /** The model lists Encrypt.ECDHE or Suite: it requires encryption on the LAN. */
     readonly required: boolean,
+    /** It performs the ECDHE exchange; without it, pairing mode reads the static key of key "". */
+    private readonly ecdhe = true,
   ) {}
 
   /** Scheme (a) key of this device as configured now (docs/protocol.md §4.3). */
@@ -68,7 +70,7 @@ export class SimCrypto {
   private acceptedKeys(): string[] {
     const keys: string[] = [];
     if (this.sessionKey) keys.push(this.sessionKey);
-    if (this.owner.setup.mode === "normal") keys.push(this.staticKey());
+    if (this.owner.setup.mode === "normal" || !this.ecdhe) keys.push(this.staticKey());
     return keys;
   }
 

@@ -20,6 +20,10 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "Ceiling fan (synthetic model)", model: "mfc-like", seed: "demo-ceiling-fan" },
   { name: "Garage door", model: "msg100", seed: "demo-garage" },
   { name: "Bedroom shutter", model: "mrs100", seed: "demo-shutter" },
+  // Synthetic fw 8.x-like plug: plaintext gets HTTP 500 with an empty body, no ECDHE exchange.
+  { name: "Garage plug (fw 8 encryption)", model: "mss110v8", seed: "demo-garage-plug" },
+  // Set up by the Meross app: configured, pointing at the Meross cloud; re-bind it to try that.
+  { name: "Patio plug (set up by the app)", model: "mss310", seed: "demo-patio", appPaired: true },
 ];
 
 /**
@@ -33,7 +37,7 @@ export async function startDemo(
     ...spec,
     key: spec.unconfigured ? undefined : (opts.key ?? ""),
     port: opts.basePort ? opts.basePort + i : 0,
-    gateway: spec.unconfigured ? undefined : opts.gateway,
+    gateway: spec.unconfigured || spec.appPaired ? undefined : opts.gateway,
     userId: opts.userId,
   }));
   return Fleet.start(specs, { statusPort: opts.statusPort ?? 0 });

@@ -34,6 +34,7 @@ import type {
 
 export type {
   SimulatorQuirks,
+  PlaintextRefusal,
   SimulatorOptions,
   Fault,
   WifiNetwork,
@@ -58,6 +59,10 @@ export type {
 } from "./types";
 
 const MQTT_RECONNECT_MS = 5000;
+/** The cloud broker an app-paired device points at (a Meross regional host name, port 443). */
+export const APP_BROKER = { host: "mqtt-eu-3.meross.com", port: 443 };
+/** A Meross account userId as the app stores it (a decimal number). */
+const APP_USER_ID = "2487453";
 
 function validate(opts: SimulatorOptions): DeviceModel {
   const modelName = opts.model ?? "msl120";
@@ -108,6 +113,7 @@ export class SimulatedDevice extends EventEmitter {
       closeAfterReply: opts.quirks?.closeAfterReply ?? true,
       oneAtATime: opts.quirks?.oneAtATime ?? true,
       processingMs: opts.quirks?.processingMs ?? 0,
+      refusePlaintext: opts.quirks?.refusePlaintext ?? model.refusePlaintext ?? "drop",
     };
     const configured = !opts.unconfigured;
     this.fw = new SimFirmware({
@@ -116,7 +122,7 @@ export class SimulatedDevice extends EventEmitter {
       name: this.name,
       configured,
       key: configured ? (opts.key ?? "") : "",
-      userId: opts.userId ?? (configured ? "1" : ""),
+      userId: opts.userId ?? (configured ? (opts.appPaired ? APP_USER_ID : "1") : ""),
       quirks,
       emit: <K extends keyof SimEventMap>(event: K, payload: SimEventMap[K]) => this.emit(event, payload),
     });
@@ -143,7 +149,10 @@ export class SimulatedDevice extends EventEmitter {
     const id = deriveIdentity(opts.seed ?? `${model.name}:${port}`, opts.uuid, opts.mac);
     dev.fw.boot(id.uuid, id.mac, port);
     const gw = opts.gateway;
-    if (gw && dev.fw.setup.mode === "normal") {
+    if (opts.appPaired && dev.fw.setup.mode === "normal") {
+      // Where the app leaves a device; never dialled here (the simulator stays on this machine).
+      dev.fw.setup.gateway = { host: APP_BROKER.host, port: APP_BROKER.port, secondHost: APP_BROKER.host, secondPort: APP_BROKER.port };
+    } else if (gw && dev.fw.setup.mode === "normal") {
       dev.fw.setup.gateway = { host: gw.host.trim(), port: gw.port, secondHost: "", secondPort: 0 };
       dev.mqtt.start();
     }
@@ -198,6 +207,10 @@ export class SimulatedDevice extends EventEmitter {
   }
   set networks(list: WifiNetwork[]) {
     this.fw.setup.networks = list;
+  }
+  /** TCP connections accepted on the HTTP port (keep-alive tests count them). */
+  get connectionCount(): number {
+    return this.server.connections;
   }
   /** Requests handled by the firmware (benchmarks count device round trips with it). */
   get requestCount(): number {

@@ -10,7 +10,7 @@ import { REBOOT_MS, unsupported, type Outcome, type SimContext, type SimPush } f
 import { SimCrypto } from "./crypto";
 import type { DeviceModel } from "./models";
 import { SimClock, SimSwitches, defaultNetworks, type SimSetup } from "./state";
-import type { DeviceSnapshot, MqttState, RequestEvent, SimDeviceState, SimEmit, SimulatorQuirks } from "./types";
+import type { DeviceSnapshot, MqttState, PlaintextRefusal, RequestEvent, SimDeviceState, SimEmit, SimulatorQuirks } from "./types";
 
 /** What [ML]'s device emulator puts on its own pushes; real firmware values for LAN/cloud origins are unknown. */
 export const TRIGGER_DEVICE = "Device";
@@ -73,7 +73,7 @@ export class SimFirmware implements SimContext {
     // Out-of-the-box devices have no NTP yet and report seconds since boot (docs/protocol.md §1.1).
     this.clock = new SimClock(opts.configured);
     this.switches = new SimSwitches(opts.model.channels, this.clock);
-    this.crypto = new SimCrypto(this, opts.model.encrypted);
+    this.crypto = new SimCrypto(this, opts.model.encrypted, opts.model.ecdhe);
     this.capabilities = new CapabilitySet(opts.model, this);
   }
 
@@ -89,6 +89,11 @@ export class SimFirmware implements SimContext {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+  }
+
+  /** How this firmware answers a plaintext request it refuses (docs/protocol.md §4.2). */
+  get plaintextRefusal(): PlaintextRefusal {
+    return this.quirks.refusePlaintext;
   }
 
   get publishTopic(): string {

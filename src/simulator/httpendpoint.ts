@@ -37,7 +37,11 @@ export async function serveHttp(fw: SimFirmware, faults: FaultInjector, ex: Http
   const replyKey = read.kind === "encrypted" ? read.key : undefined;
   if (read.kind === "plain" && fw.crypto.refusesPlaintext(read.envelope)) {
     const h = read.envelope.header;
-    fw.emit("dropped", { method: String(h.method), namespace: h.namespace, via: "http" });
+    const answer = fw.plaintextRefusal;
+    fw.emit("dropped", { method: String(h.method), namespace: h.namespace, via: "http", ...(answer === "drop" ? {} : { answer }) });
+    if (answer === "http500") return ex.send(500, "Internal Server Error", "", "text/plain");
+    // ⚠ Synthetic (the issue names the ERROR answer, not its code): 5000, signed with the device key.
+    if (answer === "error") return ex.send(200, "OK", JSON.stringify(fw.envelope(h, "ERROR", { error: { code: 5000 } })));
     return ex.drop();
   }
   const handled = await fw.handle(read.envelope, "http", replyKey !== undefined);

@@ -28,62 +28,11 @@ import { multiple } from "./capabilities/multiple";
 import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
 import { toggle } from "./capabilities/toggle";
-import type { CapabilitySpec } from "./capabilities/types";
 import { MRS100, MSG100 } from "./models-covers";
+import { bulbAbility, CONFIG_BASE, DIGEST_BASE, MFC_LIKE_ABILITY, MSL320CPR_ABILITY, SYSTEM_BASE, TOGGLEX_BASE } from "./abilities";
+import { defineModel, type Ability, type DeviceModel } from "./model-def";
 
-import { bulbAbility, CONFIG_BASE, DIGEST_BASE, SYSTEM_BASE, TOGGLEX_BASE, type Ability } from "./abilities";
-import { MFC_LIKE_ABILITY, MSL320CPR_ABILITY } from "./abilities";
-
-/** One simulated hardware/firmware combination, as the catalogue below writes it. */
-export interface DeviceModelEntry {
-  name: string;
-  /** hardware.type as the device reports it. */
-  type: string;
-  /** hardware.subType. */
-  subType?: string;
-  hardwareVersion: string;
-  firmwareVersion: string;
-  compileTime?: string;
-  chip: string;
-  /** Relays (outlets); a bulb has one. */
-  channels: number;
-  features: string[];
-  description: string;
-  /** What the device answers to System.Ability. */
-  ability: Ability;
-  /** The capabilities answering the ability list, each with the settings of its trace. */
-  capabilities: CapabilitySpec[];
-}
-
-/** A catalogue entry with the facts listings need, read off its ability list. */
-export interface DeviceModel extends DeviceModelEntry {
-  /** Appliance.Control.Light capacity from the ability list; undefined = not a light. */
-  lightCapacity?: number;
-  /** Lists Control.Electricity. */
-  metering: boolean;
-  /** Legacy MT7688 firmware: lists Control.Toggle instead of ToggleX. */
-  legacyToggle: boolean;
-  /** Onboards with Config.WifiX (encrypted Wi-Fi password, docs/protocol.md §3.5). */
-  wifiX: boolean;
-  /**
-   * LAN encryption (Encrypt.ECDHE in the ability list, docs/protocol.md §4): plaintext requests
-   * other than System.Ability and the key exchange are dropped like mss110 fw 7.3.x does.
-   */
-  encrypted: boolean;
-}
-
-/** Completes a catalogue entry with the facts read off its ability list. */
-export function defineModel(entry: DeviceModelEntry): DeviceModel {
-  const capacity = entry.ability["Appliance.Control.Light"]?.capacity;
-  return {
-    ...entry,
-    lightCapacity: typeof capacity === "number" ? capacity : undefined,
-    metering: "Appliance.Control.Electricity" in entry.ability,
-    legacyToggle: "Appliance.Control.Toggle" in entry.ability,
-    wifiX: "Appliance.Config.WifiX" in entry.ability,
-    encrypted: "Appliance.Encrypt.ECDHE" in entry.ability,
-  };
-}
+export { defineModel, type Ability, type DeviceModel, type DeviceModelEntry } from "./model-def";
 
 /** Exactly the mss310r 2.1.4 trace ability list. */
 const MSS310R_ABILITY: Ability = {
@@ -332,6 +281,26 @@ export const MODELS: Record<string, DeviceModel> = {
     description: "Smart plug on 2024 firmware: every request encrypted (Encrypt.Suite + ECDHE), plaintext dropped; WifiX onboarding",
     ability: MSS110_ABILITY,
     capabilities: [system(), config(), toggle(), schedule(), encrypt(), multiple({ maxReplyBytes: 2900 })],
+  }),
+  // Synthetic, derived from the description of newer firmware (no capture): the mss110
+  // 7.3.37 list, plaintext answered with HTTP 500 and an empty body, and Encrypt.ECDHE listed but
+  // answered with ERROR, so only the static key (§4.3 a) reaches it, in pairing mode too (key "").
+  mss110v8: defineModel({
+    name: "mss110v8",
+    type: "mss110",
+    subType: "un",
+    hardwareVersion: "8.0.0",
+    firmwareVersion: "8.1.5",
+    compileTime: "2025/06/10-09:20:11",
+    chip: "rtl8720cf",
+    channels: 1,
+    features: ["encrypted", "wifix", "synthetic"],
+    description: "Smart plug, synthetic fw 8.x-like variant: " +
+      "plaintext answered with HTTP 500 (empty body), no ECDHE exchange, static key only",
+    ability: MSS110_ABILITY,
+    capabilities: [system(), config(), toggle(), schedule(), encrypt({ ecdhe: false }), multiple({ maxReplyBytes: 2900 })],
+    refusePlaintext: "http500",
+    keyExchange: false,
   }),
   hp110a: defineModel({
     name: "hp110a",

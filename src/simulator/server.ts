@@ -1,6 +1,7 @@
 /**
  * The device's HTTP endpoint on a raw TCP server, with the firmware's rough edges: LF-only header
- * lines, one request at a time, connection closed after each reply (docs/protocol.md §2.2).
+ * lines, one request at a time, connection closed after each reply (docs/protocol.md §2.2) unless
+ * the `closeAfterReply` quirk is off, in which case it keeps the connection open like some firmware.
  * It knows nothing of the protocol: each request goes to `serve` as an exchange to answer.
  */
 import { createServer, type Server, type Socket } from "node:net";
@@ -66,6 +67,8 @@ export class SimHttpServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private closed = false;
+  /** Connections accepted so far. */
+  connections = 0;
 
   constructor(private readonly opts: SimHttpServerOptions) {
     this.server = createServer((socket) => this.onConnection(socket));
@@ -102,6 +105,7 @@ export class SimHttpServer {
       return;
     }
     const { quirks } = this.opts;
+    this.connections += 1;
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => undefined);

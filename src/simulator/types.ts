@@ -18,7 +18,14 @@ export interface SimulatorQuirks {
   oneAtATime?: boolean;
   /** Time the firmware spends on each request, in ms (default 0). */
   processingMs?: number;
+  /**
+   * Encrypted models: how a refused plaintext request is answered (default: the model's way, else
+   * "drop"): the connection closed, HTTP 500 with an empty body, or an ERROR reply (docs/protocol.md §4.2).
+   */
+  refusePlaintext?: PlaintextRefusal;
 }
+
+export type PlaintextRefusal = "drop" | "http500" | "error";
 
 /** How to start one simulated device; every field is optional. */
 export interface SimulatorOptions {
@@ -31,6 +38,12 @@ export interface SimulatorOptions {
   key?: string;
   /** Start in access-point (pairing) mode, as out of the box. */
   unconfigured?: boolean;
+  /**
+   * Set up by the Meross app: configured with `key` and an account userId, pointing at a Meross
+   * cloud broker that the simulator never dials (it stays on this machine). A re-bind
+   * (Config.Key from the LAN, docs/protocol.md §3.2) moves it to a broker of ours.
+   */
+  appPaired?: boolean;
   uuid?: string;
   mac?: string;
   userId?: string;
@@ -114,6 +127,8 @@ export interface DroppedEvent {
   method: string;
   namespace: string;
   via: "http" | "mqtt";
+  /** How the refusal was answered over HTTP (absent: the connection was closed). */
+  answer?: PlaintextRefusal;
 }
 
 /** Payload of the "ecdhe" event: a key exchange set a session key (docs/protocol.md §4.3 b). */

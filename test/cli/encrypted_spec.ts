@@ -44,6 +44,17 @@ describe("meross commands against encrypted firmware, with no extra flag", () =>
     assert.equal(dev.state.channels[0].on, true);
   });
 
+  it("request on a fw 8-like plug (HTTP 500 with an empty body to plaintext, no ECDHE): the same command answers", async () => {
+    const dev = await sim({ model: "mss110v8", key: KEY });
+    const answers: Array<string | undefined> = [];
+    dev.on("dropped", (e: DroppedEvent) => answers.push(e.answer));
+    const m = memIo({ MEROSS_KEY: KEY });
+    assert.equal(await run(["request", dev.address, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}'], m.io), 0, m.err());
+    assert.equal((JSON.parse(m.out()) as Env).header.method, "SETACK");
+    assert.equal(dev.state.channels[0].on, true);
+    assert.deepEqual(answers, ["http500"]);
+  });
+
   it("request with a wrong key exits 1 saying the key is wrong, without printing any key", async () => {
     const dev = await sim({ model: "hp110a", key: KEY });
     const m = memIo();

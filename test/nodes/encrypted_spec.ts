@@ -46,6 +46,24 @@ describe("nodes against encrypted firmware (no setting changed)", function () {
     assert.ok(dropped >= 1, "the device really refused plaintext: the node encrypted by itself");
   });
 
+  it("switches a fw 8-like plug that answers plaintext with HTTP 500 and an empty body, and has no key exchange", async () => {
+    const { t1, out, caught, sim: s } = await load("mss110v8");
+    const answers: Array<string | undefined> = [];
+    s.on("dropped", (e: { answer?: string }) => answers.push(e.answer));
+    let errors = 0;
+    caught.on("input", () => errors++);
+    const got = nextMessage(out);
+    t1.receive({ payload: "on" });
+    assert.equal((await got).payload, true);
+    assert.equal(s.state.channels[0].on, true);
+    assert.ok(answers.includes("http500"), "the device really answered HTTP 500 to plaintext");
+    const again = nextMessage(out);
+    t1.receive({ payload: "toggle" });
+    assert.equal((await again).payload, false);
+    assert.equal(s.state.channels[0].on, false);
+    assert.equal(errors, 0);
+  });
+
   it("colours and dims an encrypted hp110a lamp", async () => {
     const { l1, out, sim: s } = await load("hp110a");
     const got = nextMessage<{ payload: { rgb: string; brightness: number } }>(out);

@@ -85,7 +85,7 @@ describe("simulator: encrypted firmware (mss110, hp110a)", () => {
   });
 
   it("the catalogue marks the encrypted models, and --list-models says so", () => {
-    assert.deepEqual(Object.values(MODELS).filter((m) => m.encrypted).map((m) => m.name).sort(), ["hp110a", "mss110"]);
+    assert.deepEqual(Object.values(MODELS).filter((m) => m.encrypted).map((m) => m.name).sort(), ["hp110a", "mss110", "mss110v8"]);
     for (const m of Object.values(MODELS)) assert.equal(m.encrypted, "Appliance.Encrypt.ECDHE" in m.ability, m.name);
     const lines = formatModels().split("\n");
     assert.match(lines.find((l) => l.startsWith("mss110")) ?? "", /encrypted/);

@@ -1,14 +1,14 @@
 /**
  * LAN encryption as a layer between a device session and its transport (docs/protocol.md
  * §4): it decides whether a request goes encrypted and with which key, sets up the key
- * scheme (static §4.3 a, ECDHE exchange §4.3 b) and recovers from a dropped plaintext
+ * scheme (static §4.3 a, ECDHE exchange §4.3 b) and recovers from a refused plaintext
  * request (§4.2). The key reaches the wire one way only: per request, through the
  * sender the session gives it (SendOptions.encryptionKey on the transport).
  */
 import { MerossError, explain } from "../errors";
 import type { Envelope, Method } from "../protocol/message";
 import { macFromUuid } from "../protocol/rules";
-import { isDroppedConnection } from "../transport/http";
+import { isDroppedConnection, isEmptyServerError } from "../transport/http";
 import { ecdhKeyPair, ecdhSessionKey, staticLanKey } from "./aes";
 import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "./lan";
 
@@ -38,6 +38,8 @@ export class EncryptionLayer {
   private key: string | undefined;
   private schemeValue: EncryptionScheme | undefined;
   private ecdheTried = false;
+  /** The static key was tried and refused: an exchange that fails has nothing to fall back to. */
+  private staticRefused = false;
 
   constructor(host: EncryptionHost, mode: EncryptionMode, accessPoint: boolean) {
     this.host = host;
@@ -93,33 +95,46 @@ export class EncryptionLayer {
   }
 
   /**
-   * §4.2 "safe approach": a plaintext request that gets a dropped connection is followed by
-   * System.Ability in plaintext (answered by every firmware); when it lists Encrypt.ECDHE or
-   * Suite the request is retried encrypted. A static key that is dropped too falls back to
-   * the ECDHE exchange when the device offers it. Returns whether to retry.
+   * §4.2 "safe approach": a plaintext request that is refused is followed by System.Ability in
+   * plaintext (answered by every firmware); when it lists Encrypt.ECDHE or Suite the request is
+   * retried encrypted. Firmware refuses plaintext three ways: it closes the connection, answers
+   * HTTP 500 with an empty body, or answers ERROR. A static key that is dropped too falls back
+   * to the ECDHE exchange when the device offers it. Returns whether to retry.
    */
   private async recover(err: unknown, namespace: string, timeoutMs: number): Promise<boolean> {
-    if (this.mode === "off" || !isDroppedConnection(err)) return false;
+    if (this.mode === "off") return false;
     if (!this.key) {
+      const refused = isRefusal(err);
+      // An ERROR is an answer: only a device that lists encryption can mean "not in plaintext" by it.
+      if (!refused && !(isErrorReply(err) && this.mayListEncryption())) return false;
       if (namespace === NS_ABILITY) return false;
-      let ability: Envelope;
-      try {
-        ability = await this.host.sendOnce("GET", NS_ABILITY, {}, timeoutMs, undefined);
-      } catch (abilityErr) {
-        // A 5001 here explains the whole failure better than the dropped connection did.
-        if (abilityErr instanceof MerossError && abilityErr.code === "WRONG_KEY") throw abilityErr;
-        return false;
+      if (!requiresEncryption(this.host.abilities())) {
+        let ability: Envelope;
+        try {
+          ability = await this.host.sendOnce("GET", NS_ABILITY, {}, timeoutMs, undefined);
+        } catch (abilityErr) {
+          // A 5001 here explains the whole failure better than the refusal did.
+          if (abilityErr instanceof MerossError && abilityErr.code === "WRONG_KEY") throw abilityErr;
+          return false;
+        }
+        this.host.learnAbility(ability);
+        if (!requiresEncryption(this.host.abilities())) return false;
       }
-      this.host.learnAbility(ability);
-      if (!requiresEncryption(this.host.abilities())) return false;
       await this.use(this.autoScheme(), timeoutMs);
       return true;
     }
+    if (!isDroppedConnection(err) && !isEmptyServerError(err)) return false;
     if (this.mode === "auto" && this.schemeValue === "static" && !this.ecdheTried && this.has(NS_ENCRYPT_ECDHE)) {
+      this.staticRefused = true;
       await this.use("ecdhe", timeoutMs);
       return true;
     }
     return false;
+  }
+
+  /** Unknown ability list, or one that lists encryption: worth asking after an ERROR. */
+  private mayListEncryption(): boolean {
+    return !this.host.abilities() || requiresEncryption(this.host.abilities());
   }
 
   /** Sets up a key scheme now; the caller runs it inside the session's queue. */
@@ -134,22 +149,33 @@ export class EncryptionLayer {
       this.deriveStaticKey();
     } else {
       this.ecdheTried = true;
-      const pair = ecdhKeyPair();
-      // Sent in plaintext: there is no key yet (§4.3 b, step 2).
-      const reply = await this.host.sendOnce("SET", NS_ENCRYPT_ECDHE, { ecdhe: { step: 1, pubkey: pair.publicKeyBase64 } }, timeoutMs, undefined);
-      const ecdhe = reply.payload.ecdhe as { pubkey?: unknown } | undefined;
-      if (typeof ecdhe?.pubkey !== "string" || ecdhe.pubkey === "") {
-        const address = this.host.address;
-        throw new MerossError(
-          "BAD_RESPONSE",
-          explain.badResponse(address, "the key exchange reply (Appliance.Encrypt.ECDHE) carries no public key"),
-          { host: address, namespace: NS_ENCRYPT_ECDHE, reply },
-        );
+      try {
+        this.key = await this.exchange(timeoutMs);
+        this.schemeValue = "ecdhe";
+      } catch (err) {
+        // Some firmware lists Encrypt.ECDHE but answers the exchange with ERROR (or refuses it):
+        // "auto" then uses the static key, which every encrypted firmware reads (§4.3 a).
+        if (this.mode !== "auto" || this.staticRefused || !(isErrorReply(err) || isRefusal(err))) throw err;
+        return this.use("static", timeoutMs);
       }
-      this.key = ecdhSessionKey(pair.privateKey, ecdhe.pubkey);
-      this.schemeValue = "ecdhe";
     }
     this.host.started(scheme);
+  }
+
+  /** §4.3 b: our public key in plaintext (there is no key yet), the device's back; returns the session key. */
+  private async exchange(timeoutMs: number): Promise<string> {
+    const pair = ecdhKeyPair();
+    const reply = await this.host.sendOnce("SET", NS_ENCRYPT_ECDHE, { ecdhe: { step: 1, pubkey: pair.publicKeyBase64 } }, timeoutMs, undefined);
+    const ecdhe = reply.payload.ecdhe as { pubkey?: unknown } | undefined;
+    if (typeof ecdhe?.pubkey !== "string" || ecdhe.pubkey === "") {
+      const address = this.host.address;
+      throw new MerossError(
+        "BAD_RESPONSE",
+        explain.badResponse(address, "the key exchange reply (Appliance.Encrypt.ECDHE) carries no public key"),
+        { host: address, namespace: NS_ENCRYPT_ECDHE, reply },
+      );
+    }
+    return ecdhSessionKey(pair.privateKey, ecdhe.pubkey);
   }
 
   private deriveStaticKey(): void {
@@ -158,11 +184,24 @@ export class EncryptionLayer {
     if (!uuid || !mac) {
       throw new MerossError(
         "BAD_RESPONSE",
-        `The device at ${this.host.address} needs encrypted requests, but its uuid and MAC address could not be learnt, so no encryption key can be derived. ` +
+        `The device at ${this.host.address} needs encrypted requests, ` +
+          `but its uuid and MAC address could not be learnt, so no encryption key can be derived. ` +
           `Check that this is a Meross device, or set encryption to "ecdhe" for it.`,
         { host: this.host.address },
       );
     }
     this.key = staticLanKey(uuid, this.host.deviceKey(), mac);
   }
+}
+
+/** The transport saw the device refuse a request without an answer: a closed connection or an empty HTTP 500. */
+function isRefusal(err: unknown): boolean {
+  return isDroppedConnection(err) || isEmptyServerError(err);
+}
+
+/** The device answered ERROR (5000, 5001 or another code; signed or not). */
+function isErrorReply(err: unknown): boolean {
+  if (!(err instanceof MerossError)) return false;
+  const reply = err.details.reply as { header?: { method?: unknown } } | undefined;
+  return reply?.header?.method === "ERROR";
 }

@@ -1,16 +1,20 @@
 /**
  * HTTP transport: `POST http://<host>/config` with the JSON envelope (protocol.md §2).
  *
- * Why axios with `insecureHTTPParser`: many firmwares end header lines with LF only,
- * which Node's strict parser (and fetch/undici) rejects with HPE_CR_EXPECTED.
- * Why `Connection: close`: devices close after every reply anyway.
+ * Why node:http with `insecureHTTPParser`: many firmwares end header lines with LF only,
+ * which Node's strict parser (and fetch/undici) rejects with HPE_CR_EXPECTED (§2.2); node:http
+ * directly, because the client library on top of it cost as much time as the rest of the core.
+ * Keep-alive: most firmware closes after every reply (`connection: close`, §2.2), some keeps the
+ * connection open. One keep-alive agent per device serves both: it reuses an open connection
+ * and dials a new one when the device closed it. The session queue sends one request at a
+ * time, so there is never more than one connection per device (§2.3).
  *
  * Whatever answers at the device's address is not trusted: the body is read as a stream and
  * cut off past REPLY_MAX_BYTES, never decompressed (a gzip bomb stays a few KB), and the whole
  * exchange, body included, ends at one deadline, so a peer dripping bytes cannot hold it open.
  */
-import axios, { AxiosError, type AxiosInstance } from "axios";
-import http from "node:http";
+import http, { type ClientRequest, type IncomingMessage } from "node:http";
+import https from "node:https";
 import type { Readable } from "node:stream";
 import { MerossError, explain } from "../errors";
 import { describeValue } from "../protocol/rules";
@@ -37,6 +41,23 @@ const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "
 
 /** Causes the transport reports when the device hung up after reading the request. */
 const DROPPED = new Set(["ECONNRESET", "EPIPE", "ERR_BAD_RESPONSE"]);
+
+/** details.cause of the distinct error for an HTTP 500 with an empty body. */
+export const EMPTY_500 = "HTTP 500 with an empty body";
+
+/**
+ * Idle time after which we close a kept-alive connection ourselves: a device has few sockets
+ * and the Meross app may want one; a session that talks again soon still saves the handshake.
+ */
+const IDLE_KEEPALIVE_MS = 4_000;
+
+/**
+ * True for an HTTP 500 with an empty body: what some encrypted firmware answers to a plaintext
+ * request (docs/protocol.md §4.2), so the caller may retry encrypted, as after a dropped connection.
+ */
+export function isEmptyServerError(err: unknown): boolean {
+  return err instanceof MerossError && err.code === "BAD_RESPONSE" && err.details.cause === EMPTY_500;
+}
 
 /**
  * True when the device accepted the connection and closed it without a reply: what encrypted
@@ -72,17 +93,31 @@ function tooBig(what: string): string {
  * The body as UTF-8 text, or `tooLarge()` thrown as soon as more than REPLY_MAX_BYTES arrived
  * (the caller destroys the stream, which closes the connection).
  */
-async function readCapped(stream: Readable, tooLarge: () => MerossError): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    total += buf.length;
-    if (total > REPLY_MAX_BYTES) throw tooLarge();
-    chunks.push(buf);
-  }
-  const text = Buffer.concat(chunks, total).toString("utf8");
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+function readCapped(stream: Readable, tooLarge: () => MerossError): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let ended = false;
+    const fail = (err: unknown): void => {
+      stream.off("data", onData);
+      reject(err);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      total += buf.length;
+      if (total > REPLY_MAX_BYTES) return fail(tooLarge());
+      chunks.push(buf);
+    };
+    stream.on("data", onData);
+    stream.once("error", fail);
+    // An aborted response may close without "end" or "error".
+    stream.once("close", () => ended || fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
+    stream.once("end", () => {
+      ended = true;
+      const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)).toString("utf8");
+      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    });
+  });
 }
 
 export class HttpTransport implements Transport {
@@ -90,32 +125,36 @@ export class HttpTransport implements Transport {
   readonly address: string;
   /** Part of the contract; HTTP never pushes. */
   readonly events = transportEvents();
-  private readonly url: string;
-  private readonly client: AxiosInstance;
+  private readonly url: URL;
+  /** Where and how every request goes, worked out once. */
+  private readonly target: http.RequestOptions;
+  private readonly lib: typeof http | typeof https;
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryDelayMs: number;
-  private readonly agent = new http.Agent({ keepAlive: false });
+  private readonly agent: http.Agent;
+  /** For the one retry after a stale kept-alive connection: always a new connection. */
+  private readonly freshAgent: http.Agent;
 
   constructor(address: string, opts: HttpTransportOptions = {}) {
     this.address = address;
-    this.url = deviceUrl(address);
+    this.url = new URL(deviceUrl(address));
     this.timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
     this.retries = opts.retries ?? 2;
     this.retryDelayMs = opts.retryDelayMs ?? 150;
-    this.client = axios.create({
+    this.target = {
+      protocol: this.url.protocol,
+      hostname: this.url.hostname.replace(/^\[|\]$/g, ""),
+      port: this.url.port || undefined,
+      path: this.url.pathname + this.url.search,
+      method: "POST",
       insecureHTTPParser: true,
-      httpAgent: this.agent,
-      proxy: false,
-      // The body is read by us (readCapped) with a byte cap; axios' own maxContentLength is not
-      // set because on a stream its error cannot be told apart from a connection dropped mid-reply.
-      responseType: "stream",
-      decompress: false,
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
-      maxRedirects: 0,
-      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Encoding": "identity", Connection: "close" },
-    });
+    };
+    const secure = this.url.protocol === "https:";
+    this.lib = secure ? https : http;
+    const Agent = secure ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, timeout: IDLE_KEEPALIVE_MS });
+    this.freshAgent = new Agent({ keepAlive: false });
   }
 
   async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
@@ -124,10 +163,19 @@ export class HttpTransport implements Transport {
     const body = key ? encodeEnvelope(request, key) : JSON.stringify(request);
     const retries = request.header.method === "GET" ? this.retries : 0;
     const deadline = Date.now() + timeoutMs;
+    let fresh = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key, opts.signal);
+        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key, opts.signal, fresh);
       } catch (err) {
+        if (!fresh && err instanceof StaleConnection) {
+          // Not counted as an attempt, and safe for SET too: see StaleConnection.
+          fresh = true;
+          attempt--;
+          if (opts.signal?.aborted || Date.now() >= deadline) throw err.error;
+          continue;
+        }
+        if (err instanceof StaleConnection) err = err.error;
         const retryable = err instanceof MerossError && err.code === "UNREACHABLE" && err.details.retryable;
         const wait = this.retryDelayMs * 2 ** attempt;
         if (!retryable || attempt >= retries || Date.now() + wait >= deadline || opts.signal?.aborted) throw err;
@@ -137,6 +185,23 @@ export class HttpTransport implements Transport {
     }
   }
 
+  /** One POST; resolves with the response once its status line and headers arrived. */
+  private post(body: string, key: string | undefined, fresh: boolean): { req: ClientRequest; response: Promise<IncomingMessage> } {
+    // Encrypted bodies are base64 text; the official app labels them text/plain (ML#456, §2.1).
+    const type = key ? { "Content-Type": "text/plain", Accept: "*/*" } : { "Content-Type": "application/json", Accept: "application/json" };
+    const req = this.lib.request({
+      ...this.target,
+      agent: fresh ? this.freshAgent : this.agent,
+      headers: { ...type, "Accept-Encoding": "identity", "Content-Length": Buffer.byteLength(body) },
+    });
+    const response = new Promise<IncomingMessage>((resolve, reject) => {
+      req.once("response", resolve);
+      req.once("error", reject);
+    });
+    req.end(body);
+    return { req, response };
+  }
+
   private async once(
     body: string,
     request: Envelope,
@@ -144,24 +209,44 @@ export class HttpTransport implements Transport {
     timeoutMs: number,
     key?: string,
     stop?: AbortSignal,
+    fresh = false,
   ): Promise<Envelope> {
     const { namespace, method } = request.header;
     const host = this.address;
     const details = { host, namespace, method: String(method) };
+    // One deadline for the whole exchange (connect, send, reply body), so a device trickling
+    // bytes cannot outlast it; the caller's stop signal ends it the same way.
+    let aborted = false;
+    let req: ClientRequest | undefined;
+    const abort = (): void => {
+      aborted = true;
+      req?.destroy(Object.assign(new Error("deadline"), { code: "ABORT_ERR" }));
+    };
+    const timer = setTimeout(abort, budgetMs);
+    stop?.addEventListener("abort", abort, { once: true });
+    let res: IncomingMessage | undefined;
     let text: string;
     try {
-      // Encrypted bodies are base64 text; the official app labels them text/plain (ML#456, §2.1).
-      const headers = key ? { "Content-Type": "text/plain", Accept: "*/*" } : undefined;
-      // One deadline for the whole exchange (connect, send, reply body): axios' own `timeout`
-      // only measures socket inactivity, so a device trickling bytes could outlast it. The
-      // signal stays wired to the response stream until it ends, so it also cuts a slow body.
-      const deadline = AbortSignal.timeout(budgetMs);
-      const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
-      const res = await this.client.post<Readable>(this.url, body, { signal, headers });
-      const stream = res.data;
+      if (stop?.aborted) {
+        aborted = true;
+        throw new Error("stopped before sending");
+      }
+      const sent = this.post(body, key, fresh);
+      req = sent.req;
+      res = await sent.response;
+      const stream: Readable = res;
       try {
-        if (res.status !== 200) {
-          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `HTTP status ${res.status}`), details);
+        const tooLarge = (): MerossError => new MerossError("BAD_RESPONSE", explain.badResponse(host, tooBig("cut off")), details);
+        if (res.statusCode === 500) {
+          if ((await readCapped(stream, tooLarge)).trim() === "") {
+            // Some encrypted firmware answers plaintext this way (docs/protocol.md §4.2): kept apart so the
+            // encryption layer can recognise it; to anyone else it is just a broken reply.
+            const what = "HTTP status 500 with an empty body (encrypted firmware answers plaintext requests this way)";
+            throw new MerossError("BAD_RESPONSE", explain.badResponse(host, what), { ...details, cause: EMPTY_500 });
+          }
+        }
+        if (res.statusCode !== 200) {
+          throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `HTTP status ${res.statusCode ?? "missing"}`), details);
         }
         const encoding = String(res.headers["content-encoding"] ?? "identity").trim().toLowerCase();
         if (encoding !== "identity" && encoding !== "") {
@@ -173,14 +258,23 @@ export class HttpTransport implements Transport {
         if (Number.isFinite(declared) && declared > REPLY_MAX_BYTES) {
           throw new MerossError("BAD_RESPONSE", explain.badResponse(host, tooBig(`${declared} bytes announced`)), details);
         }
-        text = await readCapped(stream, () => new MerossError("BAD_RESPONSE", explain.badResponse(host, tooBig("cut off")), details));
+        text = await readCapped(stream, tooLarge);
       } finally {
-        stream.destroy();
+        // Unread or cut off: the connection cannot carry another request. Read to the end: it can.
+        if (!res.complete) req.destroy();
       }
     } catch (err) {
       // The caller gave up (its queue deadline passed): its reason says why, not a timeout of ours.
       if (stop?.aborted) throw abortError(stop, host, request);
-      throw this.translate(err, String(method), namespace, timeoutMs);
+      if (aborted && !(err instanceof MerossError)) {
+        throw new MerossError("TIMEOUT", explain.timeout(host, String(method), namespace, timeoutMs), { ...details, cause: "deadline" });
+      }
+      const translated = this.translate(err, String(method), namespace);
+      if (!fresh && res === undefined && req?.reusedSocket === true && isReset(err)) throw new StaleConnection(translated);
+      throw translated;
+    } finally {
+      clearTimeout(timer);
+      stop?.removeEventListener("abort", abort);
     }
     if (key) {
       try {
@@ -193,32 +287,51 @@ export class HttpTransport implements Transport {
     return parseEnvelopeText(text, this.address);
   }
 
-  private translate(err: unknown, method: string, namespace: string, timeoutMs: number): MerossError {
+  private translate(err: unknown, method: string, namespace: string): MerossError {
     const host = this.address;
     if (err instanceof MerossError) return err;
-    const e = err as AxiosError & { code?: string };
-    const code = e.code ?? "";
-    if (code === "ERR_CANCELED" || e.name === "CanceledError" || code === "ECONNABORTED") {
-      return new MerossError("TIMEOUT", explain.timeout(host, method, namespace, timeoutMs), { host, namespace, method, cause: code });
-    }
-    if (code === "ECONNRESET" || code === "EPIPE" || code === "ERR_BAD_RESPONSE" || /socket hang up|Parse Error/i.test(e.message)) {
+    const e = err as NodeJS.ErrnoException;
+    const code = typeof e?.code === "string" ? e.code : "";
+    const message = e instanceof Error ? e.message : String(err);
+    if (isReset(err) || code === "ERR_BAD_RESPONSE" || code.startsWith("HPE_") || /Parse Error|aborted/i.test(message)) {
       // The device accepted the connection but hung up without a reply: it may be busy,
       // or (encrypted firmware) it dropped a request it could not read.
       return new MerossError(
         "UNREACHABLE",
         explain.unreachable(host, "the device closed the connection without answering"),
-        { host, namespace, method, cause: code || e.message, retryable: true },
+        { host, namespace, method, cause: code || message, retryable: true },
       );
     }
     const reason =
       code === "ECONNREFUSED" ? "connection refused" :
       code === "ENOTFOUND" || code === "EAI_AGAIN" ? "host name not found" :
       code === "EHOSTUNREACH" || code === "ENETUNREACH" ? "no route to the device" :
-      code || e.message || "unknown network error";
+      code || message || "unknown network error";
     return new MerossError("UNREACHABLE", explain.unreachable(host, reason), { host, namespace, method, cause: code, retryable: RETRYABLE.has(code) });
   }
 
   async close(): Promise<void> {
     this.agent.destroy();
+    this.freshAgent.destroy();
   }
+}
+
+/**
+ * A request sent on a kept-alive connection that the device had closed meanwhile. Retrying it
+ * once on a new connection is safe even for SET: firmware closes an idle connection without
+ * reading what arrives on it, and the failure came before any byte of a reply (no status line;
+ * a failure while reading the body is never retried). A failure on a new connection is never
+ * treated so: there the device may have read the request and acted on it.
+ */
+class StaleConnection extends Error {
+  constructor(readonly error: MerossError) {
+    super(error.message);
+  }
+}
+
+/** The connection was reset or closed under the request (no status line came back). */
+function isReset(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (!(e instanceof Error) || err instanceof MerossError) return false;
+  return e.code === "ECONNRESET" || e.code === "EPIPE" || /socket hang up/i.test(e.message);
 }

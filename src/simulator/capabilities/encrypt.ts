@@ -6,11 +6,16 @@ import { isObject } from "../../core/protocol/rules";
 import { getAck, unsupported, type Capability, type CapabilitySpec, type Outcome, type SimContext, type SimRequest } from "./types";
 
 export class EncryptCapability implements Capability {
-  constructor(private readonly ctx: SimContext) {}
+  constructor(
+    private readonly ctx: SimContext,
+    /** False: the firmware lists Encrypt.ECDHE but answers the exchange with ERROR 5000. */
+    private readonly exchanges = true,
+  ) {}
 
   handle(req: SimRequest): Outcome | undefined {
     switch (`${req.method} ${req.namespace}`) {
       case "SET Appliance.Encrypt.ECDHE":
+        if (!this.exchanges) return unsupported("no key exchange");
         return req.inner ? undefined : this.exchange(req.payload);
       case "GET Appliance.Encrypt.ECDHE":
         // The mss110 7.3.37 trace ends this GET with "Server disconnected" (docs/protocol.md §1.3).
@@ -33,10 +38,11 @@ export class EncryptCapability implements Capability {
   }
 }
 
-export function encrypt(): CapabilitySpec {
+/** `ecdhe: false`: firmware without the exchange (ERROR to SET Encrypt.ECDHE). */
+export function encrypt(settings: { ecdhe?: boolean } = {}): CapabilitySpec {
   return {
     name: "encrypt",
     namespaces: ["Appliance.Encrypt.ECDHE", "Appliance.Encrypt.Suite"],
-    create: (ctx) => new EncryptCapability(ctx),
+    create: (ctx) => new EncryptCapability(ctx, settings.ecdhe !== false),
   };
 }

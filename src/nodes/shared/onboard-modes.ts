@@ -1,0 +1,97 @@
+/**
+ * meross-onboard's two modes as one call each: "onboard" takes a device in pairing mode onto
+ * Wi-Fi and a broker (docs/protocol.md §3.1); "rebind" moves a device already on the network
+ * (set up by the Meross app or another broker) to a broker with a new key, keeping its Wi-Fi,
+ * with only Config.Key signed with its current key (§3.2). Both end with the same step log,
+ * and with a broker node both are confirmed by the device's arrival there.
+ */
+import { MerossError } from "../../core/errors";
+import { onboard, type OnboardStep, type StepLogEntry } from "../../core/onboarding";
+import { rebind } from "../../core/onboarding/rebind";
+import { ArrivalError, type ArrivalWatcher } from "../../core/fleet/arrival";
+import { describeValue } from "../../core/capabilities/util";
+import { isBlank } from "./inputs";
+import { STEP_ORDER, type WifiTarget } from "./onboard-input";
+import { toMerossError } from "./errors";
+
+export type OnboardMode = "onboard" | "rebind";
+
+export function modeOf(v: unknown): OnboardMode {
+  if (isBlank(v) || v === "onboard") return "onboard";
+  if (v === "rebind") return "rebind";
+  throw new MerossError("BAD_INPUT", `The mode ${describeValue(v)} is not known: choose "onboard" (a device in pairing mode) ` +
+    `or "rebind" (a device already on your network).`);
+}
+
+/** A re-bind talks to the device where it is on the LAN: there is no default address. */
+export function rebindAddress(v: unknown): string {
+  if (typeof v === "string" && v.trim()) return v.trim();
+  throw new MerossError("BAD_INPUT", "The device address is missing. For a re-bind, " +
+    "enter the IP address the device has on your network (the Meross app or your router shows it).");
+}
+
+const REBIND_ORDER: OnboardStep["name"][] = ["read device", "set up encryption", "set key"];
+
+export interface BindRequest {
+  mode: OnboardMode;
+  address: string;
+  mqttHost: string;
+  mqttPort: number;
+  userId?: string;
+  key: string;
+  /** Re-bind only: the key the device signs with now. */
+  currentKey: string;
+  /** Onboard only. */
+  wifi?: WifiTarget & { password: string };
+  /** The step about to run, for the node status. */
+  next(step: string | undefined): void;
+}
+
+export interface BindOutcome {
+  steps: StepLogEntry[];
+  device: { uuid: string; mac: string; model: string; firmware: string };
+  mqtt: { host: string; port: number; username: string; passwordNote: string };
+  wifi?: { ssid: string; namespace: string };
+}
+
+/** Runs the chosen mode; its errors carry the step log (OnboardingError / RebindError). */
+export async function bind(r: BindRequest): Promise<BindOutcome> {
+  const order = r.mode === "rebind" ? REBIND_ORDER : STEP_ORDER;
+  r.next(order[0]);
+  const onStep = (s: { name: string; ok: boolean }): void => {
+    if (s.ok) r.next(order[order.indexOf(s.name as OnboardStep["name"]) + 1]);
+  };
+  if (r.mode === "rebind") {
+    const broker = { host: r.mqttHost, port: r.mqttPort, userId: r.userId };
+    const res = await rebind({ address: r.address, currentKey: r.currentKey, newKey: r.key, broker, onStep });
+    return { steps: res.steps, device: res.device, mqtt: res.mqtt };
+  }
+  const res = await onboard({ address: r.address, mqttHost: r.mqttHost, mqttPort: r.mqttPort, key: r.key, userId: r.userId, wifi: r.wifi!, onStep });
+  return { steps: res.steps, device: res.device, mqtt: res.mqtt, wifi: res.wifi };
+}
+
+/**
+ * Waits for the device on the broker and adds the "device arrived" step. `apAddress` (onboarding
+ * only) lets a no-show be told apart from a device still in pairing mode.
+ */
+export async function confirmArrival(
+  watcher: ArrivalWatcher,
+  out: BindOutcome,
+  waitMs: number,
+  apAddress: string | undefined,
+  secrets: string[],
+): Promise<{ payload: BindOutcome & { device: BindOutcome["device"] & { ip?: string } } } | { error: MerossError; meross: Record<string, unknown>; inAp: boolean }> {
+  const steps: StepLogEntry[] = [...out.steps];
+  const t0 = Date.now();
+  try {
+    const { uuid, mac } = out.device;
+    const arrived = await watcher.wait({ uuid, mac, timeoutMs: waitMs, ...(apAddress ? { apAddress } : {}) });
+    steps.push({ name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrived.uuid} at ${arrived.ip || "an unknown address"}` });
+    return { payload: { ...out, steps, device: { ...out.device, ip: arrived.ip } } };
+  } catch (err) {
+    const error = toMerossError(err, secrets);
+    steps.push({ name: "device arrived", ok: false, ms: Date.now() - t0, error: error.message });
+    const reason = err instanceof ArrivalError ? err.reason : undefined;
+    return { error, meross: { steps, device: out.device, ...(reason ? { reason } : {}) }, inAp: reason === "access-point" };
+  }
+}
