@@ -125,6 +125,27 @@ describe("editor in a real browser", function () {
     await page.waitForSelector(".red-ui-tray #node-input-name", { state: "detached" });
   });
 
+  it("labels an unnamed toggle or light with its device's name (and outlet), not 'meross toggle'", async () => {
+    const labels = await page.evaluate(() => {
+      type Def = { label(this: Record<string, unknown>): string };
+      const RED = (window as unknown as {
+        RED: { nodes: { node(id: string): Record<string, unknown>; getType(t: string): Def }; _: (k: string) => string };
+      }).RED;
+      const strip = RED.nodes.node("demo-toggle-strip");
+      const light = RED.nodes.node("demo-light-rgb");
+      const ctx = (n: Record<string, unknown>, type: string) => ({ ...n, name: "", _: (k: string) => RED._(`${type}:${k}`) });
+      return {
+        toggle: RED.nodes.getType("meross-toggle").label.call(ctx(strip, "node-red-contrib-meross-local/meross-toggle")),
+        light: RED.nodes.getType("meross-light").label.call(ctx(light, "node-red-contrib-meross-local/meross-light")),
+        stripDevice: String(RED.nodes.node(String(strip.device)).name),
+        lightDevice: String(RED.nodes.node(String(light.device)).name),
+      };
+    });
+    assert.ok(labels.toggle.startsWith(labels.stripDevice), `toggle label: ${labels.toggle}`);
+    assert.match(labels.toggle, /3$/, `toggle label names outlet 3: ${labels.toggle}`);
+    assert.equal(labels.light, labels.lightDevice);
+  });
+
   it("opens the meross-onboard dialog with its stored MQTT host/port; Scan fills Wi-Fi fields with named encryption, and warns about 5 GHz", async () => {
     const fresh = fleet.devices.find((d) => d.mode === "ap")!;
     const target = fresh.networks.find((n) => n.ssid === "HomeNet")!;
