@@ -10,3 +10,5 @@ export * from "./energy-counter";
 export * from "./energy";
 export * from "./care";
 export * from "./multiple";
+export * from "./thermostat";
+export * from "./hub";

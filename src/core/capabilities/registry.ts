@@ -4,9 +4,11 @@
  */
 import type { Envelope } from "../protocol/message";
 import { electricityCapability } from "./electricity";
+import { hubCapability } from "./hub";
 import { lightCapability } from "./light";
 import { multipleCapability } from "./multiple";
 import { systemCapability } from "./system";
+import { thermostatCapability } from "./thermostat";
 import { toggleCapability } from "./toggle";
 import type { Abilities, Capability, ChangeSource, Update } from "./types";
 
@@ -16,6 +18,8 @@ export const CAPABILITIES: readonly Capability[] = [
   lightCapability,
   electricityCapability,
   multipleCapability,
+  thermostatCapability,
+  hubCapability,
 ];
 
 /**

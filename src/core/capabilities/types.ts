@@ -9,6 +9,8 @@ import type { DeviceInfo } from "./system";
 import type { LightState } from "./light";
 import type { ElectricityReading } from "./electricity";
 import type { DailyConsumption } from "./consumption";
+import type { ThermostatState } from "./thermostat";
+import type { AlarmType, SubDeviceState } from "./hub";
 
 export type Abilities = Record<string, Record<string, unknown>>;
 
@@ -21,6 +23,9 @@ export type DeviceEvent =
   | { type: "light"; light: LightState; source?: ChangeSource }
   | { type: "electricity"; reading: ElectricityReading; source?: ChangeSource }
   | { type: "consumption"; days: DailyConsumption[]; source?: ChangeSource }
+  | { type: "thermostat"; thermostat: ThermostatState; source?: ChangeSource }
+  | { type: "subdevice"; sub: SubDeviceState; source?: ChangeSource }
+  | { type: "alarm"; subId: string; alarm: AlarmType; active: boolean; source?: ChangeSource }
   | { type: "info"; info: DeviceInfo }
   | { type: "online"; online: boolean; source?: "push" | "broker" };
 
@@ -35,6 +40,10 @@ export interface MutableDeviceState {
   electricity?: Map<number, ElectricityReading>;
   /** Last daily energy list (ConsumptionX). */
   consumption?: DailyConsumption[];
+  /** Thermostat state per channel (Thermostat.Mode / ModeB). */
+  thermostats?: Map<number, ThermostatState>;
+  /** Hub sub-devices by id (Appliance.Hub.*), merged from partial pushes. */
+  subdevices?: Map<string, SubDeviceState>;
 }
 
 /** The same state as seen from outside the session: read-only. */
@@ -45,6 +54,8 @@ export interface DeviceState {
   readonly light?: Readonly<LightState>;
   readonly electricity?: ReadonlyMap<number, Readonly<ElectricityReading>>;
   readonly consumption?: readonly Readonly<DailyConsumption>[];
+  readonly thermostats?: ReadonlyMap<number, Readonly<ThermostatState>>;
+  readonly subdevices?: ReadonlyMap<string, Readonly<SubDeviceState>>;
 }
 
 /** A state change: applied to the session's state, it returns what listeners should hear. */
