@@ -16,6 +16,8 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "Kitchen plug (encrypted firmware)", model: "mss110", seed: "demo-kitchen" },
   { name: "Reading lamp (encrypted firmware)", model: "hp110a", seed: "demo-reading" },
   { name: "House energy meter", model: "em06", seed: "demo-meter" },
+  { name: "Living room thermostat", model: "mts200b", seed: "demo-thermostat" },
+  { name: "Home hub", model: "msh300", seed: "demo-hub" },
 ];
 
 /**

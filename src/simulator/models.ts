@@ -21,11 +21,13 @@
 import { config } from "./capabilities/config";
 import { electricity } from "./capabilities/electricity";
 import { encrypt } from "./capabilities/encrypt";
+import { hub } from "./capabilities/hub";
 import { light } from "./capabilities/light";
 import { meter } from "./capabilities/meter";
 import { multiple } from "./capabilities/multiple";
 import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
+import { thermostat } from "./capabilities/thermostat";
 import { toggle } from "./capabilities/toggle";
 import type { CapabilitySpec } from "./capabilities/types";
 
@@ -262,6 +264,65 @@ const EM06_ABILITY: Ability = {
   "Appliance.Control.Upgrade": {},
 };
 
+/** mts200b fw 7.6.5 ([T …0C]): Thermostat.* namespaces, no ToggleX, WifiX onboarding. */
+const MTS200B_ABILITY: Ability = {
+  ...CONFIG_BASE,
+  "Appliance.Config.WifiX": {},
+  "Appliance.Config.Info": {},
+  ...SYSTEM_BASE,
+  "Appliance.Mcu.Firmware": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.Control.PhysicalLock": {},
+  "Appliance.Control.Thermostat.HoldAction": {},
+  "Appliance.Control.Thermostat.Mode": {},
+  "Appliance.Control.Thermostat.Calibration": {},
+  "Appliance.Control.Thermostat.DeadZone": {},
+  "Appliance.Control.Thermostat.Frost": {},
+  "Appliance.Control.Thermostat.Overheat": {},
+  "Appliance.Control.Thermostat.WindowOpened": {},
+  "Appliance.Control.Thermostat.Schedule": {},
+  "Appliance.Control.Screen.Brightness": {},
+  "Appliance.Control.Thermostat.Sensor": {},
+  ...DIGEST_BASE,
+};
+
+/**
+ * msh300 fw 4.1.26 ([T …0F]) plus Hub.Sensor.WaterLeak, which an ms400 leak sensor needs and that
+ * capture (one ms100, two mts100v3) does not list ⚠.
+ */
+const MSH300_ABILITY: Ability = {
+  ...CONFIG_BASE,
+  ...SYSTEM_BASE,
+  "Appliance.System.DNDMode": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.Digest.Hub": {},
+  "Appliance.Hub.Online": {},
+  "Appliance.Hub.ToggleX": {},
+  "Appliance.Hub.Exception": {},
+  "Appliance.Hub.SubdeviceList": {},
+  "Appliance.Hub.Report": {},
+  "Appliance.Hub.Battery": {},
+  "Appliance.Hub.Mts100.All": {},
+  "Appliance.Hub.Mts100.TimeSync": {},
+  "Appliance.Hub.Mts100.Mode": {},
+  "Appliance.Hub.Mts100.Temperature": {},
+  "Appliance.Hub.Mts100.Adjust": {},
+  "Appliance.Hub.Mts100.Schedule": { scheduleUnitTime: 30 },
+  "Appliance.Hub.Mts100.ScheduleB": { scheduleUnitTime: 15 },
+  "Appliance.Hub.Sensor.All": {},
+  "Appliance.Hub.Sensor.Latest": {},
+  "Appliance.Hub.Sensor.TempHum": {},
+  "Appliance.Hub.Sensor.Adjust": {},
+  "Appliance.Hub.Sensor.Alert": {},
+  "Appliance.Hub.Sensor.WaterLeak": {},
+};
+
 /** The simulated catalogue; keys are what `--model` and `SimulatorOptions.model` accept. */
 export const MODELS: Record<string, DeviceModel> = {
   msl120: defineModel({
@@ -408,6 +469,39 @@ export const MODELS: Record<string, DeviceModel> = {
     ability: EM06_ABILITY,
     // Channel 6 feeds energy back (a solar inverter), which the meter shows as negative power.
     capabilities: [system(), config(), meter({ loads: [230, 45, 0, 1200, 60, -350] }), multiple({ maxReplyBytes: 2900 })],
+  }),
+  mts200b: defineModel({
+    name: "mts200b",
+    type: "mts200b",
+    subType: "eu",
+    hardwareVersion: "7.0.0",
+    firmwareVersion: "7.6.5",
+    compileTime: "2022/09/20-13:44:53",
+    chip: "rtl8710cm",
+    channels: 0,
+    features: ["thermostat", "wifix"],
+    description: "Smart thermostat (mts200b): heats a room towards its target; tenths of °C; Mode GET answers [] (state in System.All)",
+    ability: MTS200B_ABILITY,
+    capabilities: [system(), config(), thermostat({ emptyModeGet: true }), multiple({ maxReplyBytes: 2900 })],
+  }),
+  msh300: defineModel({
+    name: "msh300",
+    type: "msh300",
+    subType: "un",
+    hardwareVersion: "4.0.0",
+    firmwareVersion: "4.1.26",
+    compileTime: "2020/11/07 16:29:31 GMT +08:00",
+    chip: "mt7686",
+    channels: 0,
+    features: ["hub", "sensors", "radiator valves"],
+    description: "Smart hub (msh300) with a temperature/humidity sensor (ms100), a leak sensor (ms400) and a radiator valve (mts100v3)",
+    ability: MSH300_ABILITY,
+    capabilities: [
+      system(),
+      config(),
+      hub({ subs: [{ id: "120027D21C19", type: "ms100", battery: 50 }, { id: "1A00694ACBC7", type: "ms400" }, { id: "01008C11", type: "mts100v3" }] }),
+      multiple({ maxReplyBytes: 2900 }),
+    ],
   }),
 };
 
