@@ -18,6 +18,7 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "House energy meter", model: "em06", seed: "demo-meter" },
   { name: "Living room thermostat", model: "mts200b", seed: "demo-thermostat" },
   { name: "Home hub", model: "msh300", seed: "demo-hub" },
+  { name: "Bedroom diffuser", model: "mod100", seed: "demo-diffuser" },
 ];
 
 /**

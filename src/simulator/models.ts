@@ -19,6 +19,7 @@
  * capability with `capabilities.find(ThermostatCapability)`.
  */
 import { config } from "./capabilities/config";
+import { diffuser } from "./capabilities/diffuser";
 import { electricity } from "./capabilities/electricity";
 import { encrypt } from "./capabilities/encrypt";
 import { hub } from "./capabilities/hub";
@@ -323,6 +324,22 @@ const MSH300_ABILITY: Ability = {
   "Appliance.Hub.Sensor.WaterLeak": {},
 };
 
+/** mod100 fw 3.1.5 ([T …02]): Diffuser.Spray/Light/Sensor, TimerX/TriggerX, no ToggleX. */
+const MOD100_ABILITY: Ability = {
+  ...CONFIG_BASE,
+  ...SYSTEM_BASE,
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
+  "Appliance.Control.TriggerX": {},
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  ...DIGEST_BASE,
+  "Appliance.Control.Diffuser.Spray": {},
+  "Appliance.Control.Diffuser.Light": {},
+  "Appliance.Control.Diffuser.Sensor": {},
+};
+
 /** The simulated catalogue; keys are what `--model` and `SimulatorOptions.model` accept. */
 export const MODELS: Record<string, DeviceModel> = {
   msl120: defineModel({
@@ -502,6 +519,20 @@ export const MODELS: Record<string, DeviceModel> = {
       hub({ subs: [{ id: "120027D21C19", type: "ms100", battery: 50 }, { id: "1A00694ACBC7", type: "ms400" }, { id: "01008C11", type: "mts100v3" }] }),
       multiple({ maxReplyBytes: 2900 }),
     ],
+  }),
+  mod100: defineModel({
+    name: "mod100",
+    type: "mod100",
+    subType: "un",
+    hardwareVersion: "3.0.0",
+    firmwareVersion: "3.1.5",
+    compileTime: "2020/09/01 17:03:31 GMT +08:00",
+    chip: "mt7682",
+    channels: 0,
+    features: ["diffuser"],
+    description: "Aroma diffuser (mod100): spray eco/strong/off and an RGB mood light (Diffuser.Spray/Light)",
+    ability: MOD100_ABILITY,
+    capabilities: [system(), config(), schedule(), diffuser(), multiple({ maxReplyBytes: 2900 })],
   }),
 };
 

@@ -170,6 +170,7 @@ The buttons act like the physical button on the device.</footer>
       stateText = c.on ? c.current + " °C → " + c.target + " °C · " + c.mode + (c.heating ? " · heating" : " · idle") : "off · " + c.current + " °C";
       if (c.windowOpen) stateText += " · window open";
     }
+    if (d.diffuser) stateText = "spray " + d.diffuser.spray + (d.diffuser.light.on ? " · light " + d.diffuser.light.rgb : " · light off");
     if (d.hub) {
       stateText = d.hub.length + " sub-devices";
       d.hub.forEach(function (h) {

@@ -12,3 +12,4 @@ export * from "./care";
 export * from "./multiple";
 export * from "./thermostat";
 export * from "./hub";
+export * from "./diffuser";

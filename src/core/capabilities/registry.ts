@@ -3,6 +3,7 @@
  * capability is its own module plus one line here.
  */
 import type { Envelope } from "../protocol/message";
+import { diffuserCapability } from "./diffuser";
 import { electricityCapability } from "./electricity";
 import { hubCapability } from "./hub";
 import { lightCapability } from "./light";
@@ -20,6 +21,7 @@ export const CAPABILITIES: readonly Capability[] = [
   multipleCapability,
   thermostatCapability,
   hubCapability,
+  diffuserCapability,
 ];
 
 /**

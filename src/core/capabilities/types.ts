@@ -11,6 +11,7 @@ import type { ElectricityReading } from "./electricity";
 import type { DailyConsumption } from "./consumption";
 import type { ThermostatState } from "./thermostat";
 import type { AlarmType, SubDeviceState } from "./hub";
+import type { DiffuserState } from "./diffuser";
 
 export type Abilities = Record<string, Record<string, unknown>>;
 
@@ -26,6 +27,7 @@ export type DeviceEvent =
   | { type: "thermostat"; thermostat: ThermostatState; source?: ChangeSource }
   | { type: "subdevice"; sub: SubDeviceState; source?: ChangeSource }
   | { type: "alarm"; subId: string; alarm: AlarmType; active: boolean; source?: ChangeSource }
+  | { type: "diffuser"; diffuser: DiffuserState; source?: ChangeSource }
   | { type: "info"; info: DeviceInfo }
   | { type: "online"; online: boolean; source?: "push" | "broker" };
 
@@ -44,6 +46,8 @@ export interface MutableDeviceState {
   thermostats?: Map<number, ThermostatState>;
   /** Hub sub-devices by id (Appliance.Hub.*), merged from partial pushes. */
   subdevices?: Map<string, SubDeviceState>;
+  /** Diffuser spray and light (Diffuser.Spray / Light). */
+  diffuser?: DiffuserState;
 }
 
 /** The same state as seen from outside the session: read-only. */
@@ -56,6 +60,7 @@ export interface DeviceState {
   readonly consumption?: readonly Readonly<DailyConsumption>[];
   readonly thermostats?: ReadonlyMap<number, Readonly<ThermostatState>>;
   readonly subdevices?: ReadonlyMap<string, Readonly<SubDeviceState>>;
+  readonly diffuser?: Readonly<DiffuserState>;
 }
 
 /** A state change: applied to the session's state, it returns what listeners should hear. */

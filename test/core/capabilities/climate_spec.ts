@@ -10,6 +10,7 @@ import {
   readHub,
   setThermostat,
   setValve,
+  setDiffuser,
   type DeviceEvent,
 } from "../../../src/core/capabilities";
 import { rejectsWith } from "../../helpers/errors";
@@ -140,5 +141,24 @@ describe("climate capabilities against the simulator (HTTP)", () => {
     assert.equal(after.current, 23);
     await rejectsWith(setValve(device, "120027D21C19", { target: 20 }), "BAD_INPUT", /is a ms100, not a radiator valve/);
     await rejectsWith(setValve(device, "01008C11", { target: 80 }), "BAD_INPUT", /80 °C is outside/);
+  });
+});
+
+describe("diffuser capability against the simulator (HTTP)", () => {
+  let sim: SimulatedDevice | undefined;
+  let device: MerossDevice | undefined;
+  afterEach(async () => {
+    await device?.close();
+    await sim?.stop();
+  });
+
+  it("sets the spray mode and the light, read back from the digest the capture shows", async () => {
+    sim = await SimulatedDevice.start({ model: "mod100", key: KEY, port: 0 });
+    device = new MerossDevice({ address: sim.address, key: KEY });
+    assert.equal((await setDiffuser(device, "")).spray, "off");
+    const d = await setDiffuser(device, { spray: "eco", light: { on: true, rgb: "#ff0000", luminance: 40 } });
+    assert.deepEqual(d, { channel: 0, spray: "eco", light: { on: true, mode: 1, luminance: 40, rgb: "#ff0000" } });
+    assert.deepEqual(sim.snapshot().diffuser, { spray: "eco", light: { on: true, rgb: "#ff0000", luminance: 40 } });
+    await rejectsWith(setDiffuser(device, "turbo"), "BAD_INPUT", /use eco, strong or off/);
   });
 });
