@@ -26,7 +26,10 @@ function resolveSubId(configured: string | undefined, fromMsg: unknown): string 
   const v = !isBlank(configured) ? configured : fromMsg;
   if (isBlank(v)) return undefined;
   if (typeof v !== "string" || !/^[0-9a-f]{8}([0-9a-f]{4})?$/i.test(v.trim())) {
-    throw new MerossError("BAD_INPUT", `The sub-device id ${describeValue(v)} is not a hub sub-device id: use the 8 or 12 hex characters the hub lists (e.g. 01008C11).`);
+    throw new MerossError(
+      "BAD_INPUT",
+      `The sub-device id ${describeValue(v)} is not a hub sub-device id: use the 8 or 12 hex characters the hub lists (e.g. 01008C11).`,
+    );
   }
   return v.trim().toUpperCase();
 }
@@ -60,7 +63,8 @@ export = function (RED: NodeAPI): void {
     // Pushes only: our own commands answer through the input message.
     const link = linkToConfig(RED, node, def.device, (ev) => {
       if (ev.type === "info" || ev.source !== "push") return;
-      if (ev.type === "thermostat" && !configuredSub && ev.thermostat.channel === 0) emit(climateOutput(ev.thermostat), climateStatus(ev.thermostat));
+      if (ev.type === "thermostat" && !configuredSub && ev.thermostat.channel === 0)
+        emit(climateOutput(ev.thermostat), climateStatus(ev.thermostat));
       if (ev.type === "subdevice" && configuredSub && ev.sub.id === configuredSub && ev.sub.valve) {
         const out = valveOutput(ev.sub.valve);
         emit(out, climateStatus(out));
@@ -75,7 +79,11 @@ export = function (RED: NodeAPI): void {
         const device = await link.device();
         await device.ready();
         let payload: ClimateState | DiffuserState;
-        if (!subId && hasDiffuser(device) && (isBlank(m.payload) || (isObject(m.payload) && "spray" in m.payload) || typeof m.payload === "string")) {
+        if (
+          !subId &&
+          hasDiffuser(device) &&
+          (isBlank(m.payload) || (isObject(m.payload) && "spray" in m.payload) || typeof m.payload === "string")
+        ) {
           const d = await setDiffuser(device, m.payload);
           payload = diffuserOutput(d);
           link.show(diffuserStatus(d));

@@ -14,7 +14,8 @@ import { isMerossConfig } from "./shared/types";
 import { deviceDisplayName } from "../core/naming";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import { watchBroker } from "./shared/state-broker";
-import { Tracker, answerWith, describe, fromEvent, itemKey, known, pollSeconds, refreshExtras, topicWithSub, withModel } from "./shared/state-output";
+import { Tracker, answerWith, describe, fromEvent, itemKey, known, pollSeconds, withModel } from "./shared/state-output";
+import { refreshExtras, topicWithSub } from "./shared/state-output";
 import type { Source, StatePayload } from "./shared/state-output";
 
 interface StateDef extends NodeDef {
@@ -49,7 +50,8 @@ export = function (RED: NodeAPI): void {
       });
       return name;
     };
-    let topicFor: (p: StatePayload) => string = (p) => topicWithSub(configName(p.uuid) ?? deviceDisplayName({ model: p.model, uuid: p.uuid }), p);
+    const nameOf = (p: StatePayload): string => configName(p.uuid) ?? deviceDisplayName({ model: p.model, uuid: p.uuid });
+    let topicFor: (p: StatePayload) => string = (p) => topicWithSub(nameOf(p), p);
     let show: (st: NodeStatus) => void = (st) => node.status(st);
     const emit = (p: StatePayload, prefix = ""): void => {
       if (closed || !tracker.note(p)) return;

@@ -167,7 +167,9 @@ The buttons act like the physical button on the device.</footer>
     }
     if (d.climate) {
       var c = d.climate;
-      stateText = c.on ? c.current + " °C → " + c.target + " °C · " + c.mode + (c.heating ? " · heating" : " · idle") : "off · " + c.current + " °C";
+      stateText = c.on
+        ? c.current + " °C → " + c.target + " °C · " + c.mode + (c.heating ? " · heating" : " · idle")
+        : "off · " + c.current + " °C";
       if (c.windowOpen) stateText += " · window open";
     }
     if (d.diffuser) stateText = "spray " + d.diffuser.spray + (d.diffuser.light.on ? " · light " + d.diffuser.light.rgb : " · light off");

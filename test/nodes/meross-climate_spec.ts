@@ -30,13 +30,16 @@ describe("meross-climate and hub sensors in meross-state", function () {
     const sim = await device(model);
     const cfgExtra: Record<string, unknown> = { name: opts.name ?? "Living room" };
     if (opts.broker) Object.assign(cfgExtra, { broker: "b1", transport: "mqtt" });
-    const flow = onTab([...(opts.broker ? [brokerNode()] : []), configNode("c1", sim.address, cfgExtra)], [
-      { id: "k1", type: "meross-climate", device: "c1", subId: opts.subId ?? "", name: "", wires: [["out"]] },
-      { id: "s1", type: "meross-state", device: "c1", name: "", pollInterval: "0", wires: [["states"]] },
-      { id: "out", type: "helper" },
-      { id: "states", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [...(opts.broker ? [brokerNode()] : []), configNode("c1", sim.address, cfgExtra)],
+      [
+        { id: "k1", type: "meross-climate", device: "c1", subId: opts.subId ?? "", name: "", wires: [["out"]] },
+        { id: "s1", type: "meross-state", device: "c1", name: "", pollInterval: "0", wires: [["states"]] },
+        { id: "out", type: "helper" },
+        { id: "states", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load(MODULES, flow, { c1: { key: KEY } });
     if (opts.broker) {
       await pointAt(sim, await brokerPort());
@@ -44,7 +47,13 @@ describe("meross-climate and hub sensors in meross-state", function () {
     }
     const cfg = helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> };
     await cfg.getDevice();
-    return { sim, k1: helper.getNode("k1"), out: helper.getNode("out"), states: helper.getNode("states"), caught: helper.getNode("caught") };
+    return {
+      sim,
+      k1: helper.getNode("k1"),
+      out: helper.getNode("out"),
+      states: helper.getNode("states"),
+      caught: helper.getNode("caught"),
+    };
   }
 
   for (const broker of [false, true]) {
@@ -85,7 +94,15 @@ describe("meross-climate and hub sensors in meross-state", function () {
       await waitFor(() => msgs.some((m) => m.payload.kind === "alarm" && m.payload.active === true), 5000, "the leak alarm");
       const alarm = msgs.find((m) => m.payload.kind === "alarm" && m.payload.active === true) as StateMsg;
       assert.equal(alarm.topic, "Home hub / 1A00694ACBC7");
-      assert.deepEqual(alarm.payload, { uuid: sim.uuid, model: "msh300", kind: "alarm", subId: "1A00694ACBC7", type: "leak", active: true, source: broker ? "push" : "command" });
+      assert.deepEqual(alarm.payload, {
+        uuid: sim.uuid,
+        model: "msh300",
+        kind: "alarm",
+        subId: "1A00694ACBC7",
+        type: "leak",
+        active: true,
+        source: broker ? "push" : "command",
+      });
     });
   }
 
@@ -98,7 +115,13 @@ describe("meross-climate and hub sensors in meross-state", function () {
     const first = msgs.find((m) => m.payload.subId === "120027D21C19" && m.payload.kind === "sensor") as StateMsg;
     assert.equal(first.topic, "Home hub / 120027D21C19");
     assert.deepEqual(
-      { t: first.payload.temperature, h: first.payload.humidity, b: first.payload.battery, on: first.payload.online, type: first.payload.subType },
+      {
+        t: first.payload.temperature,
+        h: first.payload.humidity,
+        b: first.payload.battery,
+        on: first.payload.online,
+        type: first.payload.subType,
+      },
       { t: 20.5, h: 48, b: 50, on: true, type: "ms100" },
     );
     sim.advanceTime(30 * 86_400);
@@ -117,7 +140,10 @@ describe("meross-climate and hub sensors in meross-state", function () {
     k1.receive({ payload: { mode: "heat", target: 22.5 } });
     const msg = await got;
     assert.equal(msg.meross.subId, "01008C11");
-    assert.deepEqual({ mode: msg.payload.mode, target: msg.payload.target, heating: msg.payload.heating }, { mode: "heat", target: 22.5, heating: true });
+    assert.deepEqual(
+      { mode: msg.payload.mode, target: msg.payload.target, heating: msg.payload.heating },
+      { mode: "heat", target: 22.5, heating: true },
+    );
   });
 
   it("refuses 80 °C, an unknown mode and an unknown sub-device with sentences, to a Catch node", async () => {

@@ -6,7 +6,15 @@
  */
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
-import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession, type MutableDeviceState, type Update } from "./types";
+import {
+  modelOf,
+  type Capability,
+  type ChangeSource,
+  type DeviceEvent,
+  type DeviceSession,
+  type MutableDeviceState,
+  type Update,
+} from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
 
 export const NS_DIFFUSER_SPRAY = "Appliance.Control.Diffuser.Spray";
@@ -44,7 +52,12 @@ function sprayOf(list: unknown, whole: unknown): Partial<DiffuserState> {
 function lightOf(list: unknown, whole: unknown): DiffuserLight {
   const e = Array.isArray(list) ? list[0] : list;
   if (!isObject(e) || toNumber(e.onoff) === undefined) throw badReply("Diffuser.Light", "it has no light entry", whole);
-  return { on: toNumber(e.onoff) === 1, mode: toNumber(e.mode) ?? 0, luminance: toNumber(e.luminance) ?? 0, rgb: hex(toNumber(e.rgb) ?? 0) };
+  return {
+    on: toNumber(e.onoff) === 1,
+    mode: toNumber(e.mode) ?? 0,
+    luminance: toNumber(e.luminance) ?? 0,
+    rgb: hex(toNumber(e.rgb) ?? 0),
+  };
 }
 
 /** A Spray or Light reply/push, or the digest's `diffuser` object. */
@@ -58,7 +71,13 @@ export function parseDiffuser(payload: unknown): Partial<DiffuserState> {
 
 function noteDiffuser(state: MutableDeviceState, patch: Partial<DiffuserState>, source: ChangeSource): DeviceEvent[] {
   const before = state.diffuser;
-  const next: DiffuserState = { channel: 0, spray: "off", light: { on: false, mode: 0, luminance: 0, rgb: "#000000" }, ...before, ...patch };
+  const next: DiffuserState = {
+    channel: 0,
+    spray: "off",
+    light: { on: false, mode: 0, luminance: 0, rgb: "#000000" },
+    ...before,
+    ...patch,
+  };
   state.diffuser = next;
   return JSON.stringify(before) === JSON.stringify(next) ? [] : [{ type: "diffuser", diffuser: structuredClone(next), source }];
 }
@@ -81,7 +100,10 @@ export async function setDiffuser(s: DeviceSession, input: unknown): Promise<Dif
   await s.ready();
   if (!hasDiffuser(s)) {
     const why = `this ${modelOf(s)} is not a diffuser (it has no Diffuser.Spray)`;
-    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "SET", NS_DIFFUSER_SPRAY, why), { host: s.address, namespace: NS_DIFFUSER_SPRAY });
+    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "SET", NS_DIFFUSER_SPRAY, why), {
+      host: s.address,
+      namespace: NS_DIFFUSER_SPRAY,
+    });
   }
   const obj = isObject(input) ? input : typeof input === "string" && input.trim() !== "" ? { spray: input } : {};
   if (obj.spray !== undefined) {
@@ -94,7 +116,8 @@ export async function setDiffuser(s: DeviceSession, input: unknown): Promise<Dif
   if (isObject(obj.light)) {
     const l = obj.light;
     const item: Record<string, unknown> = { channel: 0, onoff: l.on === false ? 0 : 1 };
-    if (typeof l.rgb === "string" && /^#?[0-9a-f]{6}$/i.test(l.rgb)) Object.assign(item, { mode: 1, rgb: parseInt(l.rgb.replace("#", ""), 16) });
+    if (typeof l.rgb === "string" && /^#?[0-9a-f]{6}$/i.test(l.rgb))
+      Object.assign(item, { mode: 1, rgb: parseInt(l.rgb.replace("#", ""), 16) });
     if (typeof l.luminance === "number") item.luminance = Math.max(0, Math.min(100, Math.round(l.luminance)));
     await s.request("SET", NS_DIFFUSER_LIGHT, { light: [item] });
   }

@@ -7,7 +7,15 @@
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
 import { checkTarget, type ClimateCommand, type ClimateState } from "./thermostat";
-import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession, type MutableDeviceState, type Update } from "./types";
+import {
+  modelOf,
+  type Capability,
+  type ChangeSource,
+  type DeviceEvent,
+  type DeviceSession,
+  type MutableDeviceState,
+  type Update,
+} from "./types";
 import { badInput, badReply, isObject, toNumber, type Json } from "./util";
 
 export const NS_DIGEST_HUB = "Appliance.Digest.Hub";
@@ -86,7 +94,14 @@ function items(payload: unknown, key: string, what: string): Json[] {
 }
 
 function valveTemps(t: Json): ValveState {
-  return clean({ room: tenth(t.room), currentSet: tenth(t.currentSet), heating: flag(t.heating), openWindow: flag(t.openWindow), min: tenth(t.min), max: tenth(t.max) });
+  return clean({
+    room: tenth(t.room),
+    currentSet: tenth(t.currentSet),
+    heating: flag(t.heating),
+    openWindow: flag(t.openWindow),
+    min: tenth(t.min),
+    max: tenth(t.max),
+  });
 }
 
 /** One digest sub-device: the type is the name of its nested object (§14.1). */
@@ -97,11 +112,13 @@ function digestPatch(e: Json): Patch {
   const d = e[key] as Json;
   p.type = TYPE_NAMES[key] ?? key;
   if (key === "ms100") Object.assign(p, clean({ temperature: tenth(d.latestTemperature), humidity: tenth(d.latestHumidity) }));
-  if (key === "tempHumi") Object.assign(p, clean({ temperature: toNumber(d.temp) === undefined ? undefined : toNumber(d.temp)! / 100, humidity: tenth(d.humi) }));
+  if (key === "tempHumi")
+    Object.assign(p, clean({ temperature: toNumber(d.temp) === undefined ? undefined : toNumber(d.temp)! / 100, humidity: tenth(d.humi) }));
   if (key === "waterLeak") Object.assign(p, clean({ leak: flag(d.latestWaterLeak) }));
   if (key === "doorWindow") Object.assign(p, clean({ open: flag(d.status) }));
   if (key === "smokeAlarm" && toNumber(d.status) !== undefined) p.smoke = SMOKE_ACTIVE.has(toNumber(d.status)!);
-  if (key.startsWith("mts")) p.valve = clean({ on: flag(e.onoff), modeCode: toNumber(d.mode), ...(key === "mts150" ? { currentSet: tenth(d.currentSet) } : {}) });
+  if (key.startsWith("mts"))
+    p.valve = clean({ on: flag(e.onoff), modeCode: toNumber(d.mode), ...(key === "mts150" ? { currentSet: tenth(d.currentSet) } : {}) });
   return p;
 }
 
@@ -128,19 +145,28 @@ export function parseHubPayload(namespace: string, payload: unknown): Patch[] {
         if (isObject(e.humidity)) p.humidity = tenth(e.humidity.latest);
         if (isObject(e.waterLeak)) p.leak = flag(e.waterLeak.latestWaterLeak);
         if (isObject(e.doorWindow)) p.open = flag(e.doorWindow.status);
-        if (isObject(e.smokeAlarm) && toNumber(e.smokeAlarm.status) !== undefined) p.smoke = SMOKE_ACTIVE.has(toNumber(e.smokeAlarm.status)!);
+        if (isObject(e.smokeAlarm) && toNumber(e.smokeAlarm.status) !== undefined)
+          p.smoke = SMOKE_ACTIVE.has(toNumber(e.smokeAlarm.status)!);
         return clean(p);
       });
     case NS_SENSOR_TEMPHUM:
-      return items(payload, "tempHum", what).map((e) => clean({ id: e.id as string, temperature: tenth(e.latestTemperature), humidity: tenth(e.latestHumidity) }));
+      return items(payload, "tempHum", what).map((e) =>
+        clean({ id: e.id as string, temperature: tenth(e.latestTemperature), humidity: tenth(e.latestHumidity) }),
+      );
     case NS_SENSOR_LATEST:
       return items(payload, "latest", what).map((e) =>
-        clean({ id: e.id as string, temperature: isObject(e.temperature) ? tenth(e.temperature.sample) : undefined, humidity: isObject(e.humidity) ? tenth(e.humidity.sample) : undefined }),
+        clean({
+          id: e.id as string,
+          temperature: isObject(e.temperature) ? tenth(e.temperature.sample) : undefined,
+          humidity: isObject(e.humidity) ? tenth(e.humidity.sample) : undefined,
+        }),
       );
     case NS_SENSOR_LEAK:
       return items(payload, "waterLeak", what).map((e) => clean({ id: e.id as string, type: "ms400", leak: flag(e.latestWaterLeak) }));
     case NS_SENSOR_SMOKE:
-      return items(payload, "smokeAlarm", what).map((e) => clean({ id: e.id as string, smoke: toNumber(e.status) === undefined ? undefined : SMOKE_ACTIVE.has(toNumber(e.status)!) }));
+      return items(payload, "smokeAlarm", what).map((e) =>
+        clean({ id: e.id as string, smoke: toNumber(e.status) === undefined ? undefined : SMOKE_ACTIVE.has(toNumber(e.status)!) }),
+      );
     case NS_SENSOR_DOOR:
       return items(payload, "doorWindow", what).map((e) => clean({ id: e.id as string, open: flag(e.status) }));
     case NS_MTS100_ALL:
@@ -161,7 +187,11 @@ export function parseHubPayload(namespace: string, payload: unknown): Patch[] {
 
 // ---- reducer -------------------------------------------------------------------------
 
-const ALARM_FIELDS: Array<[AlarmType, "leak" | "smoke" | "open"]> = [["leak", "leak"], ["smoke", "smoke"], ["door", "open"]];
+const ALARM_FIELDS: Array<[AlarmType, "leak" | "smoke" | "open"]> = [
+  ["leak", "leak"],
+  ["smoke", "smoke"],
+  ["door", "open"],
+];
 
 export function noteSubDevices(state: MutableDeviceState, patches: Patch[], source: ChangeSource): DeviceEvent[] {
   const subs = (state.subdevices ??= new Map());
@@ -173,7 +203,8 @@ export function noteSubDevices(state: MutableDeviceState, patches: Patch[], sour
     if (!next.type && next.valve) next.type = "mts100";
     subs.set(p.id, next);
     for (const [alarm, field] of ALARM_FIELDS) {
-      if (next[field] !== undefined && next[field] !== before?.[field]) events.push({ type: "alarm", subId: p.id, alarm, active: next[field], source });
+      if (next[field] !== undefined && next[field] !== before?.[field])
+        events.push({ type: "alarm", subId: p.id, alarm, active: next[field], source });
     }
     if (JSON.stringify(before) !== JSON.stringify(next)) events.push({ type: "subdevice", sub: structuredClone(next), source });
   }
@@ -182,7 +213,21 @@ export function noteSubDevices(state: MutableDeviceState, patches: Patch[], sour
 
 export const hubCapability: Capability = {
   name: "hub",
-  namespaces: [NS_DIGEST_HUB, NS_HUB_ONLINE, NS_HUB_BATTERY, NS_HUB_TOGGLEX, NS_SENSOR_ALL, NS_SENSOR_TEMPHUM, NS_SENSOR_LATEST, NS_SENSOR_LEAK, NS_SENSOR_SMOKE, NS_SENSOR_DOOR, NS_MTS100_ALL, NS_MTS100_MODE, NS_MTS100_TEMP],
+  namespaces: [
+    NS_DIGEST_HUB,
+    NS_HUB_ONLINE,
+    NS_HUB_BATTERY,
+    NS_HUB_TOGGLEX,
+    NS_SENSOR_ALL,
+    NS_SENSOR_TEMPHUM,
+    NS_SENSOR_LATEST,
+    NS_SENSOR_LEAK,
+    NS_SENSOR_SMOKE,
+    NS_SENSOR_DOOR,
+    NS_MTS100_ALL,
+    NS_MTS100_MODE,
+    NS_MTS100_TEMP,
+  ],
   reduce(env: Envelope, source: ChangeSource): Update | undefined {
     const patches = parseHubPayload(env.header.namespace, env.payload);
     return (state) => noteSubDevices(state, patches, source);
@@ -198,7 +243,10 @@ export function isHub(s: Pick<DeviceSession, "has">): boolean {
 function requireHub(s: DeviceSession, what: string): void {
   if (!isHub(s)) {
     const why = `this ${modelOf(s)} is not a hub, so it has no ${what}; leave the sub-device id empty for a thermostat`;
-    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "GET", NS_HUB_ONLINE, why), { host: s.address, namespace: NS_HUB_ONLINE });
+    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "GET", NS_HUB_ONLINE, why), {
+      host: s.address,
+      namespace: NS_HUB_ONLINE,
+    });
   }
 }
 
@@ -247,7 +295,10 @@ export function valveOutput(v: ValveState): ClimateState {
 /** Applies a climate command to a radiator valve: ToggleX, Mode, then the mode's preset (§14.4). */
 export async function setValve(s: DeviceSession, id: string, cmd: ClimateCommand): Promise<ClimateState> {
   const sub = await getSubDevice(s, id);
-  if (!sub.valve) throw badInput(`Sub-device ${sub.id} of this ${modelOf(s)} is a ${sub.type ?? "sensor"}, not a radiator valve: read it with meross-state instead.`);
+  if (!sub.valve)
+    throw badInput(
+      `Sub-device ${sub.id} of this ${modelOf(s)} is a ${sub.type ?? "sensor"}, not a radiator valve: read it with meross-state instead.`,
+    );
   const model = `${modelOf(s)} valve ${sub.id}`;
   let code = sub.valve.modeCode;
   if (cmd.mode !== undefined) {
@@ -259,11 +310,13 @@ export async function setValve(s: DeviceSession, id: string, cmd: ClimateCommand
   if (cmd.target !== undefined) {
     target = checkTarget(cmd.target, sub.valve.min ?? 5, sub.valve.max ?? 35, model);
     if (cmd.mode === undefined && (code === undefined || code === 3)) code = 0;
-    if (!VALVE_PRESET[code ?? 0]) throw badInput(`In auto mode the schedule sets the target of this ${model}; send a target with mode "manual".`);
+    if (!VALVE_PRESET[code ?? 0])
+      throw badInput(`In auto mode the schedule sets the target of this ${model}; send a target with mode "manual".`);
   }
   if (cmd.on !== undefined) await s.request("SET", NS_HUB_TOGGLEX, { togglex: [{ id: sub.id, onoff: cmd.on ? 1 : 0 }] });
   if (code !== undefined && code !== sub.valve.modeCode) await s.request("SET", NS_MTS100_MODE, { mode: [{ id: sub.id, state: code }] });
-  if (target !== undefined) await s.request("SET", NS_MTS100_TEMP, { temperature: [{ id: sub.id, [VALVE_PRESET[code ?? 0]!]: Math.round(target * 10) }] });
+  if (target !== undefined)
+    await s.request("SET", NS_MTS100_TEMP, { temperature: [{ id: sub.id, [VALVE_PRESET[code ?? 0]!]: Math.round(target * 10) }] });
   await readInto(s, NS_MTS100_ALL, { all: [{ id: sub.id }] });
   return valveOutput(s.state.subdevices?.get(sub.id)?.valve ?? sub.valve);
 }

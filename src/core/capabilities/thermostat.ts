@@ -5,7 +5,15 @@
  */
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
-import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession, type MutableDeviceState, type Update } from "./types";
+import {
+  modelOf,
+  type Capability,
+  type ChangeSource,
+  type DeviceEvent,
+  type DeviceSession,
+  type MutableDeviceState,
+  type Update,
+} from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
 
 export const NS_THERMOSTAT_MODE = "Appliance.Control.Thermostat.Mode";
@@ -36,7 +44,14 @@ export interface ThermostatState extends ClimateState {
 export const MODE_NAMES = ["heat", "cool", "eco", "auto", "manual"] as const;
 /** The preset each mode's target lives in (§13.1); auto follows the schedule. */
 const MODE_PRESET = ["heatTemp", "coolTemp", "ecoTemp", undefined, "manualTemp"] as const;
-const MODE_ALIASES: Record<string, string> = { comfort: "heat", night: "cool", economy: "eco", away: "eco", schedule: "auto", custom: "manual" };
+const MODE_ALIASES: Record<string, string> = {
+  comfort: "heat",
+  night: "cool",
+  economy: "eco",
+  away: "eco",
+  schedule: "auto",
+  custom: "manual",
+};
 /** ModeB `mode` numbers (§13.4): 1 manual, 2 schedule, 3 timer. */
 const MODEB_NAMES: Record<number, string> = { 1: "manual", 2: "auto", 3: "timer" };
 
@@ -175,17 +190,21 @@ export function parseClimateInput(input: unknown): ClimateCommand {
       cmd.on = input.on;
     }
     if (input.mode !== undefined) {
-      if (typeof input.mode !== "string") throw badInput(`"mode" must be a mode name such as "heat", "eco" or "manual", not ${describeValue(input.mode)}.`);
+      if (typeof input.mode !== "string")
+        throw badInput(`"mode" must be a mode name such as "heat", "eco" or "manual", not ${describeValue(input.mode)}.`);
       cmd.mode = input.mode.trim().toLowerCase();
     }
     if (input.target !== undefined) cmd.target = checkCelsius(input.target);
     return cmd;
   }
-  throw badInput(`Send a target temperature in °C (e.g. 21), {on, mode, target}, or an empty payload to read; got ${describeValue(input)}.`);
+  throw badInput(
+    `Send a target temperature in °C (e.g. 21), {on, mode, target}, or an empty payload to read; got ${describeValue(input)}.`,
+  );
 }
 
 function checkCelsius(v: unknown): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) throw badInput(`The target temperature ${describeValue(v)} must be a number of °C, e.g. 21.`);
+  if (typeof v !== "number" || !Number.isFinite(v))
+    throw badInput(`The target temperature ${describeValue(v)} must be a number of °C, e.g. 21.`);
   return v;
 }
 
@@ -206,7 +225,12 @@ export function thermostatModeCode(name: string, model: string): number {
 }
 
 /** The partial Mode SET item for a command, given what the device reports now (§13.1). */
-export function buildThermostatModeSet(cmd: ClimateCommand, now: ThermostatState | undefined, model: string, channel = 0): Record<string, unknown> {
+export function buildThermostatModeSet(
+  cmd: ClimateCommand,
+  now: ThermostatState | undefined,
+  model: string,
+  channel = 0,
+): Record<string, unknown> {
   const item: Record<string, unknown> = { channel };
   if (cmd.on !== undefined) item.onoff = cmd.on ? 1 : 0;
   let code = cmd.mode !== undefined ? thermostatModeCode(cmd.mode, model) : undefined;
@@ -220,7 +244,8 @@ export function buildThermostatModeSet(cmd: ClimateCommand, now: ThermostatState
       item.mode = code;
     }
     const preset = MODE_PRESET[code];
-    if (!preset) throw badInput(`In auto mode the schedule sets the target of this ${model}; send a target with mode "manual" (or heat, cool, eco).`);
+    if (!preset)
+      throw badInput(`In auto mode the schedule sets the target of this ${model}; send a target with mode "manual" (or heat, cool, eco).`);
     item[preset] = Math.round(t * 10);
   }
   return { mode: [item] };
@@ -250,8 +275,11 @@ export function hasThermostat(s: Pick<DeviceSession, "has">): boolean {
 
 function requireThermostat(s: DeviceSession): void {
   if (!hasThermostat(s)) {
-    const why = `this ${modelOf(s)} is not a thermostat (it has no Thermostat.Mode or ModeB); for a hub radiator valve, give its sub-device id`;
-    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "GET", NS_THERMOSTAT_MODE, why), { host: s.address, namespace: NS_THERMOSTAT_MODE });
+    const why = `this ${modelOf(s)} is not a thermostat (it has no Thermostat.Mode or ModeB); for a hub valve, give its sub-device id`;
+    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "GET", NS_THERMOSTAT_MODE, why), {
+      host: s.address,
+      namespace: NS_THERMOSTAT_MODE,
+    });
   }
 }
 
@@ -259,7 +287,8 @@ function digestModes(payload: unknown): { modes: ThermostatState[]; windows: Arr
   const all = isObject(payload) && isObject(payload.all) ? payload.all : payload;
   const t = isObject(all) && isObject(all.digest) && isObject(all.digest.thermostat) ? all.digest.thermostat : undefined;
   if (!t) throw badReply("System.All", "it has no thermostat digest", undefined);
-  const modes = t.mode !== undefined ? parseThermostatMode({ mode: t.mode }) : t.modeB !== undefined ? parseThermostatModeB({ modeB: t.modeB }) : [];
+  const modes =
+    t.mode !== undefined ? parseThermostatMode({ mode: t.mode }) : t.modeB !== undefined ? parseThermostatModeB({ modeB: t.modeB }) : [];
   const windows = t.windowOpened !== undefined ? parseWindowOpened({ windowOpened: t.windowOpened }) : [];
   return { modes, windows };
 }
@@ -274,13 +303,15 @@ export async function getThermostat(s: DeviceSession, channel = 0): Promise<Ther
     : parseThermostatMode((await s.request("GET", NS_THERMOSTAT_MODE, { mode: [{ channel }] })).payload);
   let windows: Array<{ channel: number; open: boolean }> = [];
   if (list.length === 0) ({ modes: list, windows } = digestModes((await s.request("GET", NS_ALL, {}, { checkAbility: false })).payload));
-  else if (s.has(NS_THERMOSTAT_WINDOW)) windows = parseWindowOpened((await s.request("GET", NS_THERMOSTAT_WINDOW, { windowOpened: [{ channel }] })).payload);
+  else if (s.has(NS_THERMOSTAT_WINDOW))
+    windows = parseWindowOpened((await s.request("GET", NS_THERMOSTAT_WINDOW, { windowOpened: [{ channel }] })).payload);
   s.commit((state) => [
     ...list.flatMap((t) => noteThermostat(state, t, "reply")),
     ...windows.flatMap((w) => noteThermostat(state, { channel: w.channel, windowOpen: w.open }, "reply")),
   ]);
   const mine = s.state.thermostats?.get(channel);
-  if (!mine) throw new MerossError("BAD_INPUT", `Channel ${channel} is not a thermostat channel of this ${modelOf(s)}.`, { host: s.address });
+  if (!mine)
+    throw new MerossError("BAD_INPUT", `Channel ${channel} is not a thermostat channel of this ${modelOf(s)}.`, { host: s.address });
   return { ...mine };
 }
 

@@ -50,7 +50,9 @@ export function pollSeconds(v: unknown): number {
 
 export function describe(p: StatePayload, prefix: string): NodeStatus {
   const who = prefix ? `${shortName(prefix)} · ` : "";
-  if (p.kind === "alarm") return { fill: p.active ? "red" : "green", shape: "dot", text: `${who}${p.subId} ${p.type} ${p.active ? "ALARM" : "clear"}` };
+  if (p.kind === "alarm") {
+    return { fill: p.active ? "red" : "green", shape: "dot", text: `${who}${p.subId} ${p.type} ${p.active ? "ALARM" : "clear"}` };
+  }
   if (p.kind === "sensor") {
     const t = p.temperature !== undefined ? ` ${p.temperature} °C` : "";
     const b = p.battery !== undefined ? ` · ${p.battery}%` : "";
@@ -86,7 +88,8 @@ export class Tracker {
 
   all(): StatePayload[] {
     return [...this.items.values()].sort(
-      (a, b) => a.uuid.localeCompare(b.uuid) || a.kind.localeCompare(b.kind) || (a.channel ?? 0) - (b.channel ?? 0) || itemKey(a).localeCompare(itemKey(b)),
+      (a, b) =>
+        a.uuid.localeCompare(b.uuid) || a.kind.localeCompare(b.kind) || (a.channel ?? 0) - (b.channel ?? 0) || itemKey(a).localeCompare(itemKey(b)),
     );
   }
 }

@@ -5,7 +5,16 @@
  */
 import { isObject, toInt, type Json } from "../../core/protocol/rules";
 import type { DeviceSnapshot } from "../types";
-import { getAck, setAck, type Capability, type CapabilitySpec, type Outcome, type SimContext, type SimPush, type SimRequest } from "./types";
+import {
+  getAck,
+  setAck,
+  type Capability,
+  type CapabilitySpec,
+  type Outcome,
+  type SimContext,
+  type SimPush,
+  type SimRequest,
+} from "./types";
 
 const NS_SPRAY = "Appliance.Control.Diffuser.Spray";
 const NS_LIGHT = "Appliance.Control.Diffuser.Light";

@@ -6,7 +6,16 @@
  */
 import { isObject, toInt, type Json } from "../../core/protocol/rules";
 import type { DeviceSnapshot, SimSubDeviceSnapshot } from "../types";
-import { getAck, setAck, type Capability, type CapabilitySpec, type Outcome, type SimContext, type SimPush, type SimRequest } from "./types";
+import {
+  getAck,
+  setAck,
+  type Capability,
+  type CapabilitySpec,
+  type Outcome,
+  type SimContext,
+  type SimPush,
+  type SimRequest,
+} from "./types";
 
 const NS = {
   digest: "Appliance.Digest.Hub",
@@ -126,7 +135,8 @@ export class HubCapability implements Capability {
       const now = this.view(s);
       this.reported.set(s.id, JSON.stringify(now));
       if (was.battery !== now.battery) out.push({ namespace: NS.battery, payload: { battery: [{ id: s.id, value: now.battery }] } });
-      if (s.type === "ms100" && (was.temperature !== now.temperature || was.humidity !== now.humidity)) out.push({ namespace: NS.tempHum, payload: { tempHum: [this.tempHum(s)] } });
+      if (s.type === "ms100" && (was.temperature !== now.temperature || was.humidity !== now.humidity))
+        out.push({ namespace: NS.tempHum, payload: { tempHum: [this.tempHum(s)] } });
       if (s.type === "ms400" && was.leak !== now.leak) out.push({ namespace: NS.leak, payload: { waterLeak: [this.leakEntry(s)] } });
       if (s.type !== "mts100v3") continue;
       const v = now.valve!;
@@ -240,7 +250,13 @@ export class HubCapability implements Capability {
     if (s.type === "ms100") Object.assign(v, { temperature: s.temp / 10, humidity: s.hum / 10 });
     if (s.type === "ms400") v.leak = s.leak === 1;
     if (s.type === "mts100v3") {
-      v.valve = { on: s.onoff === 1, mode: VALVE_MODES[s.mode], target: this.currentSet(s) / 10, current: Math.round(s.temp) / 10, heating: this.heating(s) };
+      v.valve = {
+        on: s.onoff === 1,
+        mode: VALVE_MODES[s.mode],
+        target: this.currentSet(s) / 10,
+        current: Math.round(s.temp) / 10,
+        heating: this.heating(s),
+      };
     }
     return v;
   }
@@ -280,12 +296,31 @@ export class HubCapability implements Capability {
   private temps(s: Sub): Json {
     const { custom, comfort, economy, away } = s.presets;
     const heating = this.heating(s) ? 1 : 0;
-    return { room: Math.round(s.temp), currentSet: this.currentSet(s), custom, comfort, economy, max: 350, min: 50, heating, away, openWindow: 0 };
+    return {
+      room: Math.round(s.temp),
+      currentSet: this.currentSet(s),
+      custom,
+      comfort,
+      economy,
+      max: 350,
+      min: 50,
+      heating,
+      away,
+      openWindow: 0,
+    };
   }
 
   private valveAll(s: Sub): Json {
     const online = { status: 1, lastActiveTime: s.lastActive };
-    return { id: s.id, scheduleBMode: 6, online, togglex: { onoff: s.onoff }, timeSync: { state: 1 }, mode: { state: s.mode }, temperature: this.temps(s) };
+    return {
+      id: s.id,
+      scheduleBMode: 6,
+      online,
+      togglex: { onoff: s.onoff },
+      timeSync: { state: 1 },
+      mode: { state: s.mode },
+      temperature: this.temps(s),
+    };
   }
 }
 

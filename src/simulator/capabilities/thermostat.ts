@@ -6,7 +6,16 @@
  */
 import { isObject, toInt, type Json } from "../../core/protocol/rules";
 import type { DeviceSnapshot } from "../types";
-import { getAck, setAck, type Capability, type CapabilitySpec, type Outcome, type SimContext, type SimPush, type SimRequest } from "./types";
+import {
+  getAck,
+  setAck,
+  type Capability,
+  type CapabilitySpec,
+  type Outcome,
+  type SimContext,
+  type SimPush,
+  type SimRequest,
+} from "./types";
 
 const NS_MODE = "Appliance.Control.Thermostat.Mode";
 const NS_WINDOW = "Appliance.Control.Thermostat.WindowOpened";

@@ -19,16 +19,37 @@ const KEY = "climate-key";
 
 /** The digest entry of the mts200b capture ([T …0C]): tenths of °C. */
 const CAPTURED_MODE = {
-  channel: 0, onoff: 1, mode: 4, state: 0, currentTemp: 210, heatTemp: 200, coolTemp: 190, ecoTemp: 180,
-  manualTemp: 210, warning: 0, targetTemp: 210, min: 50, max: 350, lmTime: 1674112153,
+  channel: 0,
+  onoff: 1,
+  mode: 4,
+  state: 0,
+  currentTemp: 210,
+  heatTemp: 200,
+  coolTemp: 190,
+  ecoTemp: 180,
+  manualTemp: 210,
+  warning: 0,
+  targetTemp: 210,
+  min: 50,
+  max: 350,
+  lmTime: 1674112153,
 };
 
 describe("climate capabilities: codecs", () => {
   it("reads the mts200b capture's Mode object in °C", () => {
     const [t] = parseThermostatMode({ mode: [CAPTURED_MODE] });
-    assert.deepEqual({ on: t.on, mode: t.mode, target: t.target, current: t.current, heating: t.heating, min: t.min, max: t.max }, {
-      on: true, mode: "manual", target: 21, current: 21, heating: false, min: 5, max: 35,
-    });
+    assert.deepEqual(
+      { on: t.on, mode: t.mode, target: t.target, current: t.current, heating: t.heating, min: t.min, max: t.max },
+      {
+        on: true,
+        mode: "manual",
+        target: 21,
+        current: 21,
+        heating: false,
+        min: 5,
+        max: 35,
+      },
+    );
   });
 
   it("reads the msh300 capture's Sensor.All, Battery and Mts100.All replies", () => {
@@ -36,9 +57,19 @@ describe("climate capabilities: codecs", () => {
       all: [{ id: "120027D21C19", online: { status: 1, lastActiveTime: 1 }, temperature: { latest: 152 }, humidity: { latest: 710 } }],
     });
     assert.deepEqual(sensor, [{ id: "120027D21C19", online: true, temperature: 15.2, humidity: 71 }]);
-    assert.deepEqual(parseHubPayload("Appliance.Hub.Battery", { battery: [{ id: "120027D21C19", value: 50 }] }), [{ id: "120027D21C19", battery: 50 }]);
+    assert.deepEqual(parseHubPayload("Appliance.Hub.Battery", { battery: [{ id: "120027D21C19", value: 50 }] }), [
+      { id: "120027D21C19", battery: 50 },
+    ]);
     const [valve] = parseHubPayload("Appliance.Hub.Mts100.All", {
-      all: [{ id: "01008C11", online: { status: 1 }, togglex: { onoff: 1 }, mode: { state: 1 }, temperature: { room: 155, currentSet: 270, heating: 1, openWindow: 0, min: 50, max: 350 } }],
+      all: [
+        {
+          id: "01008C11",
+          online: { status: 1 },
+          togglex: { onoff: 1 },
+          mode: { state: 1 },
+          temperature: { room: 155, currentSet: 270, heating: 1, openWindow: 0, min: 50, max: 350 },
+        },
+      ],
     });
     assert.deepEqual(valve.valve, { room: 15.5, currentSet: 27, heating: true, openWindow: false, min: 5, max: 35, on: true, modeCode: 1 });
   });
@@ -103,8 +134,16 @@ describe("climate capabilities against the simulator (HTTP)", () => {
 
   it("refuses 80 °C and an unknown mode with what the thermostat accepts", async () => {
     const { device } = await start("mts200b");
-    await rejectsWith(setThermostat(device, { target: 80 }), "BAD_INPUT", /80 °C is outside what this mts200b accepts: set a target from 5 to 35 °C/);
-    await rejectsWith(setThermostat(device, { mode: "turbo" }), "BAD_INPUT", /"turbo" is not a mode of this mts200b: use one of heat, cool, eco, auto, manual/);
+    await rejectsWith(
+      setThermostat(device, { target: 80 }),
+      "BAD_INPUT",
+      /80 °C is outside what this mts200b accepts: set a target from 5 to 35 °C/,
+    );
+    await rejectsWith(
+      setThermostat(device, { mode: "turbo" }),
+      "BAD_INPUT",
+      /"turbo" is not a mode of this mts200b: use one of heat, cool, eco, auto, manual/,
+    );
   });
 
   it("refuses thermostat commands on a plug, and hub commands on a thermostat", async () => {
@@ -119,7 +158,14 @@ describe("climate capabilities against the simulator (HTTP)", () => {
     const events: DeviceEvent[] = [];
     device.events.on("event", (e) => events.push(e));
     const subs = await readHub(device);
-    assert.deepEqual(subs.map((s) => [s.id, s.type]), [["120027D21C19", "ms100"], ["1A00694ACBC7", "ms400"], ["01008C11", "mts100v3"]]);
+    assert.deepEqual(
+      subs.map((s) => [s.id, s.type]),
+      [
+        ["120027D21C19", "ms100"],
+        ["1A00694ACBC7", "ms400"],
+        ["01008C11", "mts100v3"],
+      ],
+    );
     const sensor = subs[0];
     assert.equal(sensor.temperature, 20.5);
     assert.equal(sensor.battery, 50);
@@ -129,7 +175,11 @@ describe("climate capabilities against the simulator (HTTP)", () => {
     assert.ok(events.some((e) => e.type === "alarm" && e.subId === "1A00694ACBC7" && e.alarm === "leak" && e.active));
     sim.advanceTime(20 * 86_400);
     assert.equal((await getSubDevice(device, "120027D21C19")).battery, 44);
-    await rejectsWith(getSubDevice(device, "DEADBEEF"), "BAD_INPUT", /No sub-device "DEADBEEF" on this msh300: it has 120027D21C19 \(ms100\), 1A00694ACBC7 \(ms400\), 01008C11 \(mts100v3\)/);
+    await rejectsWith(
+      getSubDevice(device, "DEADBEEF"),
+      "BAD_INPUT",
+      /No sub-device "DEADBEEF" on this msh300: it has 120027D21C19 \(ms100\), 1A00694ACBC7 \(ms400\), 01008C11 \(mts100v3\)/,
+    );
   });
 
   it("sets a radiator valve's target and it heats the room", async () => {
