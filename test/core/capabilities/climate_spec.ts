@@ -7,6 +7,9 @@ import {
   parseClimateInput,
   parseHubPayload,
   parseThermostatMode,
+  parseThermostatModeB,
+  buildThermostatModeBSet,
+  noteSubDevices,
   readHub,
   setThermostat,
   setValve,
@@ -210,5 +213,51 @@ describe("diffuser capability against the simulator (HTTP)", () => {
     assert.deepEqual(d, { channel: 0, spray: "eco", light: { on: true, mode: 1, luminance: 40, rgb: "#ff0000" } });
     assert.deepEqual(sim.snapshot().diffuser, { spray: "eco", light: { on: true, rgb: "#ff0000", luminance: 40 } });
     await rejectsWith(setDiffuser(device, "turbo"), "BAD_INPUT", /use eco, strong or off/);
+  });
+});
+
+describe("climate capabilities: ModeB (mts960) and pushes", () => {
+  it("reads a ModeB item in hundredths with onoff/state 1/2 (docs/protocol-devices.md §13.4)", () => {
+    const [t] = parseThermostatModeB({
+      modeB: [{ channel: 0, mode: 2, targetTemp: 1800, working: 1, currentTemp: 1723, state: 1, onoff: 1, sensorStatus: 1 }],
+    });
+    assert.deepEqual(
+      { on: t.on, mode: t.mode, target: t.target, current: t.current, heating: t.heating },
+      {
+        on: true,
+        mode: "auto",
+        target: 18,
+        current: 17.23,
+        heating: true,
+      },
+    );
+    const [off] = parseThermostatModeB({ modeB: [{ channel: 0, mode: 1, targetTemp: 2000, currentTemp: 1900, state: 2, onoff: 2 }] });
+    assert.equal(off.on, false);
+    assert.equal(off.heating, false);
+  });
+
+  it("builds ModeB SETs in hundredths and refuses modes it does not have", () => {
+    assert.deepEqual(buildThermostatModeBSet({ target: 21.3, on: true }, "mts960"), {
+      modeB: [{ channel: 0, onoff: 1, targetTemp: 2150, mode: 1 }],
+    });
+    assert.throws(() => buildThermostatModeBSet({ mode: "eco" }, "mts960"), /"eco" is not a mode of this mts960: use manual or auto/);
+  });
+
+  it("a partial valve push updates only what it carries", () => {
+    const state = { toggles: new Map<number, boolean>() } as Parameters<typeof noteSubDevices>[0];
+    noteSubDevices(
+      state,
+      parseHubPayload("Appliance.Hub.Mts100.All", {
+        all: [{ id: "01008C11", togglex: { onoff: 1 }, mode: { state: 1 }, temperature: { room: 155, currentSet: 270, heating: 1 } }],
+      }),
+      "reply",
+    );
+    const events = noteSubDevices(
+      state,
+      parseHubPayload("Appliance.Hub.Mts100.Temperature", { temperature: [{ id: "01008C11", room: 190 }] }),
+      "push",
+    );
+    assert.deepEqual(state.subdevices?.get("01008C11")?.valve, { on: true, modeCode: 1, room: 19, currentSet: 27, heating: true });
+    assert.equal(events.length, 1);
   });
 });
