@@ -14,7 +14,8 @@ import { isMerossConfig } from "./shared/types";
 import { deviceDisplayName } from "../core/naming";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import { watchBroker } from "./shared/state-broker";
-import { Tracker, answerWith, describe, fromEvent, known, pollSeconds, withModel } from "./shared/state-output";
+import { Tracker, answerWith, describe, fromEvent, itemKey, known, pollSeconds, withModel } from "./shared/state-output";
+import { refreshExtras, topicWithSub } from "./shared/state-output";
 import type { Source, StatePayload } from "./shared/state-output";
 
 interface StateDef extends NodeDef {
@@ -49,7 +50,8 @@ export = function (RED: NodeAPI): void {
       });
       return name;
     };
-    let topicFor: (p: StatePayload) => string = (p) => configName(p.uuid) ?? deviceDisplayName({ model: p.model, uuid: p.uuid });
+    const nameOf = (p: StatePayload): string => configName(p.uuid) ?? deviceDisplayName({ model: p.model, uuid: p.uuid });
+    let topicFor: (p: StatePayload) => string = (p) => topicWithSub(nameOf(p), p);
     let show: (st: NodeStatus) => void = (st) => node.status(st);
     const emit = (p: StatePayload, prefix = ""): void => {
       if (closed || !tracker.note(p)) return;
@@ -65,8 +67,8 @@ export = function (RED: NodeAPI): void {
       offs.push(() => watch.close());
       node.on("input", (msg: NodeMessageInFlow, send, done) => {
         // What this node already sent wins over the followers' view: the answer matches the messages.
-        const tracked = new Map(tracker.all().map((t) => [`${t.uuid}|${t.kind}|${t.channel ?? ""}`, t]));
-        sendKnown(msg, send, watch.items().map((i) => tracked.get(`${i.uuid}|${i.kind}|${i.channel ?? ""}`) ?? i));
+        const tracked = new Map(tracker.all().map((t) => [itemKey(t), t]));
+        sendKnown(msg, send, watch.items().map((i) => tracked.get(itemKey(i)) ?? i));
         done();
       });
     } else {
@@ -81,7 +83,7 @@ export = function (RED: NodeAPI): void {
       });
       const config = link.config;
       show = (st) => link.show(st);
-      topicFor = (p) => (config ? config.displayName() : p.uuid);
+      topicFor = (p) => topicWithSub(config ? config.displayName() : p.uuid, p);
       const onlineChange = (online: boolean, source: Source): void => {
         if (!config || lastOnline === online) return;
         lastOnline = online;
@@ -114,6 +116,7 @@ export = function (RED: NodeAPI): void {
         const run = async (): Promise<void> => {
           if (setupError) throw setupError;
           const d = await link.device();
+          await refreshExtras(d);
           const uuid = link.config?.uuid() || d.info?.uuid || "";
           for (const p of known(d, uuid, d.info?.model, "poll")) tracker.note(p);
           const items = tracker.all();

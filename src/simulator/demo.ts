@@ -24,6 +24,9 @@ export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "Garage plug (fw 8 encryption)", model: "mss110v8", seed: "demo-garage-plug" },
   // Set up by the Meross app: configured, pointing at the Meross cloud; re-bind it to try that.
   { name: "Patio plug (set up by the app)", model: "mss310", seed: "demo-patio", appPaired: true },
+  { name: "Living room thermostat", model: "mts200b", seed: "demo-thermostat" },
+  { name: "Home hub", model: "msh300", seed: "demo-hub" },
+  { name: "Bedroom diffuser", model: "mod100", seed: "demo-diffuser" },
 ];
 
 /**

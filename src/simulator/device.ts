@@ -12,6 +12,8 @@ import { ElectricityCapability } from "./capabilities/electricity";
 import { ConfigCapability } from "./capabilities/config";
 import { LightCapability } from "./capabilities/light";
 import { ScheduleCapability } from "./capabilities/schedule";
+import { HubCapability } from "./capabilities/hub";
+import { ThermostatCapability } from "./capabilities/thermostat";
 import { FaultInjector } from "./faults";
 import { SimFirmware, TRIGGER_PHYSICAL } from "./firmware";
 import { deriveIdentity } from "./identity";
@@ -320,6 +322,26 @@ export class SimulatedDevice extends EventEmitter {
     }
     this.fw.clock.advance(seconds);
     this.fw.changed();
+  }
+
+  /**
+   * A hub's leak sensor gets wet (or dry): the hub pushes Hub.Sensor.WaterLeak. Without `id`, the
+   * hub's first leak sensor.
+   */
+  setLeak(leak: boolean, id?: string): void {
+    const hub = this.fw.capabilities.find(HubCapability);
+    const target = id ?? hub?.leakSensors()[0];
+    if (!hub || !target || !hub.setLeak(target, leak)) {
+      const has = hub ? `its leak sensors are ${hub.leakSensors().join(", ") || "none"}` : "it is not a hub";
+      throw new MerossError("BAD_INPUT", `The simulated ${this.model.name} has no leak sensor ${target ?? ""}: ${has}.`);
+    }
+  }
+
+  /** Opens or closes the window next to a thermostat: open-window detection stops the heating. */
+  setWindowOpen(open: boolean): void {
+    const t = this.fw.capabilities.find(ThermostatCapability);
+    if (!t) throw new MerossError("BAD_INPUT", `The simulated ${this.model.name} is not a thermostat, so it has no window detection.`);
+    t.setWindow(open);
   }
 
   /** Restarts today's energy counter as metering firmware does when it reboots. */

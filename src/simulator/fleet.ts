@@ -138,8 +138,9 @@ export class Fleet {
       req.on("close", () => this.clients.delete(res));
       return;
     }
-    // press: the device button; advance: its clock moves ahead (a day by default) so energy rolls over.
-    const action = /^\/api\/devices\/([^/]+)\/(press|advance)$/.exec(url.pathname);
+    // press: the device button; advance: its clock moves ahead (a day by default) so energy rolls over;
+    // leak: a hub's leak sensor gets wet (?on=0 dries it); window: a thermostat's window opens (?open=0 closes).
+    const action = /^\/api\/devices\/([^/]+)\/(press|advance|leak|window)$/.exec(url.pathname);
     if (method === "POST" && action) {
       const device = this.get(decodeURIComponent(action[1]));
       if (!device) {
@@ -148,6 +149,8 @@ export class Fleet {
       }
       try {
         if (action[2] === "press") device.press(Number(url.searchParams.get("channel") ?? "0"), url.searchParams.get("action") ?? undefined);
+        else if (action[2] === "leak") device.setLeak(url.searchParams.get("on") !== "0", url.searchParams.get("sub") ?? undefined);
+        else if (action[2] === "window") device.setWindowOpen(url.searchParams.get("open") !== "0");
         else device.advanceTime(Number(url.searchParams.get("seconds") ?? "86400"));
       } catch (err) {
         this.json(res, 400, { error: err instanceof Error ? err.message : "bad request" });

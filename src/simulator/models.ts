@@ -33,6 +33,7 @@ import { bulbAbility, CONFIG_BASE, DIGEST_BASE, MFC_LIKE_ABILITY, MSL320CPR_ABIL
 import { defineModel, type Ability, type DeviceModel } from "./model-def";
 
 export { defineModel, type Ability, type DeviceModel, type DeviceModelEntry } from "./model-def";
+import { climateModels } from "./models-climate";
 
 /** Exactly the mss310r 2.1.4 trace ability list. */
 const MSS310R_ABILITY: Ability = {
@@ -380,6 +381,7 @@ export const MODELS: Record<string, DeviceModel> = {
   }),
   msg100: defineModel(MSG100),
   mrs100: defineModel(MRS100),
+  ...climateModels(),
 };
 
 /** All models, in catalogue order (for `meross simulate --list` and the docs). */

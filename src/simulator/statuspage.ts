@@ -102,6 +102,16 @@ The buttons act like the physical button on the device.</footer>
     fetch("/api/devices/" + encodeURIComponent(uuid) + "/advance?seconds=86400", { method: "POST" }).catch(function () {});
   }
 
+  function post(uuid, action, query) {
+    fetch("/api/devices/" + encodeURIComponent(uuid) + "/" + action + "?" + query, { method: "POST" }).catch(function () {});
+  }
+
+  function button(id, text, fn) {
+    var b = el("button", { className: "press", "data-testid": id, text: text });
+    b.addEventListener("click", fn);
+    return b;
+  }
+
   function fact(label, value) {
     return [el("span", { text: label }), el("b", { text: value })];
   }
@@ -192,6 +202,24 @@ The buttons act like the physical button on the device.</footer>
       stateText = d.channels.length > 1 ? on + " of " + d.channels.length + " outlets on" : (on ? "on" : "off");
       if (d.channels.length === 0) stateText = "measuring";
     }
+    if (d.climate) {
+      var c = d.climate;
+      stateText = c.on
+        ? c.current + " °C → " + c.target + " °C · " + c.mode + (c.heating ? " · heating" : " · idle")
+        : "off · " + c.current + " °C";
+      if (c.windowOpen) stateText += " · window open";
+    }
+    if (d.diffuser) stateText = "spray " + d.diffuser.spray + (d.diffuser.light.on ? " · light " + d.diffuser.light.rgb : " · light off");
+    if (d.hub) {
+      stateText = d.hub.length + " sub-devices";
+      d.hub.forEach(function (h) {
+        var txt = h.id + " " + h.type + " · " + h.battery + "%";
+        if (h.temperature !== undefined) txt += " · " + h.temperature + " °C " + h.humidity + " %";
+        if (h.leak !== undefined) txt += h.leak ? " · LEAK" : " · dry";
+        if (h.valve) txt += " · " + h.valve.current + " → " + h.valve.target + " °C" + (h.valve.heating ? " heating" : "");
+        visual.appendChild(el("div", { "data-testid": "sub-" + d.uuid + "-" + h.id, "data-leak": String(!!h.leak), text: txt }));
+      });
+    }
     card.appendChild(visual);
     if (d.electricity) stateText += " · " + d.electricity.watts.toFixed(1) + " W · " + d.electricity.volts.toFixed(1) + " V";
     card.appendChild(el("div", { className: "state", "data-testid": "state-" + d.uuid, text: stateText }));
@@ -209,6 +237,23 @@ The buttons act like the physical button on the device.</footer>
       var day = el("button", { className: "press", "data-testid": "advance-" + d.uuid, text: "Skip a day ahead" });
       day.addEventListener("click", function () { advanceDay(d.uuid); });
       card.appendChild(day);
+    }
+    if (d.climate) {
+      var w = d.climate.windowOpen;
+      card.appendChild(button("window-" + d.uuid, w ? "Close the window" : "Open the window", function () {
+        post(d.uuid, "window", "open=" + (w ? "0" : "1"));
+      }));
+    }
+    if (d.hub) {
+      d.hub.filter(function (h) { return h.leak !== undefined; }).forEach(function (h) {
+        card.appendChild(button("leak-" + d.uuid + "-" + h.id, h.leak ? "Dry leak sensor " + h.id : "Trigger leak", function () {
+          post(d.uuid, "leak", "sub=" + encodeURIComponent(h.id) + "&on=" + (h.leak ? "0" : "1"));
+        }));
+      });
+    }
+    if (d.climate || d.hub) {
+      // Rooms warm and batteries drain in simulated time: an hour in one click.
+      card.appendChild(button("hour-" + d.uuid, "Skip an hour ahead", function () { post(d.uuid, "advance", "seconds=3600"); }));
     }
     return card;
   }

@@ -231,8 +231,25 @@ export interface DeviceSnapshot {
   };
   electricity?: { watts: number; volts: number; amps: number };
   covers?: SimCoverState[];
+  /** Thermostats: what the display shows (°C). */
+  climate?: { on: boolean; mode: string; target: number; current: number; heating: boolean; windowOpen: boolean };
+  /** Hubs: one line per sub-device (°C, %RH, battery %). */
+  hub?: SimSubDeviceSnapshot[];
+  /** Diffusers: spray mode and light. */
+  diffuser?: { spray: string; light: { on: boolean; rgb: string; luminance: number } };
   wifi?: string;
   mqtt: MqttState;
+}
+
+export interface SimSubDeviceSnapshot {
+  id: string;
+  type: string;
+  online: boolean;
+  battery: number;
+  temperature?: number;
+  humidity?: number;
+  leak?: boolean;
+  valve?: { on: boolean; mode: string; target: number; current: number; heating: boolean };
 }
 
 export interface LightChange {

@@ -11,7 +11,7 @@ import { freePort, requireProgram, ROOT, startNodeRed, type NodeRed } from "./ha
 const SESSION_NAMESPACES = new Set(["Appliance.System.Time", "Appliance.System.Clock", "Appliance.Control.Bind"]);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Config nodes (meross-config) are not in the palette; they are created from a node's dialog. */
-const TYPES = ["meross-toggle", "meross-light", "meross-request", "meross-onboard", "meross-state", "meross-energy"];
+const TYPES = ["meross-toggle", "meross-light", "meross-request", "meross-onboard", "meross-state", "meross-energy", "meross-climate"];
 /** Screenshots for the README, refreshed by every run of this test. */
 const IMAGES = path.join(ROOT, "docs", "images");
 const KEY = "demo-key";

@@ -18,3 +18,6 @@ export * from "./cover";
 export * from "./cover-command";
 export * from "./garage";
 export * from "./roller";
+export * from "./thermostat";
+export * from "./hub";
+export * from "./diffuser";

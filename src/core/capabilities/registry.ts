@@ -3,15 +3,18 @@
  * capability is its own module plus one line here.
  */
 import type { Envelope } from "../protocol/message";
+import { diffuserCapability } from "./diffuser";
 import { electricityCapability } from "./electricity";
 import { fanCapability } from "./fan";
 import { garageCapability } from "./garage";
+import { hubCapability } from "./hub";
 import { lightCapability } from "./light";
 import { lightEffectCapability } from "./light-effect";
 import { multipleCapability } from "./multiple";
 import { scheduleCapability } from "./schedule";
 import { rollerCapability } from "./roller";
 import { systemCapability } from "./system";
+import { thermostatCapability } from "./thermostat";
 import { toggleCapability } from "./toggle";
 import type { Abilities, Capability, ChangeSource, Update } from "./types";
 
@@ -26,6 +29,9 @@ export const CAPABILITIES: readonly Capability[] = [
   fanCapability,
   garageCapability,
   rollerCapability,
+  thermostatCapability,
+  hubCapability,
+  diffuserCapability,
 ];
 
 /**

@@ -10,6 +10,9 @@ import type { LightState } from "./light";
 import type { ElectricityReading } from "./electricity";
 import type { DailyConsumption } from "./consumption";
 import type { CoverState } from "./cover";
+import type { ThermostatState } from "./thermostat";
+import type { AlarmType, SubDeviceState } from "./hub";
+import type { DiffuserState } from "./diffuser";
 
 export type Abilities = Record<string, Record<string, unknown>>;
 
@@ -22,6 +25,10 @@ export type DeviceEvent =
   | { type: "light"; light: LightState; source?: ChangeSource }
   | { type: "electricity"; reading: ElectricityReading; source?: ChangeSource }
   | { type: "consumption"; days: DailyConsumption[]; source?: ChangeSource }
+  | { type: "thermostat"; thermostat: ThermostatState; source?: ChangeSource }
+  | { type: "subdevice"; sub: SubDeviceState; source?: ChangeSource }
+  | { type: "alarm"; subId: string; alarm: AlarmType; active: boolean; source?: ChangeSource }
+  | { type: "diffuser"; diffuser: DiffuserState; source?: ChangeSource }
   | { type: "info"; info: DeviceInfo }
   | { type: "online"; online: boolean; source?: "push" | "broker" }
   /** The device's timers or auto-off triggers changed (schedule.ts); nothing is cached, re-read them. */
@@ -41,6 +48,12 @@ export interface MutableDeviceState {
   consumption?: DailyConsumption[];
   /** Garage doors and roller shutters per channel (created by the first cover reading). */
   covers?: Map<number, CoverState>;
+  /** Thermostat state per channel (Thermostat.Mode / ModeB). */
+  thermostats?: Map<number, ThermostatState>;
+  /** Hub sub-devices by id (Appliance.Hub.*), merged from partial pushes. */
+  subdevices?: Map<string, SubDeviceState>;
+  /** Diffuser spray and light (Diffuser.Spray / Light). */
+  diffuser?: DiffuserState;
 }
 
 /** The same state as seen from outside the session: read-only. */
@@ -52,6 +65,9 @@ export interface DeviceState {
   readonly electricity?: ReadonlyMap<number, Readonly<ElectricityReading>>;
   readonly consumption?: readonly Readonly<DailyConsumption>[];
   readonly covers?: ReadonlyMap<number, Readonly<CoverState>>;
+  readonly thermostats?: ReadonlyMap<number, Readonly<ThermostatState>>;
+  readonly subdevices?: ReadonlyMap<string, Readonly<SubDeviceState>>;
+  readonly diffuser?: Readonly<DiffuserState>;
 }
 
 /** A state change: applied to the session's state, it returns what listeners should hear. */

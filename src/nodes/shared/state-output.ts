@@ -7,6 +7,7 @@ import type { NodeStatus } from "node-red";
 import type { MerossDevice, DeviceEvent } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
 import { lightStateToOutput } from "../../core/capabilities/light";
+import { isHub, readHub, type AlarmType, type SubDeviceState } from "../../core/capabilities/hub";
 import { describeValue } from "../../core/protocol/rules";
 import { isBlank } from "./inputs";
 
@@ -16,8 +17,18 @@ export type Source = "push" | "poll" | "command";
 export interface StatePayload {
   uuid: string;
   model?: string;
-  kind: "toggle" | "light" | "online";
+  kind: "toggle" | "light" | "online" | "sensor" | "alarm";
   channel?: number;
+  /** Hub sub-device id (kinds sensor and alarm). */
+  subId?: string;
+  /** Sub-device model: ms100, ms400, mts100v3… */
+  subType?: string;
+  temperature?: number;
+  humidity?: number;
+  battery?: number;
+  /** Alarm kind: leak, smoke or door (door = open). */
+  type?: AlarmType;
+  active?: boolean;
   on?: boolean;
   light?: { on?: boolean; brightness: number; mode: string; rgb: string; temperature: number };
   online?: boolean;
@@ -39,6 +50,14 @@ export function pollSeconds(v: unknown): number {
 
 export function describe(p: StatePayload, prefix: string): NodeStatus {
   const who = prefix ? `${shortName(prefix)} · ` : "";
+  if (p.kind === "alarm") {
+    return { fill: p.active ? "red" : "green", shape: "dot", text: `${who}${p.subId} ${p.type} ${p.active ? "ALARM" : "clear"}` };
+  }
+  if (p.kind === "sensor") {
+    const t = p.temperature !== undefined ? ` ${p.temperature} °C` : "";
+    const b = p.battery !== undefined ? ` · ${p.battery}%` : "";
+    return { fill: p.online === false ? "grey" : "green", shape: "dot", text: `${who}${p.subId}${t}${b}` };
+  }
   if (p.kind === "online") return { fill: p.online ? "green" : "grey", shape: p.online ? "dot" : "ring", text: `${who}${p.online ? "online" : "offline"}` };
   if (p.kind === "toggle") {
     const ch = p.channel ? `${outletName(p.channel)} ` : "";
@@ -58,7 +77,7 @@ export class Tracker {
 
   /** Records `p`; returns true when it is a change worth emitting. The first read is a baseline. */
   note(p: StatePayload): boolean {
-    const k = `${p.uuid}|${p.kind}|${p.channel ?? ""}`;
+    const k = itemKey(p);
     const before = this.items.get(k);
     this.items.set(k, p);
     if (!before) return p.source === "push" || p.kind === "online";
@@ -68,7 +87,10 @@ export class Tracker {
   }
 
   all(): StatePayload[] {
-    return [...this.items.values()].sort((a, b) => a.uuid.localeCompare(b.uuid) || a.kind.localeCompare(b.kind) || (a.channel ?? 0) - (b.channel ?? 0));
+    return [...this.items.values()].sort(
+      (a, b) =>
+        a.uuid.localeCompare(b.uuid) || a.kind.localeCompare(b.kind) || (a.channel ?? 0) - (b.channel ?? 0) || itemKey(a).localeCompare(itemKey(b)),
+    );
   }
 }
 
@@ -77,7 +99,35 @@ export function fromEvent(uuid: string, model: string | undefined, ev: DeviceEve
   if (ev.type === "toggle") return { ...base, kind: "toggle", channel: ev.channel, on: ev.on, source };
   if (ev.type === "light") return { ...base, kind: "light", channel: ev.light.channel ?? 0, light: lightStateToOutput(ev.light), source };
   if (ev.type === "online") return { ...base, kind: "online", online: ev.online, source };
+  if (ev.type === "subdevice") return { ...base, ...sensorFields(ev.sub), source };
+  if (ev.type === "alarm") return { ...base, kind: "alarm", subId: ev.subId, type: ev.alarm, active: ev.active, source };
   return undefined;
+}
+
+/** One item per device, channel or hub sub-device (and alarm type). */
+export function itemKey(p: Pick<StatePayload, "uuid" | "kind" | "channel" | "subId" | "type">): string {
+  return `${p.uuid}|${p.kind}|${p.channel ?? ""}|${p.subId ?? ""}|${p.type ?? ""}`;
+}
+
+function sensorFields(d: Readonly<SubDeviceState>): Omit<StatePayload, "uuid" | "source"> {
+  const out: Omit<StatePayload, "uuid" | "source"> = { kind: "sensor", subId: d.id };
+  if (d.type) out.subType = d.type;
+  if (d.temperature !== undefined) out.temperature = d.temperature;
+  else if (d.valve?.room !== undefined) out.temperature = d.valve.room;
+  if (d.humidity !== undefined) out.humidity = d.humidity;
+  if (d.battery !== undefined) out.battery = d.battery;
+  if (d.online !== undefined) out.online = d.online;
+  return out;
+}
+
+/** "Hub name / 1A00694ACBC7" for a hub sub-device, the device's name otherwise. */
+export function topicWithSub(deviceName: string, p: StatePayload): string {
+  return p.subId ? `${deviceName} / ${p.subId}` : deviceName;
+}
+
+/** Reads what the session does not learn by itself before an on-demand answer: a hub's sub-devices. */
+export async function refreshExtras(device: MerossDevice): Promise<void> {
+  if (isHub(device)) await readHub(device);
 }
 
 /** What a device session already knows, as payloads (toggles, then the light). */
@@ -90,6 +140,12 @@ export function known(device: MerossDevice, uuid: string, model: string | undefi
   if (device.light) {
     const p = fromEvent(uuid, model, { type: "light", light: device.light }, source);
     if (p) out.push(p);
+  }
+  for (const sub of device.state.subdevices?.values() ?? []) {
+    out.push({ ...withModel(uuid, model), ...sensorFields(sub), source });
+    for (const [type, v] of [["leak", sub.leak], ["smoke", sub.smoke], ["door", sub.open]] as const) {
+      if (v !== undefined) out.push({ ...withModel(uuid, model), kind: "alarm", subId: sub.id, type, active: v, source });
+    }
   }
   return out;
 }

@@ -1,0 +1,107 @@
+/**
+ * meross-climate: a thermostat (mts200, mts960) or one radiator valve of a hub (its sub-device
+ * id). msg.payload `{on, mode, target}`, a number (target °C) or "" (read); it answers with
+ * `{on, mode, target, current, heating, windowOpen}` and sends the same whenever the device
+ * pushes a change (room temperature, heating, an open window). On a diffuser, `{spray}` sets the
+ * spray mode and the answer is `{spray, light}`.
+ */
+import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
+import { climateOutput, parseClimateInput, setThermostat, type ClimateState } from "../core/capabilities/thermostat";
+import { setValve, valveOutput } from "../core/capabilities/hub";
+import { diffuserOutput, hasDiffuser, setDiffuser, type DiffuserState } from "../core/capabilities/diffuser";
+import { MerossError } from "../core/errors";
+import { describeValue, isObject } from "../core/protocol/rules";
+import { isBlank } from "./shared/inputs";
+import { linkToConfig } from "./shared/user-node";
+
+interface ClimateDef extends NodeDef {
+  device?: string;
+  subId?: string;
+}
+
+type ClimateMsg = NodeMessageInFlow & { subId?: unknown; meross?: unknown };
+
+/** Hub sub-device ids are 8 or 12 hex characters (docs/protocol-devices.md §10.2). */
+function resolveSubId(configured: string | undefined, fromMsg: unknown): string | undefined {
+  const v = !isBlank(configured) ? configured : fromMsg;
+  if (isBlank(v)) return undefined;
+  if (typeof v !== "string" || !/^[0-9a-f]{8}([0-9a-f]{4})?$/i.test(v.trim())) {
+    throw new MerossError(
+      "BAD_INPUT",
+      `The sub-device id ${describeValue(v)} is not a hub sub-device id: use the 8 or 12 hex characters the hub lists (e.g. 01008C11).`,
+    );
+  }
+  return v.trim().toUpperCase();
+}
+
+function climateStatus(c: ClimateState): NodeStatus {
+  if (!c.on) return { fill: "grey", shape: "ring", text: `off · ${c.current} °C` };
+  const what = c.windowOpen ? "window open" : c.heating ? "heating" : "idle";
+  return { fill: c.heating ? "red" : "green", shape: "dot", text: `${c.current} → ${c.target} °C · ${what}` };
+}
+
+function diffuserStatus(d: DiffuserState): NodeStatus {
+  return { fill: d.spray === "off" ? "grey" : "blue", shape: "dot", text: `spray ${d.spray}${d.light.on ? " · light on" : ""}` };
+}
+
+export = function (RED: NodeAPI): void {
+  function MerossClimate(this: Node, def: ClimateDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    let configuredSub: string | undefined;
+    try {
+      configuredSub = resolveSubId(def.subId, undefined);
+    } catch (err) {
+      node.error(err instanceof Error ? err.message : String(err));
+    }
+
+    const emit = (payload: ClimateState | DiffuserState, status: NodeStatus): void => {
+      link.show(status);
+      const msg: NodeMessage = { topic: link.name(), payload };
+      node.send(msg);
+    };
+    // Pushes only: our own commands answer through the input message.
+    const link = linkToConfig(RED, node, def.device, (ev) => {
+      if (ev.type === "info" || ev.source !== "push") return;
+      if (ev.type === "thermostat" && !configuredSub && ev.thermostat.channel === 0)
+        emit(climateOutput(ev.thermostat), climateStatus(ev.thermostat));
+      if (ev.type === "subdevice" && configuredSub && ev.sub.id === configuredSub && ev.sub.valve) {
+        const out = valveOutput(ev.sub.valve);
+        emit(out, climateStatus(out));
+      }
+      if (ev.type === "diffuser" && !configuredSub) emit(diffuserOutput(ev.diffuser), diffuserStatus(ev.diffuser));
+    });
+
+    node.on("input", (msg: NodeMessageInFlow, send, done) => {
+      const run = async (): Promise<void> => {
+        const m = msg as ClimateMsg;
+        const subId = resolveSubId(def.subId, m.subId);
+        const device = await link.device();
+        await device.ready();
+        let payload: ClimateState | DiffuserState;
+        if (
+          !subId &&
+          hasDiffuser(device) &&
+          (isBlank(m.payload) || (isObject(m.payload) && "spray" in m.payload) || typeof m.payload === "string")
+        ) {
+          const d = await setDiffuser(device, m.payload);
+          payload = diffuserOutput(d);
+          link.show(diffuserStatus(d));
+        } else {
+          const cmd = parseClimateInput(m.payload);
+          payload = subId ? await setValve(device, subId, cmd) : climateOutput(await setThermostat(device, cmd));
+          link.show(climateStatus(payload));
+        }
+        m.payload = payload;
+        // A topic the flow set is kept; otherwise the device's name says where the state came from.
+        if (isBlank(m.topic)) m.topic = link.name();
+        m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", ...(subId ? { subId } : {}), address: device.address };
+        send(m);
+        done();
+      };
+      run().catch((err: unknown) => link.fail(err, done));
+    });
+  }
+
+  RED.nodes.registerType("meross-climate", MerossClimate);
+};

@@ -1,0 +1,329 @@
+/**
+ * A hub like the msh300 with its sub-devices (docs/protocol-devices.md §14): temperature/humidity
+ * sensors (ms100), leak sensors (ms400) and radiator valves (mts100v3), addressed by id. Answers
+ * `[]` with every sub-device and `[{id}]` with those asked for; pushes partial lists on change.
+ * Batteries drain and valves warm their room in simulated time; a leak is triggered from outside.
+ */
+import { isObject, toInt, type Json } from "../../core/protocol/rules";
+import type { DeviceSnapshot, SimSubDeviceSnapshot } from "../types";
+import {
+  getAck,
+  setAck,
+  type Capability,
+  type CapabilitySpec,
+  type Outcome,
+  type SimContext,
+  type SimPush,
+  type SimRequest,
+} from "./types";
+
+const NS = {
+  digest: "Appliance.Digest.Hub",
+  online: "Appliance.Hub.Online",
+  battery: "Appliance.Hub.Battery",
+  togglex: "Appliance.Hub.ToggleX",
+  sensorAll: "Appliance.Hub.Sensor.All",
+  tempHum: "Appliance.Hub.Sensor.TempHum",
+  latest: "Appliance.Hub.Sensor.Latest",
+  leak: "Appliance.Hub.Sensor.WaterLeak",
+  valveAll: "Appliance.Hub.Mts100.All",
+  mode: "Appliance.Hub.Mts100.Mode",
+  temperature: "Appliance.Hub.Mts100.Temperature",
+  adjust: "Appliance.Hub.Mts100.Adjust",
+} as const;
+
+export type SubType = "ms100" | "ms400" | "mts100v3";
+
+export interface HubSettings {
+  subs: Array<{ id: string; type: SubType; battery?: number }>;
+}
+
+interface Sub {
+  id: string;
+  type: SubType;
+  battery: number;
+  lastActive: number;
+  temp: number;
+  hum: number;
+  leak: number;
+  onoff: number;
+  mode: number;
+  presets: { custom: number; comfort: number; economy: number; away: number };
+}
+
+/** Battery percent lost per simulated day: a sensor lasts about a year, a valve's AA cells longer ⚠ (no capture). */
+const DRAIN_PER_DAY: Record<SubType, number> = { ms100: 0.3, ms400: 0.25, mts100v3: 0.2 };
+const VALVE_PRESETS = ["custom", "comfort", "economy", undefined, "away"] as const;
+const VALVE_MODES = ["manual", "heat", "eco", "auto", "away"];
+const HEAT_RATE = 10 / 900;
+
+export class HubCapability implements Capability {
+  private readonly subs: Sub[];
+  private lastSec = 0;
+  private reported = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: SimContext,
+    settings: HubSettings,
+  ) {
+    this.subs = settings.subs.map((s) => ({
+      id: s.id,
+      type: s.type,
+      battery: s.battery ?? 100,
+      lastActive: 0,
+      temp: s.type === "mts100v3" ? 170 : 205,
+      hum: 480,
+      leak: 0,
+      onoff: 1,
+      mode: 0,
+      presets: { custom: 210, comfort: 220, economy: 170, away: 120 },
+    }));
+  }
+
+  boot(): void {
+    this.lastSec = this.ctx.clock.seconds();
+    for (const s of this.subs) s.lastActive = this.lastSec;
+    for (const s of this.subs) this.reported.set(s.id, JSON.stringify(this.view(s)));
+  }
+
+  handle(req: SimRequest): Outcome | undefined {
+    this.integrate();
+    const key = Object.keys(req.payload)[0] ?? "";
+    const asked = this.wanted(req.payload[key]);
+    if (req.method === "SET") return this.set(req.namespace, req.payload);
+    if (req.method !== "GET") return undefined;
+    switch (req.namespace) {
+      case NS.digest:
+        return getAck({ hub: this.digest() });
+      case NS.online:
+        return getAck({ online: asked.map((s) => ({ id: s.id, status: 1, lastActiveTime: s.lastActive })) });
+      case NS.battery:
+        return getAck({ battery: asked.map((s) => ({ id: s.id, value: Math.round(s.battery) })) });
+      case NS.togglex:
+        return getAck({ togglex: asked.map((s) => ({ id: s.id, onoff: s.type === "mts100v3" ? s.onoff : 0 })) });
+      case NS.sensorAll:
+        return getAck({ all: asked.filter((s) => s.type !== "mts100v3").map((s) => this.sensorAll(s)) });
+      case NS.tempHum:
+        return getAck({ tempHum: asked.filter((s) => s.type === "ms100").map((s) => this.tempHum(s)) });
+      case NS.latest:
+        return getAck({ latest: asked.filter((s) => s.type === "ms100").map((s) => this.latest(s)) });
+      case NS.leak:
+        return getAck({ waterLeak: asked.filter((s) => s.type === "ms400").map((s) => this.leakEntry(s)) });
+      case NS.valveAll:
+        return getAck({ all: this.valves(asked).map((s) => this.valveAll(s)) });
+      case NS.mode:
+        return getAck({ mode: this.valves(asked).map((s) => ({ id: s.id, state: s.mode })) });
+      case NS.temperature:
+        return getAck({ temperature: this.valves(asked).map((s) => ({ id: s.id, ...this.temps(s) })) });
+      case NS.adjust:
+        return getAck({ adjust: this.valves(asked).map((s) => ({ id: s.id, temperature: 0 })) });
+      default:
+        return undefined;
+    }
+  }
+
+  all(): Json {
+    this.integrate();
+    return { digest: { hub: this.digest() } };
+  }
+
+  pushes(): SimPush[] {
+    this.integrate();
+    const out: SimPush[] = [];
+    for (const s of this.subs) {
+      const was = JSON.parse(this.reported.get(s.id) ?? "{}") as Record<string, unknown>;
+      const now = this.view(s);
+      this.reported.set(s.id, JSON.stringify(now));
+      if (was.battery !== now.battery) out.push({ namespace: NS.battery, payload: { battery: [{ id: s.id, value: now.battery }] } });
+      if (s.type === "ms100" && (was.temperature !== now.temperature || was.humidity !== now.humidity))
+        out.push({ namespace: NS.tempHum, payload: { tempHum: [this.tempHum(s)] } });
+      if (s.type === "ms400" && was.leak !== now.leak) out.push({ namespace: NS.leak, payload: { waterLeak: [this.leakEntry(s)] } });
+      if (s.type !== "mts100v3") continue;
+      const v = now.valve!;
+      const wv = (was.valve ?? {}) as Record<string, unknown>;
+      if (wv.on !== v.on) out.push({ namespace: NS.togglex, payload: { togglex: [{ id: s.id, onoff: s.onoff }] } });
+      if (wv.mode !== v.mode) out.push({ namespace: NS.mode, payload: { mode: [{ id: s.id, state: s.mode }] } });
+      // Valve pushes are partial (§14.4): only the fields that moved.
+      const t: Json = { id: s.id };
+      if (wv.target !== v.target) t.currentSet = this.currentSet(s);
+      if (wv.current !== v.current) t.room = Math.round(s.temp);
+      if (wv.heating !== v.heating) t.heating = this.heating(s) ? 1 : 0;
+      if (Object.keys(t).length > 1) out.push({ namespace: NS.temperature, payload: { temperature: [t] } });
+    }
+    return out;
+  }
+
+  snapshot(snap: DeviceSnapshot): void {
+    this.integrate();
+    snap.hub = this.subs.map((s) => this.view(s));
+  }
+
+  /** The leak sensor gets wet (or dry again): what the status page's "Trigger leak" does. */
+  setLeak(id: string, leak: boolean): boolean {
+    const s = this.subs.find((x) => x.id === id && x.type === "ms400");
+    if (!s) return false;
+    this.integrate();
+    s.leak = leak ? 1 : 0;
+    s.lastActive = this.ctx.clock.seconds();
+    this.ctx.changed();
+    return true;
+  }
+
+  leakSensors(): string[] {
+    return this.subs.filter((s) => s.type === "ms400").map((s) => s.id);
+  }
+
+  private set(ns: string, payload: Json): Outcome | undefined {
+    const list = (key: string): Json[] => (Array.isArray(payload[key]) ? payload[key] : []).filter(isObject);
+    const find = (e: Json): Sub | undefined => this.subs.find((s) => s.id === e.id && s.type === "mts100v3");
+    switch (ns) {
+      case NS.togglex:
+        for (const e of list("togglex")) {
+          const s = find(e);
+          const on = toInt(e.onoff);
+          if (s && (on === 0 || on === 1)) s.onoff = on;
+        }
+        this.ctx.changed();
+        return setAck();
+      case NS.mode:
+        for (const e of list("mode")) {
+          const s = find(e);
+          const m = toInt(e.state);
+          if (s && m !== undefined && m >= 0 && m < VALVE_PRESETS.length) s.mode = m;
+        }
+        this.ctx.changed();
+        return setAck();
+      case NS.temperature: {
+        const touched: Sub[] = [];
+        for (const e of list("temperature")) {
+          const s = find(e);
+          if (!s) continue;
+          for (const p of ["custom", "comfort", "economy", "away"] as const) {
+            const v = toInt(e[p]);
+            if (v !== undefined) s.presets[p] = Math.min(350, Math.max(50, v));
+          }
+          touched.push(s);
+        }
+        this.ctx.changed();
+        // Temperature SET answers with the full list of the valves it touched ([T …16]).
+        return { method: "SETACK", payload: { temperature: touched.map((s) => ({ id: s.id, ...this.temps(s) })) } };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private wanted(v: unknown): Sub[] {
+    const ids = (Array.isArray(v) ? v : []).map((e) => (isObject(e) && typeof e.id === "string" ? e.id : "")).filter((id) => id);
+    return ids.length === 0 ? this.subs : this.subs.filter((s) => ids.includes(s.id));
+  }
+
+  private valves(list: Sub[]): Sub[] {
+    return list.filter((s) => s.type === "mts100v3");
+  }
+
+  private currentSet(s: Sub): number {
+    return s.presets[VALVE_PRESETS[s.mode] ?? "comfort"];
+  }
+
+  private heating(s: Sub): boolean {
+    return s.onoff === 1 && Math.round(s.temp) < this.currentSet(s);
+  }
+
+  /** Batteries drain, valves warm their room (1 °C in 15 minutes) and it cools back to 17 °C when idle. */
+  private integrate(): void {
+    const now = this.ctx.clock.seconds();
+    const dt = Math.max(0, now - this.lastSec);
+    this.lastSec = now;
+    if (dt === 0) return;
+    for (const s of this.subs) {
+      s.battery = Math.max(0, s.battery - (DRAIN_PER_DAY[s.type] * dt) / 86_400);
+      s.lastActive = now;
+      if (s.type !== "mts100v3") continue;
+      if (this.heating(s)) s.temp = Math.min(this.currentSet(s), s.temp + HEAT_RATE * dt);
+      else if (s.temp > 170) s.temp = Math.max(s.onoff === 1 ? Math.max(170, this.currentSet(s)) : 170, s.temp - (HEAT_RATE / 3) * dt);
+    }
+  }
+
+  private view(s: Sub): SimSubDeviceSnapshot {
+    const v: SimSubDeviceSnapshot = { id: s.id, type: s.type, online: true, battery: Math.round(s.battery) };
+    if (s.type === "ms100") Object.assign(v, { temperature: s.temp / 10, humidity: s.hum / 10 });
+    if (s.type === "ms400") v.leak = s.leak === 1;
+    if (s.type === "mts100v3") {
+      v.valve = {
+        on: s.onoff === 1,
+        mode: VALVE_MODES[s.mode],
+        target: this.currentSet(s) / 10,
+        current: Math.round(s.temp) / 10,
+        heating: this.heating(s),
+      };
+    }
+    return v;
+  }
+
+  private digest(): Json {
+    const subdevice = this.subs.map((s) => {
+      const base = { id: s.id, status: 1, onoff: s.type === "mts100v3" ? s.onoff : 0, lastActiveTime: s.lastActive };
+      if (s.type === "ms100") {
+        const voltage = 2000 + Math.round(s.battery * 10);
+        return { ...base, ms100: { latestTime: s.lastActive, latestTemperature: s.temp, latestHumidity: s.hum, voltage } };
+      }
+      if (s.type === "ms400") return { ...base, waterLeak: { latestWaterLeak: s.leak, latestSampleTime: s.lastActive } };
+      return { ...base, scheduleBMode: 6, mts100v3: { mode: s.mode } };
+    });
+    return { hubId: -381895630, mode: 0, subdevice };
+  }
+
+  private sensorAll(s: Sub): Json {
+    const online = { status: 1, lastActiveTime: s.lastActive };
+    if (s.type === "ms400") return { id: s.id, online, waterLeak: this.leakEntry(s) };
+    const temperature = { latest: s.temp, latestSampleTime: s.lastActive, max: 500, min: -100 };
+    return { id: s.id, online, temperature, humidity: { latest: s.hum, latestSampleTime: s.lastActive, max: 1000, min: 0 } };
+  }
+
+  private tempHum(s: Sub): Json {
+    return { id: s.id, latestTemperature: s.temp, latestHumidity: s.hum, latestTime: s.lastActive };
+  }
+
+  private latest(s: Sub): Json {
+    return { id: s.id, temperature: { sample: s.temp, time: s.lastActive }, humidity: { sample: s.hum, time: s.lastActive } };
+  }
+
+  private leakEntry(s: Sub): Json {
+    return { id: s.id, latestWaterLeak: s.leak, latestSampleTime: s.lastActive };
+  }
+
+  private temps(s: Sub): Json {
+    const { custom, comfort, economy, away } = s.presets;
+    const heating = this.heating(s) ? 1 : 0;
+    return {
+      room: Math.round(s.temp),
+      currentSet: this.currentSet(s),
+      custom,
+      comfort,
+      economy,
+      max: 350,
+      min: 50,
+      heating,
+      away,
+      openWindow: 0,
+    };
+  }
+
+  private valveAll(s: Sub): Json {
+    const online = { status: 1, lastActiveTime: s.lastActive };
+    return {
+      id: s.id,
+      scheduleBMode: 6,
+      online,
+      togglex: { onoff: s.onoff },
+      timeSync: { state: 1 },
+      mode: { state: s.mode },
+      temperature: this.temps(s),
+    };
+  }
+}
+
+export function hub(settings: HubSettings): CapabilitySpec {
+  return { name: "hub", namespaces: Object.values(NS), settings, create: (ctx) => new HubCapability(ctx, settings) };
+}

@@ -1,0 +1,148 @@
+/**
+ * Climate and home devices of the simulated catalogue (models.ts spreads them in): the mts200b
+ * thermostat, the msh300 hub with its sub-devices and the mod100 diffuser. Ability lists come from
+ * the captures named beside each (docs/protocol-devices.md §10.3). Built on demand because
+ * models.ts imports this file while it defines the shared ability parts.
+ */
+import { config } from "./capabilities/config";
+import { diffuser } from "./capabilities/diffuser";
+import { hub } from "./capabilities/hub";
+import { multiple } from "./capabilities/multiple";
+import { schedule } from "./capabilities/schedule";
+import { system } from "./capabilities/system";
+import { thermostat } from "./capabilities/thermostat";
+import { CONFIG_BASE, DIGEST_BASE, SYSTEM_BASE, type Ability } from "./abilities";
+import { defineModel, type DeviceModel } from "./model-def";
+
+/** mts200b fw 7.6.5 ([T …0C]): Thermostat.* namespaces, no ToggleX, WifiX onboarding. */
+const mts200bAbility = (): Ability => ({
+  ...CONFIG_BASE,
+  "Appliance.Config.WifiX": {},
+  "Appliance.Config.Info": {},
+  ...SYSTEM_BASE,
+  "Appliance.Mcu.Firmware": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.Control.PhysicalLock": {},
+  "Appliance.Control.Thermostat.HoldAction": {},
+  "Appliance.Control.Thermostat.Mode": {},
+  "Appliance.Control.Thermostat.Calibration": {},
+  "Appliance.Control.Thermostat.DeadZone": {},
+  "Appliance.Control.Thermostat.Frost": {},
+  "Appliance.Control.Thermostat.Overheat": {},
+  "Appliance.Control.Thermostat.WindowOpened": {},
+  "Appliance.Control.Thermostat.Schedule": {},
+  "Appliance.Control.Screen.Brightness": {},
+  "Appliance.Control.Thermostat.Sensor": {},
+  ...DIGEST_BASE,
+});
+
+/**
+ * msh300 fw 4.1.26 ([T …0F]) plus Hub.Sensor.WaterLeak, which an ms400 leak sensor needs and that
+ * capture (one ms100, two mts100v3) does not list ⚠.
+ */
+const msh300Ability = (): Ability => ({
+  ...CONFIG_BASE,
+  ...SYSTEM_BASE,
+  "Appliance.System.DNDMode": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.Digest.Hub": {},
+  "Appliance.Hub.Online": {},
+  "Appliance.Hub.ToggleX": {},
+  "Appliance.Hub.Exception": {},
+  "Appliance.Hub.SubdeviceList": {},
+  "Appliance.Hub.Report": {},
+  "Appliance.Hub.Battery": {},
+  "Appliance.Hub.Mts100.All": {},
+  "Appliance.Hub.Mts100.TimeSync": {},
+  "Appliance.Hub.Mts100.Mode": {},
+  "Appliance.Hub.Mts100.Temperature": {},
+  "Appliance.Hub.Mts100.Adjust": {},
+  "Appliance.Hub.Mts100.Schedule": { scheduleUnitTime: 30 },
+  "Appliance.Hub.Mts100.ScheduleB": { scheduleUnitTime: 15 },
+  "Appliance.Hub.Sensor.All": {},
+  "Appliance.Hub.Sensor.Latest": {},
+  "Appliance.Hub.Sensor.TempHum": {},
+  "Appliance.Hub.Sensor.Adjust": {},
+  "Appliance.Hub.Sensor.Alert": {},
+  "Appliance.Hub.Sensor.WaterLeak": {},
+});
+
+/** mod100 fw 3.1.5 ([T …02]): Diffuser.Spray/Light/Sensor, TimerX/TriggerX, no ToggleX. */
+const mod100Ability = (): Ability => ({
+  ...CONFIG_BASE,
+  ...SYSTEM_BASE,
+  "Appliance.Control.Multiple": { maxCmdNum: 5 },
+  "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
+  "Appliance.Control.TriggerX": {},
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  ...DIGEST_BASE,
+  "Appliance.Control.Diffuser.Spray": {},
+  "Appliance.Control.Diffuser.Light": {},
+  "Appliance.Control.Diffuser.Sensor": {},
+});
+
+export function climateModels(): Record<string, DeviceModel> {
+  return {
+    mts200b: defineModel({
+      name: "mts200b",
+      type: "mts200b",
+      subType: "eu",
+      hardwareVersion: "7.0.0",
+      firmwareVersion: "7.6.5",
+      compileTime: "2022/09/20-13:44:53",
+      chip: "rtl8710cm",
+      channels: 0,
+      features: ["thermostat", "wifix"],
+      description: "Smart thermostat (mts200b): heats a room towards its target; tenths of °C; Mode GET answers [] (state in System.All)",
+      ability: mts200bAbility(),
+      capabilities: [system(), config(), thermostat({ emptyModeGet: true }), multiple({ maxReplyBytes: 2900 })],
+    }),
+    msh300: defineModel({
+      name: "msh300",
+      type: "msh300",
+      subType: "un",
+      hardwareVersion: "4.0.0",
+      firmwareVersion: "4.1.26",
+      compileTime: "2020/11/07 16:29:31 GMT +08:00",
+      chip: "mt7686",
+      channels: 0,
+      features: ["hub", "sensors", "radiator valves"],
+      description: "Smart hub (msh300) with a temperature/humidity sensor (ms100), a leak sensor (ms400) and a radiator valve (mts100v3)",
+      ability: msh300Ability(),
+      capabilities: [
+        system(),
+        config(),
+        hub({
+          subs: [
+            { id: "120027D21C19", type: "ms100", battery: 50 },
+            { id: "1A00694ACBC7", type: "ms400" },
+            { id: "01008C11", type: "mts100v3" },
+          ],
+        }),
+        multiple({ maxReplyBytes: 2900 }),
+      ],
+    }),
+    mod100: defineModel({
+      name: "mod100",
+      type: "mod100",
+      subType: "un",
+      hardwareVersion: "3.0.0",
+      firmwareVersion: "3.1.5",
+      compileTime: "2020/09/01 17:03:31 GMT +08:00",
+      chip: "mt7682",
+      channels: 0,
+      features: ["diffuser"],
+      description: "Aroma diffuser (mod100): spray eco/strong/off and an RGB mood light (Diffuser.Spray/Light)",
+      ability: mod100Ability(),
+      capabilities: [system(), config(), schedule(), diffuser(), multiple({ maxReplyBytes: 2900 })],
+    }),
+  };
+}
