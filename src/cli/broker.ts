@@ -1,6 +1,6 @@
 /**
  * `meross broker`: the embedded Meross-aware MQTT broker in the foreground, so onboarded
- * devices have somewhere to log in (protocol.md §3.9, §5) without installing Mosquitto.
+ * devices have somewhere to log in (docs/protocol.md §3.9, §5) without installing Mosquitto.
  * One stdout line per event, so it can be watched or piped into scripts.
  */
 import * as path from "node:path";

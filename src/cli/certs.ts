@@ -1,6 +1,6 @@
 /**
  * `meross certs`: the private CA and broker certificate a Meross setup needs, since devices
- * only speak MQTT over TLS (protocol.md §5.3), plus a ready mosquitto.conf for people who
+ * only speak MQTT over TLS (docs/protocol.md §5.3), plus a ready mosquitto.conf for people who
  * prefer Mosquitto to the embedded broker.
  */
 import fs from "node:fs";

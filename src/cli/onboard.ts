@@ -78,7 +78,7 @@ Examples:
   meross onboard --host 192.168.1.10 --broker --certs ./certs --key mykey --ssid MyHomeWifi
 `;
 
-/** Devices push their Clock right after the Bind (protocol.md §5.4); keep answering that long before stopping. */
+/** Devices push their Clock right after the Bind (docs/protocol.md §5.4); keep answering that long before stopping. */
 export const ARRIVAL_LINGER_MS = 1_500;
 
 interface BrokerPlan {

@@ -1,7 +1,7 @@
 /**
  * Burst-safe command scheduler for one device channel. A dashboard slider can emit a
  * hundred messages a second while a bulb answers a few requests a second and some
- * firmwares hang when flooded (protocol.md §2.3), so instead of queueing every command
+ * firmwares hang when flooded (docs/protocol.md §2.3), so instead of queueing every command
  * we keep at most one waiting command and merge newer ones into it.
  */
 

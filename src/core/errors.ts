@@ -35,7 +35,7 @@ export const ERROR_CODES: readonly MerossErrorCode[] = [
   "INTERNAL",
 ];
 
-/** Device-side error codes (payload.error.code of an ERROR reply), protocol.md §1.3. */
+/** Device-side error codes (payload.error.code of an ERROR reply), docs/protocol.md §1.3. */
 export const DEVICE_ERROR_SIGN = 5001;
 export const DEVICE_ERROR_UNSUPPORTED = 5000;
 

@@ -1,5 +1,5 @@
 /**
- * Access-point provisioning as explicit, logged steps (protocol.md §3.1):
+ * Access-point provisioning as explicit, logged steps (docs/protocol.md §3.1):
  * System.All → System.Ability → WifiList → Config.Key → System.Time → Config.Wifi[X].
  * Config.Wifi must be last: the device reboots as soon as it acknowledges it.
  */
@@ -139,7 +139,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
   });
   const steps: OnboardStep[] = [];
   // Encrypted firmware drops the plaintext System.All; the session then reads the ability
-  // list and sets up encryption by itself (protocol.md §4.2). Logged as its own step.
+  // list and sets up encryption by itself (docs/protocol.md §4.2). Logged as its own step.
   let encryptionStarted = Date.now();
   device.events.on("encryption", (e: { scheme: EncryptionScheme }) => {
     const s: OnboardStep = { name: "set up encryption", ok: true, ms: Date.now() - encryptionStarted, detail: describeScheme(e.scheme) };
@@ -248,7 +248,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
         userId,
       });
       await device.request("SET", NS.KEY, payload, { checkAbility: false });
-      // The device signs everything after this with the new key (protocol.md §1.2).
+      // The device signs everything after this with the new key (docs/protocol.md §1.2).
       device.setKey(opts.key);
     }, () => `broker ${opts.mqttHost}:${port}`);
 
@@ -288,7 +288,7 @@ export function passwordNote(userId: string): string {
 
 /**
  * After Config.Wifi[X] the device reboots into normal mode, where [ML] talks to real mss110
- * fw 7.3.37 with the static key (a) derived from uuid, the new key and MAC (protocol.md §4.3);
+ * fw 7.3.37 with the static key (a) derived from uuid, the new key and MAC (docs/protocol.md §4.3);
  * MerossDevice "auto" does the same, so nothing from this session's key needs to be kept.
  */
 function describeScheme(scheme: EncryptionScheme): string {

@@ -1,6 +1,6 @@
 /**
  * A strict FIFO that runs one task at a time. Real devices serve one HTTP request at a
- * time and some hang when requests overlap (protocol.md §2.3), so every device session
+ * time and some hang when requests overlap (docs/protocol.md §2.3), so every device session
  * funnels its requests through one of these.
  *
  * Because a device may hang, vanish or be replaced by something hostile, the line always

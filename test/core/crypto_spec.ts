@@ -17,7 +17,7 @@ import { isCode } from "../helpers/errors";
 const vectors = JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors.json"), "utf8"));
 
 describe("crypto: AES-256-CBC as Meross firmware uses it", () => {
-  describe("WifiX password encryption (protocol.md §3.5)", () => {
+  describe("WifiX password encryption (docs/protocol.md §3.5)", () => {
     for (const v of vectors.wifiX) {
       it(`derives key and ciphertext for ${v.type}/${JSON.stringify(v.password)}${v.selfComputed ? " (self-computed)" : " (device-verified)"}`, () => {
         const key = wifiXKey(v.type, v.uuid, v.mac);
@@ -33,7 +33,7 @@ describe("crypto: AES-256-CBC as Meross firmware uses it", () => {
     });
   });
 
-  describe("NUL padding always appends 1..16 bytes (protocol.md §4.2)", () => {
+  describe("NUL padding always appends 1..16 bytes (docs/protocol.md §4.2)", () => {
     const key = "0123456789abcdef0123456789abcdef";
     for (const len of [0, 1, 15, 16, 17, 31, 32, 33]) {
       it(`a ${len}-byte plaintext encrypts to ${(Math.floor(len / 16) + 1) * 16} bytes and decrypts back`, () => {

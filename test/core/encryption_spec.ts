@@ -19,7 +19,7 @@ import { rejectsWith, nextEvent } from "../helpers/errors";
 const KEY = "encryption-spec-key";
 const vectors = JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors.json"), "utf8"));
 
-describe("LAN encryption: detection and the wire form (protocol.md §4)", () => {
+describe("LAN encryption: detection and the wire form (docs/protocol.md §4)", () => {
   it("detects encryption from Encrypt.ECDHE / Encrypt.Suite only, not from firmware.encrypt", () => {
     const read = (name: string) => (JSON.parse(readFileSync(join(__dirname, `../fixtures/traces/${name}.json`), "utf8")) as { ability: Record<string, unknown> }).ability;
     assert.equal(requiresEncryption(read("hp110a")), true, "hp110a 4.1.12 lists Encrypt.ECDHE");
@@ -241,7 +241,7 @@ describe("Onboarding an encrypted device, then MQTT", function () {
     assert.equal(sim.mode, "normal");
     assert.equal(sim.key, KEY);
 
-    // Normal mode over HTTP: the static key from the new key (protocol.md §4.3 a).
+    // Normal mode over HTTP: the static key from the new key (docs/protocol.md §4.3 a).
     const http = new MerossDevice({ address: sim.address, key: KEY });
     devices.push(http);
     await http.setToggle(0, true);

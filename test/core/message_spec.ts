@@ -24,7 +24,7 @@ function replyTo(req: Envelope, method: string, payload: Record<string, unknown>
   };
 }
 
-describe("message envelope (protocol.md §1)", () => {
+describe("message envelope (docs/protocol.md §1)", () => {
   describe("signature vectors of §8.1", () => {
     for (const [i, v] of (vectors.signatures as Array<Record<string, string | number>>).entries()) {
       it(`vector ${i + 1}: ${v.messageId} / key ${JSON.stringify(v.key)} / ts ${v.timestamp} → ${v.sign}`, () => {
@@ -124,7 +124,7 @@ describe("message envelope (protocol.md §1)", () => {
       }
     });
 
-    describe("with the session's keys: the reply must be signed (protocol.md §1.2)", () => {
+    describe("with the session's keys: the reply must be signed (docs/protocol.md §1.2)", () => {
       const keys = ["k"];
       const signedWith = (key: string, method = "SETACK", payload: Record<string, unknown> = {}): Envelope => {
         const rep = replyTo(req, method, payload);

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { SECURITY_FILE, hashPassword, newSecurityConfig, readSecurityFile, writeSecurityFile } from "../../src/core/broker/mosquitto";
 
-/** The access-point provisioning steps of the core (protocol.md §3.1), against simulated devices. */
+/** The access-point provisioning steps of the core (docs/protocol.md §3.1), against simulated devices. */
 describe("onboarding (core)", function () {
   this.timeout(20000);
   const sims: SimulatedDevice[] = [];

@@ -87,7 +87,7 @@ describe("simulator: SimulatedDevice", () => {
       }, "");
       const keyReply = JSON.parse((await postRaw(d.port, JSON.stringify(keyReq))).text) as Envelope;
       assert.equal(keyReply.header.method, "SETACK");
-      assert.ok(verifySign(keyReply.header, key), "Config.Key SETACK is signed with the new key (protocol.md §1.2)");
+      assert.ok(verifySign(keyReply.header, key), "Config.Key SETACK is signed with the new key (docs/protocol.md §1.2)");
       assert.ok(!verifySign(keyReply.header, ""));
       assert.deepEqual(d.gateway, { host: "127.0.0.1", port: 8883, secondHost: "127.0.0.1", secondPort: 8883 });
       assert.equal(d.userId, "42");
@@ -143,7 +143,7 @@ describe("simulator: SimulatedDevice", () => {
       assert.notEqual((trace.payload.trace as Json).code, 0);
     });
 
-    it("decrypts a WifiX password (protocol.md §3.5 vector) and accepts WifiX only where the ability lists it", async () => {
+    it("decrypts a WifiX password (docs/protocol.md §3.5 vector) and accepts WifiX only where the ability lists it", async () => {
       assert.equal(
         decryptWifiXPassword("c/sY5LHH92vRBVU1CzWBfqunORBqdjiLQvGg1CCxnSs=", "mss710", "2308283569760958070148e1e9d7c243", "48:e1:e9:d7:c2:43"),
         "you found a secret",

@@ -1,6 +1,6 @@
 /**
  * A private CA and a server certificate for the local MQTT broker (ours or Mosquitto).
- * Devices never check the certificate (protocol.md §5.3), but Node-RED, mosquitto_sub and
+ * Devices never check the certificate (docs/protocol.md §5.3), but Node-RED, mosquitto_sub and
  * the CLI do, so the chain must pass `openssl verify -purpose sslserver`.
  */
 import fs from "node:fs";
@@ -152,7 +152,7 @@ export function generateCertificates(opts: CertificateOptions): Certificates {
 }
 
 /**
- * TLS (devices need it but do not check the certificate, protocol.md §5.3) and, unless
+ * TLS (devices need it but do not check the certificate, docs/protocol.md §5.3) and, unless
  * `anonymous`, no client without a login: every login and what it may read or write is in
  * the dynamic-security file.
  */

@@ -36,7 +36,7 @@ export interface FadeTarget {
 
 /**
  * One step every 150 ms: a 3 s fade is 21 requests, well above the coalescer's 55 ms floor
- * (protocol.md §2.3: bulbs answer a few requests a second and some hang when flooded), and
+ * (docs/protocol.md §2.3: bulbs answer a few requests a second and some hang when flooded), and
  * brightness moves in steps of about 5 % at most over a full-range 3 s fade.
  */
 export const FADE_STEP_MS = 150;

@@ -1,6 +1,6 @@
 /**
  * The one cipher Meross firmware uses: AES-256-CBC with an ASCII-zero IV and NUL
- * padding (protocol.md §3.5, §4.2), plus the three ways its key is derived
+ * padding (docs/protocol.md §3.5, §4.2), plus the three ways its key is derived
  * (WifiX, the static LAN "mrskey", ECDHE). Pure functions over node:crypto.
  */
 import { createCipheriv, createDecipheriv, createECDH, createHash } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * LAN encryption of whole messages on newer firmware (protocol.md §4): how to tell a device
+ * LAN encryption of whole messages on newer firmware (docs/protocol.md §4): how to tell a device
  * needs it, which key scheme to use, and how an envelope goes on and comes off the wire.
  * Transports call encodeEnvelope/decodeEnvelopeText; the encryption layer (layer.ts) decides the key.
  */

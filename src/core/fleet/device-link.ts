@@ -1,6 +1,6 @@
 /**
  * One device as every user of it sees it: a single MerossDevice session (one request queue,
- * because devices serve one request at a time, protocol.md §2.3) over the carrier the user
+ * because devices serve one request at a time, docs/protocol.md §2.3) over the carrier the user
  * chose, kept in step with what the fleet reports about the device.
  *
  * The link chooses the carrier (HTTP, the fleet's MQTT, or "auto": MQTT while the device
@@ -50,7 +50,7 @@ export interface DeviceLinkOptions {
   /** Names the broker in error sentences. */
   fleetLabel?: string;
   key?: string;
-  /** auto / static / ecdhe / off (protocol.md §4). */
+  /** auto / static / ecdhe / off (docs/protocol.md §4). */
   encryption?: unknown;
   /** Who holds the key registration on the fleet (the config node's id). */
   owner: string;

@@ -1,6 +1,6 @@
 /**
  * Wi-Fi onboarding payloads: Config.WifiList (scan), Config.Wifi (plain base64
- * password) and Config.WifiX (AES-encrypted password), protocol.md §3.3–§3.5.
+ * password) and Config.WifiX (AES-encrypted password), docs/protocol.md §3.3–§3.5.
  */
 import { decryptAes256Cbc, encryptAes256Cbc, wifiXKey } from "../crypto/aes";
 import { MerossError } from "../errors";

@@ -1,5 +1,5 @@
 /**
- * The Meross envelope: `{header, payload}` on every transport (protocol.md §1).
+ * The Meross envelope: `{header, payload}` on every transport (docs/protocol.md §1).
  * Pure functions only, so tests and the simulator share exactly the same rules.
  */
 import { createHash, randomUUID } from "node:crypto";
@@ -42,12 +42,12 @@ export function md5Hex(input: string): string {
   return createHash("md5").update(input, "utf8").digest("hex");
 }
 
-/** sign = md5(messageId + key + timestamp) in lowercase hex, protocol.md §1.2. */
+/** sign = md5(messageId + key + timestamp) in lowercase hex, docs/protocol.md §1.2. */
 export function computeSign(messageId: string, key: string, timestamp: number | string): string {
   return md5Hex(`${messageId}${key}${String(timestamp)}`);
 }
 
-/** A fresh 32-hex messageId; newer firmware refuses reused ids (protocol.md §1.1). */
+/** A fresh 32-hex messageId; newer firmware refuses reused ids (docs/protocol.md §1.1). */
 export function newMessageId(): string {
   // randomUUID draws from a pre-filled entropy cache: a fresh randomBytes() per request cost more
   // than the rest of the core put together (bench core-overhead). 122 random bits, 32 hex digits.
@@ -193,7 +193,7 @@ export function checkReply(request: Envelope, reply: Envelope, host: string, opt
 
 /**
  * The payload key a GET uses for a namespace: last segment, first letter lower-cased,
- * trailing "X" lower-cased (ToggleX → togglex), with the exceptions of protocol.md §6.1.
+ * trailing "X" lower-cased (ToggleX → togglex), with the exceptions of docs/protocol.md §6.1.
  */
 export function payloadKeyFor(namespace: string): string {
   const special: Record<string, string> = {

@@ -1,5 +1,5 @@
 /**
- * HTTP transport: `POST http://<host>/config` with the JSON envelope (protocol.md §2).
+ * HTTP transport: `POST http://<host>/config` with the JSON envelope (docs/protocol.md §2).
  *
  * Why node:http with `insecureHTTPParser`: many firmwares end header lines with LF only,
  * which Node's strict parser (and fetch/undici) rejects with HPE_CR_EXPECTED (§2.2); node:http
@@ -61,7 +61,7 @@ export function isEmptyServerError(err: unknown): boolean {
 
 /**
  * True when the device accepted the connection and closed it without a reply: what encrypted
- * firmware does with a request it cannot read (protocol.md §2.2, §4.2), so the caller may
+ * firmware does with a request it cannot read (docs/protocol.md §2.2, §4.2), so the caller may
  * retry encrypted. Not proof on its own: some firmware also drops unknown verbs (§1.3).
  */
 export function isDroppedConnection(err: unknown): boolean {

@@ -22,7 +22,7 @@ export const MQTT_TIMEOUT_MS = 10_000;
  */
 export const MQTT_MESSAGE_MAX_BYTES = 64 * 1024;
 
-/** Every device pushes and replies here when it ignores our `from` (protocol.md §1.4). */
+/** Every device pushes and replies here when it ignores our `from` (docs/protocol.md §1.4). */
 export const DEVICE_PUBLISH_WILDCARD = "/appliance/+/publish";
 
 export function deviceRequestTopic(uuid: string): string {
@@ -55,7 +55,7 @@ export interface MqttMessageEvent extends MqttPushEvent {
 
 interface Pending {
   uuid: string;
-  /** AES key the reply may be encrypted with (protocol.md §4). */
+  /** AES key the reply may be encrypted with (docs/protocol.md §4). */
   encryptionKey?: string;
   resolve: (env: Envelope) => void;
   reject: (err: MerossError) => void;
@@ -125,7 +125,7 @@ export class MqttConnection extends EventEmitter {
   static create(opts: MqttConnectOptions): MqttConnection {
     const url = checkUrl(opts?.url);
     const appId = randomBytes(8).toString("hex");
-    // `app:` ids are how Meross apps name themselves (protocol.md §5.2); our broker treats
+    // `app:` ids are how Meross apps name themselves (docs/protocol.md §5.2); our broker treats
     // every non-`fmware:` client as an app client.
     const link = new MqttJsLink(url, opts, opts.clientId ?? `app:${appId}`);
     const conn = new MqttConnection(link, safeAddress(url), appId);
@@ -240,7 +240,7 @@ export class MqttConnection extends EventEmitter {
 
   /**
    * Publishes an envelope as is (QoS 1), for a cloud-like session answering devices over
-   * this shared connection (protocol.md §5.4); requests go through request() instead.
+   * this shared connection (docs/protocol.md §5.4); requests go through request() instead.
    */
   async publish(topic: string, envelope: Envelope): Promise<void> {
     if (this.closed) throw brokerDown(this.address, "the connection was closed");

@@ -91,7 +91,7 @@ export class MqttJsLink implements MqttLink {
       connectTimeout: opts.connectTimeoutMs ?? 10_000,
       reconnectPeriod: opts.reconnectPeriodMs ?? 5000,
       // Subscriptions are redone on every connect below; mqtt.js must not queue stale commands
-      // while offline either (an msl320 reportedly rejects old messages, protocol.md §5.5).
+      // while offline either (an msl320 reportedly rejects old messages, docs/protocol.md §5.5).
       resubscribe: false,
       queueQoSZero: false,
       rejectUnauthorized: opts.rejectUnauthorized ?? true,

@@ -32,7 +32,7 @@ export interface SendOptions {
   /**
    * The caller stopped waiting (its queue deadline passed, or its owner closed): the transport
    * ends the exchange at once and rejects with the signal's reason when that is a MerossError,
-   * so no reply arrives for a request its queue already moved past (protocol.md §2.3).
+   * so no reply arrives for a request its queue already moved past (docs/protocol.md §2.3).
    */
   signal?: AbortSignal;
 }

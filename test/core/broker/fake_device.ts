@@ -1,6 +1,6 @@
 /**
  * A scripted Meross device for broker tests: it logs in the way firmware does
- * (protocol.md §5.2), never checks the broker certificate (§5.3), and records what
+ * (docs/protocol.md §5.2), never checks the broker certificate (§5.3), and records what
  * the broker sends to its subscribe topic.
  */
 import mqtt, { type MqttClient } from "mqtt";

@@ -10,7 +10,7 @@ function isCode(code: string) {
   return (e: unknown): boolean => e instanceof MerossError && e.code === code;
 }
 
-describe("electricity codec (protocol.md §6.9)", () => {
+describe("electricity codec (docs/protocol.md §6.9)", () => {
   it("converts mA / decivolts / mW to A / V / W (mss310r trace)", () => {
     assert.deepEqual(parseElectricity(fixture("mss310r.json").electricity), { channel: 0, current: 0.056, voltage: 218, power: 0.714 });
   });

@@ -38,7 +38,7 @@ function sampleColours(): Rgb[] {
   return out;
 }
 
-describe("light codec (protocol.md §6.7)", () => {
+describe("light codec (docs/protocol.md §6.7)", () => {
   describe("colour maths", () => {
     it("rgb ↔ int ↔ hex round-trip exactly over many colours", () => {
       for (const rgb of sampleColours()) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { buildMultiplePayload, parseMultipleReply } from "../../../src/core/capabilities";
 import { isCode } from "../../helpers/errors";
 
-describe("Multiple codec (protocol.md §6.8)", () => {
+describe("Multiple codec (docs/protocol.md §6.8)", () => {
   const items = [
     { method: "GET", namespace: "Appliance.System.All", payload: {} },
     { method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: 1 } } },

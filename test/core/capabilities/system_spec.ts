@@ -6,7 +6,7 @@ import { isCode } from "../../helpers/errors";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));
 
-describe("system codec (protocol.md §6.2, §6.3)", () => {
+describe("system codec (docs/protocol.md §6.2, §6.3)", () => {
   describe("parseSystemAll", () => {
     it("mss310r (fw 2.1.4): identity, string port/userId, ToggleX digest", () => {
       const r = parseSystemAll(fixture("mss310r.json").systemAll);

@@ -12,7 +12,7 @@ import { isCode } from "../../helpers/errors";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));
 
-describe("toggle codec (protocol.md §6.5, §6.6)", () => {
+describe("toggle codec (docs/protocol.md §6.5, §6.6)", () => {
   describe("parseToggleXPayload", () => {
     it("reads the object form (mss310r GETACK)", () => {
       assert.deepEqual(parseToggleXPayload(fixture("mss310r.json").togglexGet), [{ channel: 0, on: true, lmTime: 1676020428 }]);

@@ -3,7 +3,7 @@ import { MerossError } from "../../../src/core/errors";
 import { buildConfigKeyPayload, buildSystemTimePayload, mqttPassword, mqttUsername } from "../../../src/core/onboarding/config";
 import { isCode } from "../../helpers/errors";
 
-describe("config codec (protocol.md §3.2, §3.8, §5.2)", () => {
+describe("config codec (docs/protocol.md §3.2, §3.8, §5.2)", () => {
   describe("buildConfigKeyPayload", () => {
     it("duplicates the broker as second broker and sends userId as a string", () => {
       assert.deepEqual(buildConfigKeyPayload({ host: "192.168.1.10", port: 8883, key: "k", userId: 0 }), {

@@ -25,7 +25,7 @@ function neverMentions(secret: string, fn: () => unknown): void {
   });
 }
 
-describe("Wi-Fi codec (protocol.md §3.3–§3.5)", () => {
+describe("Wi-Fi codec (docs/protocol.md §3.3–§3.5)", () => {
   it("names encryption 0..8 and cipher 0..4 as in §3.3", () => {
     assert.equal(ENCRYPTION_NAMES.length, 9);
     assert.equal(ENCRYPTION_NAMES[6], "WPA2PSK");
