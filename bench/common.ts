@@ -21,7 +21,15 @@ export function freePort(): Promise<number> {
 }
 
 export function brokerFlow(port: number): Record<string, unknown> {
-  return { id: "broker", type: "meross-broker", mode: "embedded", port: String(port), bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: true };
+  return {
+    id: "broker",
+    type: "meross-broker",
+    mode: "embedded",
+    port: String(port),
+    bindHost: "127.0.0.1",
+    certHost: "127.0.0.1",
+    allowAnonymous: true,
+  };
 }
 
 export async function untilListening(red: EmbeddedRed, uuids: string[], timeoutMs = 60_000): Promise<void> {

@@ -66,7 +66,10 @@ if (require.main === module) {
 
 export class RemoteFleet {
   private seq = 0;
-  private constructor(private readonly child: ChildProcess, readonly devices: { address: string; uuid: string }[]) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly devices: { address: string; uuid: string }[],
+  ) {}
 
   static async start(specs: SimulatorOptions[]): Promise<RemoteFleet> {
     const child = fork(__filename, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });

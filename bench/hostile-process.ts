@@ -33,7 +33,11 @@ export interface MqttOutcome {
 /** oversize: CONNECT packets announcing 256 MB; idle: connections that never log in; invented: logins as made-up devices. */
 export type MqttCase = "oversize" | "idle" | "invented";
 
-type Command = { cmd: "http"; ports: HttpPorts } | { cmd: "mqtt"; port: number; key: string; durationMs: number; cases: MqttCase[] } | { cmd: "http-requests" } | { cmd: "stop" };
+type Command =
+  | { cmd: "http"; ports: HttpPorts }
+  | { cmd: "mqtt"; port: number; key: string; durationMs: number; cases: MqttCase[] }
+  | { cmd: "http-requests" }
+  | { cmd: "stop" };
 
 /** Writes `total` bytes (Infinity: until the peer goes away) as fast as the peer reads them. */
 function pump(res: http.ServerResponse, total: number): void {
@@ -148,7 +152,11 @@ async function mqttAttack(port: number, key: string, durationMs: number, cases: 
     }
   };
   const loops = cases.includes("invented") ? 6 : 0;
-  await Promise.all([...Array.from({ length: loops }, () => invent(true)), ...Array.from({ length: loops }, () => invent(false)), sleepUntil(end)]);
+  await Promise.all([
+    ...Array.from({ length: loops }, () => invent(true)),
+    ...Array.from({ length: loops }, () => invent(false)),
+    sleepUntil(end),
+  ]);
   for (const s of sockets) s.destroy();
   for (const c of clients) c.end(true);
   return out;

@@ -21,7 +21,15 @@ const wanted = (name: string) => only.length === 0 || only.includes(name);
 function barePost(url: URL, agent: http.Agent, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: "POST", agent, insecureHTTPParser: true, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        agent,
+        insecureHTTPParser: true,
+        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -49,7 +57,9 @@ async function coreOverhead(): Promise<void> {
   const N = 600;
   const WARMUP = 400;
   const bodies = Array.from({ length: Math.max(N, WARMUP) }, (_, i) =>
-    JSON.stringify(buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: i % 2 } }, key })),
+    JSON.stringify(
+      buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: i % 2 } }, key }),
+    ),
   );
   const core: number[] = [];
   const raw: number[] = [];
@@ -81,7 +91,9 @@ async function coreOverhead(): Promise<void> {
   }
   const c = median(core);
   const b = median(raw);
-  console.log(`bench core-overhead ratio=${round(c / b)} core_ms=${round(c, 3)} bare_ms=${round(b, 3)} (bare node:http, same keep-alive policy; target ratio <= 1.25)`);
+  console.log(
+    `bench core-overhead ratio=${round(c / b)} core_ms=${round(c, 3)} bare_ms=${round(b, 3)} (bare node:http, same keep-alive policy; target ratio <= 1.25)`,
+  );
   agent.destroy();
   await device.close();
   await fleet.stop();
@@ -92,7 +104,11 @@ type Sink = (msg: unknown) => void;
 let sink: Sink = () => undefined;
 const OUT = { id: "out", type: "function", z: "tab", func: "global.get('benchSink')(msg); return null;", outputs: 0, wires: [] };
 
-async function withFlow<T>(flow: Record<string, unknown>[], creds: Record<string, unknown>, fn: (red: EmbeddedRed) => Promise<T>): Promise<T> {
+async function withFlow<T>(
+  flow: Record<string, unknown>[],
+  creds: Record<string, unknown>,
+  fn: (red: EmbeddedRed) => Promise<T>,
+): Promise<T> {
   const red = await startEmbedded([...flow, OUT], creds, { benchSink: (m: unknown) => sink(m) });
   try {
     return await fn(red);
@@ -170,7 +186,9 @@ const FIRMWARE_MS = 30;
 async function fanout(): Promise<void> {
   const COUNT = 50;
   const key = "bench-key";
-  const fleet = await RemoteFleet.start(Array.from({ length: COUNT }, () => ({ model: "mss310", key, port: 0, quirks: { processingMs: FIRMWARE_MS } })));
+  const fleet = await RemoteFleet.start(
+    Array.from({ length: COUNT }, () => ({ model: "mss310", key, port: 0, quirks: { processingMs: FIRMWARE_MS } })),
+  );
   const sims = fleet.devices;
   const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }];
   const creds: Record<string, unknown> = {};
@@ -202,7 +220,9 @@ async function fanout(): Promise<void> {
     }
     const ts = median(single);
     const ta = median(fan);
-    console.log(`bench fanout devices=${COUNT} ratio=${round(ta / ts)} t_all_ms=${round(ta, 1)} t_single_ms=${round(ts, 1)} firmware_ms=${FIRMWARE_MS} (target ratio <= 3)`);
+    console.log(
+      `bench fanout devices=${COUNT} ratio=${round(ta / ts)} t_all_ms=${round(ta, 1)} t_single_ms=${round(ts, 1)} firmware_ms=${FIRMWARE_MS} (target ratio <= 3)`,
+    );
   });
   await fleet.stop();
 }
@@ -214,7 +234,9 @@ async function fanout(): Promise<void> {
 async function pushLatency(): Promise<void> {
   const key = "bench-key";
   const port = await freePort();
-  const fleet = await RemoteFleet.start([{ model: "mss310", key, port: 0, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 200 }]);
+  const fleet = await RemoteFleet.start([
+    { model: "mss310", key, port: 0, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 200 },
+  ]);
   const dev = fleet.devices[0];
   const flow = [
     { id: "tab", type: "tab" },
@@ -252,7 +274,18 @@ async function pushLatency(): Promise<void> {
 async function rssProbe(count: number): Promise<void> {
   const key = "bench-key";
   const port = await freePort();
-  const fleet = count ? await RemoteFleet.start(Array.from({ length: count }, () => ({ model: "mss310", key, port: 0, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 500 }))) : undefined;
+  const fleet = count
+    ? await RemoteFleet.start(
+        Array.from({ length: count }, () => ({
+          model: "mss310",
+          key,
+          port: 0,
+          gateway: { host: "127.0.0.1", port },
+          userId: "0",
+          mqttReconnectMs: 500,
+        })),
+      )
+    : undefined;
   const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }];
   const creds: Record<string, unknown> = {};
   if (fleet) {
@@ -265,10 +298,19 @@ async function rssProbe(count: number): Promise<void> {
   }
   await withFlow(flow, creds, async (red) => {
     if (fleet) {
-      await untilListening(red, fleet.devices.map((d) => d.uuid), 120_000);
+      await untilListening(
+        red,
+        fleet.devices.map((d) => d.uuid),
+        120_000,
+      );
       // Every session in use once, as a running home would have it.
       let left = fleet.devices.length;
-      const done = new Promise<void>((r) => (sink = () => { if (--left === 0) r(); }));
+      const done = new Promise<void>(
+        (r) =>
+          (sink = () => {
+            if (--left === 0) r();
+          }),
+      );
       fleet.devices.forEach((_, i) => red.node(`t${i}`).receive({ payload: "on" }));
       await done;
     }
@@ -281,7 +323,10 @@ async function rssProbe(count: number): Promise<void> {
 }
 
 function probeRss(count: number): number {
-  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", __filename, "--rss-probe", String(count)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", __filename, "--rss-probe", String(count)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const m = /rss_mb=([\d.]+)/.exec(out);
   if (!m) throw new Error(`the RSS probe printed no figure:\n${out}`);
   return Number(m[1]);
@@ -291,7 +336,9 @@ async function devicesRss(): Promise<void> {
   const COUNT = 200;
   const empty = probeRss(0);
   const full = probeRss(COUNT);
-  console.log(`bench devices=${COUNT} rss_mb=${round(full - empty, 1)} total_rss_mb=${full} empty_rss_mb=${empty} (target <= 100 MB above an empty Node-RED)`);
+  console.log(
+    `bench devices=${COUNT} rss_mb=${round(full - empty, 1)} total_rss_mb=${full} empty_rss_mb=${empty} (target <= 100 MB above an empty Node-RED)`,
+  );
 }
 
 async function main(): Promise<void> {

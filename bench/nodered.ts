@@ -30,6 +30,7 @@ export async function startEmbedded(
   globals: Record<string, unknown> = {},
 ): Promise<EmbeddedRed> {
   if (!fs.existsSync(path.join(ROOT, "dist", "nodes", "meross-config.js"))) throw new Error("run `npm run build` first");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only once the build is known to exist
   const RED = require("node-red") as RedModule;
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "meross-bench-"));
   // Nodes without x/y are taken for config nodes by the runtime, so give every flow node a place.

@@ -19,7 +19,9 @@ function counter(): { flow: Record<string, unknown>; globals: Record<string, unk
     flow: { id: "out", type: "function", z: "tab", func: "global.get('benchSink')(msg); return null;", outputs: 0, wires: [] },
     globals: {
       benchSink: (m: { payload?: Payload }) => {
-        if (m.payload?.kind === "online") m.payload.online ? online++ : offline++;
+        if (m.payload?.kind !== "online") return;
+        if (m.payload.online) online++;
+        else offline++;
       },
     },
     offline: () => offline,
@@ -33,7 +35,16 @@ export async function redeploy(): Promise<void> {
   const DEPLOYS = 20;
   const port = await freePort();
   // Reconnecting after 300 ms (real firmware waits far longer): a dropped session shows up within the settle time below.
-  const fleet = await RemoteFleet.start(Array.from({ length: COUNT }, () => ({ model: "mss310", key: KEY, port: 0, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 300 })));
+  const fleet = await RemoteFleet.start(
+    Array.from({ length: COUNT }, () => ({
+      model: "mss310",
+      key: KEY,
+      port: 0,
+      gateway: { host: "127.0.0.1", port },
+      userId: "0",
+      mqttReconnectMs: 300,
+    })),
+  );
   const out = counter();
   const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, brokerFlow(port), out.flow];
   flow.push({ id: "all", type: "meross-state", z: "tab", broker: "broker", pollInterval: "0", wires: [["out"]] });
@@ -74,7 +85,9 @@ export async function hostile(): Promise<void> {
   const brokerPort = await freePort();
   const ports: HttpPorts = { big: await freePort(), endless: await freePort(), gzip: await freePort(), drip: await freePort() };
   const peers = HostilePeers.start();
-  const legit = await RemoteFleet.start([{ model: "mss310", key: KEY, port: 0, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0", mqttReconnectMs: 300 }]);
+  const legit = await RemoteFleet.start([
+    { model: "mss310", key: KEY, port: 0, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0", mqttReconnectMs: 300 },
+  ]);
   const dev = legit.devices[0];
   const out = counter();
   const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, { ...brokerFlow(brokerPort), allowAnonymous: false }, out.flow];
@@ -82,9 +95,29 @@ export async function hostile(): Promise<void> {
   flow.push({ id: "legit", type: "meross-config", host: dev.address, userId: "0", transport: "auto", broker: "broker", uuid: dev.uuid });
   for (const [name, p] of Object.entries(ports)) {
     flow.push({ id: `cfg-${name}`, type: "meross-config", host: `127.0.0.1:${p}`, userId: "0", transport: "http" });
-    flow.push({ id: `req-${name}`, type: "meross-request", z: "tab", device: `cfg-${name}`, method: "GET", namespace: "Appliance.System.All", wires: [["out"]] });
+    flow.push({
+      id: `req-${name}`,
+      type: "meross-request",
+      z: "tab",
+      device: `cfg-${name}`,
+      method: "GET",
+      namespace: "Appliance.System.All",
+      wires: [["out"]],
+    });
     // An inject every 200 ms keeps requests going whatever the previous one is doing.
-    flow.push({ id: `inj-${name}`, type: "inject", z: "tab", props: [{ p: "payload" }], payload: "{}", payloadType: "json", repeat: "0.2", once: true, onceDelay: "0.1", topic: "", wires: [[`req-${name}`]] });
+    flow.push({
+      id: `inj-${name}`,
+      type: "inject",
+      z: "tab",
+      props: [{ p: "payload" }],
+      payload: "{}",
+      payloadType: "json",
+      repeat: "0.2",
+      once: true,
+      onceDelay: "0.1",
+      topic: "",
+      wires: [[`req-${name}`]],
+    });
     creds[`cfg-${name}`] = { key: KEY };
   }
   // The hostile devices make every request fail; a line per failure would bury the figure.
@@ -117,7 +150,13 @@ export async function hostile(): Promise<void> {
     const httpRequests = (await peers.call({ cmd: "http-requests" })).requests as number;
     const outcomes: MqttOutcome[] = [];
     for (const c of ["idle", "invented", "oversize"] as MqttCase[]) {
-      await phase(c, async () => void outcomes.push((await peers.call({ cmd: "mqtt", port: brokerPort, key: KEY, durationMs: 5000, cases: [c] })).outcome as MqttOutcome));
+      await phase(
+        c,
+        async () =>
+          void outcomes.push(
+            (await peers.call({ cmd: "mqtt", port: brokerPort, key: KEY, durationMs: 5000, cases: [c] })).outcome as MqttOutcome,
+          ),
+      );
     }
     const sum = (k: keyof MqttOutcome): number => outcomes.reduce((n, o) => n + o[k], 0);
     const legitOk = (red.node("broker") as unknown as { isListening(uuid: string): boolean }).isListening(dev.uuid);

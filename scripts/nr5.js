@@ -73,7 +73,9 @@ async function loadSmoke() {
     `module.exports = { uiHost: "127.0.0.1", uiPort: ${port}, nodesDir: [${JSON.stringify(ROOT)}], credentialSecret: false,
       telemetry: { enabled: false, updateNotification: false }, editorTheme: { tours: false } };`,
   );
-  const child = spawn(NODE22, [path.join(RED5, "red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(NODE22, [path.join(RED5, "red.js"), "--userDir", userDir, "--settings", path.join(userDir, "settings.js")], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let log = "";
   child.stdout.on("data", (c) => (log += c));
   child.stderr.on("data", (c) => (log += c));
@@ -91,7 +93,9 @@ async function loadSmoke() {
     const missing = expected.filter((t) => !loaded.includes(t));
     const errors = sets.filter((s) => s.err).map((s) => `${s.name}: ${s.err}`);
     if (missing.length || errors.length) throw new Error(`Node-RED 5 did not load: ${[...missing, ...errors].join("; ")}\n${log}`);
-    console.log(`Node-RED ${JSON.parse(fs.readFileSync(path.join(RED5, "package.json"), "utf8")).version} on Node ${execFileSync(NODE22, ["-v"]).toString().trim()} loaded ${loaded.length} node types: ${loaded.join(", ")}`);
+    console.log(
+      `Node-RED ${JSON.parse(fs.readFileSync(path.join(RED5, "package.json"), "utf8")).version} on Node ${execFileSync(NODE22, ["-v"]).toString().trim()} loaded ${loaded.length} node types: ${loaded.join(", ")}`,
+    );
   } finally {
     child.kill("SIGTERM");
     fs.rmSync(userDir, { recursive: true, force: true });

@@ -153,7 +153,13 @@ async function main(): Promise<void> {
     statusUrl: fleet.statusUrl,
     brokerUrl: `mqtts://${HOST}:${brokerPort}`,
     key: saved.key,
-    devices: fleet.devices.map((d) => ({ name: d.name ?? d.model.name, model: d.model.name, mode: d.mode, address: d.address, uuid: d.uuid })),
+    devices: fleet.devices.map((d) => ({
+      name: d.name ?? d.model.name,
+      model: d.model.name,
+      mode: d.mode,
+      address: d.address,
+      uuid: d.uuid,
+    })),
   });
   process.stdout.write(lines.join("\n"));
 }

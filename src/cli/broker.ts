@@ -74,12 +74,17 @@ export function brokerUrl(broker: MerossBroker, certHost: string): string {
 function linesOf(values: Record<string, unknown>, flag: string): string[] {
   const file = values[flag];
   if (typeof file !== "string") return [];
-  return readSecretFile(file, flag).split(/\r?\n/).filter((l) => l !== "");
+  return readSecretFile(file, flag)
+    .split(/\r?\n/)
+    .filter((l) => l !== "");
 }
 
 function parseUser(spec: string): BrokerUser {
   const i = spec.indexOf(":");
-  if (i <= 0) throw new UsageError(`--user must be NAME:PASSWORD (so must --user-file lines and $MEROSS_BROKER_USER), for example nodered:secret (got a value without a name and a colon)`);
+  if (i <= 0)
+    throw new UsageError(
+      `--user must be NAME:PASSWORD (so must --user-file lines and $MEROSS_BROKER_USER), for example nodered:secret (got a value without a name and a colon)`,
+    );
   return { username: spec.slice(0, i), password: spec.slice(i + 1) };
 }
 
@@ -151,7 +156,10 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": every setting is a --flag`);
     const dir = str(values, "certs");
-    if (!dir) throw new UsageError(`--certs is required: the directory with the broker certificate ("meross certs" writes one), for example --certs ./certs`);
+    if (!dir)
+      throw new UsageError(
+        `--certs is required: the directory with the broker certificate ("meross certs" writes one), for example --certs ./certs`,
+      );
     const port = intOption("port", str(values, "port"), 0, 65535) ?? MQTT_TLS_PORT;
     const host = str(values, "host") ?? "0.0.0.0";
     const certHost = str(values, "cert-host") ?? lanAddress();

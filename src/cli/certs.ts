@@ -91,7 +91,10 @@ export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": every setting is a --flag`);
     const host = str(values, "host");
-    if (!host) throw new UsageError("--host is required: the IP address or host name devices will use to reach the broker, for example --host 192.168.1.10");
+    if (!host)
+      throw new UsageError(
+        "--host is required: the IP address or host name devices will use to reach the broker, for example --host 192.168.1.10",
+      );
     const out = str(values, "out");
     if (!out) throw new UsageError("--out is required: the directory to write the certificates to, for example --out ./certs");
     const port = intOption("port", str(values, "port"), 1, 65535) ?? MQTT_TLS_PORT;
@@ -120,7 +123,10 @@ export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
       if (!anonymous) login = prepareLogin(files, user);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`Could not write the certificates to ${dir} (${code ?? (err as Error).message}). Choose a directory you can write to with --out.`);
+      throw new Error(
+        `Could not write the certificates to ${dir} (${code ?? (err as Error).message}). Choose a directory you can write to with --out.`,
+        { cause: err },
+      );
     }
     const rows: Array<[string, string]> = [
       [files.caCert, "CA certificate: give it to MQTT clients that check the broker"],
@@ -143,7 +149,11 @@ export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function report(io: CliIo, files: CertificateFiles, o: { host: string; port: number; anonymous: boolean; plugin: string; login?: Login }): void {
+function report(
+  io: CliIo,
+  files: CertificateFiles,
+  o: { host: string; port: number; anonymous: boolean; plugin: string; login?: Login },
+): void {
   const w = (text: string): unknown => io.stdout.write(text);
   if (o.anonymous) {
     io.stderr.write(
@@ -154,7 +164,9 @@ function report(io: CliIo, files: CertificateFiles, o: { host: string; port: num
   const privateFiles = o.anonymous ? [files.serverKey] : [files.serverKey, files.securityFile];
   const chown = readableAdvice(privateFiles);
   if (chown) {
-    w(`\nMosquitto started as root or as a system service reads its files as user mosquitto, which cannot read them yet. Run:\n  ${chown}\n`);
+    w(
+      `\nMosquitto started as root or as a system service reads its files as user mosquitto, which cannot read them yet. Run:\n  ${chown}\n`,
+    );
     w(`(the folder ${files.dir} must be readable by it too; after the chown, run "meross onboard --mosquitto" with sudo)\n`);
   }
   if (!o.anonymous && !fs.existsSync(o.plugin)) {

@@ -23,9 +23,17 @@ export const COMMANDS: Record<string, { run: Command; help: string; summary: str
   onboard: { run: onboardCommand, help: ONBOARD_HELP, summary: "put a device in pairing mode on your Wi-Fi and MQTT broker" },
   simulate: { run: simulateCommand, help: SIMULATE_HELP, summary: "run a simulated device on 127.0.0.1" },
   certs: { run: certsCommand, help: CERTS_HELP, summary: "create the TLS certificates (and a mosquitto.conf) for a local MQTT broker" },
-  schedule: { run: scheduleCommand, help: SCHEDULE_HELP, summary: "list, add or delete the timers and auto-off rules a device runs itself" },
+  schedule: {
+    run: scheduleCommand,
+    help: SCHEDULE_HELP,
+    summary: "list, add or delete the timers and auto-off rules a device runs itself",
+  },
   broker: { run: brokerCommand, help: BROKER_HELP, summary: "run an MQTT broker that Meross devices can log in to" },
-  rebind: { run: rebindCommand, help: REBIND_HELP, summary: "move a device already on your network (Meross app, other broker) to your broker" },
+  rebind: {
+    run: rebindCommand,
+    help: REBIND_HELP,
+    summary: "move a device already on your network (Meross app, other broker) to your broker",
+  },
 };
 
 export const MAIN_HELP = `Usage: meross <command> [arguments] [options]

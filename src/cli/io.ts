@@ -40,7 +40,12 @@ export interface Parsed {
 /** parseArgs with the Node error text cut to its first sentence (Node appends a multi-line hint). */
 export function parse(argv: string[], options: Options): Parsed {
   try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    const r = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: r.values as Parsed["values"], positionals: r.positionals };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
@@ -105,7 +110,9 @@ export function readSecretFile(file: string, flag: string): string {
   try {
     return readFileSync(file, "utf8").replace(/\r?\n$/, "");
   } catch (err) {
-    throw new UsageError(`--${flag} "${file}" could not be read (${(err as NodeJS.ErrnoException).code ?? "unreadable"}): give a file you can read that holds only the secret`);
+    throw new UsageError(
+      `--${flag} "${file}" could not be read (${(err as NodeJS.ErrnoException).code ?? "unreadable"}): give a file you can read that holds only the secret`,
+    );
   }
 }
 

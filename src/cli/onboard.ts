@@ -3,14 +3,38 @@
  * replacing the old onboard shell tool (same --from-json convention). All protocol work
  * is the core's onboard(); this file only turns flags into its options and its log into JSON.
  */
-import { AP_ADDRESS, DEFAULT_MQTT_PORT, OnboardingError, onboard, type OnboardOptions, type OnboardResult, type OnboardWifi, type StepLogEntry } from "../core/onboarding";
+import {
+  AP_ADDRESS,
+  DEFAULT_MQTT_PORT,
+  OnboardingError,
+  onboard,
+  type OnboardOptions,
+  type OnboardResult,
+  type OnboardWifi,
+  type StepLogEntry,
+} from "../core/onboarding";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
 import { ARRIVAL_TIMEOUT_MS, ArrivalError, ArrivalWatcher, type Arrival } from "../core/arrival";
 import { MerossBroker } from "../core/broker/broker";
 import { loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossError } from "../core/errors";
 import { brokerUrl } from "./broker";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, KEY_OPTIONS, UsageError, intOption, keyFrom, parse, printJson, reportError, secretFrom, str, timeoutMs, type CliIo } from "./io";
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  KEY_OPTIONS,
+  UsageError,
+  intOption,
+  keyFrom,
+  parse,
+  printJson,
+  reportError,
+  secretFrom,
+  str,
+  timeoutMs,
+  type CliIo,
+} from "./io";
 
 export const ONBOARD_HELP = `Usage: meross onboard --host MQTT_HOST --ssid SSID --password P [options]
 
@@ -87,7 +111,6 @@ interface BrokerPlan {
   waitMs: number;
 }
 
-
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
@@ -104,11 +127,15 @@ function fromJson(text: string): Partial<WifiDetails> {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new UsageError(`--from-json is not valid JSON: pass the output of "meross wifi SSID", for example --from-json "$(meross wifi MyHomeWifi)"`);
+    throw new UsageError(
+      `--from-json is not valid JSON: pass the output of "meross wifi SSID", for example --from-json "$(meross wifi MyHomeWifi)"`,
+    );
   }
   if (Array.isArray(value) && value.length === 1) value = value[0];
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new UsageError(`--from-json must be one network object as "meross wifi SSID" prints it, not ${Array.isArray(value) ? `a list of ${value.length}` : JSON.stringify(value)}`);
+    throw new UsageError(
+      `--from-json must be one network object as "meross wifi SSID" prints it, not ${Array.isArray(value) ? `a list of ${value.length}` : JSON.stringify(value)}`,
+    );
   }
   const o = value as Record<string, unknown>;
   const out: Partial<WifiDetails> = {};
@@ -182,7 +209,7 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
       encryption: intOption("encryption", str(values, "encryption"), 0, 8) ?? base.encryption,
       cipher: intOption("cipher", str(values, "cipher"), 0, 4) ?? base.cipher,
     };
-    if (!wifiDetails.ssid) throw new UsageError("the Wi-Fi network is missing: give --ssid or --from-json \"$(meross wifi SSID)\"");
+    if (!wifiDetails.ssid) throw new UsageError('the Wi-Fi network is missing: give --ssid or --from-json "$(meross wifi SSID)"');
     const password = secretFrom(values, io, "password", "MEROSS_WIFI_PASSWORD");
     if (password === undefined && wifiDetails.encryption !== 0) {
       throw new UsageError("the Wi-Fi password is missing: give --password, --password-file or set MEROSS_WIFI_PASSWORD");
@@ -195,7 +222,8 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
     const secondHost = str(values, "second-host");
     const secondPort = intOption("second-port", str(values, "second-port"), 1, 65535);
     const userId = str(values, "user-id");
-    if (userId !== undefined && !/^\d+$/.test(userId)) throw new UsageError(`--user-id "${userId}" is not valid: use a whole number (devices store it as a number)`);
+    if (userId !== undefined && !/^\d+$/.test(userId))
+      throw new UsageError(`--user-id "${userId}" is not valid: use a whole number (devices store it as a number)`);
     const timeZone = str(values, "time-zone");
     if (timeZone !== undefined) checkTimeZone(timeZone);
     opts = {
@@ -215,7 +243,8 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
     if (timeZone !== undefined) opts.timeZone = timeZone;
     const mosquitto = str(values, "mosquitto");
     if (mosquitto !== undefined) {
-      if (values.broker === true) throw new UsageError("--mosquitto and --broker exclude each other: the device uses either Mosquitto or the embedded broker");
+      if (values.broker === true)
+        throw new UsageError("--mosquitto and --broker exclude each other: the device uses either Mosquitto or the embedded broker");
       opts.mosquittoDir = mosquitto;
     }
     if (values.broker === true) {
@@ -261,15 +290,27 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
       const certs = loadOrCreateCertificates(plan.certs, opts.mqttHost, { mosquittoPort: port });
       // Onboarding without a key is the user's explicit choice: this short-lived broker must see that device arrive.
       const trust = { acceptEmptyKey: opts.key === "" };
-      broker = await MerossBroker.start({ port, host: plan.listen, certs, keys: [opts.key], ...trust, ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) });
+      broker = await MerossBroker.start({
+        port,
+        host: plan.listen,
+        certs,
+        keys: [opts.key],
+        ...trust,
+        ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
+      });
     } catch (err) {
       if (err instanceof MerossError) throw err;
-      throw new MerossError("BAD_INPUT", `The broker certificates in ${plan.certs} could not be prepared (${(err as Error).message}). Choose a directory you can write to with --certs.`);
+      throw new MerossError(
+        "BAD_INPUT",
+        `The broker certificates in ${plan.certs} could not be prepared (${(err as Error).message}). Choose a directory you can write to with --certs.`,
+      );
     }
     io.stderr.write(`meross onboard: ok   broker listening on ${brokerUrl(broker, opts.mqttHost)}\n`);
     const address = opts.address ?? AP_ADDRESS;
     if (isLoopback(opts.mqttHost) && !isLoopback(address.replace(/:\d+$/, ""))) {
-      io.stderr.write(`meross onboard: note: --host ${opts.mqttHost} is this machine only; a real device needs this machine's LAN address\n`);
+      io.stderr.write(
+        `meross onboard: note: --host ${opts.mqttHost} is this machine only; a real device needs this machine's LAN address\n`,
+      );
     }
     watcher = new ArrivalWatcher(broker);
   } catch (err) {
@@ -292,7 +333,9 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
   }
 
   const steps: StepLogEntry[] = [...result.steps];
-  io.stderr.write(`meross onboard: waiting up to ${Math.round(plan.waitMs / 1000)} s for the device to join Wi-Fi and log in to the broker\n`);
+  io.stderr.write(
+    `meross onboard: waiting up to ${Math.round(plan.waitMs / 1000)} s for the device to join Wi-Fi and log in to the broker\n`,
+  );
   const t0 = Date.now();
   try {
     const arrival: Arrival = await watcher.wait({

@@ -13,7 +13,21 @@ import { loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossError } from "../core/errors";
 import { brokerUrl } from "./broker";
 import { ARRIVAL_LINGER_MS } from "./onboard";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, KEY_OPTIONS, UsageError, intOption, parse, printJson, reportError, secretFrom, str, timeoutMs, type CliIo } from "./io";
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  KEY_OPTIONS,
+  UsageError,
+  intOption,
+  parse,
+  printJson,
+  reportError,
+  secretFrom,
+  str,
+  timeoutMs,
+  type CliIo,
+} from "./io";
 
 export const REBIND_HELP = `Usage: meross rebind DEVICE --key CURRENT --new-key NEW --host BROKER [--port ${DEFAULT_REBIND_PORT}] [options]
 
@@ -81,14 +95,18 @@ function parseArgs(argv: string[], io: CliIo): { opts: RebindOptions; plan?: Bro
     wait: { type: "string" },
   });
   if (values.help) return "help";
-  if (positionals.length !== 1) throw new UsageError("give the device's address once, for example: meross rebind 192.168.1.30 --key K --new-key N --host H");
+  if (positionals.length !== 1)
+    throw new UsageError("give the device's address once, for example: meross rebind 192.168.1.30 --key K --new-key N --host H");
   const host = str(values, "host");
   if (!host) throw new UsageError("--host is required: the IP address or host name of the MQTT broker the device should use");
   const userId = str(values, "user-id");
-  if (userId !== undefined && !/^\d+$/.test(userId)) throw new UsageError(`--user-id "${userId}" is not valid: use a whole number (devices store it as a number)`);
+  if (userId !== undefined && !/^\d+$/.test(userId))
+    throw new UsageError(`--user-id "${userId}" is not valid: use a whole number (devices store it as a number)`);
   const currentKey = secretFrom(values, io, "key", "MEROSS_KEY");
-  if (currentKey === undefined) throw new UsageError("the current key is missing: give --key, " +
-    "--key-file or set MEROSS_KEY (for an app-paired device, your Meross account key)");
+  if (currentKey === undefined)
+    throw new UsageError(
+      "the current key is missing: give --key, " + "--key-file or set MEROSS_KEY (for an app-paired device, your Meross account key)",
+    );
   const opts: RebindOptions = {
     address: positionals[0],
     currentKey,
@@ -109,7 +127,10 @@ function parseArgs(argv: string[], io: CliIo): { opts: RebindOptions; plan?: Bro
   const certs = str(values, "certs");
   if (!certs) throw new UsageError("--broker needs --certs DIR: where the broker certificate is kept (created there when missing)");
   const waitS = intOption("wait", str(values, "wait"), 1, 3600);
-  return { opts, plan: { certs, listen: str(values, "listen") ?? "0.0.0.0", waitMs: waitS === undefined ? ARRIVAL_TIMEOUT_MS : waitS * 1000 } };
+  return {
+    opts,
+    plan: { certs, listen: str(values, "listen") ?? "0.0.0.0", waitMs: waitS === undefined ? ARRIVAL_TIMEOUT_MS : waitS * 1000 },
+  };
 }
 
 function failed(io: CliIo, err: unknown): number {
@@ -150,8 +171,11 @@ export async function rebindCommand(argv: string[], io: CliIo): Promise<number> 
       broker = await MerossBroker.start({ port, host: plan.listen, certs, keys: [opts.newKey] });
     } catch (err) {
       if (err instanceof MerossError) throw err;
-      throw new MerossError("BAD_INPUT", `The broker certificates in ${plan.certs} could not be prepared (${(err as Error).message}). ` +
-        `Choose a directory you can write to with --certs.`);
+      throw new MerossError(
+        "BAD_INPUT",
+        `The broker certificates in ${plan.certs} could not be prepared (${(err as Error).message}). ` +
+          `Choose a directory you can write to with --certs.`,
+      );
     }
     io.stderr.write(`meross rebind: ok   broker listening on ${brokerUrl(broker, opts.broker.host)}\n`);
     // Recording before the device is touched: it reconnects right after its SETACK.

@@ -10,7 +10,20 @@ import { REQUEST_METHODS, type RequestMethod } from "../core/protocol/message";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
 import { MqttConnection, MqttTransport, type MqttConnectOptions } from "../core/transport/mqtt";
 import { checkBrokerUrl } from "../core/broker/mosquitto";
-import { EXIT_OK, KEY_OPTIONS, UsageError, keyFrom, parse, printJson, reportError, secretFrom, str, timeoutMs, type CliIo, type Parsed } from "./io";
+import {
+  EXIT_OK,
+  KEY_OPTIONS,
+  UsageError,
+  keyFrom,
+  parse,
+  printJson,
+  reportError,
+  secretFrom,
+  str,
+  timeoutMs,
+  type CliIo,
+  type Parsed,
+} from "./io";
 
 export const REQUEST_HELP = `Usage: meross request <device[:port]> <GET|SET|PUSH> <Namespace> [payload-json] [options]
        meross request --broker mqtts://HOST:PORT --uuid UUID <GET|SET|PUSH> <Namespace> [payload-json] [options]
@@ -69,7 +82,9 @@ function brokerOptions(values: Parsed["values"], io: CliIo, url: string, connect
     try {
       opts.ca = readFileSync(ca);
     } catch (err) {
-      throw new UsageError(`--ca "${ca}" could not be read (${(err as NodeJS.ErrnoException).code ?? "unreadable"}): give the ca.crt file "meross certs" wrote`);
+      throw new UsageError(
+        `--ca "${ca}" could not be read (${(err as NodeJS.ErrnoException).code ?? "unreadable"}): give the ca.crt file "meross certs" wrote`,
+      );
     }
   }
   if (values.insecure === true) opts.rejectUnauthorized = false;
@@ -90,7 +105,9 @@ function parsePayload(text: string | undefined): Record<string, unknown> {
     throw new UsageError(`the payload is not valid JSON. Put it in single quotes, for example '{"togglex":{"channel":0,"onoff":1}}'`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new UsageError(`the payload must be a JSON object such as {} or {"togglex":{"onoff":1}}, not ${Array.isArray(value) ? "an array" : JSON.stringify(value)}`);
+    throw new UsageError(
+      `the payload must be a JSON object such as {} or {"togglex":{"onoff":1}}, not ${Array.isArray(value) ? "an array" : JSON.stringify(value)}`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -123,7 +140,8 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
     let args = positionals;
     if (broker === undefined) {
       const stray = MQTT_ONLY.find((f) => values[f] !== undefined);
-      if (stray) throw new UsageError(`--${stray} only applies with --broker mqtts://host:port (requests to a device address go over HTTP)`);
+      if (stray)
+        throw new UsageError(`--${stray} only applies with --broker mqtts://host:port (requests to a device address go over HTTP)`);
       if (args.length < 3) {
         throw new UsageError(`expected a device, a method and a namespace, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
       }
@@ -132,9 +150,12 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
       else if (args.length >= 3 && !isMethod(args[0]) && isMethod(args[1])) {
         throw new UsageError(`with --broker the device is picked by --uuid: leave the address "${args[0]}" out, or write - in its place`);
       }
-      if (!str(values, "uuid")) throw new UsageError("--uuid is required with --broker: the device's 32-character uuid (hardware.uuid in Appliance.System.All)");
+      if (!str(values, "uuid"))
+        throw new UsageError("--uuid is required with --broker: the device's 32-character uuid (hardware.uuid in Appliance.System.All)");
       if (args.length < 2) {
-        throw new UsageError(`expected a method and a namespace after the options, got ${args.length} argument${args.length === 1 ? "" : "s"}`);
+        throw new UsageError(
+          `expected a method and a namespace after the options, got ${args.length} argument${args.length === 1 ? "" : "s"}`,
+        );
       }
       args = ["-", ...args];
     }
@@ -154,7 +175,10 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
       const opts = brokerOptions(values, io, broker, ms);
       // Validated before connecting, so a typo in the uuid is not reported as a broker problem.
       const uuid = str(values, "uuid") as string;
-      if (!/^[A-Za-z0-9]{1,64}$/.test(uuid)) throw new UsageError(`--uuid "${uuid}" is not valid: a Meross uuid is 32 letters and digits (hardware.uuid in Appliance.System.All)`);
+      if (!/^[A-Za-z0-9]{1,64}$/.test(uuid))
+        throw new UsageError(
+          `--uuid "${uuid}" is not valid: a Meross uuid is 32 letters and digits (hardware.uuid in Appliance.System.All)`,
+        );
       connection = await MqttConnection.connect(opts);
       transport = new MqttTransport({ uuid, client: connection, timeoutMs: ms });
       device = new MerossDevice({ transport, key: keyFrom(values, io), timeoutMs: ms });

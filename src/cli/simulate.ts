@@ -60,7 +60,11 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
     }
     const model = str(values, "model") ?? DEFAULT_MODEL;
     if (!Object.prototype.hasOwnProperty.call(MODELS, model)) {
-      throw new UsageError(`unknown model "${model}": choose one of ${listModels().map((m) => m.name).join(", ")}`);
+      throw new UsageError(
+        `unknown model "${model}": choose one of ${listModels()
+          .map((m) => m.name)
+          .join(", ")}`,
+      );
     }
     const uuid = str(values, "uuid");
     if (uuid !== undefined && !/^[0-9a-fA-F]{32}$/.test(uuid)) {
@@ -72,7 +76,8 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
     if (gatewayText !== undefined) {
       const m = /^(.+):(\d+)$/.exec(gatewayText);
       if (!m) throw new UsageError(`--gateway "${gatewayText}" is not host:port (for example 127.0.0.1:8883)`);
-      if (values.unconfigured) throw new UsageError("--gateway is for a configured device; an --unconfigured one gets its broker when it is onboarded");
+      if (values.unconfigured)
+        throw new UsageError("--gateway is for a configured device; an --unconfigured one gets its broker when it is onboarded");
       gateway = { host: m[1], port: intOption("gateway", m[2], 1, 65535) ?? 8883 };
     }
     const userId = str(values, "user-id");
@@ -106,7 +111,9 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
       stop = () => fleet.stop();
     }
     try {
-      io.stdout.write(`simulating ${device.model.name} uuid=${device.uuid} url=${device.url}${status}${values.unconfigured ? " (unconfigured)" : ""}\n`);
+      io.stdout.write(
+        `simulating ${device.model.name} uuid=${device.uuid} url=${device.url}${status}${values.unconfigured ? " (unconfigured)" : ""}\n`,
+      );
       await new Promise<void>((resolve) => {
         if (!io.signal) return;
         if (io.signal.aborted) resolve();

@@ -112,17 +112,29 @@ export function leftPairingMode(err: unknown, address: string): unknown {
 
 function validate(opts: OnboardOptions): void {
   if (!opts.mqttHost || typeof opts.mqttHost !== "string" || /\s/.test(opts.mqttHost)) {
-    throw new MerossError("BAD_INPUT", "The MQTT host is missing. Enter the IP address or host name of the broker the device should connect to (this machine's LAN address, for the embedded broker).");
+    throw new MerossError(
+      "BAD_INPUT",
+      "The MQTT host is missing. Enter the IP address or host name of the broker the device should connect to (this machine's LAN address, for the embedded broker).",
+    );
   }
   const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new MerossError("BAD_INPUT", `MQTT port ${String(opts.mqttPort)} is not valid. Use a number from 1 to 65535 (8883 is usual for TLS).`);
+    throw new MerossError(
+      "BAD_INPUT",
+      `MQTT port ${String(opts.mqttPort)} is not valid. Use a number from 1 to 65535 (8883 is usual for TLS).`,
+    );
   }
   if (!opts.wifi || typeof opts.wifi.ssid !== "string" || opts.wifi.ssid.length === 0) {
-    throw new MerossError("BAD_INPUT", "The Wi-Fi network name (SSID) is missing. Scan for networks or type the SSID of your 2.4 GHz network.");
+    throw new MerossError(
+      "BAD_INPUT",
+      "The Wi-Fi network name (SSID) is missing. Scan for networks or type the SSID of your 2.4 GHz network.",
+    );
   }
   if (typeof opts.key !== "string") {
-    throw new MerossError("BAD_INPUT", "The device key must be text. Choose a key (any text) and keep it: every later command is signed with it.");
+    throw new MerossError(
+      "BAD_INPUT",
+      "The device key must be text. Choose a key (any text) and keep it: every later command is signed with it.",
+    );
   }
 }
 
@@ -209,7 +221,9 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
         "scan wifi",
         async () => {
           const nets = await scanWifi(device);
-          const match = nets.find((n) => n.ssid === wifi.ssid && (!wifi.bssid || sameBssid(n.bssid, wifi.bssid))) ?? nets.find((n) => n.ssid === wifi.ssid);
+          const match =
+            nets.find((n) => n.ssid === wifi.ssid && (!wifi.bssid || sameBssid(n.bssid, wifi.bssid))) ??
+            nets.find((n) => n.ssid === wifi.ssid);
           if (!match) {
             const seen = nets.map((n) => n.ssid).filter(Boolean);
             throw new MerossError(
@@ -236,37 +250,53 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
     const dir = opts.mosquittoDir;
     if (dir !== undefined) {
       // Before "set key": a login that cannot be written must fail while the device is still untouched.
-      added = await step("add broker login", async () => addMosquittoDevice(dir, { uuid: info.uuid, mac: info.mac, key: opts.key, userId }), (a) => `${a.username} in ${a.file}`);
+      added = await step(
+        "add broker login",
+        async () => addMosquittoDevice(dir, { uuid: info.uuid, mac: info.mac, key: opts.key, userId }),
+        (a) => `${a.username} in ${a.file}`,
+      );
     }
-    await step("set key", async () => {
-      const payload = buildConfigKeyPayload({
-        host: opts.mqttHost,
-        port,
-        secondHost: opts.secondHost,
-        secondPort: opts.secondPort,
-        key: opts.key,
-        userId,
-      });
-      await device.request("SET", NS.KEY, payload, { checkAbility: false });
-      // The device signs everything after this with the new key (docs/protocol.md §1.2).
-      device.setKey(opts.key);
-    }, () => `broker ${opts.mqttHost}:${port}`);
+    await step(
+      "set key",
+      async () => {
+        const payload = buildConfigKeyPayload({
+          host: opts.mqttHost,
+          port,
+          secondHost: opts.secondHost,
+          secondPort: opts.secondPort,
+          key: opts.key,
+          userId,
+        });
+        await device.request("SET", NS.KEY, payload, { checkAbility: false });
+        // The device signs everything after this with the new key (docs/protocol.md §1.2).
+        device.setKey(opts.key);
+      },
+      () => `broker ${opts.mqttHost}:${port}`,
+    );
 
     if (device.has(NS.TIME)) {
-      await step("set time", async () => {
-        const payload = buildSystemTimePayload(Math.floor(Date.now() / 1000), opts.timeZone);
-        await device.request("SET", NS.TIME, payload);
-        return payload.time.timezone;
-      }, (tz) => tz || "UTC");
+      await step(
+        "set time",
+        async () => {
+          const payload = buildSystemTimePayload(Math.floor(Date.now() / 1000), opts.timeZone);
+          await device.request("SET", NS.TIME, payload);
+          return payload.time.timezone;
+        },
+        (tz) => tz || "UTC",
+      );
     }
 
     const useWifiX = device.has(NS.WIFIX);
-    await step("set wifi", async () => {
-      const payload = useWifiX
-        ? buildWifiXPayload(wifi, wifi.password, { type: info.model, uuid: info.uuid, mac: info.mac })
-        : buildWifiPayload(wifi, wifi.password);
-      await device.request("SET", useWifiX ? NS.WIFIX : NS.WIFI, payload, { checkAbility: false });
-    }, () => `${useWifiX ? "Config.WifiX" : "Config.Wifi"} ${wifi.ssid}`);
+    await step(
+      "set wifi",
+      async () => {
+        const payload = useWifiX
+          ? buildWifiXPayload(wifi, wifi.password, { type: info.model, uuid: info.uuid, mac: info.mac })
+          : buildWifiPayload(wifi, wifi.password);
+        await device.request("SET", useWifiX ? NS.WIFIX : NS.WIFI, payload, { checkAbility: false });
+      },
+      () => `${useWifiX ? "Config.WifiX" : "Config.Wifi"} ${wifi.ssid}`,
+    );
 
     return {
       steps,

@@ -97,7 +97,10 @@ export = function (RED: NodeAPI): void {
         done();
       };
       const bound = setTimeout(finish, CLOSE_BOUND_MS);
-      fleet.close("the meross-broker node was stopped (redeploy or removal)").catch(() => undefined).finally(finish);
+      fleet
+        .close("the meross-broker node was stopped (redeploy or removal)")
+        .catch(() => undefined)
+        .finally(finish);
     });
   }
 
@@ -109,10 +112,19 @@ export = function (RED: NodeAPI): void {
   RED.httpAdmin.get("/meross-broker/:id/devices", RED.auth.needsPermission("meross-broker.read"), (req: Request, res: Response) => {
     const b = RED.nodes.getNode(String(req.params.id));
     if (!isMerossBroker(b)) {
-      res.status(404).json({ error: { code: "NOT_FOUND", message: "No deployed meross-broker with this id. Deploy the flow first, then open this dialog again." } });
+      res.status(404).json({
+        error: {
+          code: "NOT_FOUND",
+          message: "No deployed meross-broker with this id. Deploy the flow first, then open this dialog again.",
+        },
+      });
       return;
     }
-    res.json(b.devices().map((d) => ({ uuid: d.uuid, model: d.model ?? "", ip: d.ip ?? "", mac: d.mac ?? "", listening: d.listening, since: d.since })));
+    res.json(
+      b
+        .devices()
+        .map((d) => ({ uuid: d.uuid, model: d.model ?? "", ip: d.ip ?? "", mac: d.mac ?? "", listening: d.listening, since: d.since })),
+    );
   });
   // What the broker turned away (refused logins, ignored messages): the count and the latest reasons.
   RED.httpAdmin.get("/meross-broker/:id/refused", RED.auth.needsPermission("meross-broker.read"), (req: Request, res: Response) => {

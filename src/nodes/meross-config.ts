@@ -77,7 +77,7 @@ export = function (RED: NodeAPI): void {
     };
 
     node.getDevice = (): Promise<MerossDevice> => link.getDevice();
-    node.shared = <T,>(k: string, create: () => T): T => {
+    node.shared = <T>(k: string, create: () => T): T => {
       if (!sharedObjects.has(k)) sharedObjects.set(k, create());
       return sharedObjects.get(k) as T;
     };

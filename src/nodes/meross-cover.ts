@@ -70,13 +70,16 @@ export = function (RED: NodeAPI): void {
 
     /** Over HTTP nothing is pushed: read the door or shutter again once its move should be over. */
     const follow = (channel: number, ms: number): void => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        link
-          .device()
-          .then((d) => coverCommand(d, channel, { action: "read" }))
-          .then(announce, () => undefined);
-      }, Math.min(ms + FOLLOW_MARGIN_MS, MAX_FOLLOW_MS));
+      const t = setTimeout(
+        () => {
+          timers.delete(t);
+          link
+            .device()
+            .then((d) => coverCommand(d, channel, { action: "read" }))
+            .then(announce, () => undefined);
+        },
+        Math.min(ms + FOLLOW_MARGIN_MS, MAX_FOLLOW_MS),
+      );
       timers.add(t);
     };
 

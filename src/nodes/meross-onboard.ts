@@ -7,16 +7,15 @@
  * (§3.9, src/core/fleet/arrival.ts), because only that proves the settings were right.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
-import type { Request, Response } from "express";
 import { OnboardingError } from "../core/onboarding";
 import { RebindError } from "../core/onboarding/rebind";
-import { describeNetwork } from "../core/onboarding/wifi";
 import { ArrivalWatcher } from "../core/fleet/arrival";
-import { failMessage, redact, toMerossError } from "./shared/errors";
+import { failMessage, redact } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import * as input from "./shared/onboard-input";
 import { bind, confirmArrival, modeOf, rebindAddress } from "./shared/onboard-modes";
 import { isMerossBroker } from "./shared/broker-types";
+import { registerOnboardAdmin } from "./shared/onboard-admin";
 
 interface OnboardDef extends NodeDef {
   mode?: string;
@@ -33,7 +32,8 @@ export = function (RED: NodeAPI): void {
   function MerossOnboard(this: Node, def: OnboardDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const creds: { wifiPassword?: unknown; key?: unknown; currentKey?: unknown } = (node as Node & { credentials?: object }).credentials ?? {};
+    const creds: { wifiPassword?: unknown; key?: unknown; currentKey?: unknown } =
+      (node as Node & { credentials?: object }).credentials ?? {};
     const text = (v: unknown): string => (typeof v === "string" ? v : "");
     const [key, wifiPassword, currentKey] = [text(creds.key), text(creds.wifiPassword), text(creds.currentKey)];
     const secrets = [key, wifiPassword, currentKey];
@@ -42,7 +42,11 @@ export = function (RED: NodeAPI): void {
     const broker = isMerossBroker(brokerNode) ? brokerNode : undefined;
     // The broker must accept the new key before the device first dials in with it.
     let onboarded = ""; // the uuid, once known: the new key is then bound to it and replaces an older binding
-    const dropKeys = broker?.useKeys(node.id, () => [key], () => onboarded);
+    const dropKeys = broker?.useKeys(
+      node.id,
+      () => [key],
+      () => onboarded,
+    );
     node.on("close", (_removed: boolean, done: () => void) => {
       dropKeys?.();
       done();
@@ -69,7 +73,9 @@ export = function (RED: NodeAPI): void {
             node.status({ fill: "green", shape: "dot", text: `${nets.length} networks` });
             return reply(nets);
           }
-          const wifi = rebinding ? undefined : { ...input.resolveWifiTarget(def as unknown as Record<string, unknown>, m.payload), password: wifiPassword };
+          const wifi = rebinding
+            ? undefined
+            : { ...input.resolveWifiTarget(def as unknown as Record<string, unknown>, m.payload), password: wifiPassword };
           if (!isBlank(def.broker) && !broker) throw input.BROKER_NOT_DEPLOYED();
           const waitMs = input.arrivalTimeoutMs(def.timeout);
           let mqttHost = typeof def.mqttHost === "string" ? def.mqttHost.trim() : "";
@@ -83,11 +89,29 @@ export = function (RED: NodeAPI): void {
           }
           const userId = def.userId === undefined || def.userId === "" ? undefined : String(def.userId);
           const out = await bind({
-            mode, address, mqttHost, mqttPort, userId, key, currentKey, wifi,
-            next: (step) => node.status(step ? { fill: "blue", shape: "dot", text: `${step}…` } : broker ? { fill: "blue", shape: "ring", text: "waiting for device…" } : {}),
+            mode,
+            address,
+            mqttHost,
+            mqttPort,
+            userId,
+            key,
+            currentKey,
+            wifi,
+            next: (step) =>
+              node.status(
+                step
+                  ? { fill: "blue", shape: "dot", text: `${step}…` }
+                  : broker
+                    ? { fill: "blue", shape: "ring", text: "waiting for device…" }
+                    : {},
+              ),
           });
           if (!watcher) {
-            node.status({ fill: "green", shape: "dot", text: rebinding ? `re-bound ${out.device.model}` : `onboarded ${out.device.model}, rebooting` });
+            node.status({
+              fill: "green",
+              shape: "dot",
+              text: rebinding ? `re-bound ${out.device.model}` : `onboarded ${out.device.model}, rebooting`,
+            });
             return reply(out);
           }
           onboarded = out.device.uuid;
@@ -118,15 +142,5 @@ export = function (RED: NodeAPI): void {
     credentials: { wifiPassword: { type: "password" }, key: { type: "password" }, currentKey: { type: "password" } },
   });
 
-  // The Scan button: a live scan on the device (up to 30 s), answered as a pickable list.
-  RED.httpAdmin.post("/meross-onboard/scan", RED.auth.needsPermission("meross-onboard.write"), (req: Request, res: Response) => {
-    const body: Record<string, unknown> = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>) : {};
-    input.scanAt(input.addressOf(body.address)).then(
-      (nets) => res.json(nets.map((n) => ({ ...n, description: describeNetwork(n) }))),
-      (err: unknown) => {
-        const e = toMerossError(err);
-        res.status(e.code === "BAD_INPUT" ? 400 : 502).json({ error: { code: e.code, message: e.message } });
-      },
-    );
-  });
+  registerOnboardAdmin(RED);
 };

@@ -68,7 +68,11 @@ export = function (RED: NodeAPI): void {
       node.on("input", (msg: NodeMessageInFlow, send, done) => {
         // What this node already sent wins over the followers' view: the answer matches the messages.
         const tracked = new Map(tracker.all().map((t) => [itemKey(t), t]));
-        sendKnown(msg, send, watch.items().map((i) => tracked.get(itemKey(i)) ?? i));
+        sendKnown(
+          msg,
+          send,
+          watch.items().map((i) => tracked.get(itemKey(i)) ?? i),
+        );
         done();
       });
     } else {
@@ -91,22 +95,27 @@ export = function (RED: NodeAPI): void {
         emit({ ...withModel(config.uuid() || d?.info?.uuid || "", d?.info?.model), kind: "online", online, source });
       };
       const broker = config?.broker;
-      if (config && broker) offs.push(broker.events.on("device", (p) => void (p.listening && p.uuid === config.uuid() && onlineChange(true, "push"))));
+      if (config && broker)
+        offs.push(broker.events.on("device", (p) => void (p.listening && p.uuid === config.uuid() && onlineChange(true, "push"))));
       if (config && broker) offs.push(broker.events.on("gone", (g) => void (g.uuid === config.uuid() && onlineChange(false, "push"))));
       if (config && !setupError) {
         // Seed the baseline once the session has read the device, so the first poll reports only changes.
-        config.getDevice().then((d) => {
-          for (const p of known(d, config.uuid() || d.info?.uuid || "", d.info?.model, "poll")) tracker.note(p);
-          // The uuid may only now be known (read from the device): catch up with the broker's view.
-          if (broker && config.uuid() && broker.isListening(config.uuid())) onlineChange(true, "push");
-        }, () => undefined);
+        config.getDevice().then(
+          (d) => {
+            for (const p of known(d, config.uuid() || d.info?.uuid || "", d.info?.model, "poll")) tracker.note(p);
+            // The uuid may only now be known (read from the device): catch up with the broker's view.
+            if (broker && config.uuid() && broker.isListening(config.uuid())) onlineChange(true, "push");
+          },
+          () => undefined,
+        );
         if (interval > 0) {
           const p = new Poller({
             intervalMs: interval * 1000,
             device: () => config.getDevice(),
             skip: () => !!broker && !!config.uuid() && broker.isListening(config.uuid()),
             online: (on) => onlineChange(on, "poll"),
-            failed: (err) => link.show({ fill: "red", shape: "ring", text: `poll: ${SHORT_REASON[toMerossError(err, config.secrets()).code]}` }),
+            failed: (err) =>
+              link.show({ fill: "red", shape: "ring", text: `poll: ${SHORT_REASON[toMerossError(err, config.secrets()).code]}` }),
           });
           (poller = p).start();
           offs.push(() => p.stop());
@@ -120,7 +129,8 @@ export = function (RED: NodeAPI): void {
           const uuid = link.config?.uuid() || d.info?.uuid || "";
           for (const p of known(d, uuid, d.info?.model, "poll")) tracker.note(p);
           const items = tracker.all();
-          if (lastOnline !== undefined && !items.some((i) => i.kind === "online")) items.push({ ...withModel(uuid, d.info?.model), kind: "online", online: lastOnline, source: "push" });
+          if (lastOnline !== undefined && !items.some((i) => i.kind === "online"))
+            items.push({ ...withModel(uuid, d.info?.model), kind: "online", online: lastOnline, source: "push" });
           sendKnown(msg, send, items);
           done();
         };

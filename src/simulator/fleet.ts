@@ -148,7 +148,8 @@ export class Fleet {
         return;
       }
       try {
-        if (action[2] === "press") device.press(Number(url.searchParams.get("channel") ?? "0"), url.searchParams.get("action") ?? undefined);
+        if (action[2] === "press")
+          device.press(Number(url.searchParams.get("channel") ?? "0"), url.searchParams.get("action") ?? undefined);
         else if (action[2] === "leak") device.setLeak(url.searchParams.get("on") !== "0", url.searchParams.get("sub") ?? undefined);
         else if (action[2] === "window") device.setWindowOpen(url.searchParams.get("open") !== "0");
         else device.advanceTime(Number(url.searchParams.get("seconds") ?? "86400"));

@@ -14,9 +14,7 @@ export interface WireRequest {
 }
 
 export type ParseResult =
-  | { kind: "incomplete" }
-  | { kind: "error"; status: number; reason: string }
-  | { kind: "request"; request: WireRequest; rest: Buffer };
+  { kind: "incomplete" } | { kind: "error"; status: number; reason: string } | { kind: "request"; request: WireRequest; rest: Buffer };
 
 /** Bigger than any real Meross request; protects the simulator from hostile input. */
 export const MAX_HEADER_BYTES = 16 * 1024;

@@ -110,9 +110,7 @@ const MSS305_ABILITY: Ability = {
 };
 
 /** mss310r list without metering: no multi-outlet trace exists, so this is a modelled strip. */
-const MSS425_ABILITY: Ability = Object.fromEntries(
-  Object.entries(MSS310R_ABILITY).filter(([ns]) => !/Consumption|Electricity/.test(ns)),
-);
+const MSS425_ABILITY: Ability = Object.fromEntries(Object.entries(MSS310R_ABILITY).filter(([ns]) => !/Consumption|Electricity/.test(ns)));
 
 /**
  * mss110 hw 7.0.0 fw 7.3.37 (rtl8710cm), the plug ML#456 / BS#88 users lost local control of.
@@ -296,8 +294,8 @@ export const MODELS: Record<string, DeviceModel> = {
     chip: "rtl8720cf",
     channels: 1,
     features: ["encrypted", "wifix", "synthetic"],
-    description: "Smart plug, synthetic fw 8.x-like variant: " +
-      "plaintext answered with HTTP 500 (empty body), no ECDHE exchange, static key only",
+    description:
+      "Smart plug, synthetic fw 8.x-like variant: " + "plaintext answered with HTTP 500 (empty body), no ECDHE exchange, static key only",
     ability: MSS110_ABILITY,
     capabilities: [system(), config(), toggle(), schedule(), encrypt({ ecdhe: false }), multiple({ maxReplyBytes: 2900 })],
     refusePlaintext: "http500",

@@ -69,11 +69,7 @@ export interface SimulatorOptions {
 }
 
 export type Fault =
-  | { kind: "delay"; ms: number }
-  | { kind: "drop" }
-  | { kind: "truncate" }
-  | { kind: "invalid-json" }
-  | { kind: "http500" };
+  { kind: "delay"; ms: number } | { kind: "drop" } | { kind: "truncate" } | { kind: "invalid-json" } | { kind: "http500" };
 
 /** What a client configured with Config.Wifi / Config.WifiX, password already decrypted. */
 export interface WifiConfigEvent {

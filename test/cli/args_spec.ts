@@ -74,11 +74,26 @@ describe("meross CLI: help, version and bad arguments", () => {
     await expectUsage(["onboard", ...dev, "--ssid", "home", "--password", "pw12345678"], /--host is required/);
     await expectUsage(["onboard", ...dev, "--host", "127.0.0.1", "--password", "pw12345678"], /Wi-Fi network is missing/);
     await expectUsage(["onboard", ...dev, "--host", "127.0.0.1", "--ssid", "home"], /Wi-Fi password is missing.*MEROSS_WIFI_PASSWORD/);
-    await expectUsage(["onboard", ...dev, "--host", "127.0.0.1", "--ssid", "home", "--password", "pw12345678", "--port", "99999"], /--port "99999" is not valid/);
-    await expectUsage(["onboard", ...dev, "--host", "127.0.0.1", "--ssid", "home", "--password", "pw12345678", "--channel", "x"], /--channel "x" is not valid/);
-    await expectUsage(["onboard", ...dev, "--host", "127.0.0.1", "--password", "pw12345678", "--from-json", "{nope"], /--from-json is not valid JSON/);
-    await expectUsage(["onboard", ...dev, "--host", "127.0.0.1", "--password", "pw12345678", "--from-json", "[]"], /--from-json must be one network object/);
-    await expectUsage(["onboard", ...dev, "--host", "127.0.0.1", "--ssid", "home", "--password", "pw12345678", "--time-zone", "Mars/Olympus"], /not a known time zone/);
+    await expectUsage(
+      ["onboard", ...dev, "--host", "127.0.0.1", "--ssid", "home", "--password", "pw12345678", "--port", "99999"],
+      /--port "99999" is not valid/,
+    );
+    await expectUsage(
+      ["onboard", ...dev, "--host", "127.0.0.1", "--ssid", "home", "--password", "pw12345678", "--channel", "x"],
+      /--channel "x" is not valid/,
+    );
+    await expectUsage(
+      ["onboard", ...dev, "--host", "127.0.0.1", "--password", "pw12345678", "--from-json", "{nope"],
+      /--from-json is not valid JSON/,
+    );
+    await expectUsage(
+      ["onboard", ...dev, "--host", "127.0.0.1", "--password", "pw12345678", "--from-json", "[]"],
+      /--from-json must be one network object/,
+    );
+    await expectUsage(
+      ["onboard", ...dev, "--host", "127.0.0.1", "--ssid", "home", "--password", "pw12345678", "--time-zone", "Mars/Olympus"],
+      /not a known time zone/,
+    );
   });
 
   it("onboard: the Wi-Fi password never appears in an error, even a bad-argument one", async () => {
@@ -125,7 +140,10 @@ describe("meross request: no answer exits 2", () => {
     const port = (silent.address() as net.AddressInfo).port;
     try {
       const m = memIo();
-      const code = await run(["request", `127.0.0.1:${port}`, "SET", "Appliance.Control.ToggleX", '{"togglex":{"onoff":1}}', "--timeout", "0.5"], m.io);
+      const code = await run(
+        ["request", `127.0.0.1:${port}`, "SET", "Appliance.Control.ToggleX", '{"togglex":{"onoff":1}}', "--timeout", "0.5"],
+        m.io,
+      );
       assert.equal(code, 2);
       assert.equal(m.out(), "");
       assert.match(m.err(), /did not answer SET Appliance\.Control\.ToggleX within 0\.5 s/);
@@ -137,7 +155,7 @@ describe("meross request: no answer exits 2", () => {
 
   it("a reply that is not an envelope exits 1 (the device answered, but nonsense)", async () => {
     const srv = net.createServer((s) => {
-      s.once("data", () => s.end("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{\"half\":"));
+      s.once("data", () => s.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{"half":'));
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     const port = (srv.address() as net.AddressInfo).port;
@@ -157,10 +175,16 @@ describe("meross request: no answer exits 2", () => {
     assert.equal(await run(["wifi", "--device", `127.0.0.1:${port}`, "--timeout", "3"], w.io), 2);
     assert.match(w.err(), /Could not connect/);
     const o = memIo();
-    const code = await run(["onboard", "--device", `127.0.0.1:${port}`, "--host", "127.0.0.1", "--ssid", "home", "--password", "pw12345678", "--timeout", "3"], o.io);
+    const code = await run(
+      ["onboard", "--device", `127.0.0.1:${port}`, "--host", "127.0.0.1", "--ssid", "home", "--password", "pw12345678", "--timeout", "3"],
+      o.io,
+    );
     assert.equal(code, 2);
     const log = JSON.parse(o.out()) as { steps: { name: string; ok: boolean }[]; error: { code: string } };
-    assert.deepEqual(log.steps.map((s) => [s.name, s.ok]), [["read device", false]]);
+    assert.deepEqual(
+      log.steps.map((s) => [s.name, s.ok]),
+      [["read device", false]],
+    );
     assert.equal(log.error.code, "UNREACHABLE");
     assert.doesNotMatch(o.out() + o.err(), /pw12345678/);
   });

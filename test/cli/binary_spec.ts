@@ -52,23 +52,47 @@ describe("meross executable end to end (compiled, spawned)", function () {
     assert.match(sim.line, new RegExp(`^simulating msl120 uuid=[0-9a-f]{32} url=http://127\\.0\\.0\\.1:${port}/config$`));
 
     const addr = `127.0.0.1:${port}`;
-    const set = await runProcess(bin, ["request", addr, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}', "--key", "secret"]);
+    const set = await runProcess(bin, [
+      "request",
+      addr,
+      "SET",
+      "Appliance.Control.ToggleX",
+      '{"togglex":{"channel":0,"onoff":1}}',
+      "--key",
+      "secret",
+    ]);
     assert.equal(set.code, 0, set.stderr);
     assert.equal((JSON.parse(set.stdout) as Env).header.method, "SETACK");
 
-    const get = await runProcess(bin, ["request", addr, "GET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0}}', "--key", "secret"]);
+    const get = await runProcess(bin, [
+      "request",
+      addr,
+      "GET",
+      "Appliance.Control.ToggleX",
+      '{"togglex":{"channel":0}}',
+      "--key",
+      "secret",
+    ]);
     assert.equal(get.code, 0, get.stderr);
     const reply = JSON.parse(get.stdout) as Env;
     assert.equal(reply.header.method, "GETACK");
     assert.equal(onoffOf(reply), 1);
 
-    const wrong = await runProcess(bin, ["request", addr, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}', "--key", "wrong"]);
+    const wrong = await runProcess(bin, [
+      "request",
+      addr,
+      "SET",
+      "Appliance.Control.ToggleX",
+      '{"togglex":{"channel":0,"onoff":1}}',
+      "--key",
+      "wrong",
+    ]);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /the key is wrong/);
     assert.equal((JSON.parse(wrong.stdout) as Env).header.method, "ERROR");
   });
 
-  it("simulate --unconfigured; wifi, then onboard --from-json \"$(meross wifi ... <ssid>)\"; afterwards only k2 works", async () => {
+  it('simulate --unconfigured; wifi, then onboard --from-json "$(meross wifi ... <ssid>)"; afterwards only k2 works', async () => {
     const port = await freePort();
     const sim = await startBackground(bin, ["simulate", "--port", String(port), "--unconfigured"]);
     running.push(sim);
@@ -124,7 +148,20 @@ describe("meross executable end to end (compiled, spawned)", function () {
       const certs = await runProcess(bin, ["certs", "--host", "127.0.0.1", "--out", dir]);
       assert.equal(certs.code, 0, certs.stderr);
       const port = await freePort();
-      const broker = await startBackground(bin, ["broker", "--certs", dir, "--host", "127.0.0.1", "--port", String(port), "--cert-host", "127.0.0.1", "--key", "simkey", "--allow-anonymous"]);
+      const broker = await startBackground(bin, [
+        "broker",
+        "--certs",
+        dir,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--cert-host",
+        "127.0.0.1",
+        "--key",
+        "simkey",
+        "--allow-anonymous",
+      ]);
       running.push(broker);
       assert.equal(broker.line, `broker listening on mqtts://127.0.0.1:${port}`);
       assert.match(broker.stderr(), /using certificates for 127\.0\.0\.1/, "the ones certs wrote");
@@ -132,7 +169,19 @@ describe("meross executable end to end (compiled, spawned)", function () {
       const sim = await SimulatedDevice.start({ model: "mss310", key: "simkey", gateway: { host: "127.0.0.1", port } });
       try {
         while (sim.mqttState !== "connected") await new Promise((r) => sim.once("mqtt", r));
-        const req = await runProcess(bin, ["request", "--broker", `mqtts://127.0.0.1:${port}`, "--ca", path.join(dir, "ca.crt"), "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", "simkey"]);
+        const req = await runProcess(bin, [
+          "request",
+          "--broker",
+          `mqtts://127.0.0.1:${port}`,
+          "--ca",
+          path.join(dir, "ca.crt"),
+          "--uuid",
+          sim.uuid,
+          "GET",
+          "Appliance.System.All",
+          "--key",
+          "simkey",
+        ]);
         assert.equal(req.code, 0, req.stderr);
         assert.equal((JSON.parse(req.stdout) as Env).header.method, "GETACK");
       } finally {
@@ -140,7 +189,18 @@ describe("meross executable end to end (compiled, spawned)", function () {
       }
       broker.child.kill("SIGTERM");
       assert.deepEqual(await broker.exited, { code: 0, signal: null });
-      const after = await runProcess(bin, ["request", "--broker", `mqtts://127.0.0.1:${port}`, "--insecure", "--uuid", "0123456789abcdef0123456789abcdef", "GET", "Appliance.System.All", "--timeout", "3"]);
+      const after = await runProcess(bin, [
+        "request",
+        "--broker",
+        `mqtts://127.0.0.1:${port}`,
+        "--insecure",
+        "--uuid",
+        "0123456789abcdef0123456789abcdef",
+        "GET",
+        "Appliance.System.All",
+        "--timeout",
+        "3",
+      ]);
       assert.equal(after.code, 2);
       assert.match(after.stderr, /connection refused/);
     } finally {

@@ -34,7 +34,7 @@ describe("meross commands in-process against a simulated device", () => {
       const dev = await sim({ model: "mss310", key: "envkey" });
       const m = memIo({ MEROSS_KEY: "envkey" });
       assert.equal(await run(["request", dev.address, "get", "Appliance.System.All"], m.io), 0, m.err());
-      assert.match(m.out(), /^\{\n  "header": \{/);
+      assert.match(m.out(), /^\{\n {2}"header": \{/);
       const reply = JSON.parse(m.out()) as Env;
       assert.equal(reply.header.method, "GETACK");
       assert.equal(reply.header.namespace, "Appliance.System.All");
@@ -51,7 +51,10 @@ describe("meross commands in-process against a simulated device", () => {
     it("a wrong key prints the device's ERROR envelope, says the key is wrong on stderr, exits 1, and never shows the key", async () => {
       const dev = await sim({ key: "secret" });
       const m = memIo();
-      const code = await run(["request", dev.address, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}', "--key", "wrongkey"], m.io);
+      const code = await run(
+        ["request", dev.address, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}', "--key", "wrongkey"],
+        m.io,
+      );
       assert.equal(code, 1);
       const reply = JSON.parse(m.out()) as Env;
       assert.equal(reply.header.method, "ERROR");
@@ -78,8 +81,21 @@ describe("meross commands in-process against a simulated device", () => {
       const m = memIo();
       assert.equal(await run(["wifi", "--device", dev.address], m.io), 0, m.err());
       const nets = JSON.parse(m.out()) as Record<string, unknown>[];
-      assert.deepEqual(nets, dev.networks.map((n) => ({ ssid: n.ssid, bssid: n.bssid, channel: n.channel, signal: n.signal, encryption: n.encryption, cipher: n.cipher })));
-      assert.ok(nets.some((n) => n.ssid === "Café Wi-Fi"), "non-ASCII SSIDs come out readable");
+      assert.deepEqual(
+        nets,
+        dev.networks.map((n) => ({
+          ssid: n.ssid,
+          bssid: n.bssid,
+          channel: n.channel,
+          signal: n.signal,
+          encryption: n.encryption,
+          cipher: n.cipher,
+        })),
+      );
+      assert.ok(
+        nets.some((n) => n.ssid === "Café Wi-Fi"),
+        "non-ASCII SSIDs come out readable",
+      );
     });
 
     it("with an SSID prints only that network's object", async () => {
@@ -87,7 +103,14 @@ describe("meross commands in-process against a simulated device", () => {
       const target = dev.networks[1];
       const m = memIo();
       assert.equal(await run(["wifi", "--device", dev.address, target.ssid], m.io), 0, m.err());
-      assert.deepEqual(JSON.parse(m.out()), { ssid: target.ssid, bssid: target.bssid, channel: target.channel, signal: target.signal, encryption: target.encryption, cipher: target.cipher });
+      assert.deepEqual(JSON.parse(m.out()), {
+        ssid: target.ssid,
+        bssid: target.bssid,
+        channel: target.channel,
+        signal: target.signal,
+        encryption: target.encryption,
+        cipher: target.cipher,
+      });
     });
 
     it("an SSID the device does not see exits 1 saying not found and listing what it saw", async () => {
@@ -108,18 +131,47 @@ describe("meross commands in-process against a simulated device", () => {
       const rebooted = onceReboot(dev);
       const m = memIo();
       const code = await run(
-        ["onboard", "--device", dev.address, "--host", "127.0.0.1", "--port", "8883", "--password", "pw12345678", "--key", "k2", "--channel", "11", "--user-id", "42", "--from-json", json],
+        [
+          "onboard",
+          "--device",
+          dev.address,
+          "--host",
+          "127.0.0.1",
+          "--port",
+          "8883",
+          "--password",
+          "pw12345678",
+          "--key",
+          "k2",
+          "--channel",
+          "11",
+          "--user-id",
+          "42",
+          "--from-json",
+          json,
+        ],
         m.io,
       );
       assert.equal(code, 0, m.err());
-      const log = JSON.parse(m.out()) as { steps: { name: string; ok: boolean }[]; device: { uuid: string }; mqtt: { host: string; port: number }; wifi: { ssid: string } };
+      const log = JSON.parse(m.out()) as {
+        steps: { name: string; ok: boolean }[];
+        device: { uuid: string };
+        mqtt: { host: string; port: number };
+        wifi: { ssid: string };
+      };
       // Every detail was known, so no second scan.
-      assert.deepEqual(log.steps.map((s) => s.name), ["read device", "read abilities", "set key", "set time", "set wifi"]);
+      assert.deepEqual(
+        log.steps.map((s) => s.name),
+        ["read device", "read abilities", "set key", "set time", "set wifi"],
+      );
       assert.ok(log.steps.every((s) => s.ok));
       assert.equal(log.device.uuid, dev.uuid);
       assert.deepEqual([log.mqtt.host, log.mqtt.port], ["127.0.0.1", 8883]);
       const sent = await wifi;
-      assert.deepEqual([sent.ssid, sent.bssid, sent.channel, sent.encryption, sent.cipher, sent.password], [home.ssid, home.bssid, 11, home.encryption, home.cipher, "pw12345678"]);
+      assert.deepEqual(
+        [sent.ssid, sent.bssid, sent.channel, sent.encryption, sent.cipher, sent.password],
+        [home.ssid, home.bssid, 11, home.encryption, home.cipher, "pw12345678"],
+      );
       await rebooted;
       assert.equal(dev.mode, "normal");
       assert.equal(dev.key, "k2");
@@ -135,7 +187,11 @@ describe("meross commands in-process against a simulated device", () => {
       const guest = dev.networks[1];
       const wifi = onceWifi(dev);
       const m = memIo({ MEROSS_WIFI_PASSWORD: "from-env-pass" });
-      assert.equal(await run(["onboard", "--device", dev.address, "--host", "127.0.0.1", "--ssid", guest.ssid, "--key", "k3"], m.io), 0, m.err());
+      assert.equal(
+        await run(["onboard", "--device", dev.address, "--host", "127.0.0.1", "--ssid", guest.ssid, "--key", "k3"], m.io),
+        0,
+        m.err(),
+      );
       const log = JSON.parse(m.out()) as { steps: { name: string }[]; mqtt: { port: number } };
       assert.ok(log.steps.some((s) => s.name === "scan wifi"));
       assert.equal(log.mqtt.port, 8883, "default broker port");
@@ -147,10 +203,20 @@ describe("meross commands in-process against a simulated device", () => {
     it("a network the device does not see fails at the scan step: partial log on stdout, reason on stderr, exit 1", async () => {
       const dev = await sim({ unconfigured: true });
       const m = memIo();
-      const code = await run(["onboard", "--device", dev.address, "--host", "127.0.0.1", "--ssid", "Elsewhere", "--password", "pw12345678"], m.io);
+      const code = await run(
+        ["onboard", "--device", dev.address, "--host", "127.0.0.1", "--ssid", "Elsewhere", "--password", "pw12345678"],
+        m.io,
+      );
       assert.equal(code, 1);
       const log = JSON.parse(m.out()) as { steps: { name: string; ok: boolean }[]; error: { code: string } };
-      assert.deepEqual(log.steps.map((s) => [s.name, s.ok]), [["read device", true], ["read abilities", true], ["scan wifi", false]]);
+      assert.deepEqual(
+        log.steps.map((s) => [s.name, s.ok]),
+        [
+          ["read device", true],
+          ["read abilities", true],
+          ["scan wifi", false],
+        ],
+      );
       assert.match(m.err(), /^meross onboard: The device does not see the Wi-Fi network "Elsewhere"/m);
       assert.equal(dev.mode, "ap", "nothing was configured");
     });
@@ -158,11 +224,17 @@ describe("meross commands in-process against a simulated device", () => {
     it("an already configured device refuses the unsigned first step: WRONG_KEY, exit 1, nothing changed", async () => {
       const dev = await sim({ key: "secret" });
       const m = memIo();
-      const code = await run(["onboard", "--device", dev.address, "--host", "127.0.0.1", "--ssid", "HomeNet", "--password", "pw12345678", "--key", "new"], m.io);
+      const code = await run(
+        ["onboard", "--device", dev.address, "--host", "127.0.0.1", "--ssid", "HomeNet", "--password", "pw12345678", "--key", "new"],
+        m.io,
+      );
       assert.equal(code, 1);
       const log = JSON.parse(m.out()) as { steps: { name: string; ok: boolean }[]; error: { code: string } };
       assert.equal(log.error.code, "WRONG_KEY");
-      assert.deepEqual(log.steps.map((s) => [s.name, s.ok]), [["read device", false]]);
+      assert.deepEqual(
+        log.steps.map((s) => [s.name, s.ok]),
+        [["read device", false]],
+      );
       assert.equal(dev.key, "secret");
     });
   });
@@ -172,7 +244,10 @@ describe("meross commands in-process against a simulated device", () => {
       const port = await freePort();
       const stop = new AbortController();
       const m = memIo({}, stop.signal);
-      const running = run(["simulate", "--port", String(port), "--model", "mss310", "--key", "simkey", "--uuid", "0123456789abcdef0123456789abcdef"], m.io);
+      const running = run(
+        ["simulate", "--port", String(port), "--model", "mss310", "--key", "simkey", "--uuid", "0123456789abcdef0123456789abcdef"],
+        m.io,
+      );
       while (!m.out().includes("\n")) await new Promise((r) => setTimeout(r, 10));
       assert.equal(m.out(), `simulating mss310 uuid=0123456789abcdef0123456789abcdef url=http://127.0.0.1:${port}/config\n`);
       const req = memIo();
@@ -181,7 +256,11 @@ describe("meross commands in-process against a simulated device", () => {
       stop.abort();
       assert.equal(await running, 0);
       const after = memIo();
-      assert.equal(await run(["request", `127.0.0.1:${port}`, "GET", "Appliance.System.All", "--timeout", "3"], after.io), 2, "the port is closed");
+      assert.equal(
+        await run(["request", `127.0.0.1:${port}`, "GET", "Appliance.System.All", "--timeout", "3"], after.io),
+        2,
+        "the port is closed",
+      );
       assert.doesNotMatch(m.out() + m.err(), /simkey/);
     });
 
@@ -193,7 +272,10 @@ describe("meross commands in-process against a simulated device", () => {
         const stop = new AbortController();
         const m = memIo({}, stop.signal);
         const arrived = new Promise<{ uuid: string }>((r) => broker.once("device-connected", r));
-        const running = run(["simulate", "--key", "gwkey", "--gateway", `127.0.0.1:${broker.port}`, "--uuid", "0123456789abcdef0123456789abcdef"], m.io);
+        const running = run(
+          ["simulate", "--key", "gwkey", "--gateway", `127.0.0.1:${broker.port}`, "--uuid", "0123456789abcdef0123456789abcdef"],
+          m.io,
+        );
         assert.equal((await arrived).uuid, "0123456789abcdef0123456789abcdef");
         stop.abort();
         assert.equal(await running, 0);

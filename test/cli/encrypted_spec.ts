@@ -39,7 +39,11 @@ describe("meross commands against encrypted firmware, with no extra flag", () =>
   it("request SET ToggleX switches an encrypted plug exactly as a plain one", async () => {
     const dev = await sim({ model: "mss110", key: KEY });
     const m = memIo({ MEROSS_KEY: KEY });
-    assert.equal(await run(["request", dev.address, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}'], m.io), 0, m.err());
+    assert.equal(
+      await run(["request", dev.address, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}'], m.io),
+      0,
+      m.err(),
+    );
     assert.equal((JSON.parse(m.out()) as Env).header.method, "SETACK");
     assert.equal(dev.state.channels[0].on, true);
   });
@@ -49,7 +53,11 @@ describe("meross commands against encrypted firmware, with no extra flag", () =>
     const answers: Array<string | undefined> = [];
     dev.on("dropped", (e: DroppedEvent) => answers.push(e.answer));
     const m = memIo({ MEROSS_KEY: KEY });
-    assert.equal(await run(["request", dev.address, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}'], m.io), 0, m.err());
+    assert.equal(
+      await run(["request", dev.address, "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}'], m.io),
+      0,
+      m.err(),
+    );
     assert.equal((JSON.parse(m.out()) as Env).header.method, "SETACK");
     assert.equal(dev.state.channels[0].on, true);
     assert.deepEqual(answers, ["http500"]);
@@ -69,7 +77,21 @@ describe("meross commands against encrypted firmware, with no extra flag", () =>
     const rebooted = new Promise<void>((r) => dev.once("reboot", () => r()));
     const m = memIo();
     const code = await run(
-      ["onboard", "--device", dev.address, "--host", "127.0.0.1", "--port", "8883", "--password", "pw-encrypted-1", "--key", KEY, "--ssid", "HomeNet"],
+      [
+        "onboard",
+        "--device",
+        dev.address,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8883",
+        "--password",
+        "pw-encrypted-1",
+        "--key",
+        KEY,
+        "--ssid",
+        "HomeNet",
+      ],
       m.io,
     );
     assert.equal(code, 0, m.err());

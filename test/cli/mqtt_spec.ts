@@ -73,9 +73,24 @@ describe("meross certs", function () {
     const m = memIo();
     assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir, "--port", "18883", "--days", "30"], m.io), 0, m.err());
     const file = (n: string): string => path.join(dir, n);
-    const { stdout } = await promisify(execFile)("openssl", ["verify", "-purpose", "sslserver", "-CAfile", file("ca.crt"), file("server.crt")]);
+    const { stdout } = await promisify(execFile)("openssl", [
+      "verify",
+      "-purpose",
+      "sslserver",
+      "-CAfile",
+      file("ca.crt"),
+      file("server.crt"),
+    ]);
     assert.match(stdout, /server\.crt: OK/);
-    const { stdout: text } = await promisify(execFile)("openssl", ["x509", "-in", file("server.crt"), "-noout", "-ext", "subjectAltName", "-enddate"]);
+    const { stdout: text } = await promisify(execFile)("openssl", [
+      "x509",
+      "-in",
+      file("server.crt"),
+      "-noout",
+      "-ext",
+      "subjectAltName",
+      "-enddate",
+    ]);
     assert.match(text, /IP Address:127\.0\.0\.1/);
     const days = (Date.parse(/notAfter=(.*)/.exec(text)![1]) - Date.now()) / 86_400_000;
     assert.ok(days > 28 && days < 31, `--days 30 gives about 30 days, got ${days}`);
@@ -110,7 +125,7 @@ describe("meross certs", function () {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") {
         const msg = "Mosquitto not found: install it with `apt-get install mosquitto`";
-        if (process.env.CI === "true") throw new Error(`${msg} (required under CI)`);
+        if (process.env.CI === "true") throw new Error(`${msg} (required under CI)`, { cause: err });
         process.stderr.write(`\n!!! SKIPPED: ${msg}\n`);
         this.skip();
       }
@@ -168,7 +183,10 @@ describe("meross certs", function () {
     assert.match(conf, /^allow_anonymous true$/m);
     assert.doesNotMatch(conf, /^plugin/m);
     assert.deepEqual((await fs.readdir(dir)).sort(), ["ca.crt", "ca.key", "mosquitto.conf", "server.crt", "server.key"]);
-    assert.match(m.err(), /WARNING: --anonymous .*anyone who can reach port 18884 read every device's messages and send commands to every device/);
+    assert.match(
+      m.err(),
+      /WARNING: --anonymous .*anyone who can reach port 18884 read every device's messages and send commands to every device/,
+    );
     assert.match(m.out(), /ANONYMOUS ACCESS/);
   });
 
@@ -187,7 +205,11 @@ describe("meross certs", function () {
   });
 
   it("prints the chown Mosquitto needs when its user cannot read the private files", async function () {
-    if (!readFileSync("/etc/passwd", "utf8").split("\n").some((l) => l.startsWith("mosquitto:"))) {
+    if (
+      !readFileSync("/etc/passwd", "utf8")
+        .split("\n")
+        .some((l) => l.startsWith("mosquitto:"))
+    ) {
       process.stderr.write("\n!!! SKIPPED: no mosquitto user on this machine (install Mosquitto)\n");
       if (process.env.CI === "true") throw new Error("no mosquitto user (required under CI)");
       this.skip();
@@ -196,7 +218,10 @@ describe("meross certs", function () {
     dirs.push(dir);
     const m = memIo();
     assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir], m.io), 0);
-    assert.ok(m.out().includes(`  sudo chown mosquitto ${path.join(dir, "server.key")} ${path.join(dir, "dynamic-security.json")}\n`), m.out());
+    assert.ok(
+      m.out().includes(`  sudo chown mosquitto ${path.join(dir, "server.key")} ${path.join(dir, "dynamic-security.json")}\n`),
+      m.out(),
+    );
   });
 
   it("bad arguments exit 2 with one line naming the flag", async () => {
@@ -270,11 +295,23 @@ describe("meross broker", function () {
     dirs.push(dir);
     await fs.writeFile(path.join(dir, "keys"), `other-key\n${DEVICE_A.key}\n`);
     await fs.writeFile(path.join(dir, "users"), "cli:file-pass\n");
-    const b = await startCli(["--key-file", path.join(dir, "keys"), "--user-file", path.join(dir, "users")], { MEROSS_BROKER_USER: "envuser:env-pass" });
+    const b = await startCli(["--key-file", path.join(dir, "keys"), "--user-file", path.join(dir, "users")], {
+      MEROSS_BROKER_USER: "envuser:env-pass",
+    });
     devices.push(await FakeDevice.connect({ port: b.port, ...DEVICE_A }));
     const login = (username: string, password: string) =>
-      mqtt.connectAsync(`mqtts://127.0.0.1:${b.port}`, { username, password, rejectUnauthorized: false, reconnectPeriod: 0, connectTimeout: 5000 });
-    for (const [u, p] of [["cli", "file-pass"], ["envuser", "env-pass"]]) await (await login(u, p)).endAsync();
+      mqtt.connectAsync(`mqtts://127.0.0.1:${b.port}`, {
+        username,
+        password,
+        rejectUnauthorized: false,
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+      });
+    for (const [u, p] of [
+      ["cli", "file-pass"],
+      ["envuser", "env-pass"],
+    ])
+      await (await login(u, p)).endAsync();
     await assert.rejects(login("cli", "wrong"));
     assert.equal(await b.stop(), 0);
     assert.doesNotMatch(b.m.out() + b.m.err(), /file-pass|env-pass|other-key/);
@@ -302,7 +339,10 @@ describe("meross broker", function () {
   it("refuses a device with the empty key unless --accept-empty-key, and says why", async () => {
     const b = await startCli(["--key", DEVICE_A.key], { MEROSS_KEY: "" });
     await assert.rejects(FakeDevice.connect({ port: b.port, ...DEVICE_B }));
-    await lineMatching(b.m.out, new RegExp(`^refused ${DEVICE_B.mac} 127\\.0\\.0\\.1: the device logged in with the empty key, which anyone can compute`));
+    await lineMatching(
+      b.m.out,
+      new RegExp(`^refused ${DEVICE_B.mac} 127\\.0\\.0\\.1: the device logged in with the empty key, which anyone can compute`),
+    );
     assert.equal(await b.stop(), 0);
   });
 
@@ -315,7 +355,9 @@ describe("meross broker", function () {
     const file = path.join(dirs[dirs.length - 1], "device-identities.json");
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.ok(readFileSync(file, "utf8").includes(DEVICE_A.uuid));
-    await assert.rejects(FakeDevice.connect({ port: b.port, ...DEVICE_A, key: "someone-elses-key", clientId: `fmware:${DEVICE_A.uuid}_impostor0000000` }));
+    await assert.rejects(
+      FakeDevice.connect({ port: b.port, ...DEVICE_A, key: "someone-elses-key", clientId: `fmware:${DEVICE_A.uuid}_impostor0000000` }),
+    );
     await lineMatching(b.m.out, new RegExp(`^refused ${DEVICE_A.mac} 127\\.0\\.0\\.1: device ${DEVICE_A.uuid} is bound to another key`));
     assert.equal(await b.stop(), 0);
     assert.doesNotMatch(b.m.out() + b.m.err(), /someone-elses-key|key-of-device-a/);
@@ -345,7 +387,10 @@ describe("meross broker", function () {
         [[], /--certs is required/],
         [["--certs", dir, "--port", "99999"], /--port "99999" is not valid/],
         [["--certs", dir, "--user", "nocolon"], /--user must be NAME:PASSWORD/],
-        [["--certs", dir, "--host", "127.0.0.1", "--cert-host", "127.0.0.1", "--port", String(holder.port)], new RegExp(`port ${holder.port} is already in use`)],
+        [
+          ["--certs", dir, "--host", "127.0.0.1", "--cert-host", "127.0.0.1", "--port", String(holder.port)],
+          new RegExp(`port ${holder.port} is already in use`),
+        ],
       ];
       for (const [args, re] of cases) {
         const m = memIo();
@@ -378,7 +423,13 @@ describe("meross request --broker", function () {
     await fs.rm(dir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [KEY], users: [{ username: "cli", password: "cli-pass" }] });
+    broker = await MerossBroker.start({
+      port: 0,
+      host: "127.0.0.1",
+      certs,
+      keys: [KEY],
+      users: [{ username: "cli", password: "cli-pass" }],
+    });
     url = `mqtts://127.0.0.1:${broker.port}`;
     const opts: SimulatorOptions = { model: "mss310", key: KEY, gateway: { host: "127.0.0.1", port: broker.port } };
     sim = await SimulatedDevice.start(opts);
@@ -403,7 +454,21 @@ describe("meross request --broker", function () {
 
   it("SETs with - in place of the device address and switches the device", async () => {
     const m = memIo(env);
-    const code = await run(["request", "-", "SET", "Appliance.Control.ToggleX", '{"togglex":{"channel":0,"onoff":1}}', ...auth(), "--uuid", sim.uuid, "--key", KEY], m.io);
+    const code = await run(
+      [
+        "request",
+        "-",
+        "SET",
+        "Appliance.Control.ToggleX",
+        '{"togglex":{"channel":0,"onoff":1}}',
+        ...auth(),
+        "--uuid",
+        sim.uuid,
+        "--key",
+        KEY,
+      ],
+      m.io,
+    );
     assert.equal(code, 0, m.err());
     assert.equal((JSON.parse(m.out()) as Env).header.method, "SETACK");
     assert.equal(sim.state.channels[0].on, true);
@@ -418,33 +483,68 @@ describe("meross request --broker", function () {
 
   it("a uuid nobody answers for times out: exit 2", async () => {
     const m = memIo(env);
-    assert.equal(await run(["request", ...auth(), "--uuid", "0123456789abcdef0123456789abcdef", "GET", "Appliance.System.All", "--timeout", "1"], m.io), 2);
+    assert.equal(
+      await run(
+        ["request", ...auth(), "--uuid", "0123456789abcdef0123456789abcdef", "GET", "Appliance.System.All", "--timeout", "1"],
+        m.io,
+      ),
+      2,
+    );
     assert.match(m.err(), /did not answer GET Appliance\.System\.All within 1 s/);
     assert.equal(m.out(), "");
   });
 
   it("without --ca the broker certificate is refused (exit 2, says to give the CA); --insecure accepts it", async () => {
     const noCa = memIo(env);
-    assert.equal(await run(["request", "--broker", url, "--username", "cli", "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", KEY], noCa.io), 2);
+    assert.equal(
+      await run(
+        ["request", "--broker", url, "--username", "cli", "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", KEY],
+        noCa.io,
+      ),
+      2,
+    );
     assert.match(noCa.err(), /certificate was not accepted .*give the broker's CA certificate/);
     const insecure = memIo(env);
-    assert.equal(await run(["request", "--broker", url, "--insecure", "--username", "cli", "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", KEY], insecure.io), 0, insecure.err());
+    assert.equal(
+      await run(
+        ["request", "--broker", url, "--insecure", "--username", "cli", "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", KEY],
+        insecure.io,
+      ),
+      0,
+      insecure.err(),
+    );
   });
 
-  it("reads the broker password from --password-file (the file \"meross certs\" writes ends in a newline)", async () => {
+  it('reads the broker password from --password-file (the file "meross certs" writes ends in a newline)', async () => {
     const file = path.join(dir, "cli.password");
     await fs.writeFile(file, "cli-pass\n", { mode: 0o600 });
     const m = memIo();
-    assert.equal(await run(["request", ...auth(), "--password-file", file, "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", KEY], m.io), 0, m.err());
+    assert.equal(
+      await run(["request", ...auth(), "--password-file", file, "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key", KEY], m.io),
+      0,
+      m.err(),
+    );
     const both = memIo();
-    assert.equal(await run(["request", ...auth(), "--password", "x", "--password-file", file, "--uuid", sim.uuid, "GET", "Appliance.System.All"], both.io), 2);
+    assert.equal(
+      await run(
+        ["request", ...auth(), "--password", "x", "--password-file", file, "--uuid", sim.uuid, "GET", "Appliance.System.All"],
+        both.io,
+      ),
+      2,
+    );
     assert.match(both.err(), /give either --password or --password-file, not both/);
   });
 
   it("refuses a broker URL with user:password@ in it, pointing to the password options, without echoing it", async () => {
     const m = memIo(env);
     const withPassword = url.replace("mqtts://", "mqtts://cli:cli-pass@");
-    assert.equal(await run(["request", "--broker", withPassword, "--ca", path.join(dir, "ca.crt"), "--uuid", sim.uuid, "GET", "Appliance.System.All"], m.io), 2);
+    assert.equal(
+      await run(
+        ["request", "--broker", withPassword, "--ca", path.join(dir, "ca.crt"), "--uuid", sim.uuid, "GET", "Appliance.System.All"],
+        m.io,
+      ),
+      2,
+    );
     assert.match(m.err(), /contains a user name and password\. Remove "user:password@" .*--password-file/);
     assert.doesNotMatch(m.err(), /cli-pass/);
   });
@@ -459,11 +559,17 @@ describe("meross request --broker", function () {
   it("bad combinations exit 2 before connecting", async () => {
     const cases: Array<[string[], RegExp]> = [
       [["--broker", url, "GET", "Appliance.System.All"], /--uuid is required with --broker/],
-      [["--broker", url, "--uuid", sim.uuid, "10.0.0.5", "GET", "Appliance.System.All"], /leave the address "10\.0\.0\.5" out, or write - in its place/],
+      [
+        ["--broker", url, "--uuid", sim.uuid, "10.0.0.5", "GET", "Appliance.System.All"],
+        /leave the address "10\.0\.0\.5" out, or write - in its place/,
+      ],
       [["10.0.0.5", "GET", "Appliance.System.All", "--uuid", sim.uuid], /--uuid only applies with --broker/],
       [["--broker", "http://x", "--uuid", sim.uuid, "GET", "Appliance.System.All"], /is not an MQTT broker address/],
       [["--broker", url, "--uuid", "not a uuid!", "GET", "Appliance.System.All"], /--uuid "not a uuid!" is not valid/],
-      [["--broker", url, "--uuid", sim.uuid, "--ca", "/nonexistent/ca.crt", "GET", "Appliance.System.All"], /--ca "\/nonexistent\/ca\.crt" could not be read/],
+      [
+        ["--broker", url, "--uuid", sim.uuid, "--ca", "/nonexistent/ca.crt", "GET", "Appliance.System.All"],
+        /--ca "\/nonexistent\/ca\.crt" could not be read/,
+      ],
     ];
     for (const [args, re] of cases) {
       const m = memIo();
@@ -501,14 +607,37 @@ describe("meross onboard --broker", function () {
     const { sim, dir, port } = await setup();
     const m = memIo();
     const code = await run(
-      ["onboard", "--device", sim.address, "--host", "127.0.0.1", "--port", String(port), "--broker", "--certs", dir, "--ssid", "HomeNet", "--password", "pw12345678", "--key", "k9", "--wait", "20"],
+      [
+        "onboard",
+        "--device",
+        sim.address,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--broker",
+        "--certs",
+        dir,
+        "--ssid",
+        "HomeNet",
+        "--password",
+        "pw12345678",
+        "--key",
+        "k9",
+        "--wait",
+        "20",
+      ],
       m.io,
     );
     assert.equal(code, 0, m.err());
     const log = JSON.parse(m.out()) as Log;
     const last = log.steps[log.steps.length - 1];
     assert.deepEqual([last.name, last.ok, last.detail], ["device arrived", true, `${sim.uuid} at 127.0.0.1`]);
-    assert.deepEqual([log.arrival?.uuid, log.arrival?.mac, log.arrival?.model], [sim.uuid, sim.mac, log.device.model], "the model comes from the device's Bind");
+    assert.deepEqual(
+      [log.arrival?.uuid, log.arrival?.mac, log.arrival?.model],
+      [sim.uuid, sim.mac, log.device.model],
+      "the model comes from the device's Bind",
+    );
     assert.equal(sim.mode, "normal");
     assert.match(m.err(), new RegExp(`ok {3}broker listening on mqtts://127\\.0\\.0\\.1:${port}`));
     assert.match(m.err(), /ok {3}device arrived/);
@@ -521,7 +650,26 @@ describe("meross onboard --broker", function () {
     sim.expectWifiPassword("HomeNet", "the-right-one");
     const m = memIo();
     const code = await run(
-      ["onboard", "--device", sim.address, "--host", "127.0.0.1", "--port", String(port), "--broker", "--certs", dir, "--ssid", "HomeNet", "--password", "wrong-pass", "--key", "k9", "--wait", "2"],
+      [
+        "onboard",
+        "--device",
+        sim.address,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--broker",
+        "--certs",
+        dir,
+        "--ssid",
+        "HomeNet",
+        "--password",
+        "wrong-pass",
+        "--key",
+        "k9",
+        "--wait",
+        "2",
+      ],
       m.io,
     );
     assert.equal(code, 2);
@@ -539,7 +687,24 @@ describe("meross onboard --broker", function () {
     const holder = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs: generateCertificates({ host: "127.0.0.1" }) });
     try {
       const m = memIo();
-      const args = ["onboard", "--device", sim.address, "--host", "127.0.0.1", "--port", String(holder.port), "--broker", "--listen", "127.0.0.1", "--certs", dir, "--ssid", "HomeNet", "--password", "pw12345678"];
+      const args = [
+        "onboard",
+        "--device",
+        sim.address,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(holder.port),
+        "--broker",
+        "--listen",
+        "127.0.0.1",
+        "--certs",
+        dir,
+        "--ssid",
+        "HomeNet",
+        "--password",
+        "pw12345678",
+      ];
       assert.equal(await run(args, m.io), 2);
       assert.match(m.err(), new RegExp(`port ${holder.port} is already in use`));
       assert.equal(sim.requestCount, 0);

@@ -40,11 +40,28 @@ describe("meross rebind: an app-paired device moves to our broker", function () 
     dev.on("request", (e: RequestEvent) => e.method === "SET" && e.via === "http" && sets.push(e.namespace));
     const port = await freePort();
     const m = memIo({ MEROSS_KEY: APP_KEY, MEROSS_NEW_KEY: NEW_KEY });
-    const argv = ["rebind", dev.address, "--host", "127.0.0.1", "--port", String(port), "--broker", "--certs", path.join(dir, "certs"), "--listen", "127.0.0.1", "--wait", "20"];
+    const argv = [
+      "rebind",
+      dev.address,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--broker",
+      "--certs",
+      path.join(dir, "certs"),
+      "--listen",
+      "127.0.0.1",
+      "--wait",
+      "20",
+    ];
     const code = await run(argv, m.io);
     assert.equal(code, 0, m.err());
     const log = JSON.parse(m.out()) as Log;
-    assert.deepEqual(log.steps.filter((s) => s.name !== "set up encryption").map((s) => s.name), ["read device", "set key", "device arrived"]);
+    assert.deepEqual(
+      log.steps.filter((s) => s.name !== "set up encryption").map((s) => s.name),
+      ["read device", "set key", "device arrived"],
+    );
     assert.ok(log.steps.every((s) => s.ok));
     assert.equal(log.arrival?.uuid, dev.uuid);
     assert.equal(log.mqtt.port, port);
@@ -61,10 +78,16 @@ describe("meross rebind: an app-paired device moves to our broker", function () 
     writeFileSync(current, `${APP_KEY}\n`);
     writeFileSync(next, `${NEW_KEY}\n`);
     const m = memIo();
-    const code = await run(["rebind", dev.address, "--key-file", current, "--new-key-file", next, "--host", "192.0.2.10", "--user-id", "12"], m.io);
+    const code = await run(
+      ["rebind", dev.address, "--key-file", current, "--new-key-file", next, "--host", "192.0.2.10", "--user-id", "12"],
+      m.io,
+    );
     assert.equal(code, 0, m.err());
     const log = JSON.parse(m.out()) as Log;
-    assert.deepEqual(log.steps.map((s) => s.name), ["read device", "set key"]);
+    assert.deepEqual(
+      log.steps.map((s) => s.name),
+      ["read device", "set key"],
+    );
     assert.deepEqual(log.mqtt.host, "192.0.2.10");
     assert.equal(log.mqtt.port, 8883);
     assert.equal(dev.key, NEW_KEY);
@@ -78,7 +101,10 @@ describe("meross rebind: an app-paired device moves to our broker", function () 
     const code = await run(["rebind", dev.address, "--key", "guessed", "--new-key", NEW_KEY, "--host", "127.0.0.1"], m.io);
     assert.equal(code, 1);
     const log = JSON.parse(m.out()) as { steps: Array<{ name: string; ok: boolean }>; error: { code: string } };
-    assert.deepEqual(log.steps.map((s) => [s.name, s.ok]), [["read device", false]]);
+    assert.deepEqual(
+      log.steps.map((s) => [s.name, s.ok]),
+      [["read device", false]],
+    );
     assert.equal(log.error.code, "WRONG_KEY");
     assert.equal(dev.key, APP_KEY);
     assert.doesNotMatch(m.out() + m.err(), /guessed|cli-new-key/);

@@ -44,17 +44,26 @@ describe("meross schedule", () => {
     let r = await cli([dev.address, "add", "timer", "--time", "07:30", "--on", "--days", "mon,tue", "--name", "wake"]);
     assert.equal(r.code, 0, r.err);
     let listed = JSON.parse(r.out) as Listed;
-    assert.deepEqual(listed.timers.map((t) => [t.time, t.days, t.on]), [["07:30", ["mon", "tue"], true]]);
+    assert.deepEqual(
+      listed.timers.map((t) => [t.time, t.days, t.on]),
+      [["07:30", ["mon", "tue"], true]],
+    );
     const id = listed.timers[0].id;
 
     r = await cli([dev.address, "add", "auto-off", "--minutes", "30"]);
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual((JSON.parse(r.out) as Listed).triggers.map((t) => t.afterOnMinutes), [30]);
+    assert.deepEqual(
+      (JSON.parse(r.out) as Listed).triggers.map((t) => t.afterOnMinutes),
+      [30],
+    );
 
     r = await cli([dev.address, "change", id, "--time", "06:45", "--disabled"]);
     assert.equal(r.code, 0, r.err);
     listed = JSON.parse(r.out) as Listed;
-    assert.deepEqual(listed.timers.map((t) => [t.time, t.enabled]), [["06:45", false]]);
+    assert.deepEqual(
+      listed.timers.map((t) => [t.time, t.enabled]),
+      [["06:45", false]],
+    );
 
     r = await cli([dev.address, "delete", id]);
     assert.equal(r.code, 0, r.err);

@@ -66,13 +66,23 @@ describe("CLI secrets", function () {
     const args = ["onboard", "--device", dev.address, "--host", "127.0.0.1", "--ssid", "HomeNet", "--user-id", "7", "--mosquitto", dir];
     assert.equal(await run([...args, "--key-file", path.join(dir, "key"), "--password-file", path.join(dir, "wifi")], m.io), 0, m.err());
     assert.equal((await wifi).password, "wifi-from-file");
-    const log = JSON.parse(m.out()) as { steps: Array<{ name: string; detail?: string }>; mqtt: Record<string, unknown>; mosquitto: { file: string } };
-    assert.deepEqual(log.mqtt, { host: "127.0.0.1", port: 8883, username: dev.mac, passwordNote: "derived from the device key: 7_md5(<MAC> + <key>)" });
+    const log = JSON.parse(m.out()) as {
+      steps: Array<{ name: string; detail?: string }>;
+      mqtt: Record<string, unknown>;
+      mosquitto: { file: string };
+    };
+    assert.deepEqual(log.mqtt, {
+      host: "127.0.0.1",
+      port: 8883,
+      username: dev.mac,
+      passwordNote: "derived from the device key: 7_md5(<MAC> + <key>)",
+    });
     assert.equal(log.mosquitto.file, path.join(dir, "dynamic-security.json"));
     assert.ok(log.steps.some((s) => s.name === "add broker login" && s.detail?.includes(dev.mac)));
     assert.match(m.err(), /Restart Mosquitto .*systemctl restart mosquitto/);
     const out = m.out() + m.err();
-    for (const secret of ["k-from-file", "wifi-from-file", mqttPassword(dev.mac, "k-from-file", "7")]) assert.ok(!out.includes(secret), `printed ${secret}`);
+    for (const secret of ["k-from-file", "wifi-from-file", mqttPassword(dev.mac, "k-from-file", "7")])
+      assert.ok(!out.includes(secret), `printed ${secret}`);
 
     const logins = JSON.parse(readFileSync(log.mosquitto.file, "utf8")) as {
       clients: Array<{ username: string; roles: Array<{ rolename: string }> }>;
@@ -81,7 +91,10 @@ describe("CLI secrets", function () {
     const client = logins.clients.find((c) => c.username === dev.mac);
     assert.ok(client, "the device has a login");
     const role = logins.roles.find((r) => r.rolename === client.roles[0].rolename);
-    assert.deepEqual(role?.acls.filter((a) => a.acltype === "subscribeLiteral").map((a) => a.topic), [`/appliance/${dev.uuid}/subscribe`]);
+    assert.deepEqual(
+      role?.acls.filter((a) => a.acltype === "subscribeLiteral").map((a) => a.topic),
+      [`/appliance/${dev.uuid}/subscribe`],
+    );
     assert.ok(role?.acls.some((a) => a.acltype === "publishClientSend" && a.topic === `/appliance/${dev.uuid}/publish`));
   });
 
@@ -89,7 +102,19 @@ describe("CLI secrets", function () {
     const dev = await fresh();
     const dir = await tmp();
     const m = memIo();
-    const base = ["onboard", "--device", dev.address, "--host", "127.0.0.1", "--ssid", "HomeNet", "--password", "pw12345678", "--key", "k5"];
+    const base = [
+      "onboard",
+      "--device",
+      dev.address,
+      "--host",
+      "127.0.0.1",
+      "--ssid",
+      "HomeNet",
+      "--password",
+      "pw12345678",
+      "--key",
+      "k5",
+    ];
     assert.equal(await run([...base, "--mosquitto", dir], m.io), 1);
     assert.match(m.err(), /dynamic-security\.json does not exist\. Create it with "meross certs/);
     const log = JSON.parse(m.out()) as { steps: Array<{ name: string; ok: boolean }> };

@@ -54,8 +54,14 @@ describe("Coalescer", () => {
     const all: Promise<void>[] = [];
     for (let i = 0; i < 100; i++) {
       const p = c.submit(i === 50 ? { level: i + 1, colour: "red" } : { level: i + 1 }).then(
-        (o) => { settled[i] = o; counts[i]++; },
-        (e: Error) => { settled[i] = e; counts[i]++; },
+        (o) => {
+          settled[i] = o;
+          counts[i]++;
+        },
+        (e: Error) => {
+          settled[i] = e;
+          counts[i]++;
+        },
       );
       all.push(p);
       await clock.tickAsync(10);
@@ -63,7 +69,10 @@ describe("Coalescer", () => {
     await clock.tickAsync(500);
     await Promise.all(all);
 
-    assert.ok(counts.every((n) => n === 1), "every caller settles exactly once");
+    assert.ok(
+      counts.every((n) => n === 1),
+      "every caller settles exactly once",
+    );
     assert.ok(dev.seen.length < 40, `expected far fewer than 100 executions, got ${dev.seen.length}`);
     assert.equal(dev.state.level, 100, "the device ends at the last requested level");
     assert.equal(dev.state.colour, "red", "a field set by a superseded command is kept by the merge");
@@ -79,7 +88,10 @@ describe("Coalescer", () => {
   it("keeps at least minIntervalMs between execution starts", async () => {
     const starts: number[] = [];
     const c = new Coalescer<Cmd, number>({
-      execute: async () => { starts.push(Date.now()); return 1; },
+      execute: async () => {
+        starts.push(Date.now());
+        return 1;
+      },
       merge: mergeCmd,
       minIntervalMs: 100,
       quietMs: 0,
@@ -97,7 +109,10 @@ describe("Coalescer", () => {
     const starts: number[] = [];
     const dev = fakeDevice(5);
     const c = new Coalescer<Cmd, Cmd>({
-      execute: (cmd) => { starts.push(Date.now()); return dev.execute(cmd); },
+      execute: (cmd) => {
+        starts.push(Date.now());
+        return dev.execute(cmd);
+      },
       merge: mergeCmd,
       minIntervalMs: 100,
       quietMs: 25,
@@ -115,7 +130,10 @@ describe("Coalescer", () => {
       assert.ok(starts[i] - starts[i - 1] >= 100, `during the burst starts are >= 100 ms apart (${starts.join(", ")})`);
     }
     const final = starts[starts.length - 1];
-    assert.ok(final - lastSubmit <= 30, `the last setting starts ~25 ms after the burst ends, not at the next tick (${final - lastSubmit} ms)`);
+    assert.ok(
+      final - lastSubmit <= 30,
+      `the last setting starts ~25 ms after the burst ends, not at the next tick (${final - lastSubmit} ms)`,
+    );
     assert.equal(dev.state.level, 25);
   });
 
@@ -152,7 +170,9 @@ describe("Coalescer", () => {
 
   it("turns a synchronous throw of the executor into a rejection", async () => {
     const c = new Coalescer<Cmd, number>({
-      execute: () => { throw new Error("sync boom"); },
+      execute: () => {
+        throw new Error("sync boom");
+      },
       merge: mergeCmd,
     });
     await assert.rejects(c.submit({ level: 1 }), /sync boom/);
@@ -189,7 +209,11 @@ describe("Coalescer", () => {
     assert.equal((await a).status, "done");
     assert.equal(dev.seen.length, 1, "the aborted command never ran");
     assert.equal(signals[0], first.signal, "the running command got its submitter's signal");
-    assert.deepEqual(await c.submit({ level: 3 }, { signal: closing.signal }), { status: "cancelled" }, "an already closed submitter queues nothing");
+    assert.deepEqual(
+      await c.submit({ level: 3 }, { signal: closing.signal }),
+      { status: "cancelled" },
+      "an already closed submitter queues nothing",
+    );
     await clock.tickAsync(100);
     assert.equal(dev.seen.length, 1);
   });

@@ -128,12 +128,15 @@ describe("crypto: AES-256-CBC as Meross firmware uses it", () => {
     });
 
     it("a key of the wrong length is BAD_INPUT and the message does not reveal the key", () => {
-      assert.throws(() => encryptAes256Cbc("x", "secret-key"), (e: unknown) => {
-        assert.ok(e instanceof MerossError);
-        assert.equal(e.code, "BAD_INPUT");
-        assert.doesNotMatch(e.message, /secret-key/);
-        return true;
-      });
+      assert.throws(
+        () => encryptAes256Cbc("x", "secret-key"),
+        (e: unknown) => {
+          assert.ok(e instanceof MerossError);
+          assert.equal(e.code, "BAD_INPUT");
+          assert.doesNotMatch(e.message, /secret-key/);
+          return true;
+        },
+      );
     });
 
     it("non-text key inputs are BAD_INPUT, never TypeError", () => {

@@ -21,7 +21,9 @@ const vectors = JSON.parse(readFileSync(join(__dirname, "../fixtures/vectors.jso
 
 describe("LAN encryption: detection and the wire form (docs/protocol.md §4)", () => {
   it("detects encryption from Encrypt.ECDHE / Encrypt.Suite only, not from firmware.encrypt", () => {
-    const read = (name: string) => (JSON.parse(readFileSync(join(__dirname, `../fixtures/traces/${name}.json`), "utf8")) as { ability: Record<string, unknown> }).ability;
+    const read = (name: string) =>
+      (JSON.parse(readFileSync(join(__dirname, `../fixtures/traces/${name}.json`), "utf8")) as { ability: Record<string, unknown> })
+        .ability;
     assert.equal(requiresEncryption(read("hp110a")), true, "hp110a 4.1.12 lists Encrypt.ECDHE");
     assert.equal(requiresEncryption(MODELS.mss305.ability), false, "mss305 8.3.15 has WifiX and firmware.encrypt but no LAN encryption");
     assert.equal(requiresEncryption(MODELS.mss110.ability), true);
@@ -56,21 +58,35 @@ describe("LAN encryption: detection and the wire form (docs/protocol.md §4)", (
     assert.match(err.message, /could not be decrypted, so the key is probably wrong/);
     assert.ok(!err.message.includes(right) && !err.message.includes(wrong));
     assert.equal(decodeEnvelopeText(JSON.stringify(env), right, "h").header.messageId, env.header.messageId);
-    assert.throws(() => decodeEnvelopeText("%%% not base64", right, "h"), (e: unknown) => e instanceof MerossError && e.code === "WRONG_KEY");
-    assert.throws(() => decodeEnvelopeText("", right, "h"), (e: unknown) => e instanceof MerossError && e.code === "BAD_RESPONSE");
+    assert.throws(
+      () => decodeEnvelopeText("%%% not base64", right, "h"),
+      (e: unknown) => e instanceof MerossError && e.code === "WRONG_KEY",
+    );
+    assert.throws(
+      () => decodeEnvelopeText("", right, "h"),
+      (e: unknown) => e instanceof MerossError && e.code === "BAD_RESPONSE",
+    );
   });
 
   it("an unknown encryption setting is BAD_INPUT naming the choices", () => {
     assert.equal(checkEncryptionMode(undefined), "auto");
-    assert.throws(() => checkEncryptionMode("aes"), (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT" && /auto.*static.*ecdhe.*off/.test(e.message));
-    assert.throws(() => new MerossDevice({ address: "127.0.0.1:1", encryption: "yes" as never }), (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT");
+    assert.throws(
+      () => checkEncryptionMode("aes"),
+      (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT" && /auto.*static.*ecdhe.*off/.test(e.message),
+    );
+    assert.throws(
+      () => new MerossDevice({ address: "127.0.0.1:1", encryption: "yes" as never }),
+      (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT",
+    );
   });
 
   describe("HttpTransport with an encryption key", () => {
     let server: Server | undefined;
     afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
-    async function serve(handler: (body: string, req: IncomingMessage) => string): Promise<{ port: number; seen: { type?: string; body: string }[] }> {
+    async function serve(
+      handler: (body: string, req: IncomingMessage) => string,
+    ): Promise<{ port: number; seen: { type?: string; body: string }[] }> {
       const seen: { type?: string; body: string }[] = [];
       server = createServer((req, res) => {
         let body = "";
@@ -103,7 +119,13 @@ describe("LAN encryption: detection and the wire form (docs/protocol.md §4)", (
     it("garbage instead of ciphertext is WRONG_KEY, not a crash or garbage", async () => {
       const { port } = await serve(() => "Zm9vYmFyYmF6cXV4MTIzNA==");
       const t = new HttpTransport(`127.0.0.1:${port}`);
-      await rejectsWith(t.send(buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "" }), { encryptionKey: "0123456789abcdef0123456789abcdef" }), "WRONG_KEY", /could not be decrypted/);
+      await rejectsWith(
+        t.send(buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "" }), {
+          encryptionKey: "0123456789abcdef0123456789abcdef",
+        }),
+        "WRONG_KEY",
+        /could not be decrypted/,
+      );
       await t.close();
     });
   });
@@ -132,7 +154,10 @@ describe("MerossDevice with encrypted simulated devices over HTTP", function () 
     const info = await device.ready();
     assert.equal(info.uuid, sim.uuid);
     assert.equal(info.model, "mss110");
-    assert.ok(dropped.some((d) => d.namespace === "Appliance.System.All"), "the device really refused plaintext");
+    assert.ok(
+      dropped.some((d) => d.namespace === "Appliance.System.All"),
+      "the device really refused plaintext",
+    );
     assert.equal(device.encryptionScheme, "static");
     await device.setToggle(0, true);
     assert.equal(sim.state.channels[0].on, true);
@@ -164,7 +189,9 @@ describe("MerossDevice with encrypted simulated devices over HTTP", function () 
     await device.ready();
     const other = new MerossDevice({ address: sim.address, key: KEY });
     devices.push(other);
-    await other.request("SET", "Appliance.Config.Key", { key: { key: "rekeyed-by-the-app", userId: "1", gateway: { host: "127.0.0.1", port: 8883 } } });
+    await other.request("SET", "Appliance.Config.Key", {
+      key: { key: "rekeyed-by-the-app", userId: "1", gateway: { host: "127.0.0.1", port: 8883 } },
+    });
     assert.equal(sim.key, "rekeyed-by-the-app");
     const err = await rejectsWith(device.setToggle(0, true), "WRONG_KEY", /could not be decrypted, so the key is probably wrong/);
     assert.ok(!err.message.includes(KEY) && !err.message.includes("rekeyed-by-the-app"));
@@ -265,12 +292,24 @@ describe("Onboarding an encrypted device, then MQTT", function () {
     broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [KEY] });
     const b = broker;
     const listening = new Promise((r) => b.once("device-listening", r));
-    const sim = await SimulatedDevice.start({ model: "hp110a", key: KEY, port: 0, gateway: { host: "127.0.0.1", port: b.port }, userId: "0", mqttReconnectMs: 200, mqttEncryption: true });
+    const sim = await SimulatedDevice.start({
+      model: "hp110a",
+      key: KEY,
+      port: 0,
+      gateway: { host: "127.0.0.1", port: b.port },
+      userId: "0",
+      mqttReconnectMs: 200,
+      mqttEncryption: true,
+    });
     sims.push(sim);
     await listening;
     const seen: RequestEvent[] = [];
     sim.on("request", (r: RequestEvent) => seen.push(r));
-    const device = new MerossDevice({ transport: new MqttTransport({ uuid: sim.uuid, client: b.connection(), encryptPayloads: true }), key: KEY, encryption: "static" });
+    const device = new MerossDevice({
+      transport: new MqttTransport({ uuid: sim.uuid, client: b.connection(), encryptPayloads: true }),
+      key: KEY,
+      encryption: "static",
+    });
     devices.push(device);
     await device.setLight({ rgb: 0x00ff00, luminance: 30 });
     assert.equal(sim.state.light?.rgb, 0x00ff00);

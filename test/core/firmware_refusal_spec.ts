@@ -13,7 +13,10 @@ describe("firmware that refuses plaintext in different ways (docs/protocol.md §
   this.timeout(20_000);
   const sims: SimulatedDevice[] = [];
   const devices: MerossDevice[] = [];
-  const start = async (opts: Parameters<typeof SimulatedDevice.start>[0], deviceOpts: Partial<ConstructorParameters<typeof MerossDevice>[0]> = {}) => {
+  const start = async (
+    opts: Parameters<typeof SimulatedDevice.start>[0],
+    deviceOpts: Partial<ConstructorParameters<typeof MerossDevice>[0]> = {},
+  ) => {
     const sim = await SimulatedDevice.start({ key: KEY, port: 0, ...opts });
     sims.push(sim);
     const device = new MerossDevice({ address: sim.address, key: KEY, ...deviceOpts });
@@ -46,7 +49,11 @@ describe("firmware that refuses plaintext in different ways (docs/protocol.md §
     assert.equal(reply.header.method, "SETACK");
     assert.equal(sim.state.channels[0].on, true);
     const sets = requests.filter((r) => r.namespace === "Appliance.Control.ToggleX");
-    assert.deepEqual(sets.map((r) => r.encrypted), [true], "the refused plaintext SET never reached the firmware");
+    assert.deepEqual(
+      sets.map((r) => r.encrypted),
+      [true],
+      "the refused plaintext SET never reached the firmware",
+    );
   });
 
   it("an ERROR reply to plaintext on a device that lists Encrypt.*: recovered the same way", async () => {
@@ -75,7 +82,13 @@ describe("firmware that refuses plaintext in different ways (docs/protocol.md §
     const encrypted: RequestEvent[] = [];
     sim.on("request", (e: RequestEvent) => e.encrypted && encrypted.push(e));
     const rebooted = new Promise<void>((r) => sim.once("reboot", () => r()));
-    const result = await onboard({ address: sim.address, mqttHost: "127.0.0.1", mqttPort: 8883, key: KEY, wifi: { ssid: "HomeNet", password: "home-wifi-pw" } });
+    const result = await onboard({
+      address: sim.address,
+      mqttHost: "127.0.0.1",
+      mqttPort: 8883,
+      key: KEY,
+      wifi: { ssid: "HomeNet", password: "home-wifi-pw" },
+    });
     assert.equal(result.encryption, "static");
     assert.equal(exchanges, 0, "the exchange was refused");
     assert.ok(encrypted.some((e) => e.namespace === "Appliance.Config.Key"));
@@ -146,7 +159,8 @@ function reply(sock: Socket, body: string, opts: { status?: string; keepAlive: b
   if (!opts.keepAlive) sock.end();
 }
 
-const set = (): Envelope => buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: 1 } }, key: "" });
+const set = (): Envelope =>
+  buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: 1 } }, key: "" });
 
 describe("HTTP keep-alive where the device allows it (docs/protocol.md §2.2)", function () {
   this.timeout(20_000);
@@ -229,7 +243,9 @@ describe("HTTP keep-alive where the device allows it (docs/protocol.md §2.2)", 
   });
 
   it("HTTP 500 with an empty body is its own recognisable error; with a body it stays a plain HTTP 500", async () => {
-    const srv = await rawServer((req, sock) => reply(sock, req.n === 1 ? "" : "oops", { status: "500 Internal Server Error", keepAlive: false }));
+    const srv = await rawServer((req, sock) =>
+      reply(sock, req.n === 1 ? "" : "oops", { status: "500 Internal Server Error", keepAlive: false }),
+    );
     const t = new HttpTransport(srv.address);
     try {
       const empty = await rejectsWith(t.send(set()), "BAD_RESPONSE", /500 with an empty body/);

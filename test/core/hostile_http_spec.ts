@@ -188,7 +188,10 @@ describe("a hostile host at the device's address (HTTP)", function () {
 
   it("a body just under the cap is still read (real replies are far smaller)", async () => {
     srv = await hostile((body, sock) =>
-      answer(sock, signedReply(body, KEY, (e) => (e.payload = { all: { pad: "p".repeat(REPLY_MAX_BYTES - 1024) } }))),
+      answer(
+        sock,
+        signedReply(body, KEY, (e) => (e.payload = { all: { pad: "p".repeat(REPLY_MAX_BYTES - 1024) } })),
+      ),
     );
     const reply = await bounded(() => exchange(srv as Hostile));
     assert.equal(reply.header.method, "GETACK");
@@ -221,7 +224,12 @@ describe("a hostile host at the device's address (HTTP)", function () {
   });
 
   it("a reply without any signature is BAD_RESPONSE", async () => {
-    srv = await hostile((body, sock) => answer(sock, signedReply(body, KEY, (e) => delete (e.header as Partial<Envelope["header"]>).sign)));
+    srv = await hostile((body, sock) =>
+      answer(
+        sock,
+        signedReply(body, KEY, (e) => delete (e.header as Partial<Envelope["header"]>).sign),
+      ),
+    );
     await bounded(() => rejectsWith(exchange(srv as Hostile), "BAD_RESPONSE", /not signed .*\(no sign\)/));
   });
 

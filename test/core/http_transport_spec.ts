@@ -42,11 +42,14 @@ function replyTo(body: string, method = "GETACK", key = ""): string {
 }
 
 function lfOnly(sock: net.Socket, text: string, status = "200 OK"): void {
-  sock.end(`HTTP/1.1 ${status}\nServer: HTTPD\nContent-Type: application/json;charset=UTF-8\nContent-Length: ${Buffer.byteLength(text)}\nConnection: close\n\n${text}`);
+  sock.end(
+    `HTTP/1.1 ${status}\nServer: HTTPD\nContent-Type: application/json;charset=UTF-8\nContent-Length: ${Buffer.byteLength(text)}\nConnection: close\n\n${text}`,
+  );
 }
 
 const get = () => buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "" });
-const set = () => buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: 1 } }, key: "" });
+const set = () =>
+  buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: 1 } }, key: "" });
 
 async function rejects(p: Promise<unknown>, code: string): Promise<MerossError> {
   try {
@@ -167,7 +170,13 @@ describe("HTTP transport", () => {
     assert.equal(deviceUrl("192.168.1.20"), "http://192.168.1.20/config");
     assert.equal(deviceUrl(" 127.0.0.1:18080 "), "http://127.0.0.1:18080/config");
     assert.equal(deviceUrl("http://10.10.10.1"), "http://10.10.10.1/config");
-    assert.throws(() => deviceUrl(""), (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT");
-    assert.throws(() => deviceUrl("my bulb"), (e: unknown) => e instanceof MerossError && /not a device address/.test(e.message));
+    assert.throws(
+      () => deviceUrl(""),
+      (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT",
+    );
+    assert.throws(
+      () => deviceUrl("my bulb"),
+      (e: unknown) => e instanceof MerossError && /not a device address/.test(e.message),
+    );
   });
 });

@@ -67,18 +67,31 @@ describe("message envelope (docs/protocol.md §1)", () => {
 
     it("reproduces vector 4 when given its messageId and timestamp", () => {
       const v = vectors.signatures[3];
-      const m = buildMessage({ method: "GET", namespace: "Appliance.System.All", key: v.key, messageId: v.messageId, timestamp: v.timestamp });
+      const m = buildMessage({
+        method: "GET",
+        namespace: "Appliance.System.All",
+        key: v.key,
+        messageId: v.messageId,
+        timestamp: v.timestamp,
+      });
       assert.equal(m.header.sign, v.sign);
     });
 
     it("never reuses a messageId", () => {
-      const ids = new Set(Array.from({ length: 50 }, () => buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "" }).header.messageId));
+      const ids = new Set(
+        Array.from({ length: 50 }, () => buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "" }).header.messageId),
+      );
       assert.equal(ids.size, 50);
     });
   });
 
   describe("checkReply", () => {
-    const req = buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", key: "k", payload: { togglex: { channel: 0, onoff: 1 } } });
+    const req = buildMessage({
+      method: "SET",
+      namespace: "Appliance.Control.ToggleX",
+      key: "k",
+      payload: { togglex: { channel: 0, onoff: 1 } },
+    });
 
     it("returns a matching SETACK", () => {
       const rep = replyTo(req, "SETACK", {});
@@ -86,11 +99,17 @@ describe("message envelope (docs/protocol.md §1)", () => {
     });
 
     it("ERROR 5001 is WRONG_KEY with a sentence about the key", () => {
-      assert.throws(() => checkReply(req, replyTo(req, "ERROR", { error: { code: 5001, detail: "sign error" } }), HOST), isCode("WRONG_KEY", /key/));
+      assert.throws(
+        () => checkReply(req, replyTo(req, "ERROR", { error: { code: 5001, detail: "sign error" } }), HOST),
+        isCode("WRONG_KEY", /key/),
+      );
     });
 
     it("ERROR 5000 is UNSUPPORTED naming the namespace", () => {
-      assert.throws(() => checkReply(req, replyTo(req, "ERROR", { error: { code: 5000 } }), HOST), isCode("UNSUPPORTED", /Appliance\.Control\.ToggleX/));
+      assert.throws(
+        () => checkReply(req, replyTo(req, "ERROR", { error: { code: 5000 } }), HOST),
+        isCode("UNSUPPORTED", /Appliance\.Control\.ToggleX/),
+      );
     });
 
     it("any other ERROR is DEVICE_ERROR carrying the device code", () => {
@@ -194,7 +213,9 @@ describe("message envelope (docs/protocol.md §1)", () => {
   });
 
   describe("parseEnvelopeText", () => {
-    const good = JSON.stringify(buildMessage({ method: "GETACK", namespace: "Appliance.System.All", key: "", payload: { all: { system: {} } } }));
+    const good = JSON.stringify(
+      buildMessage({ method: "GETACK", namespace: "Appliance.System.All", key: "", payload: { all: { system: {} } } }),
+    );
 
     it("parses a complete reply", () => {
       assert.equal(parseEnvelopeText(good, HOST).header.namespace, "Appliance.System.All");
@@ -205,7 +226,15 @@ describe("message envelope (docs/protocol.md §1)", () => {
     });
 
     it("an empty reply and non-envelopes are BAD_RESPONSE", () => {
-      for (const text of ["", "null", "42", "[]", '{"payload":{}}', '{"header":{"messageId":1}}', '{"header":{"messageId":"a","method":"GETACK","namespace":"n"},"payload":[]}']) {
+      for (const text of [
+        "",
+        "null",
+        "42",
+        "[]",
+        '{"payload":{}}',
+        '{"header":{"messageId":1}}',
+        '{"header":{"messageId":"a","method":"GETACK","namespace":"n"},"payload":[]}',
+      ]) {
         assert.throws(() => parseEnvelopeText(text, HOST), isCode("BAD_RESPONSE"), text);
       }
     });

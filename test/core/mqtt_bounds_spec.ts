@@ -56,7 +56,12 @@ describe("MQTT connection bounds", () => {
     const link = new MemoryLink();
     const conn = new MqttConnection(link, "mqtt://test");
     const transport = new MqttTransport({ uuid: UUID, client: conn });
-    const req = buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: 1 } }, key: "k" });
+    const req = buildMessage({
+      method: "SET",
+      namespace: "Appliance.Control.ToggleX",
+      payload: { togglex: { channel: 0, onoff: 1 } },
+      key: "k",
+    });
     const stop = new AbortController();
     const pending = transport.send(req, { timeoutMs: 60_000, signal: stop.signal });
     await published(link, 1);
@@ -67,7 +72,10 @@ describe("MQTT connection bounds", () => {
     link.deliver(devicePublishTopic(UUID), reply(req, {}));
     const aborted = new AbortController();
     aborted.abort();
-    await assert.rejects(transport.send(req, { signal: aborted.signal }), (err: unknown) => err instanceof MerossError && err.code === "CANCELLED");
+    await assert.rejects(
+      transport.send(req, { signal: aborted.signal }),
+      (err: unknown) => err instanceof MerossError && err.code === "CANCELLED",
+    );
     assert.equal(link.published.length, 1, "a request whose caller already gave up is not published");
     await transport.close();
     await conn.close();

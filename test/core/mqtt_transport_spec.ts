@@ -18,7 +18,12 @@ function answerSystemAll(dev: FakeDevice, via: "publish" | "from" = "publish"): 
   dev.answer((req) => {
     seen.push(req);
     if (req.header.namespace !== "Appliance.System.All") return undefined;
-    return dev.message("GETACK", req.header.namespace, { all: { system: { hardware: { uuid: dev.opts.uuid } } } }, { messageId: req.header.messageId });
+    return dev.message(
+      "GETACK",
+      req.header.namespace,
+      { all: { system: { hardware: { uuid: dev.opts.uuid } } } },
+      { messageId: req.header.messageId },
+    );
   }, via);
   return seen;
 }
@@ -33,7 +38,15 @@ describe("MqttTransport / MqttConnection", () => {
   });
 
   beforeEach(async () => {
-    broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [DEVICE_A.key, DEVICE_B.key], acceptEmptyKey: true, users: [APP], timeZone: "UTC" });
+    broker = await MerossBroker.start({
+      port: 0,
+      host: "127.0.0.1",
+      certs,
+      keys: [DEVICE_A.key, DEVICE_B.key],
+      acceptEmptyKey: true,
+      users: [APP],
+      timeZone: "UTC",
+    });
   });
 
   afterEach(async () => {
@@ -92,7 +105,9 @@ describe("MqttTransport / MqttConnection", () => {
     const conn = await tlsConnection();
     const [ra, rb] = await Promise.all([
       new MqttTransport({ uuid: DEVICE_A.uuid, client: conn }).send(systemAllGet()),
-      new MqttTransport({ uuid: DEVICE_B.uuid, client: conn }).send(buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "" })),
+      new MqttTransport({ uuid: DEVICE_B.uuid, client: conn }).send(
+        buildMessage({ method: "GET", namespace: "Appliance.System.All", key: "" }),
+      ),
     ]);
     assert.equal(ra.header.uuid, DEVICE_A.uuid);
     assert.equal(rb.header.uuid, DEVICE_B.uuid);
@@ -104,7 +119,11 @@ describe("MqttTransport / MqttConnection", () => {
     const transport = new MqttTransport({ uuid: DEVICE_A.uuid, client: conn });
     await assert.rejects(
       () => transport.send(systemAllGet(), { timeoutMs: 300 }),
-      (e: unknown) => e instanceof MerossError && e.code === "TIMEOUT" && e.message.includes("GET Appliance.System.All") && e.message.includes(DEVICE_A.uuid),
+      (e: unknown) =>
+        e instanceof MerossError &&
+        e.code === "TIMEOUT" &&
+        e.message.includes("GET Appliance.System.All") &&
+        e.message.includes(DEVICE_A.uuid),
     );
   });
 
@@ -152,7 +171,10 @@ describe("MqttTransport / MqttConnection", () => {
     await broker!.stop();
     await offline;
     assert.equal(conn.online, false);
-    await assert.rejects(() => transport.send(systemAllGet()), (e: unknown) => e instanceof MerossError && e.code === "UNREACHABLE");
+    await assert.rejects(
+      () => transport.send(systemAllGet()),
+      (e: unknown) => e instanceof MerossError && e.code === "UNREACHABLE",
+    );
   });
 
   it("rejects a first connect that fails with UNREACHABLE and a reason", async () => {
@@ -163,14 +185,21 @@ describe("MqttTransport / MqttConnection", () => {
     );
     await assert.rejects(
       () => tlsConnection({ password: "wrong" }),
-      (e: unknown) => e instanceof MerossError && e.code === "UNREACHABLE" && /user name or password/.test(e.message) && !e.message.includes("wrong"),
+      (e: unknown) =>
+        e instanceof MerossError && e.code === "UNREACHABLE" && /user name or password/.test(e.message) && !e.message.includes("wrong"),
     );
   });
 
   it("rejects bad addresses and uuids with BAD_INPUT", async () => {
-    assert.throws(() => MqttConnection.create({ url: "http://127.0.0.1:1" }), (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT" && /mqtts:\/\//.test(e.message));
+    assert.throws(
+      () => MqttConnection.create({ url: "http://127.0.0.1:1" }),
+      (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT" && /mqtts:\/\//.test(e.message),
+    );
     const conn = broker!.connection();
     closers.push(() => conn.close());
-    assert.throws(() => new MqttTransport({ uuid: "a/+/b", client: conn }), (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT");
+    assert.throws(
+      () => new MqttTransport({ uuid: "a/+/b", client: conn }),
+      (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT",
+    );
   });
 });

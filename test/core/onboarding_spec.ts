@@ -28,11 +28,24 @@ describe("onboarding (core)", function () {
     const wifi = new Promise<WifiConfigEvent>((r) => dev.once("wifi", r));
     const seen: string[] = [];
     const result = await onboard({
-      address: dev.address, mqttHost: "192.168.1.10", mqttPort: 8883, key: "new-key", userId: "42",
-      wifi: { ssid: net.ssid, password: "correct horse" }, timeZone: "Europe/Berlin", onStep: (s) => seen.push(s.name),
+      address: dev.address,
+      mqttHost: "192.168.1.10",
+      mqttPort: 8883,
+      key: "new-key",
+      userId: "42",
+      wifi: { ssid: net.ssid, password: "correct horse" },
+      timeZone: "Europe/Berlin",
+      onStep: (s) => seen.push(s.name),
     });
-    assert.deepEqual(result.steps.map((s) => s.name), ["read device", "read abilities", "scan wifi", "set key", "set time", "set wifi"]);
-    assert.deepEqual(seen, result.steps.map((s) => s.name), "each step is reported as it finishes");
+    assert.deepEqual(
+      result.steps.map((s) => s.name),
+      ["read device", "read abilities", "scan wifi", "set key", "set time", "set wifi"],
+    );
+    assert.deepEqual(
+      seen,
+      result.steps.map((s) => s.name),
+      "each step is reported as it finishes",
+    );
     assert.ok(result.steps.every((s) => s.ok && s.ms >= 0));
     const got = await wifi;
     assert.equal(got.namespace, "Appliance.Config.Wifi");
@@ -42,7 +55,12 @@ describe("onboarding (core)", function () {
     assert.equal(got.channel, net.channel);
     assert.deepEqual(dev.gateway && { host: dev.gateway.host, port: dev.gateway.port }, { host: "192.168.1.10", port: 8883 });
     assert.deepEqual(result.device, { uuid: dev.uuid, mac: dev.mac, model: dev.model.type, firmware: result.device.firmware });
-    assert.deepEqual(result.mqtt, { host: "192.168.1.10", port: 8883, username: dev.mac, passwordNote: "derived from the device key: 42_md5(<MAC> + <key>)" });
+    assert.deepEqual(result.mqtt, {
+      host: "192.168.1.10",
+      port: 8883,
+      username: dev.mac,
+      passwordNote: "derived from the device key: 42_md5(<MAC> + <key>)",
+    });
     assert.ok(!JSON.stringify(result).includes("correct horse"), "the Wi-Fi password is not in the result");
     assert.ok(!JSON.stringify(result).includes(mqttPassword(dev.mac, "new-key", "42")), "nor the broker password derived from the key");
     assert.ok(!JSON.stringify(result).includes("new-key"), "nor the key");
@@ -64,14 +82,25 @@ describe("onboarding (core)", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meross-onboard-mosq-"));
     try {
       writeSecurityFile(path.join(dir, SECURITY_FILE), newSecurityConfig({ username: "nodered", password: "pw" }));
-      const result = await onboard({ address: dev.address, mqttHost: "10.0.0.2", key: "k7", userId: "3", wifi: { ssid: dev.networks[0].ssid, password: "pw12345678" }, mosquittoDir: dir });
+      const result = await onboard({
+        address: dev.address,
+        mqttHost: "10.0.0.2",
+        key: "k7",
+        userId: "3",
+        wifi: { ssid: dev.networks[0].ssid, password: "pw12345678" },
+        mosquittoDir: dir,
+      });
       const names = result.steps.map((s) => s.name);
       assert.equal(names.indexOf("add broker login") + 1, names.indexOf("set key"));
       assert.equal(result.mosquitto?.file, path.join(dir, SECURITY_FILE));
       assert.match(result.mosquitto?.reload ?? "", /Restart Mosquitto/);
       const login = readSecurityFile(path.join(dir, SECURITY_FILE)).clients.find((c) => c.username === dev.mac);
       assert.ok(login, "the device's login is in the file");
-      assert.equal(hashPassword(mqttPassword(dev.mac, "k7", "3"), Buffer.from(login.salt, "base64")).password, login.password, "its password is the one derived from the key");
+      assert.equal(
+        hashPassword(mqttPassword(dev.mac, "k7", "3"), Buffer.from(login.salt, "base64")).password,
+        login.password,
+        "its password is the one derived from the key",
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -80,7 +109,12 @@ describe("onboarding (core)", function () {
   it("uses Config.WifiX (encrypted password) when the device lists it", async () => {
     const dev = await fresh("mss305");
     const wifi = new Promise<WifiConfigEvent>((r) => dev.once("wifi", r));
-    const result = await onboard({ address: dev.address, mqttHost: "10.0.0.2", key: "k", wifi: { ssid: dev.networks[0].ssid, password: "pass-for-wifix" } });
+    const result = await onboard({
+      address: dev.address,
+      mqttHost: "10.0.0.2",
+      key: "k",
+      wifi: { ssid: dev.networks[0].ssid, password: "pass-for-wifix" },
+    });
     assert.equal(result.wifi.namespace, "Appliance.Config.WifiX");
     const got = await wifi;
     assert.equal(got.namespace, "Appliance.Config.WifiX");
@@ -95,7 +129,14 @@ describe("onboarding (core)", function () {
       /does not see the Wi-Fi network "My 5GHz Net"[\s\S]*2\.4 GHz/,
     );
     assert.ok(err instanceof OnboardingError);
-    assert.deepEqual(err.steps.map((s) => [s.name, s.ok]), [["read device", true], ["read abilities", true], ["scan wifi", false]]);
+    assert.deepEqual(
+      err.steps.map((s) => [s.name, s.ok]),
+      [
+        ["read device", true],
+        ["read abilities", true],
+        ["scan wifi", false],
+      ],
+    );
     assert.equal(dev.mode, "ap");
     assert.equal(dev.key, "", "no key was set");
   });
@@ -103,8 +144,16 @@ describe("onboarding (core)", function () {
   it("refuses a missing broker host or a bad port before sending anything", async () => {
     const dev = await fresh("msl120");
     const before = dev.requestCount;
-    await rejectsWith(onboard({ address: dev.address, mqttHost: "", key: "k", wifi: { ssid: "x", password: "12345678" } }), "BAD_INPUT", /MQTT host is missing/);
-    await rejectsWith(onboard({ address: dev.address, mqttHost: "h", mqttPort: 70000, key: "k", wifi: { ssid: "x", password: "12345678" } }), "BAD_INPUT", /port 70000 is not valid/);
+    await rejectsWith(
+      onboard({ address: dev.address, mqttHost: "", key: "k", wifi: { ssid: "x", password: "12345678" } }),
+      "BAD_INPUT",
+      /MQTT host is missing/,
+    );
+    await rejectsWith(
+      onboard({ address: dev.address, mqttHost: "h", mqttPort: 70000, key: "k", wifi: { ssid: "x", password: "12345678" } }),
+      "BAD_INPUT",
+      /port 70000 is not valid/,
+    );
     assert.equal(dev.requestCount, before);
   });
 });

@@ -76,9 +76,12 @@ describe("SerialQueue", () => {
     const waiting = [1, 2, 3].map(() => q.run(async () => "w"));
     let ran = false;
     const err = await rejectsWith(
-      q.run(async () => {
-        ran = true;
-      }, { label: "SET Appliance.Control.ToggleX" }),
+      q.run(
+        async () => {
+          ran = true;
+        },
+        { label: "SET Appliance.Control.ToggleX" },
+      ),
       "BUSY",
       /SET Appliance\.Control\.ToggleX .*127\.0\.0\.1:9.*3 requests are already waiting.*Send fewer messages/,
     );
@@ -97,7 +100,10 @@ describe("SerialQueue", () => {
     const all = [q.run(head.task)];
     await flush();
     for (let i = 0; i < 100; i++) all.push(q.run(async () => "x"));
-    await rejectsWith(q.run(async () => "x"), "BUSY");
+    await rejectsWith(
+      q.run(async () => "x"),
+      "BUSY",
+    );
     head.open("h");
     await Promise.all(all);
   });
@@ -155,7 +161,10 @@ describe("SerialQueue", () => {
     await flush();
     assert.equal(sent, false);
     // Already aborted: refused without queueing.
-    await rejectsWith(q.run(async () => undefined, { signal: ctl.signal }), "CANCELLED");
+    await rejectsWith(
+      q.run(async () => undefined, { signal: ctl.signal }),
+      "CANCELLED",
+    );
     assert.equal(q.size, 0);
   });
 
@@ -181,15 +190,22 @@ describe("SerialQueue", () => {
       const probeRun = q.run(probe.task);
       const sent: number[] = [];
       const rest = [1, 2, 3].map((i) =>
-        q.run(async () => {
-          sent.push(i);
-        }, { label: `GET #${i}` }),
+        q.run(
+          async () => {
+            sent.push(i);
+          },
+          { label: `GET #${i}` },
+        ),
       );
       q.failFast(new MerossError("TIMEOUT", "no answer"));
       assert.equal(q.failing, true);
       const notSent = /was not sent: the device at 127\.0\.0\.1:9 is not answering \(an earlier request got no answer in time\)/;
       for (const p of rest) await rejectsWith(p, "UNREACHABLE", notSent);
-      await rejectsWith(q.run(async () => undefined), "UNREACHABLE", /tried again one at a time/);
+      await rejectsWith(
+        q.run(async () => undefined),
+        "UNREACHABLE",
+        /tried again one at a time/,
+      );
       head.fail(new MerossError("TIMEOUT", "no answer"));
       await assert.rejects(first);
       await flush();
@@ -207,7 +223,11 @@ describe("SerialQueue", () => {
       q.failFast(new MerossError("UNREACHABLE", "refused"));
       const p1 = gate();
       const r1 = q.run(p1.task);
-      await rejectsWith(q.run(async () => "x"), "UNREACHABLE", /could not reach it/);
+      await rejectsWith(
+        q.run(async () => "x"),
+        "UNREACHABLE",
+        /could not reach it/,
+      );
       await flush();
       p1.fail(new MerossError("UNREACHABLE", "refused"));
       await assert.rejects(r1);

@@ -55,7 +55,9 @@ describe("editor in a real browser", function () {
     const brokerPort = await freePort();
     fleet = await startDemo({ key: KEY, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0" });
     // A 5 GHz network next to the simulator's 2.4 GHz ones: the onboarding dialog must warn about it.
-    fleet.devices.find((d) => d.mode === "ap")!.networks.push({ ssid: "Attic 5G", bssid: "a4:2b:b0:5e:10:55", channel: 36, signal: 70, encryption: 6, cipher: 3 });
+    fleet.devices
+      .find((d) => d.mode === "ap")!
+      .networks.push({ ssid: "Attic 5G", bssid: "a4:2b:b0:5e:10:55", channel: 36, signal: 70, encryption: 6, cipher: 3 });
     const demo = demoFlow(setupFromFleet(fleet, { key: KEY, wifiPassword: "pw-12345678", brokerPort }));
     red = await startNodeRed({ flows: demo.flows, credentials: demo.credentials });
     const { chromium } = await import("playwright-core");
@@ -64,7 +66,16 @@ describe("editor in a real browser", function () {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1500, height: 950 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     page = ctx.pages()[0] ?? (await ctx.newPage());
     page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -91,7 +102,9 @@ describe("editor in a real browser", function () {
   };
 
   it("shows every meross node in the palette, each label on one line", async () => {
-    const oneLine = await page.locator('#red-ui-palette .red-ui-palette-node[data-palette-type="inject"]').evaluate((e) => (e as HTMLElement).offsetHeight);
+    const oneLine = await page
+      .locator('#red-ui-palette .red-ui-palette-node[data-palette-type="inject"]')
+      .evaluate((e) => (e as HTMLElement).offsetHeight);
     for (const t of TYPES) {
       const node = page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${t}"]`);
       assert.equal(await node.count(), 1, `${t} is not in the palette`);
@@ -117,7 +130,10 @@ describe("editor in a real browser", function () {
     await page.locator("#meross-toggle-outlet").fill("4");
     await page.locator("#node-dialog-ok").click();
     await page.waitForSelector(".red-ui-tray #node-input-name", { state: "detached" });
-    const stored = await page.evaluate(() => (window as unknown as { RED: { nodes: { node(id: string): { channel: string } } } }).RED.nodes.node("demo-toggle-strip").channel);
+    const stored = await page.evaluate(
+      () =>
+        (window as unknown as { RED: { nodes: { node(id: string): { channel: string } } } }).RED.nodes.node("demo-toggle-strip").channel,
+    );
     assert.equal(stored, "3");
     await open("demo-toggle-strip");
     await page.locator("#meross-toggle-outlet").fill("3");
@@ -128,9 +144,11 @@ describe("editor in a real browser", function () {
   it("labels an unnamed toggle or light with its device's name (and outlet), not 'meross toggle'", async () => {
     const labels = await page.evaluate(() => {
       type Def = { label(this: Record<string, unknown>): string };
-      const RED = (window as unknown as {
-        RED: { nodes: { node(id: string): Record<string, unknown>; getType(t: string): Def }; _: (k: string) => string };
-      }).RED;
+      const RED = (
+        window as unknown as {
+          RED: { nodes: { node(id: string): Record<string, unknown>; getType(t: string): Def }; _: (k: string) => string };
+        }
+      ).RED;
       const strip = RED.nodes.node("demo-toggle-strip");
       const light = RED.nodes.node("demo-light-rgb");
       const ctx = (n: Record<string, unknown>, type: string) => ({ ...n, name: "", _: (k: string) => RED._(`${type}:${k}`) });
@@ -175,7 +193,10 @@ describe("editor in a real browser", function () {
     await page.locator("#node-input-name").fill("Living room bulb");
     await page.locator("#node-dialog-ok").click();
     await page.locator("#red-ui-header-button-deploy").click();
-    await page.locator(".red-ui-notification", { hasText: /deployed/i }).first().waitFor({ timeout: 20000 });
+    await page
+      .locator(".red-ui-notification", { hasText: /deployed/i })
+      .first()
+      .waitFor({ timeout: 20000 });
     await red.waitForLog(/Started flows[\s\S]*Started flows/);
 
     const rgb = fleet.devices.find((d) => d.model.name === "msl120")!;
@@ -192,9 +213,16 @@ describe("editor in a real browser", function () {
       { timeout: 15000 },
     );
     assert.equal(await bulb.getAttribute("data-on"), "true");
-    await page.locator("#red-ui-workspace-chart g#demo-light-rgb .red-ui-flow-node-status-label", { hasText: /./ }).first().waitFor({ timeout: 15000 });
+    await page
+      .locator("#red-ui-workspace-chart g#demo-light-rgb .red-ui-flow-node-status-label", { hasText: /./ })
+      .first()
+      .waitFor({ timeout: 15000 });
     // For the picture only: devices reconnect to the redeployed broker; a still-connecting badge is not a failure.
-    await status.locator("text=MQTT connecting").first().waitFor({ state: "detached", timeout: 20000 }).catch(() => undefined);
+    await status
+      .locator("text=MQTT connecting")
+      .first()
+      .waitFor({ state: "detached", timeout: 20000 })
+      .catch(() => undefined);
     fs.mkdirSync(IMAGES, { recursive: true });
     await status.screenshot({ path: path.join(IMAGES, "status-page.png") });
     await page.locator(".red-ui-notification").evaluateAll((els) => els.forEach((e) => ((e as HTMLElement).style.display = "none")));
@@ -209,7 +237,11 @@ describe("editor in a real browser", function () {
     await page.locator("#node-input-btn-device-add").click();
     await page.waitForSelector("#node-config-input-host");
     assert.equal(await page.locator("#node-config-input-transport").inputValue(), "http");
-    assert.equal(await page.locator("#node-config-input-transport option[value='auto']").isDisabled(), true, "Auto is offered without a broker");
+    assert.equal(
+      await page.locator("#node-config-input-transport option[value='auto']").isDisabled(),
+      true,
+      "Auto is offered without a broker",
+    );
     await page.locator("#node-config-input-broker").selectOption(DEMO_BROKER_ID);
     assert.equal(await page.locator("#node-config-input-transport").inputValue(), "auto", "picking a broker did not switch HTTP to Auto");
 
@@ -247,7 +279,10 @@ describe("editor in a real browser", function () {
 
   it("imports every example from the menu (Import → Examples), deploys them against the demo fleet and none fires by itself", async () => {
     const res = await red.get("/library/examples/flows/node-red-contrib-meross-local");
-    const names = (fs.readdirSync(path.join(ROOT, "examples")).filter((f) => f.endsWith(".json")).map((f) => path.basename(f, ".json")));
+    const names = fs
+      .readdirSync(path.join(ROOT, "examples"))
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => path.basename(f, ".json"));
     assert.equal(res.status, 200);
     for (const name of names) {
       await page.locator("#red-ui-header-button-sidemenu").click();
@@ -263,17 +298,22 @@ describe("editor in a real browser", function () {
     }
 
     // The last import lands in the workspace a moment after its dialog closes: wait for every example's device.
-    const readExample = (n: string) => JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>;
+    const readExample = (n: string) =>
+      JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>;
     const onDisk = names.flatMap(readExample);
     const expected = onDisk.filter((n) => n.type === "meross-config").length;
-    await page.waitForFunction((n) => {
-      let count = 0;
-      const RED = (window as unknown as { RED: { nodes: { eachConfig(f: (c: { type: string; name?: string }) => void): void } } }).RED;
-      RED.nodes.eachConfig((c) => {
-        if (c.type === "meross-config" && String(c.name).startsWith("Example ")) count++;
-      });
-      return count >= n;
-    }, expected, { timeout: 20000 });
+    await page.waitForFunction(
+      (n) => {
+        let count = 0;
+        const RED = (window as unknown as { RED: { nodes: { eachConfig(f: (c: { type: string; name?: string }) => void): void } } }).RED;
+        RED.nodes.eachConfig((c) => {
+          if (c.type === "meross-config" && String(c.name).startsWith("Example ")) count++;
+        });
+        return count >= n;
+      },
+      expected,
+      { timeout: 20000 },
+    );
 
     // What a user does next: point the examples' devices at their own (here: the demo's), with the key.
     const byModel = (m: string) => fleet.devices.find((d) => d.model.name === m && d.mode === "normal")!;
@@ -288,8 +328,18 @@ describe("editor in a real browser", function () {
     const fresh = fleet.devices.find((d) => d.mode === "ap")!;
     const imported = await page.evaluate(
       ({ targets, key, freshAddress }) => {
-        type N = Record<string, unknown> & { id: string; type: string; credentials?: Record<string, string>; changed?: boolean; dirty?: boolean };
-        const RED = (window as unknown as { RED: { nodes: { eachConfig(f: (n: N) => void): void; eachNode(f: (n: N) => void): void; dirty(d: boolean): void } } }).RED;
+        type N = Record<string, unknown> & {
+          id: string;
+          type: string;
+          credentials?: Record<string, string>;
+          changed?: boolean;
+          dirty?: boolean;
+        };
+        const RED = (
+          window as unknown as {
+            RED: { nodes: { eachConfig(f: (n: N) => void): void; eachNode(f: (n: N) => void): void; dirty(d: boolean): void } };
+          }
+        ).RED;
         const seen: string[] = [];
         RED.nodes.eachConfig((n) => {
           if (n.type === "meross-config" && String(n.name).startsWith("Example ")) {
@@ -299,10 +349,12 @@ describe("editor in a real browser", function () {
             seen.push(String(n.name));
           }
           // An example's embedded broker would listen on 8883 on every interface; here: any free port on loopback.
-          if (n.type === "meross-broker" && n.id !== "demo-broker") Object.assign(n, { port: "0", bindHost: "127.0.0.1", certHost: "127.0.0.1", changed: true });
+          if (n.type === "meross-broker" && n.id !== "demo-broker")
+            Object.assign(n, { port: "0", bindHost: "127.0.0.1", certHost: "127.0.0.1", changed: true });
         });
         RED.nodes.eachNode((n) => {
-          if (n.type === "meross-onboard" && n.address === "10.10.10.1") Object.assign(n, { address: freshAddress, changed: true, dirty: true });
+          if (n.type === "meross-onboard" && n.address === "10.10.10.1")
+            Object.assign(n, { address: freshAddress, changed: true, dirty: true });
         });
         RED.nodes.dirty(true);
         return seen;
@@ -311,7 +363,9 @@ describe("editor in a real browser", function () {
     );
     // One device per example meross-config: every one was imported and pointed at the demo fleet.
     const exampleDevices = names.flatMap((n) =>
-      (JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>).filter((x) => x.type === "meross-config"),
+      (JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${n}.json`), "utf8")) as Array<{ type: string }>).filter(
+        (x) => x.type === "meross-config",
+      ),
     );
     assert.equal(imported.length, exampleDevices.length, `example devices in the workspace: ${imported.join(", ")}`);
 
@@ -329,7 +383,10 @@ describe("editor in a real browser", function () {
     try {
       const started = (red.log().match(/Started flows/g) ?? []).length;
       await page.locator("#red-ui-header-button-deploy").click();
-      await page.locator(".red-ui-notification", { hasText: /deployed/i }).first().waitFor({ timeout: 20000 });
+      await page
+        .locator(".red-ui-notification", { hasText: /deployed/i })
+        .first()
+        .waitFor({ timeout: 20000 });
       await red.waitForLog(new RegExp(`(Started flows[\\s\\S]*){${started + 1}}`));
       // A bounded quiet window, longer than the old 2 s sweep and the 3 s start delay.
       await new Promise((r) => setTimeout(r, 5000));
@@ -367,11 +424,16 @@ describe("editor in a real browser", function () {
       for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
       assert.ok(ok(), `never happened: ${what}`);
     };
-    await page.evaluate(() => (window as unknown as { RED: { workspaces: { show(id: string): void } } }).RED.workspaces.show("ex-motion-tab"));
+    await page.evaluate(() =>
+      (window as unknown as { RED: { workspaces: { show(id: string): void } } }).RED.workspaces.show("ex-motion-tab"),
+    );
     const click = (id: string) => page.locator(`#red-ui-workspace-chart g#${id} .red-ui-flow-node-button`).click();
 
     await click("ex-motion-inject");
-    await until("the bulb is on at 100, 40 or 5 %", () => bulb.state.channels[0]?.on === true && [100, 40, 5].includes(bulb.state.light?.luminance ?? -1));
+    await until(
+      "the bulb is on at 100, 40 or 5 %",
+      () => bulb.state.channels[0]?.on === true && [100, 40, 5].includes(bulb.state.light?.luminance ?? -1),
+    );
     await click("ex-door-open");
     await until("the plug is on after the door opened", () => plug.state.channels[0]?.on === true);
     await click("ex-door-closed");

@@ -46,7 +46,10 @@ describe("examples", function () {
           // A cron inject must go through a switch on state that only a click sets (e.g. flow.scheduleEnabled).
           const targets = (n.wires ?? []).flat().map((id) => byId.get(id));
           for (const t of targets) {
-            assert.ok(t?.type === "switch" && t.propertyType !== "msg", `${f}: scheduled inject "${String(n.name)}" is not gated by a click-set switch`);
+            assert.ok(
+              t?.type === "switch" && t.propertyType !== "msg",
+              `${f}: scheduled inject "${String(n.name)}" is not gated by a click-set switch`,
+            );
           }
         }
       }
@@ -79,7 +82,19 @@ describe("examples", function () {
 
   it("include a motion sensor and door contact example made of core nodes and ours, in zigbee2mqtt's topic shape", () => {
     const flow = load("motion-light-and-door-plug.json");
-    const core = new Set(["tab", "comment", "inject", "debug", "catch", "switch", "change", "function", "trigger", "mqtt in", "mqtt-broker"]);
+    const core = new Set([
+      "tab",
+      "comment",
+      "inject",
+      "debug",
+      "catch",
+      "switch",
+      "change",
+      "function",
+      "trigger",
+      "mqtt in",
+      "mqtt-broker",
+    ]);
     const foreign = flow.filter((n) => !core.has(n.type) && !n.type.startsWith("meross-")).map((n) => n.type);
     assert.deepEqual(foreign, [], `not core and not ours: ${foreign.join(", ")}`);
     const topics = flow.filter((n) => n.type === "mqtt in").map((n) => n.topic);
@@ -87,12 +102,17 @@ describe("examples", function () {
     const payloads = flow.filter((n) => n.type === "inject").map((n) => JSON.parse(String(n.payload)) as unknown);
     assert.deepEqual(payloads, [{ occupancy: true }, { contact: false }, { contact: true }]);
     const timer = flow.find((n) => n.type === "trigger");
-    assert.ok(timer && timer.duration === "5" && timer.units === "min" && timer.extend === true && timer.op2 === "off", "no 5-minute off timer");
+    assert.ok(
+      timer && timer.duration === "5" && timer.units === "min" && timer.extend === true && timer.op2 === "off",
+      "no 5-minute off timer",
+    );
   });
 
   it("use every non-config node type of the package", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
-    const used = new Set(files.flatMap((f) => (JSON.parse(fs.readFileSync(path.join(EXAMPLES, f), "utf8")) as Array<{ type: string }>).map((n) => n.type)));
+    const used = new Set(
+      files.flatMap((f) => (JSON.parse(fs.readFileSync(path.join(EXAMPLES, f), "utf8")) as Array<{ type: string }>).map((n) => n.type)),
+    );
     const configTypes = new Set(["meross-config", "meross-broker"]);
     const missing = Object.keys(pkg["node-red"].nodes).filter((t) => !configTypes.has(t) && !used.has(t));
     assert.deepEqual(missing, [], `node types with no example: ${missing.join(", ")}`);

@@ -70,10 +70,12 @@ describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosqu
 
   function client(opts: mqtt.IClientOptions): Promise<MqttClient> {
     const ca = fs.readFileSync(path.join(dir, "ca.crt"));
-    return mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { ca, reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4, ...opts }).then((c) => {
-      clients.push(c);
-      return c;
-    });
+    return mqtt
+      .connectAsync(`mqtts://127.0.0.1:${port}`, { ca, reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4, ...opts })
+      .then((c) => {
+        clients.push(c);
+        return c;
+      });
   }
 
   /** Messages a client receives, in order. */
@@ -106,7 +108,19 @@ describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosqu
     fs.writeFileSync(keyFile, `${KEY_A}\n`, { mode: 0o600 });
     fs.writeFileSync(wifiFile, `${WIFI}\n`, { mode: 0o600 });
     const onb = memIo();
-    const args = ["onboard", "--device", sim.address, "--host", "127.0.0.1", "--port", String(port), "--mosquitto", dir, "--ssid", "HomeNet"];
+    const args = [
+      "onboard",
+      "--device",
+      sim.address,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--mosquitto",
+      dir,
+      "--ssid",
+      "HomeNet",
+    ];
     assert.equal(await run([...args, "--password-file", wifiFile, "--key-file", keyFile], onb.io), 0, onb.err());
     const log = JSON.parse(onb.out()) as { steps: Array<{ name: string }>; mqtt: Record<string, unknown> };
     assert.deepEqual(log.steps.map((s) => s.name).slice(3, 5), ["add broker login", "set key"]);
@@ -135,22 +149,45 @@ describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosqu
     fakes.push(b);
     const bGot = inbox(b.client);
     // Reading another device's commands or messages: the broker refuses the subscription...
-    await assert.rejects(b.client.subscribeAsync([`/appliance/${sim.uuid}/subscribe`, `/appliance/${sim.uuid}/publish`, "#"], { qos: 1 }), (err: unknown) => {
-      const granted = (err as { packet?: { granted?: unknown[] } }).packet?.granted;
-      assert.deepEqual(granted, [128, 128, 128], "device B may not subscribe to device A's topics or to everything");
-      return true;
-    });
+    await assert.rejects(
+      b.client.subscribeAsync([`/appliance/${sim.uuid}/subscribe`, `/appliance/${sim.uuid}/publish`, "#"], { qos: 1 }),
+      (err: unknown) => {
+        const granted = (err as { packet?: { granted?: unknown[] } }).packet?.granted;
+        assert.deepEqual(granted, [128, 128, 128], "device B may not subscribe to device A's topics or to everything");
+        return true;
+      },
+    );
 
     // ...and nothing of A's reaches B: a request to A goes through (Node-RED's login, via the CLI),
     // then a marker on B's own topic arrives; had A's command been forwarded, it would have come first.
     const req = memIo();
     const reqArgs = ["request", "--broker", `mqtts://127.0.0.1:${port}`, "--ca", path.join(dir, "ca.crt"), "--username", "nodered"];
-    const code = await run([...reqArgs, "--password-file", path.join(dir, "nodered.password"), "--uuid", sim.uuid, "GET", "Appliance.System.All", "--key-file", keyFile], req.io);
+    const code = await run(
+      [
+        ...reqArgs,
+        "--password-file",
+        path.join(dir, "nodered.password"),
+        "--uuid",
+        sim.uuid,
+        "GET",
+        "Appliance.System.All",
+        "--key-file",
+        keyFile,
+      ],
+      req.io,
+    );
     assert.equal(code, 0, req.err());
-    assert.equal((JSON.parse(req.out()) as { payload: { all: { system: { hardware: { uuid: string } } } } }).payload.all.system.hardware.uuid, sim.uuid);
+    assert.equal(
+      (JSON.parse(req.out()) as { payload: { all: { system: { hardware: { uuid: string } } } } }).payload.all.system.hardware.uuid,
+      sim.uuid,
+    );
     await nodered.publishAsync(`/appliance/${DEVICE_B.uuid}/subscribe`, "marker-for-B", { qos: 1 });
     await until(() => bGot.some((m) => m.text === "marker-for-B"), "the marker on B's own topic");
-    assert.deepEqual(bGot.map((m) => m.topic), [`/appliance/${DEVICE_B.uuid}/subscribe`], "B saw only its own topic");
+    assert.deepEqual(
+      bGot.map((m) => m.topic),
+      [`/appliance/${DEVICE_B.uuid}/subscribe`],
+      "B saw only its own topic",
+    );
 
     // Publishing as another device: B's forged push on A's topic is dropped, its own push arrives.
     await b.publish("forged-as-A", `/appliance/${sim.uuid}/publish`);
@@ -161,7 +198,18 @@ describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosqu
 
   it("refuses a broker URL with a password in it, pointing to --password-file, without echoing it", async () => {
     const m = memIo();
-    const code = await run(["request", "--broker", "mqtts://nodered:s3cr3t-pw@127.0.0.1:8883", "--uuid", "2308085712920951080748e1e9d58442", "GET", "Appliance.System.All"], m.io);
+    const code = await run(
+      [
+        "request",
+        "--broker",
+        "mqtts://nodered:s3cr3t-pw@127.0.0.1:8883",
+        "--uuid",
+        "2308085712920951080748e1e9d58442",
+        "GET",
+        "Appliance.System.All",
+      ],
+      m.io,
+    );
     assert.equal(code, 2);
     assert.match(m.err(), /user:password@.*--password-file/);
     assert.doesNotMatch(m.err() + m.out(), /s3cr3t-pw/);

@@ -30,27 +30,91 @@ function until(cond: () => boolean, what: string, timeoutMs = 30000): Promise<vo
 function flowFor(broker: Record<string, unknown>, fresh: SimulatedDevice, second: SimulatedDevice): { flow: Flow } {
   const z = "mqtt-tab";
   const inj = (id: string, payload: string, wire: string) => ({
-    id, type: "inject", z, props: [{ p: "payload" }], payload, payloadType: "str", repeat: "", once: false, topic: "", x: 100, y: 100, wires: [[wire]],
+    id,
+    type: "inject",
+    z,
+    props: [{ p: "payload" }],
+    payload,
+    payloadType: "str",
+    repeat: "",
+    once: false,
+    topic: "",
+    x: 100,
+    y: 100,
+    wires: [[wire]],
   });
-  const dbg = (id: string) => ({ id, type: "debug", z, name: id, active: true, tosidebar: false, console: true, complete: "payload", targetType: "msg", x: 500, y: 100, wires: [] });
+  const dbg = (id: string) => ({
+    id,
+    type: "debug",
+    z,
+    name: id,
+    active: true,
+    tosidebar: false,
+    console: true,
+    complete: "payload",
+    targetType: "msg",
+    x: 500,
+    y: 100,
+    wires: [],
+  });
   return {
     flow: [
       { id: z, type: "tab", label: "mqtt" },
       { id: "e2e-broker-cfg", type: "meross-broker", name: "MQTT broker", ...broker },
       {
-        id: "onboard", type: "meross-onboard", z, address: fresh.address, ssid: fresh.networks[0].ssid, bssid: "", channel: "", encryption: "", cipher: "",
-        mqttHost: "127.0.0.1", mqttPort: "", userId: "0", broker: "e2e-broker-cfg", timeout: "30", x: 300, y: 100,
-        credentials: { wifiPassword: WIFI, key: KEY_A }, wires: [["onboarded"]],
+        id: "onboard",
+        type: "meross-onboard",
+        z,
+        address: fresh.address,
+        ssid: fresh.networks[0].ssid,
+        bssid: "",
+        channel: "",
+        encryption: "",
+        cipher: "",
+        mqttHost: "127.0.0.1",
+        mqttPort: "",
+        userId: "0",
+        broker: "e2e-broker-cfg",
+        timeout: "30",
+        x: 300,
+        y: 100,
+        credentials: { wifiPassword: WIFI, key: KEY_A },
+        wires: [["onboarded"]],
       },
-      { id: "cfg-a", type: "meross-config", name: "fresh", host: fresh.address, userId: "0", transport: "auto", broker: "e2e-broker-cfg", uuid: fresh.uuid, credentials: { key: KEY_A } },
-      { id: "cfg-b", type: "meross-config", name: "second", host: second.address, userId: "0", transport: "auto", broker: "e2e-broker-cfg", uuid: second.uuid, credentials: { key: KEY_B } },
+      {
+        id: "cfg-a",
+        type: "meross-config",
+        name: "fresh",
+        host: fresh.address,
+        userId: "0",
+        transport: "auto",
+        broker: "e2e-broker-cfg",
+        uuid: fresh.uuid,
+        credentials: { key: KEY_A },
+      },
+      {
+        id: "cfg-b",
+        type: "meross-config",
+        name: "second",
+        host: second.address,
+        userId: "0",
+        transport: "auto",
+        broker: "e2e-broker-cfg",
+        uuid: second.uuid,
+        credentials: { key: KEY_B },
+      },
       { id: "light", type: "meross-light", z, device: "cfg-a", x: 300, y: 200, wires: [["lit"]] },
       { id: "plug", type: "meross-toggle", z, device: "cfg-b", channel: "0", x: 300, y: 300, wires: [["switched"]] },
       { id: "state", type: "meross-state", z, broker: "e2e-broker-cfg", pollInterval: "0", x: 300, y: 400, wires: [["pushed"]] },
       inj("go-onboard", "", "onboard"),
-      inj("go-red", "#ff0000", "light"), inj("go-blue", "#0000ff", "light"), inj("go-green", "#00ff00", "light"),
+      inj("go-red", "#ff0000", "light"),
+      inj("go-blue", "#0000ff", "light"),
+      inj("go-green", "#00ff00", "light"),
       inj("go-plug-on", "on", "plug"),
-      dbg("onboarded"), dbg("lit"), dbg("switched"), dbg("pushed"),
+      dbg("onboarded"),
+      dbg("lit"),
+      dbg("switched"),
+      dbg("pushed"),
       { id: "catch", type: "catch", z, scope: null, uncaught: false, x: 100, y: 500, wires: [["errors"]] },
       dbg("errors"),
     ],
@@ -104,11 +168,29 @@ describe("cloud-free MQTT end to end (real Node-RED)", function () {
     const port = await freePort();
     const fresh = await SimulatedDevice.start({ model: "msl120", port: 0, unconfigured: true, mqttReconnectMs: 300 });
     fresh.expectWifiPassword(fresh.networks[0].ssid, WIFI);
-    const second = await SimulatedDevice.start({ model: "mss310", port: 0, key: KEY_B, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 300 });
-    const intruder = await SimulatedDevice.start({ model: "mss310", port: 0, key: "a-key-nobody-configured", gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 300 });
+    const second = await SimulatedDevice.start({
+      model: "mss310",
+      port: 0,
+      key: KEY_B,
+      gateway: { host: "127.0.0.1", port },
+      userId: "0",
+      mqttReconnectMs: 300,
+    });
+    const intruder = await SimulatedDevice.start({
+      model: "mss310",
+      port: 0,
+      key: "a-key-nobody-configured",
+      gateway: { host: "127.0.0.1", port },
+      userId: "0",
+      mqttReconnectMs: 300,
+    });
     sims.push(fresh, second, intruder);
     red = await startNodeRed();
-    const { flow } = flowFor({ mode: "embedded", port: String(port), bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: false }, fresh, second);
+    const { flow } = flowFor(
+      { mode: "embedded", port: String(port), bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: false },
+      fresh,
+      second,
+    );
     await red.deploy(flow);
 
     await fire("go-onboard", /device arrived/);
@@ -130,31 +212,50 @@ describe("cloud-free MQTT end to end (real Node-RED)", function () {
     // Mosquitto started as root reads its files as user "mosquitto": the folder must be readable.
     fs.chmodSync(certDir, 0o755);
     // This flow onboards through the node without a Mosquitto login: the open config (test/e2e/mosquitto_secure_spec.ts covers logins).
-    const printed = execFileSync(process.execPath, [CLI, "certs", "--host", "127.0.0.1", "--out", certDir, "--port", String(port), "--anonymous"], { stdio: "pipe" });
+    const printed = execFileSync(
+      process.execPath,
+      [CLI, "certs", "--host", "127.0.0.1", "--out", certDir, "--port", String(port), "--anonymous"],
+      { stdio: "pipe" },
+    );
     const chown = /^ {2}sudo (chown mosquitto .+)$/m.exec(printed.toString());
     if (process.getuid?.() === 0 && chown) execFileSync("sh", ["-c", chown[1]]);
     const conf = path.join(certDir, "mosquitto.conf");
     const startMosquitto = async () => {
       const proc = spawn(MOSQUITTO, ["-c", conf], { stdio: "ignore" });
       mosquitto = proc;
-      await until(() => {
-        try {
-          execFileSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`], { stdio: "ignore" });
-          return true;
-        } catch {
-          return false;
-        }
-      }, "Mosquitto listening", 15000);
+      await until(
+        () => {
+          try {
+            execFileSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`], { stdio: "ignore" });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        "Mosquitto listening",
+        15000,
+      );
     };
     await startMosquitto();
 
     const fresh = await SimulatedDevice.start({ model: "msl120", port: 0, unconfigured: true, mqttReconnectMs: 300 });
     fresh.expectWifiPassword(fresh.networks[0].ssid, WIFI);
-    const second = await SimulatedDevice.start({ model: "mss310", port: 0, key: KEY_B, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 300 });
+    const second = await SimulatedDevice.start({
+      model: "mss310",
+      port: 0,
+      key: KEY_B,
+      gateway: { host: "127.0.0.1", port },
+      userId: "0",
+      mqttReconnectMs: 300,
+    });
     sims.push(fresh, second);
     red = await startNodeRed();
     const ca = fs.readFileSync(path.join(certDir, "ca.crt"), "utf8");
-    const { flow } = flowFor({ mode: "existing", url: `mqtts://127.0.0.1:${port}`, ca, username: "", rejectUnauthorized: true }, fresh, second);
+    const { flow } = flowFor(
+      { mode: "existing", url: `mqtts://127.0.0.1:${port}`, ca, username: "", rejectUnauthorized: true },
+      fresh,
+      second,
+    );
     await red.deploy(flow);
 
     await fire("go-onboard", /device arrived/);

@@ -43,9 +43,29 @@ describe("secrets never leak (real Node-RED, admin API)", function () {
     const ssid = fresh.networks[0].ssid;
     fresh.expectWifiPassword(ssid, WIFI_PASSWORD);
     const z = "sec-tab";
-    const dbg = (id: string) => ({ id, type: "debug", z, name: id, active: true, tosidebar: false, console: true, complete: "true", targetType: "full", wires: [] });
+    const dbg = (id: string) => ({
+      id,
+      type: "debug",
+      z,
+      name: id,
+      active: true,
+      tosidebar: false,
+      console: true,
+      complete: "true",
+      targetType: "full",
+      wires: [],
+    });
     const inj = (id: string, payload: string, wire: string) => ({
-      id, type: "inject", z, props: [{ p: "payload" }], payload, payloadType: "str", repeat: "", once: false, topic: "", wires: [[wire]],
+      id,
+      type: "inject",
+      z,
+      props: [{ p: "payload" }],
+      payload,
+      payloadType: "str",
+      repeat: "",
+      once: false,
+      topic: "",
+      wires: [[wire]],
     });
     const flows = [
       { id: z, type: "tab", label: "secrets" },
@@ -56,8 +76,20 @@ describe("secrets never leak (real Node-RED, admin API)", function () {
       { id: "request", type: "meross-request", z, device: "cfg-good", method: "GET", namespace: "Appliance.System.All", wires: [["out"]] },
       { id: "wrong", type: "meross-toggle", z, device: "cfg-wrong", channel: "0", wires: [["out"]] },
       {
-        id: "onboard", type: "meross-onboard", z, address: fresh.address, ssid, bssid: "", channel: "", encryption: "", cipher: "",
-        mqttHost: "127.0.0.1", mqttPort: "8883", userId: "0", credentials: { wifiPassword: WIFI_PASSWORD, key: ONBOARD_KEY }, wires: [["out"]],
+        id: "onboard",
+        type: "meross-onboard",
+        z,
+        address: fresh.address,
+        ssid,
+        bssid: "",
+        channel: "",
+        encryption: "",
+        cipher: "",
+        mqttHost: "127.0.0.1",
+        mqttPort: "8883",
+        userId: "0",
+        credentials: { wifiPassword: WIFI_PASSWORD, key: ONBOARD_KEY },
+        wires: [["out"]],
       },
       inj("i-light", "#00ff00", "light"),
       inj("i-toggle", "toggle", "toggle"),

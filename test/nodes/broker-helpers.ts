@@ -23,7 +23,17 @@ export { USER_DIR };
 export function brokerNode(id = "b1", extra: Record<string, unknown> = {}): FlowNode {
   // Simulated uuids come from model and port: a binding left by an earlier test must not meet a reused port.
   fs.rmSync(path.join(USER_DIR, "meross-broker", id, "device-identities.json"), { force: true });
-  return { id, type: "meross-broker", name: "test broker", mode: "embedded", port: "0", bindHost: "127.0.0.1", certHost: "127.0.0.1", allowAnonymous: false, ...extra };
+  return {
+    id,
+    type: "meross-broker",
+    name: "test broker",
+    mode: "embedded",
+    port: "0",
+    bindHost: "127.0.0.1",
+    certHost: "127.0.0.1",
+    allowAnonymous: false,
+    ...extra,
+  };
 }
 
 export function getBroker(id = "b1"): MerossBrokerNode {
@@ -49,7 +59,11 @@ export async function pointAt(sim: SimulatedDevice, port: number, key = KEY, new
  * counts as connected (it only pushes changes from then on, like firmware after its SUBACK).
  */
 export async function waitListening(sim: SimulatedDevice, id = "b1"): Promise<void> {
-  await waitFor(() => getBroker(id).isListening(sim.uuid) && sim.mqttState === "connected", 10_000, `device ${sim.uuid} to subscribe on the broker`);
+  await waitFor(
+    () => getBroker(id).isListening(sim.uuid) && sim.mqttState === "connected",
+    10_000,
+    `device ${sim.uuid} to subscribe on the broker`,
+  );
 }
 
 /** Records every status a node shows. */

@@ -21,6 +21,7 @@ const NODES = [configNodeModule, toggleNode, lightNode, requestNode];
 function sidebarEncode(entry: { msg: unknown }): { format: string; msg: unknown } {
   const nrMain = require.resolve(process.env.NR_PATH || "node-red");
   const utilPath = require.resolve("@node-red/util", { paths: [path.dirname(nrMain)] });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the runtime under test is found at run time (NR_PATH)
   const { util } = require(utilPath) as { util: { encodeObject(m: { msg: unknown }): { format: string; msg: unknown } } };
   return util.encodeObject({ ...entry });
 }
@@ -77,7 +78,7 @@ describe("device names and plain error sentences in the device nodes", function 
     assert.deepEqual(st[st.length - 1], { fill: "red", shape: "ring", text: "Desk lamp · invalid input" });
   });
 
-  it("names an unnamed device by model and the end of its uuid (\"mss310 …c243\")", async () => {
+  it('names an unnamed device by model and the end of its uuid ("mss310 …c243")', async () => {
     const { out, sim } = await load("mss310", [toggle], { name: "" });
     const got = nextMessage<Msg>(out);
     helper.getNode("t1").receive({});
@@ -112,7 +113,10 @@ describe("device names and plain error sentences in the device nodes", function 
     r1.receive({ payload: "" });
     const msg = await got;
     assert.equal(msg.topic, "dev");
-    assert.ok(st.some((s) => s.text === "dev · reading electricity…"), JSON.stringify(st));
+    assert.ok(
+      st.some((s) => s.text === "dev · reading electricity…"),
+      JSON.stringify(st),
+    );
     assert.deepEqual(st[st.length - 1], { fill: "green", shape: "dot", text: "dev · electricity read" });
     assert.ok(!st.some((s) => /ACK|Appliance|http/.test(s.text ?? "")), JSON.stringify(st));
     const err = nextMessage<Msg>(caught);

@@ -21,12 +21,15 @@ describe("nodes against encrypted firmware (no setting changed)", function () {
 
   async function load(model: string, configExtra: Record<string, unknown> = {}) {
     sim = await startDevice({ model });
-    const flow = onTab([configNode("c1", sim.address, configExtra)], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "", wires: [["out"]] },
-      { id: "l1", type: "meross-light", device: "c1", wires: [["out"]] },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address, configExtra)],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "", wires: [["out"]] },
+        { id: "l1", type: "meross-light", device: "c1", wires: [["out"]] },
+        { id: "out", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, toggleNode, lightNode], flow, { c1: { key: KEY } });
     return { t1: helper.getNode("t1"), l1: helper.getNode("l1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }
@@ -87,20 +90,27 @@ describe("nodes against encrypted firmware (no setting changed)", function () {
     this.timeout(30000);
     sim = await startDevice({ model: "mss110" });
     const s = sim;
-    const flow = onTab([brokerNode(), configNode("c1", s.address, { transport: "auto", broker: "b1", uuid: s.uuid })], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "", wires: [["out"]] },
-      { id: "s1", type: "meross-state", device: "c1", broker: "", pollInterval: "0", wires: [["pushed"]] },
-      { id: "out", type: "helper" },
-      { id: "pushed", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", s.address, { transport: "auto", broker: "b1", uuid: s.uuid })],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "", wires: [["out"]] },
+        { id: "s1", type: "meross-state", device: "c1", broker: "", pollInterval: "0", wires: [["pushed"]] },
+        { id: "out", type: "helper" },
+        { id: "pushed", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([brokerNodeModule, configNodeModule, toggleNode, stateNode], flow, { c1: { key: KEY } });
     await pointAt(s, await brokerPort());
     await waitListening(s);
     await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
     const pushed = collect<{ payload: { kind: string; on?: boolean; source: string } }>(helper.getNode("pushed"));
     s.press();
-    await waitFor(() => pushed.some((m) => m.payload.kind === "toggle" && m.payload.on === true && m.payload.source === "push"), 10000, "the pushed press");
+    await waitFor(
+      () => pushed.some((m) => m.payload.kind === "toggle" && m.payload.on === true && m.payload.source === "push"),
+      10000,
+      "the pushed press",
+    );
 
     const via: string[] = [];
     s.on("request", (r: { via: string }) => via.push(r.via));

@@ -81,11 +81,7 @@ export function configNode(id: string, host: string, extra: Record<string, unkno
  * it as a config node (and a Catch node would never be registered as one).
  */
 export function onTab(configs: FlowNode[], nodes: FlowNode[]): FlowNode[] {
-  return [
-    { id: "tab1", type: "tab", label: "test" },
-    ...configs,
-    ...nodes.map((n, i) => ({ z: "tab1", x: 100 + i * 10, y: 100, ...n })),
-  ];
+  return [{ id: "tab1", type: "tab", label: "test" }, ...configs, ...nodes.map((n, i) => ({ z: "tab1", x: 100 + i * 10, y: 100, ...n }))];
 }
 
 /** A Catch node for every error on the tab, wired to a helper node `caught`. */

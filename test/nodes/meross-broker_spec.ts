@@ -36,7 +36,11 @@ describe("meross-broker node", function () {
 
   it("starts an embedded TLS broker, accepts a device with a known key and lists it on the admin endpoint", async () => {
     const sim = await device("msl120");
-    await helper.load([brokerModule, configModule], onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "http" })], []), { c1: { key: KEY } });
+    await helper.load(
+      [brokerModule, configModule],
+      onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "http" })], []),
+      { c1: { key: KEY } },
+    );
     const b = getBroker();
     const st = statuses(b);
     const port = await brokerPort();
@@ -50,7 +54,10 @@ describe("meross-broker node", function () {
     assert.equal(listed.ip, "127.0.0.1");
     assert.equal(listed.model, sim.model.type);
     assert.equal(listed.listening, true);
-    assert.ok(st.some((s) => s.text === "1 device"), "the status counts the device");
+    assert.ok(
+      st.some((s) => s.text === "1 device"),
+      "the status counts the device",
+    );
     assert.ok(!res.text.includes(KEY));
     await helper.request().get("/meross-broker/nope/devices").expect(404);
   });
@@ -65,13 +72,19 @@ describe("meross-broker node", function () {
   it("refuses a device whose password does not match any known key", async () => {
     const good = await device("mss310");
     const bad = await device("mss310", OTHER_KEY);
-    await helper.load([brokerModule, configModule], onTab([brokerNode(), configNode("c1", good.address, { broker: "b1" })], []), { c1: { key: KEY } });
+    await helper.load([brokerModule, configModule], onTab([brokerNode(), configNode("c1", good.address, { broker: "b1" })], []), {
+      c1: { key: KEY },
+    });
     const port = await brokerPort();
     await pointAt(bad, port, OTHER_KEY);
     await pointAt(good, port);
     await waitListening(good);
     await waitFor(() => bad.mqttState === "refused", 10_000, "the broker to refuse the wrong key");
-    assert.ok(!getBroker().devices().some((d) => d.uuid === bad.uuid));
+    assert.ok(
+      !getBroker()
+        .devices()
+        .some((d) => d.uuid === bad.uuid),
+    );
   });
 
   it("refuses a device set up with the empty key, saying why in the log, the status and the refused list", async () => {
@@ -80,7 +93,11 @@ describe("meross-broker node", function () {
     const st = statuses(getBroker());
     await pointAt(keyless, await brokerPort(), "");
     await waitFor(() => keyless.mqttState === "refused", 10_000, "the broker to refuse the empty key");
-    assert.ok(!getBroker().devices().some((d) => d.uuid === keyless.uuid));
+    assert.ok(
+      !getBroker()
+        .devices()
+        .some((d) => d.uuid === keyless.uuid),
+    );
     await waitFor(() => st.some((x) => / refused$/.test(x.text ?? "")), 5000, "the refusal counted in the status");
     const logged = JSON.stringify(helper.log().args);
     assert.match(logged, /empty key, which anyone can compute/);
@@ -98,10 +115,14 @@ describe("meross-broker node", function () {
   });
 
   it("an existing broker URL with user:password@ is refused, pointing to the Password field, without echoing it", async () => {
-    await helper.load([brokerModule], onTab([{ id: "x1", type: "meross-broker", mode: "existing", url: "mqtts://nodered:pw-in-url-77@127.0.0.1:8883" }], []));
+    await helper.load(
+      [brokerModule],
+      onTab([{ id: "x1", type: "meross-broker", mode: "existing", url: "mqtts://nodered:pw-in-url-77@127.0.0.1:8883" }], []),
+    );
     await assert.rejects(
       getBroker("x1").connection(),
-      (err: Error & { code?: string }) => err.code === "BAD_INPUT" && /Password field/.test(err.message) && !err.message.includes("pw-in-url-77"),
+      (err: Error & { code?: string }) =>
+        err.code === "BAD_INPUT" && /Password field/.test(err.message) && !err.message.includes("pw-in-url-77"),
     );
     assert.ok(!JSON.stringify(helper.log().args).includes("pw-in-url-77"));
   });
@@ -110,7 +131,11 @@ describe("meross-broker node", function () {
     const a = await device("mss310");
     const b = await device("mss310", OTHER_KEY);
     const flow = onTab(
-      [brokerNode(), configNode("ca", a.address, { broker: "b1", transport: "mqtt" }), configNode("cb", b.address, { broker: "b1", transport: "mqtt" })],
+      [
+        brokerNode(),
+        configNode("ca", a.address, { broker: "b1", transport: "mqtt" }),
+        configNode("cb", b.address, { broker: "b1", transport: "mqtt" }),
+      ],
       [
         { id: "ta", type: "meross-toggle", device: "ca", channel: "0", wires: [["out"]] },
         { id: "tb", type: "meross-toggle", device: "cb", channel: "0", wires: [["out"]] },
@@ -124,7 +149,10 @@ describe("meross-broker node", function () {
     await waitListening(a);
     await waitListening(b);
     const vias = [viaLog(a), viaLog(b)];
-    for (const [id, sim] of [["ta", a], ["tb", b]] as const) {
+    for (const [id, sim] of [
+      ["ta", a],
+      ["tb", b],
+    ] as const) {
       const got = nextMessage(helper.getNode("out"));
       helper.getNode(id).receive({ payload: "on" });
       assert.equal((await got).payload, true);
@@ -135,10 +163,13 @@ describe("meross-broker node", function () {
 
   it("meross-config on transport mqtt controls the device over the broker and shows the path", async () => {
     const sim = await device("mss310");
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt" })], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt" })],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
     await waitListening(sim);
@@ -148,7 +179,10 @@ describe("meross-broker node", function () {
     const msg = await got;
     assert.equal(msg.payload, true);
     assert.equal(sim.state.channels[0].on, true);
-    assert.ok(seen.some((r) => r.method === "SET" && r.namespace === "Appliance.Control.ToggleX" && r.via === "mqtt"), "the SET came over MQTT");
+    assert.ok(
+      seen.some((r) => r.method === "SET" && r.namespace === "Appliance.Control.ToggleX" && r.via === "mqtt"),
+      "the SET came over MQTT",
+    );
     assert.ok(!seen.some((r) => r.method === "SET" && r.via === "http"));
     const cfg = helper.getNode("c1") as unknown as { path(): string };
     assert.equal(cfg.path(), "mqtt");
@@ -160,10 +194,13 @@ describe("meross-broker node", function () {
 
   it("meross-config on mqtt learns the uuid over HTTP when it is left blank, then uses MQTT", async () => {
     const sim = await device("mss310");
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt", uuid: "" })], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt", uuid: "" })],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
     await waitListening(sim);
@@ -177,11 +214,10 @@ describe("meross-broker node", function () {
 
   it("auto uses MQTT while the device listens, and HTTP once the broker is stopped", async () => {
     const sim = await device("mss310");
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: "" })], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: "" })],
+      [{ id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] }, { id: "out", type: "helper" }, ...CATCH_NODES],
+    );
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
     await waitListening(sim);
@@ -195,7 +231,10 @@ describe("meross-broker node", function () {
     got = nextMessage(out);
     t1.receive({ payload: "on" });
     assert.equal((await got).payload, true);
-    assert.ok(seen.some((r) => r.method === "SET" && r.via === "mqtt"), "auto picked MQTT");
+    assert.ok(
+      seen.some((r) => r.method === "SET" && r.via === "mqtt"),
+      "auto picked MQTT",
+    );
 
     // Removed (true): a close for a redeploy with unchanged settings hands the running broker over instead.
     await (getBroker() as unknown as { close(removed: boolean): Promise<void> }).close(true);
@@ -204,7 +243,10 @@ describe("meross-broker node", function () {
     t1.receive({ payload: "off" });
     assert.equal((await got).payload, false);
     assert.equal(sim.state.channels[0].on, false);
-    assert.ok(seen.some((r) => r.method === "SET" && r.via === "http"), "auto fell back to HTTP");
+    assert.ok(
+      seen.some((r) => r.method === "SET" && r.via === "http"),
+      "auto fell back to HTTP",
+    );
     assert.equal((helper.getNode("c1") as unknown as { path(): string }).path(), "http");
   });
 
@@ -212,17 +254,24 @@ describe("meross-broker node", function () {
     await helper.load([brokerModule], onTab([brokerNode()], []));
     const port = await brokerPort();
     await (getBroker() as unknown as { close(removed: boolean): Promise<void> }).close(true);
-    const again = await MerossBroker.start({ port, host: "127.0.0.1", certs: loadOrCreateCertificates(path.join(USER_DIR, "meross-broker", "b1"), "127.0.0.1") });
+    const again = await MerossBroker.start({
+      port,
+      host: "127.0.0.1",
+      certs: loadOrCreateCertificates(path.join(USER_DIR, "meross-broker", "b1"), "127.0.0.1"),
+    });
     assert.equal(again.port, port);
     await again.stop();
   });
 
   it("follows the device to the IP the broker sees it connect from", async () => {
     const sim = await device("mss310");
-    const flow = onTab([brokerNode(), configNode("c1", `localhost:${sim.port}`, { broker: "b1", transport: "http", uuid: sim.uuid })], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", `localhost:${sim.port}`, { broker: "b1", transport: "http", uuid: sim.uuid })],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY } });
     const cfg = helper.getNode("c1") as unknown as { currentAddress(): string; host: string };
     assert.equal(cfg.currentAddress(), `localhost:${sim.port}`);
@@ -240,18 +289,28 @@ describe("meross-broker node", function () {
 
   it("an existing broker: connects with a CA, user and password, answers the device's Bind and controls it, without showing the password", async () => {
     const certs = loadOrCreateCertificates(path.join(USER_DIR, "existing-core"), "127.0.0.1");
-    core = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [KEY], users: [{ username: "nodered", password: BROKER_PASSWORD }] });
+    core = await MerossBroker.start({
+      port: 0,
+      host: "127.0.0.1",
+      certs,
+      keys: [KEY],
+      users: [{ username: "nodered", password: BROKER_PASSWORD }],
+    });
     const sim = await device("mss310");
     const flow = onTab(
       [
-        { id: "x1", type: "meross-broker", name: "mosquitto", mode: "existing", url: `mqtts://127.0.0.1:${core.port}`, ca: certs.caCert, username: "nodered" },
+        {
+          id: "x1",
+          type: "meross-broker",
+          name: "mosquitto",
+          mode: "existing",
+          url: `mqtts://127.0.0.1:${core.port}`,
+          ca: certs.caCert,
+          username: "nodered",
+        },
         configNode("c1", sim.address, { broker: "x1", transport: "mqtt", uuid: sim.uuid }),
       ],
-      [
-        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] },
-        { id: "out", type: "helper" },
-        ...CATCH_NODES,
-      ],
+      [{ id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["out"]] }, { id: "out", type: "helper" }, ...CATCH_NODES],
     );
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY }, x1: { password: BROKER_PASSWORD } });
     const x1 = getBroker("x1");
@@ -274,18 +333,27 @@ describe("meross-broker node", function () {
   it("an existing broker with a wrong password shows a red status and no secret", async () => {
     const certs = loadOrCreateCertificates(path.join(USER_DIR, "existing-core"), "127.0.0.1");
     core = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, users: [{ username: "nodered", password: BROKER_PASSWORD }] });
-    const flow = onTab([{ id: "x1", type: "meross-broker", mode: "existing", url: `mqtts://127.0.0.1:${core.port}`, ca: certs.caCert, username: "nodered" }], []);
+    const flow = onTab(
+      [{ id: "x1", type: "meross-broker", mode: "existing", url: `mqtts://127.0.0.1:${core.port}`, ca: certs.caCert, username: "nodered" }],
+      [],
+    );
     await helper.load([brokerModule], flow, { x1: { password: "wrong-password-4242" } });
     const x1 = getBroker("x1");
     const st = statuses(x1);
     const conn = await x1.connection();
-    await assert.rejects(conn.waitOnline(), (err: Error & { code?: string }) => err.code === "UNREACHABLE" && !err.message.includes("wrong-password-4242"));
+    await assert.rejects(
+      conn.waitOnline(),
+      (err: Error & { code?: string }) => err.code === "UNREACHABLE" && !err.message.includes("wrong-password-4242"),
+    );
     await waitFor(() => st.some((s) => s.fill === "red"), 5000, "a red status");
     assert.ok(!JSON.stringify(st).includes("wrong-password-4242"));
   });
 
   it("an existing broker with an unusable URL says what to enter", async () => {
     await helper.load([brokerModule], onTab([{ id: "x1", type: "meross-broker", mode: "existing", url: "http://nope" }], []));
-    await assert.rejects(getBroker("x1").connection(), (err: Error & { code?: string }) => err.code === "BAD_INPUT" && /mqtts:\/\//.test(err.message));
+    await assert.rejects(
+      getBroker("x1").connection(),
+      (err: Error & { code?: string }) => err.code === "BAD_INPUT" && /mqtts:\/\//.test(err.message),
+    );
   });
 });

@@ -85,7 +85,10 @@ describe("meross-config node", function () {
     const t1 = helper.getNode("t1");
     const seen: Array<{ fill?: string; text?: string }> = [];
     const orig = t1.status.bind(t1);
-    t1.status = ((st: { fill?: string; text?: string }) => { seen.push(st); orig(st as never); }) as typeof t1.status;
+    t1.status = ((st: { fill?: string; text?: string }) => {
+      seen.push(st);
+      orig(st as never);
+    }) as typeof t1.status;
     await waitFor(() => seen.some((st) => st.fill === "red" && st.text === "dev · wrong key"), 5000, "a red 'wrong key' status");
   });
 
@@ -116,7 +119,11 @@ describe("meross-config node", function () {
       assert.match(res.body.error.message, /not a device address\. Enter only the device's IP address or host name/, host);
     }
     assert.equal(s.requestCount, before, "nothing was sent for a refused address");
-    const byName = await helper.request().post("/meross-config/probe").send({ host: `localhost:${s.port}`, key: KEY }).expect(200);
+    const byName = await helper
+      .request()
+      .post("/meross-config/probe")
+      .send({ host: `localhost:${s.port}`, key: KEY })
+      .expect(200);
     assert.equal(byName.body.uuid, s.uuid);
     // An IPv6 address in brackets is a device address: it is tried (nothing answers there), not refused.
     const v6 = await helper.request().post("/meross-config/probe").send({ host: "[::1]:1", key: KEY });
@@ -148,19 +155,23 @@ describe("meross-config node", function () {
     sim = await startDevice({ model: "mss310" });
     // The broker node follows its own fleet (its status); only what the config adds must go.
     await helper.load([brokerModule], onTab([brokerNode()], []), {});
-    const own = (getBroker().events as unknown as { listenerCount(name: string): number });
+    const own = getBroker().events as unknown as { listenerCount(name: string): number };
     const baseline = new Map(["device", "gone", "running"].map((n) => [n, own.listenerCount(n)]));
     await helper.unload();
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: sim.uuid })], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: sim.uuid })],
+      [{ id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] }],
+    );
     await helper.load([brokerModule, configNodeModule, toggleNode], flow, { c1: { key: KEY } });
     type Closable = { close(removed: boolean): Promise<void> };
     const cfg = helper.getNode("c1") as unknown as Closable & { link: { events: { listenerCount(): number } } };
     const events = getBroker().events as unknown as { listenerCount(name: string): number };
     const names = ["device", "gone", "running"];
     assert.ok(cfg.link.events.listenerCount() > 0, "the toggle follows the session");
-    assert.ok(names.every((n) => events.listenerCount(n) > (baseline.get(n) ?? 0)), "the config follows the broker");
+    assert.ok(
+      names.every((n) => events.listenerCount(n) > (baseline.get(n) ?? 0)),
+      "the config follows the broker",
+    );
     await (helper.getNode("t1") as unknown as Closable).close(false);
     assert.equal(cfg.link.events.listenerCount(), 0);
     await cfg.close(false);

@@ -7,7 +7,11 @@ import type { RequestEvent, SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
 import { brokerNode, brokerPort, pointAt, waitListening } from "./broker-helpers";
 
-type Out = { topic?: string; payload: { state: string; channel: number; position?: number }; meross?: { sent?: boolean; note?: string; kind?: string } };
+type Out = {
+  topic?: string;
+  payload: { state: string; channel: number; position?: number };
+  meross?: { sent?: boolean; note?: string; kind?: string };
+};
 type Caught = { error: { code: string; message: string } };
 
 /** Doors and shutters travel this long in these tests (the simulator's default is 15 s). */
@@ -34,8 +38,15 @@ describe("meross-cover node", function () {
 
   /** A cover node on `sim`, over HTTP or over the embedded broker. */
   async function load(sim: SimulatedDevice, via: "http" | "mqtt", channel = "0"): Promise<{ n1: Node; out: Node; caught: Node }> {
-    const configs = via === "mqtt" ? [brokerNode(), configNode("c1", sim.address, { name: "Garage", broker: "b1", transport: "mqtt" })] : [configNode("c1", sim.address, { name: "Garage" })];
-    const flow = onTab(configs, [{ id: "n1", type: "meross-cover", device: "c1", channel, wires: [["out"]] }, { id: "out", type: "helper" }, ...CATCH_NODES]);
+    const configs =
+      via === "mqtt"
+        ? [brokerNode(), configNode("c1", sim.address, { name: "Garage", broker: "b1", transport: "mqtt" })]
+        : [configNode("c1", sim.address, { name: "Garage" })];
+    const flow = onTab(configs, [
+      { id: "n1", type: "meross-cover", device: "c1", channel, wires: [["out"]] },
+      { id: "out", type: "helper" },
+      ...CATCH_NODES,
+    ]);
     await helper.load(via === "mqtt" ? [brokerModule, configModule, coverModule] : [configModule, coverModule], flow, { c1: { key: KEY } });
     if (via === "mqtt") {
       await pointAt(sim, await brokerPort());
@@ -66,9 +77,15 @@ describe("meross-cover node", function () {
         const closing = await send(n1, out, "close");
         assert.equal(closing.payload.state, "closing");
         await waitFor(() => all.some((m) => m.payload.state === "closed"), 8000, "the door to report closed");
-        assert.deepEqual(all.map((m) => m.payload.state), ["opening", "open", "closing", "closed"]);
+        assert.deepEqual(
+          all.map((m) => m.payload.state),
+          ["opening", "open", "closing", "closed"],
+        );
         assert.equal(sim.state.covers?.[0].state, "closed");
-        assert.ok(seen.length === 2 && seen.every((r) => r.namespace === "Appliance.GarageDoor.State" && r.via === via), "two SETs, on the chosen path");
+        assert.ok(
+          seen.length === 2 && seen.every((r) => r.namespace === "Appliance.GarageDoor.State" && r.via === via),
+          "two SETs, on the chosen path",
+        );
       });
 
       it("moves the roller shutter to 40 %", async () => {
@@ -130,7 +147,7 @@ describe("meross-cover node", function () {
     assert.equal(seen.length, 0);
   });
 
-  it("refuses bad inputs (position 140, \"opne\") with clear errors and sends nothing", async () => {
+  it('refuses bad inputs (position 140, "opne") with clear errors and sends nothing', async () => {
     const sim = await device("mrs100");
     const seen = sets(sim);
     const { n1, caught } = await load(sim, "http");

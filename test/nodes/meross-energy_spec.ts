@@ -29,11 +29,14 @@ describe("meross-energy node", function () {
 
   async function load(model: string, props: Record<string, unknown> = {}) {
     sim = await startDevice({ model });
-    const flow = onTab([configNode("c1", sim.address, { name: "Coffee machine" })], [
-      { id: "e1", type: "meross-energy", device: "c1", channel: "", show: "power", pollInterval: 0, wires: [["out"]], ...props },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address, { name: "Coffee machine" })],
+      [
+        { id: "e1", type: "meross-energy", device: "c1", channel: "", show: "power", pollInterval: 0, wires: [["out"]], ...props },
+        { id: "out", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, energyNode, requestNode], flow, { c1: { key: KEY } });
     return { e1: helper.getNode("e1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }
@@ -129,10 +132,13 @@ describe("meross-energy node", function () {
 
   it("sends a message when the device pushes a new reading over MQTT", async () => {
     sim = await startDevice({ model: "mss310", mqttReconnectMs: 50 });
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt" })], [
-      { id: "e1", type: "meross-energy", device: "c1", channel: "", show: "power", pollInterval: 0, wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt" })],
+      [
+        { id: "e1", type: "meross-energy", device: "c1", channel: "", show: "power", pollInterval: 0, wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load([brokerModule, configNodeModule, energyNode], flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
     await waitListening(sim);
@@ -153,11 +159,14 @@ describe("meross-request device care words", function () {
 
   async function load(model = "mss310") {
     sim = await startDevice({ model });
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "r1", type: "meross-request", device: "c1", method: "", namespace: "", wires: [["out"]] },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "r1", type: "meross-request", device: "c1", method: "", namespace: "", wires: [["out"]] },
+        { id: "out", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, requestNode], flow, { c1: { key: KEY } });
     return { r1: helper.getNode("r1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }

@@ -18,13 +18,16 @@ describe("meross-light: fades, effects, fans and round trips", function () {
 
   async function load(model: string) {
     sim = await startDevice({ model });
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "l1", type: "meross-light", device: "c1", name: "", transition: "", wires: [["out"]] },
-      { id: "out", type: "helper" },
-      { id: "completer", type: "complete", scope: ["l1"], uncaught: false, wires: [["completed"]] },
-      { id: "completed", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "l1", type: "meross-light", device: "c1", name: "", transition: "", wires: [["out"]] },
+        { id: "out", type: "helper" },
+        { id: "completer", type: "complete", scope: ["l1"], uncaught: false, wires: [["completed"]] },
+        { id: "completed", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, lightNode], flow, { c1: { key: KEY } });
     const [l1, out, caught, completed] = ["l1", "out", "caught", "completed"].map((id) => helper.getNode(id));
     return { l1, out, caught, completed, sim };
@@ -62,7 +65,11 @@ describe("meross-light: fades, effects, fans and round trips", function () {
     assert.equal(sim.state.light?.temperature, 100);
     assert.equal(sim.state.channels[0].on, true);
     assert.ok(new Set(seen).size >= 8, `brightness passed through in-between levels: ${seen.join(",")}`);
-    assert.deepEqual([...seen].sort((a, b) => a - b), seen, "brightness only rises during a rising fade");
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      seen,
+      "brightness only rises during a rising fade",
+    );
     const p = msg.payload as Payload;
     assert.equal(p.brightness, 90);
     assert.equal(p.temperature, 6500);
@@ -70,11 +77,14 @@ describe("meross-light: fades, effects, fans and round trips", function () {
 
   it("a fade from off starts dim and switches on, and the node's Transition applies to messages without one", async () => {
     sim = await startDevice({ model: "msl320cpr" });
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "l1", type: "meross-light", device: "c1", name: "", transition: "1", wires: [["out"]] },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "l1", type: "meross-light", device: "c1", name: "", transition: "1", wires: [["out"]] },
+        { id: "out", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, lightNode], flow, { c1: { key: KEY } });
     const dev = sim;
     let firstOn: number | undefined;
@@ -125,7 +135,10 @@ describe("meross-light: fades, effects, fans and round trips", function () {
   it("lists and picks stored effects on the strip, and 'none' goes back to plain light", async () => {
     const { sim } = await load("msl320cpr");
     const list = (await send({ effect: "list" })).payload as Array<Record<string, unknown>>;
-    assert.deepEqual(list.map((e) => e.name), ["Night", "Reading", "Working", "Relaxing", "Party"]);
+    assert.deepEqual(
+      list.map((e) => e.name),
+      ["Night", "Reading", "Working", "Relaxing", "Party"],
+    );
     assert.deepEqual(list[4], { id: "0000000000000004", name: "Party", index: 4, enabled: false });
     const picked = (await send({ effect: "party" })).payload as Payload;
     assert.equal(picked.effectName, "Party");

@@ -16,15 +16,24 @@ describe("meross-light node", function () {
 
   async function load(model: string, processingMs = 0) {
     sim = await startDevice({ model, quirks: { processingMs } });
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "l1", type: "meross-light", device: "c1", name: "", transition: "", wires: [["out"]] },
-      { id: "out", type: "helper" },
-      { id: "completer", type: "complete", scope: ["l1"], uncaught: false, wires: [["completed"]] },
-      { id: "completed", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "l1", type: "meross-light", device: "c1", name: "", transition: "", wires: [["out"]] },
+        { id: "out", type: "helper" },
+        { id: "completer", type: "complete", scope: ["l1"], uncaught: false, wires: [["completed"]] },
+        { id: "completed", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, lightNode], flow, { c1: { key: KEY } });
-    return { l1: helper.getNode("l1"), out: helper.getNode("out"), caught: helper.getNode("caught"), completed: helper.getNode("completed"), sim };
+    return {
+      l1: helper.getNode("l1"),
+      out: helper.getNode("out"),
+      caught: helper.getNode("caught"),
+      completed: helper.getNode("completed"),
+      sim,
+    };
   }
 
   async function send(payload: unknown): Promise<Msg> {
@@ -129,7 +138,9 @@ describe("meross-light node", function () {
     await waitFor(() => burst(completes).length + errors.length >= 100, 20000, "all 100 messages to finish");
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(errors.length, 0, JSON.stringify(errors[0]?.error));
-    const finished = burst(completes).map((m) => m._msgid).sort();
+    const finished = burst(completes)
+      .map((m) => m._msgid)
+      .sort();
     assert.deepEqual(finished, [...ids].sort(), "every message is done exactly once");
     assert.equal(sim.state.light?.luminance, 77);
     assert.equal(sim.state.light?.rgb, 0x00ff88);

@@ -28,8 +28,22 @@ describe("meross-onboard node with a meross-broker", function () {
     if (withConfig) configs.push(configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: sim.uuid }));
     const flow = onTab(configs, [
       {
-        id: "o1", type: "meross-onboard", name: "", address: sim.address, ssid: "HomeNet", bssid: "", channel: "", encryption: "", cipher: "",
-        mqttHost: "", mqttPort: "", userId: "7", broker: "b1", timeout: "20", wires: [["out"]], ...props,
+        id: "o1",
+        type: "meross-onboard",
+        name: "",
+        address: sim.address,
+        ssid: "HomeNet",
+        bssid: "",
+        channel: "",
+        encryption: "",
+        cipher: "",
+        mqttHost: "",
+        mqttPort: "",
+        userId: "7",
+        broker: "b1",
+        timeout: "20",
+        wires: [["out"]],
+        ...props,
       },
       { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["tout"]] },
       { id: "out", type: "helper" },
@@ -46,21 +60,35 @@ describe("meross-onboard node with a meross-broker", function () {
     const { o1, out, sim } = await load();
     const st = statuses(o1);
     const port = await brokerPort();
-    const got = nextMessage<{ payload: { steps: Step[]; device: { uuid: string; ip: string }; mqtt: { host: string; port: number } } }>(out, 30_000);
+    const got = nextMessage<{ payload: { steps: Step[]; device: { uuid: string; ip: string }; mqtt: { host: string; port: number } } }>(
+      out,
+      30_000,
+    );
     o1.receive({ payload: 1 });
     const msg = await got;
     const steps = msg.payload.steps;
-    assert.deepEqual(steps.map((s) => s.name), ["read device", "read abilities", "scan wifi", "set key", "set time", "set wifi", "device arrived"]);
+    assert.deepEqual(
+      steps.map((s) => s.name),
+      ["read device", "read abilities", "scan wifi", "set key", "set time", "set wifi", "device arrived"],
+    );
     const arrived = steps[steps.length - 1];
     assert.equal(arrived.ok, true);
     assert.equal(typeof arrived.ms, "number");
     assert.equal(arrived.detail, `${sim.uuid} at 127.0.0.1`);
     assert.equal(msg.payload.device.uuid, sim.uuid);
     assert.equal(msg.payload.device.ip, "127.0.0.1");
-    assert.deepEqual([msg.payload.mqtt.host, msg.payload.mqtt.port], ["127.0.0.1", port], "the broker's certificate host and port were given to the device");
+    assert.deepEqual(
+      [msg.payload.mqtt.host, msg.payload.mqtt.port],
+      ["127.0.0.1", port],
+      "the broker's certificate host and port were given to the device",
+    );
     assert.deepEqual(sim.gateway && [sim.gateway.host, sim.gateway.port], ["127.0.0.1", port]);
     assert.equal(sim.mqttState, "connected", "the broker accepted the new key");
-    assert.ok(getBroker().devices().some((d) => d.uuid === sim.uuid));
+    assert.ok(
+      getBroker()
+        .devices()
+        .some((d) => d.uuid === sim.uuid),
+    );
     assert.ok(st.some((s) => s.text === "waiting for device…"));
     assert.equal(st[st.length - 1].text, "arrived at 127.0.0.1");
     const everything = JSON.stringify({ msg, st, logs: helper.log().args });

@@ -23,13 +23,27 @@ describe("meross-onboard in re-bind mode: a device the Meross app set up moves t
 
   async function load(currentKey: string, model = "mss310") {
     sim = await startDevice({ model, key: APP_KEY, appPaired: true, mqttReconnectMs: 50 });
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: sim.uuid })], [
-      { id: "o1", type: "meross-onboard", mode: "rebind", address: sim.address, mqttHost: "", mqttPort: "", userId: "7", broker: "b1", timeout: "20", wires: [["out"]] },
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["tout"]] },
-      { id: "out", type: "helper" },
-      { id: "tout", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: sim.uuid })],
+      [
+        {
+          id: "o1",
+          type: "meross-onboard",
+          mode: "rebind",
+          address: sim.address,
+          mqttHost: "",
+          mqttPort: "",
+          userId: "7",
+          broker: "b1",
+          timeout: "20",
+          wires: [["out"]],
+        },
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["tout"]] },
+        { id: "out", type: "helper" },
+        { id: "tout", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load(MODULES, flow, { o1: { currentKey, key: NEW_KEY }, c1: { key: NEW_KEY } });
     return { o1: helper.getNode("o1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }
@@ -53,7 +67,11 @@ describe("meross-onboard in re-bind mode: a device the Meross app set up moves t
     assert.deepEqual(lanSets, ["Appliance.Config.Key"]);
     assert.deepEqual(sim.wifi, wifi);
     assert.equal(sim.key, NEW_KEY);
-    assert.ok(getBroker().devices().some((d) => d.uuid === sim.uuid));
+    assert.ok(
+      getBroker()
+        .devices()
+        .some((d) => d.uuid === sim.uuid),
+    );
     assert.equal(st[st.length - 1].text, "arrived at 127.0.0.1");
     await waitListening(sim);
     const done = nextMessage(helper.getNode("tout"));
@@ -70,7 +88,10 @@ describe("meross-onboard in re-bind mode: a device the Meross app set up moves t
     o1.receive({ payload: 1 });
     const msg = await got;
     assert.equal(msg.error.code, "WRONG_KEY");
-    assert.deepEqual(msg.meross.steps.map((s) => [s.name, s.ok]), [["read device", false]]);
+    assert.deepEqual(
+      msg.meross.steps.map((s) => [s.name, s.ok]),
+      [["read device", false]],
+    );
     assert.equal(sim.key, APP_KEY);
     assert.ok(!JSON.stringify(msg).includes("not-the-account-key"));
   });

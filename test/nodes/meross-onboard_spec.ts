@@ -21,14 +21,29 @@ describe("meross-onboard node", function () {
   async function load(props: Record<string, unknown> = {}) {
     sim = await startDevice({ model: "msl120", unconfigured: true });
     sim.expectWifiPassword("HomeNet", WIFI_PASSWORD);
-    const flow = onTab([], [
-      {
-        id: "o1", type: "meross-onboard", name: "", address: sim.address, ssid: "HomeNet", bssid: "", channel: "", encryption: "", cipher: "",
-        mqttHost: "127.0.0.1", mqttPort: "8883", userId: "7", wires: [["out"]], ...props,
-      },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [],
+      [
+        {
+          id: "o1",
+          type: "meross-onboard",
+          name: "",
+          address: sim.address,
+          ssid: "HomeNet",
+          bssid: "",
+          channel: "",
+          encryption: "",
+          cipher: "",
+          mqttHost: "127.0.0.1",
+          mqttPort: "8883",
+          userId: "7",
+          wires: [["out"]],
+          ...props,
+        },
+        { id: "out", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load(onboardNode, flow, { o1: { wifiPassword: WIFI_PASSWORD, key: NEW_KEY } });
     return { o1: helper.getNode("o1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }
@@ -37,7 +52,10 @@ describe("meross-onboard node", function () {
     const { o1, out, sim } = await load();
     const statuses: Array<{ fill?: string; text?: string }> = [];
     const orig = o1.status.bind(o1);
-    o1.status = ((s: { text?: string }) => { statuses.push(s); orig(s as never); }) as typeof o1.status;
+    o1.status = ((s: { text?: string }) => {
+      statuses.push(s);
+      orig(s as never);
+    }) as typeof o1.status;
     const rebooted = new Promise((r) => sim.once("reboot", r));
     const got = nextMessage<Msg>(out);
     o1.receive({ payload: 1 });
@@ -47,7 +65,10 @@ describe("meross-onboard node", function () {
       device: { uuid: string; mac: string; model: string };
       mqtt: { username: string; password?: string };
     };
-    assert.deepEqual(p.steps.map((s) => s.name), ["read device", "read abilities", "scan wifi", "set key", "set time", "set wifi"]);
+    assert.deepEqual(
+      p.steps.map((s) => s.name),
+      ["read device", "read abilities", "scan wifi", "set key", "set time", "set wifi"],
+    );
     assert.ok(p.steps.every((s) => s.ok && typeof s.ms === "number"));
     assert.equal(p.device.uuid, sim.uuid);
     assert.equal(p.device.mac, sim.mac);
@@ -56,7 +77,10 @@ describe("meross-onboard node", function () {
     assert.ok(!JSON.stringify(msg).includes(mqttPassword(sim.mac, NEW_KEY, "7")));
     const text = JSON.stringify(msg);
     assert.ok(!text.includes(NEW_KEY) && !text.includes(WIFI_PASSWORD), "no secret in the output");
-    assert.ok(statuses.some((s) => s.fill === "blue" && s.text === "set key…"), "each step shows in the status");
+    assert.ok(
+      statuses.some((s) => s.fill === "blue" && s.text === "set key…"),
+      "each step shows in the status",
+    );
     assert.match(statuses[statuses.length - 1].text ?? "", /^onboarded .*rebooting/);
     assert.ok(statuses.every((s) => !JSON.stringify(s).includes(NEW_KEY) && !JSON.stringify(s).includes(WIFI_PASSWORD)));
 
@@ -72,11 +96,18 @@ describe("meross-onboard node", function () {
     await old.close();
   });
 
-  it("lists the networks the device sees for payload \"scan\"", async () => {
+  it('lists the networks the device sees for payload "scan"', async () => {
     const { o1, out } = await load();
     const got = nextMessage<Msg>(out);
     o1.receive({ payload: "scan" });
-    const list = (await got).payload as Array<{ ssid: string; bssid: string; channel: number; signal: number; encryption: number; cipher: number }>;
+    const list = (await got).payload as Array<{
+      ssid: string;
+      bssid: string;
+      channel: number;
+      signal: number;
+      encryption: number;
+      cipher: number;
+    }>;
     assert.ok(Array.isArray(list));
     const home = list.find((n) => n.ssid === "HomeNet");
     assert.ok(home, "HomeNet is listed");
@@ -118,7 +149,14 @@ describe("meross-onboard node", function () {
     assert.equal(err.code, "BAD_INPUT");
     assert.match(err.message, /NoSuchNet/);
     const steps = (msg.meross as { steps: Array<{ name: string; ok: boolean }> }).steps;
-    assert.deepEqual(steps.map((s) => [s.name, s.ok]), [["read device", true], ["read abilities", true], ["scan wifi", false]]);
+    assert.deepEqual(
+      steps.map((s) => [s.name, s.ok]),
+      [
+        ["read device", true],
+        ["read abilities", true],
+        ["scan wifi", false],
+      ],
+    );
     assert.equal(sim.mode, "ap");
   });
 

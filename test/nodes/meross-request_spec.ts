@@ -18,11 +18,14 @@ describe("meross-request node", function () {
 
   async function load(props: Record<string, unknown> = {}) {
     sim = await startDevice({ model: "mss310" });
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "r1", type: "meross-request", device: "c1", method: "", namespace: "", name: "", wires: [["out"]], ...props },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "r1", type: "meross-request", device: "c1", method: "", namespace: "", name: "", wires: [["out"]], ...props },
+        { id: "out", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, requestNode], flow, { c1: { key: KEY } });
     return { r1: helper.getNode("r1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }
@@ -82,10 +85,13 @@ describe("meross-request node", function () {
 
   it("over MQTT its status names the reading and the path it took, never raw protocol or '· http'", async () => {
     sim = await startDevice({ model: "mss310", mqttReconnectMs: 50 });
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt" })], [
-      { id: "r1", type: "meross-request", device: "c1", method: "GET", namespace: "Appliance.Control.Electricity", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt" })],
+      [
+        { id: "r1", type: "meross-request", device: "c1", method: "GET", namespace: "Appliance.Control.Electricity", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load([brokerModule, configNodeModule, requestNode], flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
     await waitListening(sim);

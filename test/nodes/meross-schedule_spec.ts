@@ -24,11 +24,14 @@ describe("meross-schedule node", function () {
   async function load(model: string, nodeProps: Record<string, unknown> = {}) {
     sim = await startDevice({ model });
     sim.setClock(MONDAY_0600);
-    const flow = onTab([configNode("c1", sim.address, { name: "Hall plug" })], [
-      { id: "s1", type: "meross-schedule", device: "c1", channel: "", name: "", wires: [["out"]], ...nodeProps },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address, { name: "Hall plug" })],
+      [
+        { id: "s1", type: "meross-schedule", device: "c1", channel: "", name: "", wires: [["out"]], ...nodeProps },
+        { id: "out", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, scheduleNode], flow, { c1: { key: KEY } });
     return { s1: helper.getNode("s1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }
@@ -44,7 +47,10 @@ describe("meross-schedule node", function () {
     const msg = await ask(s1, out, { action: "add", trigger: { afterOnMinutes: 30 } });
     assert.equal(msg.topic, "Hall plug");
     assert.equal(msg.meross.action, "add");
-    assert.deepEqual(msg.payload.triggers.map((t) => [t.id, t.afterOnMinutes, t.channel]), [[msg.meross.id, 30, 0]]);
+    assert.deepEqual(
+      msg.payload.triggers.map((t) => [t.id, t.afterOnMinutes, t.channel]),
+      [[msg.meross.id, 30, 0]],
+    );
 
     sim.setOnOff(true); // someone turns it on (wall switch, app)
     await helper.unload();
@@ -57,7 +63,10 @@ describe("meross-schedule node", function () {
   it("a weekly timer added from the node switches the plug at its time", async () => {
     const { s1, out, sim } = await load("mss310");
     const msg = await ask(s1, out, { action: "add", timer: { days: ["mon", "tue"], time: "07:30", on: true } });
-    assert.deepEqual(msg.payload.timers.map((t) => [t.time, t.days, t.on, t.enabled]), [["07:30", ["mon", "tue"], true, true]]);
+    assert.deepEqual(
+      msg.payload.timers.map((t) => [t.time, t.days, t.on, t.enabled]),
+      [["07:30", ["mon", "tue"], true, true]],
+    );
     await helper.unload();
     sim.advanceClock(89 * 60);
     assert.equal(sim.state.channels[0].on, false);
@@ -71,7 +80,10 @@ describe("meross-schedule node", function () {
     const added = await ask(s1, out, { action: "add", timer: { days: "weekdays", time: "22:00", on: false } });
     const id = added.meross.id!;
     const changed = await ask(s1, out, { action: "change", id, time: "23:15", enabled: false });
-    assert.deepEqual(changed.payload.timers.map((t) => [t.id, t.time, t.enabled, t.on]), [[id, "23:15", false, false]]);
+    assert.deepEqual(
+      changed.payload.timers.map((t) => [t.id, t.time, t.enabled, t.on]),
+      [[id, "23:15", false, false]],
+    );
     const trig = await ask(s1, out, { action: "add", trigger: { afterOnMinutes: 10 } });
     const changedTrigger = await ask(s1, out, { action: "change", id: trig.meross.id, trigger: { afterOnMinutes: 45 } });
     assert.equal(changedTrigger.payload.triggers[0].afterOnMinutes, 45);
@@ -88,7 +100,10 @@ describe("meross-schedule node", function () {
     sim.setOnOff(true, 2);
     sim.setOnOff(true, 1);
     sim.advanceClock(5 * 60);
-    assert.deepEqual(sim.state.channels.map((c) => c.on), [false, true, false, false]);
+    assert.deepEqual(
+      sim.state.channels.map((c) => c.on),
+      [false, true, false, false],
+    );
   });
 
   it("refuses bad input with a BAD_INPUT sentence naming the value, and sends the plug nothing", async () => {

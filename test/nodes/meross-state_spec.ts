@@ -37,14 +37,22 @@ describe("meross-state node", function () {
   }
 
   /** A device on the embedded broker with a meross-config (transport `transport`) and a meross-state. */
-  async function onBroker(model: string, transport: string, stateProps: Record<string, unknown> = { device: "c1" }, extra: Array<Record<string, unknown>> = []) {
+  async function onBroker(
+    model: string,
+    transport: string,
+    stateProps: Record<string, unknown> = { device: "c1" },
+    extra: Array<Record<string, unknown>> = [],
+  ) {
     const sim = await device(model);
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport, name: "desk" })], [
-      { id: "s1", type: "meross-state", name: "", pollInterval: "0", wires: [["out"]], ...stateProps },
-      { id: "out", type: "helper" },
-      ...(extra as Array<{ id: string; type: string }>),
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport, name: "desk" })],
+      [
+        { id: "s1", type: "meross-state", name: "", pollInterval: "0", wires: [["out"]], ...stateProps },
+        { id: "out", type: "helper" },
+        ...(extra as Array<{ id: string; type: string }>),
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load(MODULES, flow, { c1: { key: KEY } });
     await pointAt(sim, await brokerPort());
     await waitListening(sim);
@@ -63,7 +71,10 @@ describe("meross-state node", function () {
     const msg = msgs.find((m) => m.payload.kind === "toggle") as Msg;
     assert.equal(msg.topic, "desk");
     assert.deepEqual(msg.payload, { uuid: sim.uuid, model: sim.model.type, kind: "toggle", channel: 0, on: true, source: "push" });
-    assert.ok(st.some((s) => s.fill === "green" && /on · push/.test(s.text ?? "")), "the status shows the last change");
+    assert.ok(
+      st.some((s) => s.fill === "green" && /on · push/.test(s.text ?? "")),
+      "the status shows the last change",
+    );
   });
 
   it("emits a change made by another app over HTTP (the device pushes it)", async () => {
@@ -91,7 +102,10 @@ describe("meross-state node", function () {
   });
 
   it("emits a change made by our own command once, even when the device also pushes it", async () => {
-    const { out } = await onBroker("mss310", "mqtt", { device: "c1" }, [{ id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["cmdout"]] }, { id: "cmdout", type: "helper" }]);
+    const { out } = await onBroker("mss310", "mqtt", { device: "c1" }, [
+      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [["cmdout"]] },
+      { id: "cmdout", type: "helper" },
+    ]);
     const msgs = collect<Msg>(out);
     const done = nextMessage(helper.getNode("cmdout"));
     helper.getNode("t1").receive({ payload: "on" });
@@ -105,11 +119,14 @@ describe("meross-state node", function () {
 
   it("labels a change made by our own command over HTTP as command", async () => {
     const sim = await device("mss310");
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "s1", type: "meross-state", device: "c1", wires: [["out"]] },
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "s1", type: "meross-state", device: "c1", wires: [["out"]] },
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load(MODULES, flow, { c1: { key: KEY } });
     await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
     const got = nextMessage<Msg>(helper.getNode("out"));
@@ -136,7 +153,10 @@ describe("meross-state node", function () {
     s1.receive({ payload: "now?", _keep: 1 });
     await waitFor(() => msgs.filter((m) => m.payload.kind === "toggle").length === 4, 5000, "four channels");
     assert.ok(msgs.some((m) => m.payload.kind === "online" && m.payload.online === true));
-    assert.ok(msgs.every((m) => m.topic === "desk" && (m as unknown as { _keep: number })._keep === 1), "the input message is reused");
+    assert.ok(
+      msgs.every((m) => m.topic === "desk" && (m as unknown as { _keep: number })._keep === 1),
+      "the input message is reused",
+    );
     const ch2 = msgs.find((m) => m.payload.kind === "toggle" && m.payload.channel === 2);
     assert.equal(ch2?.payload.on, true);
     assert.equal(msgs.find((m) => m.payload.kind === "toggle" && m.payload.channel === 1)?.payload.on, false);
@@ -163,10 +183,18 @@ describe("meross-state node", function () {
     await pointAt(b, port);
     await waitListening(a);
     await waitListening(b);
-    await waitFor(() => [a, b].every((s) => msgs.some((m) => m.payload.uuid === s.uuid && m.payload.kind === "online" && m.payload.online === true)), 5000, "both online");
+    await waitFor(
+      () => [a, b].every((s) => msgs.some((m) => m.payload.uuid === s.uuid && m.payload.kind === "online" && m.payload.online === true)),
+      5000,
+      "both online",
+    );
     a.press();
     b.press();
-    await waitFor(() => [a, b].every((s) => msgs.some((m) => m.payload.uuid === s.uuid && m.payload.kind === "toggle" && m.payload.on === true)), 5000, "both presses");
+    await waitFor(
+      () => [a, b].every((s) => msgs.some((m) => m.payload.uuid === s.uuid && m.payload.kind === "toggle" && m.payload.on === true)),
+      5000,
+      "both presses",
+    );
     const fromA = msgs.find((m) => m.payload.uuid === a.uuid && m.payload.kind === "toggle");
     // Named like every node names it: its Meross device node's name, else model and uuid end.
     assert.equal(fromA?.topic, "Kitchen plug");
@@ -177,10 +205,13 @@ describe("meross-state node", function () {
 
   it("polls a device that is on no broker and emits only what changed", async () => {
     const sim = await device("mss310");
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "s1", type: "meross-state", device: "c1", pollInterval: "1", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "s1", type: "meross-state", device: "c1", pollInterval: "1", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load(MODULES, flow, { c1: { key: KEY } });
     const msgs = collect<Msg>(helper.getNode("out"));
     await (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
@@ -193,7 +224,10 @@ describe("meross-state node", function () {
 
   it("refuses an unusable poll interval with a red status", async () => {
     const sim = await device("mss310");
-    const flow = onTab([configNode("c1", sim.address)], [{ id: "s1", type: "meross-state", device: "c1", pollInterval: "0.1", wires: [[]] }, ...CATCH_NODES]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [{ id: "s1", type: "meross-state", device: "c1", pollInterval: "0.1", wires: [[]] }, ...CATCH_NODES],
+    );
     await helper.load(MODULES, flow, { c1: { key: KEY } });
     const got = nextMessage<{ error: { code: string; message: string } }>(helper.getNode("caught"));
     helper.getNode("s1").receive({ payload: 1 });
@@ -204,12 +238,15 @@ describe("meross-state node", function () {
 
   it("meross-toggle and meross-light show a pushed change in their status; no status, log or message holds the key", async () => {
     const sim = await device("msl120");
-    const flow = onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto" })], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
-      { id: "l1", type: "meross-light", device: "c1", wires: [[]] },
-      { id: "s1", type: "meross-state", device: "c1", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto" })],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
+        { id: "l1", type: "meross-light", device: "c1", wires: [[]] },
+        { id: "s1", type: "meross-state", device: "c1", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load(MODULES, flow, { c1: { key: KEY } });
     const t1 = statuses(helper.getNode("t1"));
     const l1 = statuses(helper.getNode("l1"));

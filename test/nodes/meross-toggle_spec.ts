@@ -14,11 +14,14 @@ describe("meross-toggle node", function () {
 
   async function load(model: string, nodeProps: Record<string, unknown> = {}) {
     sim = await startDevice({ model });
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "", name: "", wires: [["out"]], ...nodeProps },
-      { id: "out", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "", name: "", wires: [["out"]], ...nodeProps },
+        { id: "out", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
     await helper.load([configNodeModule, toggleNode], flow, { c1: { key: KEY } });
     return { t1: helper.getNode("t1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
   }
@@ -66,7 +69,10 @@ describe("meross-toggle node", function () {
     const msg = await got;
     assert.equal(msg.payload, true);
     assert.equal((msg.meross as Record<string, unknown>).channel, 2);
-    assert.deepEqual(sim.state.channels.map((c) => c.on), [false, false, true, false]);
+    assert.deepEqual(
+      sim.state.channels.map((c) => c.on),
+      [false, false, true, false],
+    );
   });
 
   it("prefers the node's own channel over msg.channel", async () => {
@@ -74,14 +80,20 @@ describe("meross-toggle node", function () {
     const got = nextMessage(out);
     t1.receive({ payload: 1, channel: 3 });
     await got;
-    assert.deepEqual(sim.state.channels.map((c) => c.on), [false, true, false, false]);
+    assert.deepEqual(
+      sim.state.channels.map((c) => c.on),
+      [false, true, false, false],
+    );
   });
 
   it("shows 'outlet 3 on' (counted from 1 like the strip's label) and a grey 'off' after switching off", async () => {
     const { t1, out } = await load("mss425", { channel: 2 });
     const statuses: unknown[] = [];
     const orig = t1.status.bind(t1);
-    t1.status = ((s: unknown) => { statuses.push(s); orig(s as never); }) as typeof t1.status;
+    t1.status = ((s: unknown) => {
+      statuses.push(s);
+      orig(s as never);
+    }) as typeof t1.status;
     let got = nextMessage(out);
     t1.receive({ payload: "on" });
     await got;
@@ -106,16 +118,22 @@ describe("meross-toggle node", function () {
 
   it("updates its status when another node on the same device switches it", async () => {
     sim = await startDevice({ model: "mss310" });
-    const flow = onTab([configNode("c1", sim.address)], [
-      { id: "a", type: "meross-toggle", device: "c1", channel: "0", wires: [["outA"]] },
-      { id: "b", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
-      { id: "outA", type: "helper" },
-    ]);
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "a", type: "meross-toggle", device: "c1", channel: "0", wires: [["outA"]] },
+        { id: "b", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] },
+        { id: "outA", type: "helper" },
+      ],
+    );
     await helper.load([configNodeModule, toggleNode], flow, { c1: { key: KEY } });
     const b = helper.getNode("b");
     const statuses: Array<{ text?: string }> = [];
     const orig = b.status.bind(b);
-    b.status = ((s: { text?: string }) => { statuses.push(s); orig(s as never); }) as typeof b.status;
+    b.status = ((s: { text?: string }) => {
+      statuses.push(s);
+      orig(s as never);
+    }) as typeof b.status;
     const got = nextMessage(helper.getNode("outA"));
     helper.getNode("a").receive({ payload: "on" });
     await got;
@@ -139,7 +157,7 @@ describe("meross-toggle node", function () {
     assert.equal(sim.state.channels[0].on, false);
   });
 
-  it("reads on an inject timestamp, an empty payload or \"read\"", async () => {
+  it('reads on an inject timestamp, an empty payload or "read"', async () => {
     const { t1, out, sim } = await load("mss310");
     sim.setOnOff(true);
     for (const payload of [Date.now(), undefined, "", "read"]) {
@@ -154,11 +172,17 @@ describe("meross-toggle node", function () {
     const { t1, out, sim } = await load("mss425");
     const statuses: Array<{ text?: string }> = [];
     const orig = t1.status.bind(t1);
-    t1.status = ((s: { text?: string }) => { statuses.push(s); orig(s as never); }) as typeof t1.status;
+    t1.status = ((s: { text?: string }) => {
+      statuses.push(s);
+      orig(s as never);
+    }) as typeof t1.status;
     let got = nextMessage(out);
     t1.receive({ payload: "on", outlet: 4 });
     assert.equal(((await got).meross as Record<string, unknown>).channel, 3);
-    assert.deepEqual(sim.state.channels.map((c) => c.on), [false, false, false, true]);
+    assert.deepEqual(
+      sim.state.channels.map((c) => c.on),
+      [false, false, false, true],
+    );
     assert.equal(statuses[statuses.length - 1].text, "dev · outlet 4 on");
     got = nextMessage(out);
     t1.receive({ payload: "on", channel: 0 });

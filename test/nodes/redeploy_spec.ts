@@ -49,7 +49,10 @@ const REDEPLOYS = 100;
  * waits for the runtime's own "flows:started" (listened for before deploying), however long it takes.
  */
 async function deploy(flow: FlowNode[], type: "full" | "nodes", credentials: Record<string, unknown>): Promise<void> {
-  const internals = helper as unknown as { _events: EventEmitter; _redNodes: { setFlows(f: FlowNode[], c: unknown, t: string): Promise<unknown> } };
+  const internals = helper as unknown as {
+    _events: EventEmitter;
+    _redNodes: { setFlows(f: FlowNode[], c: unknown, t: string): Promise<unknown> };
+  };
   const started = new Promise((r) => internals._events.once("flows:started", r));
   await internals._redNodes.setFlows(flow, credentials, type);
   await started;
@@ -85,12 +88,15 @@ function counts(e: Emitters): { fleet: number; connection: number; device: numbe
 
 /** The flow under test: a broker, a device on it, and a state and a toggle node of that device, plus a state node of the whole broker. */
 function flow(sim: SimulatedDevice, n: number): FlowNode[] {
-  return onTab([brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: sim.uuid, name: `desk ${n}` })], [
-    { id: "s1", type: "meross-state", device: "c1", pollInterval: "0", name: `state ${n}`, wires: [["out"]] },
-    { id: "s2", type: "meross-state", broker: "b1", pollInterval: "0", name: `all ${n}`, wires: [["out"]] },
-    { id: "t1", type: "meross-toggle", device: "c1", channel: "0", name: `toggle ${n}`, wires: [["out"]] },
-    { id: "out", type: "helper" },
-  ]);
+  return onTab(
+    [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "auto", uuid: sim.uuid, name: `desk ${n}` })],
+    [
+      { id: "s1", type: "meross-state", device: "c1", pollInterval: "0", name: `state ${n}`, wires: [["out"]] },
+      { id: "s2", type: "meross-state", broker: "b1", pollInterval: "0", name: `all ${n}`, wires: [["out"]] },
+      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", name: `toggle ${n}`, wires: [["out"]] },
+      { id: "out", type: "helper" },
+    ],
+  );
 }
 
 /** Waits until the broker runs and the session read the device: every node has subscribed what it will. */
@@ -156,9 +162,26 @@ describe("redeploying a flow with a meross-broker", function () {
 
     /** Every device with its config and state node, plus a state node of the whole broker; `broker` overrides broker settings. */
     function fleetFlow(devices: SimulatedDevice[], n: number, broker: Record<string, unknown> = {}): FlowNode[] {
-      const configs = devices.map((d, i) => configNode(`c${i}`, d.address, { broker: "b1", transport: "auto", uuid: d.uuid, name: `dev ${i}` }));
-      const states = devices.map((_, i) => ({ id: `s${i}`, type: "meross-state", device: `c${i}`, pollInterval: "0", name: `state ${i} ${n}`, wires: [["out"]] }));
-      const onboard = { id: "o1", type: "meross-onboard", address: "127.0.0.1:9", ssid: "HomeNet", broker: "b1", userId: "1", wires: [["out"]] };
+      const configs = devices.map((d, i) =>
+        configNode(`c${i}`, d.address, { broker: "b1", transport: "auto", uuid: d.uuid, name: `dev ${i}` }),
+      );
+      const states = devices.map((_, i) => ({
+        id: `s${i}`,
+        type: "meross-state",
+        device: `c${i}`,
+        pollInterval: "0",
+        name: `state ${i} ${n}`,
+        wires: [["out"]],
+      }));
+      const onboard = {
+        id: "o1",
+        type: "meross-onboard",
+        address: "127.0.0.1:9",
+        ssid: "HomeNet",
+        broker: "b1",
+        userId: "1",
+        wires: [["out"]],
+      };
       const all = { id: "all", type: "meross-state", broker: "b1", pollInterval: "0", wires: [["out"]] };
       return onTab([brokerNode("b1", broker), ...configs], [...states, all, onboard, { id: "out", type: "helper" }]);
     }
@@ -170,7 +193,9 @@ describe("redeploying a flow with a meross-broker", function () {
       return n;
     }
 
-    async function startFleet(broker: Record<string, unknown> = {}): Promise<{ devices: SimulatedDevice[]; creds: Record<string, Record<string, string>> }> {
+    async function startFleet(
+      broker: Record<string, unknown> = {},
+    ): Promise<{ devices: SimulatedDevice[]; creds: Record<string, Record<string, string>> }> {
       const devices: SimulatedDevice[] = [];
       for (let i = 0; i < DEVICES; i++) devices.push(await startDevice({ model: "mss310", mqttReconnectMs: 50 }));
       sims.push(...devices);
@@ -207,10 +232,18 @@ describe("redeploying a flow with a meross-broker", function () {
         assert.equal(fleet.events.listenerCount(), fleetListeners, `deploy ${i}: the adopted fleet holds as many listeners as before`);
       }
       offGone();
-      assert.deepEqual(connects, devices.map(() => 0), "no device connected again: every MQTT connection was kept");
+      assert.deepEqual(
+        connects,
+        devices.map(() => 0),
+        "no device connected again: every MQTT connection was kept",
+      );
       assert.ok(devices.every((d) => d.mqttState === "connected"));
       assert.equal(gone, 0, "the broker never saw a device leave");
-      assert.deepEqual(messages.filter((m) => m.kind === "online" && m.online === false), [], "meross-state reported no device offline");
+      assert.deepEqual(
+        messages.filter((m) => m.kind === "online" && m.online === false),
+        [],
+        "meross-state reported no device offline",
+      );
       assert.equal(fleet.isClosed, false);
     });
 
@@ -226,8 +259,16 @@ describe("redeploying a flow with a meross-broker", function () {
         assert.equal(old.isClosed, true, "the old broker stopped");
         assert.notEqual(getBroker().fleet, old);
         for (const d of devices) await waitListening(d);
-        assert.deepEqual(connects, devices.map(() => 1), "each device connected once to the new broker");
-        await waitFor(() => seen.includes(`${DEVICES} devices · restarted: allow anonymous changed`), 8000, "the broker's status to say why it restarted");
+        assert.deepEqual(
+          connects,
+          devices.map(() => 1),
+          "each device connected once to the new broker",
+        );
+        await waitFor(
+          () => seen.includes(`${DEVICES} devices · restarted: allow anonymous changed`),
+          8000,
+          "the broker's status to say why it restarted",
+        );
       } finally {
         restore();
       }

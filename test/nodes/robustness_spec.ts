@@ -12,7 +12,9 @@ const NODES = [configNodeModule, toggleNode, lightNode, requestNode];
 
 // The helper wraps these prototype methods with sinon on load; a plain recorder underneath sees every call from load on.
 // The runtime of the Node-RED under test (NR_PATH selects Node-RED 5 in scripts/nr5.js), not necessarily ours.
-const runtimeNode = require.resolve("@node-red/runtime/lib/nodes/Node", { paths: [process.env.NR_PATH ? path.dirname(process.env.NR_PATH) : __dirname] });
+const runtimeNode = require.resolve("@node-red/runtime/lib/nodes/Node", {
+  paths: [process.env.NR_PATH ? path.dirname(process.env.NR_PATH) : __dirname],
+});
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const NodeProto = (require(runtimeNode) as { prototype: Record<string, (...a: unknown[]) => unknown> }).prototype;
 
@@ -47,15 +49,18 @@ describe("meross nodes under bad conditions", function () {
   }
 
   function flowFor(host: string) {
-    return onTab([configNode("c1", host)], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "", wires: [["out"]] },
-      { id: "l1", type: "meross-light", device: "c1", wires: [["out"]] },
-      { id: "r1", type: "meross-request", device: "c1", method: "", namespace: "", wires: [["out"]] },
-      { id: "out", type: "helper" },
-      { id: "completer", type: "complete", scope: ["t1", "l1", "r1"], uncaught: false, wires: [["completed"]] },
-      { id: "completed", type: "helper" },
-      ...CATCH_NODES,
-    ]);
+    return onTab(
+      [configNode("c1", host)],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "", wires: [["out"]] },
+        { id: "l1", type: "meross-light", device: "c1", wires: [["out"]] },
+        { id: "r1", type: "meross-request", device: "c1", method: "", namespace: "", wires: [["out"]] },
+        { id: "out", type: "helper" },
+        { id: "completer", type: "complete", scope: ["t1", "l1", "r1"], uncaught: false, wires: [["completed"]] },
+        { id: "completed", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
   }
 
   it("says WRONG_KEY with a sentence when the config's key is not the device's", async () => {
@@ -93,10 +98,41 @@ describe("meross nodes under bad conditions", function () {
     const circular: Record<string, unknown> = { a: 1 };
     circular.self = circular;
     const garbage: unknown[] = [
-      undefined, null, NaN, Infinity, -Infinity, 1e308, -5, 101, 0.5, "", "   ", "blah", "#12345", "rgb(300,0,0)", "99999K",
-      [], [1, 2], [1, 2, 3, 4], {}, { foo: 1 }, { brightness: "x" }, { brightness: NaN }, { on: "maybe" }, { rgb: {} },
-      { temperature: -1 }, { mired: 0 }, { hue: 10 }, { rgb: "#ff0000", temperature: 3000 }, { mode: "disco", rgb: "#fff" },
-      { transition: -4, on: true }, { toString: 1 }, circular, true, false, "toggle",
+      undefined,
+      null,
+      NaN,
+      Infinity,
+      -Infinity,
+      1e308,
+      -5,
+      101,
+      0.5,
+      "",
+      "   ",
+      "blah",
+      "#12345",
+      "rgb(300,0,0)",
+      "99999K",
+      [],
+      [1, 2],
+      [1, 2, 3, 4],
+      {},
+      { foo: 1 },
+      { brightness: "x" },
+      { brightness: NaN },
+      { on: "maybe" },
+      { rgb: {} },
+      { temperature: -1 },
+      { mired: 0 },
+      { hue: 10 },
+      { rgb: "#ff0000", temperature: 3000 },
+      { mode: "disco", rgb: "#fff" },
+      { transition: -4, on: true },
+      { toString: 1 },
+      circular,
+      true,
+      false,
+      "toggle",
     ];
     const channels: unknown[] = [undefined, "abc", -1, 1.5, {}, 999, "0"];
     let sent = 0;
@@ -130,12 +166,15 @@ describe("meross nodes under bad conditions", function () {
     const a = await startDevice({ model: "mss310", key: "key-for-plug-a" });
     const b = await startDevice({ model: "mss310", key: "key-for-plug-b" });
     sims.push(a, b);
-    const flow = onTab([configNode("ca", a.address), configNode("cb", b.address)], [
-      { id: "ta", type: "meross-toggle", device: "ca", channel: "0", wires: [["outA"]] },
-      { id: "tb", type: "meross-toggle", device: "cb", channel: "0", wires: [["outB"]] },
-      { id: "outA", type: "helper" },
-      { id: "outB", type: "helper" },
-    ]);
+    const flow = onTab(
+      [configNode("ca", a.address), configNode("cb", b.address)],
+      [
+        { id: "ta", type: "meross-toggle", device: "ca", channel: "0", wires: [["outA"]] },
+        { id: "tb", type: "meross-toggle", device: "cb", channel: "0", wires: [["outB"]] },
+        { id: "outA", type: "helper" },
+        { id: "outB", type: "helper" },
+      ],
+    );
     await helper.load(NODES, flow, { ca: { key: "key-for-plug-a" }, cb: { key: "key-for-plug-b" } });
     const gotA = nextMessage<Msg>(helper.getNode("outA"));
     const gotB = nextMessage<Msg>(helper.getNode("outB"));
@@ -164,11 +203,20 @@ describe("meross nodes under bad conditions", function () {
       ...errors.map((e) => JSON.stringify(e.error)),
       ...outputs.map((o) => JSON.stringify({ payload: o.payload, meross: o.meross })),
       // args[0] is what gets logged or shown; node.error's second argument is the user's own msg.
-      ...calls.map((c) => { const a = c.args[0]; return a instanceof Error ? `${a.message} ${a.stack ?? ""}` : JSON.stringify(a) ?? ""; }),
-      ...helper.log().getCalls().map((c) => JSON.stringify(c.args)),
+      ...calls.map((c) => {
+        const a = c.args[0];
+        return a instanceof Error ? `${a.message} ${a.stack ?? ""}` : (JSON.stringify(a) ?? "");
+      }),
+      ...helper
+        .log()
+        .getCalls()
+        .map((c) => JSON.stringify(c.args)),
     ];
     assert.ok(seen.length > 10);
     for (const text of seen) assert.ok(!text.includes(KEY), `the key leaked in: ${text}`);
-    assert.ok(errors.some((e) => String((e.error as { message: string }).message).includes("********")), "a key typed into a message is masked");
+    assert.ok(
+      errors.some((e) => String((e.error as { message: string }).message).includes("********")),
+      "a key typed into a message is masked",
+    );
   });
 });

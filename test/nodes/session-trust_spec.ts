@@ -31,10 +31,13 @@ describe("device sessions that nodes can trust", function () {
       const sim = await startDevice({ model: "mss310" });
       sims.push(sim);
       const withToggle = (): FlowNode[] =>
-        onTab([configNode("c1", sim.address)], [
-          { id: "t1", type: "meross-toggle", device: "c1", channel: "0", name: "", wires: [["out"]] },
-          { id: "out", type: "helper" },
-        ]);
+        onTab(
+          [configNode("c1", sim.address)],
+          [
+            { id: "t1", type: "meross-toggle", device: "c1", channel: "0", name: "", wires: [["out"]] },
+            { id: "out", type: "helper" },
+          ],
+        );
       await helper.load([configModule, toggleModule], withToggle(), { c1: { key: KEY } });
       const session = await config().getDevice();
       // The device is slow to answer the next request, so the commands after it wait in the queue.
@@ -62,10 +65,13 @@ describe("device sessions that nodes can trust", function () {
 
   it("reads a device that logs in to the embedded broker after the flow started; the first command after it is online succeeds", async () => {
     const uuid = "19111400000000000000" + "48e1e9aa0042";
-    const flow = onTab([brokerNode(), configNode("c1", "", { broker: "b1", transport: "mqtt", uuid })], [
-      { id: "t1", type: "meross-toggle", device: "c1", channel: "0", name: "", wires: [["out"]] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = onTab(
+      [brokerNode(), configNode("c1", "", { broker: "b1", transport: "mqtt", uuid })],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", name: "", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
     await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY } });
     const port = await brokerPort();
     // The config's first read is under way before the device has even started.

@@ -38,8 +38,20 @@ describe("npm start demo", function () {
   });
 
   it("prints the demo key and every device's name, model and address", () => {
-    const devices = fleet.devices.map((d) => ({ name: d.name ?? d.model.name, model: d.model.name, mode: d.mode, address: d.address, uuid: d.uuid }));
-    const text = banner({ editorUrl: "http://127.0.0.1:1880/", statusUrl: fleet.statusUrl, brokerUrl: "mqtts://127.0.0.1:18883", key: "demo-key-1234", devices }).join("\n");
+    const devices = fleet.devices.map((d) => ({
+      name: d.name ?? d.model.name,
+      model: d.model.name,
+      mode: d.mode,
+      address: d.address,
+      uuid: d.uuid,
+    }));
+    const text = banner({
+      editorUrl: "http://127.0.0.1:1880/",
+      statusUrl: fleet.statusUrl,
+      brokerUrl: "mqtts://127.0.0.1:18883",
+      key: "demo-key-1234",
+      devices,
+    }).join("\n");
     assert.match(text, /Demo device key:\s+demo-key-1234/);
     for (const d of devices) {
       const line = text.split("\n").find((l) => l.includes(d.name));
@@ -67,7 +79,11 @@ describe("npm start demo", function () {
     const exampleNames = fs
       .readdirSync(dir)
       .filter((f) => f.endsWith(".json"))
-      .flatMap((f) => (JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as Array<{ type: string; name?: string }>).filter((n) => n.type === "meross-config").map((n) => n.name));
+      .flatMap((f) =>
+        (JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as Array<{ type: string; name?: string }>)
+          .filter((n) => n.type === "meross-config")
+          .map((n) => n.name),
+      );
     const clash = DEMO_FLEET.map((d) => d.name).filter((n) => exampleNames.includes(n));
     assert.deepEqual(clash, []);
   });

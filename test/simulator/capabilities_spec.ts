@@ -47,9 +47,16 @@ describe("simulator: capabilities and the registry", () => {
 
   it("composes exactly the ability namespaces its capabilities claim, and nothing else", async () => {
     const d = await start({ model: "msl120" });
-    assert.deepEqual(new Set(d.namespaces), new Set(Object.keys(MODELS.msl120.ability).filter((ns) =>
-      // Listed by the msl120 trace but not simulated: the firmware answers them 5000 too.
-      !["Appliance.Control.Bind", "Appliance.Control.Upgrade", "Appliance.System.Report"].includes(ns))));
+    assert.deepEqual(
+      new Set(d.namespaces),
+      new Set(
+        Object.keys(MODELS.msl120.ability).filter(
+          (ns) =>
+            // Listed by the msl120 trace but not simulated: the firmware answers them 5000 too.
+            !["Appliance.Control.Bind", "Appliance.Control.Upgrade", "Appliance.System.Report"].includes(ns),
+        ),
+      ),
+    );
     for (const m of listModels()) {
       for (const ns of answeredNamespaces(m).keys()) assert.ok(ns in m.ability, `${m.name} answers ${ns} only as its ability lists it`);
     }

@@ -30,7 +30,11 @@ describe("simulator: garage door (msg100) and roller shutter (mrs100)", () => {
 
   it("msg100 answers State as one object, lists its door in the digest and reports Config like the capture", async () => {
     const g = await start("msg100");
-    assert.deepEqual(Object.keys((await send(g, "Appliance.GarageDoor.State", "GET", { state: {} })).payload.state as object).sort(), ["channel", "lmTime", "open"]);
+    assert.deepEqual(Object.keys((await send(g, "Appliance.GarageDoor.State", "GET", { state: {} })).payload.state as object).sort(), [
+      "channel",
+      "lmTime",
+      "open",
+    ]);
     const all = (await send(g, "Appliance.System.All", "GET", { all: {} })).payload as { all: { digest: { garageDoor: unknown[] } } };
     assert.equal(all.all.digest.garageDoor.length, 1);
     const cfg = (await send(g, "Appliance.GarageDoor.Config", "GET", { config: {} })).payload.config as Record<string, number>;
@@ -66,7 +70,9 @@ describe("simulator: garage door (msg100) and roller shutter (mrs100)", () => {
     assert.deepEqual(ack.payload, {});
     assert.deepEqual((await send(r, "Appliance.RollerShutter.State", "GET", { state: [] })).payload, { state: [{ channel: 0, state: 1 }] });
     await until(() => r.state.covers?.[0].state === "stopped", "the shutter to stop");
-    assert.deepEqual((await send(r, "Appliance.RollerShutter.Position", "GET", { position: [] })).payload, { position: [{ channel: 0, position: 40 }] });
+    assert.deepEqual((await send(r, "Appliance.RollerShutter.Position", "GET", { position: [] })).payload, {
+      position: [{ channel: 0, position: 40 }],
+    });
     r.setCoverTravel(5000);
     await send(r, "Appliance.RollerShutter.Position", "SET", { position: { channel: 0, position: 0 } });
     assert.equal(r.state.covers?.[0].state, "closing");
@@ -77,13 +83,23 @@ describe("simulator: garage door (msg100) and roller shutter (mrs100)", () => {
   });
 
   it("the status page's buttons move the shutter and the garage door", async () => {
-    const fleet = await Fleet.start([{ name: "g", model: "msg100", key: "" }, { name: "r", model: "mrs100", key: "" }], { statusPort: 0 });
+    const fleet = await Fleet.start(
+      [
+        { name: "g", model: "msg100", key: "" },
+        { name: "r", model: "mrs100", key: "" },
+      ],
+      { statusPort: 0 },
+    );
     try {
       const [g, r] = fleet.devices;
-      const post = async (uuid: string, q: string): Promise<DeviceSnapshot> => (await (await fetch(`${fleet.statusUrl}api/devices/${uuid}/press?${q}`, { method: "POST" })).json()) as DeviceSnapshot;
+      const post = async (uuid: string, q: string): Promise<DeviceSnapshot> =>
+        (await (await fetch(`${fleet.statusUrl}api/devices/${uuid}/press?${q}`, { method: "POST" })).json()) as DeviceSnapshot;
       assert.equal((await post(g.uuid, "channel=0")).covers?.[0].state, "opening");
       assert.equal((await post(r.uuid, "channel=0&action=open")).covers?.[0].state, "opening");
-      assert.equal((await post(r.uuid, "channel=0&action=stop")).covers?.[0].state, r.state.covers?.[0].position === 0 ? "closed" : "stopped");
+      assert.equal(
+        (await post(r.uuid, "channel=0&action=stop")).covers?.[0].state,
+        r.state.covers?.[0].position === 0 ? "closed" : "stopped",
+      );
       const bad = await fetch(`${fleet.statusUrl}api/devices/${r.uuid}/press?channel=4`, { method: "POST" });
       assert.equal(bad.status, 400);
     } finally {

@@ -75,16 +75,24 @@ describe("simulator: SimulatedDevice", () => {
       assert.ok(ssids.includes("HomeNet"));
       assert.ok(ssids.includes("Café Wi-Fi"));
       const signals = list.map((n) => n.signal as number);
-      assert.deepEqual(signals, [...signals].sort((a, b) => b - a));
+      assert.deepEqual(
+        signals,
+        [...signals].sort((a, b) => b - a),
+      );
       for (const n of list) assert.ok(n.channel >= 1 && n.channel <= 13, "2.4 GHz channels only");
     });
 
     it("completes onboarding by hand: Key, Time, Wifi, reboot, then enforces the new key", async () => {
       const d = await start({ model: "msl120", unconfigured: true });
       const key = "0123456789abcdef0123456789abcdef";
-      const keyReq = msg("Appliance.Config.Key", "SET", {
-        key: { key, userId: "42", gateway: { host: "127.0.0.1", port: 8883, secondHost: "127.0.0.1", secondPort: 8883, redirect: 1 } },
-      }, "");
+      const keyReq = msg(
+        "Appliance.Config.Key",
+        "SET",
+        {
+          key: { key, userId: "42", gateway: { host: "127.0.0.1", port: 8883, secondHost: "127.0.0.1", secondPort: 8883, redirect: 1 } },
+        },
+        "",
+      );
       const keyReply = JSON.parse((await postRaw(d.port, JSON.stringify(keyReq))).text) as Envelope;
       assert.equal(keyReply.header.method, "SETACK");
       assert.ok(verifySign(keyReply.header, key), "Config.Key SETACK is signed with the new key (docs/protocol.md §1.2)");
@@ -94,7 +102,13 @@ describe("simulator: SimulatedDevice", () => {
       assert.equal(d.mode, "ap", "Config.Key alone does not leave pairing mode");
 
       const t = 1_700_000_000;
-      const timeReply = await send(d, "Appliance.System.Time", "SET", { time: { timestamp: t, timezone: "Europe/Paris", timeRule: [[t, 3600, 0]] } }, "any");
+      const timeReply = await send(
+        d,
+        "Appliance.System.Time",
+        "SET",
+        { time: { timestamp: t, timezone: "Europe/Paris", timeRule: [[t, 3600, 0]] } },
+        "any",
+      );
       assert.equal(timeReply.header.method, "SETACK");
       const timeGet = await send(d, "Appliance.System.Time", "GET", { time: {} });
       assert.equal((timeGet.payload.time as Json).timezone, "Europe/Paris");
@@ -103,7 +117,14 @@ describe("simulator: SimulatedDevice", () => {
       const wifiSeen = once<WifiConfigEvent>(d, "wifi");
       const rebooted = once<RebootEvent>(d, "reboot");
       const wifiReply = await send(d, "Appliance.Config.Wifi", "SET", {
-        wifi: { ssid: Buffer.from("HomeNet").toString("base64"), password: Buffer.from("correct horse").toString("base64"), bssid: "a4:2b:b0:5e:10:01", channel: 6, encryption: 6, cipher: 3 },
+        wifi: {
+          ssid: Buffer.from("HomeNet").toString("base64"),
+          password: Buffer.from("correct horse").toString("base64"),
+          bssid: "a4:2b:b0:5e:10:01",
+          channel: 6,
+          encryption: 6,
+          cipher: 3,
+        },
       });
       assert.equal(wifiReply.header.method, "SETACK");
       const wifi = await wifiSeen;
@@ -145,14 +166,21 @@ describe("simulator: SimulatedDevice", () => {
 
     it("decrypts a WifiX password (docs/protocol.md §3.5 vector) and accepts WifiX only where the ability lists it", async () => {
       assert.equal(
-        decryptWifiXPassword("c/sY5LHH92vRBVU1CzWBfqunORBqdjiLQvGg1CCxnSs=", "mss710", "2308283569760958070148e1e9d7c243", "48:e1:e9:d7:c2:43"),
+        decryptWifiXPassword(
+          "c/sY5LHH92vRBVU1CzWBfqunORBqdjiLQvGg1CCxnSs=",
+          "mss710",
+          "2308283569760958070148e1e9d7c243",
+          "48:e1:e9:d7:c2:43",
+        ),
         "you found a secret",
       );
       const plug = await start({ model: "mss305", unconfigured: true });
       const seen = once<WifiConfigEvent>(plug, "wifi");
       const rebooted = once<RebootEvent>(plug, "reboot");
       const password = encryptWifiXPassword("s3cret wifi pass", plug.model.type, plug.uuid, plug.mac);
-      const reply = await send(plug, "Appliance.Config.WifiX", "SET", { wifi: { ssid: Buffer.from("Guest").toString("base64"), password } });
+      const reply = await send(plug, "Appliance.Config.WifiX", "SET", {
+        wifi: { ssid: Buffer.from("Guest").toString("base64"), password },
+      });
       assert.equal(reply.header.method, "SETACK");
       const ev = await seen;
       assert.equal(ev.namespace, "Appliance.Config.WifiX");
@@ -192,15 +220,24 @@ describe("simulator: SimulatedDevice", () => {
       d.press();
       const get = await send(d, "Appliance.Control.ToggleX", "GET", { togglex: [] });
       assert.equal(get.payload.channel, 4294967295);
-      assert.deepEqual((get.payload.togglex as Json[]).map((t) => [t.channel, t.onoff]), [[0, 1]]);
+      assert.deepEqual(
+        (get.payload.togglex as Json[]).map((t) => [t.channel, t.onoff]),
+        [[0, 1]],
+      );
     });
 
     it("switches one outlet of a 4-channel strip", async () => {
       const d = await start({ model: "mss425" });
       await send(d, "Appliance.Control.ToggleX", "SET", { togglex: { channel: 2, onoff: 1 } });
-      assert.deepEqual(d.state.channels.map((c) => c.on), [false, false, true, false]);
+      assert.deepEqual(
+        d.state.channels.map((c) => c.on),
+        [false, false, true, false],
+      );
       const all = await send(d, "Appliance.System.All", "GET", {});
-      assert.deepEqual((all.payload.all as Json).digest.togglex.map((t: Json) => t.onoff), [0, 0, 1, 0]);
+      assert.deepEqual(
+        (all.payload.all as Json).digest.togglex.map((t: Json) => t.onoff),
+        [0, 0, 1, 0],
+      );
     });
 
     it("speaks legacy Control.Toggle on the mss210, with control.toggle in System.All and no digest", async () => {
@@ -285,21 +322,33 @@ describe("simulator: SimulatedDevice", () => {
     it("answers Control.Multiple with one signed reply per inner request", async () => {
       const d = await start({ model: "msl120", key: "mk" });
       const inner = [
-        { header: { messageId: "a".repeat(32), method: "SET", namespace: "Appliance.Control.ToggleX" }, payload: { togglex: { channel: 0, onoff: 1 } } },
+        {
+          header: { messageId: "a".repeat(32), method: "SET", namespace: "Appliance.Control.ToggleX" },
+          payload: { togglex: { channel: 0, onoff: 1 } },
+        },
         { header: { messageId: "b".repeat(32), method: "GET", namespace: "Appliance.Control.Light" }, payload: { light: {} } },
         { header: { messageId: "c".repeat(32), method: "GET", namespace: "Appliance.Control.Electricity" }, payload: {} },
       ];
       const r = await send(d, "Appliance.Control.Multiple", "SET", { multiple: inner });
       assert.equal(r.header.method, "SETACK");
       const replies = r.payload.multiple as Envelope[];
-      assert.deepEqual(replies.map((x) => x.header.method), ["SETACK", "GETACK", "ERROR"]);
+      assert.deepEqual(
+        replies.map((x) => x.header.method),
+        ["SETACK", "GETACK", "ERROR"],
+      );
       for (const x of replies) assert.equal(x.header.sign, computeSign(x.header.messageId, "mk", x.header.timestamp));
       assert.equal(d.state.channels[0].on, true);
     });
 
     it("re-binds with Config.Key in normal mode", async () => {
       const d = await start({ model: "mss310", key: "old" });
-      const r = await send(d, "Appliance.Config.Key", "SET", { key: { key: "new", userId: 7, gateway: { host: "h", port: "8883" } } }, "old");
+      const r = await send(
+        d,
+        "Appliance.Config.Key",
+        "SET",
+        { key: { key: "new", userId: 7, gateway: { host: "h", port: "8883" } } },
+        "old",
+      );
       assert.ok(verifySign(r.header, "new"));
       assert.equal((await send(d, "Appliance.System.Ability", "GET", {}, "old")).header.method, "ERROR");
       const ability = await send(d, "Appliance.System.Ability", "GET", {}, "new");

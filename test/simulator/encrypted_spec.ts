@@ -21,7 +21,14 @@ describe("simulator: encrypted firmware (mss110, hp110a)", () => {
 
   const staticKeyOf = (sim: SimulatedDevice, key = sim.key) => staticLanKey(sim.uuid, key, sim.mac);
 
-  async function sendEncrypted(sim: SimulatedDevice, aesKey: string, namespace: string, method: "GET" | "SET", payload: Record<string, unknown> = {}, signKey = sim.key) {
+  async function sendEncrypted(
+    sim: SimulatedDevice,
+    aesKey: string,
+    namespace: string,
+    method: "GET" | "SET",
+    payload: Record<string, unknown> = {},
+    signKey = sim.key,
+  ) {
     const res = await postRaw(sim.port, encryptMessageBase64(JSON.stringify(msg(namespace, method, payload, signKey)), aesKey));
     return { res, reply: JSON.parse(decryptMessageBase64(res.text, aesKey)) as Envelope };
   }
@@ -54,7 +61,10 @@ describe("simulator: encrypted firmware (mss110, hp110a)", () => {
 
   it("configured: ciphertext under another key gets an encrypted 5001 that only the device key opens", async () => {
     const sim = await start({ model: "mss110", key: KEY });
-    const res = await postRaw(sim.port, encryptMessageBase64(JSON.stringify(msg("Appliance.System.All", "GET", {}, "other")), staticKeyOf(sim, "other")));
+    const res = await postRaw(
+      sim.port,
+      encryptMessageBase64(JSON.stringify(msg("Appliance.System.All", "GET", {}, "other")), staticKeyOf(sim, "other")),
+    );
     assert.throws(() => JSON.parse(decryptMessageBase64(res.text, staticKeyOf(sim, "other"))));
     const reply = JSON.parse(decryptMessageBase64(res.text, staticKeyOf(sim))) as Envelope;
     assert.equal(reply.header.method, "ERROR");
@@ -64,11 +74,21 @@ describe("simulator: encrypted firmware (mss110, hp110a)", () => {
   it("pairing mode: only the ECDHE session key opens it; the session key is forgotten at the reboot", async () => {
     const sim = await start({ model: "mss110", unconfigured: true });
     // No exchange yet: a static-key request is dropped, there is no key to answer with.
-    const before = await rawExchange(sim.port, httpRequestText(encryptMessageBase64(JSON.stringify(msg("Appliance.System.All", "GET", {}, "")), staticKeyOf(sim, ""))));
+    const before = await rawExchange(
+      sim.port,
+      httpRequestText(encryptMessageBase64(JSON.stringify(msg("Appliance.System.All", "GET", {}, "")), staticKeyOf(sim, ""))),
+    );
     assert.equal(before.length, 0);
 
     const client = ecdhKeyPair();
-    const ex = JSON.parse((await postRaw(sim.port, JSON.stringify(msg("Appliance.Encrypt.ECDHE", "SET", { ecdhe: { step: 1, pubkey: client.publicKeyBase64 } }, "")))).text) as Envelope;
+    const ex = JSON.parse(
+      (
+        await postRaw(
+          sim.port,
+          JSON.stringify(msg("Appliance.Encrypt.ECDHE", "SET", { ecdhe: { step: 1, pubkey: client.publicKeyBase64 } }, "")),
+        )
+      ).text,
+    ) as Envelope;
     const devicePub = (ex.payload as { ecdhe: { pubkey: string } }).ecdhe.pubkey;
     const session = ecdhSessionKey(client.privateKey, devicePub);
     const { reply } = await sendEncrypted(sim, session, "Appliance.Config.WifiList", "GET", {}, "");
@@ -77,15 +97,31 @@ describe("simulator: encrypted firmware (mss110, hp110a)", () => {
     // A failed join keeps it in pairing mode, where unreadable requests get no answer.
     sim.expectWifiPassword("HomeNet", "the-right-one");
     const rebooted = new Promise((r) => sim.once("reboot", r));
-    await sendEncrypted(sim, session, "Appliance.Config.Wifi", "SET", { wifi: { ssid: Buffer.from("HomeNet").toString("base64"), password: Buffer.from("wrong-password").toString("base64") } }, "");
+    await sendEncrypted(
+      sim,
+      session,
+      "Appliance.Config.Wifi",
+      "SET",
+      { wifi: { ssid: Buffer.from("HomeNet").toString("base64"), password: Buffer.from("wrong-password").toString("base64") } },
+      "",
+    );
     await rebooted;
     assert.equal(sim.mode, "ap");
-    const after = await rawExchange(sim.port, httpRequestText(encryptMessageBase64(JSON.stringify(msg("Appliance.System.All", "GET", {}, "")), session)));
+    const after = await rawExchange(
+      sim.port,
+      httpRequestText(encryptMessageBase64(JSON.stringify(msg("Appliance.System.All", "GET", {}, "")), session)),
+    );
     assert.equal(after.length, 0, "a new boot needs a new exchange");
   });
 
   it("the catalogue marks the encrypted models, and --list-models says so", () => {
-    assert.deepEqual(Object.values(MODELS).filter((m) => m.encrypted).map((m) => m.name).sort(), ["hp110a", "mss110", "mss110v8"]);
+    assert.deepEqual(
+      Object.values(MODELS)
+        .filter((m) => m.encrypted)
+        .map((m) => m.name)
+        .sort(),
+      ["hp110a", "mss110", "mss110v8"],
+    );
     for (const m of Object.values(MODELS)) assert.equal(m.encrypted, "Appliance.Encrypt.ECDHE" in m.ability, m.name);
     const lines = formatModels().split("\n");
     assert.match(lines.find((l) => l.startsWith("mss110")) ?? "", /encrypted/);

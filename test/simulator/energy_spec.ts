@@ -41,7 +41,12 @@ describe("simulator: energy in simulated time", () => {
     d.advanceTime(3 * 86400);
     list = await days(d);
     const last4 = list.slice(-4).map((x) => [x.date, x.wh]);
-    assert.deepEqual(last4, [["2024-06-13", 1440], ["2024-06-14", 1440], ["2024-06-15", 1440], ["2024-06-16", 60]]);
+    assert.deepEqual(last4, [
+      ["2024-06-13", 1440],
+      ["2024-06-14", 1440],
+      ["2024-06-15", 1440],
+      ["2024-06-16", 60],
+    ]);
     d.resetEnergyToday();
     assert.equal(todayOf(await days(d)).today?.wh, 0, "a reboot-style reset restarts today only");
   });
@@ -56,11 +61,17 @@ describe("simulator: energy in simulated time", () => {
     const d = await start("em06");
     const r = await send(d, "Appliance.Control.ElectricityX", "GET", { electricity: [] });
     const readings = parseElectricityX(r.payload);
-    assert.deepEqual(readings.map((x) => x.channel), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      readings.map((x) => x.channel),
+      [1, 2, 3, 4, 5, 6],
+    );
     assert.ok(readings.every((x) => x.voltage > 220 && x.voltage < 240));
     assert.ok(readings[5].power < 0);
     const one = parseElectricityX((await send(d, "Appliance.Control.ElectricityX", "GET", { electricity: [{ channel: 4 }] })).payload);
-    assert.deepEqual(one.map((x) => x.channel), [4]);
+    assert.deepEqual(
+      one.map((x) => x.channel),
+      [4],
+    );
     assert.ok(Math.abs(one[0].power - 1200) < 30);
     const dnd = await send(d, "Appliance.System.DNDMode", "GET", { DNDMode: {} });
     assert.equal(dnd.header.method, "ERROR", "the em06 lists no DNDMode");

@@ -33,7 +33,11 @@ function openEvents(url: string): Promise<{ next: () => Promise<FleetSnapshot>; 
         while ((i = buffer.indexOf("\n\n")) >= 0) {
           const block = buffer.slice(0, i);
           buffer = buffer.slice(i + 2);
-          const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+          const data = block
+            .split("\n")
+            .filter((l) => l.startsWith("data: "))
+            .map((l) => l.slice(6))
+            .join("\n");
           if (!data) continue;
           const snap = JSON.parse(data) as FleetSnapshot;
           const w = waiters.shift();
@@ -42,11 +46,12 @@ function openEvents(url: string): Promise<{ next: () => Promise<FleetSnapshot>; 
         }
       });
       resolve({
-        next: () => new Promise((r) => {
-          const s = queue.shift();
-          if (s) r(s);
-          else waiters.push(r);
-        }),
+        next: () =>
+          new Promise((r) => {
+            const s = queue.shift();
+            if (s) r(s);
+            else waiters.push(r);
+          }),
         close: () => req.destroy(),
       });
     });
@@ -62,7 +67,10 @@ describe("simulator: Fleet and status page", () => {
   });
 
   it("serves a self-contained status page with a card per device", async () => {
-    fleet = await Fleet.start([{ model: "msl120", name: "Lamp" }, { model: "mss425", name: "Strip" }]);
+    fleet = await Fleet.start([
+      { model: "msl120", name: "Lamp" },
+      { model: "mss425", name: "Strip" },
+    ]);
     const page = await fetchText(fleet.statusUrl);
     assert.equal(page.status, 200);
     assert.match(page.type, /text\/html/);
@@ -73,10 +81,19 @@ describe("simulator: Fleet and status page", () => {
   });
 
   it("lists device snapshots at /api/devices", async () => {
-    fleet = await Fleet.start([{ model: "msl120", name: "Lamp" }, { model: "mss310", name: "Plug" }]);
+    fleet = await Fleet.start([
+      { model: "msl120", name: "Lamp" },
+      { model: "mss310", name: "Plug" },
+    ]);
     const res = await fetchText(`${fleet.statusUrl}api/devices`);
     const list = JSON.parse(res.text) as DeviceSnapshot[];
-    assert.deepEqual(list.map((d) => [d.name, d.model, d.mode]), [["Lamp", "msl120", "normal"], ["Plug", "mss310", "normal"]]);
+    assert.deepEqual(
+      list.map((d) => [d.name, d.model, d.mode]),
+      [
+        ["Lamp", "msl120", "normal"],
+        ["Plug", "mss310", "normal"],
+      ],
+    );
     assert.equal(list[0].uuid, fleet.devices[0].uuid);
     assert.match(list[0].light!.rgb, /^#[0-9a-f]{6}$/);
     assert.equal(list[0].address, fleet.devices[0].address);
@@ -114,7 +131,10 @@ describe("simulator: Fleet and status page", () => {
     const d = fleet.devices[0];
     const res = await fetchText(`${fleet.statusUrl}api/devices/${d.uuid}/press?channel=3`, "POST");
     assert.equal(res.status, 200);
-    assert.deepEqual(d.state.channels.map((c) => c.on), [false, false, false, true]);
+    assert.deepEqual(
+      d.state.channels.map((c) => c.on),
+      [false, false, false, true],
+    );
     assert.equal((await fetchText(`${fleet.statusUrl}api/devices/nope/press`, "POST")).status, 404);
     const bad = await fetchText(`${fleet.statusUrl}api/devices/${d.uuid}/press?channel=9`, "POST");
     assert.equal(bad.status, 400);

@@ -13,7 +13,14 @@ export interface HttpResult {
 export function postRaw(port: number, body: string, path = "/config", method = "POST"): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port, path, method, insecureHTTPParser: true, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method,
+        insecureHTTPParser: true,
+        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -31,7 +38,13 @@ export function msg(namespace: string, method: Method, payload: Record<string, u
 }
 
 /** Sends one envelope and parses the JSON reply. */
-export async function send(dev: SimulatedDevice, namespace: string, method: Method, payload: Record<string, unknown> = {}, key = dev.key): Promise<Envelope> {
+export async function send(
+  dev: SimulatedDevice,
+  namespace: string,
+  method: Method,
+  payload: Record<string, unknown> = {},
+  key = dev.key,
+): Promise<Envelope> {
   const res = await postRaw(dev.port, JSON.stringify(msg(namespace, method, payload, key)));
   if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
   return JSON.parse(res.text) as Envelope;

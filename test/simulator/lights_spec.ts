@@ -18,7 +18,10 @@ describe("simulator: light channels, effects and fans", () => {
   it("the strip lists the five effects of its capture and plays the one a SET enables", async () => {
     const d = await start("msl320cpr");
     const list = (await send(d, "Appliance.Control.Light.Effect", "GET", { effect: {} })).payload.effect as Array<Record<string, unknown>>;
-    assert.deepEqual(list.map((e) => e.effectName), ["Night", "Reading", "Working", "Relaxing", "Party"]);
+    assert.deepEqual(
+      list.map((e) => e.effectName),
+      ["Night", "Reading", "Working", "Relaxing", "Party"],
+    );
     const reply = await send(d, "Appliance.Control.Light.Effect", "SET", { effect: [{ ...list[3], enable: 1 }] });
     assert.equal(reply.header.method, "SETACK");
     const light = (await send(d, "Appliance.Control.Light", "GET", { light: {} })).payload.light as Record<string, unknown>;
@@ -41,9 +44,18 @@ describe("simulator: light channels, effects and fans", () => {
     const d = await start("mfc-like");
     const all = (await send(d, "Appliance.System.All", "GET")).payload.all as Record<string, unknown>;
     const digest = isObject(all) && isObject(all.digest) ? all.digest : {};
-    assert.deepEqual({ ...(digest.light as object), rgb: undefined, temperature: undefined, transform: undefined }, {
-      capacity: 4, channel: 1, luminance: 80, onoff: 0, rgb: undefined, temperature: undefined, transform: undefined,
-    });
+    assert.deepEqual(
+      { ...(digest.light as object), rgb: undefined, temperature: undefined, transform: undefined },
+      {
+        capacity: 4,
+        channel: 1,
+        luminance: 80,
+        onoff: 0,
+        rgb: undefined,
+        temperature: undefined,
+        transform: undefined,
+      },
+    );
     await send(d, "Appliance.Control.Light", "SET", { light: { channel: 1, capacity: 4, luminance: 30, onoff: 1 } });
     assert.equal(d.state.channels[1].on, true);
     assert.equal(d.state.channels[2].on, false);

@@ -65,7 +65,11 @@ class App {
   }
 
   static async connect(port: number, topics: string[]): Promise<App> {
-    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { clientId: "app:tester", rejectUnauthorized: false, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+      clientId: "app:tester",
+      rejectUnauthorized: false,
+      reconnectPeriod: 0,
+    });
     const app = new App(client);
     await client.subscribeAsync(topics, { qos: 1 });
     return app;
@@ -104,7 +108,14 @@ describe("simulator: MQTT side of a simulated device", function () {
   });
 
   async function broker(extra: { port?: number; keys?: string[] } = {}): Promise<MerossBroker> {
-    const b = await MerossBroker.start({ port: extra.port ?? 0, host: "127.0.0.1", certs, keys: extra.keys ?? [KEY], allowAnonymous: true, timeZone: "Europe/Berlin" });
+    const b = await MerossBroker.start({
+      port: extra.port ?? 0,
+      host: "127.0.0.1",
+      certs,
+      keys: extra.keys ?? [KEY],
+      allowAnonymous: true,
+      timeZone: "Europe/Berlin",
+    });
     brokers.push(b);
     return b;
   }
@@ -143,12 +154,22 @@ describe("simulator: MQTT side of a simulated device", function () {
     const boundEv = waitFor<BrokerDevice>(b, "device-bound", (e) => e.uuid === d.uuid);
 
     const keyAck = await send(d, "Appliance.Config.Key", "SET", {
-      key: { key: KEY, userId: "42", gateway: { host: "127.0.0.1", port: b.port, secondHost: "127.0.0.1", secondPort: b.port, redirect: 1 } },
+      key: {
+        key: KEY,
+        userId: "42",
+        gateway: { host: "127.0.0.1", port: b.port, secondHost: "127.0.0.1", secondPort: b.port, redirect: 1 },
+      },
     });
     assert.equal(keyAck.header.method, "SETACK");
     assert.equal(d.mqttState, "disabled", "no MQTT before the device has joined Wi-Fi");
     const b64 = (t: string): string => Buffer.from(t).toString("base64");
-    await send(d, "Appliance.Config.Wifi", "SET", { wifi: { ssid: b64("HomeNet"), password: b64("secret"), channel: 6, encryption: 6, cipher: 3 } }, "");
+    await send(
+      d,
+      "Appliance.Config.Wifi",
+      "SET",
+      { wifi: { ssid: b64("HomeNet"), password: b64("secret"), channel: 6, encryption: 6, cipher: 3 } },
+      "",
+    );
 
     const who = await connected;
     assert.equal(who.ip, "127.0.0.1");
@@ -178,7 +199,13 @@ describe("simulator: MQTT side of a simulated device", function () {
     const b = await broker();
     const a = await app(b);
     const d = await bound(b, { model: "mss310" });
-    const req = buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: 1 } }, key: KEY, from: "/app/tester/subscribe" });
+    const req = buildMessage({
+      method: "SET",
+      namespace: "Appliance.Control.ToggleX",
+      payload: { togglex: { channel: 0, onoff: 1 } },
+      key: KEY,
+      from: "/app/tester/subscribe",
+    });
     await a.request(d.uuid, req);
     const reply = await a.next((r) => r.env.header.messageId === req.header.messageId);
     assert.equal(reply.topic, "/app/tester/subscribe");
@@ -194,7 +221,13 @@ describe("simulator: MQTT side of a simulated device", function () {
     const b = await broker();
     const a = await app(b);
     const d = await bound(b);
-    const bad = buildMessage({ method: "SET", namespace: "Appliance.Control.ToggleX", payload: { togglex: { channel: 0, onoff: 1 } }, key: "not-the-key", from: "/app/tester/subscribe" });
+    const bad = buildMessage({
+      method: "SET",
+      namespace: "Appliance.Control.ToggleX",
+      payload: { togglex: { channel: 0, onoff: 1 } },
+      key: "not-the-key",
+      from: "/app/tester/subscribe",
+    });
     await a.request(d.uuid, bad);
     const err = await a.next((r) => r.env.header.messageId === bad.header.messageId);
     assert.equal(err.env.header.method, "ERROR");
@@ -227,9 +260,13 @@ describe("simulator: MQTT side of a simulated device", function () {
     const a = await app(b);
     const d = await bound(b, { model: "mss310" });
     const topic = `/appliance/${d.uuid}/publish`;
-    const isToggle = (onoff: number) => (r: Received): boolean =>
-      r.topic === topic && r.env.header.method === "PUSH" && r.env.header.namespace === "Appliance.Control.ToggleX" &&
-      (r.env.payload.togglex as Array<{ onoff: number }>)[0]?.onoff === onoff;
+    const isToggle =
+      (onoff: number) =>
+      (r: Received): boolean =>
+        r.topic === topic &&
+        r.env.header.method === "PUSH" &&
+        r.env.header.namespace === "Appliance.Control.ToggleX" &&
+        (r.env.payload.togglex as Array<{ onoff: number }>)[0]?.onoff === onoff;
 
     await send(d, "Appliance.Control.ToggleX", "SET", { togglex: { channel: 0, onoff: 1 } });
     const on = await a.next(isToggle(1));
@@ -250,13 +287,17 @@ describe("simulator: MQTT side of a simulated device", function () {
     const bulb = await bound(b, { model: "msl120" });
     const plug = await bound(b, { model: "mss210" });
     await send(bulb, "Appliance.Control.Light", "SET", { light: { capacity: 5, rgb: 0xff0000, luminance: 40, channel: 0 } });
-    const light = await a.next((r) => r.topic === `/appliance/${bulb.uuid}/publish` && r.env.header.namespace === "Appliance.Control.Light");
+    const light = await a.next(
+      (r) => r.topic === `/appliance/${bulb.uuid}/publish` && r.env.header.namespace === "Appliance.Control.Light",
+    );
     const l = light.env.payload.light as { rgb: number; luminance: number };
     assert.equal(l.rgb, 0xff0000);
     assert.equal(l.luminance, 40);
 
     plug.press();
-    const toggle = await a.next((r) => r.topic === `/appliance/${plug.uuid}/publish` && r.env.header.namespace.startsWith("Appliance.Control.Toggle"));
+    const toggle = await a.next(
+      (r) => r.topic === `/appliance/${plug.uuid}/publish` && r.env.header.namespace.startsWith("Appliance.Control.Toggle"),
+    );
     assert.equal(toggle.env.header.namespace, "Appliance.Control.Toggle");
     assert.equal((toggle.env.payload.toggle as { onoff: number }).onoff, 1);
   });

@@ -50,7 +50,9 @@ describe("simulator: parts", () => {
       client.generateKeys();
       const devicePub = c.exchange(client.getPublicKey().toString("base64"));
       assert.ok(devicePub);
-      const sessionKey = createHash("md5").update(client.computeSecret(Buffer.from(devicePub, "base64"))).digest("hex");
+      const sessionKey = createHash("md5")
+        .update(client.computeSecret(Buffer.from(devicePub, "base64")))
+        .digest("hex");
       const sealed = sealMessage(request, sessionKey);
       assert.equal(c.read(sealed).kind, "encrypted");
       c.forgetSession();

@@ -56,7 +56,9 @@ describe("simulator: timers and triggers", () => {
 
   it("DELETE removes an entry and answers DELETEACK; an unknown id is ERROR 5000", async () => {
     const d = await start("mss310");
-    await send(d, "Appliance.Control.TriggerX", "SET", { triggerx: { id: "t1", channel: 0, enable: 1, rule: { week: 0xff, duration: 60 } } });
+    await send(d, "Appliance.Control.TriggerX", "SET", {
+      triggerx: { id: "t1", channel: 0, enable: 1, rule: { week: 0xff, duration: 60 } },
+    });
     const del = await send(d, "Appliance.Control.TriggerX", "DELETE", { triggerx: { id: "t1" } });
     assert.equal(del.header.method, "DELETEACK");
     assert.equal((await send(d, "Appliance.Control.TriggerX", "DELETE", { triggerx: { id: "t1" } })).header.method, "ERROR");

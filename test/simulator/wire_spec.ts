@@ -67,10 +67,7 @@ describe("simulator: HTTP wire behaviour", () => {
     const order: string[] = [];
     d.on("request", (r: RequestEvent) => order.push(`start ${r.namespace}`));
     d.on("reply", (r: RequestEvent) => order.push(`reply ${r.namespace}`));
-    await Promise.all([
-      send(d, "Appliance.System.All", "GET"),
-      send(d, "Appliance.System.Ability", "GET"),
-    ]);
+    await Promise.all([send(d, "Appliance.System.All", "GET"), send(d, "Appliance.System.Ability", "GET")]);
     assert.equal(order.length, 4);
     assert.ok(order[0].startsWith("start"));
     assert.equal(order[1], order[0].replace("start", "reply"), `got ${order.join(", ")}`);
@@ -161,7 +158,7 @@ describe("simulator: HTTP wire behaviour", () => {
       // A client that sends half a body and vanishes.
       await new Promise<void>((resolve) => {
         const s = connect(d.port, "127.0.0.1", () => {
-          s.write("POST /config HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"hea");
+          s.write('POST /config HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"hea');
           s.destroy();
           resolve();
         });

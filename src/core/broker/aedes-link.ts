@@ -11,7 +11,10 @@ export class AedesLink implements MqttLink {
   private readonly subs: Array<{ topic: string; fn: (packet: AedesPublishPacket, cb: () => void) => void }> = [];
   private isOnline = true;
 
-  constructor(private readonly aedes: Aedes, private readonly onClose: (link: AedesLink) => void) {}
+  constructor(
+    private readonly aedes: Aedes,
+    private readonly onClose: (link: AedesLink) => void,
+  ) {}
 
   get online(): boolean {
     return this.isOnline && !this.aedes.closed;
@@ -28,7 +31,11 @@ export class AedesLink implements MqttLink {
           new Promise<void>((resolve) => {
             const fn = (packet: AedesPublishPacket, cb: () => void): void => {
               try {
-                if (this.isOnline) this.handlers?.message(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)));
+                if (this.isOnline)
+                  this.handlers?.message(
+                    packet.topic,
+                    Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)),
+                  );
               } finally {
                 cb();
               }
@@ -68,4 +75,3 @@ export function publishPacket(aedes: Aedes, topic: string, payload: string): Pro
   const packet: PublishPacket = { cmd: "publish", topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false };
   return new Promise((resolve, reject) => aedes.publish(packet, (err?: Error) => (err ? reject(err) : resolve())));
 }
-

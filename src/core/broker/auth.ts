@@ -13,11 +13,10 @@ import type { IdentityBook } from "./identity";
 import type { ConnectionLimits } from "./limits";
 
 /** Returns the key(s) a device may use; called at each device login. */
-export type KeyResolver = (device: { uuid: string; mac: string }) =>
-  | string
-  | readonly string[]
-  | undefined
-  | Promise<string | readonly string[] | undefined>;
+export type KeyResolver = (device: {
+  uuid: string;
+  mac: string;
+}) => string | readonly string[] | undefined | Promise<string | readonly string[] | undefined>;
 
 export interface BrokerUser {
   username: string;
@@ -91,7 +90,10 @@ export interface DeviceAuth {
 
 /** Why a login was turned down; `returnCode` is what aedes answers the client. */
 export class LoginRefusal extends Error {
-  constructor(readonly returnCode: number, readonly event: RefusedEvent) {
+  constructor(
+    readonly returnCode: number,
+    readonly event: RefusedEvent,
+  ) {
     super(event.reason);
   }
 }
@@ -118,7 +120,12 @@ function toKeyList(v: string | readonly string[] | undefined): string[] {
  * users, a device by the MD5 of its MAC and a known key. Resolves with the device's
  * identity (undefined for a non-device client); rejects with a LoginRefusal.
  */
-export async function checkLogin(opts: BrokerOptions, client: Client, username: string | undefined, password: Buffer | undefined): Promise<DeviceAuth | undefined> {
+export async function checkLogin(
+  opts: BrokerOptions,
+  client: Client,
+  username: string | undefined,
+  password: Buffer | undefined,
+): Promise<DeviceAuth | undefined> {
   const clientId = client.id;
   const ip = clientIp(client);
   const user = username ?? "";
@@ -142,14 +149,17 @@ export async function checkLogin(opts: BrokerOptions, client: Client, username: 
   // Firmware's uuid ends with its MAC (docs/protocol.md §7, every capture): a login under a uuid that is not its own fails here.
   if (!mac || !macMatchesUuid(mac, uuid)) {
     const want = macFromUuid(uuid);
-    return refuse(RC_NOT_AUTHORIZED, `the login names device ${uuid} but its user name ${given} is not ${want ? `that device's MAC ${want}` : "a MAC address"}`);
+    return refuse(
+      RC_NOT_AUTHORIZED,
+      `the login names device ${uuid} but its user name ${given} is not ${want ? `that device's MAC ${want}` : "a MAC address"}`,
+    );
   }
   const sep = pass.lastIndexOf("_");
   if (sep < 0) return refuse(RC_BAD_CREDENTIALS, "the device password is not in the <userId>_<hash> form");
   const userId = pass.slice(0, sep);
   const hash = pass.slice(sep + 1).toLowerCase();
   if (opts.userIdCheck) {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = opts.userIdCheck(userId);
     } catch {
@@ -173,10 +183,16 @@ export async function checkLogin(opts: BrokerOptions, client: Client, username: 
   // A device set up without a key is common: say so, rather than "wrong password", even when nobody listed the empty key.
   const emptyKey = key === "" || (key === undefined && matches(""));
   if (key === undefined && !emptyKey) {
-    return refuse(RC_BAD_CREDENTIALS, candidates.length ? "wrong password: no known device key matches" : "no device key is configured for this device");
+    return refuse(
+      RC_BAD_CREDENTIALS,
+      candidates.length ? "wrong password: no known device key matches" : "no device key is configured for this device",
+    );
   }
   if (key === undefined && opts.acceptEmptyKey) {
-    return refuse(RC_NOT_AUTHORIZED, `device ${uuid} has another key in its meross-config, not the empty key: this login is not from that device`);
+    return refuse(
+      RC_NOT_AUTHORIZED,
+      `device ${uuid} has another key in its meross-config, not the empty key: this login is not from that device`,
+    );
   }
   if (key === undefined || (emptyKey && !opts.acceptEmptyKey)) {
     return refuse(
@@ -186,7 +202,8 @@ export async function checkLogin(opts: BrokerOptions, client: Client, username: 
     );
   }
   if (named.length > 0) {
-    if (!named.includes(key)) return refuse(RC_NOT_AUTHORIZED, `device ${uuid} has another key in its meross-config: this login is not from that device`);
+    if (!named.includes(key))
+      return refuse(RC_NOT_AUTHORIZED, `device ${uuid} has another key in its meross-config: this login is not from that device`);
     opts.identities?.learn(uuid, mac, key, "config");
   } else {
     const conflict = opts.identities?.conflict(uuid, mac, key);
@@ -206,4 +223,3 @@ async function keysFor(k: BrokerOptions["keys"], uuid: string, mac: string): Pro
   }
   return out;
 }
-

@@ -16,7 +16,15 @@ import { macMatchesUuid } from "../protocol/rules";
 import { CloudSession, SESSION_REPLY_TOPIC, type BindInfo } from "./session";
 import { MQTT_TLS_PORT } from "./certs";
 import { AedesLink, publishPacket } from "./aedes-link";
-import { LoginRefusal, checkLogin, clientIp, type BrokerDevice, type BrokerMessageEvent, type BrokerOptions, type DeviceAuth } from "./auth";
+import {
+  LoginRefusal,
+  checkLogin,
+  clientIp,
+  type BrokerDevice,
+  type BrokerMessageEvent,
+  type BrokerOptions,
+  type DeviceAuth,
+} from "./auth";
 import { ConnectionGuard, DEFAULT_LIMITS, LOGIN_DEADLINE_MS, PAYLOAD_LIMIT } from "./limits";
 import { DeviceTopicRules } from "./topics";
 
@@ -65,14 +73,26 @@ export class MerossBroker extends EventEmitter {
     const port = opts?.port ?? MQTT_TLS_PORT;
     const host = opts?.host ?? "0.0.0.0";
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new MerossError("BAD_INPUT", `The broker port "${String(port)}" must be a whole number from 1 to 65535 (8883 is the usual MQTT-over-TLS port).`);
+      throw new MerossError(
+        "BAD_INPUT",
+        `The broker port "${String(port)}" must be a whole number from 1 to 65535 (8883 is the usual MQTT-over-TLS port).`,
+      );
     }
     if (typeof host !== "string" || !host.trim()) {
       throw new MerossError("BAD_INPUT", "The broker bind address is empty. Use 0.0.0.0 to accept devices from the whole network.");
     }
     const certs = opts.certs;
-    if (!certs || typeof certs.serverCert !== "string" || typeof certs.serverKey !== "string" || !certs.serverCert.includes("BEGIN") || !certs.serverKey.includes("BEGIN")) {
-      throw new MerossError("BAD_INPUT", "The broker needs a server certificate and key in PEM form. Create them with \"meross certs\" (or generateCertificates) first.");
+    if (
+      !certs ||
+      typeof certs.serverCert !== "string" ||
+      typeof certs.serverKey !== "string" ||
+      !certs.serverCert.includes("BEGIN") ||
+      !certs.serverKey.includes("BEGIN")
+    ) {
+      throw new MerossError(
+        "BAD_INPUT",
+        'The broker needs a server certificate and key in PEM form. Create them with "meross certs" (or generateCertificates) first.',
+      );
     }
     if (opts.timeZone !== undefined) buildSystemTimePayload(Math.floor(Date.now() / 1000), opts.timeZone);
 
@@ -86,7 +106,10 @@ export class MerossBroker extends EventEmitter {
       server = createServer(aedes, { tls }) as Server;
     } catch (err) {
       aedes.close();
-      throw new MerossError("BAD_INPUT", `The broker certificate or key could not be loaded (${err instanceof Error ? err.message : String(err)}). Regenerate them with "meross certs".`);
+      throw new MerossError(
+        "BAD_INPUT",
+        `The broker certificate or key could not be loaded (${err instanceof Error ? err.message : String(err)}). Regenerate them with "meross certs".`,
+      );
     }
     const broker = new MerossBroker(aedes, server, host, opts);
     server.on("connection", (sock: Socket) => {
@@ -109,10 +132,13 @@ export class MerossBroker extends EventEmitter {
       await new Promise<void>((r) => aedes.close(() => r()));
       const code = (err as NodeJS.ErrnoException).code;
       const why =
-        code === "EADDRINUSE" ? `port ${port} is already in use — stop the other MQTT broker (Mosquitto?) or choose another port` :
-        code === "EACCES" ? `port ${port} needs more privileges — use a port above 1023` :
-        code === "EADDRNOTAVAIL" ? `${host} is not an address of this machine — use 0.0.0.0` :
-        (err as Error).message;
+        code === "EADDRINUSE"
+          ? `port ${port} is already in use — stop the other MQTT broker (Mosquitto?) or choose another port`
+          : code === "EACCES"
+            ? `port ${port} needs more privileges — use a port above 1023`
+            : code === "EADDRNOTAVAIL"
+              ? `${host} is not an address of this machine — use 0.0.0.0`
+              : (err as Error).message;
       throw new MerossError("BAD_INPUT", `The MQTT broker could not start on ${host}:${port}: ${why}.`, { cause: code });
     }
     server.on("error", () => undefined);

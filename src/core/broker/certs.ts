@@ -116,7 +116,10 @@ export function generateCertificates(opts: CertificateOptions): Certificates {
   ca.publicKey = caKeys.publicKey;
   ca.serialNumber = serialNumber();
   validity(ca, days);
-  const caAttrs = [{ name: "commonName", value: CA_COMMON_NAME }, { name: "organizationName", value: "node-red-contrib-meross-local" }];
+  const caAttrs = [
+    { name: "commonName", value: CA_COMMON_NAME },
+    { name: "organizationName", value: "node-red-contrib-meross-local" },
+  ];
   ca.setSubject(caAttrs);
   ca.setIssuer(caAttrs);
   ca.setExtensions([
@@ -200,7 +203,11 @@ function filesIn(abs: string): CertificateFiles {
  * Mosquitto started as root reads server.key as user `mosquitto` only after it is given the
  * file (mosquitto.ts readableAdvice says how).
  */
-export function writeCertificates(dir: string, certs: Certificates, opts: { mosquittoPort?: number } & MosquittoSecurity = {}): CertificateFiles {
+export function writeCertificates(
+  dir: string,
+  certs: Certificates,
+  opts: { mosquittoPort?: number } & MosquittoSecurity = {},
+): CertificateFiles {
   const abs = path.resolve(dir);
   fs.mkdirSync(abs, { recursive: true });
   const files = filesIn(abs);

@@ -119,7 +119,10 @@ export class ConnectionGuard {
     const key = peer(sock);
     this.perAddress.set(ip, count + 1);
     const timer = setTimeout(() => {
-      this.onDrop(ip, `the client at ${ip || "an unknown address"} did not log in within ${Math.round(this.limits.loginDeadlineMs / 1000)} s`);
+      this.onDrop(
+        ip,
+        `the client at ${ip || "an unknown address"} did not log in within ${Math.round(this.limits.loginDeadlineMs / 1000)} s`,
+      );
       sock.destroy();
     }, this.limits.loginDeadlineMs);
     timer.unref();

@@ -139,7 +139,12 @@ export function newSecurityConfig(client: { username: string; password: string }
   return {
     defaultACLAccess: { publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: false },
     clients: [
-      { username: checkClientUser(client.username), textname: "Node-RED", ...hashPassword(client.password), roles: [{ rolename: CLIENT_ROLE }] },
+      {
+        username: checkClientUser(client.username),
+        textname: "Node-RED",
+        ...hashPassword(client.password),
+        roles: [{ rolename: CLIENT_ROLE }],
+      },
     ],
     groups: [],
     roles: [clientRole()],
@@ -160,7 +165,10 @@ export function withDevice(config: SecurityConfig, device: DeviceLogin): Securit
   if (!isUuid(device?.uuid)) throw new MerossError("BAD_INPUT", `The device uuid "${String(device?.uuid)}" is not valid: ${UUID_RULE}.`);
   if (!mac || !macMatchesUuid(mac, device.uuid)) {
     const mac = String(device?.mac);
-    throw new MerossError("BAD_INPUT", `The device MAC "${mac}" does not match its uuid ${device.uuid}, whose last 12 characters are the MAC.`);
+    throw new MerossError(
+      "BAD_INPUT",
+      `The device MAC "${mac}" does not match its uuid ${device.uuid}, whose last 12 characters are the MAC.`,
+    );
   }
   if (typeof device.key !== "string") throw new MerossError("BAD_INPUT", "The device key must be text (it may be empty).");
   const username = mqttUsername(mac);
@@ -254,7 +262,10 @@ export function addMosquittoDevice(dir: string, device: DeviceLogin): AddedDevic
 /** The uid and gid of the `mosquitto` user, from /etc/passwd; undefined where there is none. */
 function mosquittoUser(passwdFile = "/etc/passwd"): { uid: number; gid: number } | undefined {
   try {
-    const line = fs.readFileSync(passwdFile, "utf8").split("\n").find((l) => l.startsWith("mosquitto:"));
+    const line = fs
+      .readFileSync(passwdFile, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("mosquitto:"));
     const f = line?.split(":");
     return f && f.length > 3 ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined;
   } catch {

@@ -35,11 +35,7 @@ export interface CoverResult extends CoverState {
 
 /** What a flow asks a cover to do: a named action, a position, or nothing (read). */
 export type CoverCommand =
-  | { action: "read" }
-  | { action: "open" }
-  | { action: "close" }
-  | { action: "stop" }
-  | { action: "position"; position: number };
+  { action: "read" } | { action: "open" } | { action: "close" } | { action: "stop" } | { action: "position"; position: number };
 
 const WORDS: Record<string, CoverCommand["action"]> = {
   open: "open",

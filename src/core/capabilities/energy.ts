@@ -40,7 +40,12 @@ export async function readEnergy(s: DeviceSession, channel?: number): Promise<En
   if (kind === "meter") {
     const all = await getElectricityX(s, channel === undefined ? [] : [channel]);
     const reading = channel === undefined ? all[0] : all.find((r) => r.channel === channel);
-    if (!reading) throw noChannel(s, channel ?? 0, all.map((r) => r.channel));
+    if (!reading)
+      throw noChannel(
+        s,
+        channel ?? 0,
+        all.map((r) => r.channel),
+      );
     return { reading };
   }
   if (kind !== "plug") {

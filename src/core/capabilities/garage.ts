@@ -140,7 +140,12 @@ export async function getGarage(s: DeviceSession, channel = 0): Promise<CoverSta
   const readings = parseGarageState((await s.request("GET", NS_GARAGE_STATE, { state: {} })).payload);
   s.commit(noteReadings(readings, "reply"));
   const mine = s.state.covers?.get(channel);
-  if (!mine || !readings.some((r) => r.channel === channel)) throw channelError(s, channel, readings.map((r) => r.channel));
+  if (!mine || !readings.some((r) => r.channel === channel))
+    throw channelError(
+      s,
+      channel,
+      readings.map((r) => r.channel),
+    );
   return { ...mine };
 }
 

@@ -133,7 +133,10 @@ function parseColourString(input: string): Rgb {
   const fn = /^(rgba?|hsva?|hsla?)\s*\((.*)\)$/.exec(text);
   let subject = text;
   if (fn) {
-    const args = fn[2].trim().split(/\s*[,/]\s*|\s+/).filter((x) => x !== "");
+    const args = fn[2]
+      .trim()
+      .split(/\s*[,/]\s*|\s+/)
+      .filter((x) => x !== "");
     const hsv = checkFunctional(input, fn[1], args);
     if (hsv) return hsv;
     subject = `${fn[1]}(${args.join(", ")})`;

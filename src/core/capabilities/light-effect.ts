@@ -116,4 +116,3 @@ export const lightEffectCapability: Capability = {
   name: "light-effect",
   namespaces: [NS_LIGHT_EFFECT],
 };
-

@@ -56,7 +56,14 @@ const TEMPERATURE_FORMS =
   'give it in Kelvin as a number from 1000 to 10000 (2700 = warm white, 6500 = cool daylight), a string like "2700K", ' +
   'a string like "370 mired", or one of "warm", "neutral", "cool"';
 
-const NAMED_TEMPERATURES: Record<string, number> = { warm: 2700, warmwhite: 2700, neutral: 4000, cool: 6500, coolwhite: 6500, daylight: 6500 };
+const NAMED_TEMPERATURES: Record<string, number> = {
+  warm: 2700,
+  warmwhite: 2700,
+  neutral: 4000,
+  cool: 6500,
+  coolwhite: 6500,
+  daylight: 6500,
+};
 
 /** Kelvin from what people type; clamping into the bulb's 2700..6500 is kelvinToDevice's job. */
 export function parseTemperature(input: unknown): number {

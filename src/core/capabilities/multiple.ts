@@ -35,12 +35,15 @@ export function buildMultiplePayload(items: MultipleItem[], maxCmdNum?: number):
   }
   return {
     multiple: items.map((it, i) => {
-      if (!isObject(it)) throw badInput(`Request ${i + 1} of the Multiple is ${describeValue(it)}: it must be {method, namespace, payload}.`);
+      if (!isObject(it))
+        throw badInput(`Request ${i + 1} of the Multiple is ${describeValue(it)}: it must be {method, namespace, payload}.`);
       if (typeof it.method !== "string" || !METHODS.has(it.method)) {
         throw badInput(`Request ${i + 1} of the Multiple has method ${describeValue(it.method)}: use GET, SET or PUSH.`);
       }
       if (typeof it.namespace !== "string" || !it.namespace.startsWith("Appliance.") || it.namespace === "Appliance.Control.Multiple") {
-        throw badInput(`Request ${i + 1} of the Multiple has namespace ${describeValue(it.namespace)}: use a device namespace such as "Appliance.Control.ToggleX".`);
+        throw badInput(
+          `Request ${i + 1} of the Multiple has namespace ${describeValue(it.namespace)}: use a device namespace such as "Appliance.Control.ToggleX".`,
+        );
       }
       const payload = it.payload === undefined ? {} : it.payload;
       if (!isObject(payload)) throw badInput(`Request ${i + 1} of the Multiple has a payload that is not an object.`);

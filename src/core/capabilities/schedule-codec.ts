@@ -276,7 +276,7 @@ export function timerFromInput(input: unknown, base?: TimerEntry): TimerEntry {
   }
   if (input.sunrise !== undefined || input.sunset !== undefined) {
     // No capture or source shows how a sun timer is written (docs/protocol-devices.md §18.2 ⚠).
-    throw badInput("Sunrise/sunset timers cannot be set yet: how the device stores them is not known. Use a fixed \"time\" instead.");
+    throw badInput('Sunrise/sunset timers cannot be set yet: how the device stores them is not known. Use a fixed "time" instead.');
   }
   if (!base && input.time === undefined) throw badInput('A new timer needs a "time" like "07:30".');
   if (!base && input.on === undefined) throw badInput('A new timer needs "on": true (switch on) or false (switch off).');

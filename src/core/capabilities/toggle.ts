@@ -5,7 +5,15 @@
  */
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
-import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession, type MutableDeviceState, type Update } from "./types";
+import {
+  modelOf,
+  type Capability,
+  type ChangeSource,
+  type DeviceEvent,
+  type DeviceSession,
+  type MutableDeviceState,
+  type Update,
+} from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
 
 export const NS_TOGGLEX = "Appliance.Control.ToggleX";
@@ -103,7 +111,6 @@ export function parseOnOffInput(input: unknown): boolean | "toggle" | undefined 
   }
   return undefined;
 }
-
 
 // ---- reducer -------------------------------------------------------------------------
 

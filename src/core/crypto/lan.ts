@@ -63,12 +63,20 @@ export function decodeEnvelopeText(text: string, key: string, host: string): Env
     try {
       value = JSON.parse(body);
     } catch {
-      throw new MerossError("BAD_RESPONSE", `The device at ${host} sent a reply that could not be used (invalid or truncated JSON, ${body.length} bytes). It may be busy: try again.`, { host });
+      throw new MerossError(
+        "BAD_RESPONSE",
+        `The device at ${host} sent a reply that could not be used (invalid or truncated JSON, ${body.length} bytes). It may be busy: try again.`,
+        { host },
+      );
     }
     return asEnvelope(value, host);
   }
   if (body === "") {
-    throw new MerossError("BAD_RESPONSE", `The device at ${host} sent an empty reply. It may be busy: try again, and if it persists restart the device.`, { host });
+    throw new MerossError(
+      "BAD_RESPONSE",
+      `The device at ${host} sent an empty reply. It may be busy: try again, and if it persists restart the device.`,
+      { host },
+    );
   }
   let plain: string;
   try {

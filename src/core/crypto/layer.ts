@@ -20,7 +20,13 @@ type Abilities = Record<string, Record<string, unknown>>;
 export interface EncryptionHost {
   readonly address: string;
   /** One signed exchange, encrypted with `encryptionKey` when given; returns the checked reply. */
-  sendOnce(method: Method, namespace: string, payload: Record<string, unknown>, timeoutMs: number, encryptionKey: string | undefined): Promise<Envelope>;
+  sendOnce(
+    method: Method,
+    namespace: string,
+    payload: Record<string, unknown>,
+    timeoutMs: number,
+    encryptionKey: string | undefined,
+  ): Promise<Envelope>;
   /** uuid and MAC known so far; the static key is derived from them. */
   identity(): { uuid?: string; mac?: string };
   abilities(): Abilities | undefined;
@@ -165,7 +171,13 @@ export class EncryptionLayer {
   /** §4.3 b: our public key in plaintext (there is no key yet), the device's back; returns the session key. */
   private async exchange(timeoutMs: number): Promise<string> {
     const pair = ecdhKeyPair();
-    const reply = await this.host.sendOnce("SET", NS_ENCRYPT_ECDHE, { ecdhe: { step: 1, pubkey: pair.publicKeyBase64 } }, timeoutMs, undefined);
+    const reply = await this.host.sendOnce(
+      "SET",
+      NS_ENCRYPT_ECDHE,
+      { ecdhe: { step: 1, pubkey: pair.publicKeyBase64 } },
+      timeoutMs,
+      undefined,
+    );
     const ecdhe = reply.payload.ecdhe as { pubkey?: unknown } | undefined;
     if (typeof ecdhe?.pubkey !== "string" || ecdhe.pubkey === "") {
       const address = this.host.address;

@@ -118,10 +118,13 @@ function fleetFeed(fleet: Fleet): ArrivalFeed {
     // An existing broker never says when a device left: an old entry may be the device before
     // it was reset, so only what it publishes after the watch started counts there.
     current: () => (embedded ? fleet.devices().map(fromPresence) : []),
-    port: () => fleet.endpoint().then((e) => e.port, () => undefined),
+    port: () =>
+      fleet.endpoint().then(
+        (e) => e.port,
+        () => undefined,
+      ),
   };
 }
-
 
 export interface Arrival {
   uuid: string;
@@ -161,11 +164,17 @@ function checkTarget(t: ArrivalTarget): { mac: string; uuid?: string; timeoutMs:
     );
   }
   if (t.uuid !== undefined && (typeof t.uuid !== "string" || !/^[A-Za-z0-9]{1,64}$/.test(t.uuid))) {
-    throw new MerossError("BAD_INPUT", `"${String(t.uuid)}" is not a device uuid. Use the 32-character hardware.uuid from System.All, or leave it out.`);
+    throw new MerossError(
+      "BAD_INPUT",
+      `"${String(t.uuid)}" is not a device uuid. Use the 32-character hardware.uuid from System.All, or leave it out.`,
+    );
   }
   const timeoutMs = t.timeoutMs ?? ARRIVAL_TIMEOUT_MS;
   if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new MerossError("BAD_INPUT", `The arrival timeout ${String(t.timeoutMs)} ms is not valid: give a positive number of milliseconds (90000 is usual).`);
+    throw new MerossError(
+      "BAD_INPUT",
+      `The arrival timeout ${String(t.timeoutMs)} ms is not valid: give a positive number of milliseconds (90000 is usual).`,
+    );
   }
   return { mac, uuid: t.uuid?.toLowerCase(), timeoutMs };
 }
@@ -189,7 +198,13 @@ export async function answersInApMode(address: string, mac?: string, timeoutMs =
   let device: MerossDevice | undefined;
   try {
     // Only asks whether anything answers there; the device's key (factory "" or the one just set) is unknown.
-    device = new MerossDevice({ address, key: randomBytes(16).toString("hex"), timeoutMs, http: { timeoutMs, retries: 0 }, verifyReplies: false });
+    device = new MerossDevice({
+      address,
+      key: randomBytes(16).toString("hex"),
+      timeoutMs,
+      http: { timeoutMs, retries: 0 },
+      verifyReplies: false,
+    });
     const reply = await device.request("GET", NS.ALL, {}, { checkAbility: false, timeoutMs });
     if (mac === undefined) return true;
     const seen = readMac(reply.payload);
@@ -227,7 +242,8 @@ export class ArrivalWatcher {
   /** `source`: the running embedded broker, or a fleet (embedded or on an existing broker). */
   constructor(source: MerossBroker | Fleet) {
     if (isFleet(source)) this.feed = fleetFeed(source);
-    else if (source && typeof (source as MerossBroker).on === "function" && typeof (source as MerossBroker).devices === "function") this.feed = brokerFeed(source);
+    else if (source && typeof (source as MerossBroker).on === "function" && typeof (source as MerossBroker).devices === "function")
+      this.feed = brokerFeed(source);
     else throw new MerossError("BAD_INPUT", "Waiting for a device needs the running embedded MQTT broker: start it before onboarding.");
     this.unsubscribe = this.feed.subscribe({
       login: (l) => this.note(this.logins, l),
@@ -252,7 +268,8 @@ export class ArrivalWatcher {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.closed) return Promise.reject(new ArrivalError("cancelled", `Stopped waiting for the device ${who(target)}: the watcher was closed.`));
+    if (this.closed)
+      return Promise.reject(new ArrivalError("cancelled", `Stopped waiting for the device ${who(target)}: the watcher was closed.`));
     const t0 = Date.now();
     return new Promise<Arrival>((resolve, reject) => {
       let login: Login | undefined;
@@ -290,7 +307,10 @@ export class ArrivalWatcher {
         if (bound) return done({ ...login, ...bound }, ms);
         graceTimer ??= setTimeout(() => done(login as Login, ms), Math.min(BIND_GRACE_MS, Math.max(0, want.timeoutMs - (Date.now() - t0))));
       };
-      const onAbort = (): void => finish(() => reject(new ArrivalError("cancelled", `Stopped waiting for the device ${who(target)} to log in to the MQTT broker: cancelled.`)));
+      const onAbort = (): void =>
+        finish(() =>
+          reject(new ArrivalError("cancelled", `Stopped waiting for the device ${who(target)} to log in to the MQTT broker: cancelled.`)),
+        );
       const timer = setTimeout(() => {
         if (login) return done(login, login.connectedAt - t0);
         this.listeners.delete(check);

@@ -41,7 +41,10 @@ export abstract class FleetBase implements Fleet {
   private readonly recent: BrokerRefusal[] = [];
   private window = { start: 0, reported: 0, silent: 0 };
 
-  constructor(protected readonly secretTexts: readonly string[] = [], trust: FleetTrust = {}) {
+  constructor(
+    protected readonly secretTexts: readonly string[] = [],
+    trust: FleetTrust = {},
+  ) {
     this.acceptEmptyKey = trust.acceptEmptyKey === true;
     this.identities = new IdentityBook(trust.identityFile);
   }
@@ -58,7 +61,8 @@ export abstract class FleetBase implements Fleet {
     if (now - w.start >= 60_000) {
       const silent = w.silent;
       this.window = { start: now, reported: 0, silent: 0 };
-      if (silent > 0) this.events.emit("refused", { clientId: "", username: "", ip: "", reason: `${silent} more were turned away without being logged` });
+      if (silent > 0)
+        this.events.emit("refused", { clientId: "", username: "", ip: "", reason: `${silent} more were turned away without being logged` });
     }
     if (this.window.reported >= REFUSALS_REPORTED_PER_MINUTE) {
       this.window.silent++;

@@ -148,7 +148,13 @@ export class DeviceLink {
     if (!fleet || !mqtt) return;
     const key = this.opts.key ?? "";
     // With its uuid the key is that device's own: the broker then lets no other key log in under that uuid.
-    this.offs.push(fleet.useKeys(this.opts.owner, () => (key ? [key] : []), () => this.uuidValue));
+    this.offs.push(
+      fleet.useKeys(
+        this.opts.owner,
+        () => (key ? [key] : []),
+        () => this.uuidValue,
+      ),
+    );
     this.offs.push(
       fleet.events.on("device", (p) => {
         this.follow(p);
@@ -293,7 +299,7 @@ export class DeviceLink {
   private follow(p: BrokerPresence): void {
     const { http } = this.created;
     if (this.closed || !this.uuidValue || p.uuid !== this.uuidValue || !p.ip || !http) return;
-    let moved = false;
+    let moved: boolean;
     try {
       moved = http.moveTo(followAddress(this.host, p.ip));
     } catch {

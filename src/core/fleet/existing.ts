@@ -56,7 +56,8 @@ export class ExistingFleet extends FleetBase {
       const s = opts.settings();
       timeZone = s.timeZone;
       const url = typeof s.url === "string" ? s.url.trim() : "";
-      if (!url) throw new MerossError("BAD_INPUT", "The broker URL is empty. Enter mqtts://host:8883 (or mqtt://host:1883) of your MQTT broker.");
+      if (!url)
+        throw new MerossError("BAD_INPUT", "The broker URL is empty. Enter mqtts://host:8883 (or mqtt://host:1883) of your MQTT broker.");
       const password = opts.password || undefined;
       const c = opts.connect
         ? opts.connect({ ...s, url }, password)
@@ -66,7 +67,12 @@ export class ExistingFleet extends FleetBase {
       this.wire(c);
     } catch (err) {
       this.failure =
-        err instanceof MerossError ? err : new MerossError("BAD_INPUT", hideSecrets(`The broker settings are not usable: ${err instanceof Error ? err.message : String(err)}.`, this.secrets()));
+        err instanceof MerossError
+          ? err
+          : new MerossError(
+              "BAD_INPUT",
+              hideSecrets(`The broker settings are not usable: ${err instanceof Error ? err.message : String(err)}.`, this.secrets()),
+            );
     }
     this.session = new CloudSession({
       publish: (topic, env) => {
@@ -113,12 +119,16 @@ export class ExistingFleet extends FleetBase {
     const named = this.keys.named(uuid);
     const known = this.acceptEmptyKey ? [...this.keys.all(), ""] : this.keys.all();
     const key = (named.length > 0 ? named : known).find((k) => verifySign(env.header, k));
-    if (key === undefined) return { reason: named.length > 0 ? "not signed with the key its meross-config names" : "not signed with a known device key" };
-    if (key === "" && !this.acceptEmptyKey) return { reason: 'signed with the empty key, which anyone can compute (turn on "accept devices with no key" to believe it)' };
-    if (mac !== undefined && !macMatchesUuid(mac, uuid)) return { reason: `its Bind names MAC ${mac}, which is not the MAC in uuid ${uuid}` };
+    if (key === undefined)
+      return { reason: named.length > 0 ? "not signed with the key its meross-config names" : "not signed with a known device key" };
+    if (key === "" && !this.acceptEmptyKey)
+      return { reason: 'signed with the empty key, which anyone can compute (turn on "accept devices with no key" to believe it)' };
+    if (mac !== undefined && !macMatchesUuid(mac, uuid))
+      return { reason: `its Bind names MAC ${mac}, which is not the MAC in uuid ${uuid}` };
     if (named.length > 0) return key;
     const bound = this.identities.get(uuid);
-    if (bound && this.identities.conflict(uuid, mac ?? bound.mac, key)) return { reason: `device ${uuid} is bound to another key: the message is not from that device` };
+    if (bound && this.identities.conflict(uuid, mac ?? bound.mac, key))
+      return { reason: `device ${uuid} is bound to another key: the message is not from that device` };
     return key;
   }
 

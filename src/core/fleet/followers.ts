@@ -33,7 +33,10 @@ export class PushFollowers {
   private readonly offPush: Unsubscribe;
 
   /** `onEvent` hears every change a followed device pushes (toggle, light, online). */
-  constructor(fleet: Pick<Fleet, "events">, private readonly onEvent: (uuid: string, ev: DeviceEvent) => void) {
+  constructor(
+    fleet: Pick<Fleet, "events">,
+    private readonly onEvent: (uuid: string, ev: DeviceEvent) => void,
+  ) {
     this.offPush = fleet.events.on("push", ({ uuid, envelope }) => {
       try {
         this.follow(uuid).handlePush(envelope);

@@ -72,7 +72,12 @@ export class FleetHandover<F extends Parkable> {
     for (const name of Object.keys(settings).sort()) {
       const v = settings[name];
       if (v === undefined) continue;
-      out.set(name, createHmac("sha256", this.salt).update(JSON.stringify(v) ?? String(v)).digest("hex"));
+      out.set(
+        name,
+        createHmac("sha256", this.salt)
+          .update(JSON.stringify(v) ?? String(v))
+          .digest("hex"),
+      );
     }
     return out;
   }

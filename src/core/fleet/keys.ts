@@ -29,7 +29,7 @@ export class KeyRing {
   named(uuid: string): string[] {
     const out = new Set<string>();
     for (const [owner, of] of this.uuids) {
-      let named = "";
+      let named: string;
       try {
         named = of();
       } catch {

@@ -17,7 +17,10 @@ export class PresenceRegistry {
   private readonly present = new Map<string, BrokerPresence>();
   private readonly bindings = new Map<string, IdentityBinding>();
 
-  constructor(private readonly events: TypedEvents<FleetEvents>, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly events: TypedEvents<FleetEvents>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get size(): number {
     return this.present.size;

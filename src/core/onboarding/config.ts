@@ -127,7 +127,7 @@ export function buildSystemTimePayload(nowSec: number, timeZone?: string): Syste
   }
   const now = Math.floor(nowSec);
   const zone = timeZone ?? new Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
-  if (typeof zone !== "string" || zone === "") throw badInput("The time zone must be an IANA name such as \"Europe/Berlin\".");
+  if (typeof zone !== "string" || zone === "") throw badInput('The time zone must be an IANA name such as "Europe/Berlin".');
   const fmt = offsetFormatter(zone);
   const start = now - YEAR_S;
   const end = now + (YEARS_AHEAD + 1) * YEAR_S;

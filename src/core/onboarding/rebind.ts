@@ -62,21 +62,32 @@ export class RebindError extends MerossError {
 }
 
 function validate(opts: RebindOptions): void {
-  if (typeof opts !== "object" || opts === null) throw new MerossError("BAD_INPUT", "Re-binding needs the device address, its current key, a new key and the broker.");
+  if (typeof opts !== "object" || opts === null)
+    throw new MerossError("BAD_INPUT", "Re-binding needs the device address, its current key, a new key and the broker.");
   if (!opts.transport && (typeof opts.address !== "string" || opts.address.trim() === "")) {
-    throw new MerossError("BAD_INPUT", "The device address is missing. " +
-      "Enter the IP address the device has on your network (the Meross app or your router shows it).");
+    throw new MerossError(
+      "BAD_INPUT",
+      "The device address is missing. " + "Enter the IP address the device has on your network (the Meross app or your router shows it).",
+    );
   }
   if (typeof opts.currentKey !== "string") {
-    throw new MerossError("BAD_INPUT", "The current key must be text: the key the device signs with now (for a device set up by the Meross app, " +
-      "the key of your Meross account).");
+    throw new MerossError(
+      "BAD_INPUT",
+      "The current key must be text: the key the device signs with now (for a device set up by the Meross app, " +
+        "the key of your Meross account).",
+    );
   }
   if (typeof opts.newKey !== "string") {
-    throw new MerossError("BAD_INPUT", "The new key must be text. Choose a key (any text) and keep it: every later command is signed with it.");
+    throw new MerossError(
+      "BAD_INPUT",
+      "The new key must be text. Choose a key (any text) and keep it: every later command is signed with it.",
+    );
   }
   if (typeof opts.broker !== "object" || opts.broker === null) {
-    throw new MerossError("BAD_INPUT", "The broker is missing: give the host name or IP address (and port) " +
-      "of the MQTT broker the device should connect to.");
+    throw new MerossError(
+      "BAD_INPUT",
+      "The broker is missing: give the host name or IP address (and port) " + "of the MQTT broker the device should connect to.",
+    );
   }
 }
 
@@ -90,14 +101,27 @@ export async function rebind(opts: RebindOptions): Promise<RebindResult> {
   const userId = String(opts.broker.userId ?? "0");
   // Checked before the device is touched: a bad host or port would leave it pointing nowhere.
   const payload = buildConfigKeyPayload({ ...opts.broker, port, key: opts.newKey, userId });
-  const device = new MerossDevice({ address: opts.address, transport: opts.transport, key: opts.currentKey, timeoutMs: opts.timeoutMs, encryption: opts.encryption });
+  const device = new MerossDevice({
+    address: opts.address,
+    transport: opts.transport,
+    key: opts.currentKey,
+    timeoutMs: opts.timeoutMs,
+    encryption: opts.encryption,
+  });
   const steps: RebindStep[] = [];
   const log = (s: RebindStep): void => {
     steps.push(s);
     opts.onStep?.(s);
   };
   let t0 = Date.now();
-  device.events.on("encryption", (e) => log({ name: "set up encryption", ok: true, ms: Date.now() - t0, detail: e.scheme === "ecdhe" ? "ECDHE key exchange" : "static key from uuid, key and MAC" }));
+  device.events.on("encryption", (e) =>
+    log({
+      name: "set up encryption",
+      ok: true,
+      ms: Date.now() - t0,
+      detail: e.scheme === "ecdhe" ? "ECDHE key exchange" : "static key from uuid, key and MAC",
+    }),
+  );
   const step = async <T>(name: RebindStep["name"], fn: () => Promise<T>, detail: (v: T) => string): Promise<T> => {
     t0 = Date.now();
     try {

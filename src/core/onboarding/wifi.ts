@@ -145,7 +145,9 @@ function checkDevice(dev: unknown): { type: string; uuid: string; mac: string } 
   if (!isObject(dev)) throw badInput("The device details (type, uuid, mac from System.All) are needed to encrypt the Wi-Fi password.");
   for (const f of ["type", "uuid", "mac"] as const) {
     if (typeof dev[f] !== "string" || dev[f] === "") {
-      throw badInput(`The device ${f} ${describeValue(dev[f])} is missing: read it from System.All (hardware.${f === "mac" ? "macAddress" : f}) first.`);
+      throw badInput(
+        `The device ${f} ${describeValue(dev[f])} is missing: read it from System.All (hardware.${f === "mac" ? "macAddress" : f}) first.`,
+      );
     }
   }
   return { type: dev.type as string, uuid: dev.uuid as string, mac: dev.mac as string };
@@ -185,7 +187,9 @@ export function decodeWifiPayload(payload: unknown, dev?: { type: string; uuid: 
       out.password = decryptAes256Cbc(raw, wifiXKey(d.type, d.uuid, d.mac)).toString("utf8");
     } catch (err) {
       if (err instanceof MerossError) {
-        throw badInput("The WifiX password is not valid AES data for this device (wrong length): it must be base64 of whole 16-byte blocks.");
+        throw badInput(
+          "The WifiX password is not valid AES data for this device (wrong length): it must be base64 of whole 16-byte blocks.",
+        );
       }
       throw err;
     }

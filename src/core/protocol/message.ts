@@ -100,7 +100,6 @@ export function verifySign(header: Pick<Header, "messageId" | "timestamp" | "sig
   return sign.toLowerCase() === computeSign(messageId, key, timestamp);
 }
 
-
 /**
  * Checks that `value` is a well-formed envelope. Hostile or broken input never throws
  * anything but a MerossError BAD_RESPONSE.
@@ -111,7 +110,10 @@ export function asEnvelope(value: unknown, host: string): Envelope {
   }
   const h = value.header;
   if (typeof h.messageId !== "string" || typeof h.method !== "string" || typeof h.namespace !== "string") {
-    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, "the reply header lacks messageId, method or namespace"), { host, reply: value });
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, "the reply header lacks messageId, method or namespace"), {
+      host,
+      reply: value,
+    });
   }
   const payload = value.payload === undefined ? {} : value.payload;
   if (!isObject(payload)) {
@@ -170,11 +172,10 @@ export function checkReply(request: Envelope, reply: Envelope, host: string, opt
       throw new MerossError("WRONG_KEY", explain.wrongKey(host), { ...base, deviceCode: code });
     }
     if (code === DEVICE_ERROR_UNSUPPORTED) {
-      throw new MerossError(
-        "UNSUPPORTED",
-        explain.unsupported(host, String(rq.method), rq.namespace, "device error 5000"),
-        { ...base, deviceCode: code },
-      );
+      throw new MerossError("UNSUPPORTED", explain.unsupported(host, String(rq.method), rq.namespace, "device error 5000"), {
+        ...base,
+        deviceCode: code,
+      });
     }
     throw new MerossError(
       "DEVICE_ERROR",
@@ -182,9 +183,7 @@ export function checkReply(request: Envelope, reply: Envelope, host: string, opt
       { ...base, deviceCode: Number.isFinite(code) ? code : undefined },
     );
   }
-  const expected = (REQUEST_METHODS as readonly string[]).includes(String(rq.method))
-    ? ACK_FOR[rq.method as RequestMethod]
-    : undefined;
+  const expected = (REQUEST_METHODS as readonly string[]).includes(String(rq.method)) ? ACK_FOR[rq.method as RequestMethod] : undefined;
   if (expected && rp.method !== expected) {
     throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `expected ${expected} but got ${describeValue(rp.method, 40)}`), base);
   }

@@ -222,7 +222,8 @@ export class MerossDevice implements DeviceSession {
     return {
       address: this.address,
       state: this.stateValue,
-      request: (method, namespace, payload, opts = {}) => this.request(method, namespace, payload, { ...opts, signal: opts.signal ?? signal }),
+      request: (method, namespace, payload, opts = {}) =>
+        this.request(method, namespace, payload, { ...opts, signal: opts.signal ?? signal }),
       ready: () => this.ready(),
       has: (namespace) => this.has(namespace),
       commit: (update) => this.commit(update),
@@ -257,13 +258,20 @@ export class MerossDevice implements DeviceSession {
     return [...new Set(keys)];
   }
 
-  private async sendOnce(method: Method, namespace: string, payload: Record<string, unknown>, timeoutMs: number, encryptionKey: string | undefined): Promise<Envelope> {
+  private async sendOnce(
+    method: Method,
+    namespace: string,
+    payload: Record<string, unknown>,
+    timeoutMs: number,
+    encryptionKey: string | undefined,
+  ): Promise<Envelope> {
     const sign = () => buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
     let req = sign();
     const resend = () => (req = sign());
     const signal = this.taskSignal.getStore();
     // A task its queue gave up on sends nothing more (the encryption layer may try again).
-    if (signal?.aborted) throw signal.reason instanceof MerossError ? signal.reason : new MerossError("CANCELLED", explain.cancelled(this.address, namespace));
+    if (signal?.aborted)
+      throw signal.reason instanceof MerossError ? signal.reason : new MerossError("CANCELLED", explain.cancelled(this.address, namespace));
     const reply = await this.transportImpl.send(req, { timeoutMs, resend, encryptionKey, signal });
     // Any answer, even a device ERROR, shows the device is there: queued requests go out again.
     this.queue.resume();

@@ -73,14 +73,18 @@ export function isDroppedConnection(err: unknown): boolean {
 /** Splits "host", "host:port", "[v6]:port" or "http://host:port/config" into a URL. */
 export function deviceUrl(address: string): string {
   const a = address.trim();
-  if (!a) throw new MerossError("BAD_INPUT", "The device address is empty. Enter the device's IP address or host name, optionally with :port.");
+  if (!a)
+    throw new MerossError("BAD_INPUT", "The device address is empty. Enter the device's IP address or host name, optionally with :port.");
   if (/^https?:\/\//i.test(a)) {
     const u = new URL(a);
     if (u.pathname === "/" || u.pathname === "") u.pathname = "/config";
     return u.toString();
   }
   if (/[\s/?#@]/.test(a)) {
-    throw new MerossError("BAD_INPUT", `"${a}" is not a device address. Use an IP address or host name, optionally with :port (for example 192.168.1.20 or 127.0.0.1:18080).`);
+    throw new MerossError(
+      "BAD_INPUT",
+      `"${a}" is not a device address. Use an IP address or host name, optionally with :port (for example 192.168.1.20 or 127.0.0.1:18080).`,
+    );
   }
   return `http://${a}/config`;
 }
@@ -175,10 +179,10 @@ export class HttpTransport implements Transport {
           if (opts.signal?.aborted || Date.now() >= deadline) throw err.error;
           continue;
         }
-        if (err instanceof StaleConnection) err = err.error;
-        const retryable = err instanceof MerossError && err.code === "UNREACHABLE" && err.details.retryable;
+        const failure = err instanceof StaleConnection ? err.error : err;
+        const retryable = failure instanceof MerossError && failure.code === "UNREACHABLE" && failure.details.retryable;
         const wait = this.retryDelayMs * 2 ** attempt;
-        if (!retryable || attempt >= retries || Date.now() + wait >= deadline || opts.signal?.aborted) throw err;
+        if (!retryable || attempt >= retries || Date.now() + wait >= deadline || opts.signal?.aborted) throw failure;
         await new Promise((r) => setTimeout(r, wait));
         if (opts.signal?.aborted) throw err;
       }
@@ -248,7 +252,9 @@ export class HttpTransport implements Transport {
         if (res.statusCode !== 200) {
           throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `HTTP status ${res.statusCode ?? "missing"}`), details);
         }
-        const encoding = String(res.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+        const encoding = String(res.headers["content-encoding"] ?? "identity")
+          .trim()
+          .toLowerCase();
         if (encoding !== "identity" && encoding !== "") {
           // We asked for identity; a compressed reply is not decoded (a bomb expands a thousandfold).
           const what = `a compressed reply (${describeValue(encoding, 40)}), which Meross devices never send`;
@@ -296,18 +302,29 @@ export class HttpTransport implements Transport {
     if (isReset(err) || code === "ERR_BAD_RESPONSE" || code.startsWith("HPE_") || /Parse Error|aborted/i.test(message)) {
       // The device accepted the connection but hung up without a reply: it may be busy,
       // or (encrypted firmware) it dropped a request it could not read.
-      return new MerossError(
-        "UNREACHABLE",
-        explain.unreachable(host, "the device closed the connection without answering"),
-        { host, namespace, method, cause: code || message, retryable: true },
-      );
+      return new MerossError("UNREACHABLE", explain.unreachable(host, "the device closed the connection without answering"), {
+        host,
+        namespace,
+        method,
+        cause: code || message,
+        retryable: true,
+      });
     }
     const reason =
-      code === "ECONNREFUSED" ? "connection refused" :
-      code === "ENOTFOUND" || code === "EAI_AGAIN" ? "host name not found" :
-      code === "EHOSTUNREACH" || code === "ENETUNREACH" ? "no route to the device" :
-      code || message || "unknown network error";
-    return new MerossError("UNREACHABLE", explain.unreachable(host, reason), { host, namespace, method, cause: code, retryable: RETRYABLE.has(code) });
+      code === "ECONNREFUSED"
+        ? "connection refused"
+        : code === "ENOTFOUND" || code === "EAI_AGAIN"
+          ? "host name not found"
+          : code === "EHOSTUNREACH" || code === "ENETUNREACH"
+            ? "no route to the device"
+            : code || message || "unknown network error";
+    return new MerossError("UNREACHABLE", explain.unreachable(host, reason), {
+      host,
+      namespace,
+      method,
+      cause: code,
+      retryable: RETRYABLE.has(code),
+    });
   }
 
   async close(): Promise<void> {

@@ -202,7 +202,10 @@ export class MqttConnection extends EventEmitter {
     if (!this.link.online) throw brokerDown(this.address, this.offlineReason || "offline");
     const { messageId, method, namespace } = request.header;
     if (this.pending.has(messageId)) {
-      throw new MerossError("BAD_INPUT", `A request with messageId ${describeValue(messageId)} is already waiting for its reply. Use a fresh messageId for every request.`);
+      throw new MerossError(
+        "BAD_INPUT",
+        `A request with messageId ${describeValue(messageId)} is already waiting for its reply. Use a fresh messageId for every request.`,
+      );
     }
     await this.listen();
     if (signal?.aborted) throw abortError(signal, label, request);
@@ -221,7 +224,14 @@ export class MqttConnection extends EventEmitter {
         reject(err);
       };
       const timer = setTimeout(
-        () => end(new MerossError("TIMEOUT", explain.timeout(label, String(method), namespace, timeoutMs), { host: label, namespace, method: String(method) })),
+        () =>
+          end(
+            new MerossError("TIMEOUT", explain.timeout(label, String(method), namespace, timeoutMs), {
+              host: label,
+              namespace,
+              method: String(method),
+            }),
+          ),
         timeoutMs,
       );
       const onAbort = (): void => end(abortError(signal as AbortSignal, label, request));

@@ -46,7 +46,10 @@ export class MqttTransport implements Transport {
   constructor(opts: MqttTransportOptions) {
     this.uuid = checkUuid(opts?.uuid);
     if (!(opts.client instanceof MqttConnection)) {
-      throw new MerossError("BAD_INPUT", "The MQTT transport needs a broker connection. Configure the MQTT broker before adding devices to it.");
+      throw new MerossError(
+        "BAD_INPUT",
+        "The MQTT transport needs a broker connection. Configure the MQTT broker before adding devices to it.",
+      );
     }
     this.client = opts.client;
     this.timeoutMs = opts.timeoutMs ?? MQTT_TIMEOUT_MS;

@@ -78,5 +78,9 @@ export const WIFI_SCAN_TIMEOUT_MS = 30_000;
 export function abortError(signal: AbortSignal, host: string, request: Envelope): MerossError {
   if (signal.reason instanceof MerossError) return signal.reason;
   const { method, namespace } = request.header;
-  return new MerossError("CANCELLED", explain.cancelled(host, `${String(method)} ${namespace}`), { host, namespace, method: String(method) });
+  return new MerossError("CANCELLED", explain.cancelled(host, `${String(method)} ${namespace}`), {
+    host,
+    namespace,
+    method: String(method),
+  });
 }

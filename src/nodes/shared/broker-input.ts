@@ -32,7 +32,9 @@ export function parsePort(v: unknown): number {
   if (isBlank(v)) return MQTT_TLS_PORT;
   const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw bad(`The broker port ${describeValue(v)} is not valid: use a number from 1 to 65535 (8883 is what devices expect), or 0 for any free port.`);
+    throw bad(
+      `The broker port ${describeValue(v)} is not valid: use a number from 1 to 65535 (8883 is what devices expect), or 0 for any free port.`,
+    );
   }
   return n;
 }
@@ -51,10 +53,11 @@ export function readCa(v: unknown): string | undefined {
     if (!pem.includes("-----BEGIN")) throw new Error("no PEM block");
     return pem;
   } catch {
-    throw bad(`The CA certificate "${text}" is neither PEM text nor a readable PEM file. Paste the contents of ca.crt, or give its full path.`);
+    throw bad(
+      `The CA certificate "${text}" is neither PEM text nor a readable PEM file. Paste the contents of ca.crt, or give its full path.`,
+    );
   }
 }
-
 
 /**
 /**

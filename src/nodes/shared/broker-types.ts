@@ -15,5 +15,10 @@ export type MerossBrokerNode = Node &
   };
 
 export function isMerossBroker(node: unknown): node is MerossBrokerNode {
-  return !!node && typeof node === "object" && (node as Node).type === "meross-broker" && typeof (node as MerossBrokerNode).useKeys === "function";
+  return (
+    !!node &&
+    typeof node === "object" &&
+    (node as Node).type === "meross-broker" &&
+    typeof (node as MerossBrokerNode).useKeys === "function"
+  );
 }

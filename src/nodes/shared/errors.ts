@@ -59,11 +59,12 @@ export function toMerossError(err: unknown, secrets: readonly (string | undefine
  * `cause` properties, and the debug sidebar shows any Error as an object to expand (name,
  * message, code, stack into dist/): a String shows as the plain sentence, and no stack leaks.
  */
+// eslint-disable-next-line @typescript-eslint/no-wrapper-object-types -- a String object, not a primitive: it can carry the code.
 export type NodeReport = String & { readonly code: MerossErrorCode; readonly cause?: unknown };
 
 export function nodeReport(e: MerossError, deviceName = ""): NodeReport {
   const sentence = deviceName ? `${deviceName}: ${e.message}` : e.message;
-  // eslint-disable-next-line no-new-wrappers -- the wrapper object is the point: it can carry the code.
+  // The wrapper object is the point: unlike a primitive string, it can carry the code.
   const report = new String(sentence) as NodeReport;
   Object.defineProperty(report, "code", { value: e.code, enumerable: true });
   // A bug report needs the original stack: a Catch node gets it as msg.error.cause.

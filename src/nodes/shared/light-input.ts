@@ -42,8 +42,20 @@ const PAYLOAD_FORMS =
   'a white temperature ("2700K"), or an object such as {on: true, brightness: 80, temperature: 2700} or {rgb: "#ff8800"}';
 
 const OBJECT_KEYS = new Set([
-  "on", "brightness", "temperature", "kelvin", "mired", "rgb", "color", "colour", "hue", "saturation", "mode", "transition",
-  "effect", "fan",
+  "on",
+  "brightness",
+  "temperature",
+  "kelvin",
+  "mired",
+  "rgb",
+  "color",
+  "colour",
+  "hue",
+  "saturation",
+  "mode",
+  "transition",
+  "effect",
+  "fan",
 ]);
 
 function bad(message: string): MerossError {
@@ -86,13 +98,16 @@ function parseObject(o: Record<string, unknown>): LightRequest {
   const useColour = hasColour && (!hasWhite || mode === "rgb");
   const useWhite = hasWhite && (!hasColour || mode === "temperature");
   if (hasColour && hasWhite && !useColour && !useWhite) {
-    throw bad('A bulb shows either a colour or a white temperature: send rgb (or hue/saturation) or temperature, not both, or add mode: "rgb" or "temperature".');
+    throw bad(
+      'A bulb shows either a colour or a white temperature: send rgb (or hue/saturation) or temperature, not both, or add mode: "rgb" or "temperature".',
+    );
   }
   if (useColour) {
     if (colourValue !== undefined) {
       req.rgb = rgbToInt(parseColour(colourValue));
     } else {
-      if (o.hue === undefined || o.saturation === undefined) throw bad("A colour from hue and saturation needs both: hue 0-360 and saturation 0-100.");
+      if (o.hue === undefined || o.saturation === undefined)
+        throw bad("A colour from hue and saturation needs both: hue 0-360 and saturation 0-100.");
       req.rgb = rgbToInt(parseColour({ h: o.hue, s: o.saturation }));
     }
   }

@@ -61,7 +61,13 @@ function interrupt(slot: LightSlot): void {
   slot.scheduler.cancel((c) => c.fadeStep === true);
 }
 
-async function fade(slot: LightSlot, device: MerossDevice, req: LightRequest, ms: number, signal?: AbortSignal): Promise<LightState | undefined> {
+async function fade(
+  slot: LightSlot,
+  device: MerossDevice,
+  req: LightRequest,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<LightState | undefined> {
   const from = device.light ?? (await device.getLight({ signal }));
   let on = req.on;
   if (on === "toggle") on = !(knownOn(device) ?? from.on ?? false);

@@ -27,7 +27,9 @@ function optionalInt(v: unknown, name: string, max: number): number | undefined 
   if (isBlank(v)) return undefined;
   const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > max) {
-    throw bad(`The Wi-Fi ${name} ${describeValue(v)} is not valid: use a whole number from 0 to ${max}, or leave it empty to take it from the scan.`);
+    throw bad(
+      `The Wi-Fi ${name} ${describeValue(v)} is not valid: use a whole number from 0 to ${max}, or leave it empty to take it from the scan.`,
+    );
   }
   return n;
 }
@@ -69,7 +71,9 @@ export function resolveWifiTarget(props: Record<string, unknown>, payload: unkno
   let target = wifiTargetFrom(props);
   if (isObject(payload)) {
     if ("password" in payload) {
-      throw bad("msg.payload.password is not accepted: the Wi-Fi password is a credential. Enter it in the meross-onboard node's settings.");
+      throw bad(
+        "msg.payload.password is not accepted: the Wi-Fi password is a credential. Enter it in the meross-onboard node's settings.",
+      );
     }
     if (!isBlank(payload.ssid)) {
       // A picked network replaces the whole target; mixing its SSID with another BSSID would never join.
@@ -77,7 +81,9 @@ export function resolveWifiTarget(props: Record<string, unknown>, payload: unkno
     }
   }
   if (!target.ssid) {
-    throw bad("The Wi-Fi network name (SSID) is missing. Use Scan in the node's settings, or send a network from a \"scan\" output as msg.payload.");
+    throw bad(
+      'The Wi-Fi network name (SSID) is missing. Use Scan in the node\'s settings, or send a network from a "scan" output as msg.payload.',
+    );
   }
   return target as WifiTarget;
 }
@@ -102,7 +108,15 @@ export function arrivalTimeoutMs(v: unknown): number {
 }
 
 /** The order onboard() runs its steps in, to announce the next one in the status. */
-export const STEP_ORDER: OnboardStep["name"][] = ["read device", "read abilities", "set up encryption", "scan wifi", "set key", "set time", "set wifi"];
+export const STEP_ORDER: OnboardStep["name"][] = [
+  "read device",
+  "read abilities",
+  "set up encryption",
+  "scan wifi",
+  "set key",
+  "set time",
+  "set wifi",
+];
 
 export function addressOf(v: unknown): string {
   return typeof v === "string" && v.trim() ? v.trim() : AP_ADDRESS;
@@ -118,7 +132,8 @@ export async function scanAt(address: string): Promise<WifiNetwork[]> {
   }
 }
 
-export const BUSY = (): MerossError => bad("An onboarding or scan is already running on this node. Wait for it to finish, then send again.");
+export const BUSY = (): MerossError =>
+  bad("An onboarding or scan is already running on this node. Wait for it to finish, then send again.");
 
 export const BROKER_NOT_DEPLOYED = (): MerossError =>
   bad("The MQTT broker chosen in this meross-onboard node is not deployed. Open the node and pick a meross-broker again, then deploy.");

@@ -19,15 +19,21 @@ export type OnboardMode = "onboard" | "rebind";
 export function modeOf(v: unknown): OnboardMode {
   if (isBlank(v) || v === "onboard") return "onboard";
   if (v === "rebind") return "rebind";
-  throw new MerossError("BAD_INPUT", `The mode ${describeValue(v)} is not known: choose "onboard" (a device in pairing mode) ` +
-    `or "rebind" (a device already on your network).`);
+  throw new MerossError(
+    "BAD_INPUT",
+    `The mode ${describeValue(v)} is not known: choose "onboard" (a device in pairing mode) ` +
+      `or "rebind" (a device already on your network).`,
+  );
 }
 
 /** A re-bind talks to the device where it is on the LAN: there is no default address. */
 export function rebindAddress(v: unknown): string {
   if (typeof v === "string" && v.trim()) return v.trim();
-  throw new MerossError("BAD_INPUT", "The device address is missing. For a re-bind, " +
-    "enter the IP address the device has on your network (the Meross app or your router shows it).");
+  throw new MerossError(
+    "BAD_INPUT",
+    "The device address is missing. For a re-bind, " +
+      "enter the IP address the device has on your network (the Meross app or your router shows it).",
+  );
 }
 
 const REBIND_ORDER: OnboardStep["name"][] = ["read device", "set up encryption", "set key"];
@@ -66,7 +72,15 @@ export async function bind(r: BindRequest): Promise<BindOutcome> {
     const res = await rebind({ address: r.address, currentKey: r.currentKey, newKey: r.key, broker, onStep });
     return { steps: res.steps, device: res.device, mqtt: res.mqtt };
   }
-  const res = await onboard({ address: r.address, mqttHost: r.mqttHost, mqttPort: r.mqttPort, key: r.key, userId: r.userId, wifi: r.wifi!, onStep });
+  const res = await onboard({
+    address: r.address,
+    mqttHost: r.mqttHost,
+    mqttPort: r.mqttPort,
+    key: r.key,
+    userId: r.userId,
+    wifi: r.wifi!,
+    onStep,
+  });
   return { steps: res.steps, device: res.device, mqtt: res.mqtt, wifi: res.wifi };
 }
 
@@ -80,13 +94,21 @@ export async function confirmArrival(
   waitMs: number,
   apAddress: string | undefined,
   secrets: string[],
-): Promise<{ payload: BindOutcome & { device: BindOutcome["device"] & { ip?: string } } } | { error: MerossError; meross: Record<string, unknown>; inAp: boolean }> {
+): Promise<
+  | { payload: BindOutcome & { device: BindOutcome["device"] & { ip?: string } } }
+  | { error: MerossError; meross: Record<string, unknown>; inAp: boolean }
+> {
   const steps: StepLogEntry[] = [...out.steps];
   const t0 = Date.now();
   try {
     const { uuid, mac } = out.device;
     const arrived = await watcher.wait({ uuid, mac, timeoutMs: waitMs, ...(apAddress ? { apAddress } : {}) });
-    steps.push({ name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrived.uuid} at ${arrived.ip || "an unknown address"}` });
+    steps.push({
+      name: "device arrived",
+      ok: true,
+      ms: Date.now() - t0,
+      detail: `${arrived.uuid} at ${arrived.ip || "an unknown address"}`,
+    });
     return { payload: { ...out, steps, device: { ...out.device, ip: arrived.ip } } };
   } catch (err) {
     const error = toMerossError(err, secrets);

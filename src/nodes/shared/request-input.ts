@@ -30,7 +30,7 @@ export function resolveMethod(property: unknown, fromMsg: unknown): RequestMetho
 export function resolveNamespace(property: unknown, msgNamespace: unknown, msgTopic: unknown): string {
   const raw = !isBlank(property) ? property : !isBlank(msgNamespace) ? msgNamespace : msgTopic;
   if (isBlank(raw)) {
-    throw bad("No namespace given: set it in the node, or send msg.namespace (or msg.topic), e.g. \"Appliance.System.All\".");
+    throw bad('No namespace given: set it in the node, or send msg.namespace (or msg.topic), e.g. "Appliance.System.All".');
   }
   if (typeof raw !== "string" || !/^Appliance(\.[A-Za-z0-9]+)+$/.test(raw.trim())) {
     throw bad(`${describeValue(raw)} is not a Meross namespace. Namespaces look like Appliance.Control.ToggleX.`);
@@ -69,7 +69,10 @@ export function resolveRequest(
 
 /** "Appliance.Control.Electricity" → "electricity", "Appliance.System.All" → "system all": what a person calls it. */
 export function namespaceLabel(namespace: string): string {
-  const words = namespace.replace(/^Appliance\./, "").replace(/^Control\./, "").split(".");
+  const words = namespace
+    .replace(/^Appliance\./, "")
+    .replace(/^Control\./, "")
+    .split(".");
   return words.join(" ").toLowerCase();
 }
 

@@ -29,7 +29,8 @@ export function watchBroker(
   let closed = false;
   const modelOf = (uuid: string): string | undefined => broker.device(uuid)?.model;
   const label = (uuid: string): string => configName(uuid) ?? deviceDisplayName({ model: modelOf(uuid), uuid });
-  const online = (uuid: string, on: boolean): void => emit({ ...withModel(uuid, modelOf(uuid)), kind: "online", online: on, source: "push" }, label(uuid));
+  const online = (uuid: string, on: boolean): void =>
+    emit({ ...withModel(uuid, modelOf(uuid)), kind: "online", online: on, source: "push" }, label(uuid));
   const followers = new PushFollowers(broker, (uuid, ev) => {
     const p = fromEvent(uuid, modelOf(uuid), ev, "push");
     if (p) emit(p, label(uuid));
@@ -49,7 +50,11 @@ export function watchBroker(
       },
     );
   };
-  const offs = [broker.events.on("device", onDevice), broker.events.on("gone", (g) => online(g.uuid, false)), broker.events.on("running", attach)];
+  const offs = [
+    broker.events.on("device", onDevice),
+    broker.events.on("gone", (g) => online(g.uuid, false)),
+    broker.events.on("running", attach),
+  ];
   status({ fill: "yellow", shape: "ring", text: "waiting for broker" });
   attach();
   return {

@@ -43,7 +43,10 @@ export function pollSeconds(v: unknown): number {
   if (isBlank(v)) return 0;
   const n = typeof v === "number" ? v : typeof v === "string" ? Number(v.trim()) : NaN;
   if (!Number.isFinite(n) || n < 0 || (n > 0 && n < MIN_POLL_S) || n > MAX_POLL_S) {
-    throw new MerossError("BAD_INPUT", `The poll interval ${describeValue(v)} is not valid: use 0 (no polling) or a number of seconds from ${MIN_POLL_S} to ${MAX_POLL_S}.`);
+    throw new MerossError(
+      "BAD_INPUT",
+      `The poll interval ${describeValue(v)} is not valid: use 0 (no polling) or a number of seconds from ${MIN_POLL_S} to ${MAX_POLL_S}.`,
+    );
   }
   return n;
 }
@@ -58,13 +61,17 @@ export function describe(p: StatePayload, prefix: string): NodeStatus {
     const b = p.battery !== undefined ? ` · ${p.battery}%` : "";
     return { fill: p.online === false ? "grey" : "green", shape: "dot", text: `${who}${p.subId}${t}${b}` };
   }
-  if (p.kind === "online") return { fill: p.online ? "green" : "grey", shape: p.online ? "dot" : "ring", text: `${who}${p.online ? "online" : "offline"}` };
+  if (p.kind === "online")
+    return { fill: p.online ? "green" : "grey", shape: p.online ? "dot" : "ring", text: `${who}${p.online ? "online" : "offline"}` };
   if (p.kind === "toggle") {
     const ch = p.channel ? `${outletName(p.channel)} ` : "";
     return { fill: p.on ? "green" : "grey", shape: "dot", text: `${who}${ch}${p.on ? "on" : "off"} · ${p.source}` };
   }
   const l = p.light;
-  const text = l?.on === false ? "off" : `${l?.on ? "on " : ""}${l?.brightness ?? ""}%${l?.mode === "rgb" ? ` ${l.rgb}` : l?.mode === "temperature" ? ` ${l.temperature}K` : ""}`;
+  const text =
+    l?.on === false
+      ? "off"
+      : `${l?.on ? "on " : ""}${l?.brightness ?? ""}%${l?.mode === "rgb" ? ` ${l.rgb}` : l?.mode === "temperature" ? ` ${l.temperature}K` : ""}`;
   return { fill: l?.on === false ? "grey" : "green", shape: "dot", text: `${who}${text} · ${p.source}` };
 }
 
@@ -89,7 +96,10 @@ export class Tracker {
   all(): StatePayload[] {
     return [...this.items.values()].sort(
       (a, b) =>
-        a.uuid.localeCompare(b.uuid) || a.kind.localeCompare(b.kind) || (a.channel ?? 0) - (b.channel ?? 0) || itemKey(a).localeCompare(itemKey(b)),
+        a.uuid.localeCompare(b.uuid) ||
+        a.kind.localeCompare(b.kind) ||
+        (a.channel ?? 0) - (b.channel ?? 0) ||
+        itemKey(a).localeCompare(itemKey(b)),
     );
   }
 }
@@ -143,13 +153,16 @@ export function known(device: MerossDevice, uuid: string, model: string | undefi
   }
   for (const sub of device.state.subdevices?.values() ?? []) {
     out.push({ ...withModel(uuid, model), ...sensorFields(sub), source });
-    for (const [type, v] of [["leak", sub.leak], ["smoke", sub.smoke], ["door", sub.open]] as const) {
+    for (const [type, v] of [
+      ["leak", sub.leak],
+      ["smoke", sub.smoke],
+      ["door", sub.open],
+    ] as const) {
       if (v !== undefined) out.push({ ...withModel(uuid, model), kind: "alarm", subId: sub.id, type, active: v, source });
     }
   }
   return out;
 }
-
 
 /** The identity part of a payload: `model` only when known. */
 export function withModel(uuid: string, model: string | undefined): { uuid: string; model?: string } {
@@ -157,6 +170,11 @@ export function withModel(uuid: string, model: string | undefined): { uuid: stri
 }
 
 /** Answers an input message with every known item (one message each, the first reusing msg). */
-export function answerWith<M extends object>(msg: M, clone: (m: M) => M, items: StatePayload[], topicFor: (p: StatePayload) => string): M[] {
+export function answerWith<M extends object>(
+  msg: M,
+  clone: (m: M) => M,
+  items: StatePayload[],
+  topicFor: (p: StatePayload) => string,
+): M[] {
   return items.map((p, i) => Object.assign(i === 0 ? msg : clone(msg), { topic: topicFor(p), payload: p }));
 }

@@ -61,7 +61,11 @@ export class ElectricityCapability implements Capability {
     const rnd = prng(this.ctx.uuid);
     this.loadOn = this.ctx.switches.get(0)?.on ?? false;
     this.reportedOn = this.loadOn;
-    this.energy = new EnergyDays(this.ctx.clock, () => (this.loadOn ? this.watts : 0), () => Math.round(this.watts * (2 + rnd() * 6)));
+    this.energy = new EnergyDays(
+      this.ctx.clock,
+      () => (this.loadOn ? this.watts : 0),
+      () => Math.round(this.watts * (2 + rnd() * 6)),
+    );
   }
 
   handle(req: SimRequest): Outcome | undefined {

@@ -48,7 +48,10 @@ describe("MerossBroker (embedded TLS broker + cloud-like session)", () => {
     return broker;
   }
 
-  async function device(d: { uuid: string; mac: string; key: string }, extra: { password?: string; port?: number } = {}): Promise<FakeDevice> {
+  async function device(
+    d: { uuid: string; mac: string; key: string },
+    extra: { password?: string; port?: number } = {},
+  ): Promise<FakeDevice> {
     const dev = await FakeDevice.connect({ port: extra.port ?? broker!.port, ...d, password: extra.password });
     devices.push(dev);
     return dev;
@@ -147,9 +150,17 @@ describe("MerossBroker (embedded TLS broker + cloud-like session)", () => {
     await start({ keys: { [DEVICE_A.uuid]: DEVICE_A.key, [DEVICE_B.mac]: DEVICE_B.key } });
     await device(DEVICE_A);
     await device(DEVICE_B);
-    assert.deepEqual(broker!.devices().map((d) => d.uuid).sort(), [DEVICE_A.uuid, DEVICE_B.uuid].sort());
+    assert.deepEqual(
+      broker!
+        .devices()
+        .map((d) => d.uuid)
+        .sort(),
+      [DEVICE_A.uuid, DEVICE_B.uuid].sort(),
+    );
     // A's key under B's identity must not open the door.
-    await assert.rejects(() => device({ ...DEVICE_B, uuid: "00000000000000000000000000000000", mac: "48:e1:e9:00:00:00", key: DEVICE_A.key }));
+    await assert.rejects(() =>
+      device({ ...DEVICE_B, uuid: "00000000000000000000000000000000", mac: "48:e1:e9:00:00:00", key: DEVICE_A.key }),
+    );
   });
 
   it("accepts a key resolver function", async () => {
@@ -179,13 +190,23 @@ describe("MerossBroker (embedded TLS broker + cloud-like session)", () => {
     const events: BrokerMessageEvent[] = [];
     broker!.on("message", (e: BrokerMessageEvent) => events.push(e));
     const kicked = new Promise<void>((resolve) => a.client.once("close", () => resolve()));
-    a.client.publish(`/appliance/${DEVICE_B.uuid}/publish`, JSON.stringify(a.message("PUSH", "Appliance.Control.ToggleX", { togglex: { channel: 0, onoff: 1 } })), { qos: 1 });
+    a.client.publish(
+      `/appliance/${DEVICE_B.uuid}/publish`,
+      JSON.stringify(a.message("PUSH", "Appliance.Control.ToggleX", { togglex: { channel: 0, onoff: 1 } })),
+      { qos: 1 },
+    );
     await kicked;
     const marker = once<BrokerMessageEvent>(broker!, "message");
     await b.publish(b.message("PUSH", "Appliance.System.Report", { report: [] }));
     await marker;
-    assert.deepEqual(events.map((e) => `${e.uuid} ${e.envelope.header.namespace}`), [`${DEVICE_B.uuid} Appliance.System.Report`]);
-    assert.deepEqual(broker!.devices().map((d) => d.uuid), [DEVICE_B.uuid]);
+    assert.deepEqual(
+      events.map((e) => `${e.uuid} ${e.envelope.header.namespace}`),
+      [`${DEVICE_B.uuid} Appliance.System.Report`],
+    );
+    assert.deepEqual(
+      broker!.devices().map((d) => d.uuid),
+      [DEVICE_B.uuid],
+    );
   });
 
   it("lets non-device clients in only with configured credentials unless anonymous access is on", async () => {
@@ -217,7 +238,10 @@ describe("MerossBroker (embedded TLS broker + cloud-like session)", () => {
     await again.publish(again.message("SET", "Appliance.Control.Bind", BIND_PAYLOAD));
     const ack = await again.next((e) => e.header.namespace === "Appliance.Control.Bind");
     assert.equal(ack.header.method, "SETACK");
-    assert.deepEqual(broker!.devices().map((d) => d.uuid), [DEVICE_A.uuid]);
+    assert.deepEqual(
+      broker!.devices().map((d) => d.uuid),
+      [DEVICE_A.uuid],
+    );
   });
 
   it("refuses to start on a port in use, or with missing certificates, with a sentence", async () => {
@@ -241,7 +265,13 @@ describe("MerossBroker (embedded TLS broker + cloud-like session)", () => {
       const got = new Promise<Envelope>((resolve) => app.once("message", (_t, p) => resolve(JSON.parse(p.toString()) as Envelope)));
       // A device answers on the `from` of a request sent to it (docs/protocol.md §1.4).
       dev.answer((req) => dev.message("GETACK", req.header.namespace, { all: {} }, { messageId: req.header.messageId }), "from");
-      const req = buildMessage({ method: "GET", namespace: "Appliance.System.All", payload: {}, key: DEVICE_A.key, from: "/app/z/subscribe" });
+      const req = buildMessage({
+        method: "GET",
+        namespace: "Appliance.System.All",
+        payload: {},
+        key: DEVICE_A.key,
+        from: "/app/z/subscribe",
+      });
       await app.publishAsync(`/appliance/${DEVICE_A.uuid}/subscribe`, JSON.stringify(req), { qos: 1 });
       assert.equal((await got).header.namespace, "Appliance.System.All");
     } finally {

@@ -40,7 +40,10 @@ describe("Mosquitto logins and rules", () => {
 
   it("hashes passwords exactly as mosquitto_passwd 2.0.11 does (PBKDF2-SHA512, 101 iterations)", function () {
     // Written by Debian's mosquitto_passwd 2.0.11 for user "user", password "pass".
-    checkAgainstLine("user:$7$101$kc3hkgHMHfcl2F1d$+NP0BZ08wAaZglOHOEWeX6grf3eG/zyzIJTq0IIjwRc2BSLKF78AVwuHLRYRwOgQsURbUpQF5pphm32ZBwSHHQ==", "pass");
+    checkAgainstLine(
+      "user:$7$101$kc3hkgHMHfcl2F1d$+NP0BZ08wAaZglOHOEWeX6grf3eG/zyzIJTq0IIjwRc2BSLKF78AVwuHLRYRwOgQsURbUpQF5pphm32ZBwSHHQ==",
+      "pass",
+    );
     const fresh = hashPassword("pass");
     assert.equal(fresh.iterations, 101);
     assert.equal(Buffer.from(fresh.salt, "base64").length, 12);
@@ -60,11 +63,19 @@ describe("Mosquitto logins and rules", () => {
 
   it("gives each device its own login and rules, keyed by MAC, replacing an earlier one", () => {
     let cfg = newSecurityConfig({ username: "nodered", password: "pw" });
-    assert.deepEqual(cfg.defaultACLAccess, { publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: false }, "deny by default");
+    assert.deepEqual(
+      cfg.defaultACLAccess,
+      { publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: false },
+      "deny by default",
+    );
     cfg = withDevice(withDevice(cfg, { ...DEVICE_A, userId: "0" }), DEVICE_B);
     const first = cfg.clients.find((c) => c.username === DEVICE_A.mac)!;
     cfg = withDevice(cfg, { ...DEVICE_A, key: "new-key", userId: "0" });
-    assert.deepEqual(cfg.clients.map((c) => c.username), ["nodered", DEVICE_B.mac, DEVICE_A.mac], "one login per MAC");
+    assert.deepEqual(
+      cfg.clients.map((c) => c.username),
+      ["nodered", DEVICE_B.mac, DEVICE_A.mac],
+      "one login per MAC",
+    );
     const again = cfg.clients.find((c) => c.username === DEVICE_A.mac)!;
     assert.notEqual(again.password, first.password, "a new key means a new password");
     const role = cfg.roles.find((r) => r.rolename === again.roles[0].rolename)!;
@@ -121,10 +132,16 @@ describe("Mosquitto logins and rules", () => {
 
   it("refuses a broker URL that carries a password, without repeating it", () => {
     assert.equal(checkBrokerUrl("mqtts://192.168.1.10:8883"), "mqtts://192.168.1.10:8883");
-    assert.equal(checkBrokerUrl("mqtts://nodered@192.168.1.10:8883"), "mqtts://nodered@192.168.1.10:8883", "a user name alone is not a secret");
+    assert.equal(
+      checkBrokerUrl("mqtts://nodered@192.168.1.10:8883"),
+      "mqtts://nodered@192.168.1.10:8883",
+      "a user name alone is not a secret",
+    );
     assert.throws(
       () => checkBrokerUrl("mqtts://nodered:t0p-s3cret@192.168.1.10:8883", "the Password field"),
-      (e: unknown) => isRefusal(/mqtts:\/\/192\.168\.1\.10:8883 contains a user name and password.*the Password field/)(e) && !(e as Error).message.includes("t0p-s3cret"),
+      (e: unknown) =>
+        isRefusal(/mqtts:\/\/192\.168\.1\.10:8883 contains a user name and password.*the Password field/)(e) &&
+        !(e as Error).message.includes("t0p-s3cret"),
     );
   });
 });

@@ -4,16 +4,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import forge from "node-forge";
-import {
-  CA_COMMON_NAME,
-  generateCertificates,
-  loadOrCreateCertificates,
-  writeCertificates,
-} from "../../../src/core/broker/certs";
+import { CA_COMMON_NAME, generateCertificates, loadOrCreateCertificates, writeCertificates } from "../../../src/core/broker/certs";
 import { MerossError } from "../../../src/core/errors";
 
 function opensslVerify(dir: string, extra: string[]): { ok: boolean; out: string } {
-  const r = spawnSync("openssl", ["verify", "-CAfile", path.join(dir, "ca.crt"), "-purpose", "sslserver", ...extra, path.join(dir, "server.crt")], { encoding: "utf8" });
+  const r = spawnSync(
+    "openssl",
+    ["verify", "-CAfile", path.join(dir, "ca.crt"), "-purpose", "sslserver", ...extra, path.join(dir, "server.crt")],
+    { encoding: "utf8" },
+  );
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -70,7 +69,11 @@ describe("broker certificates", () => {
     assert.match(conf, /^require_certificate false$/m);
     assert.match(conf, /^per_listener_settings false$/m);
     assert.match(conf, /^persistence false$/m);
-    for (const [k, f] of [["cafile", files.caCert], ["certfile", files.serverCert], ["keyfile", files.serverKey]]) {
+    for (const [k, f] of [
+      ["cafile", files.caCert],
+      ["certfile", files.serverCert],
+      ["keyfile", files.serverKey],
+    ]) {
       assert.ok(path.isAbsolute(f));
       assert.ok(conf.includes(`${k} ${f}\n`), `${k} line`);
     }
@@ -111,8 +114,14 @@ describe("broker certificates", () => {
 
   it("rejects an unusable host or validity with a BAD_INPUT sentence", () => {
     for (const host of ["", "my broker", "http://x/"]) {
-      assert.throws(() => generateCertificates({ host }), (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT" && /IP address or host name/.test(e.message));
+      assert.throws(
+        () => generateCertificates({ host }),
+        (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT" && /IP address or host name/.test(e.message),
+      );
     }
-    assert.throws(() => generateCertificates({ host: "127.0.0.1", days: 0 }), (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT");
+    assert.throws(
+      () => generateCertificates({ host: "127.0.0.1", days: 0 }),
+      (e: unknown) => e instanceof MerossError && e.code === "BAD_INPUT",
+    );
   });
 });

@@ -66,7 +66,12 @@ export class FakeDevice {
   }
 
   /** A device-signed message, as firmware would send it. */
-  message(method: string, namespace: string, payload: Record<string, unknown>, extra: { messageId?: string; timestamp?: number } = {}): Envelope {
+  message(
+    method: string,
+    namespace: string,
+    payload: Record<string, unknown>,
+    extra: { messageId?: string; timestamp?: number } = {},
+  ): Envelope {
     return buildMessage({
       method: method as "GET",
       namespace,

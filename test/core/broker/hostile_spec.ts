@@ -35,7 +35,9 @@ const SETTINGS: EmbeddedSettings = { port: 0, host: "127.0.0.1", certHost: "127.
 const RSS_BOUND = 96 * 1024 * 1024;
 
 function bindOf(d: { uuid: string; mac: string }): Record<string, unknown> {
-  return { bind: { hardware: { type: "mss310", macAddress: d.mac, uuid: d.uuid }, firmware: { version: "2.1.4", innerIp: "192.168.1.50" } } };
+  return {
+    bind: { hardware: { type: "mss310", macAddress: d.mac, uuid: d.uuid }, firmware: { version: "2.1.4", innerIp: "192.168.1.50" } },
+  };
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -64,7 +66,11 @@ describe("hostile clients on the LAN", function () {
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  async function login(port: number, d: { uuid: string; mac: string; key: string }, extra: { clientId?: string; localAddress?: string } = {}): Promise<FakeDevice> {
+  async function login(
+    port: number,
+    d: { uuid: string; mac: string; key: string },
+    extra: { clientId?: string; localAddress?: string } = {},
+  ): Promise<FakeDevice> {
     const dev = await FakeDevice.connect({ port, ...d, ...extra });
     devices.push(dev);
     return dev;
@@ -83,7 +89,11 @@ describe("hostile clients on the LAN", function () {
         dir = tmpDir();
         dirs.push(dir);
       }
-      fleet = new EmbeddedFleet({ settings: () => SETTINGS, certs: () => certs, trust: { acceptEmptyKey, identityFile: path.join(dir, IDENTITY_FILE) } });
+      fleet = new EmbeddedFleet({
+        settings: () => SETTINGS,
+        certs: () => certs,
+        trust: { acceptEmptyKey, identityFile: path.join(dir, IDENTITY_FILE) },
+      });
       // Both keys are known to the broker (two configs, or an onboarding node), and so is the empty key.
       fleet.useKeys("cfg-victim", () => [VICTIM.key]);
       fleet.useKeys("cfg-attacker", () => [ATTACKER.key]);
@@ -137,14 +147,21 @@ describe("hostile clients on the LAN", function () {
       await assert.rejects(login(port, { ...VICTIM, key: ATTACKER.key }, { clientId: `fmware:${VICTIM.uuid}_afterrestart0000` }));
       await until(() => refused.length > 0, "the refusal");
       assert.match(refused[0].reason, /bound to another key \(since \d{4}-\d\d-\d\d, learnt from its signed Bind\)/);
-      assert.match(refused[0].reason, /enter its uuid and new key in its meross-config, or delete its entry from .*device-identities\.json/);
+      assert.match(
+        refused[0].reason,
+        /enter its uuid and new key in its meross-config, or delete its entry from .*device-identities\.json/,
+      );
     });
 
     it("a key that a node names for the uuid replaces a learnt binding, and then no other key opens it", async () => {
       await startFleet();
       // The device was onboarded again with a new key; its meross-config now names uuid and key.
       await victim.close();
-      fleet.useKeys("cfg-victim", () => ["the-new-key"], () => VICTIM.uuid);
+      fleet.useKeys(
+        "cfg-victim",
+        () => ["the-new-key"],
+        () => VICTIM.uuid,
+      );
       victim = await login(port, { ...VICTIM, key: "the-new-key" });
       await until(() => fleet.isListening(VICTIM.uuid), "the re-keyed device");
       assert.equal(refused.length, 0);
@@ -192,18 +209,31 @@ describe("hostile clients on the LAN", function () {
       const attacker = await login(port, ATTACKER);
       const heard: string[] = [];
       attacker.client.on("message", (topic) => heard.push(topic));
-      const topics = ["#", "/appliance/+/subscribe", "/appliance/+/publish", `/appliance/${VICTIM.uuid}/subscribe`, `/appliance/${VICTIM.uuid}/publish`, conn.replyTopic, "/app/#"];
+      const topics = [
+        "#",
+        "/appliance/+/subscribe",
+        "/appliance/+/publish",
+        `/appliance/${VICTIM.uuid}/subscribe`,
+        `/appliance/${VICTIM.uuid}/publish`,
+        conn.replyTopic,
+        "/app/#",
+      ];
       for (const t of topics) {
         // SUBACK 0x80: the broker refused this one (mqtt.js turns it into an error carrying the SUBACK).
         const refusedSub = (e: { packet?: { granted?: number[] } }): boolean => e.packet?.granted?.[0] === 128;
         await assert.rejects(attacker.client.subscribeAsync(t, { qos: 1 }), refusedSub, `subscribing to ${t}`);
       }
-      assert.ok(refused.some((r) => /may subscribe only to \/appliance\/1912174206936125185848e1e9aa0001\/subscribe, not to #/.test(r.reason)));
+      assert.ok(
+        refused.some((r) => /may subscribe only to \/appliance\/1912174206936125185848e1e9aa0001\/subscribe, not to #/.test(r.reason)),
+      );
 
       // The victim answers a request on Node-RED's reply topic; then the attacker gets a request of its own.
       victim.answer((req) => victim.message("GETACK", req.header.namespace, { all: {} }, { messageId: req.header.messageId }), "from");
       const replied = new Promise<void>((resolve) => conn.on("message", (ev: { uuid: string }) => ev.uuid === VICTIM.uuid && resolve()));
-      await conn.publish(`/appliance/${VICTIM.uuid}/subscribe`, buildMessage({ method: "GET", namespace: "Appliance.System.All", payload: {}, key: VICTIM.key, from: conn.replyTopic }));
+      await conn.publish(
+        `/appliance/${VICTIM.uuid}/subscribe`,
+        buildMessage({ method: "GET", namespace: "Appliance.System.All", payload: {}, key: VICTIM.key, from: conn.replyTopic }),
+      );
       await replied;
       const own = buildMessage({ method: "GET", namespace: "Appliance.System.All", payload: {}, key: ATTACKER.key, from: conn.replyTopic });
       await conn.publish(`/appliance/${ATTACKER.uuid}/subscribe`, own);
@@ -223,7 +253,13 @@ describe("hostile clients on the LAN", function () {
         fleet.events.on("push", (p) => pushes.push(p.uuid));
         const attacker = await login(port, ATTACKER);
         const closed = new Promise<void>((resolve) => attacker.client.once("close", () => resolve()));
-        const fake = buildMessage({ method: "PUSH", namespace: "Appliance.Control.ToggleX", payload: { togglex: [{ channel: 0, onoff: 1 }] }, key: VICTIM.key, from: `/appliance/${VICTIM.uuid}/publish` });
+        const fake = buildMessage({
+          method: "PUSH",
+          namespace: "Appliance.Control.ToggleX",
+          payload: { togglex: [{ channel: 0, onoff: 1 }] },
+          key: VICTIM.key,
+          from: `/appliance/${VICTIM.uuid}/publish`,
+        });
         attacker.client.publish(topic, JSON.stringify(fake), { qos: 1 });
         await closed;
         await until(() => refused.length > 0, "the refusal");
@@ -232,7 +268,11 @@ describe("hostile clients on the LAN", function () {
         await victim.publish(victim.message("PUSH", "Appliance.System.Report", { report: [] }));
         await marker;
         assert.deepEqual(pushes, [VICTIM.uuid], "only the real device's own push");
-        assert.equal(victim.received.some((e) => e.header.messageId === fake.header.messageId), false, "no forged command reached it");
+        assert.equal(
+          victim.received.some((e) => e.header.messageId === fake.header.messageId),
+          false,
+          "no forged command reached it",
+        );
         await victimUntouched(before);
       });
     }
@@ -268,14 +308,27 @@ describe("hostile clients on the LAN", function () {
   it("topic rules: a device answers on the `from` of requests sent to it, never on another device's topics", () => {
     const rules = new DeviceTopicRules((uuid) => uuid === ATTACKER.uuid);
     const request = (from: string): string => JSON.stringify({ header: { from, messageId: "x" }, payload: {} });
-    for (const from of ["/app/42-abc/subscribe", "/appliance/meross_lan/publish", `/appliance/${VICTIM.uuid}/publish`, `/appliance/${VICTIM.uuid}/subscribe`]) {
+    for (const from of [
+      "/app/42-abc/subscribe",
+      "/appliance/meross_lan/publish",
+      `/appliance/${VICTIM.uuid}/publish`,
+      `/appliance/${VICTIM.uuid}/subscribe`,
+    ]) {
       rules.noteRequest(`/appliance/${ATTACKER.uuid}/subscribe`, request(from));
     }
     assert.equal(rules.publishRefusal(ATTACKER.uuid, "/app/42-abc/subscribe"), undefined);
-    assert.equal(rules.publishRefusal(ATTACKER.uuid, "/appliance/meross_lan/publish"), undefined, "[ML]'s reply topic (docs/protocol.md §1.4)");
+    assert.equal(
+      rules.publishRefusal(ATTACKER.uuid, "/appliance/meross_lan/publish"),
+      undefined,
+      "[ML]'s reply topic (docs/protocol.md §1.4)",
+    );
     assert.match(rules.publishRefusal(ATTACKER.uuid, `/appliance/${VICTIM.uuid}/publish`) ?? "", /may publish only on/);
     assert.match(rules.publishRefusal(ATTACKER.uuid, `/appliance/${VICTIM.uuid}/subscribe`) ?? "", /may publish only on/);
-    assert.match(rules.publishRefusal(VICTIM.uuid, "/app/42-abc/subscribe") ?? "", /may publish only on/, "a request to another device teaches this one nothing");
+    assert.match(
+      rules.publishRefusal(VICTIM.uuid, "/app/42-abc/subscribe") ?? "",
+      /may publish only on/,
+      "a request to another device teaches this one nothing",
+    );
     rules.forget(ATTACKER.uuid);
     assert.match(rules.publishRefusal(ATTACKER.uuid, "/app/42-abc/subscribe") ?? "", /may publish only on/, "forgotten at logout");
   });
@@ -326,10 +379,16 @@ describe("hostile clients on the LAN", function () {
       }
       await until(() => closed, "the oversize client to be dropped");
       assert.ok(written < 16 * 1024 * 1024, `the broker dropped it early (after ${written} bytes were written)`);
-      assert.ok(reasons.some((r) => /sent an MQTT packet over 4096 bytes/.test(r)), reasons.join("; "));
+      assert.ok(
+        reasons.some((r) => /sent an MQTT packet over 4096 bytes/.test(r)),
+        reasons.join("; "),
+      );
       assert.ok(process.memoryUsage().rss - rss0 < RSS_BOUND, "memory stayed bounded");
       await login(broker.port, VICTIM);
-      assert.deepEqual(broker.devices().map((d) => d.uuid), [VICTIM.uuid]);
+      assert.deepEqual(
+        broker.devices().map((d) => d.uuid),
+        [VICTIM.uuid],
+      );
     });
 
     it("holds at most 8 connections per address that have not logged in, and drops them at the deadline", async () => {
@@ -342,8 +401,14 @@ describe("hostile clients on the LAN", function () {
       // Another machine is not locked out by this one.
       await login(broker.port, VICTIM, { localAddress: "127.0.0.2" });
       await until(() => silent.every((s) => s.sock.destroyed), "the silent clients to be dropped at the deadline");
-      assert.ok(reasons.some((r) => /did not log in within 2 s/.test(r)), reasons.join("; "));
-      assert.deepEqual(broker.devices().map((d) => d.ip), ["127.0.0.2"]);
+      assert.ok(
+        reasons.some((r) => /did not log in within 2 s/.test(r)),
+        reasons.join("; "),
+      );
+      assert.deepEqual(
+        broker.devices().map((d) => d.ip),
+        ["127.0.0.2"],
+      );
     });
   });
 
@@ -370,7 +435,10 @@ describe("hostile clients on the LAN", function () {
       const port = (srv.address() as net.AddressInfo).port;
       const dir = tmpDir();
       dirs.push(dir);
-      const f = new ExistingFleet({ settings: () => ({ url: `mqtt://127.0.0.1:${port}` }), trust: { identityFile: path.join(dir, IDENTITY_FILE) } });
+      const f = new ExistingFleet({
+        settings: () => ({ url: `mqtt://127.0.0.1:${port}` }),
+        trust: { identityFile: path.join(dir, IDENTITY_FILE) },
+      });
       fleet = f;
       f.useKeys("cfg-victim", () => [VICTIM.key]);
       f.useKeys("cfg-attacker", () => [ATTACKER.key]);
@@ -381,7 +449,15 @@ describe("hostile clients on the LAN", function () {
 
       const victim = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
       const signed = (key: string, uuid: string, payload: Record<string, unknown>, namespace = "Appliance.Control.Bind"): string =>
-        JSON.stringify(buildMessage({ method: namespace.endsWith("Bind") ? "SET" : "PUSH", namespace, payload, key, from: `/appliance/${uuid}/publish` }));
+        JSON.stringify(
+          buildMessage({
+            method: namespace.endsWith("Bind") ? "SET" : "PUSH",
+            namespace,
+            payload,
+            key,
+            from: `/appliance/${uuid}/publish`,
+          }),
+        );
       const seen = nextEvent(f.events, "device", (p) => p.uuid === VICTIM.uuid);
       await victim.publishAsync(`/appliance/${VICTIM.uuid}/publish`, signed(VICTIM.key, VICTIM.uuid, bindOf(VICTIM)));
       const before = await seen;
@@ -397,7 +473,10 @@ describe("hostile clients on the LAN", function () {
         const kind = i % 4;
         const text =
           kind === 0
-            ? JSON.stringify({ header: { messageId: "m", namespace: "Appliance.Control.Bind", method: "SET", timestamp: 1, sign: "nope", from: "" }, payload: bindOf({ uuid, mac }) })
+            ? JSON.stringify({
+                header: { messageId: "m", namespace: "Appliance.Control.Bind", method: "SET", timestamp: 1, sign: "nope", from: "" },
+                payload: bindOf({ uuid, mac }),
+              })
             : kind === 1
               ? signed("", uuid, bindOf({ uuid, mac }))
               : kind === 2
@@ -407,10 +486,17 @@ describe("hostile clients on the LAN", function () {
       }
       await until(() => f.refusals().count >= N, `${N} ignored messages (${f.refusals().count} so far)`, 60_000);
       assert.equal(f.refusals().count, N);
-      assert.deepEqual(f.devices().map((d) => d.uuid), [VICTIM.uuid], "only the device that signed with its own key");
+      assert.deepEqual(
+        f.devices().map((d) => d.uuid),
+        [VICTIM.uuid],
+        "only the device that signed with its own key",
+      );
       assert.equal(f.device(VICTIM.uuid)?.ip, "192.168.1.50", "the forged Bind did not move the real device");
       assert.ok(logged.length <= 11, `the log is not flooded (${logged.length} lines)`);
-      const reasons = f.refusals().recent.map((r) => r.reason).join("\n");
+      const reasons = f
+        .refusals()
+        .recent.map((r) => r.reason)
+        .join("\n");
       assert.match(reasons, /not signed with a known device key|signed with the empty key|is not the MAC in uuid|bound to another key/);
       assert.ok(process.memoryUsage().rss - rss0 < RSS_BOUND, "memory stayed bounded");
       const stored = JSON.parse(fs.readFileSync(path.join(dir, IDENTITY_FILE), "utf8")) as { devices: Record<string, unknown> };

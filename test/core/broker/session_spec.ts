@@ -7,21 +7,38 @@ const KEY = "k";
 
 function session(): { s: CloudSession; out: Array<{ topic: string; env: Envelope }> } {
   const out: Array<{ topic: string; env: Envelope }> = [];
-  const s = new CloudSession({ publish: (topic, env) => out.push({ topic, env }), keyFor: () => KEY, timeZone: "UTC", now: () => 1_700_000_000_000 });
+  const s = new CloudSession({
+    publish: (topic, env) => out.push({ topic, env }),
+    keyFor: () => KEY,
+    timeZone: "UTC",
+    now: () => 1_700_000_000_000,
+  });
   return { s, out };
 }
 
-function fromDevice(method: "SET" | "PUSH" | "GETACK" | "SETACK", namespace: string, payload: Record<string, unknown>, messageId?: string): Envelope {
+function fromDevice(
+  method: "SET" | "PUSH" | "GETACK" | "SETACK",
+  namespace: string,
+  payload: Record<string, unknown>,
+  messageId?: string,
+): Envelope {
   return buildMessage({ method, namespace, payload, key: KEY, from: `/appliance/${UUID}/publish`, messageId });
 }
 
 describe("CloudSession (what the cloud answers a device)", () => {
   it("answers a PUSH Bind with no ACK but still sends the time, all to the device's subscribe topic", () => {
     const { s, out } = session();
-    const r = s.handle(UUID, `/appliance/${UUID}/publish`, fromDevice("PUSH", "Appliance.Control.Bind", { bind: { hardware: { type: "msl120" } } }));
+    const r = s.handle(
+      UUID,
+      `/appliance/${UUID}/publish`,
+      fromDevice("PUSH", "Appliance.Control.Bind", { bind: { hardware: { type: "msl120" } } }),
+    );
     assert.equal(r.handled, true);
     assert.equal(r.bind?.model, "msl120");
-    assert.deepEqual(out.map((o) => `${o.topic} ${o.env.header.method} ${o.env.header.namespace}`), [`/appliance/${UUID}/subscribe SET Appliance.System.Time`]);
+    assert.deepEqual(
+      out.map((o) => `${o.topic} ${o.env.header.method} ${o.env.header.namespace}`),
+      [`/appliance/${UUID}/subscribe SET Appliance.System.Time`],
+    );
     assert.ok(verifySign(out[0].env.header, KEY));
     assert.equal((out[0].env.payload as { time: { timestamp: number } }).time.timestamp, 1_700_000_000);
   });
@@ -41,11 +58,16 @@ describe("CloudSession (what the cloud answers a device)", () => {
     for (const bind of ["x", null, [], { hardware: 5, firmware: "y" }]) {
       assert.equal(s.handle(UUID, `/appliance/${UUID}/publish`, fromDevice("SET", "Appliance.Control.Bind", { bind })).handled, true);
     }
-    assert.deepEqual(parseBindInfo({ bind: { hardware: { type: "mss310", version: "2.0.0", macAddress: "48:E1:E9:00:00:01" }, firmware: { version: "2.1.4" } } }), {
-      model: "mss310",
-      firmware: "2.1.4",
-      hardwareVersion: "2.0.0",
-      mac: "48:e1:e9:00:00:01",
-    });
+    assert.deepEqual(
+      parseBindInfo({
+        bind: { hardware: { type: "mss310", version: "2.0.0", macAddress: "48:E1:E9:00:00:01" }, firmware: { version: "2.1.4" } },
+      }),
+      {
+        model: "mss310",
+        firmware: "2.1.4",
+        hardwareVersion: "2.0.0",
+        mac: "48:e1:e9:00:00:01",
+      },
+    );
   });
 });

@@ -29,7 +29,10 @@ describe("capability commands (against a fake session)", () => {
   it("setToggle uses legacy Control.Toggle on old firmware, and 'toggle' reads the state first", async () => {
     const s = new FakeSession({ [NS_TOGGLE]: {} }, (r) => (r.method === "GET" ? { toggle: { onoff: 1 } } : {}));
     assert.deepEqual(await setToggle(s, 0, "toggle"), { channel: 0, on: false });
-    assert.deepEqual(s.sent.map((r) => `${r.method} ${r.namespace}`), [`GET ${NS_TOGGLE}`, `SET ${NS_TOGGLE}`]);
+    assert.deepEqual(
+      s.sent.map((r) => `${r.method} ${r.namespace}`),
+      [`GET ${NS_TOGGLE}`, `SET ${NS_TOGGLE}`],
+    );
     assert.deepEqual(s.sent[1].payload, { channel: 0, toggle: { onoff: 0 } });
   });
 
@@ -47,7 +50,10 @@ describe("capability commands (against a fake session)", () => {
     const out = await setLight(s, { luminance: 30 });
     assert.equal(out.luminance, 30);
     assert.equal(out.on, true);
-    assert.deepEqual(s.sent.map((r) => `${r.method} ${r.namespace}`), [`GET ${NS_LIGHT}`, `SET ${NS_LIGHT}`, `SET ${NS_TOGGLEX}`]);
+    assert.deepEqual(
+      s.sent.map((r) => `${r.method} ${r.namespace}`),
+      [`GET ${NS_LIGHT}`, `SET ${NS_LIGHT}`, `SET ${NS_TOGGLEX}`],
+    );
     await assert.rejects(setLight(s, { rgb: 0xff0000 }), isCode("UNSUPPORTED", /no colour LEDs/));
   });
 
@@ -55,10 +61,18 @@ describe("capability commands (against a fake session)", () => {
     const s = new FakeSession({ [NS_ELECTRICITY]: {}, [NS_CONSUMPTIONX]: {} }, (r) =>
       r.namespace === NS_ELECTRICITY
         ? { electricity: { channel: 0, current: 1500, voltage: 2301, power: 345000 } }
-        : { consumptionx: [{ date: "2024-01-02", time: 2, value: 5 }, { date: "2024-01-01", time: 1, value: 3 }] },
+        : {
+            consumptionx: [
+              { date: "2024-01-02", time: 2, value: 5 },
+              { date: "2024-01-01", time: 1, value: 3 },
+            ],
+          },
     );
     assert.deepEqual(await getElectricity(s), { channel: 0, current: 1.5, voltage: 230.1, power: 345 });
-    assert.deepEqual((await getConsumption(s)).map((d) => d.date), ["2024-01-01", "2024-01-02"]);
+    assert.deepEqual(
+      (await getConsumption(s)).map((d) => d.date),
+      ["2024-01-01", "2024-01-02"],
+    );
   });
 
   it("requestMultiple refuses more requests than the device's maxCmdNum before sending", async () => {

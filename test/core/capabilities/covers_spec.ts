@@ -55,10 +55,18 @@ describe("covers: garage doors and roller shutters (core)", () => {
   describe("codecs (shapes from the msg100 4.2.1 and mrs100 2.1.2 captures)", () => {
     it("garage State as an object (msg100 GET) or a list (push, msg200)", () => {
       assert.deepEqual(parseGarageState({ state: { channel: 0, open: 1, lmTime: 0 } }), [{ channel: 0, open: true, lmTime: 0 }]);
-      assert.deepEqual(parseGarageState({ state: [{ channel: 2, open: 0, lmTime: 5, doorEnable: 1 }, { channel: 1, open: 1 }] }), [
-        { channel: 1, open: true },
-        { channel: 2, open: false, lmTime: 5, doorEnable: 1 },
-      ]);
+      assert.deepEqual(
+        parseGarageState({
+          state: [
+            { channel: 2, open: 0, lmTime: 5, doorEnable: 1 },
+            { channel: 1, open: 1 },
+          ],
+        }),
+        [
+          { channel: 1, open: true },
+          { channel: 2, open: false, lmTime: 5, doorEnable: 1 },
+        ],
+      );
       assert.deepEqual(parseGarageState({ state: { channel: 0, open: 1, lmTime: 0, execute: 1 } })[0].execute, 1);
     });
 
@@ -90,7 +98,10 @@ describe("covers: garage doors and roller shutters (core)", () => {
       const st: MutableDeviceState = { toggles: new Map(), abilities: ROLLER };
       const caps = composeCapabilities(ROLLER);
       const apply = (env: Envelope) => reduceEnvelope(caps, env, "push")?.(st) ?? [];
-      assert.deepEqual(apply(push(NS_ROLLER_STATE, { state: [{ channel: 0, state: 1 }] })).map((e) => e.type === "cover" && e.cover.state), ["opening"]);
+      assert.deepEqual(
+        apply(push(NS_ROLLER_STATE, { state: [{ channel: 0, state: 1 }] })).map((e) => e.type === "cover" && e.cover.state),
+        ["opening"],
+      );
       apply(push(NS_ROLLER_POSITION, { position: [{ channel: 0, position: 40 }] }));
       const ev = apply(push(NS_ROLLER_STATE, { state: [{ channel: 0, state: 0, stoppedBy: 0 }] }));
       assert.equal(ev.length, 1);
@@ -102,7 +113,8 @@ describe("covers: garage doors and roller shutters (core)", () => {
     it("a garage push reports open and closed; the same reading twice is one event", () => {
       const st: MutableDeviceState = { toggles: new Map(), abilities: GARAGE };
       const caps = composeCapabilities(GARAGE);
-      const apply = (open: number) => reduceEnvelope(caps, push(NS_GARAGE_STATE, { state: [{ channel: 0, open, lmTime: 1 }] }), "push")?.(st) ?? [];
+      const apply = (open: number) =>
+        reduceEnvelope(caps, push(NS_GARAGE_STATE, { state: [{ channel: 0, open, lmTime: 1 }] }), "push")?.(st) ?? [];
       assert.equal(apply(1).length, 1);
       assert.equal(apply(1).length, 0);
       const ev = apply(0);
@@ -172,9 +184,15 @@ describe("covers: garage doors and roller shutters (core)", () => {
     });
 
     it("refuses what a model cannot do, saying what it can", async () => {
-      await assert.rejects(coverCommand(garage(0), 0, { action: "position", position: 40 }), isCode("UNSUPPORTED", /This fake is a garage door opener: it can open and close, not go to 40 %/));
+      await assert.rejects(
+        coverCommand(garage(0), 0, { action: "position", position: 40 }),
+        isCode("UNSUPPORTED", /This fake is a garage door opener: it can open and close, not go to 40 %/),
+      );
       await assert.rejects(coverCommand(garage(0), 0, { action: "stop" }), isCode("UNSUPPORTED", /not stop/));
-      await assert.rejects(coverCommand(new FakeSession({ [NS_TOGGLEX]: {} }), 0, { action: "open" }), isCode("UNSUPPORTED", /not a garage door opener or a roller shutter.*meross-toggle/));
+      await assert.rejects(
+        coverCommand(new FakeSession({ [NS_TOGGLEX]: {} }), 0, { action: "open" }),
+        isCode("UNSUPPORTED", /not a garage door opener or a roller shutter.*meross-toggle/),
+      );
       await assert.rejects(coverCommand(garage(0), 3, { action: "read" }), isCode("BAD_INPUT", /Door 3 does not exist.*channels\) 0/));
     });
 

@@ -28,7 +28,14 @@ describe("electricity codec (docs/protocol.md §6.9)", () => {
     assert.deepEqual(parseElectricity(fixture("mss305.json").electricity), { channel: 0, current: 0.29, voltage: 233.1, power: 5.297 });
   });
 
-  for (const bad of [null, {}, { electricity: {} }, { electricity: { current: 1, voltage: 2 } }, { electricity: { current: "x", voltage: 1, power: 1 } }, "e"]) {
+  for (const bad of [
+    null,
+    {},
+    { electricity: {} },
+    { electricity: { current: 1, voltage: 2 } },
+    { electricity: { current: "x", voltage: 1, power: 1 } },
+    "e",
+  ]) {
     it(`garbage ${JSON.stringify(bad)} is BAD_RESPONSE`, () => {
       assert.throws(() => parseElectricity(bad), isCode("BAD_RESPONSE"));
     });

@@ -85,7 +85,10 @@ describe("energy: units, days and the rising total", () => {
     it("localDate applies the System.Time rule in force (23:30 UTC is already tomorrow in Berlin summer time)", () => {
       const t = Date.UTC(2024, 5, 12, 23, 30) / 1000;
       assert.equal(localDate(t), "2024-06-12");
-      const rules = [[Date.UTC(2024, 2, 31, 1) / 1000, 7200, 1], [Date.UTC(2024, 9, 27, 1) / 1000, 3600, 0]];
+      const rules = [
+        [Date.UTC(2024, 2, 31, 1) / 1000, 7200, 1],
+        [Date.UTC(2024, 9, 27, 1) / 1000, 3600, 0],
+      ];
       assert.equal(localDate(t, rules), "2024-06-13");
       assert.equal(localDate(Date.UTC(2024, 11, 1, 22, 59) / 1000, rules), "2024-12-01");
       assert.equal(localDate(Date.UTC(2024, 11, 1, 23, 0) / 1000, rules), "2024-12-02");

@@ -100,7 +100,10 @@ describe("light codec (docs/protocol.md §6.7)", () => {
       ["RebeccaPurple", [102, 51, 153]],
       ["light goldenrod yellow", [250, 250, 210]],
       ["grey", [128, 128, 128]],
-      [[1, 2, 3], [1, 2, 3]],
+      [
+        [1, 2, 3],
+        [1, 2, 3],
+      ],
       [{ r: 10, g: 20, b: 30 }, [10, 20, 30]],
       [{ red: "10", green: 20, blue: 30 }, [10, 20, 30]],
       [{ h: 240, s: 100, v: 100 }, [0, 0, 255]],
@@ -243,7 +246,9 @@ describe("light codec (docs/protocol.md §6.7)", () => {
 
   describe("buildLightSet", () => {
     it("sets colour + brightness with capacity 5", () => {
-      assert.deepEqual(buildLightSet({ rgb: 0xff0000, luminance: 40 }, 7), { light: { channel: 0, rgb: 0xff0000, luminance: 40, capacity: 5 } });
+      assert.deepEqual(buildLightSet({ rgb: 0xff0000, luminance: 40 }, 7), {
+        light: { channel: 0, rgb: 0xff0000, luminance: 40, capacity: 5 },
+      });
     });
 
     it("sets white + brightness with capacity 6", () => {
@@ -267,7 +272,9 @@ describe("light codec (docs/protocol.md §6.7)", () => {
 
     it("passes onoff and transform through, and allows an onoff-only SET without capacity", () => {
       assert.deepEqual(buildLightSet({ onoff: 1 }, 5), { light: { channel: 0, onoff: 1 } });
-      assert.deepEqual(buildLightSet({ luminance: 5, transform: 0 }, 4), { light: { channel: 0, luminance: 5, capacity: 4, transform: 0 } });
+      assert.deepEqual(buildLightSet({ luminance: 5, transform: 0 }, 4), {
+        light: { channel: 0, luminance: 5, capacity: 4, transform: 0 },
+      });
     });
 
     it("refuses colour on a white-only bulb with a sentence that says what to do", () => {

@@ -32,19 +32,32 @@ describe("fade planning", () => {
     const last = steps[steps.length - 1];
     assert.deepEqual(last, { atMs: 3000, luminance: 90, temperature: 100 });
     const gaps = steps.slice(1).map((s, i) => s.atMs - steps[i].atMs);
-    assert.ok(gaps.every((g) => g >= 55), "never faster than the coalescer's floor");
+    assert.ok(
+      gaps.every((g) => g >= 55),
+      "never faster than the coalescer's floor",
+    );
     const lum = steps.map((s) => s.luminance ?? 0);
-    assert.deepEqual([...lum].sort((a, b) => a - b), lum, "brightness rises step by step");
+    assert.deepEqual(
+      [...lum].sort((a, b) => a - b),
+      lum,
+      "brightness rises step by step",
+    );
     assert.ok(new Set(steps.map((s) => s.temperature)).size > 5, "white temperature interpolates when both ends are white");
   });
 
   it("interpolates a colour only when the light already shows a colour, and jumps otherwise", () => {
     const red = { on: true, luminance: 50, temperature: 1, rgb: 0xff0000, mode: "rgb" };
     const mid = planFade(red, { rgb: 0x0000ff }, 1000);
-    assert.ok(mid.some((s) => s.rgb !== 0xff0000 && s.rgb !== 0x0000ff), "passes through in-between colours");
+    assert.ok(
+      mid.some((s) => s.rgb !== 0xff0000 && s.rgb !== 0x0000ff),
+      "passes through in-between colours",
+    );
     assert.equal(mid[mid.length - 1].rgb, 0x0000ff);
     const fromWhite = planFade(WHITE, { rgb: 0x0000ff, luminance: 50 }, 1000);
-    assert.ok(fromWhite.every((s) => s.rgb === 0x0000ff), "white → colour switches colour at once");
+    assert.ok(
+      fromWhite.every((s) => s.rgb === 0x0000ff),
+      "white → colour switches colour at once",
+    );
   });
 
   it("starts a light that is off at brightness 1, and a fade to off ends with an off step", () => {
@@ -114,7 +127,10 @@ describe("one round trip for light commands (fake session)", () => {
     const s = new FakeSession({ [NS_LIGHT]: { capacity: 6 }, [NS_TOGGLEX]: {}, [NS_MULTIPLE]: { maxCmdNum: 5 } }, multipleEcho);
     (s.state.toggles as Map<number, boolean>).set(0, true);
     await setLight(s, { luminance: 60 });
-    assert.deepEqual(s.sent.filter((r) => r.method === "SET").map((r) => r.namespace), [NS_LIGHT]);
+    assert.deepEqual(
+      s.sent.filter((r) => r.method === "SET").map((r) => r.namespace),
+      [NS_LIGHT],
+    );
 
     const fan = new FakeSession({ [NS_LIGHT]: { capacity: 4 }, [NS_TOGGLEX]: {} }, (r) =>
       r.method === "GET" ? { light: { capacity: 4, channel: 1, luminance: 100, onoff: 0 } } : {},
@@ -171,7 +187,11 @@ describe("Light.Effect and Fan codecs", () => {
     const s = new FakeSession({ [NS_FAN]: {} }, (r) => (r.method === "GET" ? { fan: [{ channel: 0, speed: 1, maxSpeed: 4 }] } : {}));
     assert.deepEqual(await setFanSpeed(s, "max"), { channel: 0, speed: 4, maxSpeed: 4 });
     await setFanSpeed(s, 2);
-    assert.deepEqual(s.sent.map((r) => r.method), ["GET", "SET", "SET"], "maxSpeed is read once");
+    assert.deepEqual(
+      s.sent.map((r) => r.method),
+      ["GET", "SET", "SET"],
+      "maxSpeed is read once",
+    );
     assert.deepEqual(s.sent[2].payload, { fan: [{ channel: 0, speed: 2 }] });
     await assert.rejects(setFanSpeed(s, 5), isCode("BAD_INPUT", /0 \(stopped\) to 4/));
     await assert.rejects(setFanSpeed(new FakeSession({ [NS_LIGHT]: {} }), 1), isCode("UNSUPPORTED", /no fan/));

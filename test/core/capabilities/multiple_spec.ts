@@ -30,16 +30,28 @@ describe("Multiple codec (docs/protocol.md §6.8)", () => {
   it("refuses empty lists, bad methods, nested Multiple and non-object payloads", () => {
     assert.throws(() => buildMultiplePayload([]), isCode("BAD_INPUT"));
     assert.throws(() => buildMultiplePayload(null as unknown as []), isCode("BAD_INPUT"));
-    assert.throws(() => buildMultiplePayload([{ method: "GETACK", namespace: "Appliance.System.All", payload: {} }]), isCode("BAD_INPUT", /GET, SET or PUSH/));
-    assert.throws(() => buildMultiplePayload([{ method: "SET", namespace: "Appliance.Control.Multiple", payload: {} }]), isCode("BAD_INPUT", /namespace/));
-    assert.throws(() => buildMultiplePayload([{ method: "GET", namespace: "Appliance.System.All", payload: [] as unknown as Record<string, unknown> }]), isCode("BAD_INPUT", /payload/));
+    assert.throws(
+      () => buildMultiplePayload([{ method: "GETACK", namespace: "Appliance.System.All", payload: {} }]),
+      isCode("BAD_INPUT", /GET, SET or PUSH/),
+    );
+    assert.throws(
+      () => buildMultiplePayload([{ method: "SET", namespace: "Appliance.Control.Multiple", payload: {} }]),
+      isCode("BAD_INPUT", /namespace/),
+    );
+    assert.throws(
+      () => buildMultiplePayload([{ method: "GET", namespace: "Appliance.System.All", payload: [] as unknown as Record<string, unknown> }]),
+      isCode("BAD_INPUT", /payload/),
+    );
   });
 
   it("parses a reply with a mix of GETACK and ERROR entries", () => {
     const reply = {
       multiple: [
         { header: { messageId: "a", method: "GETACK", namespace: "Appliance.System.All", timestamp: 1, sign: "x" }, payload: { all: {} } },
-        { header: { messageId: "b", method: "ERROR", namespace: "Appliance.Control.Foo", timestamp: 1, sign: "x" }, payload: { error: { code: 5000 } } },
+        {
+          header: { messageId: "b", method: "ERROR", namespace: "Appliance.Control.Foo", timestamp: 1, sign: "x" },
+          payload: { error: { code: 5000 } },
+        },
         { header: { messageId: "c", method: "SETACK", namespace: "Appliance.Control.ToggleX", timestamp: 1, sign: "x" } },
       ],
     };
@@ -51,7 +63,14 @@ describe("Multiple codec (docs/protocol.md §6.8)", () => {
     assert.deepEqual(envs[2].payload, {});
   });
 
-  for (const bad of [null, {}, { multiple: {} }, { multiple: [1] }, { multiple: [{ header: { messageId: "a" } }] }, { multiple: [{ header: { messageId: "a", method: "GETACK", namespace: "n" }, payload: 3 }] }]) {
+  for (const bad of [
+    null,
+    {},
+    { multiple: {} },
+    { multiple: [1] },
+    { multiple: [{ header: { messageId: "a" } }] },
+    { multiple: [{ header: { messageId: "a", method: "GETACK", namespace: "n" }, payload: 3 }] },
+  ]) {
     it(`garbage ${JSON.stringify(bad)} is BAD_RESPONSE`, () => {
       assert.throws(() => parseMultipleReply(bad), isCode("BAD_RESPONSE", /Multiple/));
     });

@@ -75,6 +75,9 @@ describe("capability reducers (replies and pushes → state)", () => {
     assert.ok(s.abilities && NS_LIGHT in s.abilities);
     assert.equal(s.toggles.get(0), true);
     assert.equal(s.light?.on, true);
-    assert.deepEqual(events.map((e) => e.type), ["toggle", "light", "info"]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["toggle", "light", "info"],
+    );
   });
 });

@@ -23,8 +23,14 @@ describe("capability registry", () => {
   });
 
   it("composes a bulb with light and toggle, and a legacy plug through Control.Toggle", () => {
-    assert.deepEqual(composeCapabilities({ [NS_LIGHT]: { capacity: 6 }, [NS_TOGGLEX]: {} }).map((c) => c.name), ["system", "toggle", "light"]);
-    assert.deepEqual(composeCapabilities({ [NS_TOGGLE]: {} }).map((c) => c.name), ["system", "toggle"]);
+    assert.deepEqual(
+      composeCapabilities({ [NS_LIGHT]: { capacity: 6 }, [NS_TOGGLEX]: {} }).map((c) => c.name),
+      ["system", "toggle", "light"],
+    );
+    assert.deepEqual(
+      composeCapabilities({ [NS_TOGGLE]: {} }).map((c) => c.name),
+      ["system", "toggle"],
+    );
   });
 
   it("assumes every capability before the ability list is known", () => {

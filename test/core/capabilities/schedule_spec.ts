@@ -43,8 +43,17 @@ describe("schedule capability: codec", () => {
 
   it("reads a timer entry: minutes after midnight, week bits, on/off action", () => {
     const t = parseTimerEntry({
-      id: "1111111111111111", alias: "", type: 1, enable: 1, channel: 0, createTime: 1, week: 0x80 | 0b0000010,
-      time: 1252, sunOffset: 0, duration: 0, extend: { toggle: { onoff: 1, lmTime: 0 } },
+      id: "1111111111111111",
+      alias: "",
+      type: 1,
+      enable: 1,
+      channel: 0,
+      createTime: 1,
+      week: 0x80 | 0b0000010,
+      time: 1252,
+      sunOffset: 0,
+      duration: 0,
+      extend: { toggle: { onoff: 1, lmTime: 0 } },
     });
     assert.equal(t.time, "20:52");
     assert.deepEqual(t.days, ["mon"]);
@@ -146,14 +155,23 @@ describe("schedule capability: over HTTP against the simulator", () => {
     const timer = await addTimer(dev, { days: ["mon", "tue"], time: "07:30", on: true, name: "wake" });
     const trigger = await addTrigger(dev, { afterOnMinutes: 30 });
     let list = await listSchedules(dev);
-    assert.deepEqual(list.timers.map((t) => [t.id, t.time, t.days, t.on, t.alias]), [[timer.id, "07:30", ["mon", "tue"], true, "wake"]]);
-    assert.deepEqual(list.triggers.map((t) => [t.id, t.afterOnMinutes, t.enabled]), [[trigger.id, 30, true]]);
+    assert.deepEqual(
+      list.timers.map((t) => [t.id, t.time, t.days, t.on, t.alias]),
+      [[timer.id, "07:30", ["mon", "tue"], true, "wake"]],
+    );
+    assert.deepEqual(
+      list.triggers.map((t) => [t.id, t.afterOnMinutes, t.enabled]),
+      [[trigger.id, 30, true]],
+    );
     assert.equal(sim.schedules.timers[0].time, 450);
 
     await changeSchedule(dev, timer.id, { time: "08:15", enabled: false });
     await changeSchedule(dev, trigger.id, { afterOnMinutes: 5 });
     list = await listSchedules(dev);
-    assert.deepEqual(list.timers.map((t) => [t.time, t.enabled, t.days, t.on]), [["08:15", false, ["mon", "tue"], true]]);
+    assert.deepEqual(
+      list.timers.map((t) => [t.time, t.enabled, t.days, t.on]),
+      [["08:15", false, ["mon", "tue"], true]],
+    );
     assert.equal(list.triggers[0].durationSeconds, 300);
 
     assert.deepEqual(await deleteSchedule(dev, timer.id), { kind: "timer", deleted: true });

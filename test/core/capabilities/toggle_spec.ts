@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  buildToggleSet,
-  buildToggleXSet,
-  parseOnOffInput,
-  parseTogglePayload,
-  parseToggleXPayload,
-} from "../../../src/core/capabilities";
+import { buildToggleSet, buildToggleXSet, parseOnOffInput, parseTogglePayload, parseToggleXPayload } from "../../../src/core/capabilities";
 import { isCode } from "../../helpers/errors";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/traces", name), "utf8"));
@@ -34,7 +28,13 @@ describe("toggle codec (docs/protocol.md §6.5, §6.6)", () => {
     });
 
     it("sorts several channels of a power strip and tolerates string numbers", () => {
-      const p = { togglex: [{ channel: 2, onoff: 0 }, { channel: "1", onoff: "1", lmTime: "5" }, { channel: 0, onoff: 1 }] };
+      const p = {
+        togglex: [
+          { channel: 2, onoff: 0 },
+          { channel: "1", onoff: "1", lmTime: "5" },
+          { channel: 0, onoff: 1 },
+        ],
+      };
       assert.deepEqual(parseToggleXPayload(p), [
         { channel: 0, on: true },
         { channel: 1, on: true, lmTime: 5 },
@@ -54,7 +54,16 @@ describe("toggle codec (docs/protocol.md §6.5, §6.6)", () => {
       assert.deepEqual(parseToggleXPayload([{ channel: 0, onoff: 0 }]), [{ channel: 0, on: false }]);
     });
 
-    for (const bad of [null, 3, "on", {}, { togglex: null }, { togglex: [5] }, { togglex: { channel: 0 } }, { togglex: [{ onoff: "x" }] }]) {
+    for (const bad of [
+      null,
+      3,
+      "on",
+      {},
+      { togglex: null },
+      { togglex: [5] },
+      { togglex: { channel: 0 } },
+      { togglex: [{ onoff: "x" }] },
+    ]) {
       it(`garbage ${JSON.stringify(bad)} is BAD_RESPONSE`, () => {
         assert.throws(() => parseToggleXPayload(bad), isCode("BAD_RESPONSE", /ToggleX/));
       });

@@ -88,7 +88,9 @@ describe("waitForArrival (a device logging in to the broker after onboarding)", 
     try {
       const dev = await connect(DEVICE_A);
       await dev.close();
-      await new Promise<void>((resolve) => (broker.isConnected(DEVICE_A.uuid) ? broker.once("device-disconnected", () => resolve()) : resolve()));
+      await new Promise<void>((resolve) =>
+        broker.isConnected(DEVICE_A.uuid) ? broker.once("device-disconnected", () => resolve()) : resolve(),
+      );
       const arrival = await watcher.wait({ mac: DEVICE_A.mac, uuid: DEVICE_A.uuid, timeoutMs: 10_000 });
       assert.equal(arrival.uuid, DEVICE_A.uuid);
       assert.equal(arrival.ms, 0);
@@ -104,7 +106,10 @@ describe("waitForArrival (a device logging in to the broker after onboarding)", 
     assert.equal(err.code, "TIMEOUT");
     assert.equal(err.reason, "refused");
     assert.match(err.message, /the broker refused the device's login/);
-    assert.match(err.message, /the key or userId the device was given does not match what the broker expects — onboard again with the key configured on the broker/);
+    assert.match(
+      err.message,
+      /the key or userId the device was given does not match what the broker expects — onboard again with the key configured on the broker/,
+    );
     assert.doesNotMatch(err.message, /the-key-the-device-got|key-of-device-a/);
   });
 
@@ -114,7 +119,10 @@ describe("waitForArrival (a device logging in to the broker after onboarding)", 
     const err = await rejection(waitForArrival({ broker, mac: sim.mac, uuid: sim.uuid, apAddress: sim.address, timeoutMs: 500 }));
     assert.equal(err.reason, "access-point");
     assert.match(err.message, new RegExp(`still in access-point mode at ${sim.address.replace(/\./g, "\\.")}`));
-    assert.match(err.message, /the Wi-Fi password or SSID was probably wrong, or the network is 5 GHz; the device only joins 2\.4 GHz networks/);
+    assert.match(
+      err.message,
+      /the Wi-Fi password or SSID was probably wrong, or the network is 5 GHz; the device only joins 2\.4 GHz networks/,
+    );
   });
 
   it("does not mistake a configured device at that address for one in access-point mode", async () => {
@@ -129,7 +137,10 @@ describe("waitForArrival (a device logging in to the broker after onboarding)", 
     const err = await rejection(waitForArrival({ broker, mac: DEVICE_A.mac, apAddress: gone, timeoutMs: 500 }));
     assert.equal(err.code, "TIMEOUT");
     assert.equal(err.reason, "no-connection");
-    assert.match(err.message, /the device left access-point mode but never reached the broker: check the broker host and port the device was given/);
+    assert.match(
+      err.message,
+      /the device left access-point mode but never reached the broker: check the broker host and port the device was given/,
+    );
     assert.match(err.message, /not 127\.0\.0\.1, for a real device/);
     assert.match(err.message, new RegExp(`port ${broker.port} is open, and that the broker speaks TLS`));
   });

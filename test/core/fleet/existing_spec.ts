@@ -47,7 +47,9 @@ function bind(key: string): Envelope {
     namespace: "Appliance.Control.Bind",
     key,
     from: `/appliance/${UUID}/publish`,
-    payload: { bind: { hardware: { type: "mss310", macAddress: "48:E1:E9:D5:84:42" }, firmware: { version: "6.1.8", innerIp: "192.168.1.50" } } },
+    payload: {
+      bind: { hardware: { type: "mss310", macAddress: "48:E1:E9:D5:84:42" }, firmware: { version: "6.1.8", innerIp: "192.168.1.50" } },
+    },
   });
 }
 
@@ -57,7 +59,11 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
 
   beforeEach(() => {
     link = new MemoryLink();
-    fleet = new ExistingFleet({ settings: () => ({ url: "mqtts://broker.lan" }), password: PASSWORD, connect: () => new MqttConnection(link, "mqtts://broker.lan:8883") });
+    fleet = new ExistingFleet({
+      settings: () => ({ url: "mqtts://broker.lan" }),
+      password: PASSWORD,
+      connect: () => new MqttConnection(link, "mqtts://broker.lan:8883"),
+    });
   });
   afterEach(() => fleet.close());
 
@@ -67,7 +73,10 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
     const seen = nextEvent(fleet.events, "device");
     link.fromDevice(bind(KEY));
     const p = await seen;
-    assert.deepEqual([p.uuid, p.ip, p.model, p.firmware, p.mac, p.listening], [UUID, "192.168.1.50", "mss310", "6.1.8", "48:e1:e9:d5:84:42", true]);
+    assert.deepEqual(
+      [p.uuid, p.ip, p.model, p.firmware, p.mac, p.listening],
+      [UUID, "192.168.1.50", "mss310", "6.1.8", "48:e1:e9:d5:84:42", true],
+    );
     assert.equal(fleet.isListening(UUID), true);
     assert.deepEqual(fleet.binding(UUID), { keyOwner: "cfg-a", mac: "48:e1:e9:d5:84:42" });
     const ack = link.published.find((m) => m.env.header.method === "SETACK");
@@ -82,7 +91,14 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
     let pushes = 0;
     fleet.events.on("push", () => pushes++);
     link.fromDevice(bind("somebody-elses-key"));
-    link.fromDevice(buildMessage({ method: "PUSH", namespace: "Appliance.Control.ToggleX", key: "forged", payload: { togglex: [{ channel: 0, onoff: 1 }] } }));
+    link.fromDevice(
+      buildMessage({
+        method: "PUSH",
+        namespace: "Appliance.Control.ToggleX",
+        key: "forged",
+        payload: { togglex: [{ channel: 0, onoff: 1 }] },
+      }),
+    );
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(fleet.devices(), []);
     assert.equal(pushes, 0);
@@ -93,7 +109,9 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
     fleet.useKeys("cfg-a", () => [KEY]);
     link.up();
     const push = nextEvent(fleet.events, "push");
-    link.fromDevice(buildMessage({ method: "PUSH", namespace: "Appliance.Control.ToggleX", key: KEY, payload: { togglex: [{ channel: 0, onoff: 1 }] } }));
+    link.fromDevice(
+      buildMessage({ method: "PUSH", namespace: "Appliance.Control.ToggleX", key: KEY, payload: { togglex: [{ channel: 0, onoff: 1 }] } }),
+    );
     const got = await push;
     assert.equal(got.uuid, UUID);
     assert.equal(got.envelope.header.namespace, "Appliance.Control.ToggleX");
@@ -118,7 +136,10 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
 
   it("an unusable URL rejects connection() and endpoint() with a sentence saying what to enter", async () => {
     const empty = new ExistingFleet({ settings: () => ({ url: " " }) });
-    await assert.rejects(empty.connection(), (err: Error & { code?: string }) => err.code === "BAD_INPUT" && /mqtts:\/\/host:8883/.test(err.message));
+    await assert.rejects(
+      empty.connection(),
+      (err: Error & { code?: string }) => err.code === "BAD_INPUT" && /mqtts:\/\/host:8883/.test(err.message),
+    );
     await assert.rejects(empty.endpoint());
     assert.equal(empty.settingsError?.code, "BAD_INPUT");
     const http = new ExistingFleet({ settings: () => ({ url: "http://nope" }) });
@@ -153,10 +174,12 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
       link.fromDevice(bind(KEY));
       const watcher = new ArrivalWatcher(fleet);
       try {
-        const err = await watcher.wait({ uuid: UUID, mac: "48:e1:e9:d5:84:42", timeoutMs: 50, apAddress: `127.0.0.1:${await freePort()}` }).then(
-          () => assert.fail("resolved from an old presence"),
-          (e: unknown) => e,
-        );
+        const err = await watcher
+          .wait({ uuid: UUID, mac: "48:e1:e9:d5:84:42", timeoutMs: 50, apAddress: `127.0.0.1:${await freePort()}` })
+          .then(
+            () => assert.fail("resolved from an old presence"),
+            (e: unknown) => e,
+          );
         assert.ok(err instanceof ArrivalError);
         assert.equal(err.reason, "no-connection");
         assert.match(err.message, /did not show up on the MQTT broker within/);

@@ -22,7 +22,13 @@ function fakeDevice(opts: { abilities: string[]; channels?: number[]; fail?: unk
 function poller(device: MerossDevice | Promise<MerossDevice>, skip = false) {
   const online: boolean[] = [];
   const failed: unknown[] = [];
-  const p = new Poller({ intervalMs: 60_000, device: () => Promise.resolve(device), skip: () => skip, online: (o) => online.push(o), failed: (e) => failed.push(e) });
+  const p = new Poller({
+    intervalMs: 60_000,
+    device: () => Promise.resolve(device),
+    skip: () => skip,
+    online: (o) => online.push(o),
+    failed: (e) => failed.push(e),
+  });
   return { p, online, failed };
 }
 
@@ -65,7 +71,12 @@ describe("Poller (reading devices that never push)", () => {
   it("runs one poll at a time and marks the changes it causes as coming from the poll", async () => {
     let release: (d: MerossDevice) => void = () => undefined;
     const { device, reads } = fakeDevice({ abilities: [NS.TOGGLEX] });
-    const p = new Poller({ intervalMs: 60_000, device: () => new Promise<MerossDevice>((r) => (release = r)), online: () => undefined, failed: () => undefined });
+    const p = new Poller({
+      intervalMs: 60_000,
+      device: () => new Promise<MerossDevice>((r) => (release = r)),
+      online: () => undefined,
+      failed: () => undefined,
+    });
     const first = p.pollOnce();
     assert.equal(p.polling, true);
     await p.pollOnce();

@@ -80,10 +80,16 @@ describe("fleet registry: keys, presence and identity bindings", () => {
       assert.deepEqual(reg.binding("u1"), { mac: "aa:bb:cc:dd:ee:ff", keyOwner: "other" });
       reg.drop("u2");
       reg.drop("u2");
-      assert.deepEqual(seen.filter(([n]) => n === "gone"), [["gone", { uuid: "u2" }]]);
+      assert.deepEqual(
+        seen.filter(([n]) => n === "gone"),
+        [["gone", { uuid: "u2" }]],
+      );
       seen.length = 0;
       reg.replay();
-      assert.deepEqual(seen.map(([n, p]) => [n, (p as { uuid: string }).uuid]), [["device", "u1"]]);
+      assert.deepEqual(
+        seen.map(([n, p]) => [n, (p as { uuid: string }).uuid]),
+        [["device", "u1"]],
+      );
       reg.clear(true);
       assert.equal(reg.size, 0);
       assert.equal(reg.binding("u1"), undefined);

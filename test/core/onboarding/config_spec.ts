@@ -26,9 +26,18 @@ describe("config codec (docs/protocol.md §3.2, §3.8, §5.2)", () => {
       assert.throws(() => buildConfigKeyPayload({ host: "", port: 8883, key: "", userId: 0 }), isCode("BAD_INPUT", /host/));
       assert.throws(() => buildConfigKeyPayload({ host: "h", port: 0, key: "", userId: 0 }), isCode("BAD_INPUT", /port.*1 to 65535/));
       assert.throws(() => buildConfigKeyPayload({ host: "h", port: 65536, key: "", userId: 0 }), isCode("BAD_INPUT", /port/));
-      assert.throws(() => buildConfigKeyPayload({ host: "h", port: 1, secondPort: 70000, key: "", userId: 0 }), isCode("BAD_INPUT", /second port/));
-      assert.throws(() => buildConfigKeyPayload({ host: "h", port: 1, key: null as unknown as string, userId: 0 }), isCode("BAD_INPUT", /key/));
-      assert.throws(() => buildConfigKeyPayload(null as unknown as { host: string; port: number; key: string; userId: number }), isCode("BAD_INPUT"));
+      assert.throws(
+        () => buildConfigKeyPayload({ host: "h", port: 1, secondPort: 70000, key: "", userId: 0 }),
+        isCode("BAD_INPUT", /second port/),
+      );
+      assert.throws(
+        () => buildConfigKeyPayload({ host: "h", port: 1, key: null as unknown as string, userId: 0 }),
+        isCode("BAD_INPUT", /key/),
+      );
+      assert.throws(
+        () => buildConfigKeyPayload(null as unknown as { host: string; port: number; key: string; userId: number }),
+        isCode("BAD_INPUT"),
+      );
     });
 
     it("does not echo the key in errors", () => {

@@ -47,7 +47,10 @@ describe("re-binding a device the Meross app set up (docs/protocol.md §3.2)", f
           broker: { host: "127.0.0.1", port: broker.port, userId: 7 },
           onStep: (s) => names.push(s.name),
         });
-        assert.deepEqual(result.steps.map((s) => s.name), names);
+        assert.deepEqual(
+          result.steps.map((s) => s.name),
+          names,
+        );
         assert.equal(names[names.length - 1], "set key");
         assert.ok(result.steps.every((s) => s.ok));
         assert.equal(result.device.uuid, sim.uuid);
@@ -82,7 +85,10 @@ describe("re-binding a device the Meross app set up (docs/protocol.md §3.2)", f
       "WRONG_KEY",
     );
     assert.ok(err instanceof RebindError);
-    assert.deepEqual(err.steps.map((s) => [s.name, s.ok]), [["read device", false]]);
+    assert.deepEqual(
+      err.steps.map((s) => [s.name, s.ok]),
+      [["read device", false]],
+    );
     assert.equal(sim.key, APP_KEY);
     assert.equal(sim.gateway?.host, APP_BROKER.host);
     assert.ok(!err.message.includes("guess") && !err.message.includes(NEW_KEY));
@@ -92,7 +98,11 @@ describe("re-binding a device the Meross app set up (docs/protocol.md §3.2)", f
     const sim = await appPaired("mss310");
     let requests = 0;
     sim.on("request", () => requests++);
-    await rejectsWith(rebind({ address: sim.address, currentKey: APP_KEY, newKey: NEW_KEY, broker: { host: "127.0.0.1", port: 70000 } }), "BAD_INPUT", /65535/);
+    await rejectsWith(
+      rebind({ address: sim.address, currentKey: APP_KEY, newKey: NEW_KEY, broker: { host: "127.0.0.1", port: 70000 } }),
+      "BAD_INPUT",
+      /65535/,
+    );
     await rejectsWith(rebind({ address: sim.address, currentKey: APP_KEY, newKey: NEW_KEY, broker: { host: " " } }), "BAD_INPUT", /host/);
     assert.equal(requests, 0);
   });

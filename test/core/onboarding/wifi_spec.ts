@@ -70,8 +70,14 @@ describe("Wi-Fi codec (docs/protocol.md §3.3–§3.5)", () => {
   });
 
   it("describeNetwork reads like 'MyNet (WPA2PSK/AES, 80%)'", () => {
-    assert.equal(describeNetwork({ ssid: "MyNet", bssid: "", channel: 6, signal: 80, encryption: 6, cipher: 3 }), "MyNet (WPA2PSK/AES, 80%)");
-    assert.equal(describeNetwork({ ssid: "", bssid: "", channel: 6, signal: 5, encryption: 42, cipher: 0 }), "(hidden network) (encryption 42/NONE, 5%)");
+    assert.equal(
+      describeNetwork({ ssid: "MyNet", bssid: "", channel: 6, signal: 80, encryption: 6, cipher: 3 }),
+      "MyNet (WPA2PSK/AES, 80%)",
+    );
+    assert.equal(
+      describeNetwork({ ssid: "", bssid: "", channel: 6, signal: 5, encryption: 42, cipher: 0 }),
+      "(hidden network) (encryption 42/NONE, 5%)",
+    );
   });
 
   describe("buildWifiPayload", () => {
@@ -133,7 +139,10 @@ describe("Wi-Fi codec (docs/protocol.md §3.3–§3.5)", () => {
     });
 
     it("refuses missing device details with BAD_INPUT naming the field", () => {
-      assert.throws(() => buildWifiXPayload({ ssid: "a" }, "12345678", { type: "mss710", uuid: "", mac: "aa" }), isCode("BAD_INPUT", /uuid/));
+      assert.throws(
+        () => buildWifiXPayload({ ssid: "a" }, "12345678", { type: "mss710", uuid: "", mac: "aa" }),
+        isCode("BAD_INPUT", /uuid/),
+      );
       assert.throws(() => buildWifiXPayload({ ssid: "a" }, "12345678", undefined as unknown as typeof dev), isCode("BAD_INPUT"));
     });
   });

@@ -57,7 +57,10 @@ describe("MerossDevice over HTTP (simulated devices)", () => {
   it("addresses each channel of a power strip", async () => {
     const { sim, device } = await start("mss425");
     await device.setToggle(2, true);
-    assert.deepEqual(sim.state.channels.map((c) => c.on), [false, false, true, false]);
+    assert.deepEqual(
+      sim.state.channels.map((c) => c.on),
+      [false, false, true, false],
+    );
     await rejectsWith(device.getToggle(9), "BAD_INPUT", /Channel 9 does not exist/);
   });
 
@@ -139,7 +142,14 @@ describe("MerossDevice over MQTT and auto (simulated device on the embedded brok
     broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [KEY] });
     const b = broker;
     const connected = new Promise((r) => b.once("device-listening", r));
-    sim = await SimulatedDevice.start({ model: "msl120", key: KEY, port: 0, gateway: { host: "127.0.0.1", port: b.port }, userId: "0", mqttReconnectMs: 200 });
+    sim = await SimulatedDevice.start({
+      model: "msl120",
+      key: KEY,
+      port: 0,
+      gateway: { host: "127.0.0.1", port: b.port },
+      userId: "0",
+      mqttReconnectMs: 200,
+    });
     await connected;
     return { broker: b, sim };
   }

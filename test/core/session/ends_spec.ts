@@ -74,7 +74,11 @@ describe("a device session whose device stops answering", () => {
     const count = (c: string): number => codes.filter((x) => x === c).length;
     assert.equal(count("fulfilled"), 0, "nothing succeeded while the device hung");
     const allowed = new Set(["TIMEOUT", "UNREACHABLE", "BUSY"]);
-    assert.deepEqual([...new Set(codes)].filter((c) => !allowed.has(c)), [], "every command ended with TIMEOUT, UNREACHABLE or BUSY");
+    assert.deepEqual(
+      [...new Set(codes)].filter((c) => !allowed.has(c)),
+      [],
+      "every command ended with TIMEOUT, UNREACHABLE or BUSY",
+    );
     assert.ok(count("TIMEOUT") <= 2, `only the requests that went out timed out (${count("TIMEOUT")})`);
     assert.equal(count("UNREACHABLE") + count("BUSY"), 200 - count("TIMEOUT"), "every other command ended without being sent");
     assert.ok(w.sent - before <= 2, `the hung device was sent ${w.sent - before} requests, not 200`);

@@ -55,7 +55,13 @@ describe("device session (no network)", () => {
     const heard: DeviceEvent[] = [];
     d.events.on("event", (e) => heard.push(e));
     t.push(NS_TOGGLEX, { togglex: [{ channel: 0, onoff: 1 }] }, "someone-else");
-    assert.equal(d.handlePush({ header: { messageId: "x", namespace: NS_LIGHT, method: "PUSH", timestamp: 1, sign: "forged" }, payload: { light: { luminance: 1 } } }), false);
+    assert.equal(
+      d.handlePush({
+        header: { messageId: "x", namespace: NS_LIGHT, method: "PUSH", timestamp: 1, sign: "forged" },
+        payload: { light: { luminance: 1 } },
+      }),
+      false,
+    );
     assert.equal(d.toggles.size, 0);
     assert.equal(d.light, undefined);
     assert.deepEqual(heard, []);
