@@ -8,7 +8,7 @@ import { firstLanAddress } from "../core/net";
 import { IDENTITY_FILE, IdentityBook } from "../core/broker/identity";
 import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core/broker/broker";
-import { BIND_GRACE_MS } from "../core/arrival";
+import { BIND_GRACE_MS } from "../core/fleet/arrival";
 import { EXIT_OK, UsageError, intOption, list, parse, readSecretFile, reportError, str, type CliIo } from "./io";
 
 export const BROKER_HELP = `Usage: meross broker --certs DIR [options]

@@ -14,11 +14,12 @@ import {
   type StepLogEntry,
 } from "../core/onboarding";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
-import { ARRIVAL_TIMEOUT_MS, ArrivalError, ArrivalWatcher, type Arrival } from "../core/arrival";
+import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core/fleet/arrival";
 import { MerossBroker } from "../core/broker/broker";
 import { loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossError } from "../core/errors";
 import { brokerUrl } from "./broker";
+import { printStep as printOneStep, reportArrival } from "./arrival";
 import {
   EXIT_FAILED,
   EXIT_OK,
@@ -103,7 +104,7 @@ Examples:
 `;
 
 /** Devices push their Clock right after the Bind (docs/protocol.md §5.4); keep answering that long before stopping. */
-export const ARRIVAL_LINGER_MS = 1_500;
+export { ARRIVAL_LINGER_MS } from "./arrival";
 
 interface BrokerPlan {
   certs: string;
@@ -115,9 +116,7 @@ function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 
-function printStep(io: CliIo, s: StepLogEntry): void {
-  io.stderr.write(`meross onboard: ${s.ok ? "ok  " : "FAILED"} ${s.name}${s.detail ? ` (${s.detail})` : ""}\n`);
-}
+const printStep = (io: CliIo, s: StepLogEntry): void => printOneStep(io, "onboard", s);
 
 type WifiDetails = Omit<OnboardWifi, "password">;
 
@@ -332,32 +331,11 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
     return reportError(io, "onboard", err);
   }
 
-  const steps: StepLogEntry[] = [...result.steps];
   io.stderr.write(
     `meross onboard: waiting up to ${Math.round(plan.waitMs / 1000)} s for the device to join Wi-Fi and log in to the broker\n`,
   );
-  const t0 = Date.now();
   try {
-    const arrival: Arrival = await watcher.wait({
-      uuid: result.device.uuid,
-      mac: result.device.mac,
-      timeoutMs: plan.waitMs,
-      apAddress: opts.address ?? AP_ADDRESS,
-      signal: io.signal,
-    });
-    const step: StepLogEntry = { name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrival.uuid} at ${arrival.ip}` };
-    steps.push(step);
-    printStep(io, step);
-    await new Promise((r) => setTimeout(r, ARRIVAL_LINGER_MS));
-    printJson(io, { ...result, steps, arrival });
-    return EXIT_OK;
-  } catch (err) {
-    const e = err instanceof MerossError ? err : new MerossError("TIMEOUT", String(err));
-    const step: StepLogEntry = { name: "device arrived", ok: false, ms: Date.now() - t0, error: e.message };
-    steps.push(step);
-    printStep(io, step);
-    printJson(io, { ...result, steps, error: { ...e.toJSON(), ...(e instanceof ArrivalError ? { reason: e.reason } : {}) } });
-    return reportError(io, "onboard", e);
+    return await reportArrival(io, "onboard", watcher, result, plan.waitMs, opts.address ?? AP_ADDRESS);
   } finally {
     watcher.close();
     await broker.stop();

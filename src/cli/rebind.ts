@@ -7,12 +7,12 @@
 import { DEFAULT_REBIND_PORT, RebindError, rebind, type RebindOptions, type RebindResult } from "../core/onboarding/rebind";
 import type { StepLogEntry } from "../core/onboarding";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
-import { ARRIVAL_TIMEOUT_MS, ArrivalError, ArrivalWatcher } from "../core/fleet/arrival";
+import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core/fleet/arrival";
 import { MerossBroker } from "../core/broker/broker";
 import { loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossError } from "../core/errors";
 import { brokerUrl } from "./broker";
-import { ARRIVAL_LINGER_MS } from "./onboard";
+import { printStep as printOneStep, reportArrival } from "./arrival";
 import {
   EXIT_FAILED,
   EXIT_OK,
@@ -74,9 +74,7 @@ interface BrokerPlan {
   waitMs: number;
 }
 
-function printStep(io: CliIo, s: StepLogEntry): void {
-  io.stderr.write(`meross rebind: ${s.ok ? "ok  " : "FAILED"} ${s.name}${s.detail ? ` (${s.detail})` : ""}\n`);
-}
+const printStep = (io: CliIo, s: StepLogEntry): void => printOneStep(io, "rebind", s);
 
 function parseArgs(argv: string[], io: CliIo): { opts: RebindOptions; plan?: BrokerPlan } | "help" {
   const { values, positionals } = parse(argv, {
@@ -190,25 +188,7 @@ export async function rebindCommand(argv: string[], io: CliIo): Promise<number> 
     } catch (err) {
       return failed(io, err);
     }
-    const steps: StepLogEntry[] = [...result.steps];
-    const t0 = Date.now();
-    try {
-      const arrival = await watcher.wait({ uuid: result.device.uuid, mac: result.device.mac, timeoutMs: plan.waitMs, signal: io.signal });
-      const step: StepLogEntry = { name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrival.uuid} at ${arrival.ip}` };
-      steps.push(step);
-      printStep(io, step);
-      // Devices push their Clock right after the Bind (docs/protocol.md §5.4): keep answering briefly.
-      await new Promise((r) => setTimeout(r, ARRIVAL_LINGER_MS));
-      printJson(io, { ...result, steps, arrival });
-      return EXIT_OK;
-    } catch (err) {
-      const e = err instanceof MerossError ? err : new MerossError("TIMEOUT", String(err));
-      const step: StepLogEntry = { name: "device arrived", ok: false, ms: Date.now() - t0, error: e.message };
-      steps.push(step);
-      printStep(io, step);
-      printJson(io, { ...result, steps, error: { ...e.toJSON(), ...(e instanceof ArrivalError ? { reason: e.reason } : {}) } });
-      return reportError(io, "rebind", e);
-    }
+    return await reportArrival(io, "rebind", watcher, result, plan.waitMs);
   } finally {
     watcher.close();
     await broker.stop();
