@@ -3,6 +3,7 @@
  * the old mCurl shell tool, so it never second-guesses the user: no ability check. With
  * --broker the same request goes over MQTT, for devices only reachable through their broker.
  */
+import { isUuid, UUID_RULE, describeValue } from "../core/protocol/rules";
 import { readFileSync } from "node:fs";
 import { MerossDevice } from "../core/session/device";
 import { MerossError } from "../core/errors";
@@ -175,10 +176,7 @@ export async function requestCommand(argv: string[], io: CliIo): Promise<number>
       const opts = brokerOptions(values, io, broker, ms);
       // Validated before connecting, so a typo in the uuid is not reported as a broker problem.
       const uuid = str(values, "uuid") as string;
-      if (!/^[A-Za-z0-9]{1,64}$/.test(uuid))
-        throw new UsageError(
-          `--uuid "${uuid}" is not valid: a Meross uuid is 32 letters and digits (hardware.uuid in Appliance.System.All)`,
-        );
+      if (!isUuid(uuid)) throw new UsageError(`--uuid ${describeValue(uuid)} is not valid: ${UUID_RULE}`);
       connection = await MqttConnection.connect(opts);
       transport = new MqttTransport({ uuid, client: connection, timeoutMs: ms });
       device = new MerossDevice({ transport, key: keyFrom(values, io), timeoutMs: ms });

@@ -3,6 +3,7 @@
  * nodes and scripts can be tried without hardware. It prints a single ready line that
  * scripts wait for, and stops cleanly when its signal fires (SIGINT/SIGTERM in main).
  */
+import { isUuid, UUID_RULE, describeValue } from "../core/protocol/rules";
 import { listModels, MODELS } from "../simulator/models";
 import { EXIT_OK, UsageError, intOption, keyFrom, parse, reportError, str, type CliIo } from "./io";
 
@@ -67,9 +68,7 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
       );
     }
     const uuid = str(values, "uuid");
-    if (uuid !== undefined && !/^[0-9a-fA-F]{32}$/.test(uuid)) {
-      throw new UsageError(`--uuid "${uuid}" is not valid: a Meross uuid is 32 hexadecimal characters`);
-    }
+    if (uuid !== undefined && !isUuid(uuid)) throw new UsageError(`--uuid ${describeValue(uuid)} is not valid: ${UUID_RULE}`);
     const port = intOption("port", str(values, "port"), 0, 65535) ?? 0;
     const gatewayText = str(values, "gateway");
     let gateway: { host: string; port: number } | undefined;

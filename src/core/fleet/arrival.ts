@@ -3,6 +3,7 @@
  * reboots, joins Wi-Fi, then connects over TLS). When it never arrives, the sentence names
  * the most likely of the three ways this fails, because the device itself cannot tell us.
  */
+import { isUuid } from "../protocol/rules";
 import { randomBytes } from "node:crypto";
 import { MerossError } from "../errors";
 import { MerossDevice, NS } from "../session/device";
@@ -163,7 +164,7 @@ function checkTarget(t: ArrivalTarget): { mac: string; uuid?: string; timeoutMs:
       `"${String(t?.mac)}" is not a MAC address. Use the device's hardware.macAddress from System.All, for example 48:e1:e9:d5:84:42.`,
     );
   }
-  if (t.uuid !== undefined && (typeof t.uuid !== "string" || !/^[A-Za-z0-9]{1,64}$/.test(t.uuid))) {
+  if (t.uuid !== undefined && !isUuid(t.uuid)) {
     throw new MerossError(
       "BAD_INPUT",
       `"${String(t.uuid)}" is not a device uuid. Use the 32-character hardware.uuid from System.All, or leave it out.`,

@@ -10,6 +10,7 @@ import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../../core/fleet";
 import { firstLanAddress } from "../../core/net";
 import { describeValue } from "../../core/protocol/rules";
 import { isBlank } from "./inputs";
+import { badInput, badInput as bad } from "../../core/capabilities/util";
 
 export interface BrokerDef extends NodeDef {
   mode?: string;
@@ -24,9 +25,7 @@ export interface BrokerDef extends NodeDef {
   rejectUnauthorized?: boolean | string;
 }
 
-export function bad(message: string): MerossError {
-  return new MerossError("BAD_INPUT", message);
-}
+export { badInput as bad };
 
 export function parsePort(v: unknown): number {
   if (isBlank(v)) return MQTT_TLS_PORT;

@@ -4,7 +4,6 @@
  * end state as running both in order, which is why colour and white replace each other
  * and a level change implies "on" (the core switches the bulb on with any light change).
  */
-import { MerossError } from "../../core/errors";
 import {
   KELVIN_MAX,
   KELVIN_MIN,
@@ -17,6 +16,7 @@ import {
 import { parseTransition } from "../../core/capabilities/fade";
 import { parseOnOffInput } from "../../core/capabilities/toggle";
 import { describeValue, isObject } from "../../core/capabilities/util";
+import { badInput as bad } from "../../core/capabilities/util";
 
 /** A light request in device units; `on: "toggle"` is resolved when it runs. */
 export interface LightRequest {
@@ -57,10 +57,6 @@ const OBJECT_KEYS = new Set([
   "effect",
   "fan",
 ]);
-
-function bad(message: string): MerossError {
-  return new MerossError("BAD_INPUT", message);
-}
 
 /** Brightness in percent; 0 means off, fractions round, anything outside 0..100 is refused. */
 export function parseBrightness(v: unknown): number {

@@ -10,6 +10,7 @@ import { ARRIVAL_TIMEOUT_MS } from "../../core/fleet/arrival";
 import type { WifiNetwork } from "../../core/onboarding/wifi";
 import { describeValue, isObject } from "../../core/capabilities/util";
 import { isBlank } from "./inputs";
+import { badInput as bad } from "../../core/capabilities/util";
 
 export interface WifiTarget {
   ssid: string;
@@ -17,10 +18,6 @@ export interface WifiTarget {
   channel?: number;
   encryption?: number;
   cipher?: number;
-}
-
-function bad(message: string): MerossError {
-  return new MerossError("BAD_INPUT", message);
 }
 
 function optionalInt(v: unknown, name: string, max: number): number | undefined {

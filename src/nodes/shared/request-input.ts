@@ -3,19 +3,16 @@
  * the message. The node stays a raw door to the protocol, so only the shape is checked;
  * the device (and its ability list) decides the rest.
  */
-import { MerossError } from "../../core/errors";
 import { REQUEST_METHODS, type RequestMethod } from "../../core/protocol/message";
 import { describeValue, isObject } from "../../core/capabilities/util";
 import { isBlank } from "./inputs";
+import { badInput as bad } from "../../core/capabilities/util";
+import { isNamespace } from "../../core/protocol/rules";
 
 export interface RawRequest {
   method: RequestMethod;
   namespace: string;
   payload: Record<string, unknown>;
-}
-
-function bad(message: string): MerossError {
-  return new MerossError("BAD_INPUT", message);
 }
 
 export function resolveMethod(property: unknown, fromMsg: unknown): RequestMethod {
@@ -32,7 +29,7 @@ export function resolveNamespace(property: unknown, msgNamespace: unknown, msgTo
   if (isBlank(raw)) {
     throw bad('No namespace given: set it in the node, or send msg.namespace (or msg.topic), e.g. "Appliance.System.All".');
   }
-  if (typeof raw !== "string" || !/^Appliance(\.[A-Za-z0-9]+)+$/.test(raw.trim())) {
+  if (typeof raw !== "string" || !isNamespace(raw.trim())) {
     throw bad(`${describeValue(raw)} is not a Meross namespace. Namespaces look like Appliance.Control.ToggleX.`);
   }
   return raw.trim();
