@@ -142,19 +142,21 @@ describe("editor in a real browser", function () {
   });
 
   it("labels an unnamed toggle or light with its device's name (and outlet), not 'meross toggle'", async () => {
+    // No named functions inside evaluate(): the test's transpiler would wrap them in a helper the page lacks.
     const labels = await page.evaluate(() => {
-      type Def = { label(this: Record<string, unknown>): string };
       const RED = (
         window as unknown as {
-          RED: { nodes: { node(id: string): Record<string, unknown>; getType(t: string): Def }; _: (k: string) => string };
+          RED: {
+            nodes: { node(id: string): Record<string, unknown>; getType(t: string): { label(this: Record<string, unknown>): string } };
+            _: (k: string) => string;
+          };
         }
       ).RED;
       const strip = RED.nodes.node("demo-toggle-strip");
       const light = RED.nodes.node("demo-light-rgb");
-      const ctx = (n: Record<string, unknown>, type: string) => ({ ...n, name: "", _: (k: string) => RED._(`${type}:${k}`) });
       return {
-        toggle: RED.nodes.getType("meross-toggle").label.call(ctx(strip, "node-red-contrib-meross-local/meross-toggle")),
-        light: RED.nodes.getType("meross-light").label.call(ctx(light, "node-red-contrib-meross-local/meross-light")),
+        toggle: RED.nodes.getType("meross-toggle").label.call({ ...strip, name: "", _: RED._ }),
+        light: RED.nodes.getType("meross-light").label.call({ ...light, name: "", _: RED._ }),
         stripDevice: String(RED.nodes.node(String(strip.device)).name),
         lightDevice: String(RED.nodes.node(String(light.device)).name),
       };
