@@ -16,12 +16,20 @@ export const PACKET_LIMIT = PAYLOAD_LIMIT + 1024;
 export const LOGIN_DEADLINE_MS = 10_000;
 /** Connections one address may hold open before logging in (a device needs one). */
 export const PENDING_PER_ADDRESS = 8;
+/**
+ * After an address sent an oversize packet (no Meross device ever does), its new connections are
+ * closed at once for this long: each TLS handshake costs memory, and a flood of them is the attack.
+ */
+export const VIOLATION_COOLDOWN_MS = 2_000;
+/** Addresses remembered in cool-down at most (a LAN has far fewer hosts; the oldest is forgotten first). */
+const COOLDOWN_MAX_ADDRESSES = 1024;
 
 export interface ConnectionLimits {
   loginPacket: number;
   packet: number;
   loginDeadlineMs: number;
   pendingPerAddress: number;
+  violationCooldownMs: number;
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = {
@@ -29,6 +37,7 @@ export const DEFAULT_LIMITS: ConnectionLimits = {
   packet: PACKET_LIMIT,
   loginDeadlineMs: LOGIN_DEADLINE_MS,
   pendingPerAddress: PENDING_PER_ADDRESS,
+  violationCooldownMs: VIOLATION_COOLDOWN_MS,
 };
 
 const TYPE = 0;
@@ -101,6 +110,8 @@ export class ConnectionGuard {
   private readonly pending = new Map<string, Pending>();
   private readonly perAddress = new Map<string, number>();
   private readonly watches = new Map<string, PacketSizeWatch>();
+  /** Address → until when its new connections are closed at once. */
+  private readonly cooling = new Map<string, number>();
 
   constructor(
     private readonly limits: ConnectionLimits = DEFAULT_LIMITS,
@@ -110,6 +121,14 @@ export class ConnectionGuard {
   /** On the server's "connection" (raw TCP socket). */
   admit(sock: Socket): void {
     const ip = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
+    const until = this.cooling.get(ip);
+    if (until !== undefined) {
+      if (Date.now() < until) {
+        sock.destroy();
+        return;
+      }
+      this.cooling.delete(ip);
+    }
     const count = this.perAddress.get(ip) ?? 0;
     if (count >= this.limits.pendingPerAddress) {
       this.onDrop(ip, `more than ${this.limits.pendingPerAddress} connections from ${ip || "one address"} were waiting to log in`);
@@ -150,6 +169,7 @@ export class ConnectionGuard {
       if (w.feed(chunk)) return;
       const ip = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
       this.onDrop(ip, `the client at ${ip || "an unknown address"} sent an MQTT packet over ${w.limit} bytes`);
+      this.coolDown(ip);
       sock.destroy();
     });
   }
@@ -168,6 +188,13 @@ export class ConnectionGuard {
     return this.pending.size;
   }
 
+  private coolDown(ip: string): void {
+    if (this.limits.violationCooldownMs <= 0) return;
+    this.cooling.delete(ip);
+    if (this.cooling.size >= COOLDOWN_MAX_ADDRESSES) this.cooling.delete(this.cooling.keys().next().value as string);
+    this.cooling.set(ip, Date.now() + this.limits.violationCooldownMs);
+  }
+
   private settle(key: string): void {
     const p = this.pending.get(key);
     if (!p) return;
@@ -184,5 +211,6 @@ export class ConnectionGuard {
     this.pending.clear();
     this.perAddress.clear();
     this.watches.clear();
+    this.cooling.clear();
   }
 }

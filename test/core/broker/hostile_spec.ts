@@ -342,9 +342,11 @@ describe("hostile clients on the LAN", function () {
       broker = undefined;
     });
 
-    function rawTls(port: number): Promise<{ sock: tls.TLSSocket; secure: boolean }> {
+    function rawTls(port: number, localAddress?: string): Promise<{ sock: tls.TLSSocket; secure: boolean }> {
       return new Promise((resolve) => {
-        const sock = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false });
+        const raw = net.connect({ host: "127.0.0.1", port, localAddress });
+        raw.on("error", () => undefined);
+        const sock = tls.connect({ socket: raw, rejectUnauthorized: false });
         sockets.push(sock);
         sock.once("secureConnect", () => resolve({ sock, secure: true }));
         sock.once("error", () => undefined);
@@ -357,7 +359,8 @@ describe("hostile clients on the LAN", function () {
       const reasons: string[] = [];
       broker.on("refused", (r: RefusedEvent) => reasons.push(r.reason));
       const rss0 = process.memoryUsage().rss;
-      const { sock, secure } = await rawTls(broker.port);
+      // The attacker has its own address on the LAN (here 127.0.0.3); the victim keeps 127.0.0.1.
+      const { sock, secure } = await rawTls(broker.port, "127.0.0.3");
       assert.ok(secure);
       let closed = false;
       sock.once("close", () => (closed = true));
@@ -384,6 +387,9 @@ describe("hostile clients on the LAN", function () {
         reasons.join("; "),
       );
       assert.ok(process.memoryUsage().rss - rss0 < RSS_BOUND, "memory stayed bounded");
+      // Its next connections are closed before a TLS handshake (a flood of handshakes is the attack) ...
+      assert.equal((await rawTls(broker.port, "127.0.0.3")).secure, false, "the offending address is cooled down");
+      // ... while every other address is served as before.
       await login(broker.port, VICTIM);
       assert.deepEqual(
         broker.devices().map((d) => d.uuid),
