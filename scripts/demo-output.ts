@@ -41,6 +41,8 @@ export interface BannerDevice {
 /** The lines printed once Node-RED runs: where everything is, and the demo fleet's key and addresses. */
 export function banner(opts: { editorUrl: string; statusUrl: string; brokerUrl: string; key: string; devices: BannerDevice[] }): string[] {
   const nameWidth = Math.max(...opts.devices.map((d) => d.name.length), 4) + 2;
+  // Widest model name plus a space, so a longer model (msl320cpr) never runs into the state.
+  const modelWidth = Math.max("Model".length, ...opts.devices.map((d) => d.model.length)) + 2;
   const addressWidth = Math.max(...opts.devices.map((d) => d.address.length), 7) + 2;
   return [
     "",
@@ -51,10 +53,10 @@ export function banner(opts: { editorUrl: string; statusUrl: string; brokerUrl: 
     // Meross device node for one of them needs it, and it opens nothing real.
     `Demo device key:        ${opts.key}   (simulated devices only; \`npm start -- --reset\` makes a new one)`,
     "",
-    `  ${"Device".padEnd(nameWidth)}${"Model".padEnd(9)}${"State".padEnd(19)}${"Address".padEnd(addressWidth)}UUID`,
+    `  ${"Device".padEnd(nameWidth)}${"Model".padEnd(modelWidth)}${"State".padEnd(19)}${"Address".padEnd(addressWidth)}UUID`,
     ...opts.devices.map((d) => {
       const state = d.mode === "ap" ? "access-point mode" : "ready";
-      return `  ${d.name.padEnd(nameWidth)}${d.model.padEnd(9)}${state.padEnd(19)}${d.address.padEnd(addressWidth)}${d.uuid}`;
+      return `  ${d.name.padEnd(nameWidth)}${d.model.padEnd(modelWidth)}${state.padEnd(19)}${d.address.padEnd(addressWidth)}${d.uuid}`;
     }),
     "",
     "Open the editor, click an inject button on the 'Meross demo' tab and watch the devices page;",
