@@ -9,27 +9,15 @@ import { roller } from "./capabilities/roller";
 import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
 import { toggle } from "./capabilities/toggle";
+import { CONFIG_BASE, DIGEST_BASE, SYSTEM_BASE } from "./abilities";
 import type { DeviceModelEntry } from "./models";
 
-/** Exactly the msg100 4.2.1 trace ability list (garage door opener, docs/protocol-devices.md §11.1). */
+/** Exactly the msg100 4.2.1 trace ability list, in its order, with the blocks every capture shares (garage door opener, docs/protocol-devices.md §11.1). */
 const MSG100_ABILITY: DeviceModelEntry["ability"] = {
-  "Appliance.Config.Key": {},
-  "Appliance.Config.WifiList": {},
-  "Appliance.Config.Wifi": {},
-  "Appliance.Config.Trace": {},
+  ...CONFIG_BASE,
   "Appliance.Config.WifiX": {},
   "Appliance.Config.Info": {},
-  "Appliance.System.All": {},
-  "Appliance.System.Hardware": {},
-  "Appliance.System.Firmware": {},
-  "Appliance.System.Debug": {},
-  "Appliance.System.Online": {},
-  "Appliance.System.Time": {},
-  "Appliance.System.Clock": {},
-  "Appliance.System.Ability": {},
-  "Appliance.System.Runtime": {},
-  "Appliance.System.Report": {},
-  "Appliance.System.Position": {},
+  ...SYSTEM_BASE,
   "Appliance.System.DNDMode": {},
   "Appliance.Control.Multiple": { maxCmdNum: 5 },
   "Appliance.Control.ToggleX": {},
@@ -40,27 +28,13 @@ const MSG100_ABILITY: DeviceModelEntry["ability"] = {
   "Appliance.Control.Upgrade": {},
   "Appliance.GarageDoor.State": {},
   "Appliance.GarageDoor.Config": {},
-  "Appliance.Digest.TriggerX": {},
-  "Appliance.Digest.TimerX": {},
+  ...DIGEST_BASE,
 };
 
-/** Exactly the mrs100 2.1.2 trace ability list (roller shutter, docs/protocol-devices.md §12.1). */
+/** Exactly the mrs100 2.1.2 trace ability list, in its order, with the blocks every capture shares (roller shutter, docs/protocol-devices.md §12.1). */
 const MRS100_ABILITY: DeviceModelEntry["ability"] = {
-  "Appliance.Config.Key": {},
-  "Appliance.Config.WifiList": {},
-  "Appliance.Config.Wifi": {},
-  "Appliance.Config.Trace": {},
-  "Appliance.System.All": {},
-  "Appliance.System.Hardware": {},
-  "Appliance.System.Firmware": {},
-  "Appliance.System.Debug": {},
-  "Appliance.System.Online": {},
-  "Appliance.System.Time": {},
-  "Appliance.System.Clock": {},
-  "Appliance.System.Ability": {},
-  "Appliance.System.Runtime": {},
-  "Appliance.System.Report": {},
-  "Appliance.System.Position": {},
+  ...CONFIG_BASE,
+  ...SYSTEM_BASE,
   "Appliance.System.DNDMode": {},
   "Appliance.Control.Multiple": { maxCmdNum: 5 },
   "Appliance.Control.TimerX": { sunOffsetSupport: 1 },
@@ -68,8 +42,7 @@ const MRS100_ABILITY: DeviceModelEntry["ability"] = {
   "Appliance.Control.Bind": {},
   "Appliance.Control.Unbind": {},
   "Appliance.Control.Upgrade": {},
-  "Appliance.Digest.TriggerX": {},
-  "Appliance.Digest.TimerX": {},
+  ...DIGEST_BASE,
   "Appliance.RollerShutter.Position": {},
   "Appliance.RollerShutter.State": {},
   "Appliance.RollerShutter.Config": {},
