@@ -16,6 +16,15 @@ const NS_ABILITY = "Appliance.System.Ability";
 
 type Abilities = Record<string, Record<string, unknown>>;
 
+/**
+ * One queued task's limits, handed down explicitly to every exchange it makes: the transport
+ * timeout, and the queue's stop signal (a task the queue gave up on sends nothing more).
+ */
+export interface Call {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
 /** What the layer needs from the session it serves. */
 export interface EncryptionHost {
   readonly address: string;
@@ -24,7 +33,7 @@ export interface EncryptionHost {
     method: Method,
     namespace: string,
     payload: Record<string, unknown>,
-    timeoutMs: number,
+    call: Call,
     encryptionKey: string | undefined,
   ): Promise<Envelope>;
   /** uuid and MAC known so far; the static key is derived from them. */
@@ -64,13 +73,13 @@ export class EncryptionLayer {
   }
 
   /** One request with the current encryption, recovering once per cause from a dropped connection. */
-  async send(method: Method, namespace: string, payload: Record<string, unknown>, timeoutMs: number): Promise<Envelope> {
-    if (!this.key && (this.mode === "static" || this.mode === "ecdhe")) await this.use(this.mode, timeoutMs);
+  async send(method: Method, namespace: string, payload: Record<string, unknown>, call: Call): Promise<Envelope> {
+    if (!this.key && (this.mode === "static" || this.mode === "ecdhe")) await this.use(this.mode, call);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.host.sendOnce(method, namespace, payload, timeoutMs, this.key);
+        return await this.host.sendOnce(method, namespace, payload, call, this.key);
       } catch (err) {
-        if (attempt >= 2 || !(await this.recover(err, namespace, timeoutMs))) throw err;
+        if (attempt >= 2 || !(await this.recover(err, namespace, call))) throw err;
       }
     }
   }
@@ -107,7 +116,7 @@ export class EncryptionLayer {
    * HTTP 500 with an empty body, or answers ERROR. A static key that is dropped too falls back
    * to the ECDHE exchange when the device offers it. Returns whether to retry.
    */
-  private async recover(err: unknown, namespace: string, timeoutMs: number): Promise<boolean> {
+  private async recover(err: unknown, namespace: string, call: Call): Promise<boolean> {
     if (this.mode === "off") return false;
     if (!this.key) {
       const refused = isRefusal(err);
@@ -117,7 +126,7 @@ export class EncryptionLayer {
       if (!requiresEncryption(this.host.abilities())) {
         let ability: Envelope;
         try {
-          ability = await this.host.sendOnce("GET", NS_ABILITY, {}, timeoutMs, undefined);
+          ability = await this.host.sendOnce("GET", NS_ABILITY, {}, call, undefined);
         } catch (abilityErr) {
           // A 5001 here explains the whole failure better than the refusal did.
           if (abilityErr instanceof MerossError && abilityErr.code === "WRONG_KEY") throw abilityErr;
@@ -126,13 +135,13 @@ export class EncryptionLayer {
         this.host.learnAbility(ability);
         if (!requiresEncryption(this.host.abilities())) return false;
       }
-      await this.use(this.autoScheme(), timeoutMs);
+      await this.use(this.autoScheme(), call);
       return true;
     }
     if (!isDroppedConnection(err) && !isEmptyServerError(err)) return false;
     if (this.mode === "auto" && this.schemeValue === "static" && !this.ecdheTried && this.has(NS_ENCRYPT_ECDHE)) {
       this.staticRefused = true;
-      await this.use("ecdhe", timeoutMs);
+      await this.use("ecdhe", call);
       return true;
     }
     return false;
@@ -144,40 +153,34 @@ export class EncryptionLayer {
   }
 
   /** Sets up a key scheme now; the caller runs it inside the session's queue. */
-  async use(scheme: EncryptionScheme, timeoutMs: number): Promise<void> {
+  async use(scheme: EncryptionScheme, call: Call): Promise<void> {
     if (scheme === "static") {
       const id = this.host.identity();
       if (!id.uuid) {
         // The static key needs the uuid; Ability is the one namespace answered in plaintext.
-        this.host.learnAbility(await this.host.sendOnce("GET", NS_ABILITY, {}, timeoutMs, undefined));
+        this.host.learnAbility(await this.host.sendOnce("GET", NS_ABILITY, {}, call, undefined));
       }
       this.schemeValue = "static";
       this.deriveStaticKey();
     } else {
       this.ecdheTried = true;
       try {
-        this.key = await this.exchange(timeoutMs);
+        this.key = await this.exchange(call);
         this.schemeValue = "ecdhe";
       } catch (err) {
         // Some firmware lists Encrypt.ECDHE but answers the exchange with ERROR (or refuses it):
         // "auto" then uses the static key, which every encrypted firmware reads (§4.3 a).
         if (this.mode !== "auto" || this.staticRefused || !(isErrorReply(err) || isRefusal(err))) throw err;
-        return this.use("static", timeoutMs);
+        return this.use("static", call);
       }
     }
     this.host.started(scheme);
   }
 
   /** §4.3 b: our public key in plaintext (there is no key yet), the device's back; returns the session key. */
-  private async exchange(timeoutMs: number): Promise<string> {
+  private async exchange(call: Call): Promise<string> {
     const pair = ecdhKeyPair();
-    const reply = await this.host.sendOnce(
-      "SET",
-      NS_ENCRYPT_ECDHE,
-      { ecdhe: { step: 1, pubkey: pair.publicKeyBase64 } },
-      timeoutMs,
-      undefined,
-    );
+    const reply = await this.host.sendOnce("SET", NS_ENCRYPT_ECDHE, { ecdhe: { step: 1, pubkey: pair.publicKeyBase64 } }, call, undefined);
     const ecdhe = reply.payload.ecdhe as { pubkey?: unknown } | undefined;
     if (typeof ecdhe?.pubkey !== "string" || ecdhe.pubkey === "") {
       const address = this.host.address;

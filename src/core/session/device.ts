@@ -4,7 +4,6 @@
  * benchmarks all go through this class, so every face of the product behaves the same;
  * what a device can do lives in src/core/capabilities, one module per namespace family.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { MerossError, explain } from "../errors";
 import { TypedEvents, type Unsubscribe } from "../events";
 import { buildMessage, checkReply, verifySign, type Envelope, type Method } from "../protocol/message";
@@ -12,7 +11,7 @@ import { isNamespace, uuidFromPublishTopic } from "../protocol/rules";
 import { SerialQueue } from "../queue";
 import { HttpTransport } from "../transport/http";
 import { HTTP_TIMEOUT_MS, type Transport } from "../transport/types";
-import { EncryptionLayer } from "../crypto/layer";
+import { EncryptionLayer, type Call } from "../crypto/layer";
 import { checkEncryptionMode, type EncryptionMode, type EncryptionScheme } from "../crypto/lan";
 import { composeCapabilities, reduceEnvelope } from "../capabilities/registry";
 import { applySystem, learnIdentity, parseAbility, readSystem, type DeviceInfo } from "../capabilities/system";
@@ -42,8 +41,6 @@ export class MerossDevice implements DeviceSession {
   private readonly timeoutMs: number;
   private readonly from: string;
   private readonly queue: SerialQueue;
-  /** The running task's stop signal, reaching sendOnce through the encryption layer. */
-  private readonly taskSignal = new AsyncLocalStorage<AbortSignal>();
   private readyPromise: Promise<DeviceInfo> | undefined;
   private readonly crypto: EncryptionLayer;
   private readonly accessPoint: boolean;
@@ -200,7 +197,7 @@ export class MerossDevice implements DeviceSession {
         const left = Math.max(1, deadlineMs - (Date.now() - queuedAt));
         const timeoutMs = Math.min(opts.timeoutMs ?? this.timeoutMs, left);
         try {
-          return await this.taskSignal.run(signal, () => this.crypto.send(method, namespace, payload, timeoutMs));
+          return await this.crypto.send(method, namespace, payload, { timeoutMs, signal });
         } catch (err) {
           // No answer at all: the requests behind this one are not each sent into the same silence.
           if (err instanceof MerossError && NO_ANSWER.has(err.code)) this.queue.failFast(err);
@@ -238,7 +235,7 @@ export class MerossDevice implements DeviceSession {
     return this.queue.run(
       async (signal) => {
         if (scheme === "off") this.crypto.stop();
-        else await this.taskSignal.run(signal, () => this.crypto.use(scheme, this.timeoutMs));
+        else await this.crypto.use(scheme, { timeoutMs: this.timeoutMs, signal });
       },
       { label: `Setting up encryption (${scheme})` },
     );
@@ -262,13 +259,12 @@ export class MerossDevice implements DeviceSession {
     method: Method,
     namespace: string,
     payload: Record<string, unknown>,
-    timeoutMs: number,
+    { timeoutMs, signal }: Call,
     encryptionKey: string | undefined,
   ): Promise<Envelope> {
     const sign = () => buildMessage({ method, namespace, payload, key: this.keyValue, from: this.from });
     let req = sign();
     const resend = () => (req = sign());
-    const signal = this.taskSignal.getStore();
     // A task its queue gave up on sends nothing more (the encryption layer may try again).
     if (signal?.aborted)
       throw signal.reason instanceof MerossError ? signal.reason : new MerossError("CANCELLED", explain.cancelled(this.address, namespace));
