@@ -41,7 +41,7 @@ export interface Parsed {
 export function parse(argv: string[], options: Options): Parsed {
   try {
     const r = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, options),
       options: { ...options, help: { type: "boolean", short: "h" } },
       allowPositionals: true,
       strict: true,
@@ -51,6 +51,23 @@ export function parse(argv: string[], options: Options): Parsed {
     const msg = err instanceof Error ? err.message : String(err);
     throw new UsageError(msg.split("\n")[0].replace(/\. To specify a positional argument.*$/, "."));
   }
+}
+
+/**
+ * `--lon -0.13` as `--lon=-0.13`: a value option followed by a negative number takes it
+ * (parseArgs would call it ambiguous, and no option of ours looks like "-0").
+ */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([a-z-]+)$/.exec(argv[i])?.[1];
+    const next = argv[i + 1];
+    if (name && options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
 }
 
 export function str(values: Parsed["values"], name: string): string | undefined {

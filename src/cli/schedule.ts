@@ -3,7 +3,16 @@
  * (docs/protocol-devices.md §18). Every action prints the resulting list as JSON.
  */
 import { MerossDevice } from "../core/session/device";
-import { addTimer, addTrigger, changeSchedule, deleteSchedule, listSchedules } from "../core/capabilities/schedule";
+import {
+  addTimer,
+  addTrigger,
+  changeSchedule,
+  deleteSchedule,
+  describeSunRule,
+  listSchedules,
+  parsePlace,
+  retimeSunTimers,
+} from "../core/capabilities/schedule";
 import type { Json } from "../core/protocol/rules";
 import { HTTP_TIMEOUT_MS } from "../core/transport/types";
 import { EXIT_OK, KEY_OPTIONS, UsageError, intOption, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
@@ -13,18 +22,27 @@ export const SCHEDULE_HELP = `Usage: meross schedule <device[:port]> list [--cha
        meross schedule <device[:port]> add auto-off --minutes M [--days DAYS] [--channel N] [--name TEXT] [--disabled]
        meross schedule <device[:port]> change <id> [--time HH:MM] [--on | --off] [--minutes M] [--days DAYS] [--enabled | --disabled]
        meross schedule <device[:port]> delete <id>
+       meross schedule <device[:port]> retime [--lat DEG --lon DEG]
 
 Reads and programs the schedules a plug or bulb keeps on the device itself: weekly timers
 that switch it on or off at a time of day, and auto-off rules that switch it off some
 minutes after it was turned on. The device runs them on its own clock, with no computer
 involved. Each action prints the device's resulting list as JSON ({timers, triggers}).
 
+Sunrise/sunset timers (--time sunrise, sunrise+30, sunset-15 …) are written as ordinary
+timers at today's sun time, with the rule kept in their name ("@sunset-15"): how firmware
+stores its own sun timers is not published. "retime" moves them to today's sun time; run it
+daily (cron), or let a meross-schedule node in Node-RED do it. The place comes from --lat and
+--lon, else from the device (set by the Meross app; a device set up without it does not know).
+
 Arguments:
   device[:port]   IP address or host name of the device, optionally with :port (default port 80)
   id              the id of a timer or trigger, as "list" prints it
 
 Options:
-  --time HH:MM    time of day on a 24-hour clock, in the device's local time
+  --time HH:MM    time of day on a 24-hour clock, in the device's local time; or sunrise,
+                  sunset, with an offset in minutes: sunrise+30, sunset-15 (at most 360)
+  --lat, --lon    where the device is, in degrees (north and east positive), for sun timers
   --on, --off     what the timer does
   --minutes M     auto-off delay in minutes after the device turned on (above 0, at most 1440)
   --days DAYS     comma-separated sun,mon,tue,wed,thu,fri,sat, or weekdays, weekend, everyday
@@ -44,6 +62,7 @@ or device unreachable.
 Examples:
   meross schedule 192.168.1.148 add timer --time 07:30 --on --days mon,tue --key-file ~/.meross-key
   meross schedule 192.168.1.148 add auto-off --minutes 30
+  meross schedule 192.168.1.148 add timer --time sunset-15 --on --lat 51.5 --lon -0.13
   meross schedule 192.168.1.148 delete 3k9x0c1mzq7e2b4a
 `;
 
@@ -59,6 +78,8 @@ const OPTIONS = {
   name: { type: "string" },
   enabled: { type: "boolean" },
   disabled: { type: "boolean" },
+  lat: { type: "string" },
+  lon: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parse>["values"];
@@ -110,10 +131,11 @@ export async function scheduleCommand(argv: string[], io: CliIo): Promise<number
     }
     const [address, action, arg, ...extra] = positionals;
     if (address === undefined || action === undefined) {
-      throw new UsageError("expected a device and an action (list, add, change or delete)");
+      throw new UsageError("expected a device and an action (list, add, change, delete or retime)");
     }
     const input = fields(values);
     const ms = timeoutMs(str(values, "timeout"), HTTP_TIMEOUT_MS / 1000);
+    const place = parsePlace(str(values, "lat"), str(values, "lon"));
     const run = async (d: MerossDevice): Promise<void> => {
       if (action === "list") {
         only(input, ["channel"], "list");
@@ -123,7 +145,7 @@ export async function scheduleCommand(argv: string[], io: CliIo): Promise<number
       if (action === "add") {
         if (arg === "timer") {
           only(input, ["time", "on", "days", "channel", "name", "enabled"], "a timer (use auto-off for --minutes)");
-          await addTimer(d, input);
+          await addTimer(d, input, { place });
         } else if (arg === "auto-off") {
           only(input, ["afterOnMinutes", "days", "channel", "name", "enabled"], "an auto-off rule");
           await addTrigger(d, input);
@@ -137,10 +159,18 @@ export async function scheduleCommand(argv: string[], io: CliIo): Promise<number
           const { deleted } = await deleteSchedule(d, arg);
           // Firmware without DELETE: the entry was paused instead; say so, the list still shows it.
           if (!deleted) io.stderr.write(`meross schedule: this device refused to delete ${arg}, so it was disabled instead\n`);
-        } else await changeSchedule(d, arg, input);
+        } else await changeSchedule(d, arg, input, { place });
         return;
       }
-      throw new UsageError(`"${action}" is not an action: use list, add, change or delete`);
+      if (action === "retime") {
+        only(input, [], "retime");
+        if (arg !== undefined) throw new UsageError(`retime takes no further argument, got "${arg}"`);
+        const { moved, skipped } = await retimeSunTimers(d, { place });
+        for (const t of moved) io.stderr.write(`meross schedule: ${t.id} moved to ${t.time} (${describeSunRule(t.sun!)})\n`);
+        for (const t of skipped) io.stderr.write(`meross schedule: ${t.id} not re-timed: ${t.reason}\n`);
+        return;
+      }
+      throw new UsageError(`"${action}" is not an action: use list, add, change, delete or retime`);
     };
     if (extra.length > 0) throw new UsageError(`too many arguments: "${extra.join(" ")}"`);
     device = new MerossDevice({ address, key: keyFrom(values, io), timeoutMs: ms });

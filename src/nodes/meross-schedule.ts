@@ -4,7 +4,19 @@
  * they keep working while Node-RED is stopped. Every action answers with the resulting list.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { addTimer, addTrigger, changeSchedule, deleteSchedule, listSchedules, type ScheduleList } from "../core/capabilities/schedule";
+import {
+  SUN_RETIME_INTERVAL_MS,
+  addTimer,
+  addTrigger,
+  changeSchedule,
+  deleteSchedule,
+  listSchedules,
+  parsePlace,
+  retimeSunTimers,
+  type Place,
+  type RetimeResult,
+  type ScheduleList,
+} from "../core/capabilities/schedule";
 import { isBlank, resolveChannel } from "./shared/inputs";
 import { parseScheduleCommand } from "./shared/schedule-input";
 import { linkToConfig } from "./shared/user-node";
@@ -12,6 +24,17 @@ import { linkToConfig } from "./shared/user-node";
 interface ScheduleDef extends NodeDef {
   device?: string;
   channel?: string | number;
+  /** Where the device is, for sunrise/sunset timers when it does not know itself. */
+  latitude?: string;
+  longitude?: string;
+  /** Keep sunrise/sunset timers on today's sun time (default true). */
+  retime?: boolean;
+}
+
+function retimeStatus(r: RetimeResult): NodeStatus | undefined {
+  if (r.skipped.length > 0) return { fill: "yellow", shape: "ring", text: `${r.skipped.length} sun timer(s) not re-timed` };
+  const n = r.moved.length;
+  return n > 0 ? { fill: "green", shape: "dot", text: `${n} sun timer${n === 1 ? "" : "s"} moved to today` } : undefined;
 }
 
 function countStatus(list: ScheduleList): NodeStatus {
@@ -32,19 +55,55 @@ export = function (RED: NodeAPI): void {
       // Changed by the Meross app or by a one-shot timer: the last count may be stale.
       if (ev.type === "schedule") link.show({ fill: "yellow", shape: "dot", text: "changed on device" });
     });
+    let place: Place | undefined;
+    let placeError: unknown;
+    try {
+      place = parsePlace(def.latitude, def.longitude);
+    } catch (err) {
+      placeError = err;
+      node.status({ fill: "red", shape: "ring", text: "latitude/longitude not valid" });
+    }
+
+    // Sunrise/sunset timers are plain timers the device runs; moving them as the days change is ours.
+    const retime = async (): Promise<RetimeResult> => {
+      // Scoped: a redeploy drops what this node still had waiting for the device.
+      const r = await retimeSunTimers((await link.device()).scoped(link.signal), { place });
+      for (const s of r.skipped) node.warn(`${link.name()}: sun timer "${s.alias}" not re-timed: ${s.reason}`);
+      return r;
+    };
+    if (def.retime !== false && !placeError && link.config) {
+      const tick = (): void => {
+        retime().then(
+          (r) => {
+            const status = retimeStatus(r);
+            if (status) link.show(status);
+          },
+          // Unreachable now: the session's status says so, and the next tick tries again.
+          () => undefined,
+        );
+      };
+      // First as soon as the device answers after a deploy (it may have drifted while Node-RED was down).
+      tick();
+      const every = setInterval(tick, SUN_RETIME_INTERVAL_MS);
+      node.on("close", () => clearInterval(every));
+    }
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
       const run = async (): Promise<void> => {
         const m = msg as ScheduleMsg;
+        if (placeError) throw placeError;
         const channel = configured === undefined ? undefined : resolveChannel(configured, undefined);
         const command = parseScheduleCommand(m.payload, channel);
         const device = await link.device();
         let id: string | undefined;
         let deleted: boolean | undefined;
+        let moved: string[] | undefined;
         if (command.action === "add") {
-          id = (command.kind === "timer" ? await addTimer(device, command.input) : await addTrigger(device, command.input)).id;
+          id = (command.kind === "timer" ? await addTimer(device, command.input, { place }) : await addTrigger(device, command.input)).id;
         } else if (command.action === "change") {
-          id = (await changeSchedule(device, command.id, command.input)).id;
+          id = (await changeSchedule(device, command.id, command.input, { place })).id;
+        } else if (command.action === "retime") {
+          moved = (await retime()).moved.map((t) => t.id);
         } else if (command.action === "delete") {
           deleted = (await deleteSchedule(device, command.id)).deleted;
           id = String(command.id);
@@ -62,6 +121,8 @@ export = function (RED: NodeAPI): void {
           ...(id !== undefined ? { id } : {}),
           // false: the firmware refused DELETE, so the entry was disabled instead (it is still listed).
           ...(deleted !== undefined ? { deleted } : {}),
+          // Ids of the sunrise/sunset timers a "retime" moved to today's sun time.
+          ...(moved !== undefined ? { moved } : {}),
         };
         send(m);
         done();

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { run } from "../../src/cli/index";
 import { SimulatedDevice } from "../../src/simulator/device";
+import { MerossDevice } from "../../src/core/session/device";
 import { memIo } from "./helpers";
 
 interface Listed {
@@ -102,6 +103,9 @@ describe("meross schedule", () => {
       [[dev.address, "delete"], /delete needs the id/],
       [[dev.address, "delete", "nosuchid00000000"], /no timer or trigger with id "nosuchid00000000"/],
       [[dev.address], /expected a device and an action/],
+      [[dev.address, "add", "timer", "--time", "sunset-15", "--on"], /does not know where it is.*--lat and --lon/],
+      [[dev.address, "add", "timer", "--time", "sunset", "--on", "--lat", "91", "--lon", "0"], /latitude "91" must be degrees/],
+      [[dev.address, "retime", "--on"], /--on\/--off does not apply to retime/],
     ];
     for (const [args, re] of cases) {
       const r = await cli(args);
@@ -119,5 +123,26 @@ describe("meross schedule", () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /the key is wrong/);
     assert.ok(!r.err.includes("wrongkey"));
+  });
+
+  it("a sunset timer from --time sunset-15 --lat --lon, moved by retime after it drifted", async () => {
+    const place = ["--lat", "51.5074", "--lon", "-0.1278"];
+    let r = await cli([dev.address, "add", "timer", "--time", "sunset-15", "--on", "--name", "Porch", ...place]);
+    assert.equal(r.code, 0, r.err);
+    const [t] = (JSON.parse(r.out) as { timers: Array<{ id: string; alias: string; time: string; minutes: number }> }).timers;
+    assert.equal(t.alias, "Porch @sunset-15");
+
+    r = await cli([dev.address, "retime", ...place]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, "", "nothing moved: it is already on time");
+
+    // The device still has an old time (say, last month's).
+    const d = new MerossDevice({ address: dev.address, key: KEY });
+    await d.request("SET", "Appliance.Control.TimerX", { timerx: { ...dev.schedules.timers[0], time: 0 } });
+    await d.close();
+    r = await cli([dev.address, "retime", ...place]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, new RegExp(`moved to ${t.time} \\(15 min before sunset\\)`));
+    assert.equal(dev.schedules.timers[0].time, t.minutes);
   });
 });

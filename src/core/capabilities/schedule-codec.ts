@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { badInput, badReply, describeValue, isObject, toNumber, type Json } from "./util";
+import { sunRuleFromAlias, sunRuleOf, withSunTag, withoutSunTag, type SunRule } from "./sun-timer";
 
 export const NS_TIMERX = "Appliance.Control.TimerX";
 export const NS_TRIGGERX = "Appliance.Control.TriggerX";
@@ -59,8 +60,10 @@ export interface TimerEntry {
   alias: string;
   type: number;
   week: number;
-  /** Minutes from sunrise/sunset; unknown encoding, reported as the device stores it ⚠. */
+  /** The firmware's own field, reported as the device stores it (its meaning is not known ⚠). */
   sunOffset: number;
+  /** A sunrise/sunset timer: the rule its name carries, `time` being today's sun time (sun-timer.ts). */
+  sun?: SunRule;
   duration: number;
   createTime?: number;
 }
@@ -151,6 +154,8 @@ export function parseTimerEntry(e: unknown, whole: unknown = e): TimerEntry {
   };
   const created = toNumber(e.createTime);
   if (created !== undefined) entry.createTime = created;
+  const sun = sunRuleFromAlias(entry.alias);
+  if (sun) entry.sun = sun;
   return entry;
 }
 
@@ -251,39 +256,56 @@ function parseEnabled(v: unknown): boolean {
   throw badInput(`"enabled" ${describeValue(v)} must be true or false.`);
 }
 
-function parseAlias(v: unknown, fallback: string): string {
+/** Longest name stored with an entry; a sun timer's tag ("@sunset-15") counts in it. */
+const MAX_ALIAS = 64;
+
+function parseAlias(v: unknown, fallback: string, sun?: SunRule): string {
   if (v === undefined) return fallback;
-  if (typeof v === "string" && v.length <= 64) return v;
-  throw badInput(`The name ${describeValue(v)} must be text of at most 64 characters.`);
+  const room = MAX_ALIAS - (sun ? withSunTag("", sun).length + 1 : 0);
+  if (typeof v === "string" && v.length <= room) return v;
+  throw badInput(`The name ${describeValue(v)} must be text of at most ${room} characters.`);
 }
 
 /** What a flow asks for a timer; every field optional when changing one. */
 export interface TimerInput {
   days?: unknown;
+  /** "07:30", minutes after midnight, or "sunrise"/"sunset" with an offset ("sunset-15"). */
   time?: unknown;
   on?: unknown;
   enabled?: unknown;
   channel?: unknown;
   name?: unknown;
+  /** Minutes after (negative: before) sunrise or sunset, instead of `time`. */
   sunrise?: unknown;
   sunset?: unknown;
 }
 
-/** Checked fields of a timer; a change starts from the entry the device holds. */
-export function timerFromInput(input: unknown, base?: TimerEntry): TimerEntry {
+/** A sun rule the caller resolved against the device's sun times (sun-timer.ts). */
+export interface ResolvedSun {
+  rule: SunRule;
+  /** Today's minute of it, on the device's clock. */
+  minutes: number;
+}
+
+/**
+ * Checked fields of a timer; a change starts from the entry the device holds. A sun timer
+ * (`sunRuleOf(input)`) needs `sun`, resolved by the caller; a fixed "time" ends a sun rule.
+ */
+export function timerFromInput(input: unknown, base?: TimerEntry, sun?: ResolvedSun): TimerEntry {
   if (!isObject(input)) {
     throw badInput(`The timer ${describeValue(input)} must be an object like {"days":["mon"],"time":"07:30","on":true}.`);
   }
-  if (input.sunrise !== undefined || input.sunset !== undefined) {
-    // No capture or source shows how a sun timer is written (docs/protocol-devices.md §18.2 ⚠).
-    throw badInput('Sunrise/sunset timers cannot be set yet: how the device stores them is not known. Use a fixed "time" instead.');
-  }
-  if (!base && input.time === undefined) throw badInput('A new timer needs a "time" like "07:30".');
+  const asked = sunRuleOf(input);
+  if (asked && !sun) throw new Error("timerFromInput: a sun timer needs its resolved time");
+  if (!base && input.time === undefined && !asked) throw badInput('A new timer needs a "time" like "07:30" or "sunset-15".');
   if (!base && input.on === undefined) throw badInput('A new timer needs "on": true (switch on) or false (switch off).');
-  const minutes = input.time === undefined ? base!.minutes : parseTime(input.time);
+  const minutes = sun ? sun.minutes : input.time === undefined ? base!.minutes : parseTime(input.time);
+  // The rule stays while only other fields change; a fixed time replaces it.
+  const rule = sun ? sun.rule : input.time === undefined ? base?.sun : undefined;
+  const name = parseAlias(input.name, withoutSunTag(base?.alias ?? ""), rule);
   const days = input.days === undefined && base ? base.days : parseDays(input.days);
   const week = weekFromDays(days);
-  return {
+  const entry: TimerEntry = {
     id: base?.id ?? newScheduleId(),
     channel: input.channel === undefined && base ? base.channel : parseChannel(input.channel),
     enabled: input.enabled === undefined && base ? base.enabled : parseEnabled(input.enabled),
@@ -291,13 +313,15 @@ export function timerFromInput(input: unknown, base?: TimerEntry): TimerEntry {
     time: hhmm(minutes),
     minutes,
     on: input.on === undefined ? base!.on : parseOnOff(input.on, '"on"'),
-    alias: parseAlias(input.name, base?.alias ?? ""),
+    alias: withSunTag(name, rule),
     type: base?.type ?? TIMER_TYPE_WEEKLY,
     week,
     sunOffset: base?.sunOffset ?? 0,
     duration: base?.duration ?? 0,
     createTime: base?.createTime,
   };
+  if (rule) entry.sun = rule;
+  return entry;
 }
 
 /** What a flow asks for an auto-off trigger. */

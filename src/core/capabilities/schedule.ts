@@ -23,13 +23,30 @@ import {
   timerFromInput,
   triggerFromInput,
   type DigestItem,
+  type ResolvedSun,
   type TimerEntry,
   type TriggerEntry,
 } from "./schedule-codec";
+import { sunClock, sunMinutes, sunRuleOf, type Place, type SunClock } from "./sun-timer";
 import { modelOf, type Capability, type ChangeSource, type DeviceSession, type Update } from "./types";
 import { badInput, describeValue, isObject } from "./util";
 
 export * from "./schedule-codec";
+export * from "./sun-timer";
+
+/** For sunrise/sunset timers: where the device is, when the device itself does not know (sun-timer.ts). */
+export interface SunOptions {
+  place?: Place;
+  /** The time "today" is taken from (tests); default now. */
+  nowMs?: number;
+}
+
+/** The input's sun rule resolved to today's minute on the device's clock, or undefined for a fixed time. */
+async function resolveSun(s: DeviceSession, input: unknown, opts: SunOptions): Promise<ResolvedSun | undefined> {
+  const rule = isObject(input) ? sunRuleOf(input) : undefined;
+  if (!rule) return undefined;
+  return { rule, minutes: sunMinutes(await sunClock(s, opts.place, opts.nowMs), rule) };
+}
 
 export type ScheduleKind = "timer" | "trigger";
 
@@ -109,11 +126,14 @@ export async function listSchedules(s: DeviceSession, channel?: number): Promise
   return out;
 }
 
-/** Creates a weekly timer from flow input (`{days, time, on, channel?, enabled?, name?}`). */
-export async function addTimer(s: DeviceSession, input: unknown): Promise<TimerEntry> {
+/**
+ * Creates a weekly timer from flow input (`{days, time, on, channel?, enabled?, name?}`);
+ * `time: "sunset-15"` (or `sunrise`/`sunset` minutes) makes a sunrise/sunset timer.
+ */
+export async function addTimer(s: DeviceSession, input: unknown, opts: SunOptions = {}): Promise<TimerEntry> {
   await s.ready();
   requireKind(s, "timer", "SET");
-  const entry = timerFromInput(input);
+  const entry = timerFromInput(input, undefined, await resolveSun(s, input, opts));
   await s.request("SET", NS_TIMERX, buildTimerXSet(entry, nowSeconds()));
   return entry;
 }
@@ -136,7 +156,12 @@ async function kindOf(s: DeviceSession, id: string): Promise<ScheduleKind> {
 }
 
 /** Replaces the fields `input` names in the entry with this id; the rest stays as the device holds it. */
-export async function changeSchedule(s: DeviceSession, idValue: unknown, input: unknown): Promise<TimerEntry | TriggerEntry> {
+export async function changeSchedule(
+  s: DeviceSession,
+  idValue: unknown,
+  input: unknown,
+  opts: SunOptions = {},
+): Promise<TimerEntry | TriggerEntry> {
   await s.ready();
   if (!hasSchedules(s)) requireKind(s, "timer", "SET");
   const id = parseId(idValue);
@@ -146,7 +171,7 @@ export async function changeSchedule(s: DeviceSession, idValue: unknown, input: 
   if (kind === "timer") {
     const base = await getEntry(s, "timer", id);
     if (!base) throw gone();
-    const entry = timerFromInput(input, base);
+    const entry = timerFromInput(input, base, await resolveSun(s, input, opts));
     await s.request("SET", NS_TIMERX, buildTimerXSet(entry, nowSeconds()));
     return entry;
   }
@@ -155,6 +180,50 @@ export async function changeSchedule(s: DeviceSession, idValue: unknown, input: 
   const entry = triggerFromInput(input, base);
   await s.request("SET", NS_TRIGGERX, buildTriggerXSet(entry, nowSeconds()));
   return entry;
+}
+
+/** What re-timing the sunrise/sunset timers did. */
+export interface RetimeResult {
+  /** Timers moved to today's sun time. */
+  moved: TimerEntry[];
+  /** Sun timers left as they were, with the reason (no place known, the offset leaves the day…). */
+  skipped: { id: string; alias: string; reason: string }[];
+}
+
+/**
+ * Moves every sunrise/sunset timer of the device to today's sun time (sun-timer.ts); one SET
+ * per timer whose time changed, nothing when none did. Reads nothing more than the digest and
+ * the entries when the device holds no sun timer.
+ */
+export async function retimeSunTimers(s: DeviceSession, opts: SunOptions = {}): Promise<RetimeResult> {
+  await s.ready();
+  const out: RetimeResult = { moved: [], skipped: [] };
+  if (!s.has(NS_TIMERX)) return out;
+  const sunTimers = (await listSchedules(s)).timers.filter((t) => t.sun);
+  if (sunTimers.length === 0) return out;
+  let clock: SunClock;
+  try {
+    clock = await sunClock(s, opts.place, opts.nowMs);
+  } catch (err) {
+    if (!(err instanceof MerossError) || err.code !== "BAD_INPUT") throw err;
+    out.skipped = sunTimers.map((t) => ({ id: t.id, alias: t.alias, reason: err.message }));
+    return out;
+  }
+  for (const t of sunTimers) {
+    let minutes: number;
+    try {
+      minutes = sunMinutes(clock, t.sun!);
+    } catch (err) {
+      if (!(err instanceof MerossError)) throw err;
+      out.skipped.push({ id: t.id, alias: t.alias, reason: err.message });
+      continue;
+    }
+    if (minutes === t.minutes) continue;
+    const entry = timerFromInput({}, t, { rule: t.sun!, minutes });
+    await s.request("SET", NS_TIMERX, buildTimerXSet(entry, nowSeconds()));
+    out.moved.push(entry);
+  }
+  return out;
 }
 
 /** What a delete did: removed the entry, or (firmware without DELETE) only paused it. */

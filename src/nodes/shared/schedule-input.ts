@@ -10,11 +10,13 @@ export type ScheduleCommand =
   | { action: "list" }
   | { action: "add"; kind: "timer" | "trigger"; input: Json }
   | { action: "change"; id: unknown; input: Json }
-  | { action: "delete"; id: unknown };
+  | { action: "delete"; id: unknown }
+  | { action: "retime" };
 
 const ACCEPTED =
   'Send {"action":"list"}, {"action":"add","timer":{"days":["mon"],"time":"07:30","on":true}}, ' +
-  '{"action":"add","trigger":{"afterOnMinutes":30}}, {"action":"change","id":"…","time":"08:00"} or {"action":"delete","id":"…"}.';
+  '{"action":"add","timer":{"time":"sunset-15","on":true}}, {"action":"add","trigger":{"afterOnMinutes":30}}, ' +
+  '{"action":"change","id":"…","time":"08:00"}, {"action":"delete","id":"…"} or {"action":"retime"}.';
 
 function bad(text: string): MerossError {
   return new MerossError("BAD_INPUT", `${text} ${ACCEPTED}`);
@@ -44,6 +46,8 @@ export function parseScheduleCommand(payload: unknown, channel: number | undefin
     }
     case "delete":
       return { action: "delete", id: payload.id };
+    case "retime":
+      return { action: "retime" };
     default:
       throw bad(`The action ${describeValue(action)} is not one meross-schedule knows.`);
   }

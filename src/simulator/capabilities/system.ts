@@ -5,7 +5,7 @@
  */
 import { isObject, toInt } from "../../core/protocol/rules";
 import type { SimDeviceState } from "../types";
-import { getAck, setAck, REBOOT_MS } from "./types";
+import { getAck, setAck, unsupported, REBOOT_MS } from "./types";
 import type { Capability, CapabilitySpec, Json, Outcome, SimContext, SimRequest } from "./types";
 
 const NAMESPACES = [
@@ -26,6 +26,8 @@ const NAMESPACES = [
 export class SystemCapability implements Capability {
   /** System.DNDMode: 1 = status LED off. */
   private dndMode = 0;
+  /** System.Position, degrees × 1e6; 0/0 until the app (or a test) sets it, as in the msl320 capture. */
+  private position = { longitude: 0, latitude: 0 };
 
   constructor(private readonly ctx: SimContext) {}
 
@@ -60,7 +62,17 @@ export class SystemCapability implements Capability {
       case "GET Appliance.System.Debug":
         return getAck({ debug: this.debug() });
       case "GET Appliance.System.Position":
-        return getAck({ position: { longitude: 0, latitude: 0 } });
+        return getAck({ position: { ...this.position } });
+      case "SET Appliance.System.Position": {
+        const p = isObject(req.payload.position) ? req.payload.position : {};
+        const longitude = toInt(p.longitude);
+        const latitude = toInt(p.latitude);
+        if (longitude === undefined || latitude === undefined || Math.abs(latitude) > 90e6 || Math.abs(longitude) > 180e6) {
+          return unsupported("position out of range");
+        }
+        this.position = { longitude, latitude };
+        return setAck();
+      }
       case "PUSH Appliance.Control.Unbind":
         // Unbind factory-resets the device and drops the HTTP connection (docs/protocol.md §6.11).
         if (req.inner) return undefined;

@@ -96,7 +96,6 @@ describe("schedule capability: codec", () => {
     assert.throws(() => timerFromInput({ time: "07:30" }), isCode("BAD_INPUT", /"on"/));
     assert.throws(() => timerFromInput({ time: "07:30", on: "maybe" }), isCode("BAD_INPUT", /"maybe"/));
     assert.throws(() => timerFromInput({ time: "07:30", on: true, channel: -1 }), isCode("BAD_INPUT", /channel -1/));
-    assert.throws(() => timerFromInput({ sunset: 10, on: true }), isCode("BAD_INPUT", /Sunrise\/sunset/));
     assert.throws(() => triggerFromInput({ afterOnMinutes: -5 }), isCode("BAD_INPUT", /"afterOnMinutes" -5/));
     assert.throws(() => triggerFromInput({ afterOnMinutes: "30" }), isCode("BAD_INPUT", /"30"/));
     assert.throws(() => triggerFromInput(null), isCode("BAD_INPUT"));
