@@ -66,6 +66,16 @@ describe("examples", function () {
     }
   });
 
+  it("use node ids no other example uses, so importing them all never asks which to keep", () => {
+    const owner = new Map<string, string>();
+    for (const f of files) {
+      for (const n of load(f)) {
+        assert.ok(!owner.has(n.id), `${f}: node id "${n.id}" is also in ${owner.get(n.id)}`);
+        owner.set(n.id, f);
+      }
+    }
+  });
+
   it("name their devices apart from the demo fleet's (the device picker would show both)", () => {
     const demoNames = new Set(DEMO_FLEET.map((d) => d.name));
     const seen = new Map<string, string>();
