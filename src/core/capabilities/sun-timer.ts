@@ -14,6 +14,7 @@
  * follow the device's own clock rules (System.Time `timeRule`), the ones it runs timers by.
  */
 import { sunDay } from "../astro";
+import { MerossError } from "../errors";
 import { NS_ALL } from "./system";
 import { modelOf, type DeviceSession } from "./types";
 import { badInput, describeValue, isObject, toNumber, type Json } from "./util";
@@ -142,9 +143,19 @@ function utcOffsetAt(timeRule: unknown, at: number): number {
   return offset;
 }
 
+/** Answers that mean "this device has no place to give" rather than "the device is not there". */
+const NO_PLACE = new Set(["UNSUPPORTED", "DEVICE_ERROR", "BAD_RESPONSE"]);
+
 async function devicePlace(s: DeviceSession): Promise<Place | undefined> {
   if (!s.has(NS_POSITION)) return undefined;
-  const p = (await s.request("GET", NS_POSITION, {})).payload;
+  let p: Json;
+  try {
+    p = (await s.request("GET", NS_POSITION, {})).payload;
+  } catch (err) {
+    if (err instanceof MerossError && NO_PLACE.has(err.code)) return undefined;
+    throw err;
+  }
+  // `{"position": []}` (mrs100 capture) and `{0, 0}` (msl320 capture) both mean "never set".
   const pos = isObject(p.position) ? p.position : undefined;
   const lat = pos ? toNumber(pos.latitude) : undefined;
   const lon = pos ? toNumber(pos.longitude) : undefined;

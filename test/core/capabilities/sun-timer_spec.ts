@@ -16,6 +16,7 @@ import {
   withSunTag,
 } from "../../../src/core/capabilities";
 import { MerossDevice } from "../../../src/core/session/device";
+import { MerossError } from "../../../src/core/errors";
 import { SimulatedDevice } from "../../../src/simulator/device";
 import { FakeSession } from "../helpers/fakes";
 import { isCode, rejectsWith } from "../../helpers/errors";
@@ -98,6 +99,19 @@ describe("sun timers: what a flow may ask", () => {
     );
     await rejectsWith(addTimer(s, { time: "sunset", on: true }), "BAD_INPUT", /does not know where it is.*Latitude and Longitude/);
     assert.ok(!s.sent.some((r) => r.method === "SET"), "no timer was written");
+    // The mrs100 capture answers an empty list; firmware may also refuse the GET: both are "no place".
+    const answers: Array<() => unknown> = [
+      () => ({ position: [] }),
+      () => {
+        throw new MerossError("UNSUPPORTED", "device error 5000");
+      },
+    ];
+    for (const answer of answers) {
+      const t = new FakeSession({ [NS_TIMERX]: {}, "Appliance.System.Position": {} }, (r) =>
+        r.namespace === "Appliance.System.Position" ? answer() : {},
+      );
+      await rejectsWith(addTimer(t, { sunrise: 0, on: true }), "BAD_INPUT", /does not know where it is/);
+    }
   });
 });
 
