@@ -50,13 +50,29 @@ describe("device families on a real Mosquitto from `meross certs` (garage, shutt
 
   before(async function () {
     if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
+    try {
+      await setUp();
+    } catch (err) {
+      process.stderr.write(`\nMosquitto log (end):\n${mosquitto?.log().slice(-4000) ?? "(not started)"}\n`);
+      throw err;
+    }
+  });
+
+  /** Mosquitto with the devices' logins, the Node-RED flow on it, then the devices moved onto it. */
+  async function setUp(): Promise<void> {
     dir = mosquittoDir("meross-mosq-families-");
     port = await freePort();
     await writeSecureConfig(dir, port);
 
     // Devices set up with their keys; each gets its own Mosquitto login before Mosquitto starts.
     for (const family of Object.keys(KEYS) as Family[]) {
-      const sim = await SimulatedDevice.start({ host: "127.0.0.1", port: 0, model: MODELS[family], key: KEYS[family], mqttReconnectMs: 200 });
+      const sim = await SimulatedDevice.start({
+        host: "127.0.0.1",
+        port: 0,
+        model: MODELS[family],
+        key: KEYS[family],
+        mqttReconnectMs: 200,
+      });
       sims[family] = sim;
       if (family === "garage" || family === "shutter") sim.setCoverTravel(TRAVEL_MS);
       // userId "1": what pointAt below sets with Config.Key.
@@ -118,10 +134,9 @@ describe("device families on a real Mosquitto from `meross certs` (garage, shutt
         WAIT_MS,
       );
     }
-  });
+  }
 
-  after(async function () {
-    if (this.currentTest?.state === "failed" && mosquitto) process.stderr.write(`\nMosquitto log:\n${mosquitto.log()}\n`);
+  after(async () => {
     await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
     await Promise.all(fakes.splice(0).map((f) => f.close()));
     if (runtime) {
@@ -135,7 +150,9 @@ describe("device families on a real Mosquitto from `meross certs` (garage, shutt
 
   afterEach(function () {
     if (this.currentTest?.state === "failed") {
-      process.stderr.write(`\nCaught errors: ${JSON.stringify(caught.map((c) => c.error))}\nMosquitto log (end):\n${mosquitto?.log().slice(-4000)}\n`);
+      process.stderr.write(
+        `\nCaught errors: ${JSON.stringify(caught.map((c) => c.error))}\nMosquitto log (end):\n${mosquitto?.log().slice(-4000)}\n`,
+      );
     }
   });
 
