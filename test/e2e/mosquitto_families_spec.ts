@@ -21,7 +21,7 @@ import { FakeDevice } from "../core/broker/fake_device";
 import { freePort, requireProgram } from "./harness";
 import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
 import { collect, helper, onTab, CATCH_NODES, type FlowNode } from "../nodes/helpers";
-import { getBroker, pointAt } from "../nodes/broker-helpers";
+import { getBroker, pointAt, USER_DIR } from "../nodes/broker-helpers";
 
 /** One key per device: each login derives from its own key (docs/protocol.md §5.2). */
 const KEYS = { garage: "garage-door-key-71", shutter: "roller-shutter-key-72", thermostat: "thermostat-key-73", hub: "home-hub-key-74" };
@@ -34,7 +34,8 @@ const LEAK_SENSOR = "1A00694ACBC7";
 const TRAVEL_MS = 300;
 const WAIT_MS = 15_000;
 
-type Out = { topic?: string; payload: Record<string, unknown>; meross?: { sent?: boolean; note?: string } };
+/** A node output; `tag` is copied from the input message it answers. */
+type Out = { topic?: string; tag?: string; payload: Record<string, unknown>; meross?: { sent?: boolean; note?: string } };
 
 describe("device families on a real Mosquitto from `meross certs` (garage, shutter, thermostat, hub)", function () {
   this.timeout(90_000);
@@ -115,6 +116,8 @@ describe("device families on a real Mosquitto from `meross certs` (garage, shutt
         ...CATCH_NODES,
       ],
     );
+    // Simulated uuids come from model and port: no device binding kept by an earlier run of this broker node.
+    fs.rmSync(path.join(USER_DIR, "meross-broker", "mosq"), { recursive: true, force: true });
     const credentials: Record<string, unknown> = { mosq: { password } };
     for (const family of Object.keys(KEYS) as Family[]) credentials[`cfg-${family}`] = { key: KEYS[family] };
     await helper.load([brokerModule, configModule, coverModule, climateModule, stateModule], flow, credentials);
@@ -132,6 +135,11 @@ describe("device families on a real Mosquitto from `meross certs` (garage, shutt
         () => sim.mqttState === "connected" && getBroker("mosq").isListening(sim.uuid),
         `${MODELS[family]} logged in to Mosquitto with its own login and seen by Node-RED`,
         WAIT_MS,
+      );
+      // Its own login: the MAC as user name (docs/protocol.md §5.2), over the TLS listener `meross certs` wrote.
+      assert.match(
+        mosquitto!.log(),
+        new RegExp(`New client connected from 127\\.0\\.0\\.1:\\d+ as fmware:${sim.uuid}\\S* \\(.*u'${sim.mac}'\\)`),
       );
     }
   }
@@ -165,8 +173,8 @@ describe("device families on a real Mosquitto from `meross certs` (garage, shutt
     const before = outs[family].length;
     const tag = `${family}-${Date.now()}-${Math.random()}`;
     node(nodeId).receive({ payload, tag } as never);
-    await until(() => outs[family].slice(before).some((m) => (m as { tag?: string }).tag === tag), `the answer of ${nodeId}`, WAIT_MS);
-    return outs[family].slice(before).find((m) => (m as { tag?: string }).tag === tag) as Out;
+    await until(() => outs[family].slice(before).some((m) => m.tag === tag), `the answer of ${nodeId}`, WAIT_MS);
+    return outs[family].slice(before).find((m) => m.tag === tag) as Out;
   }
 
   it("the garage door opens: the node shows opening, then open from the device's push; a second open is not sent", async () => {
