@@ -4,9 +4,7 @@
  * and no secret in what onboarding prints.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { run } from "../../src/cli/index";
@@ -16,57 +14,30 @@ import { SimulatedDevice } from "../../src/simulator/device";
 import { DEVICE_B, FakeDevice } from "../core/broker/fake_device";
 import { freePort, memIo } from "../cli/helpers";
 import { requireProgram } from "./harness";
+import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
 
-const MOSQUITTO = process.env.MOSQUITTO_PATH ?? "/usr/sbin/mosquitto";
 const KEY_A = "k3y-of-device-A";
 const WIFI = "w1fi-pass-for-A";
-
-function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
 
 describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosquitto)", function () {
   this.timeout(60_000);
   let dir = "";
   let port = 0;
-  let mosquitto: ChildProcess | undefined;
-  let mosquittoLog = "";
+  let mosquitto: RunningMosquitto | undefined;
   let sim: SimulatedDevice | undefined;
   const clients: MqttClient[] = [];
   const fakes: FakeDevice[] = [];
 
   afterEach(async function () {
-    if (this.currentTest?.state === "failed") process.stderr.write(`\nMosquitto log:\n${mosquittoLog}\n`);
+    if (this.currentTest?.state === "failed") process.stderr.write(`\nMosquitto log:\n${mosquitto?.log() ?? ""}\n`);
     await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
     await Promise.all(fakes.splice(0).map((f) => f.close()));
     await sim?.stop();
     sim = undefined;
-    if (mosquitto && mosquitto.exitCode === null) {
-      const exited = new Promise((r) => mosquitto!.once("exit", r));
-      mosquitto.kill("SIGTERM");
-      await exited;
-    }
+    await mosquitto?.stop();
     mosquitto = undefined;
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
-
-  async function startMosquitto(): Promise<void> {
-    mosquittoLog = "";
-    const proc = spawn(MOSQUITTO, ["-v", "-c", path.join(dir, "mosquitto.conf")], { stdio: ["ignore", "pipe", "pipe"] });
-    proc.stdout!.on("data", (d: Buffer) => (mosquittoLog += d.toString()));
-    proc.stderr!.on("data", (d: Buffer) => (mosquittoLog += d.toString()));
-    mosquitto = proc;
-    await until(() => /mosquitto version \S+ running/.test(mosquittoLog) || proc.exitCode !== null, "Mosquitto running");
-    assert.equal(proc.exitCode, null, `Mosquitto started: ${mosquittoLog}`);
-  }
 
   function client(opts: mqtt.IClientOptions): Promise<MqttClient> {
     const ca = fs.readFileSync(path.join(dir, "ca.crt"));
@@ -87,19 +58,10 @@ describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosqu
 
   it("refuses anonymous clients, keeps each device to its own topics, and lets the Node-RED login work", async function () {
     if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "meross-mosq-secure-"));
-    // Mosquitto started as root reads its files as user "mosquitto": the folder must be readable.
-    fs.chmodSync(dir, 0o755);
+    dir = mosquittoDir("meross-mosq-secure-");
     port = await freePort();
-
-    const certs = memIo();
-    assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir, "--port", String(port)], certs.io), 0, certs.err());
-    const chown = /^ {2}sudo (chown mosquitto .+)$/m.exec(certs.out());
-    if (process.getuid?.() === 0) {
-      // What the command told us to run, run as printed: Mosquitto then reads the private files as its own user.
-      assert.ok(chown, `as root, "meross certs" says which chown to run:\n${certs.out()}`);
-      execFileSync("sh", ["-c", chown[1]]);
-    }
+    // As root, also runs the chown the command prints, as printed (and fails if it prints none).
+    await writeSecureConfig(dir, port);
 
     // Device A is onboarded with the CLI; its login is added before it is told about the broker.
     sim = await SimulatedDevice.start({ host: "127.0.0.1", port: 0, model: "mss310", unconfigured: true, mqttReconnectMs: 200 });
@@ -133,7 +95,7 @@ describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosqu
     // Device B's login through the core function the meross-onboard node uses.
     addMosquittoDevice(dir, { ...DEVICE_B, userId: "1234" });
 
-    await startMosquitto();
+    mosquitto = await startMosquitto(dir);
     await until(() => sim!.mqttState === "connected", "device A logged in with its derived password");
 
     // Anyone else is refused: no login at all, or the Node-RED user with a wrong password.
