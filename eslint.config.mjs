@@ -36,5 +36,14 @@ export default tseslint.config(
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
+  {
+    // Served to the editor as plain browser script (resources/ is what Node-RED serves at resources/<module>/): ES5, no modules.
+    files: ["resources/**/*.js"],
+    languageOptions: {
+      ecmaVersion: 5,
+      sourceType: "script",
+      globals: { window: "readonly", jQuery: "readonly", RED: "readonly" },
+    },
+  },
   prettier,
 );

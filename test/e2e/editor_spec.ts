@@ -113,6 +113,34 @@ describe("editor in a real browser", function () {
     }
   });
 
+  it("serves the dialogs' shared editor script from the package's resources/, and loading it again keeps the same helpers", async () => {
+    const url = `${red.url}/resources/node-red-contrib-meross-local/meross-editor.js`;
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /javascript/);
+    assert.match(await res.text(), /MerossEditor/);
+    // The editor has run it once per dialog html (meross-config, meross-onboard); a further load changes nothing.
+    type Win = { MerossEditor?: Record<string, unknown> };
+    const before = await page.evaluate(() => Object.keys((window as unknown as Win).MerossEditor ?? {}).sort());
+    assert.deepEqual(before, ["brokerDevices", "errorText", "isPicked", "onConfigChange", "pickList", "postJSON"]);
+    await page.evaluate(() => ((window as unknown as { merossBefore?: unknown }).merossBefore = (window as unknown as Win).MerossEditor));
+    await page.addScriptTag({ url });
+    const same = await page.evaluate(
+      () => (window as unknown as { merossBefore?: unknown }).merossBefore === (window as unknown as Win).MerossEditor,
+    );
+    assert.equal(same, true, "loading the script again replaced window.MerossEditor");
+    // Its pick-list stylesheet is served too and linked once (the dialog tests below check its look on the lists).
+    const css = await fetch(url.replace(/\.js$/, ".css"));
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get("content-type") ?? "", /text\/css/);
+    const sheets = await page.evaluate(() =>
+      Array.from(document.querySelectorAll<HTMLLinkElement>("link[href$='meross-editor.css']")).map((l) => l.sheet?.cssRules.length ?? 0),
+    );
+    assert.equal(sheets.length, 1, "the stylesheet is linked once");
+    assert.ok(sheets[0] > 0, "the stylesheet did not load");
+    assert.deepEqual(pageErrors, []);
+  });
+
   it("opens the meross-light dialog with its device field, labels from the locale and the Transition field", async () => {
     await open("demo-light-rgb");
     await page.waitForSelector("#node-input-device", { state: "attached" });
@@ -177,6 +205,8 @@ describe("editor in a real browser", function () {
     await page.locator("#meross-onboard-scan").click();
     const item = page.locator(".meross-onboard-network", { hasText: target.ssid }).first();
     await item.waitFor({ timeout: 30000 });
+    // The shared pick-list style: one full-width line per network, not Node-RED's inline button.
+    assert.equal(await item.evaluate((e) => getComputedStyle(e).display), "block");
     await item.click();
     assert.equal(await page.locator("#node-input-ssid").inputValue(), target.ssid);
     assert.equal(await page.locator("#node-input-bssid").inputValue(), target.bssid);
@@ -255,6 +285,7 @@ describe("editor in a real browser", function () {
     assert.match(text, /msl120/);
     const fontPx = await entry.evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
     assert.ok(fontPx >= 12, `the device list is in a ${fontPx} px font`);
+    assert.equal(await entry.evaluate((e) => getComputedStyle(e).display), "block", "the device list lost its shared pick-list style");
     await entry.click();
     // The simulator listens on a port other than 80: the address must keep it.
     assert.equal(await page.locator("#node-config-input-host").inputValue(), rgb.address);

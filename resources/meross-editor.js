@@ -1,0 +1,89 @@
+/**
+ * Editor helpers shared by the meross-config and meross-onboard dialogs. Node-RED (1.3+) serves a
+ * module's top-level resources/ directory at resources/<module>/, and each dialog's html loads this
+ * file before its own script. Both htmls belong to one module, so the editor runs it twice: the
+ * second run keeps the first namespace.
+ */
+(function (global, $, RED) {
+  "use strict";
+  if (global.MerossEditor) return;
+
+  // The pick lists' look, once for every dialog (a relative URL, resolved as the editor resolves this script's).
+  $("<link rel='stylesheet'>")
+    .attr("href", (RED.settings.apiRootUrl || "") + "resources/node-red-contrib-meross-local/meross-editor.css")
+    .appendTo("head");
+
+  /** A config-node select holds "_ADD_" while its "Add new…" entry is chosen: that is no node yet. */
+  function isPicked(id) {
+    return !!id && id !== "_ADD_";
+  }
+
+  /**
+   * Node-RED fires "change" on a config-node select while it fills it in, so a change only counts as
+   * the user's pick when the value differs from the one before (starting from the stored one).
+   * `handler(value, userPicked)` runs on every change.
+   */
+  function onConfigChange($select, stored, handler) {
+    var last = stored || "";
+    $select.on("change", function () {
+      var value = $select.val() || "";
+      var userPicked = value !== last;
+      last = value;
+      handler(value, userPicked);
+    });
+  }
+
+  /** The sentence of a failed admin request: the package's own error ({error: {code, message}}) or the HTTP status. */
+  function errorText(xhr, withCode) {
+    var e = xhr.responseJSON && xhr.responseJSON.error;
+    if (!e) return xhr.statusText || "error";
+    return withCode ? e.code + ": " + e.message : e.message;
+  }
+
+  /** POST a JSON body to one of the package's admin endpoints (relative to the editor, as Node-RED's own calls). */
+  function postJSON(url, body, timeout) {
+    var options = { url: url, type: "POST", contentType: "application/json", data: JSON.stringify(body) };
+    if (timeout) options.timeout = timeout;
+    return $.ajax(options);
+  }
+
+  /** The devices a deployed meross-broker has seen: [{uuid, model, ip, port}]. */
+  function brokerDevices(brokerId) {
+    return $.getJSON("meross-broker/" + encodeURIComponent(brokerId) + "/devices");
+  }
+
+  /**
+   * Fills `$list` with one button per item under a prompt line, or with `options.none` when there is
+   * none. `options.render($button, item)` fills a button; a click marks it selected and calls
+   * `options.onPick(item)`.
+   */
+  function pickList($list, items, options) {
+    $list.empty();
+    if (!items || items.length === 0) {
+      $list.text(options.none);
+      return;
+    }
+    $list.append($("<div>").text(options.prompt));
+    items.forEach(function (item) {
+      var $button = $("<a href='#' class='red-ui-button meross-editor-pick'>").addClass(options.className);
+      options.render($button, item);
+      $button
+        .on("click", function (e) {
+          e.preventDefault();
+          options.onPick(item);
+          $list.find("a").removeClass("selected");
+          $(this).addClass("selected");
+        })
+        .appendTo($list);
+    });
+  }
+
+  global.MerossEditor = {
+    isPicked: isPicked,
+    onConfigChange: onConfigChange,
+    errorText: errorText,
+    postJSON: postJSON,
+    brokerDevices: brokerDevices,
+    pickList: pickList,
+  };
+})(window, jQuery, RED);
