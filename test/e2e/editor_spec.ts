@@ -310,6 +310,23 @@ describe("editor in a real browser", function () {
     await cancel();
   });
 
+  it("lists the devices the broker has seen in its own dialog (Refresh)", async () => {
+    const rgb = fleet.devices.find((d) => d.model.name === "msl120")!;
+    await page.evaluate((id) => {
+      (window as unknown as { RED: { editor: { editConfig(n: string, t: string, id: string): void } } }).RED.editor.editConfig(
+        "",
+        "meross-broker",
+        id,
+      );
+    }, DEMO_BROKER_ID);
+    await page.waitForSelector("#meross-broker-refresh");
+    await page.locator("#meross-broker-refresh").click();
+    await page.locator("#meross-broker-devices", { hasText: rgb.uuid }).waitFor({ timeout: 20000 });
+    assert.match(await page.locator("#meross-broker-devices").innerText(), /msl120/);
+    await page.locator("#node-config-dialog-cancel").click();
+    await page.waitForSelector("#meross-broker-refresh", { state: "detached" });
+  });
+
   it("imports every example from the menu (Import → Examples), deploys them against the demo fleet and none fires by itself", async () => {
     const res = await red.get("/library/examples/flows/node-red-contrib-meross-local");
     const names = fs
