@@ -142,6 +142,27 @@ describe("SerialQueue", () => {
     assert.equal(q.size, 0);
   });
 
+  it("the tasks after a stopped one get a signal that is not aborted (after a deadline, and after clear())", async () => {
+    const q = new SerialQueue({ host: HOST });
+    const hung = gate();
+    const first = q.run(hung.task, { deadlineMs: 20 });
+    const signals: AbortSignal[] = [];
+    const keep = async (s: AbortSignal): Promise<boolean> => (signals.push(s), s.aborted);
+    await rejectsWith(first, "TIMEOUT");
+    assert.equal(await q.run(keep), false, "the next task's signal is already aborted");
+    assert.equal(hung.signal()?.aborted, true, "the hung task's signal stays aborted");
+
+    const running = gate();
+    const during = q.run(running.task);
+    await flush();
+    q.clear();
+    assert.equal(running.signal()?.aborted, true, "clear() stops the running task");
+    running.open("done");
+    await during.catch(() => undefined);
+    assert.equal(await q.run(keep), false, "a task after clear() starts with a live signal");
+    assert.equal(signals.length, 2);
+  });
+
   it("a task whose signal aborts before it starts is rejected with CANCELLED and never sent", async () => {
     const q = new SerialQueue({ host: HOST });
     const head = gate();
