@@ -100,7 +100,7 @@ describe("sun timers: what a flow may ask", () => {
     await rejectsWith(addTimer(s, { time: "sunset", on: true }), "BAD_INPUT", /does not know where it is.*Latitude and Longitude/);
     assert.ok(!s.sent.some((r) => r.method === "SET"), "no timer was written");
     // The mrs100 capture answers an empty list; firmware may also refuse the GET: both are "no place".
-    const answers: Array<() => unknown> = [
+    const answers: Array<() => Record<string, unknown>> = [
       () => ({ position: [] }),
       () => {
         throw new MerossError("UNSUPPORTED", "device error 5000");
