@@ -2,7 +2,7 @@
  * On-device schedules (docs/protocol.md §6.10, docs/protocol-devices.md §18): weekly on/off
  * timers (Control.TimerX) and auto-off triggers (Control.TriggerX). The device runs them on
  * its own clock, so they keep working while Node-RED is stopped. Entries are addressed by id
- * and found through the Digest namespaces; the codec is in schedule-codec.ts.
+ * and found through the Digest namespaces; the codec is in schedule-codec.ts, the checks of what a flow asks in schedule-fields.ts.
  */
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
@@ -14,24 +14,21 @@ import {
   NS_TRIGGERX,
   buildTimerXSet,
   buildTriggerXSet,
-  parseChannel,
   parseDigest,
   parseEntryReply,
-  parseId,
   parseTimerEntry,
   parseTriggerEntry,
-  timerFromInput,
-  triggerFromInput,
   type DigestItem,
-  type ResolvedSun,
   type TimerEntry,
   type TriggerEntry,
 } from "./schedule-codec";
+import { parseChannel, parseId, timerFromInput, triggerFromInput, type ResolvedSun } from "./schedule-fields";
 import { sunClock, sunMinutes, sunRuleOf, type Place, type SunClock } from "./sun-timer";
 import { modelOf, type Capability, type ChangeSource, type DeviceSession, type Update } from "./types";
 import { badInput, describeValue, isObject } from "./util";
 
 export * from "./schedule-codec";
+export * from "./schedule-fields";
 export * from "./sun-timer";
 
 /** For sunrise/sunset timers: where the device is, when the device itself does not know (sun-timer.ts). */

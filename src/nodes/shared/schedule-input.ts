@@ -1,6 +1,6 @@
 /**
  * msg.payload of meross-schedule: which action on the device's timers and auto-off triggers.
- * Field checks (times, days, minutes) are the core's (core/capabilities/schedule-codec.ts);
+ * Field checks (times, days, minutes) are the core's (core/capabilities/schedule-fields.ts);
  * this only sorts the message into one action, or a BAD_INPUT sentence saying what to send.
  */
 import { MerossError } from "../../core/errors";
