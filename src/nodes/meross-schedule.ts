@@ -61,7 +61,7 @@ export = function (RED: NodeAPI): void {
       place = parsePlace(def.latitude, def.longitude);
     } catch (err) {
       placeError = err;
-      node.status({ fill: "red", shape: "ring", text: "latitude/longitude not valid" });
+      link.show({ fill: "red", shape: "ring", text: "latitude/longitude not valid" });
     }
 
     // Sunrise/sunset timers are plain timers the device runs; moving them as the days change is ours.
