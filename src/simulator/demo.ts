@@ -41,6 +41,9 @@ export async function startDemo(
     key: spec.unconfigured ? undefined : (opts.key ?? ""),
     port: opts.basePort ? opts.basePort + i : 0,
     gateway: spec.unconfigured || spec.appPaired ? undefined : opts.gateway,
+    // Devices that power up together do not retry in step: every demo device dials from 127.0.0.1,
+    // and the broker turns away a ninth login waiting from one address (core/broker/limits.ts).
+    mqttReconnectMs: 5000 + i * 250,
     userId: opts.userId,
   }));
   return Fleet.start(specs, { statusPort: opts.statusPort ?? 0 });
