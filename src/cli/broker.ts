@@ -112,16 +112,15 @@ export function printBrokerEvents(broker: MerossBroker, write: (line: string) =>
     write(`disconnected ${uuid}`);
   };
   const onRefused = (r: RefusedEvent): void => write(`refused ${r.username || "(none)"} ${r.ip || "unknown"}: ${r.reason}`);
-  broker.on("device-connected", onConnected);
-  broker.on("device-bound", onBound);
-  broker.on("device-disconnected", onDisconnected);
-  broker.on("refused", onRefused);
+  const offs = [
+    broker.events.on("device-connected", onConnected),
+    broker.events.on("device-bound", onBound),
+    broker.events.on("device-disconnected", onDisconnected),
+    broker.events.on("refused", onRefused),
+  ];
   return () => {
     for (const uuid of [...pending.keys()]) flush(uuid);
-    broker.off("device-connected", onConnected);
-    broker.off("device-bound", onBound);
-    broker.off("device-disconnected", onDisconnected);
-    broker.off("refused", onRefused);
+    for (const off of offs) off();
   };
 }
 

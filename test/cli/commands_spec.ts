@@ -271,7 +271,7 @@ describe("meross commands in-process against a simulated device", () => {
       try {
         const stop = new AbortController();
         const m = memIo({}, stop.signal);
-        const arrived = new Promise<{ uuid: string }>((r) => broker.once("device-connected", r));
+        const arrived = new Promise<{ uuid: string }>((r) => broker.events.once("device-connected", r));
         const running = run(
           ["simulate", "--key", "gwkey", "--gateway", `127.0.0.1:${broker.port}`, "--uuid", "0123456789abcdef0123456789abcdef"],
           m.io,

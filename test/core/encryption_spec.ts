@@ -247,7 +247,7 @@ describe("Onboarding an encrypted device, then MQTT", function () {
       if (e.mode === "ap") exchanges++;
     });
     const wifi = new Promise<WifiConfigEvent>((r) => sim.once("wifi", r));
-    const listening = new Promise((r) => b.once("device-listening", r));
+    const listening = new Promise((r) => b.events.once("device-listening", r));
     const result = await onboard({
       address: sim.address,
       mqttHost: "127.0.0.1",
@@ -291,7 +291,7 @@ describe("Onboarding an encrypted device, then MQTT", function () {
   it("MQTT with encrypted payloads both ways: requests, replies and pushes are ciphertext and still work", async () => {
     broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [KEY] });
     const b = broker;
-    const listening = new Promise((r) => b.once("device-listening", r));
+    const listening = new Promise((r) => b.events.once("device-listening", r));
     const sim = await SimulatedDevice.start({
       model: "hp110a",
       key: KEY,

@@ -149,7 +149,7 @@ describe("MqttTransport / MqttConnection", () => {
     const tb = new MqttTransport({ uuid: DEVICE_B.uuid, client: conn });
     const forB: Envelope[] = [];
     tb.events.on("push", (e: Envelope) => forB.push(e));
-    const viaConn = new Promise<MqttPushEvent>((resolve) => conn.once("push", resolve));
+    const viaConn = new Promise<MqttPushEvent>((resolve) => conn.events.once("push", resolve));
     const viaTransport = new Promise<Envelope>((resolve) => ta.events.once("push", resolve));
     await a.publish(a.message("PUSH", "Appliance.Control.ToggleX", { togglex: [{ channel: 0, onoff: 1 }] }));
     assert.equal((await viaConn).uuid, DEVICE_A.uuid);
@@ -167,7 +167,7 @@ describe("MqttTransport / MqttConnection", () => {
     const reply = await transport.send(systemAllGet());
     assert.equal(reply.header.method, "GETACK");
 
-    const offline = new Promise<void>((resolve) => conn.once("offline", () => resolve()));
+    const offline = new Promise<void>((resolve) => conn.events.once("offline", () => resolve()));
     await broker!.stop();
     await offline;
     assert.equal(conn.online, false);

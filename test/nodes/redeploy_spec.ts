@@ -83,7 +83,7 @@ function emitters(): Emitters {
 }
 
 function counts(e: Emitters): { fleet: number; connection: number; device: number } {
-  return { fleet: listeners(e.fleet), connection: listeners(e.connection), device: listeners(deviceEvents(e.device)) };
+  return { fleet: listeners(e.fleet), connection: listeners(e.connection?.events), device: listeners(deviceEvents(e.device)) };
 }
 
 /** The flow under test: a broker, a device on it, and a state and a toggle node of that device, plus a state node of the whole broker. */

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
+import { TypedEvents } from "../../src/core/events";
 import { createServer } from "node:net";
 import mqtt, { type MqttClient } from "mqtt";
 import { generateCertificates, type Certificates } from "../../src/core/broker/certs";
-import { MerossBroker, type BrokerDevice, type RefusedEvent } from "../../src/core/broker/broker";
+import { MerossBroker, type BrokerDevice, type BrokerEvents, type RefusedEvent } from "../../src/core/broker/broker";
 import { buildMessage, verifySign, type Envelope } from "../../src/core/protocol/message";
 import { SimulatedDevice, type MqttStateEvent, type SimulatorOptions } from "../../src/simulator/device";
 import { deviceMqttPassword } from "../../src/simulator/mqttlink";
@@ -13,19 +14,30 @@ const KEY = "mqtt-sim-key";
 const WAIT_MS = 10_000;
 
 /** Resolves with the first `event` whose argument passes `match` (generous timeout, no timing assertion). */
-function waitFor<T>(emitter: EventEmitter, event: string, match: (v: T) => boolean = () => true, timeoutMs = WAIT_MS): Promise<T> {
+/** A listener on a simulated device (EventEmitter) or on a broker's typed events; returns its removal. */
+function listen<T>(source: EventEmitter | TypedEvents<BrokerEvents>, event: string, fn: (v: T) => void): () => void {
+  if (source instanceof TypedEvents) return (source as unknown as TypedEvents<Record<string, T>>).on(event, fn);
+  source.on(event, fn);
+  return () => source.off(event, fn);
+}
+
+function waitFor<T>(
+  emitter: EventEmitter | TypedEvents<BrokerEvents>,
+  event: string,
+  match: (v: T) => boolean = () => true,
+  timeoutMs = WAIT_MS,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      emitter.off(event, on);
+      off();
       reject(new Error(`no matching "${event}" event`));
     }, timeoutMs);
-    const on = (v: T): void => {
+    const off = listen<T>(emitter, event, (v) => {
       if (!match(v)) return;
       clearTimeout(timer);
-      emitter.off(event, on);
+      off();
       resolve(v);
-    };
-    emitter.on(event, on);
+    });
   });
 }
 
@@ -148,10 +160,10 @@ describe("simulator: MQTT side of a simulated device", function () {
     const b = await broker();
     const d = await device({ model: "mss310", unconfigured: true });
     assert.equal(d.mqttState, "disabled");
-    const connected = waitFor<BrokerDevice>(b, "device-connected", (e) => e.uuid === d.uuid);
+    const connected = waitFor<BrokerDevice>(b.events, "device-connected", (e) => e.uuid === d.uuid);
     const bindAck = waitFor(d, "bind");
     const clock = waitFor<{ timestamp: number }>(d, "clock");
-    const boundEv = waitFor<BrokerDevice>(b, "device-bound", (e) => e.uuid === d.uuid);
+    const boundEv = waitFor<BrokerDevice>(b.events, "device-bound", (e) => e.uuid === d.uuid);
 
     const keyAck = await send(d, "Appliance.Config.Key", "SET", {
       key: {
@@ -304,7 +316,7 @@ describe("simulator: MQTT side of a simulated device", function () {
 
   it("shows 'refused' when the broker knows another key, and still answers HTTP", async () => {
     const b = await broker({ keys: ["some-other-key"] });
-    const refused = waitFor<RefusedEvent>(b, "refused");
+    const refused = waitFor<RefusedEvent>(b.events, "refused");
     const d = await device({ key: KEY, gateway: { host: "127.0.0.1", port: b.port } });
     await mqttState(d, "refused");
     assert.equal((await refused).username, d.mac);
@@ -327,7 +339,7 @@ describe("simulator: MQTT side of a simulated device", function () {
 
     const rebindAck = waitFor(d, "bind");
     const b2 = await broker({ port });
-    const back = await waitFor<BrokerDevice>(b2, "device-connected", (e) => e.uuid === d.uuid);
+    const back = await waitFor<BrokerDevice>(b2.events, "device-connected", (e) => e.uuid === d.uuid);
     assert.equal(back.ip, "127.0.0.1");
     await rebindAck;
     assert.equal(d.mqttState, "connected");

@@ -24,19 +24,29 @@ import {
   type BrokerMessageEvent,
   type BrokerOptions,
   type DeviceAuth,
+  type RefusedEvent,
 } from "./auth";
 import { ConnectionGuard, DEFAULT_LIMITS, LOGIN_DEADLINE_MS, PAYLOAD_LIMIT } from "./limits";
 import { DeviceTopicRules } from "./topics";
+import { TypedEvents } from "../events";
 
 export type { BrokerDevice, BrokerMessageEvent, BrokerOptions, BrokerUser, KeyResolver, RefusedEvent } from "./auth";
 
-/**
- * Events: "device-connected" (BrokerDevice), "device-listening" (BrokerDevice, subscribed to
- * its request topic: ready for requests), "device-bound" (BrokerDevice, once its Bind
- * told model/firmware), "device-disconnected" ({uuid}), "refused" (RefusedEvent),
- * "message" (BrokerMessageEvent: device replies and state pushes the session did not consume).
- */
-export class MerossBroker extends EventEmitter {
+/** What the broker tells its owner about devices. */
+export interface BrokerEvents {
+  "device-connected": BrokerDevice;
+  /** Subscribed to its request topic: ready for requests. */
+  "device-listening": BrokerDevice;
+  /** Its Bind told model and firmware. */
+  "device-bound": BrokerDevice;
+  "device-disconnected": { uuid: string };
+  refused: RefusedEvent;
+  /** Device replies and state pushes the cloud-like session did not consume. */
+  message: BrokerMessageEvent;
+}
+
+export class MerossBroker {
+  readonly events = new TypedEvents<BrokerEvents>();
   readonly host: string;
   private listenPort = 0;
   private readonly aedes: Aedes;
@@ -52,13 +62,12 @@ export class MerossBroker extends EventEmitter {
   private stopping: Promise<void> | undefined;
 
   private constructor(aedes: Aedes, server: Server, host: string, opts: BrokerOptions) {
-    super();
     this.aedes = aedes;
     this.server = server;
     this.host = host;
     this.opts = opts;
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.guard = new ConnectionGuard(limits, (ip, reason) => this.safeEmit("refused", { clientId: "", username: "", ip, reason }));
+    this.guard = new ConnectionGuard(limits, (ip, reason) => this.events.emit("refused", { clientId: "", username: "", ip, reason }));
     this.session = new CloudSession({
       publish: (topic, env) => {
         publishPacket(this.aedes, topic, JSON.stringify(env)).catch(() => undefined);
@@ -164,7 +173,7 @@ export class MerossBroker extends EventEmitter {
             done(null, true);
           },
           (err: unknown) => {
-            if (err instanceof LoginRefusal) this.safeEmit("refused", { ...err.event });
+            if (err instanceof LoginRefusal) this.events.emit("refused", { ...err.event });
             done(err as Error & { returnCode: number }, false);
           },
         );
@@ -197,14 +206,14 @@ export class MerossBroker extends EventEmitter {
       const auth = this.auth.get(client);
       if (!auth) return;
       this.connected.set(auth.device.uuid, { client, auth });
-      this.safeEmit("device-connected", { ...auth.device });
+      this.events.emit("device-connected", { ...auth.device });
     });
     a.on("subscribe", (subs, client) => {
       const auth = client ? this.auth.get(client) : undefined;
       const entry = auth ? this.connected.get(auth.device.uuid) : undefined;
       if (auth && entry && entry.client === client && subs.some((sub) => sub.topic === deviceRequestTopic(auth.device.uuid))) {
         entry.listening = true;
-        this.safeEmit("device-listening", { ...auth.device });
+        this.events.emit("device-listening", { ...auth.device });
       }
     });
     a.on("clientDisconnect", (client) => this.dropClient(client));
@@ -232,7 +241,7 @@ export class MerossBroker extends EventEmitter {
 
   /** A device tried a topic that is not its own: refused, and said why. */
   private deny(client: Client, dev: DeviceAuth, reason: string): void {
-    this.safeEmit("refused", { clientId: client.id, username: dev.device.mac, ip: clientIp(client), reason });
+    this.events.emit("refused", { clientId: client.id, username: dev.device.mac, ip: clientIp(client), reason });
   }
 
   private dropClient(client: Client): void {
@@ -243,7 +252,7 @@ export class MerossBroker extends EventEmitter {
     if (entry && entry.client === client) {
       this.connected.delete(auth.device.uuid);
       this.topics.forget(auth.device.uuid);
-      this.safeEmit("device-disconnected", { uuid: auth.device.uuid });
+      this.events.emit("device-disconnected", { uuid: auth.device.uuid });
     }
   }
 
@@ -269,9 +278,9 @@ export class MerossBroker extends EventEmitter {
       if (!result.bind.mac || macMatchesUuid(result.bind.mac, uuid)) this.opts.identities?.learn(uuid, auth.device.mac, auth.key, "bind");
       if (result.bind.model) auth.device.model = result.bind.model;
       if (result.bind.firmware) auth.device.firmware = result.bind.firmware;
-      this.safeEmit("device-bound", { ...auth.device });
+      this.events.emit("device-bound", { ...auth.device });
     }
-    if (!result.handled) this.safeEmit("message", { uuid, topic: packet.topic, envelope: env } satisfies BrokerMessageEvent);
+    if (!result.handled) this.events.emit("message", { uuid, topic: packet.topic, envelope: env });
   }
 
   /** The port actually listened on (the free one picked when started with port 0). */
@@ -333,15 +342,7 @@ export class MerossBroker extends EventEmitter {
     await Promise.all([serverClosed, aedesClosed]);
     for (const uuid of [...this.connected.keys()]) {
       this.connected.delete(uuid);
-      this.safeEmit("device-disconnected", { uuid });
-    }
-  }
-
-  private safeEmit(event: string, arg: unknown): void {
-    try {
-      this.emit(event, arg);
-    } catch {
-      return;
+      this.events.emit("device-disconnected", { uuid });
     }
   }
 }

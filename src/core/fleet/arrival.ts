@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { MerossError } from "../errors";
 import { MerossDevice, NS } from "../session/device";
 import { TypedEvents, type Unsubscribe } from "../events";
-import type { BrokerDevice, MerossBroker, RefusedEvent } from "../broker/broker";
+import { MerossBroker, type BrokerDevice, type RefusedEvent } from "../broker/broker";
 import type { BrokerPresence, Fleet } from "./types";
 
 /** Seconds a device typically needs for reboot + Wi-Fi + TLS is 20–60; 90 leaves margin for slow routers. */
@@ -87,14 +87,12 @@ function brokerFeed(broker: MerossBroker): ArrivalFeed {
       const login = (d: BrokerDevice): void => on.login(fromDevice(d));
       const bound = (d: BrokerDevice): void => on.bound(fromDevice(d));
       const refused = (r: RefusedEvent): void => on.refused(r);
-      broker.on("device-connected", login);
-      broker.on("device-bound", bound);
-      broker.on("refused", refused);
-      return () => {
-        broker.off("device-connected", login);
-        broker.off("device-bound", bound);
-        broker.off("refused", refused);
-      };
+      const offs = [
+        broker.events.on("device-connected", login),
+        broker.events.on("device-bound", bound),
+        broker.events.on("refused", refused),
+      ];
+      return () => offs.forEach((off) => off());
     },
     current: () => broker.devices().map(fromDevice),
     port: () => Promise.resolve(broker.port),
@@ -242,9 +240,9 @@ export class ArrivalWatcher {
 
   /** `source`: the running embedded broker, or a fleet (embedded or on an existing broker). */
   constructor(source: MerossBroker | Fleet) {
-    if (isFleet(source)) this.feed = fleetFeed(source);
-    else if (source && typeof (source as MerossBroker).on === "function" && typeof (source as MerossBroker).devices === "function")
-      this.feed = brokerFeed(source);
+    // A broker has typed events and a device list too: tell it apart by its class first.
+    if (source instanceof MerossBroker) this.feed = brokerFeed(source);
+    else if (isFleet(source)) this.feed = fleetFeed(source);
     else throw new MerossError("BAD_INPUT", "Waiting for a device needs the running embedded MQTT broker: start it before onboarding.");
     this.unsubscribe = this.feed.subscribe({
       login: (l) => this.note(this.logins, l),

@@ -4,7 +4,7 @@
  * device publishes is already authenticated.
  */
 import { MerossError } from "../errors";
-import { MerossBroker, type BrokerDevice, type RefusedEvent } from "../broker/broker";
+import { MerossBroker } from "../broker/broker";
 import type { Certificates } from "../broker/certs";
 import type { MqttConnection, MqttPushEvent } from "../transport/mqtt";
 import { FleetBase, type FleetTrust } from "./base";
@@ -78,26 +78,26 @@ export class EmbeddedFleet extends FleetBase {
       // Only a logged-in device may publish on its own topic: a push there proved its key at login.
       if (this.presence.has(ev.uuid)) this.events.emit("push", { uuid: ev.uuid, envelope: ev.envelope });
     };
-    conn.on("push", onPush);
-    this.offs.push(() => conn.off("push", onPush));
+    this.offs.push(conn.events.on("push", onPush));
     this.events.emit("running", { connection: conn });
     return b;
   }
 
   private wire(b: MerossBroker): void {
-    const on = <T>(name: string, fn: (arg: T) => void): void => {
-      b.on(name, fn);
-      this.offs.push(() => b.off(name, fn));
+    const on: typeof b.events.on = (name, fn) => {
+      const off = b.events.on(name, fn);
+      this.offs.push(off);
+      return off;
     };
-    on<BrokerDevice>("device-connected", (d) => {
+    on("device-connected", (d) => {
       const key = b.loginKey(d.uuid);
       this.presence.bind(d.uuid, { mac: d.mac, keyOwner: key === undefined ? undefined : this.keys.ownerOf(key) });
       this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, model: d.model, firmware: d.firmware, listening: false, since: d.connectedAt });
     });
-    on<BrokerDevice>("device-listening", (d) => this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, listening: true }));
-    on<BrokerDevice>("device-bound", (d) => this.presence.upsert(d.uuid, { model: d.model, firmware: d.firmware }));
-    on<{ uuid: string }>("device-disconnected", (d) => this.presence.drop(d.uuid));
-    on<RefusedEvent>("refused", (r) => this.turnAway({ ...r, ...this.claimedUuid(r.clientId) }));
+    on("device-listening", (d) => this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, listening: true }));
+    on("device-bound", (d) => this.presence.upsert(d.uuid, { model: d.model, firmware: d.firmware }));
+    on("device-disconnected", (d) => this.presence.drop(d.uuid));
+    on("refused", (r) => this.turnAway({ ...r, ...this.claimedUuid(r.clientId) }));
   }
 
   private claimedUuid(clientId: string): { uuid?: string } {

@@ -5,7 +5,7 @@
  */
 import { MerossError } from "../errors";
 import { verifySign, type Envelope } from "../protocol/message";
-import { MqttConnection, type MqttMessageEvent, type MqttPushEvent } from "../transport/mqtt";
+import { MqttConnection, type MqttMessageEvent } from "../transport/mqtt";
 import { CloudSession, NS_BIND, parseBindInfo } from "../broker/session";
 import { MQTT_TLS_PORT } from "../broker/certs";
 import { isUuid, macMatchesUuid } from "../protocol/rules";
@@ -89,21 +89,22 @@ export class ExistingFleet extends FleetBase {
   }
 
   private wire(c: MqttConnection): void {
-    const on = <T>(name: string, fn: (arg: T) => void): void => {
-      c.on(name, fn);
-      this.offConn.push(() => c.off(name, fn));
+    const on: typeof c.events.on = (name, fn) => {
+      const off = c.events.on(name, fn);
+      this.offConn.push(off);
+      return off;
     };
-    on<MqttPushEvent>("push", (ev) => {
+    on("push", (ev) => {
       // Counted once, in onMessage: the same message arrives there too.
       if (typeof this.trusted(ev.uuid, ev.envelope) !== "string") return;
       this.events.emit("push", { uuid: ev.uuid, envelope: ev.envelope });
     });
-    on<MqttMessageEvent>("message", (ev) => this.onMessage(ev));
+    on("message", (ev) => this.onMessage(ev));
     on("online", () => {
       this.presence.replay();
       this.events.emit("running", { connection: c });
     });
-    on<{ reason: string }>("offline", ({ reason }) => {
+    on("offline", ({ reason }) => {
       if (!this.closed) this.events.emit("stopped", { reason: hideSecrets(String(reason), this.secrets()) });
     });
   }

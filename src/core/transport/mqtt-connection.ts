@@ -4,7 +4,6 @@
  * §1.4, §5.1). One MqttConnection per broker is shared by every device on it (Node-RED's
  * own MQTT config-node pattern); MqttTransport (mqtt.ts) is the per-device view of it.
  */
-import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import { MerossError, explain } from "../errors";
 import { asEnvelope, type Envelope } from "../protocol/message";
@@ -12,6 +11,7 @@ import { describeValue } from "../protocol/rules";
 import { encodeEnvelope, tryDecodeEnvelope, undecryptableReply } from "../crypto/lan";
 import { MqttJsLink, brokerDown, checkUrl, safeAddress, type MqttConnectOptions, type MqttLink } from "./mqtt-link";
 import { abortError } from "./types";
+import { TypedEvents } from "../events";
 
 /** Same budget as HTTP: a device on MQTT answers within a second when it is online. */
 export const MQTT_TIMEOUT_MS = 10_000;
@@ -53,6 +53,16 @@ export interface MqttMessageEvent extends MqttPushEvent {
   topic: string;
 }
 
+/** What a shared connection tells its users. */
+export interface MqttConnectionEvents {
+  online: undefined;
+  offline: { reason: string };
+  /** A device PUSH on the device's own topic. */
+  push: MqttPushEvent;
+  /** Every other device message that was not a reply of ours. */
+  message: MqttMessageEvent;
+}
+
 interface Pending {
   uuid: string;
   /** AES key the reply may be encrypted with (docs/protocol.md §4). */
@@ -85,11 +95,11 @@ export function checkUuid(uuid: unknown): string {
 }
 
 /**
- * A shared broker connection that routes replies to pending requests by messageId.
- * Events: "online", "offline" ({reason}), "push" (MqttPushEvent: device PUSHes),
- * "message" (MqttMessageEvent: every other device message that was not a reply of ours).
+ * A shared broker connection that routes replies to pending requests by messageId; `events`
+ * says when it is online or offline and carries device messages (MqttConnectionEvents).
  */
-export class MqttConnection extends EventEmitter {
+export class MqttConnection {
+  readonly events = new TypedEvents<MqttConnectionEvents>();
   readonly address: string;
   /** Our `from`: devices publish the replies to our requests here. */
   readonly replyTopic: string;
@@ -104,7 +114,6 @@ export class MqttConnection extends EventEmitter {
   private oversize = 0;
 
   constructor(link: MqttLink, address: string, appId: string = randomBytes(8).toString("hex")) {
-    super();
     this.link = link;
     this.address = address;
     this.replyTopic = `/app/${appId}/subscribe`;
@@ -112,11 +121,11 @@ export class MqttConnection extends EventEmitter {
       message: (topic, payload) => this.onMessage(topic, payload),
       online: () => {
         this.offlineReason = "";
-        this.safeEmit("online");
+        this.events.emit("online", undefined);
       },
       offline: (reason) => {
         this.offlineReason = reason;
-        this.safeEmit("offline", { reason });
+        this.events.emit("offline", { reason });
       },
     });
   }
@@ -169,16 +178,14 @@ export class MqttConnection extends EventEmitter {
   waitOnline(): Promise<void> {
     if (this.online) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const onOnline = (): void => {
-        this.off("offline", onOffline);
+      const offOnline = this.events.once("online", () => {
+        offOffline();
         resolve();
-      };
-      const onOffline = ({ reason }: { reason: string }): void => {
-        this.off("online", onOnline);
+      });
+      const offOffline = this.events.once("offline", ({ reason }) => {
+        offOnline();
         reject(brokerDown(this.address, reason));
-      };
-      this.once("online", onOnline);
-      this.once("offline", onOffline);
+      });
     });
   }
 
@@ -289,8 +296,8 @@ export class MqttConnection extends EventEmitter {
       return;
     }
     if (!uuid) return;
-    if (topicUuid && env.header.method === "PUSH") this.safeEmit("push", { uuid, envelope: env } satisfies MqttPushEvent);
-    this.safeEmit("message", { uuid, topic, envelope: env } satisfies MqttMessageEvent);
+    if (topicUuid && env.header.method === "PUSH") this.events.emit("push", { uuid, envelope: env });
+    this.events.emit("message", { uuid, topic, envelope: env });
   }
 
   /**
@@ -316,16 +323,6 @@ export class MqttConnection extends EventEmitter {
       p.reject(new MerossError("WRONG_KEY", undecryptableReply(p.uuid), { host: p.uuid }));
     }
     return undefined;
-  }
-
-  /** A throwing listener must not break the message loop of a shared connection. */
-  private safeEmit(event: string, arg?: unknown): void {
-    try {
-      if (arg === undefined) this.emit(event);
-      else this.emit(event, arg);
-    } catch {
-      return;
-    }
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import type { Envelope } from "../protocol/message";
 import { MQTT_TIMEOUT_MS, MqttConnection, checkUuid, type MqttPushEvent } from "./mqtt-connection";
 import { brokerDown } from "./mqtt-link";
 import { transportEvents, type SendOptions, type Transport } from "./types";
+import type { Unsubscribe } from "../events";
 
 export * from "./mqtt-connection";
 export type { MqttConnectOptions, MqttLink, MqttLinkHandlers } from "./mqtt-link";
@@ -42,6 +43,8 @@ export class MqttTransport implements Transport {
   private readonly onOnline = (): void => this.events.emit("connection", { connected: true });
   private readonly onOffline = (): void => this.events.emit("connection", { connected: false });
   private closed = false;
+  /** Our listeners on the shared connection, removed on close (the connection outlives us). */
+  private readonly offs: Unsubscribe[];
 
   constructor(opts: MqttTransportOptions) {
     this.uuid = checkUuid(opts?.uuid);
@@ -55,9 +58,11 @@ export class MqttTransport implements Transport {
     this.timeoutMs = opts.timeoutMs ?? MQTT_TIMEOUT_MS;
     this.encryptPayloads = opts.encryptPayloads === true;
     this.address = `${this.uuid} via ${this.client.address}`;
-    this.client.on("push", this.onPush);
-    this.client.on("online", this.onOnline);
-    this.client.on("offline", this.onOffline);
+    this.offs = [
+      this.client.events.on("push", this.onPush),
+      this.client.events.on("online", this.onOnline),
+      this.client.events.on("offline", this.onOffline),
+    ];
   }
 
   async send(request: Envelope, opts: SendOptions = {}): Promise<Envelope> {
@@ -72,9 +77,7 @@ export class MqttTransport implements Transport {
   /** Leaves the shared connection open: it belongs to whoever created it. */
   async close(): Promise<void> {
     this.closed = true;
-    this.client.off("push", this.onPush);
-    this.client.off("online", this.onOnline);
-    this.client.off("offline", this.onOffline);
+    for (const off of this.offs.splice(0)) off();
     this.events.clear();
   }
 }

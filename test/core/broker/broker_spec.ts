@@ -3,6 +3,7 @@ import mqtt from "mqtt";
 import { generateCertificates, type Certificates } from "../../../src/core/broker/certs";
 import { MerossBroker, type BrokerDevice, type BrokerMessageEvent, type RefusedEvent } from "../../../src/core/broker/broker";
 import { MerossError } from "../../../src/core/errors";
+import type { TypedEvents } from "../../../src/core/events";
 import { buildMessage, verifySign, type Envelope } from "../../../src/core/protocol/message";
 import { DEVICE_A, DEVICE_B, FakeDevice } from "./fake_device";
 
@@ -18,7 +19,7 @@ const BIND_PAYLOAD = {
 function once<T>(emitter: MerossBroker, event: string, timeoutMs = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${event}" event`)), timeoutMs);
-    emitter.once(event, (arg: T) => {
+    (emitter.events as unknown as TypedEvents<Record<string, T>>).once(event, (arg: T) => {
       clearTimeout(timer);
       resolve(arg);
     });
@@ -188,7 +189,7 @@ describe("MerossBroker (embedded TLS broker + cloud-like session)", () => {
     const a = await device(DEVICE_A);
     const b = await device(DEVICE_B);
     const events: BrokerMessageEvent[] = [];
-    broker!.on("message", (e: BrokerMessageEvent) => events.push(e));
+    broker!.events.on("message", (e: BrokerMessageEvent) => events.push(e));
     const kicked = new Promise<void>((resolve) => a.client.once("close", () => resolve()));
     a.client.publish(
       `/appliance/${DEVICE_B.uuid}/publish`,

@@ -229,7 +229,7 @@ describe("hostile clients on the LAN", function () {
 
       // The victim answers a request on Node-RED's reply topic; then the attacker gets a request of its own.
       victim.answer((req) => victim.message("GETACK", req.header.namespace, { all: {} }, { messageId: req.header.messageId }), "from");
-      const replied = new Promise<void>((resolve) => conn.on("message", (ev: { uuid: string }) => ev.uuid === VICTIM.uuid && resolve()));
+      const replied = new Promise<void>((resolve) => conn.events.on("message", (ev) => ev.uuid === VICTIM.uuid && resolve()));
       await conn.publish(
         `/appliance/${VICTIM.uuid}/subscribe`,
         buildMessage({ method: "GET", namespace: "Appliance.System.All", payload: {}, key: VICTIM.key, from: conn.replyTopic }),
@@ -281,7 +281,7 @@ describe("hostile clients on the LAN", function () {
       await startFleet();
       const before = fleet.device(VICTIM.uuid);
       const messages: Envelope[] = [];
-      conn.on("message", (ev: { envelope: Envelope }) => messages.push(ev.envelope));
+      conn.events.on("message", (ev) => messages.push(ev.envelope));
       const attacker = await login(port, ATTACKER);
       const closed = new Promise<void>((resolve) => attacker.client.once("close", () => resolve()));
       attacker.client.publish(`/appliance/${ATTACKER.uuid}/publish`, "x".repeat(70 * 1024), { qos: 1 });
@@ -357,7 +357,7 @@ describe("hostile clients on the LAN", function () {
     it("closes a client whose CONNECT announces 256 MB before reading it, and stays usable", async () => {
       broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [VICTIM.key] });
       const reasons: string[] = [];
-      broker.on("refused", (r: RefusedEvent) => reasons.push(r.reason));
+      broker.events.on("refused", (r: RefusedEvent) => reasons.push(r.reason));
       const rss0 = process.memoryUsage().rss;
       // The attacker has its own address on the LAN (here 127.0.0.3); the victim keeps 127.0.0.1.
       const { sock, secure } = await rawTls(broker.port, "127.0.0.3");
@@ -400,7 +400,7 @@ describe("hostile clients on the LAN", function () {
     it("holds at most 8 connections per address that have not logged in, and drops them at the deadline", async () => {
       broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [VICTIM.key], limits: { loginDeadlineMs: 1500 } });
       const reasons: string[] = [];
-      broker.on("refused", (r: RefusedEvent) => reasons.push(r.reason));
+      broker.events.on("refused", (r: RefusedEvent) => reasons.push(r.reason));
       const silent = await Promise.all(Array.from({ length: 12 }, () => rawTls(broker!.port)));
       assert.equal(silent.filter((s) => s.secure).length, 8, "eight wait; the rest are closed at once");
       assert.ok(reasons.some((r) => /more than 8 connections from 127\.0\.0\.1 were waiting to log in/.test(r)));

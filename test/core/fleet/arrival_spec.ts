@@ -73,7 +73,7 @@ describe("waitForArrival (a device logging in to the broker after onboarding)", 
   });
 
   it("resolves for a device that is already connected, with no wait", async () => {
-    const bound = new Promise<void>((resolve) => broker.once("device-bound", () => resolve()));
+    const bound = new Promise<void>((resolve) => broker.events.once("device-bound", () => resolve()));
     const dev = await connect(DEVICE_A);
     await dev.publish(dev.message("SET", "Appliance.Control.Bind", BIND));
     await bound;
@@ -89,7 +89,7 @@ describe("waitForArrival (a device logging in to the broker after onboarding)", 
       const dev = await connect(DEVICE_A);
       await dev.close();
       await new Promise<void>((resolve) =>
-        broker.isConnected(DEVICE_A.uuid) ? broker.once("device-disconnected", () => resolve()) : resolve(),
+        broker.isConnected(DEVICE_A.uuid) ? broker.events.once("device-disconnected", () => resolve()) : resolve(),
       );
       const arrival = await watcher.wait({ mac: DEVICE_A.mac, uuid: DEVICE_A.uuid, timeoutMs: 10_000 });
       assert.equal(arrival.uuid, DEVICE_A.uuid);

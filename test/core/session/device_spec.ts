@@ -141,7 +141,7 @@ describe("MerossDevice over MQTT and auto (simulated device on the embedded brok
   async function setup(): Promise<{ broker: MerossBroker; sim: SimulatedDevice }> {
     broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [KEY] });
     const b = broker;
-    const connected = new Promise((r) => b.once("device-listening", r));
+    const connected = new Promise((r) => b.events.once("device-listening", r));
     sim = await SimulatedDevice.start({
       model: "msl120",
       key: KEY,
