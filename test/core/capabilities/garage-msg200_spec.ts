@@ -149,7 +149,9 @@ describe("msg200 garage opener (three doors) against the simulator", () => {
     await coverCommand(device, 3, { action: "open" });
     await until("door 3 pushed open", () => events.some((e) => e.type === "cover" && e.cover.channel === 3 && e.cover.state === "open"));
     sim.setGarageGlitch(0);
-    assert.deepEqual((glitches[0].payload.state as Array<{ channel: number }>)[0].channel, 0, "the device did push channel 0");
+    const item = (glitches[0].payload.state as Array<Record<string, unknown>>)[0];
+    assert.deepEqual(Object.keys(item), ["channel", "open", "lmTime", "reason"], "the shape of ML#428");
+    assert.equal(item.channel, 0, "the device did push channel 0");
     assert.deepEqual(doors(device), [
       [1, "closed"],
       [2, "closed"],
