@@ -12,7 +12,8 @@ import { ElectricityCapability } from "./capabilities/electricity";
 import { ConfigCapability } from "./capabilities/config";
 import { LightCapability } from "./capabilities/light";
 import { ScheduleCapability } from "./capabilities/schedule";
-import { HubCapability } from "./capabilities/hub";
+import { GarageCapability } from "./capabilities/garage";
+import { HubCapability, type SubType } from "./capabilities/hub";
 import { ThermostatCapability } from "./capabilities/thermostat";
 import { FaultInjector } from "./faults";
 import { SimFirmware, TRIGGER_PHYSICAL } from "./firmware";
@@ -259,6 +260,16 @@ export class SimulatedDevice extends EventEmitter {
     for (const c of covers) c.setTravelMs?.(ms);
   }
 
+  /**
+   * Opt-in msg200 quirk (ML#428, docs/protocol-devices.md §11.2): every `everyMs` the opener pushes a bogus
+   * channel-0 State item. 0 stops it.
+   */
+  setGarageGlitch(everyMs: number): void {
+    const garage = this.fw.capabilities.find(GarageCapability);
+    if (!garage) throw new MerossError("BAD_INPUT", `The simulated ${this.model.name} is not a garage door opener.`);
+    garage.setGlitch(everyMs);
+  }
+
   /** Switches a channel as the app or a wall switch would. */
   setOnOff(on: boolean, channel = 0): void {
     this.assertChannel(channel);
@@ -329,11 +340,30 @@ export class SimulatedDevice extends EventEmitter {
    * hub's first leak sensor.
    */
   setLeak(leak: boolean, id?: string): void {
+    this.onHubSensor("ms400", "leak sensor", id, (hub, target) => hub.setLeak(target, leak));
+  }
+
+  /** A hub's door/window contact (ms200) opens or closes: the hub pushes Hub.Sensor.DoorWindow. Without `id`, its first one. */
+  setDoorWindow(open: boolean, id?: string): void {
+    this.onHubSensor("ms200", "door/window contact", id, (hub, target) => hub.setDoor(target, open));
+  }
+
+  /** A hub's smoke alarm (gs559) sounds (status 25) or is quiet again (170): the hub pushes Hub.Sensor.Smoke. */
+  setSmokeAlarm(alarm: boolean, id?: string): void {
+    this.onHubSensor("gs559", "smoke alarm", id, (hub, target) => hub.setSmoke(target, alarm));
+  }
+
+  /** The smoke alarm's test button: status 23 for `ms` (default 5 s), then 170 again, each pushed. */
+  smokeTest(id?: string, ms?: number): void {
+    this.onHubSensor("gs559", "smoke alarm", id, (hub, target) => hub.smokeTest(target, ms));
+  }
+
+  private onHubSensor(type: SubType, what: string, id: string | undefined, act: (hub: HubCapability, id: string) => boolean): void {
     const hub = this.fw.capabilities.find(HubCapability);
-    const target = id ?? hub?.leakSensors()[0];
-    if (!hub || !target || !hub.setLeak(target, leak)) {
-      const has = hub ? `its leak sensors are ${hub.leakSensors().join(", ") || "none"}` : "it is not a hub";
-      throw new MerossError("BAD_INPUT", `The simulated ${this.model.name} has no leak sensor ${target ?? ""}: ${has}.`);
+    const target = id ?? hub?.ofType(type)[0];
+    if (!hub || !target || !act(hub, target)) {
+      const has = hub ? `its ${what}s are ${hub.ofType(type).join(", ") || "none"}` : "it is not a hub";
+      throw new MerossError("BAD_INPUT", `The simulated ${this.model.name} has no ${what} ${target ?? ""}: ${has}.`);
     }
   }
 

@@ -111,6 +111,13 @@ export class Fleet {
     for (const c of this.clients) c.write(data);
   }
 
+  /** The smoke alarm buttons of the status page: its test button, a real alarm, or quiet again. */
+  private smoke(device: SimulatedDevice, what: string, sub: string | undefined): void {
+    if (what === "test") device.smokeTest(sub);
+    else if (what === "alarm" || what === "clear") device.setSmokeAlarm(what === "alarm", sub);
+    else throw new MerossError("BAD_INPUT", `Smoke action "${what}" is not known: use test, alarm or clear.`);
+  }
+
   private json(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
     res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
@@ -139,8 +146,9 @@ export class Fleet {
       return;
     }
     // press: the device button; advance: its clock moves ahead (a day by default) so energy rolls over;
-    // leak: a hub's leak sensor gets wet (?on=0 dries it); window: a thermostat's window opens (?open=0 closes).
-    const action = /^\/api\/devices\/([^/]+)\/(press|advance|leak|window)$/.exec(url.pathname);
+    // leak: a hub's leak sensor gets wet (?on=0 dries it); window: a thermostat's window opens (?open=0 closes);
+    // door: a hub's door/window contact opens (?open=0 closes); smoke: a hub's smoke alarm ?do=test|alarm|clear.
+    const action = /^\/api\/devices\/([^/]+)\/(press|advance|leak|window|door|smoke)$/.exec(url.pathname);
     if (method === "POST" && action) {
       const device = this.get(decodeURIComponent(action[1]));
       if (!device) {
@@ -152,6 +160,8 @@ export class Fleet {
           device.press(Number(url.searchParams.get("channel") ?? "0"), url.searchParams.get("action") ?? undefined);
         else if (action[2] === "leak") device.setLeak(url.searchParams.get("on") !== "0", url.searchParams.get("sub") ?? undefined);
         else if (action[2] === "window") device.setWindowOpen(url.searchParams.get("open") !== "0");
+        else if (action[2] === "door") device.setDoorWindow(url.searchParams.get("open") !== "0", url.searchParams.get("sub") ?? undefined);
+        else if (action[2] === "smoke") this.smoke(device, url.searchParams.get("do") ?? "test", url.searchParams.get("sub") ?? undefined);
         else device.advanceTime(Number(url.searchParams.get("seconds") ?? "86400"));
       } catch (err) {
         this.json(res, 400, { error: err instanceof Error ? err.message : "bad request" });

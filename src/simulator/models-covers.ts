@@ -1,6 +1,6 @@
 /**
- * The covers family of the catalogue (models.ts): the msg100 garage door opener and the mrs100
- * roller shutter, each exactly as its capture shows it (ability list, identity fields).
+ * The covers family of the catalogue (models.ts): the msg100 and msg200 garage door openers and
+ * the mrs100 roller shutter, each as its capture shows it (ability list, identity fields).
  */
 import { config } from "./capabilities/config";
 import { garage } from "./capabilities/garage";
@@ -30,6 +30,17 @@ const MSG100_ABILITY: DeviceModelEntry["ability"] = {
   "Appliance.GarageDoor.Config": {},
   ...DIGEST_BASE,
 };
+
+/**
+ * msg200 fw 4.2.8 ([T …1C], docs/protocol-devices.md §11.1): the msg100 list with
+ * GarageDoor.MultipleConfig in place of GarageDoor.Config. ⚠ The capture is not kept in the
+ * project: the shared blocks and their order follow the msg100 list.
+ */
+const MSG200_ABILITY: DeviceModelEntry["ability"] = Object.fromEntries(
+  Object.entries(MSG100_ABILITY).map(([ns, v]) =>
+    ns === "Appliance.GarageDoor.Config" ? ["Appliance.GarageDoor.MultipleConfig", {}] : [ns, v],
+  ),
+);
 
 /** Exactly the mrs100 2.1.2 trace ability list, in its order, with the blocks every capture shares (roller shutter, docs/protocol-devices.md §12.1). */
 const MRS100_ABILITY: DeviceModelEntry["ability"] = {
@@ -67,6 +78,35 @@ export const MSG100: DeviceModelEntry = {
     toggle(),
     schedule(),
     garage({ config: { signalDuration: 1000, buzzerEnable: 0, doorOpenDuration: 30000, doorCloseDuration: 30000 } }),
+    multiple({ maxReplyBytes: 2048 }),
+  ],
+};
+
+export const MSG200: DeviceModelEntry = {
+  name: "msg200",
+  type: "msg200",
+  subType: "us",
+  // ⚠ Hardware version, compile time and chip are not in the project's notes: the msg100's are reused.
+  hardwareVersion: "4.0.0",
+  firmwareVersion: "4.2.8",
+  chip: "MT7686",
+  // The doors are channels of GarageDoor.State; the listed ToggleX is never used for them (§11.1), one relay as on the msg100 ⚠.
+  channels: 1,
+  features: ["garage door", "channels", "wifix"],
+  description: "Garage door opener for three doors (channels 1-3): State as a list, per-door MultipleConfig",
+  ability: MSG200_ABILITY,
+  capabilities: [
+    system(),
+    config(),
+    toggle(),
+    schedule(),
+    // MultipleConfig values of the fw 4.2.8 capture: 15 s travel, 3 s signals (§11.3).
+    garage({
+      channels: [1, 2, 3],
+      listReplies: true,
+      perDoor: true,
+      config: { signalOpen: 3000, signalClose: 3000, buzzerEnable: 0, doorOpenDuration: 15000, doorCloseDuration: 15000 },
+    }),
     multiple({ maxReplyBytes: 2048 }),
   ],
 };

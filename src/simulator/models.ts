@@ -28,7 +28,7 @@ import { multiple } from "./capabilities/multiple";
 import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
 import { toggle } from "./capabilities/toggle";
-import { MRS100, MSG100 } from "./models-covers";
+import { MRS100, MSG100, MSG200 } from "./models-covers";
 import { bulbAbility, CONFIG_BASE, DIGEST_BASE, MFC_LIKE_ABILITY, MSL320CPR_ABILITY, SYSTEM_BASE, TOGGLEX_BASE } from "./abilities";
 import { defineModel, type Ability, type DeviceModel } from "./model-def";
 
@@ -378,6 +378,7 @@ export const MODELS: Record<string, DeviceModel> = {
     ],
   }),
   msg100: defineModel(MSG100),
+  msg200: defineModel(MSG200),
   mrs100: defineModel(MRS100),
   ...climateModels(),
 };

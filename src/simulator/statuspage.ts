@@ -216,6 +216,8 @@ The buttons act like the physical button on the device.</footer>
         var txt = h.id + " " + h.type + " · " + h.battery + "%";
         if (h.temperature !== undefined) txt += " · " + h.temperature + " °C " + h.humidity + " %";
         if (h.leak !== undefined) txt += h.leak ? " · LEAK" : " · dry";
+        if (h.open !== undefined) txt += h.open ? " · open" : " · closed";
+        if (h.smoke !== undefined) txt += " · " + h.smoke;
         if (h.valve) txt += " · " + h.valve.current + " → " + h.valve.target + " °C" + (h.valve.heating ? " heating" : "");
         visual.appendChild(el("div", { "data-testid": "sub-" + d.uuid + "-" + h.id, "data-leak": String(!!h.leak), text: txt }));
       });
@@ -248,6 +250,21 @@ The buttons act like the physical button on the device.</footer>
       d.hub.filter(function (h) { return h.leak !== undefined; }).forEach(function (h) {
         card.appendChild(button("leak-" + d.uuid + "-" + h.id, h.leak ? "Dry leak sensor " + h.id : "Trigger leak", function () {
           post(d.uuid, "leak", "sub=" + encodeURIComponent(h.id) + "&on=" + (h.leak ? "0" : "1"));
+        }));
+      });
+      d.hub.filter(function (h) { return h.open !== undefined; }).forEach(function (h) {
+        card.appendChild(button("door-" + d.uuid + "-" + h.id, h.open ? "Close the door " + h.id : "Open the door " + h.id, function () {
+          post(d.uuid, "door", "sub=" + encodeURIComponent(h.id) + "&open=" + (h.open ? "0" : "1"));
+        }));
+      });
+      d.hub.filter(function (h) { return h.smoke !== undefined; }).forEach(function (h) {
+        var sub = "sub=" + encodeURIComponent(h.id) + "&do=";
+        card.appendChild(button("smoke-test-" + d.uuid + "-" + h.id, "Run a smoke test", function () {
+          post(d.uuid, "smoke", sub + "test");
+        }));
+        var sounding = h.smoke !== "normal" && h.smoke !== "test";
+        card.appendChild(button("smoke-" + d.uuid + "-" + h.id, sounding ? "Clear the smoke alarm" : "Raise a smoke alarm", function () {
+          post(d.uuid, "smoke", sub + (sounding ? "clear" : "alarm"));
         }));
       });
     }

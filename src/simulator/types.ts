@@ -245,6 +245,10 @@ export interface SimSubDeviceSnapshot {
   temperature?: number;
   humidity?: number;
   leak?: boolean;
+  /** ms200 door/window contact: true = open. */
+  open?: boolean;
+  /** gs559 smoke alarm: "normal", "test", "smoke alarm", "smoke alarm muted", … */
+  smoke?: string;
   valve?: { on: boolean; mode: string; target: number; current: number; heating: boolean };
 }
 

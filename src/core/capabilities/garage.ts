@@ -12,7 +12,15 @@ import { MerossError } from "../errors";
 import type { Envelope } from "../protocol/message";
 import type { CoverResult, CoverState } from "./cover";
 import { noteCover } from "./cover";
-import { modelOf, type Capability, type ChangeSource, type DeviceSession, type MutableDeviceState, type Update } from "./types";
+import {
+  modelOf,
+  type Capability,
+  type ChangeSource,
+  type DeviceSession,
+  type DeviceState,
+  type MutableDeviceState,
+  type Update,
+} from "./types";
 import { badReply, isObject, toNumber, type Json } from "./util";
 
 export const NS_GARAGE_STATE = "Appliance.GarageDoor.State";
@@ -109,9 +117,17 @@ export function garageFromReading(before: CoverState | undefined, r: GarageReadi
   return base;
 }
 
+/**
+ * Multi-door openers (MultipleConfig in the ability list: msg200) number their doors 1..3 (§10.2);
+ * a channel-0 item there is the bogus one msg200 pushes now and then (ML#428, §11.2): not a door.
+ */
+function doorsOnly(state: Pick<DeviceState, "abilities">, readings: GarageReading[]): GarageReading[] {
+  return state.abilities && NS_GARAGE_MULTICONFIG in state.abilities ? readings.filter((r) => r.channel !== 0) : readings;
+}
+
 function noteReadings(readings: GarageReading[], source: ChangeSource): Update {
   return (state: MutableDeviceState) =>
-    readings.flatMap((r) => noteCover(state, garageFromReading(state.covers?.get(r.channel), r), source));
+    doorsOnly(state, readings).flatMap((r) => noteCover(state, garageFromReading(state.covers?.get(r.channel), r), source));
 }
 
 export const garageCapability: Capability = {
@@ -137,7 +153,7 @@ function channelError(s: DeviceSession, channel: number, channels: number[]): Me
 
 /** Reads every door; answers the one on `channel`. */
 export async function getGarage(s: DeviceSession, channel = 0): Promise<CoverState> {
-  const readings = parseGarageState((await s.request("GET", NS_GARAGE_STATE, { state: {} })).payload);
+  const readings = doorsOnly(s.state, parseGarageState((await s.request("GET", NS_GARAGE_STATE, { state: {} })).payload));
   s.commit(noteReadings(readings, "reply"));
   const mine = s.state.covers?.get(channel);
   if (!mine || !readings.some((r) => r.channel === channel))

@@ -7,6 +7,9 @@
  * ⚠ A real contact parts a few seconds into an opening run (§11.4); this door reports
  * `open: 1` only once fully up, so flows can watch a whole opening. Closing is as real:
  * `open: 0` when the door is down.
+ *
+ * Multi-door openers (msg200 fw 4.2.8, §11.2–§11.3) number doors 1..3, answer State as a list
+ * with `doorEnable`, and keep timing per door in MultipleConfig instead of Config.
  */
 import { MerossError } from "../../core/errors";
 import { isObject, toInt, type Json } from "../../core/protocol/rules";
@@ -31,10 +34,21 @@ export interface GarageSettings {
   listReplies?: boolean;
   /** The door starts open (the msg100 capture opens with `open: 1`). */
   startOpen?: boolean;
+  /** State items carry `doorEnable` and MultipleConfig keeps each door's own settings (msg200 fw 4.2.8). */
+  perDoor?: boolean;
+  /**
+   * Opt-in msg200 quirk (ML#428): every this many ms a push carries a bogus channel-0 item with a
+   * `reason.online` member. Off by default.
+   */
+  channel0GlitchMs?: number;
 }
 
 interface Door {
   channel: number;
+  /** 0 = disabled in the app (msg200 `doorEnable`, §11.2). */
+  enable: number;
+  /** MultipleConfig of this door (perDoor models). */
+  config: Record<string, number>;
   /** 0 down … 100 up. */
   travel: number;
   moving?: "up" | "down";
@@ -47,6 +61,9 @@ export class GarageCapability implements Capability {
   private readonly doors: Door[];
   private readonly config: Record<string, number>;
   private travelMs: number;
+  private glitchMs = 0;
+  private glitchTimer = 0;
+  private glitchDue = false;
 
   constructor(
     private readonly ctx: SimContext,
@@ -54,9 +71,21 @@ export class GarageCapability implements Capability {
   ) {
     const now = ctx.clock.seconds();
     const start = settings.startOpen ? 100 : 0;
-    this.doors = (settings.channels ?? [0]).map((channel) => ({ channel, travel: start, lmTime: now, reported: start ? 1 : 0, timer: 0 }));
-    this.travelMs = settings.travelMs ?? 15_000;
     this.config = { ...(settings.config ?? {}) };
+    this.doors = (settings.channels ?? [0]).map((channel) => ({
+      channel,
+      enable: 1,
+      config: { ...this.config },
+      travel: start,
+      lmTime: now,
+      reported: start ? 1 : 0,
+      timer: 0,
+    }));
+    this.travelMs = settings.travelMs ?? 15_000;
+  }
+
+  boot(): void {
+    if (this.settings.channel0GlitchMs) this.setGlitch(this.settings.channel0GlitchMs);
   }
 
   handle(req: SimRequest): Outcome | undefined {
@@ -74,7 +103,9 @@ export class GarageCapability implements Capability {
         for (const [k, v] of Object.entries(req.payload.config)) if (k in this.config && typeof v === "number") this.config[k] = v;
         return setAck();
       case `GET ${NS_MULTI}`:
-        return getAck({ config: this.doors.map((d) => ({ channel: d.channel, doorEnable: 1, ...this.config })) });
+        return getAck({ config: this.asked(req.payload.config).map((d) => this.multiConfig(d)) });
+      case `SET ${NS_MULTI}`:
+        return this.configure(req.payload.config);
       default:
         return undefined;
     }
@@ -87,9 +118,29 @@ export class GarageCapability implements Capability {
   pushes(): SimPush[] {
     const changed = this.doors.filter((d) => d.reported !== this.contact(d));
     for (const d of changed) d.reported = this.contact(d);
-    if (changed.length === 0) return [];
+    const out: SimPush[] = [];
     // Pushes carry a list even where GET answers an object (§11.2 ⚠ no capture).
-    return [{ namespace: NS_STATE, payload: { state: changed.map((d) => this.entry(d)) } }];
+    if (changed.length > 0) out.push({ namespace: NS_STATE, payload: { state: changed.map((d) => this.entry(d)) } });
+    if (this.glitchDue) {
+      this.glitchDue = false;
+      // ML#428 shows the extra `reason`; the open value of the bogus item is not reported ⚠, so it reads shut.
+      const t = this.ctx.clock.seconds();
+      out.push({ namespace: NS_STATE, payload: { state: [{ channel: 0, open: 0, lmTime: t, reason: { online: { timestamp: t } } }] } });
+    }
+    return out;
+  }
+
+  /** Starts (ms > 0) or stops (0) the periodic bogus channel-0 push of msg200 (ML#428). */
+  setGlitch(ms: number): void {
+    this.glitchMs = ms > 0 ? ms : 0;
+    const timer = ++this.glitchTimer;
+    const fire = (): void => {
+      if (timer !== this.glitchTimer || this.glitchMs === 0) return;
+      this.glitchDue = true;
+      this.ctx.changed();
+      this.ctx.later(fire, this.glitchMs);
+    };
+    if (this.glitchMs > 0) this.ctx.later(fire, this.glitchMs);
   }
 
   state(state: SimDeviceState): void {
@@ -111,8 +162,10 @@ export class GarageCapability implements Capability {
   /** Full travel time in ms; the reported door durations follow so clients pace themselves. */
   setTravelMs(ms: number): void {
     this.travelMs = ms;
-    if ("doorOpenDuration" in this.config) this.config.doorOpenDuration = ms;
-    if ("doorCloseDuration" in this.config) this.config.doorCloseDuration = ms;
+    for (const c of [this.config, ...this.doors.map((d) => d.config)]) {
+      if ("doorOpenDuration" in c) c.doorOpenDuration = ms;
+      if ("doorCloseDuration" in c) c.doorCloseDuration = ms;
+    }
   }
 
   private door(channel: number): Door {
@@ -132,9 +185,40 @@ export class GarageCapability implements Capability {
     if (!d || (open !== 0 && open !== 1)) return unsupported("unknown channel or open value");
     const before = { ...this.entry(d) };
     const dir = open === 1 ? "up" : "down";
-    const there = d.moving === dir || (!d.moving && d.travel === (open === 1 ? 100 : 0));
+    // ⚠ A door disabled in the app is assumed to ignore commands like one already there (not captured).
+    const there = d.enable === 0 || d.moving === dir || (!d.moving && d.travel === (open === 1 ? 100 : 0));
     if (!there) this.start(d, dir);
-    return { method: "SETACK", payload: { state: { ...before, execute: there ? 0 : 1 } } };
+    const ack = { ...before, execute: there ? 0 : 1 };
+    // ⚠ The msg200 SETACK shape is not captured; list-answering firmware sends a one-item list (ML#361).
+    return { method: "SETACK", payload: { state: this.settings.listReplies ? [ack] : ack } };
+  }
+
+  /** `[]`/`{}` = every door, else the channels listed (§10.2). */
+  private asked(raw: unknown): Door[] {
+    const wanted = (Array.isArray(raw) ? raw : []).map((e) => (isObject(e) ? toInt(e.channel) : undefined));
+    const list = this.doors.filter((d) => wanted.includes(d.channel));
+    return list.length > 0 ? list : this.doors;
+  }
+
+  private multiConfig(d: Door): Json {
+    const cfg = this.settings.perDoor ? d.config : this.config;
+    // ⚠ What `timestamp`/`timestampMs` stamp is not known (§11.3): the device clock here.
+    const stamps = this.settings.perDoor ? { timestamp: this.ctx.clock.seconds(), timestampMs: 0 } : {};
+    return { channel: d.channel, doorEnable: d.enable, ...stamps, ...cfg };
+  }
+
+  /** MultipleConfig SET `{"config": [{"channel": 3, "doorEnable": 0, …}]}` (§11.3): known keys per door. */
+  private configure(raw: unknown): Outcome {
+    if (!Array.isArray(raw)) return unsupported("config must be a list");
+    for (const e of raw) {
+      const d = isObject(e) ? this.doors.find((x) => x.channel === toInt(e.channel)) : undefined;
+      if (!d || !isObject(e)) return unsupported("unknown channel");
+      const enable = toInt(e.doorEnable);
+      if (enable === 0 || enable === 1) d.enable = enable;
+      for (const [k, v] of Object.entries(e)) if (k in d.config && typeof v === "number") d.config[k] = v;
+    }
+    this.ctx.changed();
+    return setAck();
   }
 
   private start(d: Door, dir: "up" | "down"): void {
@@ -169,6 +253,8 @@ export class GarageCapability implements Capability {
   }
 
   private entry(d: Door): Json {
+    // Key order of the msg200 capture: channel, doorEnable, open, lmTime (§11.2).
+    if (this.settings.perDoor) return { channel: d.channel, doorEnable: d.enable, open: this.contact(d), lmTime: d.lmTime };
     return { channel: d.channel, open: this.contact(d), lmTime: d.lmTime };
   }
 

@@ -1,11 +1,15 @@
 /**
  * A hub like the msh300 with its sub-devices (docs/protocol-devices.md §14): temperature/humidity
- * sensors (ms100), leak sensors (ms400) and radiator valves (mts100v3), addressed by id. Answers
- * `[]` with every sub-device and `[{id}]` with those asked for; pushes partial lists on change.
- * Batteries drain and valves warm their room in simulated time; a leak is triggered from outside.
+ * sensors (ms100), leak sensors (ms400), door/window contacts (ms200), smoke alarms (gs559) and
+ * radiator valves (mts100v3), addressed by id. Answers `[]` with every sub-device and `[{id}]` with
+ * those asked for; pushes partial lists on change. Batteries drain and valves warm their room in
+ * simulated time; a leak, a door, a smoke alarm or a smoke test are triggered from outside.
  */
 import { isObject, toInt, type Json } from "../../core/protocol/rules";
 import type { DeviceSnapshot, SimSubDeviceSnapshot } from "../types";
+import { NS_DOOR, NS_SMOKE, SMOKE, SMOKE_TEST_MS, type SensorFields, type SubType } from "./hub-sensors";
+import { doorGetItem, doorItem, latestItem, leakItem, listOf, noteDoor, sensorAllItem, sensorDigest } from "./hub-sensors";
+import { smokeItem, smokeName, smokeRequest, tempHumItem } from "./hub-sensors";
 import {
   getAck,
   setAck,
@@ -26,33 +30,30 @@ const NS = {
   tempHum: "Appliance.Hub.Sensor.TempHum",
   latest: "Appliance.Hub.Sensor.Latest",
   leak: "Appliance.Hub.Sensor.WaterLeak",
+  door: NS_DOOR,
+  smoke: NS_SMOKE,
   valveAll: "Appliance.Hub.Mts100.All",
   mode: "Appliance.Hub.Mts100.Mode",
   temperature: "Appliance.Hub.Mts100.Temperature",
   adjust: "Appliance.Hub.Mts100.Adjust",
 } as const;
 
-export type SubType = "ms100" | "ms400" | "mts100v3";
+export type { SubType };
 
 export interface HubSettings {
   subs: Array<{ id: string; type: SubType; battery?: number }>;
 }
 
-interface Sub {
-  id: string;
-  type: SubType;
-  battery: number;
-  lastActive: number;
-  temp: number;
-  hum: number;
-  leak: number;
+interface Sub extends SensorFields {
   onoff: number;
   mode: number;
   presets: { custom: number; comfort: number; economy: number; away: number };
+  /** Bumped to cancel a running smoke test's return to normal. */
+  testRun: number;
 }
 
 /** Battery percent lost per simulated day: a sensor lasts about a year, a valve's AA cells longer ⚠ (no capture). */
-const DRAIN_PER_DAY: Record<SubType, number> = { ms100: 0.3, ms400: 0.25, mts100v3: 0.2 };
+const DRAIN_PER_DAY: Record<SubType, number> = { ms100: 0.3, ms400: 0.25, ms200: 0.25, gs559: 0.1, mts100v3: 0.2 };
 const VALVE_PRESETS = ["custom", "comfort", "economy", undefined, "away"] as const;
 const VALVE_MODES = ["manual", "heat", "eco", "auto", "away"];
 const HEAT_RATE = 10 / 900;
@@ -77,12 +78,14 @@ export class HubCapability implements Capability {
       onoff: 1,
       mode: 0,
       presets: { custom: 210, comfort: 220, economy: 170, away: 120 },
+      alarm: { id: s.id, status: s.type === "gs559" ? SMOKE.normal : 0, lmTime: 0, history: [] },
+      testRun: 0,
     }));
   }
 
   boot(): void {
     this.lastSec = this.ctx.clock.seconds();
-    for (const s of this.subs) s.lastActive = this.lastSec;
+    for (const s of this.subs) s.lastActive = s.alarm.lmTime = this.lastSec;
     for (const s of this.subs) this.reported.set(s.id, JSON.stringify(this.view(s)));
   }
 
@@ -102,13 +105,17 @@ export class HubCapability implements Capability {
       case NS.togglex:
         return getAck({ togglex: asked.map((s) => ({ id: s.id, onoff: s.type === "mts100v3" ? s.onoff : 0 })) });
       case NS.sensorAll:
-        return getAck({ all: asked.filter((s) => s.type !== "mts100v3").map((s) => this.sensorAll(s)) });
+        return getAck({ all: asked.filter((s) => s.type !== "mts100v3").map((s) => sensorAllItem(s)) });
       case NS.tempHum:
-        return getAck({ tempHum: asked.filter((s) => s.type === "ms100").map((s) => this.tempHum(s)) });
+        return getAck({ tempHum: asked.filter((s) => s.type === "ms100").map((s) => tempHumItem(s)) });
       case NS.latest:
-        return getAck({ latest: asked.filter((s) => s.type === "ms100").map((s) => this.latest(s)) });
+        return getAck({ latest: asked.filter((s) => s.type === "ms100").map((s) => latestItem(s)) });
       case NS.leak:
-        return getAck({ waterLeak: asked.filter((s) => s.type === "ms400").map((s) => this.leakEntry(s)) });
+        return getAck({ waterLeak: asked.filter((s) => s.type === "ms400").map((s) => leakItem(s)) });
+      case NS.door:
+        return getAck({ doorWindow: asked.filter((s) => s.type === "ms200").map((s) => doorGetItem(s.alarm)) });
+      case NS.smoke:
+        return getAck({ smokeAlarm: asked.filter((s) => s.type === "gs559").map((s) => ({ id: s.id, ...smokeItem(s.alarm) })) });
       case NS.valveAll:
         return getAck({ all: this.valves(asked).map((s) => this.valveAll(s)) });
       case NS.mode:
@@ -136,8 +143,13 @@ export class HubCapability implements Capability {
       this.reported.set(s.id, JSON.stringify(now));
       if (was.battery !== now.battery) out.push({ namespace: NS.battery, payload: { battery: [{ id: s.id, value: now.battery }] } });
       if (s.type === "ms100" && (was.temperature !== now.temperature || was.humidity !== now.humidity))
-        out.push({ namespace: NS.tempHum, payload: { tempHum: [this.tempHum(s)] } });
-      if (s.type === "ms400" && was.leak !== now.leak) out.push({ namespace: NS.leak, payload: { waterLeak: [this.leakEntry(s)] } });
+        out.push({ namespace: NS.tempHum, payload: { tempHum: [tempHumItem(s)] } });
+      if (s.type === "ms400" && was.leak !== now.leak) out.push({ namespace: NS.leak, payload: { waterLeak: [leakItem(s)] } });
+      // Contacts and smoke alarms push their own namespace as a list by id, like the leak sensor (§14.2 ⚠ shape not captured).
+      if (s.type === "ms200" && was.open !== now.open)
+        out.push({ namespace: NS.door, payload: { doorWindow: [{ id: s.id, ...doorItem(s.alarm) }] } });
+      if (s.type === "gs559" && was.smoke !== now.smoke)
+        out.push({ namespace: NS.smoke, payload: { smokeAlarm: [{ id: s.id, ...smokeItem(s.alarm) }] } });
       if (s.type !== "mts100v3") continue;
       const v = now.valve!;
       const wv = (was.valve ?? {}) as Record<string, unknown>;
@@ -160,7 +172,7 @@ export class HubCapability implements Capability {
 
   /** The leak sensor gets wet (or dry again): what the status page's "Trigger leak" does. */
   setLeak(id: string, leak: boolean): boolean {
-    const s = this.subs.find((x) => x.id === id && x.type === "ms400");
+    const s = this.sub(id, "ms400");
     if (!s) return false;
     this.integrate();
     s.leak = leak ? 1 : 0;
@@ -169,14 +181,69 @@ export class HubCapability implements Capability {
     return true;
   }
 
+  /** Ids of the sub-devices of one type, in the hub's order. */
+  ofType(type: SubType): string[] {
+    return this.subs.filter((s) => s.type === type).map((s) => s.id);
+  }
+
   leakSensors(): string[] {
-    return this.subs.filter((s) => s.type === "ms400").map((s) => s.id);
+    return this.ofType("ms400");
+  }
+
+  /** The ms200 contact parts (door opened) or meets again: the hub pushes Hub.Sensor.DoorWindow. */
+  setDoor(id: string, open: boolean): boolean {
+    const s = this.sub(id, "ms200");
+    if (!s) return false;
+    this.integrate();
+    if (noteDoor(s.alarm, open, this.ctx.clock.seconds())) this.ctx.changed();
+    return true;
+  }
+
+  /** A smoke alarm sounds (25) or goes back to normal (170). */
+  setSmoke(id: string, alarm: boolean): boolean {
+    const s = this.sub(id, "gs559");
+    if (s) this.smokeStatus(s, alarm ? SMOKE.smoke : SMOKE.normal);
+    return !!s;
+  }
+
+  /** The test button: 23 for `ms`, then back to 170 (§14.5), each pushed. */
+  smokeTest(id: string, ms = SMOKE_TEST_MS): boolean {
+    const s = this.sub(id, "gs559");
+    if (!s) return false;
+    this.smokeStatus(s, SMOKE.test);
+    const run = s.testRun;
+    this.ctx.later(() => {
+      if (s.testRun === run && s.alarm.status === SMOKE.test) this.smokeStatus(s, SMOKE.normal);
+    }, ms);
+    return true;
+  }
+
+  private sub(id: unknown, type: SubType): Sub | undefined {
+    return this.subs.find((x) => x.id === id && x.type === type);
+  }
+
+  private smokeStatus(s: Sub, status: number): void {
+    this.integrate();
+    s.testRun++;
+    if (s.alarm.status === status) return;
+    s.alarm.status = status;
+    s.alarm.lmTime = this.ctx.clock.seconds();
+    this.ctx.changed();
   }
 
   private set(ns: string, payload: Json): Outcome | undefined {
     const list = (key: string): Json[] => (Array.isArray(payload[key]) ? payload[key] : []).filter(isObject);
     const find = (e: Json): Sub | undefined => this.subs.find((s) => s.id === e.id && s.type === "mts100v3");
     switch (ns) {
+      case NS.smoke:
+        // Test = SET 23; mute = SET the muted code of what sounds now (§14.3 ⚠); anything else is left alone.
+        for (const e of listOf(payload, "smokeAlarm")) {
+          const s = this.sub(e.id, "gs559");
+          const ask = s && smokeRequest(s.alarm, e);
+          if (s && ask === "test") this.smokeTest(s.id);
+          else if (s && typeof ask === "number") this.smokeStatus(s, ask);
+        }
+        return setAck();
       case NS.togglex:
         for (const e of list("togglex")) {
           const s = find(e);
@@ -249,6 +316,8 @@ export class HubCapability implements Capability {
     const v: SimSubDeviceSnapshot = { id: s.id, type: s.type, online: true, battery: Math.round(s.battery) };
     if (s.type === "ms100") Object.assign(v, { temperature: s.temp / 10, humidity: s.hum / 10 });
     if (s.type === "ms400") v.leak = s.leak === 1;
+    if (s.type === "ms200") v.open = s.alarm.status === 1;
+    if (s.type === "gs559") v.smoke = smokeName(s.alarm.status);
     if (s.type === "mts100v3") {
       v.valve = {
         on: s.onoff === 1,
@@ -264,33 +333,10 @@ export class HubCapability implements Capability {
   private digest(): Json {
     const subdevice = this.subs.map((s) => {
       const base = { id: s.id, status: 1, onoff: s.type === "mts100v3" ? s.onoff : 0, lastActiveTime: s.lastActive };
-      if (s.type === "ms100") {
-        const voltage = 2000 + Math.round(s.battery * 10);
-        return { ...base, ms100: { latestTime: s.lastActive, latestTemperature: s.temp, latestHumidity: s.hum, voltage } };
-      }
-      if (s.type === "ms400") return { ...base, waterLeak: { latestWaterLeak: s.leak, latestSampleTime: s.lastActive } };
+      if (s.type !== "mts100v3") return { ...base, ...sensorDigest(s) };
       return { ...base, scheduleBMode: 6, mts100v3: { mode: s.mode } };
     });
     return { hubId: -381895630, mode: 0, subdevice };
-  }
-
-  private sensorAll(s: Sub): Json {
-    const online = { status: 1, lastActiveTime: s.lastActive };
-    if (s.type === "ms400") return { id: s.id, online, waterLeak: this.leakEntry(s) };
-    const temperature = { latest: s.temp, latestSampleTime: s.lastActive, max: 500, min: -100 };
-    return { id: s.id, online, temperature, humidity: { latest: s.hum, latestSampleTime: s.lastActive, max: 1000, min: 0 } };
-  }
-
-  private tempHum(s: Sub): Json {
-    return { id: s.id, latestTemperature: s.temp, latestHumidity: s.hum, latestTime: s.lastActive };
-  }
-
-  private latest(s: Sub): Json {
-    return { id: s.id, temperature: { sample: s.temp, time: s.lastActive }, humidity: { sample: s.hum, time: s.lastActive } };
-  }
-
-  private leakEntry(s: Sub): Json {
-    return { id: s.id, latestWaterLeak: s.leak, latestSampleTime: s.lastActive };
   }
 
   private temps(s: Sub): Json {
