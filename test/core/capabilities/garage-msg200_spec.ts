@@ -123,7 +123,7 @@ describe("msg200 garage opener (three doors) against the simulator", () => {
   it("the periodic bogus channel-0 push (ML#428), when enabled, never shows up as a fourth door", async () => {
     broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [KEY] });
     const b = broker;
-    const listening = new Promise((r) => b.once("device-listening", r));
+    const listening = new Promise((r) => b.events.once("device-listening", r));
     sim = await SimulatedDevice.start({
       model: "msg200",
       key: KEY,
