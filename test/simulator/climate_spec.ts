@@ -1,22 +1,8 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { Fleet } from "../../src/simulator/fleet";
 import type { DeviceSnapshot } from "../../src/simulator/device";
 import { STATUS_PAGE_HTML } from "../../src/simulator/statuspage";
-import { send } from "./helpers";
-
-function post(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST" }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+import { post, send } from "./helpers";
 
 describe("simulator: thermostat, hub and diffuser on the status page routes", () => {
   let fleet: Fleet | undefined;

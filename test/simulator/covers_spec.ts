@@ -2,19 +2,7 @@ import assert from "node:assert/strict";
 import { SimulatedDevice } from "../../src/simulator";
 import { Fleet } from "../../src/simulator/fleet";
 import type { DeviceSnapshot } from "../../src/simulator/types";
-import { send } from "./helpers";
-
-function until(cond: () => boolean, what: string): Promise<void> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > 8000) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
+import { send, until } from "./helpers";
 
 describe("simulator: garage door (msg100) and roller shutter (mrs100)", () => {
   const devs: SimulatedDevice[] = [];

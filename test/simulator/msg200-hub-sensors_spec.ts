@@ -1,37 +1,11 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
 import { SimulatedDevice } from "../../src/simulator";
 import { Fleet } from "../../src/simulator/fleet";
 import { STATUS_PAGE_HTML } from "../../src/simulator/statuspage";
 import type { DeviceSnapshot } from "../../src/simulator/types";
-import { send } from "./helpers";
+import { post, send, until } from "./helpers";
 
 type Item = Record<string, unknown>;
-
-function until(cond: () => boolean, what: string): Promise<void> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > 8000) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
-
-function post(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST" }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 describe("simulator: msg200 (three doors)", () => {
   const devs: SimulatedDevice[] = [];
