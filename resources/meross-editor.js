@@ -78,6 +78,19 @@
     });
   }
 
+  /**
+   * Devices number their outlets from 1 (labels, the Outlet field); the protocol's channel counts
+   * from 0. A blank channel is a blank outlet and back; anything but a whole outlet ≥ 1 is blank.
+   */
+  function outletOf(channel) {
+    return channel === "" || channel === undefined || channel === null ? "" : String(Number(channel) + 1);
+  }
+
+  function channelOf(outlet) {
+    var v = String(outlet || "").trim();
+    return /^\d+$/.test(v) && Number(v) >= 1 ? String(Number(v) - 1) : "";
+  }
+
   global.MerossEditor = {
     isPicked: isPicked,
     onConfigChange: onConfigChange,
@@ -85,5 +98,7 @@
     postJSON: postJSON,
     brokerDevices: brokerDevices,
     pickList: pickList,
+    outletOf: outletOf,
+    channelOf: channelOf,
   };
 })(window, jQuery, RED);
