@@ -66,7 +66,7 @@ function num(e: Record<string, unknown>, k: string, what: string, whole: unknown
 }
 
 /** One Thermostat.Mode item (tenths of °C). */
-function modeEntry(e: unknown, whole: unknown): ThermostatState {
+function modeEntry(e: unknown, whole: unknown): ModeReading {
   const what = "Thermostat.Mode";
   if (!isObject(e)) throw badReply(what, "an entry is not an object", whole);
   const code = num(e, "mode", what, whole);
@@ -80,14 +80,13 @@ function modeEntry(e: unknown, whole: unknown): ThermostatState {
     target: num(e, "targetTemp", what, whole) / 10,
     current: num(e, "currentTemp", what, whole) / 10,
     heating: toNumber(e.state) === 1,
-    windowOpen: false,
     min: min === undefined ? DEFAULT_MIN : min / 10,
     max: max === undefined ? DEFAULT_MAX : max / 10,
   };
 }
 
 /** One ModeB item (hundredths of °C; onoff and state use 1/2, not 1/0 — §13.4). */
-function modeBEntry(e: unknown, whole: unknown): ThermostatState {
+function modeBEntry(e: unknown, whole: unknown): ModeReading {
   const what = "Thermostat.ModeB";
   if (!isObject(e)) throw badReply(what, "an entry is not an object", whole);
   const code = num(e, "mode", what, whole);
@@ -100,7 +99,6 @@ function modeBEntry(e: unknown, whole: unknown): ThermostatState {
     target: num(e, "targetTemp", what, whole) / 100,
     current: num(e, "currentTemp", what, whole) / 100,
     heating: on && toNumber(e.state) === 1 && toNumber(e.working) !== 2,
-    windowOpen: false,
     min: DEFAULT_MIN,
     max: DEFAULT_MAX,
   };
@@ -113,11 +111,17 @@ function listOf(payload: unknown, key: string, what: string): unknown[] {
   return Array.isArray(v) ? v : [v];
 }
 
-export function parseThermostatMode(payload: unknown): ThermostatState[] {
+/**
+ * A Mode/ModeB item says nothing about the window (that is Thermostat.WindowOpened, §13.2):
+ * the reducer keeps what it knew, so a mode push never reports a closed window.
+ */
+export type ModeReading = Omit<ThermostatState, "windowOpen">;
+
+export function parseThermostatMode(payload: unknown): ModeReading[] {
   return listOf(payload, "mode", "Thermostat.Mode").map((e) => modeEntry(e, payload));
 }
 
-export function parseThermostatModeB(payload: unknown): ThermostatState[] {
+export function parseThermostatModeB(payload: unknown): ModeReading[] {
   return listOf(payload, "modeB", "Thermostat.ModeB").map((e) => modeBEntry(e, payload));
 }
 
@@ -134,13 +138,13 @@ function noteThermostat(state: MutableDeviceState, t: Partial<ThermostatState> &
   const all = (state.thermostats ??= new Map());
   const before = all.get(t.channel);
   if (!before && t.family === undefined) return [];
-  const next = { ...before, ...t } as ThermostatState;
-  if (before && t.windowOpen === undefined) next.windowOpen = before.windowOpen;
+  const next = { windowOpen: false, ...before, ...t } as ThermostatState;
+  if (t.windowOpen === undefined) next.windowOpen = before?.windowOpen ?? false;
   all.set(t.channel, next);
   return before && JSON.stringify(before) === JSON.stringify(next) ? [] : [{ type: "thermostat", thermostat: { ...next }, source }];
 }
 
-function noteList(list: ThermostatState[], source: ChangeSource): Update {
+function noteList(list: ModeReading[], source: ChangeSource): Update {
   return (state) => list.flatMap((t) => noteThermostat(state, t, source));
 }
 
@@ -283,7 +287,7 @@ function requireThermostat(s: DeviceSession): void {
   }
 }
 
-function digestModes(payload: unknown): { modes: ThermostatState[]; windows: Array<{ channel: number; open: boolean }> } {
+function digestModes(payload: unknown): { modes: ModeReading[]; windows: Array<{ channel: number; open: boolean }> } {
   const all = isObject(payload) && isObject(payload.all) ? payload.all : payload;
   const t = isObject(all) && isObject(all.digest) && isObject(all.digest.thermostat) ? all.digest.thermostat : undefined;
   if (!t) throw badReply("System.All", "it has no thermostat digest", undefined);

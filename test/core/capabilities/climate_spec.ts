@@ -135,6 +135,27 @@ describe("climate capabilities against the simulator (HTTP)", () => {
     assert.equal(t.heating, false);
   });
 
+  it("a mode change while the window is open still reports the window open (no eco/heat flip-flop)", async () => {
+    const { sim, device } = await start("mts200b");
+    await getThermostat(device);
+    const seen: boolean[] = [];
+    device.events.on("event", (e) => {
+      if (e.type === "thermostat") seen.push(e.thermostat.windowOpen);
+    });
+    sim.setWindowOpen(true);
+    assert.equal((await getThermostat(device)).windowOpen, true);
+    const eco = await setThermostat(device, { mode: "eco" });
+    assert.equal(eco.mode, "eco");
+    assert.equal(eco.windowOpen, true, "the Mode SETACK says nothing about the window");
+    assert.equal((await getThermostat(device)).windowOpen, true);
+    assert.ok(seen.length > 0, "the thermostat reported its changes");
+    assert.deepEqual(
+      seen.slice(seen.indexOf(true)),
+      seen.slice(seen.indexOf(true)).map(() => true),
+      `once open, every event says open: ${JSON.stringify(seen)}`,
+    );
+  });
+
   it("refuses 80 °C and an unknown mode with what the thermostat accepts", async () => {
     const { device } = await start("mts200b");
     await rejectsWith(
