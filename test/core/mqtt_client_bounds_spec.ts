@@ -9,6 +9,7 @@ import net from "node:net";
 import mqttPacket from "mqtt-packet";
 import { buildMessage } from "../../src/core/protocol/message";
 import { MqttConnection, type MqttPushEvent } from "../../src/core/transport/mqtt";
+import { drained } from "../e2e/mosquitto-attacks";
 
 const UUID = "2308085712920951080748e1e9d58442";
 const KEY = "client-bounds-key";
@@ -103,10 +104,7 @@ class HostileBroker {
     while (!closed && this.streamed < 16 * MB) {
       this.streamed += chunk.length;
       if (!sock.write(chunk) && !closed) {
-        await new Promise<void>((resolve) => {
-          sock.once("drain", resolve);
-          sock.once("close", resolve);
-        });
+        await drained(sock);
       }
     }
     this.clientHungUp = closed;

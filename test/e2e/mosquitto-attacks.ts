@@ -5,6 +5,7 @@
  * publishes whose PUBREL never comes.
  */
 import fs from "node:fs";
+import type net from "node:net";
 import tls from "node:tls";
 import mqttPacket from "mqtt-packet";
 
@@ -33,16 +34,24 @@ async function open(port: number): Promise<{ sock: tls.TLSSocket; closed: () => 
   return { sock, closed: () => closed };
 }
 
+/** Resolves when the socket can take more, or closed; leaves no listener behind. */
+export function drained(sock: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const go = (): void => {
+      sock.off("drain", go).off("close", go);
+      resolve();
+    };
+    sock.once("drain", go).once("close", go);
+  });
+}
+
 /** Writes `chunk` until `bytes` are sent or the peer closes, respecting back-pressure. */
 async function stream(sock: tls.TLSSocket, closed: () => boolean, bytes: number, chunk = Buffer.alloc(64 * 1024, 0x41)): Promise<number> {
   let sent = 0;
   while (sent < bytes && !closed()) {
     sent += chunk.length;
     if (!sock.write(chunk) && !closed()) {
-      await new Promise<void>((resolve) => {
-        sock.once("drain", resolve);
-        sock.once("close", resolve);
-      });
+      await drained(sock);
     }
   }
   return sent;
@@ -125,10 +134,7 @@ export async function qos2Flood(t: Target, topic: string, count: number, size = 
     });
     sent++;
     if (!sock.write(packet) && !closed()) {
-      await new Promise<void>((resolve) => {
-        sock.once("drain", resolve);
-        sock.once("close", resolve);
-      });
+      await drained(sock);
     }
   }
   const dropped = closed();

@@ -15,6 +15,7 @@ import { MerossBroker, type RefusedEvent } from "../../../src/core/broker/broker
 import { buildMessage, type Envelope } from "../../../src/core/protocol/message";
 import { SimulatedDevice } from "../../../src/simulator/device";
 import { DEVICE_A, FakeDevice } from "./fake_device";
+import { drained } from "../../e2e/mosquitto-attacks";
 
 const KEY = "bounds-sim-key";
 /** RSS may grow this much while a flood runs (the whole test process; the unbounded broker grew by the flood's size). */
@@ -191,11 +192,7 @@ describe("embedded broker: what devices and clients can grow or widen", function
           mqttPacket.generate({ cmd: "publish", topic: "/app/flood/subscribe", payload, qos: 2, messageId: id, retain: false, dup: false }),
         );
         sent++;
-        if (!ok && !closed)
-          await new Promise<void>((resolve) => {
-            sock.once("drain", resolve);
-            sock.once("close", resolve);
-          });
+        if (!ok && !closed) await drained(sock);
       }
       await until(() => closed, "the flooding session to be dropped");
       return sent;
