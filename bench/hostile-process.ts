@@ -12,6 +12,7 @@ import net from "node:net";
 import tls from "node:tls";
 import zlib from "node:zlib";
 import mqtt from "mqtt";
+import mqttPacket from "mqtt-packet";
 
 const MB = 2 ** 20;
 const CHUNK = Buffer.alloc(64 * 1024, "a");
@@ -28,15 +29,28 @@ export interface MqttOutcome {
   idleSockets: number;
   refused: number;
   loggedIn: number;
+  /** Anonymous sessions of the qos2 case that got in. */
+  qos2Sessions: number;
 }
 
-/** oversize: CONNECT packets announcing 256 MB; idle: connections that never log in; invented: logins as made-up devices. */
-export type MqttCase = "oversize" | "idle" | "invented";
+/**
+ * oversize: CONNECT packets announcing 256 MB; idle: connections that never log in; invented: logins as made-up devices;
+ * qos2: 16 anonymous sessions (the broker must allow them), each sending up to 1,000 QoS 2 publishes of 60 KB and never a PUBREL.
+ */
+export type MqttCase = "oversize" | "idle" | "invented" | "qos2";
+
+/** What the hostile existing broker of `reply-flood` did: connections served, and those the client hung up on mid-packet. */
+export interface ReplyFloodOutcome {
+  connections: number;
+  hungUp: number;
+}
 
 type Command =
   | { cmd: "http"; ports: HttpPorts }
   | { cmd: "mqtt"; port: number; key: string; durationMs: number; cases: MqttCase[] }
   | { cmd: "http-requests" }
+  | { cmd: "reply-flood"; port: number }
+  | { cmd: "reply-flood-outcome" }
   | { cmd: "stop" };
 
 /** Writes `total` bytes (Infinity: until the peer goes away) as fast as the peer reads them. */
@@ -98,7 +112,7 @@ const md5 = (s: string): string => crypto.createHash("md5").update(s).digest("he
 /** The hostile MQTT clients of `cases`, all at once, until `durationMs` is over. */
 async function mqttAttack(port: number, key: string, durationMs: number, cases: MqttCase[]): Promise<MqttOutcome> {
   const end = Date.now() + durationMs;
-  const out: MqttOutcome = { oversizeSockets: 0, idleSockets: 0, refused: 0, loggedIn: 0 };
+  const out: MqttOutcome = { oversizeSockets: 0, idleSockets: 0, refused: 0, loggedIn: 0, qos2Sessions: 0 };
   const sockets = new Set<net.Socket>();
   const opts = { host: "127.0.0.1", port, rejectUnauthorized: false };
   // A CONNECT announcing 256 MB (the largest remaining length MQTT can encode), then streaming junk, before any login.
@@ -152,9 +166,33 @@ async function mqttAttack(port: number, key: string, durationMs: number, cases: 
     }
   };
   const loops = cases.includes("invented") ? 6 : 0;
+  // QoS 2 without PUBREL: the broker would hold every message until a PUBREL that never comes.
+  const big = Buffer.alloc(60 * 1024, "q");
+  const qos2 = async (): Promise<void> => {
+    while (Date.now() < end) {
+      const uuid = hex(16);
+      try {
+        const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+          clientId: `app:${hex(8)}`,
+          rejectUnauthorized: false,
+          reconnectPeriod: 0,
+          connectTimeout: 3000,
+        });
+        out.qos2Sessions++;
+        c.on("error", () => undefined);
+        const closed = new Promise<void>((r) => c.once("close", () => r()));
+        for (let i = 0; i < 1000 && c.connected; i++) c.publish(`/appliance/${uuid}/subscribe`, big, { qos: 2 });
+        await Promise.race([closed, sleepUntil(end)]);
+        c.end(true);
+      } catch {
+        out.refused++;
+      }
+    }
+  };
   await Promise.all([
     ...Array.from({ length: loops }, () => invent(true)),
     ...Array.from({ length: loops }, () => invent(false)),
+    ...Array.from({ length: cases.includes("qos2") ? 16 : 0 }, () => qos2()),
     sleepUntil(end),
   ]);
   for (const s of sockets) s.destroy();
@@ -162,8 +200,53 @@ async function mqttAttack(port: number, key: string, durationMs: number, cases: 
   return out;
 }
 
+/**
+ * A hostile existing broker (plain MQTT): to every client it accepts it sends, on the client's
+ * own reply topic (`/app/<id>/subscribe`, which any device reads from the `from` of a request),
+ * 500 messages of 60 KB and then a PUBLISH announcing 200 MB whose body keeps coming.
+ */
+function replyFloodBroker(port: number, outcome: ReplyFloodOutcome): Promise<net.Server> {
+  const write = async (sock: net.Socket, buf: Buffer): Promise<void> => {
+    if (!sock.write(buf) && !sock.destroyed) {
+      await new Promise<void>((resolve) => {
+        const go = (): void => void (sock.off("drain", go).off("close", go), resolve());
+        sock.once("drain", go).once("close", go);
+      });
+    }
+  };
+  const flood = async (sock: net.Socket, topic: string): Promise<void> => {
+    const payload = Buffer.alloc(60 * 1024, "r");
+    for (let i = 0; i < 500 && !sock.destroyed; i++) {
+      await write(sock, mqttPacket.generate({ cmd: "publish", topic, payload, qos: 0, retain: false, dup: false }));
+    }
+    const name = Buffer.from(topic);
+    const header = [0x30];
+    for (let len = 200 * MB; len > 0; len = Math.floor(len / 128)) header.push((len % 128) | (len >= 128 ? 0x80 : 0));
+    await write(sock, Buffer.concat([Buffer.from(header), Buffer.from([name.length >> 8, name.length & 0xff]), name]));
+    for (let sent = 0; sent < 200 * MB && !sock.destroyed; sent += CHUNK.length) await write(sock, CHUNK);
+    if (sock.destroyed) outcome.hungUp++;
+  };
+  const server = net.createServer((sock) => {
+    outcome.connections++;
+    sock.on("error", () => undefined);
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on("packet", (p: mqttPacket.Packet) => {
+      if (p.cmd === "connect") sock.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
+      if (p.cmd !== "subscribe") return;
+      const sub = p as mqttPacket.ISubscribePacket;
+      sock.write(mqttPacket.generate({ cmd: "suback", messageId: sub.messageId, granted: sub.subscriptions.map(() => 1) }));
+      const reply = sub.subscriptions.find((x) => /^\/app\/[^/]+\/subscribe$/.test(x.topic));
+      if (reply) void flood(sock, reply.topic);
+    });
+    sock.on("data", (d) => void parser.parse(d));
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
 if (require.main === module) {
   let servers: http.Server[] = [];
+  let fakeBroker: net.Server | undefined;
+  const replyFlood: ReplyFloodOutcome = { connections: 0, hungUp: 0 };
   process.on("message", (m: Command & { id: number }) => {
     void (async () => {
       if (m.cmd === "http") {
@@ -171,10 +254,16 @@ if (require.main === module) {
         process.send?.({ id: m.id });
       } else if (m.cmd === "http-requests") {
         process.send?.({ id: m.id, requests });
+      } else if (m.cmd === "reply-flood") {
+        fakeBroker = await replyFloodBroker(m.port, replyFlood);
+        process.send?.({ id: m.id });
+      } else if (m.cmd === "reply-flood-outcome") {
+        process.send?.({ id: m.id, outcome: replyFlood });
       } else if (m.cmd === "mqtt") {
         process.send?.({ id: m.id, outcome: await mqttAttack(m.port, m.key, m.durationMs, m.cases) });
       } else {
         for (const s of servers) s.closeAllConnections();
+        fakeBroker?.close();
         process.send?.({ id: m.id }, () => process.exit(0));
       }
     })();

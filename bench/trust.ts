@@ -5,7 +5,7 @@
  */
 import { startEmbedded } from "./nodered";
 import { RemoteFleet } from "./fleet-process";
-import { HostilePeers, type HttpPorts, type MqttCase, type MqttOutcome } from "./hostile-process";
+import { HostilePeers, type HttpPorts, type MqttCase, type MqttOutcome, type ReplyFloodOutcome } from "./hostile-process";
 import { brokerFlow, freePort, median, round, sleep, untilListening } from "./common";
 
 const KEY = "bench-key";
@@ -83,6 +83,8 @@ export async function redeploy(): Promise<void> {
 /** Peak RSS growth of Node-RED while hostile HTTP devices answer its requests and hostile MQTT clients hit its broker. */
 export async function hostile(): Promise<void> {
   const brokerPort = await freePort();
+  const floodPort = await freePort();
+  const anonPort = await freePort();
   const ports: HttpPorts = { big: await freePort(), endless: await freePort(), gzip: await freePort(), drip: await freePort() };
   const peers = HostilePeers.start();
   const legit = await RemoteFleet.start([
@@ -93,6 +95,12 @@ export async function hostile(): Promise<void> {
   const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, { ...brokerFlow(brokerPort), allowAnonymous: false }, out.flow];
   const creds: Record<string, unknown> = { legit: { key: KEY } };
   flow.push({ id: "legit", type: "meross-config", host: dev.address, userId: "0", transport: "auto", broker: "broker", uuid: dev.uuid });
+  // A second embedded broker with "allow anonymous" on: the QoS 2 flood needs no key there.
+  flow.push({ ...brokerFlow(anonPort), id: "anon-broker" });
+  flow.push({ id: "anon-state", type: "meross-state", z: "tab", broker: "anon-broker", pollInterval: "0", wires: [["out"]] });
+  // An existing broker that turns hostile: it floods Node-RED's own reply topic (nothing listens there before the phase).
+  flow.push({ id: "flood-broker", type: "meross-broker", mode: "existing", url: `mqtt://127.0.0.1:${floodPort}` });
+  flow.push({ id: "existing-state", type: "meross-state", z: "tab", broker: "flood-broker", pollInterval: "0", wires: [["out"]] });
   for (const [name, p] of Object.entries(ports)) {
     flow.push({ id: `cfg-${name}`, type: "meross-config", host: `127.0.0.1:${p}`, userId: "0", transport: "http" });
     flow.push({
@@ -149,21 +157,29 @@ export async function hostile(): Promise<void> {
     });
     const httpRequests = (await peers.call({ cmd: "http-requests" })).requests as number;
     const outcomes: MqttOutcome[] = [];
-    for (const c of ["idle", "invented", "oversize"] as MqttCase[]) {
+    for (const c of ["idle", "invented", "oversize", "qos2"] as MqttCase[]) {
       await phase(
         c,
         async () =>
           void outcomes.push(
-            (await peers.call({ cmd: "mqtt", port: brokerPort, key: KEY, durationMs: 5000, cases: [c] })).outcome as MqttOutcome,
+            (await peers.call({ cmd: "mqtt", port: c === "qos2" ? anonPort : brokerPort, key: KEY, durationMs: 5000, cases: [c] }))
+              .outcome as MqttOutcome,
           ),
       );
     }
+    // Node-RED's client on an existing broker reconnects every 5 s: 12 s see two or three floods.
+    await phase("reply_flood", async () => {
+      await peers.call({ cmd: "reply-flood", port: floodPort });
+      await sleep(12_000);
+    });
+    const flood = (await peers.call({ cmd: "reply-flood-outcome" })).outcome as ReplyFloodOutcome;
     const sum = (k: keyof MqttOutcome): number => outcomes.reduce((n, o) => n + o[k], 0);
     const legitOk = (red.node("broker") as unknown as { isListening(uuid: string): boolean }).isListening(dev.uuid);
     console.log(
       `bench hostile peak_rss_mb=${mb(peak - idle)} idle_rss_mb=${mb(idle)} peak_total_rss_mb=${mb(peak)} ${phases.join(" ")} http_requests=${httpRequests} ` +
-        `oversize_conns=${sum("oversizeSockets")} idle_conns=${sum("idleSockets")} refused=${sum("refused")} invented_logins=${sum("loggedIn")} ` +
-        `legit_device_listening=${legitOk} (target <= 50 MB above idle)`,
+        `oversize_conns=${sum("oversizeSockets")} idle_conns=${sum("idleSockets")} refused=${sum("refused")} invented_logins=${sum("loggedIn")} qos2_sessions=${sum("qos2Sessions")} ` +
+        `legit_device_listening=${legitOk} reply_flood_conns=${flood.connections} reply_flood_hung_up=${flood.hungUp} ` +
+        `(target <= 50 MB above idle) met=${mb(peak - idle) <= 50}`,
     );
   } finally {
     clearInterval(sampler);

@@ -106,7 +106,8 @@ export class MerossBroker {
     if (opts.timeZone !== undefined) buildSystemTimePayload(Math.floor(Date.now() / 1000), opts.timeZone);
 
     const deadline = opts.limits?.loginDeadlineMs ?? LOGIN_DEADLINE_MS;
-    const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: deadline });
+    // QoS 2 is refused in authorizePublish; the in-flight cap is the second line.
+    const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: deadline, maxInflightInbound: 16 });
     // aedes-server-factory reports socket errors as an aedes "error"; unlistened, it would crash the process.
     (aedes as EventEmitter).on("error", () => undefined);
     let server: Server;
@@ -183,6 +184,14 @@ export class MerossBroker {
       // aedes' default guard, which a custom handler replaces: $SYS publishes are a known DoS (aedes#597).
       if (packet.topic.startsWith("$SYS")) return cb(new Error("$SYS topics are reserved"));
       const dev = this.auth.get(client);
+      // Meross speaks QoS 0 and 1; a QoS 2 message waits in the broker until its PUBREL, which an attacker never sends.
+      if (packet.qos === 2) {
+        const why = `QoS 2 messages are not accepted (Meross devices and apps use QoS 0 and 1; got one on ${packet.topic})`;
+        if (dev) this.deny(client, dev, why);
+        return cb(new Error(why));
+      }
+      // Nothing is kept for later subscribers: a retained message is not live state, and the store would have no bound.
+      packet.retain = false;
       if (packet.payload.length > PAYLOAD_LIMIT) {
         const why = `payloads over ${PAYLOAD_LIMIT} bytes are not accepted (got ${packet.payload.length} on ${packet.topic})`;
         if (dev) this.deny(client, dev, why);
@@ -194,6 +203,8 @@ export class MerossBroker {
         return cb(why ? new Error(why) : null);
       }
       if (/^\/appliance\/[^/]+\/publish$/.test(packet.topic)) return cb(new Error("only the device itself may publish its state"));
+      // Learnt here, before the request reaches the device: a device answers faster than aedes' "publish" event.
+      this.topics.noteRequest(packet.topic, packet.payload);
       cb(null);
     };
     a.authorizeSubscribe = (client, sub, cb) => {
@@ -217,8 +228,9 @@ export class MerossBroker {
       }
     });
     a.on("clientDisconnect", (client) => this.dropClient(client));
+    // Reply topics are learnt only in authorizePublish, from clients that are not devices: never
+    // from the broker's own messages, such as the session's echo of a device's Clock push.
     a.on("publish", (packet, client) => {
-      if (!client || !this.auth.has(client)) this.topics.noteRequest(packet.topic, packet.payload);
       if (client) this.onDevicePublish(client, packet);
     });
   }

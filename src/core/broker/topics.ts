@@ -40,7 +40,10 @@ export class DeviceTopicRules {
     this.shared.delete(topic);
   }
 
-  /** Every publish the broker routes: requests to a device teach which `from` it may answer on. */
+  /**
+   * A request a client that is not a device publishes (seen before it is routed): its `from` is a
+   * topic the addressed device may answer on. The broker's own messages never pass here.
+   */
   noteRequest(topic: string, payload: Buffer | string): void {
     const m = REQUEST_TOPIC.exec(topic);
     if (!m || !this.tracked(m[1]) || payload.length > PAYLOAD_LIMIT) return;

@@ -3,9 +3,11 @@
  * interface, so that mqtt.js and the embedded broker share one request router, plus the
  * address checks and error sentences of a broker connection.
  */
+import type { Duplex } from "node:stream";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { MerossError } from "../errors";
 import { describeValue } from "../protocol/rules";
+import { PACKET_LIMIT, PacketSizeWatch } from "../broker/limits";
 
 /** Low-level publish/subscribe, so that mqtt.js and the embedded broker share one request router. */
 export interface MqttLinkHandlers {
@@ -100,6 +102,7 @@ export class MqttJsLink implements MqttLink {
     if (opts.username !== undefined) options.username = opts.username;
     if (opts.password !== undefined) options.password = opts.password;
     this.client = mqtt.connect(url, options);
+    this.guardPacketSize();
     this.client.on("connect", () => {
       this.client.subscribe(this.topics, { qos: 1 }, (err) => {
         if (err) {
@@ -110,7 +113,10 @@ export class MqttJsLink implements MqttLink {
         this.handlers?.online();
       });
     });
-    this.client.on("message", (topic, payload) => this.handlers?.message(topic, payload));
+    // A retained message is whatever someone once published, not what a device says now.
+    this.client.on("message", (topic, payload, packet) => {
+      if (!packet.retain) this.handlers?.message(topic, payload);
+    });
     this.client.on("error", (err: Error & { code?: string | number }) => {
       this.lastError = describeMqttError(err);
     });
@@ -120,6 +126,31 @@ export class MqttJsLink implements MqttLink {
       if (was) this.handlers?.offline(this.lastError || "connection closed");
       else this.handlers?.offline(this.lastError || "connection failed");
     });
+  }
+
+  /**
+   * mqtt.js buffers a whole packet before anyone sees it, whatever size its header claims
+   * (mqtt-packet has no limit, and MQTT 3.1.1 no way to tell the broker one). The bytes each
+   * connection delivers are followed here, ahead of the parser, and a packet announcing more
+   * than PACKET_LIMIT ends the connection at its first chunk; mqtt.js then reconnects.
+   */
+  private guardPacketSize(): void {
+    const client = this.client as unknown as { stream?: Duplex; streamBuilder: (c: MqttClient) => Duplex };
+    const guard = (stream: Duplex): void => {
+      const watch = new PacketSizeWatch(PACKET_LIMIT);
+      stream.prependListener("data", (chunk: Buffer) => {
+        if (stream.destroyed || watch.feed(chunk)) return;
+        this.lastError = `the broker sent an MQTT packet over ${PACKET_LIMIT} bytes, which no Meross message needs; reconnecting`;
+        stream.destroy();
+      });
+    };
+    const build = client.streamBuilder;
+    client.streamBuilder = (c) => {
+      const stream = build(c);
+      guard(stream);
+      return stream;
+    };
+    if (client.stream) guard(client.stream);
   }
 
   get online(): boolean {
