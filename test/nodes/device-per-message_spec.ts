@@ -152,6 +152,26 @@ describe("a node that takes its device from the message", function () {
     assert.equal(porch.state.channels[0].on, false);
   });
 
+  it("refuses a name two devices answer to, naming both, and finds each by its uuid", async () => {
+    const a = await device("msl120");
+    const b = await device("msl100");
+    const { out, caught } = await load(
+      [
+        ["Lamp", a],
+        ["lamp", b],
+      ],
+      [{ id: "l1", type: "meross-light", device: "", ...FROM_MSG, wires: [["out"]] }],
+    );
+    const twice = await fail("l1", caught, { device: "LAMP", payload: "on" });
+    assert.equal(twice.error.code, "BAD_INPUT");
+    assert.match(twice.error.message, /^2 Meross devices answer to "LAMP": .*Name the device by its uuid instead\.$/);
+    assert.ok(twice.error.message.includes(a.uuid) && twice.error.message.includes(b.uuid), twice.error.message);
+    assert.equal(a.state.channels[0].on, false);
+    const got = await send("l1", out, { device: b.uuid, payload: "on" });
+    assert.equal(got.meross?.uuid, b.uuid);
+    assert.equal(b.state.channels[0].on, true);
+  });
+
   it("with a fixed device, ignores msg.device and drives the device of its dialog", async () => {
     const desk = await device("msl120");
     const porch = await device("msl100");
