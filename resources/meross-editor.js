@@ -91,7 +91,90 @@
     return /^\d+$/.test(v) && Number(v) >= 1 ? String(Number(v) - 1) : "";
   }
 
+  /** "fixed" (also for a node saved before the choice existed) or the typed input's type. */
+  function sourceOf(node) {
+    return node.deviceSource === "msg" || node.deviceSource === "flow" || node.deviceSource === "global" ? node.deviceSource : "fixed";
+  }
+
+  /** The `validate` of a node's device property: a config is needed only for a fixed device. */
+  function deviceValid(node, id) {
+    if (sourceOf(node) !== "fixed") return true;
+    return isPicked(id) && !!RED.nodes.node(id);
+  }
+
+  /** What an unnamed node's label says about its device: the config's name, or "msg.device". */
+  function deviceLabel(node) {
+    if (sourceOf(node) !== "fixed") return sourceOf(node) + "." + (node.deviceProperty || "device");
+    var d = node.device && RED.nodes.node(node.device);
+    return (d && (d.name || d.host)) || "";
+  }
+
+  /**
+   * Leaves in the dialog's device list only the devices that can do what this node does, as far as
+   * the runtime knows their abilities (a device not reached since the deploy stays: we cannot tell).
+   * The device already chosen always stays. Marks the list data-meross-filtered when done.
+   */
+  function filterDevices($select, kind, keep) {
+    $.getJSON("meross-config/kinds")
+      .done(function (res) {
+        var kinds = (res && res.kinds) || {};
+        $select.find("option").each(function () {
+          var id = $(this).attr("value");
+          var k = kinds[id];
+          if (id !== keep && Array.isArray(k) && k.indexOf(kind) < 0) $(this).remove();
+        });
+      })
+      .always(function () {
+        $select.attr("data-meross-filtered", "1");
+      });
+  }
+
+  /**
+   * The Device row of a dialog that acts on one device: "fixed device" (the config picker, filtered
+   * to devices that fit `kind`) or "from the message" (a msg/flow/global property, msg.device by
+   * default). Stores the choice in the hidden deviceSource/deviceProperty inputs Node-RED saves.
+   */
+  function deviceSource(node, kind) {
+    var t = function (key) {
+      return node._(node.type + ".deviceSource." + key);
+    };
+    var $device = $("#node-input-device");
+    var $fixedRow = $device.closest(".form-row");
+    var $label = $fixedRow.children("label").first();
+    var $choiceRow = $("<div class='form-row meross-device-source-row'>").insertBefore($fixedRow);
+    $label.clone().attr("for", "meross-device-source").appendTo($choiceRow);
+    $label.html("&nbsp;");
+    var $choice = $("<select id='meross-device-source' style='width:70%'>")
+      .append($("<option value='fixed'>").text(t("fixed")))
+      .append($("<option value='message'>").text(t("message")))
+      .appendTo($choiceRow);
+    var $msgRow = $("<div class='form-row meross-device-message-row'>").insertAfter($fixedRow);
+    $("<label for='node-input-deviceProperty'>&nbsp;</label>").appendTo($msgRow);
+    var $prop = $("<input type='text' id='node-input-deviceProperty' style='width:70%'>").appendTo($msgRow);
+    var $type = $("<input type='hidden' id='meross-device-property-type'>").appendTo($msgRow);
+    var $saved = $("<input type='hidden' id='node-input-deviceSource'>").appendTo($msgRow);
+    $("<div class='form-tips meross-device-message-tip'>").text(t("tip")).appendTo($msgRow);
+    var source = sourceOf(node);
+    $type.val(source === "fixed" ? "msg" : source);
+    $prop.val(node.deviceProperty || "device");
+    $prop.typedInput({ default: "msg", types: ["msg", "flow", "global"], typeField: $type });
+    $choice.val(source === "fixed" ? "fixed" : "message");
+    function sync() {
+      var fixed = $choice.val() === "fixed";
+      $fixedRow.toggle(fixed);
+      $msgRow.toggle(!fixed);
+      $saved.val(fixed ? "fixed" : $prop.typedInput("type"));
+    }
+    $choice.on("change", sync);
+    $prop.on("change", sync);
+    sync();
+    filterDevices($device, kind, node.device);
+  }
+
   global.MerossEditor = {
+    deviceSource: deviceSource,
+    deviceValid: deviceValid,
+    deviceLabel: deviceLabel,
     isPicked: isPicked,
     onConfigChange: onConfigChange,
     errorText: errorText,

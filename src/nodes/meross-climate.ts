@@ -12,10 +12,10 @@ import { diffuserOutput, hasDiffuser, setDiffuser, type DiffuserState } from "..
 import { MerossError } from "../core/errors";
 import { describeValue, isObject } from "../core/protocol/rules";
 import { isBlank } from "./shared/inputs";
+import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig } from "./shared/user-node";
 
-interface ClimateDef extends NodeDef {
-  device?: string;
+interface ClimateDef extends NodeDef, DeviceSourceDef {
   subId?: string;
 }
 
@@ -57,11 +57,13 @@ export = function (RED: NodeAPI): void {
 
     const emit = (payload: ClimateState | DiffuserState, status: NodeStatus): void => {
       link.show(status);
-      const msg: NodeMessage = { topic: link.name(), payload };
+      const d = link.config?.device;
+      const msg: NodeMessage & { meross?: unknown } = { topic: link.name(), payload };
+      if (link.fromMessage && d) msg.meross = { uuid: link.config?.uuid() ?? "", name: link.name(), model: d.info?.model ?? "" };
       node.send(msg);
     };
     // Pushes only: our own commands answer through the input message.
-    const link = linkToConfig(RED, node, def.device, (ev) => {
+    const link = linkToConfig(RED, node, def, (ev) => {
       if (ev.type === "info" || ev.source !== "push") return;
       if (ev.type === "thermostat" && !configuredSub && ev.thermostat.channel === 0)
         emit(climateOutput(ev.thermostat), climateStatus(ev.thermostat));
@@ -73,10 +75,10 @@ export = function (RED: NodeAPI): void {
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      const run = async (): Promise<void> => {
+      link.handle(msg, done, async (t) => {
         const m = msg as ClimateMsg;
         const subId = resolveSubId(def.subId, m.subId);
-        const device = await link.device();
+        const device = await t.device();
         await device.ready();
         let payload: ClimateState | DiffuserState;
         if (
@@ -86,20 +88,19 @@ export = function (RED: NodeAPI): void {
         ) {
           const d = await setDiffuser(device, m.payload);
           payload = diffuserOutput(d);
-          link.show(diffuserStatus(d));
+          t.show(diffuserStatus(d));
         } else {
           const cmd = parseClimateInput(m.payload);
           payload = subId ? await setValve(device, subId, cmd) : climateOutput(await setThermostat(device, cmd));
-          link.show(climateStatus(payload));
+          t.show(climateStatus(payload));
         }
         m.payload = payload;
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
-        if (isBlank(m.topic)) m.topic = link.name();
-        m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", ...(subId ? { subId } : {}), address: device.address };
+        if (isBlank(m.topic)) m.topic = t.name();
+        m.meross = { ...t.identity(device), ...(subId ? { subId } : {}) };
         send(m);
         done();
-      };
-      run().catch((err: unknown) => link.fail(err, done));
+      });
     });
   }
 

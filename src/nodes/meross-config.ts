@@ -9,6 +9,7 @@ import type { NodeAPI, Node, NodeDef } from "node-red";
 import { DeviceLink } from "../core/fleet/device-link";
 import type { MerossDevice } from "../core/session/device";
 import { registerConfigAdmin } from "./shared/config-admin";
+import { deviceDirectory, registerDirectoryAdmin } from "./shared/device-directory";
 import { toMerossError } from "./shared/errors";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import type { MerossConfigNode, TransportChoice } from "./shared/types";
@@ -87,7 +88,10 @@ export = function (RED: NodeAPI): void {
     node.currentAddress = (): string => link.currentAddress();
     node.displayName = (): string => link.displayName();
 
+    // Found by name or uuid by nodes that take their device from the message.
+    const leave = deviceDirectory(RED).add(node);
     node.on("close", (_removed: boolean, done: () => void) => {
+      leave();
       for (const obj of sharedObjects.values()) {
         const c = (obj as { cancel?: unknown }).cancel;
         if (typeof c !== "function") continue;
@@ -108,4 +112,5 @@ export = function (RED: NodeAPI): void {
     credentials: { key: { type: "password" } },
   });
   registerConfigAdmin(RED);
+  registerDirectoryAdmin(RED);
 };

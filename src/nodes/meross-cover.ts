@@ -8,10 +8,10 @@ import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node
 import { coverToOutput, parseCoverInput, type CoverState } from "../core/capabilities/cover";
 import { coverCommand } from "../core/capabilities/cover-command";
 import { isBlank, resolveChannel } from "./shared/inputs";
-import { linkToConfig } from "./shared/user-node";
+import type { DeviceSourceDef } from "./shared/device-source";
+import { linkToConfig, type Target } from "./shared/user-node";
 
-interface CoverDef extends NodeDef {
-  device?: string;
+interface CoverDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
 }
 
@@ -41,42 +41,48 @@ export = function (RED: NodeAPI): void {
     } catch {
       fixed = undefined;
     }
-    const last = new Map<number, string>();
+    /** Per device (config id) and channel, "id:channel": a node taking its device from the message drives several. */
+    const last = new Map<string, string>();
     const timers = new Set<ReturnType<typeof setTimeout>>();
     /** Channels with a command in flight: its reply carries the latest state, so pushes meanwhile are not repeated. */
-    const busy = new Map<number, number>();
+    const busy = new Map<string, number>();
     let closed = false;
+    const slot = (channel: number): string => `${link.config?.id ?? ""}:${channel}`;
 
     const meta = (c: CoverState): Record<string, unknown> => {
       const d = link.config?.device;
-      return { uuid: link.config?.uuid() || d?.info?.uuid || "", model: d?.info?.model ?? "", kind: c.kind, channel: c.channel };
+      const name = link.name();
+      return { uuid: link.config?.uuid() || d?.info?.uuid || "", name, model: d?.info?.model ?? "", kind: c.kind, channel: c.channel };
     };
     /** Records what the flow was last told about a channel; true when `c` differs. */
-    const remember = (c: CoverState): boolean => {
+    const remember = (c: CoverState, key = slot(c.channel)): boolean => {
       const text = JSON.stringify(coverToOutput(c));
-      if (last.get(c.channel) === text) return false;
-      last.set(c.channel, text);
+      if (last.get(key) === text) return false;
+      last.set(key, text);
       return true;
     };
     const announce = (c: CoverState): void => {
-      if (closed || busy.has(c.channel) || (fixed !== undefined && c.channel !== fixed) || !remember(c)) return;
+      if (closed || busy.has(slot(c.channel)) || (fixed !== undefined && c.channel !== fixed) || !remember(c)) return;
       link.show(coverStatus(c));
       node.send({ topic: link.name(), payload: coverToOutput(c), meross: meta(c) });
     };
 
-    const link = linkToConfig(RED, node, def.device, (ev) => {
+    const link = linkToConfig(RED, node, def, (ev) => {
       if (ev.type === "cover" && ev.source === "push") announce(ev.cover);
     });
 
     /** Over HTTP nothing is pushed: read the door or shutter again once its move should be over. */
-    const follow = (channel: number, ms: number): void => {
+    const follow = (target: Target, channel: number, ms: number): void => {
       const t = setTimeout(
         () => {
           timers.delete(t);
-          link
+          target
             .device()
             .then((d) => coverCommand(d, channel, { action: "read" }))
-            .then(announce, () => undefined);
+            .then(
+              (c) => link.within(target, () => announce(c)),
+              () => undefined,
+            );
         },
         Math.min(ms + FOLLOW_MARGIN_MS, MAX_FOLLOW_MS),
       );
@@ -84,28 +90,29 @@ export = function (RED: NodeAPI): void {
     };
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      const run = async (): Promise<void> => {
+      link.handle(msg, done, async (t) => {
         const m = msg as CoverMsg;
         const channel = resolveChannel(configured, m.channel);
         const command = parseCoverInput(m.payload);
-        const device = await link.device();
-        busy.set(channel, (busy.get(channel) ?? 0) + 1);
+        const device = await t.device();
+        const key = `${t.config.id}:${channel}`;
+        busy.set(key, (busy.get(key) ?? 0) + 1);
         const result = await coverCommand(device, channel, command).finally(() => {
-          const n = (busy.get(channel) ?? 1) - 1;
-          if (n > 0) busy.set(channel, n);
-          else busy.delete(channel);
+          const n = (busy.get(key) ?? 1) - 1;
+          if (n > 0) busy.set(key, n);
+          else busy.delete(key);
         });
-        remember(result);
-        link.show(coverStatus(result));
-        if (result.settleMs !== undefined) follow(channel, result.settleMs);
+        remember(result, key);
+        t.show(coverStatus(result));
+        if (result.settleMs !== undefined) follow(t, channel, result.settleMs);
         m.payload = coverToOutput(result);
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
-        if (isBlank(m.topic)) m.topic = link.name();
-        m.meross = { ...meta(result), address: device.address, sent: result.sent, ...(result.note ? { note: result.note } : {}) };
+        if (isBlank(m.topic)) m.topic = t.name();
+        const note = result.note ? { note: result.note } : {};
+        m.meross = { ...t.identity(device), kind: result.kind, channel: result.channel, sent: result.sent, ...note };
         send(m);
         done();
-      };
-      run().catch((err: unknown) => link.fail(err, done));
+      });
     });
 
     node.on("close", () => {

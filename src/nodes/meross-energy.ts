@@ -11,10 +11,10 @@ import { restoreCounter, type EnergyCounterState } from "../core/capabilities/en
 import { asMerossError } from "../core/errors";
 import { energyStatus, resolveEnergyChannel, resolveInterval, resolveShow, shownValue, type Show } from "./shared/energy-input";
 import { isBlank } from "./shared/inputs";
-import { linkToConfig } from "./shared/user-node";
+import type { DeviceSourceDef } from "./shared/device-source";
+import { linkToConfig, type Target } from "./shared/user-node";
 
-interface EnergyDef extends NodeDef {
-  device?: string;
+interface EnergyDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
   show?: string;
   pollInterval?: string | number;
@@ -35,14 +35,15 @@ export = function (RED: NodeAPI): void {
     } catch (err) {
       node.error(asMerossError(err).message);
     }
-    /** The last reading per channel, so a push of one half (power or days) completes the other. */
-    const last = new Map<number, EnergyRead>();
+    /** The last reading per device and channel ("config id:channel"), so a push of one half (power or days) completes the other. */
+    const last = new Map<string, EnergyRead>();
+    const slot = (channel: number, t?: Target): string => `${(t?.config ?? link.config)?.id ?? ""}:${channel}`;
     /** The channel this node reports: its own, else the one the last read chose (pushes follow it). */
     let shown: number | undefined = isBlank(def.channel) ? undefined : Number(def.channel);
 
     const counterKey = (uuid: string, channel: number): string => `energy-total:${uuid || "device"}:${channel}`;
-    const count = (read: EnergyRead): EnergyCounterState | undefined => {
-      const uuid = link.config?.device?.info?.uuid ?? "";
+    const count = (read: EnergyRead, t?: Target): EnergyCounterState | undefined => {
+      const uuid = (t?.config ?? link.config)?.device?.info?.uuid ?? "";
       const key = counterKey(uuid, read.reading.channel);
       const ctx = node.context();
       const next = countReading(restoreCounter(ctx.get(key)), read);
@@ -51,25 +52,25 @@ export = function (RED: NodeAPI): void {
     };
 
     /** Fills msg with the reading: payload the chosen number, energy the details, topic the device. */
-    const fill = (msg: NodeMessage & { energy?: unknown }, read: EnergyRead, pick: Show): void => {
-      const report = energyReport(read, count(read));
-      last.set(read.reading.channel, read);
+    const fill = (msg: NodeMessage & { energy?: unknown }, read: EnergyRead, pick: Show, t?: Target): void => {
+      const report = energyReport(read, count(read, t));
+      last.set(slot(read.reading.channel, t), read);
       if (isBlank(def.channel)) shown = read.reading.channel;
       msg.payload = shownValue(report, pick);
       msg.energy = report;
-      if (isBlank(msg.topic)) msg.topic = link.name();
-      link.show(energyStatus(report));
+      if (isBlank(msg.topic)) msg.topic = (t ?? link).name();
+      (t ?? link).show(energyStatus(report));
     };
 
-    const link = linkToConfig(RED, node, def.device, (ev) => {
+    const link = linkToConfig(RED, node, def, (ev) => {
       if (ev.type === "info" || ev.source !== "push") return;
       if (ev.type === "electricity" && ev.reading.channel === (shown ?? 0)) {
-        const before = last.get(ev.reading.channel);
+        const before = last.get(slot(ev.reading.channel));
         const msg: NodeMessage = {};
         fill(msg, before?.days ? { reading: ev.reading, days: before.days } : { reading: ev.reading }, show);
         node.send(msg);
       } else if (ev.type === "consumption") {
-        const before = last.get(shown ?? 0);
+        const before = last.get(slot(shown ?? 0));
         if (!before) return;
         const msg: NodeMessage = {};
         fill(msg, { reading: before.reading, days: ev.days }, show);
@@ -77,21 +78,20 @@ export = function (RED: NodeAPI): void {
       }
     });
 
-    const read = async (msg: EnergyMsg): Promise<EnergyMsg> => {
+    const read = async (msg: EnergyMsg, t?: Target): Promise<EnergyMsg> => {
       const channel = resolveEnergyChannel(def.channel, msg.channel);
       const pick = resolveShow(def.show, msg.show);
-      const device = await link.device();
-      fill(msg, await readEnergy(device, channel), pick);
+      const device = await (t ?? link).device();
+      fill(msg, await readEnergy(device, channel), pick, t);
+      if (t && link.fromMessage) (msg as EnergyMsg & { meross?: unknown }).meross = t.identity(device);
       return msg;
     };
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      read(msg as EnergyMsg)
-        .then((m) => {
-          send(m);
-          done();
-        })
-        .catch((err: unknown) => link.fail(err, done));
+      link.handle(msg, done, async (t) => {
+        send(await read(msg as EnergyMsg, t));
+        done();
+      });
     });
 
     if (interval > 0 && link.config) {

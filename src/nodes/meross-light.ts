@@ -11,10 +11,10 @@ import { buildLightSet, intToHex, deviceToKelvin, lightChannel, type LightState 
 import { isBlank } from "./shared/inputs";
 import { hasLevels, parseLightInput, type LightRequest } from "./shared/light-input";
 import { runLight } from "./shared/light-run";
-import { linkToConfig, noDeviceError } from "./shared/user-node";
+import type { DeviceSourceDef } from "./shared/device-source";
+import { linkToConfig } from "./shared/user-node";
 
-interface LightDef extends NodeDef {
-  device?: string;
+interface LightDef extends NodeDef, DeviceSourceDef {
   /** Default fade in seconds for messages that give no transition; "" or 0 = instant. */
   transition?: string | number;
 }
@@ -57,16 +57,15 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const transitionMs = defaultTransition(def.transition);
-    const link = linkToConfig(RED, node, def.device, (ev) => {
+    const link = linkToConfig(RED, node, def, (ev) => {
       const device = link.config?.device;
       if (ev.type === "light" && (ev.light.channel ?? 0) === (device ? lightChannel(device) : 0)) link.show(lightStatus(ev.light));
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      const run = async (): Promise<void> => {
+      link.handle(msg, done, async (t) => {
         const req = parseLightInput(msg.payload);
-        const config = link.config;
-        if (!config) throw noDeviceError("meross-light");
+        const config = t.config;
         // Once the session knows its abilities, skip the await so messages keep their order cheaply.
         const device = config.device?.abilities ? config.device : await config.getDevice();
         checkCapability(device, req);
@@ -76,16 +75,15 @@ export = function (RED: NodeAPI): void {
           done();
           return;
         }
-        if (result.light) link.show(lightStatus(result.light));
+        if (result.light) t.show(lightStatus(result.light));
         const m = msg as NodeMessageInFlow & { meross?: unknown };
         m.payload = result.payload;
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
-        if (isBlank(m.topic)) m.topic = link.name();
-        m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", address: device.address };
+        if (isBlank(m.topic)) m.topic = t.name();
+        m.meross = t.identity(device);
         send(m);
         done();
-      };
-      run().catch((err: unknown) => link.fail(err, done));
+      });
     });
   }
 

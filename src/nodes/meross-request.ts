@@ -11,10 +11,10 @@ import type { MerossDevice } from "../core/session/device";
 import { MerossError } from "../core/errors";
 import { isBlank } from "./shared/inputs";
 import { requestStatusText, resolveRequest } from "./shared/request-input";
+import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig } from "./shared/user-node";
 
-interface RequestDef extends NodeDef {
-  device?: string;
+interface RequestDef extends NodeDef, DeviceSourceDef {
   method?: string;
   namespace?: string;
 }
@@ -42,37 +42,38 @@ export = function (RED: NodeAPI): void {
   function MerossRequest(this: Node, def: RequestDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const link = linkToConfig(RED, node, def.device);
+    const link = linkToConfig(RED, node, def);
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      const run = async (): Promise<void> => {
+      link.handle(msg, done, async (t) => {
         const m = msg as NodeMessageInFlow & { method?: unknown; namespace?: unknown; meross?: unknown; timezone?: unknown };
         const cmd = parseCareCommand(m.payload);
         if (cmd) {
-          const device = await link.device();
+          const device = await t.device();
           const result = await care(device, cmd, m.timezone);
-          link.show({ fill: "green", shape: "dot", text: result.status });
+          t.show({ fill: "green", shape: "dot", text: result.status });
           m.payload = result.payload;
-          if (isBlank(m.topic)) m.topic = link.name();
+          if (isBlank(m.topic)) m.topic = t.name();
+          if (link.fromMessage) m.meross = t.identity(device);
           send(m);
           done();
           return;
         }
         const req = resolveRequest({ method: def.method, namespace: def.namespace }, m);
-        const device = await link.device();
-        link.show({ fill: "blue", shape: "dot", text: requestStatusText(req.method, req.namespace, false) });
+        const device = await t.device();
+        t.show({ fill: "blue", shape: "dot", text: requestStatusText(req.method, req.namespace, false) });
         const reply = await device.request(req.method, req.namespace, req.payload, { signal: link.signal });
         // With a broker the request may have gone over MQTT or HTTP: the status says which ("auto" switches).
-        const cfg = link.config;
-        const path = cfg && cfg.link.routeText() ? ` · ${cfg.path()}` : "";
-        link.show({ fill: "green", shape: "dot", text: `${requestStatusText(req.method, req.namespace, true)}${path}` });
+        const cfg = t.config;
+        const path = cfg.link.routeText() ? ` · ${cfg.path()}` : "";
+        t.show({ fill: "green", shape: "dot", text: `${requestStatusText(req.method, req.namespace, true)}${path}` });
         m.payload = reply.payload;
-        if (isBlank(m.topic)) m.topic = link.name();
-        m.meross = { header: reply.header, payload: reply.payload };
+        if (isBlank(m.topic)) m.topic = t.name();
+        const who = t.identity(device);
+        m.meross = { header: reply.header, payload: reply.payload, uuid: who.uuid, name: who.name };
         send(m);
         done();
-      };
-      run().catch((err: unknown) => link.fail(err, done));
+      });
     });
   }
 

@@ -19,10 +19,10 @@ import {
 } from "../core/capabilities/schedule";
 import { isBlank, resolveChannel } from "./shared/inputs";
 import { parseScheduleCommand } from "./shared/schedule-input";
-import { linkToConfig } from "./shared/user-node";
+import type { DeviceSourceDef } from "./shared/device-source";
+import { linkToConfig, type Target } from "./shared/user-node";
 
-interface ScheduleDef extends NodeDef {
-  device?: string;
+interface ScheduleDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
   /** Where the device is, for sunrise/sunset timers when it does not know itself. */
   latitude?: string;
@@ -51,7 +51,7 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const configured = isBlank(def.channel) ? undefined : def.channel;
 
-    const link = linkToConfig(RED, node, def.device, (ev) => {
+    const link = linkToConfig(RED, node, def, (ev) => {
       // Changed by the Meross app or by a one-shot timer: the last count may be stale.
       if (ev.type === "schedule") link.show({ fill: "yellow", shape: "dot", text: "changed on device" });
     });
@@ -65,10 +65,11 @@ export = function (RED: NodeAPI): void {
     }
 
     // Sunrise/sunset timers are plain timers the device runs; moving them as the days change is ours.
-    const retime = async (): Promise<RetimeResult> => {
+    // With the device from the message, only an explicit "retime" message re-times (that device's timers).
+    const retime = async (t?: Target): Promise<RetimeResult> => {
       // Scoped: a redeploy drops what this node still had waiting for the device.
-      const r = await retimeSunTimers((await link.device()).scoped(link.signal), { place });
-      for (const s of r.skipped) node.warn(`${link.name()}: sun timer "${s.alias}" not re-timed: ${s.reason}`);
+      const r = await retimeSunTimers((await (t ?? link).device()).scoped(link.signal), { place });
+      for (const s of r.skipped) node.warn(`${(t ?? link).name()}: sun timer "${s.alias}" not re-timed: ${s.reason}`);
       return r;
     };
     if (def.retime !== false && !placeError && link.config) {
@@ -89,12 +90,12 @@ export = function (RED: NodeAPI): void {
     }
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      const run = async (): Promise<void> => {
+      link.handle(msg, done, async (t) => {
         const m = msg as ScheduleMsg;
         if (placeError) throw placeError;
         const channel = configured === undefined ? undefined : resolveChannel(configured, undefined);
         const command = parseScheduleCommand(m.payload, channel);
-        const device = await link.device();
+        const device = await t.device();
         let id: string | undefined;
         let deleted: boolean | undefined;
         let moved: string[] | undefined;
@@ -103,20 +104,18 @@ export = function (RED: NodeAPI): void {
         } else if (command.action === "change") {
           id = (await changeSchedule(device, command.id, command.input, { place })).id;
         } else if (command.action === "retime") {
-          moved = (await retime()).moved.map((t) => t.id);
+          moved = (await retime(t)).moved.map((t) => t.id);
         } else if (command.action === "delete") {
           deleted = (await deleteSchedule(device, command.id)).deleted;
           id = String(command.id);
         }
         const list = await listSchedules(device, channel);
-        link.show(countStatus(list));
+        t.show(countStatus(list));
         m.payload = list;
         // A topic the flow set is kept; otherwise the device's name says whose schedules these are.
-        if (isBlank(m.topic)) m.topic = link.name();
+        if (isBlank(m.topic)) m.topic = t.name();
         m.meross = {
-          uuid: device.info?.uuid ?? "",
-          model: device.info?.model ?? "",
-          address: device.address,
+          ...t.identity(device),
           action: command.action,
           ...(id !== undefined ? { id } : {}),
           // false: the firmware refused DELETE, so the entry was disabled instead (it is still listed).
@@ -126,8 +125,7 @@ export = function (RED: NodeAPI): void {
         };
         send(m);
         done();
-      };
-      run().catch((err: unknown) => link.fail(err, done));
+      });
     });
   }
 

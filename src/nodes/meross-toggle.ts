@@ -5,10 +5,10 @@
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
 import { outletName } from "../core/naming";
 import { parseToggleCommand, resolveChannel, isBlank } from "./shared/inputs";
+import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig } from "./shared/user-node";
 
-interface ToggleDef extends NodeDef {
-  device?: string;
+interface ToggleDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
 }
 
@@ -35,28 +35,27 @@ export = function (RED: NodeAPI): void {
     }
     const outlets = (): number => link.config?.device?.toggles.size ?? 1;
 
-    const link = linkToConfig(RED, node, def.device, (ev) => {
+    const link = linkToConfig(RED, node, def, (ev) => {
       if (ev.type === "toggle" && ev.channel === shownChannel) link.show(stateStatus(ev.channel, ev.on, outlets()));
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
-      const run = async (): Promise<void> => {
+      link.handle(msg, done, async (t) => {
         const m = msg as ToggleMsg;
         const channel = resolveChannel(configured, m.channel, m.outlet);
         const command = parseToggleCommand(m.payload);
-        const device = await link.device();
+        const device = await t.device();
         const opts = { signal: link.signal };
         const result = command.read ? await device.getToggle(channel, opts) : await device.setToggle(channel, command.on, opts);
         shownChannel = channel;
-        link.show(stateStatus(channel, result.on, outlets()));
+        t.show(stateStatus(channel, result.on, device.toggles.size));
         m.payload = result.on;
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
-        if (isBlank(m.topic)) m.topic = link.name();
-        m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", channel, on: result.on, address: device.address };
+        if (isBlank(m.topic)) m.topic = t.name();
+        m.meross = { ...t.identity(device), channel, on: result.on };
         send(m);
         done();
-      };
-      run().catch((err: unknown) => link.fail(err, done));
+      });
     });
   }
 

@@ -119,10 +119,22 @@ describe("editor in a real browser", function () {
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /javascript/);
     assert.match(await res.text(), /MerossEditor/);
-    // The editor has run it once per html that loads it (config, onboard, broker, toggle, schedule); a further load changes nothing.
+    // The editor has run it once per html that loads it (config, onboard, broker and every device node); a further load changes nothing.
     type Win = { MerossEditor?: Record<string, unknown> };
     const before = await page.evaluate(() => Object.keys((window as unknown as Win).MerossEditor ?? {}).sort());
-    assert.deepEqual(before, ["brokerDevices", "channelOf", "errorText", "isPicked", "onConfigChange", "outletOf", "pickList", "postJSON"]);
+    assert.deepEqual(before, [
+      "brokerDevices",
+      "channelOf",
+      "deviceLabel",
+      "deviceSource",
+      "deviceValid",
+      "errorText",
+      "isPicked",
+      "onConfigChange",
+      "outletOf",
+      "pickList",
+      "postJSON",
+    ]);
     await page.evaluate(() => ((window as unknown as { merossBefore?: unknown }).merossBefore = (window as unknown as Win).MerossEditor));
     await page.addScriptTag({ url });
     const same = await page.evaluate(

@@ -50,7 +50,8 @@ describe("meross-light node", function () {
     const p = msg.payload as Record<string, unknown>;
     assert.equal(p.on, true);
     assert.equal(p.brightness, 40);
-    assert.deepEqual(msg.meross, { uuid: sim.uuid, model: sim.model.type, address: sim.address });
+    // The device's name too, so a flow driving several bulbs from one node can tell the replies apart.
+    assert.deepEqual(msg.meross, { uuid: sim.uuid, name: "dev", model: sim.model.type, address: sim.address });
   });
 
   it("turns off at brightness 0", async () => {

@@ -3,16 +3,37 @@
  * the shared session's state and the device's events through the link's typed events,
  * and drop all of that on close so a redeploy leaves no listener behind.
  */
-import type { NodeAPI, Node, NodeStatus } from "node-red";
+import type { NodeAPI, Node, NodeMessage, NodeStatus } from "node-red";
 import type { DeviceEvent, MerossDevice } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
 import type { Unsubscribe } from "../../core/events";
 import { shortName } from "../../core/naming";
 import { SHORT_REASON, failMessage, type Done } from "./errors";
+import { deviceDirectory } from "./device-directory";
+import { deviceSource, type DeviceSourceDef } from "./device-source";
 import { isMerossConfig, type LinkStatus, type MerossConfigNode } from "./types";
 
+/** One device a node acts on: the fixed one, or the one a message named. */
+export interface Target {
+  readonly config: MerossConfigNode;
+  /** The session after System.All/Ability have been read. */
+  device(): Promise<MerossDevice>;
+  /** What a person calls the device (core/naming.ts). */
+  name(): string;
+  /** Sets the node's status to this device's state (it becomes the device the status is about). */
+  show(status: NodeStatus | undefined): void;
+  /** Red ring and done() with a sentence that starts with the device's name. */
+  fail(err: unknown, done: Done): void;
+  /** What msg.meross says about the device, so a flow can tell the replies of several devices apart. */
+  identity(device: MerossDevice): { uuid: string; name: string; model: string; address: string };
+}
+
 export interface UserLink {
-  config: MerossConfigNode | undefined;
+  /**
+   * The fixed device's config; for a node that takes its device from the message, the one the
+   * event being handled (inside `onEvent`) or else the last message was about.
+   */
+  readonly config: MerossConfigNode | undefined;
   /** The config's session, or a BAD_INPUT error saying no device is selected. */
   device(): Promise<MerossDevice>;
   secrets(): string[];
@@ -27,6 +48,14 @@ export interface UserLink {
    * so its commands still waiting for the device are dropped, never sent by a node that is gone.
    */
   signal: AbortSignal;
+  /** True when the node's Device field says "from the message". */
+  readonly fromMessage: boolean;
+  /** The device this message is for; throws BAD_INPUT (listing the devices there are) when it names none. */
+  pick(msg: NodeMessage): Target;
+  /** Runs `fn` as if handling an event of `t`'s device: `config`, `name()` and `show()` are about it. */
+  within(t: Target, fn: () => void): void;
+  /** Picks the message's device and runs `body` for it; any failure ends in done(err) with a sentence. */
+  handle(msg: NodeMessage, done: Done, body: (t: Target) => Promise<void>): void;
 }
 
 export function noDeviceError(type: string): MerossError {
@@ -49,69 +78,170 @@ export function sessionStatus(s: LinkStatus, name = "", route = ""): NodeStatus 
   return { fill: "yellow", shape: "ring", text: withName(name, "connecting") };
 }
 
+interface Attached {
+  target: Target;
+  offs: Unsubscribe[];
+}
+
 /**
- * Links `node` to the meross-config with id `configId`. `onEvent` receives the device's
- * state changes (our own commands and, on MQTT, pushes from other sources).
+ * Links `node` to its device: the meross-config its Device field names (`def.device`; a config id
+ * string is accepted too), or for "from the message" (`def.deviceSource`) each message's device,
+ * linked on first use and kept until the node closes. `onEvent` receives the state changes of
+ * every linked device (our own commands and, on MQTT, pushes from other sources); while it runs,
+ * `link.config`, `link.name()` and `link.show()` are about the device the event came from.
  */
-export function linkToConfig(RED: NodeAPI, node: Node, configId: unknown, onEvent?: (ev: DeviceEvent) => void): UserLink {
+export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | unknown, onEvent?: (ev: DeviceEvent) => void): UserLink {
+  const props: DeviceSourceDef = typeof def === "object" && def !== null ? (def as DeviceSourceDef) : { device: def };
+  const source = deviceSource(RED, node, props);
+  const configId = source.fromMessage ? undefined : props.device;
   const cfgNode = typeof configId === "string" && configId ? RED.nodes.getNode(configId) : null;
-  const config = isMerossConfig(cfgNode) ? cfgNode : undefined;
-  let own: NodeStatus | undefined;
+  const fixed = isMerossConfig(cfgNode) ? cfgNode : undefined;
+  const attached = new Map<string, Attached>();
   const closing = new AbortController();
+  /** The device the status is about: the fixed one, or the one the last message named. */
+  let current: Target | undefined;
+  /** The device whose event `onEvent` is handling right now. */
+  let scope: Target | undefined;
+  let own: NodeStatus | undefined;
 
-  const name = (): string => (config ? config.link.displayName() : "");
-  const named = (status: NodeStatus): NodeStatus => ({
+  const named = (t: Target, status: NodeStatus): NodeStatus => ({
     ...status,
-    text: withName(name(), typeof status.text === "string" ? status.text : ""),
+    text: withName(t.name(), typeof status.text === "string" ? status.text : ""),
   });
-
   const render = (): void => {
-    if (!config) return;
-    const s = config.link.status;
-    node.status(s.state === "ready" && own ? named(own) : sessionStatus(s, name(), config.link.routeText()));
+    if (!current) {
+      if (source.fromMessage) node.status({ fill: "grey", shape: "ring", text: `device from ${source.where.split(" ")[0]}` });
+      return;
+    }
+    const c = current.config;
+    const s = c.link.status;
+    node.status(s.state === "ready" && own ? named(current, own) : sessionStatus(s, current.name(), c.link.routeText()));
   };
 
+  const targetFor = (config: MerossConfigNode): Target => {
+    const t: Target = {
+      config,
+      device: () => config.getDevice(),
+      name: () => config.link.displayName(),
+      show(status) {
+        // In an event of another device than the one the status is about: its change is not shown.
+        if (source.fromMessage && scope === t && current !== t) return;
+        current = t;
+        own = status;
+        if (status) node.status(named(t, status));
+        else render();
+      },
+      fail(err, done) {
+        if (current !== t) own = undefined;
+        current = t;
+        failMessage(node, err, done, config.secrets(), t.name());
+      },
+      identity: (d) => ({ uuid: config.uuid() || d.info?.uuid || "", name: t.name(), model: d.info?.model ?? "", address: d.address }),
+    };
+    return t;
+  };
+
+  const attach = (config: MerossConfigNode): Target => {
+    const had = attached.get(config.id);
+    if (had && had.target.config === config) return had.target;
+    if (had) for (const off of had.offs.splice(0)) off();
+    const target = targetFor(config);
+    const offs: Unsubscribe[] = [config.link.events.on("state", () => current === target && render())];
+    if (onEvent) {
+      offs.push(
+        config.link.events.on("event", (ev) => {
+          try {
+            link.within(target, () => onEvent(ev));
+          } catch {
+            // A status update must never take the device session down.
+          }
+        }),
+      );
+    }
+    attached.set(config.id, { target, offs });
+    config.register(node);
+    return target;
+  };
+
+  /** Drops devices whose meross-config was removed or redeployed since: their sessions are gone. */
+  const prune = (): void => {
+    const directory = deviceDirectory(RED);
+    for (const [id, a] of attached) {
+      if (directory.has(a.target.config)) continue;
+      for (const off of a.offs.splice(0)) off();
+      attached.delete(id);
+      if (current === a.target) current = undefined;
+    }
+  };
+
+  const active = (): Target | undefined => scope ?? current;
   const link: UserLink = {
-    config,
-    device: () => (config ? config.getDevice() : Promise.reject(noDeviceError(node.type))),
-    secrets: () => (config ? config.secrets() : []),
-    name,
+    get config() {
+      return active()?.config;
+    },
+    device: () => active()?.device() ?? Promise.reject(noDeviceError(node.type)),
+    secrets: () => active()?.config.secrets() ?? [],
+    name: () => active()?.name() ?? "",
     show(status) {
-      own = status;
-      if (status) node.status(named(status));
-      else render();
+      const t = active();
+      if (t) t.show(status);
     },
     fail(err, done) {
-      failMessage(node, err, done, link.secrets(), name());
+      const t = active();
+      if (t && !source.fromMessage) t.fail(err, done);
+      else failMessage(node, err, done, [], "");
     },
     signal: closing.signal,
+    fromMessage: source.fromMessage,
+    pick(msg) {
+      if (!source.fromMessage) {
+        if (!current) throw noDeviceError(node.type);
+        return current;
+      }
+      prune();
+      return attach(source.resolve(msg));
+    },
+    within(t, fn) {
+      const before = scope;
+      scope = t;
+      try {
+        fn();
+      } finally {
+        scope = before;
+      }
+    },
+    handle(msg, done, body) {
+      let t: Target;
+      try {
+        t = link.pick(msg);
+      } catch (err) {
+        link.fail(err, done);
+        return;
+      }
+      body(t).catch((err: unknown) => t.fail(err, done));
+    },
   };
-
-  if (!config) {
-    node.status({ fill: "red", shape: "ring", text: "no device selected" });
-    node.on("close", () => closing.abort());
-    return link;
-  }
-
-  const offs: Unsubscribe[] = [config.link.events.on("state", render)];
-  if (onEvent) {
-    offs.push(
-      config.link.events.on("event", (ev) => {
-        try {
-          onEvent(ev);
-        } catch {
-          // A status update must never take the device session down.
-        }
-      }),
-    );
-  }
-  render();
-  config.register(node);
 
   node.on("close", (_removed: boolean, done: () => void) => {
     closing.abort();
-    for (const off of offs.splice(0)) off();
-    config.deregister(node, done);
+    const directory = deviceDirectory(RED);
+    const waits: Promise<void>[] = [];
+    for (const { target, offs } of attached.values()) {
+      for (const off of offs.splice(0)) off();
+      // A message's device whose config already closed has no user list left to leave.
+      if (target.config === fixed || directory.has(target.config)) {
+        waits.push(new Promise<void>((resolve) => target.config.deregister(node, resolve)));
+      }
+    }
+    attached.clear();
+    Promise.all(waits).then(
+      () => done(),
+      () => done(),
+    );
   });
+
+  if (fixed) current = attach(fixed);
+  else if (!source.fromMessage) node.status({ fill: "red", shape: "ring", text: "no device selected" });
+  render();
   return link;
 }
