@@ -131,7 +131,7 @@ describe("meross-onboard node with a meross-broker", function () {
     const first = await failed;
     assert.match(
       first.error.message,
-      /the device stayed in access-point mode at .*: it probably could not join "HomeNet" — check the Wi-Fi password and that the network is 2\.4 GHz.*then retry/,
+      /^The device stayed in access-point mode: it probably could not join "HomeNet" — check the Wi-Fi password and that the network is 2\.4 GHz.*then retry/,
     );
     assert.equal(sim.mode, "ap");
     assert.equal(sim.key, NEW_KEY, "the device kept the key of the failed attempt");

@@ -342,9 +342,11 @@ export class ArrivalWatcher {
     if (target.apAddress && (await answersInApMode(target.apAddress, target.mac))) {
       return new ArrivalError(
         "access-point",
-        `${head}: the device stayed in access-point mode at ${target.apAddress}: it probably could not join ` +
-          `${target.ssid ? `"${target.ssid}"` : "the Wi-Fi network"} — check the Wi-Fi password and that the network is 2.4 GHz ` +
-          `(the device joins no 5 GHz network), then retry. The device kept the key it was given, so a retry with the same key works.`,
+        // What happened and what to do first: a collapsed debug line shows only the start.
+        `The device stayed in access-point mode: it probably could not join ${target.ssid ? `"${target.ssid}"` : "the Wi-Fi network"} — ` +
+          `check the Wi-Fi password and that the network is 2.4 GHz (the device joins no 5 GHz network), then retry; the device kept ` +
+          `the key it was given, so a retry with the same key works. (${who(target)} did not ${logins ? "log in to" : "show up on"} the ` +
+          `MQTT broker within ${s} s and still answers at ${target.apAddress}.)`,
       );
     }
     if (!logins) {
