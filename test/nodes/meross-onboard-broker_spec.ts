@@ -155,6 +155,24 @@ describe("meross-onboard node with a meross-broker", function () {
     assert.equal(sim.mqttState, "connected");
   });
 
+  it("a retry after the key was changed in the dialog still works: the node remembers the key its last attempt set", async () => {
+    const { o1, caught, sim, flow } = await load("wrong wifi password", { timeout: "1" });
+    const failed = nextMessage(caught, 30_000);
+    o1.receive({ payload: 1 });
+    await failed;
+    assert.deepEqual([sim.mode, sim.key], ["ap", NEW_KEY]);
+    const otherKey = "a-second-thought-key-6";
+    await redeploy(
+      flow.map((n) => (n.id === "o1" ? { ...n, timeout: "20" } : n)),
+      { o1: { wifiPassword: WIFI_PASSWORD, key: otherKey } },
+    );
+    const again = nextMessage<{ payload: { steps: Step[] } }>(helper.getNode("out"), 30_000);
+    helper.getNode("o1").receive({ payload: 1 });
+    const steps = (await again).payload.steps;
+    assert.equal(steps[steps.length - 1].name, "device arrived");
+    assert.deepEqual([sim.mode, sim.key], ["normal", otherKey]);
+  });
+
   it("an onboarded device is then controlled over MQTT by a meross-config with the new key", async () => {
     const { o1, out, sim } = await load(WIFI_PASSWORD, {}, true);
     const got = nextMessage(out, 30_000);
