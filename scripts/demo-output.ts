@@ -39,7 +39,15 @@ export interface BannerDevice {
 }
 
 /** The lines printed once Node-RED runs: where everything is, and the demo fleet's key and addresses. */
-export function banner(opts: { editorUrl: string; statusUrl: string; brokerUrl: string; key: string; devices: BannerDevice[] }): string[] {
+export function banner(opts: {
+  editorUrl: string;
+  statusUrl: string;
+  brokerUrl: string;
+  key: string;
+  /** The demo Wi-Fi the out-of-the-box device can join, and its password (simulated, like the key). */
+  wifi: { ssid: string; password: string };
+  devices: BannerDevice[];
+}): string[] {
   const nameWidth = Math.max(...opts.devices.map((d) => d.name.length), 4) + 2;
   // Widest model name plus a space, so a longer model (msl320cpr) never runs into the state.
   const modelWidth = Math.max("Model".length, ...opts.devices.map((d) => d.model.length)) + 2;
@@ -52,6 +60,8 @@ export function banner(opts: { editorUrl: string; statusUrl: string; brokerUrl: 
     // A key of simulated devices only, made for this demo (in .demo/demo-devices.json): a new
     // Meross device node for one of them needs it, and it opens nothing real.
     `Demo device key:        ${opts.key}   (simulated devices only; \`npm start -- --reset\` makes a new one)`,
+    `Demo Wi-Fi network:     ${opts.wifi.ssid}   password: ${opts.wifi.password}   (to onboard the device in access-point mode)`,
+    "Other ports or options: npm start -- --help",
     "",
     `  ${"Device".padEnd(nameWidth)}${"Model".padEnd(modelWidth)}${"State".padEnd(19)}${"Address".padEnd(addressWidth)}UUID`,
     ...opts.devices.map((d) => {

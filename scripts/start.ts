@@ -6,58 +6,41 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import type { Fleet } from "../src/simulator/fleet";
 import { DEMO_FLEET, startDemo } from "../src/simulator/demo";
 import { demoFlow, setupFromFleet, type DemoSetup } from "./demo-flow";
 import { banner, LinePrefixer } from "./demo-output";
+import { checkDemoPorts, DEMO_HELP, DemoUsageError, parseDemoArgs, type DemoOptions } from "./demo-options";
 
 const ROOT = path.resolve(__dirname, "..");
 const USER_DIR = path.resolve(process.env.MEROSS_DEMO_DIR ?? path.join(ROOT, ".demo"));
-const UI_PORT = Number(process.env.PORT ?? 1880);
 const HOST = "127.0.0.1";
-/** Fixed default ports keep the saved demo flow valid across restarts; if any is busy, free ports are used. */
-const BASE_PORT = 18101;
-const STATUS_PORT = 18100;
-const BROKER_PORT = Number(process.env.MEROSS_BROKER_PORT ?? 18883);
-const RESET = process.argv.includes("--reset");
+/** The demo Wi-Fi the out-of-the-box plug sees (the simulator's first network) and its password. */
+const DEMO_WIFI_PASSWORD = "demo-wifi-pass";
 
 interface Saved {
   key: string;
   wifiPassword: string;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, HOST, () => s.close(() => resolve(true)));
-  });
-}
-
-async function allFree(ports: number[]): Promise<boolean> {
-  for (const p of ports) if (!(await portFree(p))) return false;
-  return true;
-}
-
-function loadSaved(): Saved {
+function loadSaved(reset: boolean): Saved {
   const file = path.join(USER_DIR, "demo-devices.json");
-  if (!RESET && fs.existsSync(file)) {
+  if (!reset && fs.existsSync(file)) {
     const saved = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<Saved>;
     if (typeof saved.key === "string" && typeof saved.wifiPassword === "string") return saved as Saved;
   }
-  const saved: Saved = { key: randomBytes(8).toString("hex"), wifiPassword: "demo-wifi-pass" };
+  const saved: Saved = { key: randomBytes(8).toString("hex"), wifiPassword: DEMO_WIFI_PASSWORD };
   fs.writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
   return saved;
 }
 
-function writeSettings(): string {
+function writeSettings(uiPort: number): string {
   const file = path.join(USER_DIR, "settings.js");
   const settings = `// Written by npm start for the demo; Node-RED loads this package from ${ROOT}.
 module.exports = {
   uiHost: ${JSON.stringify(HOST)},
-  uiPort: ${UI_PORT},
+  uiPort: ${uiPort},
   flowFile: "flows.json",
   credentialSecret: false,
   nodesDir: [${JSON.stringify(ROOT)}],
@@ -72,11 +55,11 @@ module.exports = {
 }
 
 /** Writes the demo flow on first start; later starts only fix device addresses and ports. */
-function writeFlows(setup: DemoSetup): void {
+function writeFlows(setup: DemoSetup, reset: boolean): void {
   const flowsFile = path.join(USER_DIR, "flows.json");
   const credFile = path.join(USER_DIR, "flows_cred.json");
   const { flows, credentials } = demoFlow(setup);
-  if (RESET || !fs.existsSync(flowsFile)) {
+  if (reset || !fs.existsSync(flowsFile)) {
     fs.writeFileSync(flowsFile, JSON.stringify(flows, null, 2));
     fs.writeFileSync(credFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
     return;
@@ -112,22 +95,28 @@ function waitForStart(child: ChildProcess): Promise<void> {
   });
 }
 
-async function main(): Promise<void> {
+async function main(opts: DemoOptions): Promise<void> {
+  const { ports } = opts;
+  // Fixed ports keep the saved demo flow valid across restarts: a busy one stops here, naming it.
+  await checkDemoPorts(
+    ports,
+    DEMO_FLEET.map((d) => d.name),
+    HOST,
+  );
   fs.mkdirSync(USER_DIR, { recursive: true });
-  const saved = loadSaved();
-  const fixed = await allFree([STATUS_PORT, BROKER_PORT, ...DEMO_FLEET.map((_, i) => BASE_PORT + i)]);
-  const brokerPort = fixed ? BROKER_PORT : await freePort();
+  const saved = loadSaved(opts.reset);
+  const brokerPort = ports.broker;
   // Configured devices log in to the broker Node-RED runs; they retry until it is up.
   const fleet: Fleet = await startDemo({
-    statusPort: fixed ? STATUS_PORT : 0,
-    basePort: fixed ? BASE_PORT : undefined,
+    statusPort: ports.status,
+    basePort: ports.devices,
     key: saved.key,
     gateway: { host: HOST, port: brokerPort },
     userId: "0",
   });
   const setup = setupFromFleet(fleet, { key: saved.key, wifiPassword: saved.wifiPassword, brokerPort });
-  writeFlows(setup);
-  const settingsFile = writeSettings();
+  writeFlows(setup, opts.reset);
+  const settingsFile = writeSettings(ports.editor);
 
   const red = require.resolve("node-red/red.js");
   const child = spawn(process.execPath, [red, "--userDir", USER_DIR, "--settings", settingsFile], {
@@ -149,10 +138,11 @@ async function main(): Promise<void> {
 
   await waitForStart(child);
   const lines = banner({
-    editorUrl: `http://${HOST}:${UI_PORT}/`,
+    editorUrl: `http://${HOST}:${ports.editor}/`,
     statusUrl: fleet.statusUrl,
     brokerUrl: `mqtts://${HOST}:${brokerPort}`,
     key: saved.key,
+    wifi: { ssid: setup.fresh.ssid, password: saved.wifiPassword },
     devices: fleet.devices.map((d) => ({
       name: d.name ?? d.model.name,
       model: d.model.name,
@@ -164,18 +154,17 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join("\n"));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+function start(): Promise<void> {
+  const opts = parseDemoArgs(process.argv.slice(2), process.env);
+  if (opts.help) {
+    process.stdout.write(DEMO_HELP);
+    return Promise.resolve();
+  }
+  return main(opts);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+start().catch((err: unknown) => {
+  const text = err instanceof Error ? err.message : String(err);
+  process.stderr.write(err instanceof DemoUsageError ? `npm start: ${text}\n` : `npm start failed: ${text}\n`);
   process.exit(1);
 });

@@ -17,6 +17,8 @@ export function printStep(io: CliIo, command: string, s: StepLogEntry): void {
 interface Configured {
   steps: readonly StepLogEntry[];
   device: { uuid: string; mac: string };
+  /** Onboarding only: the network the device was told to join. */
+  wifi?: { ssid: string };
 }
 
 /**
@@ -35,7 +37,8 @@ export async function reportArrival(
   const t0 = Date.now();
   try {
     const { uuid, mac } = result.device;
-    const arrival: Arrival = await watcher.wait({ uuid, mac, timeoutMs: waitMs, apAddress, signal: io.signal });
+    const ssid = result.wifi?.ssid;
+    const arrival: Arrival = await watcher.wait({ uuid, mac, timeoutMs: waitMs, apAddress, ...(ssid ? { ssid } : {}), signal: io.signal });
     const step: StepLogEntry = { name: "device arrived", ok: true, ms: Date.now() - t0, detail: `${arrival.uuid} at ${arrival.ip}` };
     steps.push(step);
     printStep(io, command, step);

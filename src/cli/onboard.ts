@@ -63,6 +63,11 @@ access-point mode (wrong Wi-Fi password, or a 5 GHz network), or it never reache
 broker (wrong host or port, firewall). Keep a broker running for the device afterwards
 ("meross broker" or Mosquitto with "meross certs").
 
+A device that could not join Wi-Fi comes back in access-point mode holding the key it
+was given: run the same command again (same --key) with the right password. A device in
+access-point mode that signs with another key was set up elsewhere: factory-reset it (hold
+its button about 5 s) or onboard with that key.
+
 Broker:
   --host H            MQTT broker host the device will connect to (required): this machine's
                       LAN address when the broker runs here

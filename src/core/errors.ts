@@ -51,6 +51,8 @@ export interface MerossErrorDetails {
   cause?: unknown;
   /** Transport-level hint: a connection failure a GET may retry. */
   retryable?: boolean;
+  /** The reply was signed with none of the keys the session holds. */
+  unsigned?: boolean;
 }
 
 export class MerossError extends Error {
@@ -162,6 +164,18 @@ export const explain = {
     return (
       `The device at ${host} sent a reply that was not signed with this device's key (${why}): another device may be answering ` +
       `at this address. Check the address (a DHCP lease may have moved) and the key configured for this device.`
+    );
+  },
+  /**
+   * A device in access-point mode signs with whatever key it was last given; one we did not give
+   * it means someone else set it up (onboarding, docs/protocol.md §3.1).
+   */
+  foreignKey(host: string): string {
+    return (
+      `The device at ${host} is waiting to be set up, but it already holds a key that was not set from here (another app, tool or ` +
+      `onboarding with a different key set it up before), so its replies cannot be trusted. Factory-reset it: hold its button for ` +
+      `about 5 seconds until the light blinks amber and green in turn (a bulb: switch its power off and on 5 times), ` +
+      `connect to its Meross_… Wi-Fi again, and onboard it. Or onboard with the key that was set before.`
     );
   },
   badResponse(host: string, what: string): string {

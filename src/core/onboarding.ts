@@ -3,7 +3,7 @@
  * System.All → System.Ability → WifiList → Config.Key → System.Time → Config.Wifi[X].
  * Config.Wifi must be last: the device reboots as soon as it acknowledges it.
  */
-import { MerossError, asMerossError } from "./errors";
+import { MerossError, asMerossError, explain } from "./errors";
 import { MerossDevice, NS } from "./session/device";
 import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
 import { parseAbility, parseSystemAll, type DeviceInfo } from "./capabilities/system";
@@ -28,6 +28,12 @@ export interface OnboardOptions {
   secondPort?: number;
   /** The key the device will sign with from now on. */
   key: string;
+  /**
+   * Keys an earlier attempt may have left on the device besides `key`. A device that failed to
+   * join Wi-Fi comes back in pairing mode signing with the key it was given; replies signed with
+   * `key` or one of these are accepted, any other key is someone else's (factory reset needed).
+   */
+  previousKeys?: readonly string[];
   userId?: string | number;
   wifi: OnboardWifi;
   /** IANA time zone for System.Time; defaults to this machine's. */
@@ -84,6 +90,11 @@ export class OnboardingError extends MerossError {
   }
 }
 
+/** The keys a device in pairing mode may sign with after our own attempts: the factory "", ours, earlier ones. */
+export function pairingKeys(key: string, previous: readonly string[] = []): string[] {
+  return [...new Set(["", key, ...previous].filter((k) => typeof k === "string"))];
+}
+
 /** Reads the networks an access-point-mode device can see (a live scan: up to 30 s). */
 export async function scanWifi(device: MerossDevice, timeoutMs = WIFI_SCAN_TIMEOUT_MS): Promise<WifiNetwork[]> {
   try {
@@ -100,6 +111,10 @@ export async function scanWifi(device: MerossDevice, timeoutMs = WIFI_SCAN_TIMEO
  * hunting for a key, when what they need is to put the device back into pairing mode.
  */
 export function leftPairingMode(err: unknown, address: string): unknown {
+  if (err instanceof MerossError && err.code === "BAD_RESPONSE" && err.details.unsigned) {
+    // It answered without checking our signature (pairing mode) but signed with a key we never set.
+    return new MerossError("WRONG_KEY", explain.foreignKey(address), err.details);
+  }
   if (!(err instanceof MerossError) || err.code !== "WRONG_KEY") return err;
   return new MerossError(
     "WRONG_KEY",
@@ -148,6 +163,8 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
     encryption: opts.encryption,
     // Pairing mode: "auto" runs the ECDHE exchange when the device offers it (§4.3 b).
     accessPoint: true,
+    // A retry after a failed Wi-Fi join: the device came back in pairing mode with our key.
+    acceptKeys: pairingKeys(opts.key, opts.previousKeys),
   });
   const steps: OnboardStep[] = [];
   // Encrypted firmware drops the plaintext System.All; the session then reads the ability

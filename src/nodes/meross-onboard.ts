@@ -1,10 +1,9 @@
 /**
- * meross-onboard: takes a factory-fresh device (its own access point, 10.10.10.1) onto
- * the user's Wi-Fi and MQTT broker with a key of the user's choosing, step by step
- * (docs/protocol.md §3.1), and lists the networks the device sees ("scan"). In "rebind" mode it
- * moves a device already on the network (Meross app, another broker) to the broker instead,
- * keeping its Wi-Fi (§3.2). With a meross-broker it also waits for the device to arrive there
- * (§3.9, src/core/fleet/arrival.ts), because only that proves the settings were right.
+ * meross-onboard: takes a factory-fresh device (its own access point, 10.10.10.1) onto the user's
+ * Wi-Fi and MQTT broker with a key of the user's choosing, step by step (docs/protocol.md §3.1),
+ * and lists the networks the device sees ("scan"). "rebind" moves a device already on the network
+ * to the broker, keeping its Wi-Fi (§3.2). With a meross-broker it also waits for the device to
+ * arrive there (§3.9), because only that proves the settings were right.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
 import { OnboardingError } from "../core/onboarding";
@@ -29,6 +28,9 @@ interface OnboardDef extends NodeDef {
 }
 
 export = function (RED: NodeAPI): void {
+  // Per node id, the key its last onboarding set: a device back in pairing mode still signs with it.
+  const keysSet = new Map<string, string>();
+
   function MerossOnboard(this: Node, def: OnboardDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -42,13 +44,10 @@ export = function (RED: NodeAPI): void {
     const broker = isMerossBroker(brokerNode) ? brokerNode : undefined;
     // The broker must accept the new key before the device first dials in with it.
     let onboarded = ""; // the uuid, once known: the new key is then bound to it and replaces an older binding
-    const dropKeys = broker?.useKeys(
-      node.id,
-      () => [key],
-      () => onboarded,
-    );
-    node.on("close", (_removed: boolean, done: () => void) => {
+    const dropKeys = broker?.useKeys(node.id, () => [key], () => onboarded); // prettier-ignore
+    node.on("close", (removed: boolean, done: () => void) => {
       dropKeys?.();
+      if (removed) keysSet.delete(node.id);
       done();
     });
 
@@ -69,7 +68,7 @@ export = function (RED: NodeAPI): void {
           const address = rebinding ? rebindAddress(def.address) : input.addressOf(def.address);
           if (!rebinding && input.isScanRequest(m.payload)) {
             node.status({ fill: "blue", shape: "dot", text: "scanning…" });
-            const nets = await input.scanAt(address);
+            const nets = await input.scanAt(address, [key, keysSet.get(node.id) ?? ""]);
             node.status({ fill: "green", shape: "dot", text: `${nets.length} networks` });
             return reply(nets);
           }
@@ -88,6 +87,8 @@ export = function (RED: NodeAPI): void {
             watcher = new ArrivalWatcher(broker.fleet);
           }
           const userId = def.userId === undefined || def.userId === "" ? undefined : String(def.userId);
+          const previousKeys = [keysSet.get(node.id) ?? ""];
+          if (!rebinding) keysSet.set(node.id, key);
           const out = await bind({
             mode,
             address,
@@ -96,6 +97,7 @@ export = function (RED: NodeAPI): void {
             userId,
             key,
             currentKey,
+            previousKeys,
             wifi,
             next: (step) =>
               node.status(
@@ -122,7 +124,7 @@ export = function (RED: NodeAPI): void {
           }
           m.meross = arrival.meross;
           failMessage(node, arrival.error, done, secrets);
-          node.status({ fill: "red", shape: "ring", text: arrival.inAp ? "still in AP mode" : "did not arrive" });
+          node.status({ fill: "red", shape: "ring", text: arrival.inAp ? "stayed in AP mode: check Wi-Fi password" : "did not arrive" });
         } finally {
           watcher?.close();
           busy = false;
@@ -142,5 +144,5 @@ export = function (RED: NodeAPI): void {
     credentials: { wifiPassword: { type: "password" }, key: { type: "password" }, currentKey: { type: "password" } },
   });
 
-  registerOnboardAdmin(RED);
+  registerOnboardAdmin(RED, keysSet);
 };

@@ -250,6 +250,15 @@ export class SimulatedDevice extends EventEmitter {
     this.fw.changed(TRIGGER_PHYSICAL);
   }
 
+  /**
+   * Holding the button for about 5 s: a factory reset. The device forgets its key, user, broker
+   * and Wi-Fi and is back in access-point mode. (Bulbs also reset after about five quick power
+   * cycles; the simulator has no mains power to switch, so the long press is its one way.)
+   */
+  longPress(): void {
+    this.fw.factoryReset();
+  }
+
   /** Full travel time of doors and shutters in ms (default 15 s for doors, Config for shutters). */
   setCoverTravel(ms: number): void {
     if (!Number.isFinite(ms) || ms < 10) {

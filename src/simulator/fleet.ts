@@ -147,8 +147,9 @@ export class Fleet {
     }
     // press: the device button; advance: its clock moves ahead (a day by default) so energy rolls over;
     // leak: a hub's leak sensor gets wet (?on=0 dries it); window: a thermostat's window opens (?open=0 closes);
-    // door: a hub's door/window contact opens (?open=0 closes); smoke: a hub's smoke alarm ?do=test|alarm|clear.
-    const action = /^\/api\/devices\/([^/]+)\/(press|advance|leak|window|door|smoke)$/.exec(url.pathname);
+    // door: a hub's door/window contact opens (?open=0 closes); smoke: a hub's smoke alarm ?do=test|alarm|clear;
+    // reset: the button held for 5 s, a factory reset (back in access-point mode, no key).
+    const action = /^\/api\/devices\/([^/]+)\/(press|advance|leak|window|door|smoke|reset)$/.exec(url.pathname);
     if (method === "POST" && action) {
       const device = this.get(decodeURIComponent(action[1]));
       if (!device) {
@@ -161,6 +162,7 @@ export class Fleet {
         else if (action[2] === "leak") device.setLeak(url.searchParams.get("on") !== "0", url.searchParams.get("sub") ?? undefined);
         else if (action[2] === "window") device.setWindowOpen(url.searchParams.get("open") !== "0");
         else if (action[2] === "door") device.setDoorWindow(url.searchParams.get("open") !== "0", url.searchParams.get("sub") ?? undefined);
+        else if (action[2] === "reset") device.longPress();
         else if (action[2] === "smoke") this.smoke(device, url.searchParams.get("do") ?? "test", url.searchParams.get("sub") ?? undefined);
         else device.advanceTime(Number(url.searchParams.get("seconds") ?? "86400"));
       } catch (err) {

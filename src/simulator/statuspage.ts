@@ -272,6 +272,10 @@ The buttons act like the physical button on the device.</footer>
       // Rooms warm and batteries drain in simulated time: an hour in one click.
       card.appendChild(button("hour-" + d.uuid, "Skip an hour ahead", function () { post(d.uuid, "advance", "seconds=3600"); }));
     }
+    // A real device's factory reset: its button held for about 5 s. It forgets key, broker and Wi-Fi.
+    var reset = button("reset-" + d.uuid, "Hold the button 5 s (factory reset)", function () { post(d.uuid, "reset", ""); });
+    reset.title = "Back to access-point mode with no key, as out of the box";
+    card.appendChild(reset);
     return card;
   }
 

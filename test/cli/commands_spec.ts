@@ -237,6 +237,39 @@ describe("meross commands in-process against a simulated device", () => {
       );
       assert.equal(dev.key, "secret");
     });
+
+    it("after a wrong Wi-Fi password the same command with the right one succeeds; another key is told to factory-reset", async () => {
+      const dev = await sim({ unconfigured: true });
+      dev.expectWifiPassword("HomeNet", "right-pass-1");
+      const args = (password: string, key: string) => [
+        "onboard",
+        "--device",
+        dev.address,
+        "--host",
+        "127.0.0.1",
+        "--ssid",
+        "HomeNet",
+        "--password",
+        password,
+        "--key",
+        key,
+      ];
+      let back = onceReboot(dev);
+      assert.equal(await run(args("wrong-pass-1", "cli-key"), memIo().io), 0);
+      await back;
+      assert.deepEqual([dev.mode, dev.key], ["ap", "cli-key"], "the join failed; the device kept the key");
+
+      const other = memIo();
+      assert.equal(await run(args("right-pass-1", "a-different-key"), other.io), 1);
+      assert.match(other.err(), /already holds a key that was not set from here.*Factory-reset it: hold its button/);
+      assert.doesNotMatch(other.out() + other.err(), /another device may be answering|cli-key|a-different-key|right-pass-1/);
+
+      const retry = memIo();
+      back = onceReboot(dev);
+      assert.equal(await run(args("right-pass-1", "cli-key"), retry.io), 0, retry.err());
+      await back;
+      assert.deepEqual([dev.mode, dev.wifi?.ssid], ["normal", "HomeNet"]);
+    });
   });
 
   describe("simulate", () => {

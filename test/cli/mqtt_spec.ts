@@ -676,9 +676,9 @@ describe("meross onboard --broker", function () {
     const log = JSON.parse(m.out()) as Log;
     const last = log.steps[log.steps.length - 1];
     assert.deepEqual([last.name, last.ok], ["device arrived", false]);
-    assert.match(last.error ?? "", /still in access-point mode/);
+    assert.match(last.error ?? "", /stayed in access-point mode/);
     assert.deepEqual([log.error?.code, log.error?.reason], ["TIMEOUT", "access-point"]);
-    assert.match(m.err(), /^meross onboard: .*still in access-point mode.*2\.4 GHz/m);
+    assert.match(m.err(), /^meross onboard: .*stayed in access-point mode.*could not join "HomeNet" — check the Wi-Fi password.*2\.4 GHz/m);
     assert.doesNotMatch(m.out() + m.err(), /wrong-pass|the-right-one/);
   });
 

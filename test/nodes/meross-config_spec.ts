@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
 import brokerModule = require("../../src/nodes/meross-broker");
-import { brokerNode, getBroker } from "./broker-helpers";
-import type { SimulatedDevice } from "../../src/simulator";
+import { brokerNode, brokerPort, getBroker, pointAt, waitListening } from "./broker-helpers";
+import type { RequestEvent, SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, configNode, waitFor, onTab, useRuntime } from "./helpers";
 
 describe("meross-config node", function () {
@@ -149,6 +149,47 @@ describe("meross-config node", function () {
     assert.equal(notConfig.body.error.code, "WRONG_KEY");
     const asC1 = await helper.request().post("/meross-config/probe").send({ host, id: "c1" }).expect(200);
     assert.equal(asC1.body.uuid, sim.uuid);
+  });
+
+  it("Read device goes through the broker with Transport auto while the device is connected to it, over HTTP otherwise", async () => {
+    sim = await startDevice({ model: "mss310", mqttReconnectMs: 50 });
+    const dead = await startDevice({ model: "mss310" });
+    const nowhere = dead.address; // an address where nothing answers: HTTP cannot be what worked
+    await dead.stop();
+    const flow = onTab([brokerNode(), configNode("c1", nowhere, { broker: "b1", transport: "auto", uuid: sim.uuid })], []);
+    await helper.load([brokerModule, configNodeModule], flow, { c1: { key: KEY } });
+    await pointAt(sim, await brokerPort());
+    await waitListening(sim);
+    const seen: RequestEvent[] = [];
+    sim.on("request", (r: RequestEvent) => seen.push(r));
+    const body = { host: nowhere, id: "c1", broker: "b1", uuid: sim.uuid };
+    const auto = await helper
+      .request()
+      .post("/meross-config/probe")
+      .send({ ...body, transport: "auto" })
+      .expect(200);
+    assert.equal(auto.body.uuid, sim.uuid);
+    assert.equal(auto.body.via, "mqtt");
+    assert.ok(seen.length > 0 && seen.every((r) => r.via === "mqtt"), "the device was read over MQTT");
+    const mqttNoHost = await helper
+      .request()
+      .post("/meross-config/probe")
+      .send({ ...body, host: "", transport: "mqtt" })
+      .expect(200);
+    assert.equal(mqttNoHost.body.via, "mqtt", "Transport MQTT needs no address");
+    const http = await helper
+      .request()
+      .post("/meross-config/probe")
+      .send({ ...body, transport: "http" })
+      .expect(502);
+    assert.equal(http.body.error.code, "UNREACHABLE", "Transport HTTP still reads the address");
+    const other = await helper
+      .request()
+      .post("/meross-config/probe")
+      .send({ ...body, uuid: "0".repeat(32), transport: "auto" })
+      .expect(502);
+    assert.equal(other.body.error.code, "UNREACHABLE", "auto falls back to HTTP for a device not on the broker");
+    assert.ok(!JSON.stringify([auto.body, http.body]).includes(KEY));
   });
 
   it("leaves no listener behind on the broker or the session when its nodes close", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { EventEmitter } from "node:events";
 import brokerModule = require("../../src/nodes/meross-broker");
 import configModule = require("../../src/nodes/meross-config");
 import toggleModule = require("../../src/nodes/meross-toggle");
@@ -10,6 +11,17 @@ import { brokerNode, brokerPort, getBroker, statuses, waitListening } from "./br
 type Step = { name: string; ok: boolean; ms: number; detail?: string; error?: string };
 
 const NEW_KEY = "onboarded-through-node-key-5";
+
+/** A full deploy with new credentials, waiting for the runtime's own "flows:started". */
+async function redeploy(flow: Array<Record<string, unknown>>, credentials: Record<string, unknown>): Promise<void> {
+  const internals = helper as unknown as {
+    _events: EventEmitter;
+    _redNodes: { setFlows(f: unknown[], c: unknown, t: string): Promise<unknown> };
+  };
+  const started = new Promise((r) => internals._events.once("flows:started", r));
+  await internals._redNodes.setFlows(flow, credentials, "full");
+  await started;
+}
 const WIFI_PASSWORD = "correct horse battery";
 const MODULES = [brokerModule, configModule, toggleModule, onboardModule];
 
@@ -53,7 +65,7 @@ describe("meross-onboard node with a meross-broker", function () {
     const creds: Record<string, Record<string, string>> = { o1: { wifiPassword, key: NEW_KEY } };
     if (withConfig) creds.c1 = { key: NEW_KEY };
     await helper.load(MODULES, flow, creds);
-    return { o1: helper.getNode("o1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim };
+    return { o1: helper.getNode("o1"), out: helper.getNode("out"), caught: helper.getNode("caught"), sim, flow, creds };
   }
 
   it("onboards onto the broker's address, waits for the device to log in and reports where it arrived", async () => {
@@ -108,8 +120,57 @@ describe("meross-onboard node with a meross-broker", function () {
     const last = msg.meross.steps[msg.meross.steps.length - 1];
     assert.deepEqual([last.name, last.ok], ["device arrived", false]);
     assert.equal(sim.mode, "ap");
-    assert.equal(st[st.length - 1].text, "still in AP mode");
+    assert.equal(st[st.length - 1].text, "stayed in AP mode: check Wi-Fi password");
     assert.ok(!JSON.stringify(msg).includes("wrong wifi password") && !JSON.stringify(msg).includes(NEW_KEY));
+  });
+
+  it("after a wrong Wi-Fi password, Scan works and a retry with the right password onboards the device (the node accepts the key it set)", async () => {
+    const { o1, out, caught, sim, flow } = await load("wrong wifi password", { timeout: "1" });
+    const failed = nextMessage<{ error: { message: string } }>(caught, 30_000);
+    o1.receive({ payload: 1 });
+    const first = await failed;
+    assert.match(
+      first.error.message,
+      /^The device stayed in access-point mode: it probably could not join "HomeNet" — check the Wi-Fi password and that the network is 2\.4 GHz.*then retry/,
+    );
+    assert.equal(sim.mode, "ap");
+    assert.equal(sim.key, NEW_KEY, "the device kept the key of the failed attempt");
+
+    const scanned = nextMessage<{ payload: Array<{ ssid: string }> }>(out, 30_000);
+    o1.receive({ payload: "scan" });
+    assert.ok(
+      (await scanned).payload.some((n) => n.ssid === "HomeNet"),
+      "the Scan is not refused as 'not signed with this device's key'",
+    );
+
+    // The user corrects the password in the dialog and deploys.
+    const fixed = flow.map((n) => (n.id === "o1" ? { ...n, timeout: "20" } : n));
+    await redeploy(fixed, { o1: { wifiPassword: WIFI_PASSWORD, key: NEW_KEY } });
+    const again = nextMessage<{ payload: { steps: Step[] } }>(helper.getNode("out"), 30_000);
+    helper.getNode("o1").receive({ payload: 1 });
+    const steps = (await again).payload.steps;
+    assert.ok(steps.every((s) => s.ok));
+    assert.equal(steps[steps.length - 1].name, "device arrived");
+    assert.equal(sim.mode, "normal");
+    assert.equal(sim.mqttState, "connected");
+  });
+
+  it("a retry after the key was changed in the dialog still works: the node remembers the key its last attempt set", async () => {
+    const { o1, caught, sim, flow } = await load("wrong wifi password", { timeout: "1" });
+    const failed = nextMessage(caught, 30_000);
+    o1.receive({ payload: 1 });
+    await failed;
+    assert.deepEqual([sim.mode, sim.key], ["ap", NEW_KEY]);
+    const otherKey = "a-second-thought-key-6";
+    await redeploy(
+      flow.map((n) => (n.id === "o1" ? { ...n, timeout: "20" } : n)),
+      { o1: { wifiPassword: WIFI_PASSWORD, key: otherKey } },
+    );
+    const again = nextMessage<{ payload: { steps: Step[] } }>(helper.getNode("out"), 30_000);
+    helper.getNode("o1").receive({ payload: 1 });
+    const steps = (await again).payload.steps;
+    assert.equal(steps[steps.length - 1].name, "device arrived");
+    assert.deepEqual([sim.mode, sim.key], ["normal", otherKey]);
   });
 
   it("an onboarded device is then controlled over MQTT by a meross-config with the new key", async () => {

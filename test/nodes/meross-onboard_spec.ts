@@ -168,6 +168,28 @@ describe("meross-onboard node", function () {
     assert.match(home.description, /HomeNet/);
   });
 
+  it("after an attempt with a wrong Wi-Fi password, the Scan button and a retry work: the node knows the key it set", async () => {
+    const { o1, out } = await load();
+    sim!.expectWifiPassword("HomeNet", "the router's real password");
+    const back = new Promise<{ mode: string }>((r) => sim!.once("reboot", r));
+    const first = nextMessage<Msg>(out);
+    o1.receive({ payload: 1 });
+    await first;
+    assert.equal((await back).mode, "ap", "the join failed: back in access-point mode, holding the node's key");
+    const scan = await helper.request().post("/meross-onboard/scan").send({ address: sim!.address, id: "o1" }).expect(200);
+    assert.ok((scan.body as Array<{ ssid: string }>).some((n) => n.ssid === "HomeNet"));
+    // Without the node, the key is nobody's the Scan knows: the sentence names the factory reset, not "another device".
+    const stranger = await helper.request().post("/meross-onboard/scan").send({ address: sim!.address }).expect(502);
+    assert.match(stranger.body.error.message, /already holds a key that was not set from here.*Factory-reset it/);
+    assert.ok(!JSON.stringify(stranger.body).includes(NEW_KEY));
+    sim!.expectWifiPassword("HomeNet", WIFI_PASSWORD);
+    const joined = new Promise<{ mode: string }>((r) => sim!.once("reboot", r));
+    const again = nextMessage<Msg>(out);
+    o1.receive({ payload: 1 });
+    await again;
+    assert.equal((await joined).mode, "normal");
+  });
+
   it("answers the Scan button with an error sentence when nothing listens", async () => {
     await load();
     const dead = await startDevice({ model: "msl120" });

@@ -5,6 +5,7 @@ import type { DeviceSnapshot } from "../../src/simulator/device";
 import { listModels, MODELS } from "../../src/simulator/models";
 import { startDemo, DEMO_FLEET } from "../../src/simulator/demo";
 import { send } from "./helpers";
+import { STATUS_PAGE_HTML } from "../../src/simulator/statuspage";
 
 function fetchText(url: string, method = "GET"): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
@@ -139,6 +140,20 @@ describe("simulator: Fleet and status page", () => {
     const bad = await fetchText(`${fleet.statusUrl}api/devices/${d.uuid}/press?channel=9`, "POST");
     assert.equal(bad.status, 400);
     assert.match(bad.text, /Channel 9/);
+  });
+
+  it("factory-resets a device from POST /api/devices/:uuid/reset (its button held 5 s): access-point mode, no key, no broker, no Wi-Fi", async () => {
+    fleet = await Fleet.start([{ model: "mss310", key: "owners-key", gateway: { host: "127.0.0.1", port: 1 } }]);
+    const d = fleet.devices[0];
+    assert.equal(d.mode, "normal");
+    const res = await fetchText(`${fleet.statusUrl}api/devices/${d.uuid}/reset`, "POST");
+    assert.equal(res.status, 200);
+    assert.equal((JSON.parse(res.text) as DeviceSnapshot).mode, "ap");
+    assert.deepEqual([d.mode, d.key, d.gateway, d.wifi], ["ap", "", undefined, undefined]);
+    // Out of the box again: any signature is accepted, and the reply is signed with the empty key.
+    const reply = await send(d, "Appliance.System.All", "GET", {}, "any-key-at-all");
+    assert.equal(reply.header.method, "GETACK");
+    assert.ok(STATUS_PAGE_HTML.includes('"reset-" + d.uuid'), "the status page has the reset button");
   });
 
   it("skips a metering plug a day ahead from POST /api/devices/:uuid/advance: yesterday's energy closes, today restarts", async () => {

@@ -31,6 +31,8 @@ export interface ArrivalTarget {
   timeoutMs?: number;
   /** Where the device answered in access-point mode; probed on timeout to tell a Wi-Fi failure apart. */
   apAddress?: string;
+  /** The Wi-Fi network the device was told to join, named when it stayed in access-point mode. */
+  ssid?: string;
   signal?: AbortSignal;
 }
 
@@ -340,8 +342,11 @@ export class ArrivalWatcher {
     if (target.apAddress && (await answersInApMode(target.apAddress, target.mac))) {
       return new ArrivalError(
         "access-point",
-        `${head}: it is still in access-point mode at ${target.apAddress}: the Wi-Fi password or SSID was probably wrong, or the network is 5 GHz; ` +
-          `the device only joins 2.4 GHz networks. Check them and onboard again.`,
+        // What happened and what to do first: a collapsed debug line shows only the start.
+        `The device stayed in access-point mode: it probably could not join ${target.ssid ? `"${target.ssid}"` : "the Wi-Fi network"} — ` +
+          `check the Wi-Fi password and that the network is 2.4 GHz (the device joins no 5 GHz network), then retry; the device kept ` +
+          `the key it was given, so a retry with the same key works. (${who(target)} did not ${logins ? "log in to" : "show up on"} the ` +
+          `MQTT broker within ${s} s and still answers at ${target.apAddress}.)`,
       );
     }
     if (!logins) {

@@ -164,7 +164,7 @@ export function checkReply(request: Envelope, reply: Envelope, host: string, opt
   // so it cannot verify: it stays WRONG_KEY, which is what the person must fix.
   if (opts.keys && code !== DEVICE_ERROR_SIGN && !opts.keys.some((k) => verifySign(rp, k))) {
     const why = typeof rp.sign === "string" && rp.sign !== "" ? `sign ${describeValue(rp.sign, 40)}` : "no sign";
-    throw new MerossError("BAD_RESPONSE", explain.unsigned(host, why), base);
+    throw new MerossError("BAD_RESPONSE", explain.unsigned(host, why), { ...base, unsigned: true });
   }
   if (isError) {
     const err = isObject(reply.payload.error) ? reply.payload.error : {};

@@ -44,6 +44,7 @@ export class MerossDevice implements DeviceSession {
   private readyPromise: Promise<DeviceInfo> | undefined;
   private readonly crypto: EncryptionLayer;
   private readonly accessPoint: boolean;
+  private readonly acceptKeys: readonly string[];
   private readonly verifyPushes: boolean;
   private readonly verifyReplies: boolean;
   private readonly stateValue: MutableDeviceState = { toggles: new Map() };
@@ -63,6 +64,7 @@ export class MerossDevice implements DeviceSession {
     this.timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
     this.from = opts.from ?? "MerossLocal";
     this.accessPoint = opts.accessPoint === true;
+    this.acceptKeys = (opts.acceptKeys ?? []).filter((k) => typeof k === "string");
     this.verifyPushes = opts.verifyPushes !== false;
     this.verifyReplies = opts.verifyReplies !== false;
     this.crypto = new EncryptionLayer(this.encryptionHost(), checkEncryptionMode(opts.encryption), this.accessPoint);
@@ -243,7 +245,8 @@ export class MerossDevice implements DeviceSession {
 
   /**
    * The keys a reply may be signed with: the session's; the new one answering a SET
-   * Config.Key (the device may switch before replying, §3.2); "" while in access-point mode.
+   * Config.Key (the device may switch before replying, §3.2); "" while in access-point mode;
+   * and the keys the caller said to accept (`acceptKeys`).
    */
   private replyKeys(request: Envelope): string[] | undefined {
     if (!this.verifyReplies) return undefined;
@@ -252,6 +255,7 @@ export class MerossDevice implements DeviceSession {
     const next = (request.payload.key as { key?: unknown } | undefined)?.key;
     if (method === "SET" && namespace === NS.KEY && typeof next === "string") keys.push(next);
     if (this.accessPoint) keys.push("");
+    keys.push(...this.acceptKeys);
     return [...new Set(keys)];
   }
 

@@ -67,6 +67,11 @@ export interface DeviceOptions {
    */
   accessPoint?: boolean;
   /**
+   * Further keys a reply may be signed with. Onboarding passes the key it is about to set: a
+   * device that kept it from a failed attempt (wrong Wi-Fi password) answers signed with it.
+   */
+  acceptKeys?: readonly string[];
+  /**
    * Check each push's sign against the device key (default true). Only a session that
    * follows pushes for a broker that already checked the device's login may turn it off.
    */

@@ -2,16 +2,20 @@
  * The meross-config edit dialog's two admin endpoints: what a deployed config knows about
  * its device, and "Read device" for an address typed in the dialog. The probe is reachable
  * by anyone allowed to edit flows, so it only ever talks to a device address (no URL, no
- * path, no credentials in it) and only signs with the key of the config being edited.
+ * path, no credentials in it) or, over a deployed broker, to a device uuid, and only signs
+ * with the key of the config being edited.
  */
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
 import { MerossDevice } from "../../core/session/device";
+import { BrokerTransport } from "../../core/fleet/transports";
+import type { Transport } from "../../core/transport/types";
 import { MerossError } from "../../core/errors";
 import { describeValue } from "../../core/protocol/rules";
 import { summarizeDevice } from "./device-summary";
 import { toMerossError } from "./errors";
 import { isMerossConfig } from "./types";
+import { isMerossBroker } from "./broker-types";
 
 /** The editor probe answers a person waiting on a button: fail fast. */
 const PROBE_TIMEOUT_MS = 5_000;
@@ -74,6 +78,19 @@ function probeKey(RED: NodeAPI, body: Record<string, unknown>): string {
   return creds && typeof creds.key === "string" ? creds.key : "";
 }
 
+/**
+ * "Read device" over the broker, as the node would: Transport MQTT, or Auto while the device (by
+ * the dialog's uuid) is connected to the chosen deployed broker. Undefined: read over HTTP.
+ */
+function brokerPath(RED: NodeAPI, body: Record<string, unknown>): { transport: BrokerTransport; uuid: string } | undefined {
+  if (body.transport !== "mqtt" && body.transport !== "auto") return undefined;
+  const broker = typeof body.broker === "string" && body.broker ? RED.nodes.getNode(body.broker) : null;
+  const uuid = typeof body.uuid === "string" ? body.uuid.trim().toLowerCase() : "";
+  if (!isMerossBroker(broker) || !uuid) return undefined;
+  if (body.transport === "auto" && !broker.fleet.isListening(uuid)) return undefined;
+  return { transport: new BrokerTransport(broker.fleet, () => uuid, broker.name || "meross-broker"), uuid };
+}
+
 export function registerConfigAdmin(RED: NodeAPI): void {
   // Info about a deployed config, for the edit dialog; answers from the running session.
   RED.httpAdmin.get("/meross-config/:id/info", RED.auth.needsPermission("meross-config.read"), (req: Request, res: Response) => {
@@ -100,15 +117,20 @@ export function registerConfigAdmin(RED: NodeAPI): void {
     const key = probeKey(RED, body);
     const secrets = key ? [key] : [];
     let d: MerossDevice;
+    let mqtt: Transport | undefined;
     try {
-      d = new MerossDevice({ address: parseDeviceHost(body.host), key, timeoutMs: PROBE_TIMEOUT_MS, http: { retries: 0 } });
+      const viaBroker = brokerPath(RED, body);
+      mqtt = viaBroker?.transport;
+      d = mqtt
+        ? new MerossDevice({ transport: mqtt, key, timeoutMs: PROBE_TIMEOUT_MS })
+        : new MerossDevice({ address: parseDeviceHost(body.host), key, timeoutMs: PROBE_TIMEOUT_MS, http: { retries: 0 } });
     } catch (err) {
       res.status(400).json(errorBody(err, secrets));
       return;
     }
     d.refresh()
       .then(
-        () => res.json(summarizeDevice(d)),
+        () => res.json({ ...summarizeDevice(d), via: mqtt ? "mqtt" : "http" }),
         (err: unknown) => {
           const e = toMerossError(err, secrets);
           res.status(e.code === "BAD_INPUT" ? 400 : 502).json(errorBody(e, secrets));
@@ -116,6 +138,7 @@ export function registerConfigAdmin(RED: NodeAPI): void {
       )
       .finally(() => {
         d.close().catch(() => undefined);
+        mqtt?.close().catch(() => undefined);
       });
   });
 }

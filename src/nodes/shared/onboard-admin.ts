@@ -1,6 +1,7 @@
 /**
  * meross-onboard's admin endpoint: the Scan button in its dialog runs a live scan on the
- * device (up to 30 s) and answers a pickable list. Guarded by the node's write permission.
+ * device (up to 30 s) and answers a pickable list. Guarded by the node's write permission. With
+ * the node's id, a device the deployed node keyed on a failed attempt is still scanned.
  */
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
@@ -8,10 +9,20 @@ import { describeNetwork } from "../../core/onboarding/wifi";
 import { toMerossError } from "./errors";
 import * as input from "./onboard-input";
 
-export function registerOnboardAdmin(RED: NodeAPI): void {
+/**
+ * The keys a device the node `id` set up may sign with: its deployed key and `keysSet`, the key
+ * its last onboarding set (kept by the node type's registration).
+ */
+function keysOf(RED: NodeAPI, keysSet: ReadonlyMap<string, string>, id: string): string[] {
+  const creds = (RED.nodes.getCredentials(id) ?? {}) as { key?: unknown };
+  return [typeof creds.key === "string" ? creds.key : "", keysSet.get(id) ?? ""];
+}
+
+export function registerOnboardAdmin(RED: NodeAPI, keysSet: ReadonlyMap<string, string>): void {
   RED.httpAdmin.post("/meross-onboard/scan", RED.auth.needsPermission("meross-onboard.write"), (req: Request, res: Response) => {
     const body: Record<string, unknown> = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>) : {};
-    input.scanAt(input.addressOf(body.address)).then(
+    const keys = typeof body.id === "string" && body.id ? keysOf(RED, keysSet, body.id) : [];
+    input.scanAt(input.addressOf(body.address), keys).then(
       (nets) => res.json(nets.map((n) => ({ ...n, description: describeNetwork(n) }))),
       (err: unknown) => {
         const e = toMerossError(err);

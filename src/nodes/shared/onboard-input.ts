@@ -4,7 +4,7 @@
  * a credential only, so a flow cannot leak it through messages.
  */
 import { MerossError } from "../../core/errors";
-import { AP_ADDRESS, DEFAULT_MQTT_PORT, scanWifi, type OnboardStep } from "../../core/onboarding";
+import { AP_ADDRESS, DEFAULT_MQTT_PORT, pairingKeys, scanWifi, type OnboardStep } from "../../core/onboarding";
 import { MerossDevice } from "../../core/session/device";
 import { ARRIVAL_TIMEOUT_MS } from "../../core/fleet/arrival";
 import type { WifiNetwork } from "../../core/onboarding/wifi";
@@ -119,9 +119,12 @@ export function addressOf(v: unknown): string {
   return typeof v === "string" && v.trim() ? v.trim() : AP_ADDRESS;
 }
 
-/** Scans through a throwaway session: an access-point-mode device accepts any signature. */
-export async function scanAt(address: string): Promise<WifiNetwork[]> {
-  const device = new MerossDevice({ address, key: "" });
+/**
+ * Scans through a throwaway session: an access-point-mode device accepts any signature. Its
+ * reply may be signed with `keys` (what this node set on an earlier attempt), else it is someone else's.
+ */
+export async function scanAt(address: string, keys: readonly string[] = []): Promise<WifiNetwork[]> {
+  const device = new MerossDevice({ address, key: "", acceptKeys: pairingKeys("", keys) });
   try {
     return await scanWifi(device);
   } finally {

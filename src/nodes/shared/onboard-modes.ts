@@ -47,6 +47,8 @@ export interface BindRequest {
   key: string;
   /** Re-bind only: the key the device signs with now. */
   currentKey: string;
+  /** Onboard only: keys an earlier attempt of this node set (a device back in pairing mode may still sign with one). */
+  previousKeys?: readonly string[];
   /** Onboard only. */
   wifi?: WifiTarget & { password: string };
   /** The step about to run, for the node status. */
@@ -77,6 +79,7 @@ export async function bind(r: BindRequest): Promise<BindOutcome> {
     mqttHost: r.mqttHost,
     mqttPort: r.mqttPort,
     key: r.key,
+    ...(r.previousKeys?.length ? { previousKeys: r.previousKeys } : {}),
     userId: r.userId,
     wifi: r.wifi!,
     onStep,
@@ -102,7 +105,8 @@ export async function confirmArrival(
   const t0 = Date.now();
   try {
     const { uuid, mac } = out.device;
-    const arrived = await watcher.wait({ uuid, mac, timeoutMs: waitMs, ...(apAddress ? { apAddress } : {}) });
+    const ssid = out.wifi?.ssid;
+    const arrived = await watcher.wait({ uuid, mac, timeoutMs: waitMs, ...(apAddress ? { apAddress } : {}), ...(ssid ? { ssid } : {}) });
     steps.push({
       name: "device arrived",
       ok: true,

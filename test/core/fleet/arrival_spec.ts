@@ -113,16 +113,15 @@ describe("waitForArrival (a device logging in to the broker after onboarding)", 
     assert.doesNotMatch(err.message, /the-key-the-device-got|key-of-device-a/);
   });
 
-  it("times out saying the device is still in access-point mode when it still answers there (wrong Wi-Fi password, 5 GHz)", async () => {
+  it("times out saying the device stayed in access-point mode, could not join the network, and to check the password and retry", async () => {
     const sim = await SimulatedDevice.start({ host: "127.0.0.1", port: 0, unconfigured: true });
     sims.push(sim);
-    const err = await rejection(waitForArrival({ broker, mac: sim.mac, uuid: sim.uuid, apAddress: sim.address, timeoutMs: 500 }));
+    const target = { broker, mac: sim.mac, uuid: sim.uuid, apAddress: sim.address, ssid: "HomeNet", timeoutMs: 500 };
+    const err = await rejection(waitForArrival(target));
     assert.equal(err.reason, "access-point");
-    assert.match(err.message, new RegExp(`still in access-point mode at ${sim.address.replace(/\./g, "\\.")}`));
-    assert.match(
-      err.message,
-      /the Wi-Fi password or SSID was probably wrong, or the network is 5 GHz; the device only joins 2\.4 GHz networks/,
-    );
+    assert.match(err.message, /^The device stayed in access-point mode: it probably could not join "HomeNet" — check the Wi-Fi password/);
+    assert.match(err.message, /that the network is 2\.4 GHz .*then retry/);
+    assert.match(err.message, new RegExp(`still answers at ${sim.address.replace(/\./g, "\\.")}\\.\\)$`));
   });
 
   it("does not mistake a configured device at that address for one in access-point mode", async () => {
