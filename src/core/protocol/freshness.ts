@@ -5,17 +5,17 @@
  *
  * - A timestamp below `EPOCH_FLOOR_S` is seconds since boot (a device that has no time yet):
  *   it cannot be placed in time, only its messageId is checked.
- * - Otherwise the device has a calendar clock. Until one of its pushes has been within
- *   `SYNCED_WITHIN_S` of our clock, a clock off by a time zone is tolerated (`MAX_SKEW_S`);
- *   once it has, every later push must stay within `SYNCED_WITHIN_S` of our clock (the broker
- *   gives devices our time at each login, System.Clock and System.Time).
- * - Never more than `SYNCED_WITHIN_S` older than the newest push seen from the same device.
+ * - Within `SYNCED_WITHIN_S` of our clock: fresh (our broker gives devices our time at login,
+ *   System.Clock and System.Time), and it becomes the device's newest time, even when an
+ *   earlier push came from a clock running ahead that has since been corrected.
+ * - Otherwise the device's clock is off: tolerated up to `MAX_SKEW_S` (a time-zone mistake),
+ *   but never more than `SYNCED_WITHIN_S` older than the newest push seen from that device.
  * - A messageId seen recently from the same device is a replay (the last `RECENT_IDS` are kept).
  */
 
 /** 2001-09-09: below this a timestamp is an uptime counter, not a date. */
 export const EPOCH_FLOOR_S = 1_000_000_000;
-/** A device whose clock was set by us stays this close to our clock. */
+/** A device whose clock was set by us stays this close to our clock; also how far pushes may come out of order. */
 export const SYNCED_WITHIN_S = 15 * 60;
 /** How far a device clock that was never seen synced may be off (time-zone mistakes fit). */
 export const MAX_SKEW_S = 24 * 3600;
@@ -26,7 +26,6 @@ export const MAX_DEVICES = 4096;
 
 interface Clock {
   newest: number;
-  synced: boolean;
   ids: Set<string>;
 }
 
@@ -41,7 +40,7 @@ export class PushFreshness {
     const now = Math.floor(nowMs / 1000);
     let c = this.devices.get(uuid);
     if (c) this.devices.delete(uuid);
-    else c = { newest: 0, synced: false, ids: new Set() };
+    else c = { newest: 0, ids: new Set() };
     this.devices.set(uuid, c);
     if (this.devices.size > MAX_DEVICES) this.devices.delete(this.devices.keys().next().value as string);
 
@@ -50,12 +49,11 @@ export class PushFreshness {
     const ts = Number(header.timestamp);
     if (Number.isFinite(ts) && ts >= EPOCH_FLOOR_S) {
       const off = Math.abs(ts - now);
-      const limit = c.synced ? SYNCED_WITHIN_S : MAX_SKEW_S;
-      if (off > limit) return `its timestamp ${stamp(ts)} is ${describeOff(ts - now)} (stale or replayed)`;
-      if (c.newest && ts < c.newest - SYNCED_WITHIN_S)
+      if (off <= SYNCED_WITHIN_S) c.newest = ts;
+      else if (off > MAX_SKEW_S) return `its timestamp ${stamp(ts)} is ${describeOff(ts - now)} (stale or replayed)`;
+      else if (c.newest && ts < c.newest - SYNCED_WITHIN_S)
         return `its timestamp ${stamp(ts)} is older than a push already seen from this device (a replay)`;
-      if (off <= SYNCED_WITHIN_S) c.synced = true;
-      c.newest = Math.max(c.newest, ts);
+      else c.newest = Math.max(c.newest, ts);
     }
     if (id) {
       c.ids.add(id);
