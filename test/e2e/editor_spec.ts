@@ -122,7 +122,18 @@ describe("editor in a real browser", function () {
     // The editor has run it once per html that loads it (config, onboard, broker, toggle, schedule); a further load changes nothing.
     type Win = { MerossEditor?: Record<string, unknown> };
     const before = await page.evaluate(() => Object.keys((window as unknown as Win).MerossEditor ?? {}).sort());
-    assert.deepEqual(before, ["brokerDevices", "channelOf", "errorText", "isPicked", "onConfigChange", "outletOf", "pickList", "postJSON"]);
+    assert.deepEqual(before, [
+      "brokerDevices",
+      "channelOf",
+      "errorText",
+      "isPicked",
+      "moveBrokerUrlCredentials",
+      "onConfigChange",
+      "outletOf",
+      "pickList",
+      "postJSON",
+      "splitBrokerUrl",
+    ]);
     await page.evaluate(() => ((window as unknown as { merossBefore?: unknown }).merossBefore = (window as unknown as Win).MerossEditor));
     await page.addScriptTag({ url });
     const same = await page.evaluate(
