@@ -171,10 +171,42 @@
     filterDevices($device, kind, node.device);
   }
 
+  /**
+   * A broker URL typed as mqtts://user:password@host:port: the URL without "user:password@",
+   * and the user name and password it held (decoded), so the dialog moves them into the
+   * User name field and the Password credential and the password never stays in the flow.
+   */
+  function splitBrokerUrl(url) {
+    var m = /^(\s*[A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#@\s]*)@(.*)$/.exec(String(url || ""));
+    if (!m) return { url: String(url || ""), username: "", password: "" };
+    var info = m[2];
+    var colon = info.indexOf(":");
+    var user = colon >= 0 ? info.slice(0, colon) : info;
+    var password = colon >= 0 ? info.slice(colon + 1) : "";
+    try {
+      user = decodeURIComponent(user);
+      password = decodeURIComponent(password);
+    } catch {
+      // Left as typed: a stray % is part of the password.
+    }
+    return { url: m[1] + m[3], username: user, password: password };
+  }
+
+  /** Applies splitBrokerUrl to the dialog's URL field, filling User name (when empty) and Password. */
+  function moveBrokerUrlCredentials($url, $username, $password) {
+    var parts = splitBrokerUrl($url.val());
+    if (parts.url === String($url.val() || "")) return;
+    $url.val(parts.url);
+    if (parts.username && !$username.val()) $username.val(parts.username);
+    if (parts.password) $password.val(parts.password);
+  }
+
   global.MerossEditor = {
     deviceSource: deviceSource,
     deviceValid: deviceValid,
     deviceLabel: deviceLabel,
+    splitBrokerUrl: splitBrokerUrl,
+    moveBrokerUrlCredentials: moveBrokerUrlCredentials,
     isPicked: isPicked,
     onConfigChange: onConfigChange,
     errorText: errorText,

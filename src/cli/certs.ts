@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileReplacing } from "../core/broker/files";
 import { CERT_DEFAULT_DAYS, MQTT_TLS_PORT, generateCertificates, writeCertificates, type CertificateFiles } from "../core/broker/certs";
 import {
   DEFAULT_CLIENT_USER,
@@ -67,8 +68,7 @@ function prepareLogin(files: CertificateFiles, user: string): Login {
   const passwordFile = path.join(files.dir, `${user}.password`);
   if (fs.existsSync(files.securityFile)) return { user, passwordFile, created: false };
   const password = newClientPassword();
-  fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-  fs.chmodSync(passwordFile, 0o600);
+  writeFileReplacing(passwordFile, `${password}\n`, 0o600);
   writeSecurityFile(files.securityFile, newSecurityConfig({ username: user, password }));
   return { user, passwordFile, created: true };
 }

@@ -98,6 +98,30 @@ export function asMerossError(err: unknown): MerossError {
   return new MerossError("INTERNAL", explain.internal(text), { cause: err instanceof Error ? err.name : typeof err });
 }
 
+const MASK = "********";
+
+/** The forms a secret travels in: as typed, base64 (padded, unpadded, URL-safe) and hex (Config.Wifi, WifiX, keys). */
+export function secretForms(secret: string): string[] {
+  const b = Buffer.from(secret, "utf8");
+  const b64 = b.toString("base64");
+  const forms = [secret, b64, b64.replace(/=+$/, ""), b.toString("base64url"), b.toString("hex"), b.toString("hex").toUpperCase()];
+  // Longest first, so a form containing another is masked whole.
+  return [...new Set(forms)].sort((x, y) => y.length - x.length);
+}
+
+/**
+ * Replaces every form of every secret (key, Wi-Fi or broker password) found in `text`. Very
+ * short secrets would mask ordinary words: below 3 characters they are not searched for.
+ */
+export function scrubSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (typeof s !== "string" || s.length < 3) continue;
+    for (const f of secretForms(s)) if (f.length >= 3) out = out.split(f).join(MASK);
+  }
+  return out;
+}
+
 /** Sentence builders, so the same situation is always explained the same way. */
 export const explain = {
   wrongKey(host: string): string {

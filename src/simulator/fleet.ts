@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { SimulatedDevice, type SimulatorOptions, type DeviceSnapshot } from "./device";
-import { STATUS_PAGE_HTML } from "./statuspage";
+import { STATUS_PAGE_HEADERS, STATUS_PAGE_HTML, crossOriginProblem } from "./statuspage";
 import { MerossError } from "../core/errors";
 
 export interface FleetOptions {
@@ -120,7 +120,7 @@ export class Fleet {
 
   private json(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
+    res.writeHead(status, { ...STATUS_PAGE_HEADERS, "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
     res.end(text);
   }
 
@@ -130,7 +130,7 @@ export class Fleet {
     const url = new URL(req.url ?? "/", "http://localhost");
     const method = req.method ?? "GET";
     if (method === "GET" && (url.pathname === "/" || url.pathname === "/index.html")) {
-      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+      res.writeHead(200, { ...STATUS_PAGE_HEADERS, "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
       res.end(STATUS_PAGE_HTML);
       return;
     }
@@ -139,7 +139,12 @@ export class Fleet {
       return;
     }
     if (method === "GET" && url.pathname === "/events") {
-      res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", Connection: "keep-alive" });
+      res.writeHead(200, {
+        ...STATUS_PAGE_HEADERS,
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-store",
+        Connection: "keep-alive",
+      });
       res.write(`data: ${JSON.stringify(this.snapshot())}\n\n`);
       this.clients.add(res);
       req.on("close", () => this.clients.delete(res));
@@ -151,6 +156,12 @@ export class Fleet {
     // reset: the button held for 5 s, a factory reset (back in access-point mode, no key).
     const action = /^\/api\/devices\/([^/]+)\/(press|advance|leak|window|door|smoke|reset)$/.exec(url.pathname);
     if (method === "POST" && action) {
+      const refused = crossOriginProblem(req.headers);
+      if (refused) {
+        req.resume();
+        this.json(res, 403, { error: `Refused: ${refused}.` });
+        return;
+      }
       const device = this.get(decodeURIComponent(action[1]));
       if (!device) {
         this.json(res, 404, { error: `No simulated device with uuid ${action[1]}.` });

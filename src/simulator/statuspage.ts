@@ -1,8 +1,11 @@
 /**
  * The fleet status page: one self-contained HTML document (no external assets, the demo
  * must work offline). It reads /events (Server-Sent Events, full snapshot each time) and
- * posts to /api/devices/:uuid/press. The data-* attributes are the browser tests' contract.
+ * posts to /api/devices/:uuid/press with the X-Meross-Simulator header. The data-* attributes
+ * are the browser tests' contract.
  */
+import { createHash } from "node:crypto";
+
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -81,6 +84,8 @@ The buttons act like the physical button on the device.</footer>
   var live = document.getElementById("live");
   var liveText = document.getElementById("live-text");
   var cards = {};
+  // The simulator refuses a POST without this header: another site cannot send it without asking (CORS).
+  var SIM_HEADERS = { "X-Meross-Simulator": "1" };
 
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
@@ -95,15 +100,15 @@ The buttons act like the physical button on the device.</footer>
 
   function press(uuid, channel, action) {
     var q = "?channel=" + channel + (action ? "&action=" + encodeURIComponent(action) : "");
-    fetch("/api/devices/" + encodeURIComponent(uuid) + "/press" + q, { method: "POST" }).catch(function () {});
+    fetch("/api/devices/" + encodeURIComponent(uuid) + "/press" + q, { method: "POST", headers: SIM_HEADERS }).catch(function () {});
   }
 
   function advanceDay(uuid) {
-    fetch("/api/devices/" + encodeURIComponent(uuid) + "/advance?seconds=86400", { method: "POST" }).catch(function () {});
+    fetch("/api/devices/" + encodeURIComponent(uuid) + "/advance?seconds=86400", { method: "POST", headers: SIM_HEADERS }).catch(function () {});
   }
 
   function post(uuid, action, query) {
-    fetch("/api/devices/" + encodeURIComponent(uuid) + "/" + action + "?" + query, { method: "POST" }).catch(function () {});
+    fetch("/api/devices/" + encodeURIComponent(uuid) + "/" + action + "?" + query, { method: "POST", headers: SIM_HEADERS }).catch(function () {});
   }
 
   function button(id, text, fn) {
@@ -305,3 +310,38 @@ The buttons act like the physical button on the device.</footer>
 </body>
 </html>
 `;
+
+/** The one inline script of the page, allowed by its hash and nothing else. */
+const SCRIPT = /<script>([\s\S]*?)<\/script>/.exec(STATUS_PAGE_HTML)?.[1] ?? "";
+
+/** Headers of every answer: no framing, no sniffing, and the page runs only its own script and talks only to its origin. */
+export const STATUS_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  "Content-Security-Policy":
+    "default-src 'none'; " +
+    `script-src 'sha256-${createHash("sha256").update(SCRIPT).digest("base64")}'; ` +
+    "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "X-Frame-Options": "DENY",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
+
+/** The header a status-page POST must carry (the page's own script sends it). */
+export const SIM_POST_HEADER = "x-meross-simulator";
+
+/**
+ * Why a POST to the status page is refused, or undefined: a browser on another site (or a name
+ * re-pointed at this machine) must not switch simulated devices. Its script cannot add a custom
+ * header without a CORS preflight we never answer, and browsers say where a request comes from.
+ */
+export function crossOriginProblem(headers: Record<string, string | string[] | undefined>): string | undefined {
+  if (headers[SIM_POST_HEADER] === undefined) return "POST needs the X-Meross-Simulator header the status page sends";
+  const site = headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") return "cross-site requests are refused";
+  const host = String(headers.host ?? "");
+  const origin = headers.origin;
+  if (origin !== undefined && origin !== `http://${host}`) return "requests from another origin are refused";
+  // A host name re-pointed at this machine (DNS rebinding) would look same-origin: only addresses and localhost pass.
+  const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  if (!/^(localhost|[\d.]+|[0-9a-f:]+)$/i.test(name)) return `the Host ${name} is not this machine's address`;
+  return undefined;
+}

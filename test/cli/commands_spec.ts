@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { run } from "../../src/cli/index";
+import { computeSign } from "../../src/core/protocol/message";
 import { SimulatedDevice, type WifiConfigEvent } from "../../src/simulator/device";
 import { freePort, memIo } from "./helpers";
 import { generateCertificates } from "../../src/core/broker/certs";
@@ -72,6 +75,30 @@ describe("meross commands in-process against a simulated device", () => {
       assert.equal(code, 1);
       assert.equal((JSON.parse(m.out()) as Env).header.method, "ERROR");
       assert.match(m.err(), /does not support GET Appliance\.Control\.Light/);
+    });
+    it("a signed reply nested 30,000 levels deep is one clear line and exit 1, not a stack overflow", async () => {
+      const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const rq = JSON.parse(Buffer.concat(chunks).toString()) as { header: { messageId: string; namespace: string } };
+          const ts = Math.floor(Date.now() / 1000);
+          const header = { ...rq.header, method: "GETACK", timestamp: ts, sign: computeSign(rq.header.messageId, "k", ts) };
+          const deep = "[".repeat(30_000) + "]".repeat(30_000);
+          res.end(`{"header":${JSON.stringify(header)},"payload":{"all":${deep}}}`);
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      try {
+        const m = memIo();
+        const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+        assert.equal(await run(["request", address, "GET", "Appliance.System.All", "--key", "k"], m.io), 1);
+        assert.match(m.err(), /^meross request: .*nested more than 64 levels deep/);
+        assert.doesNotMatch(m.out() + m.err(), /call stack/);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
     });
   });
 

@@ -174,6 +174,29 @@ describe("meross certs", function () {
     assert.notEqual(readFileSync(path.join(dir, "ca.crt"), "utf8"), before);
   });
 
+  it("--force never writes through a link planted in the output folder: the link is replaced, its target untouched", async () => {
+    const dir = await tmpDir();
+    const outside = await tmpDir();
+    dirs.push(dir, outside);
+    const victims = ["server.key", "mosquitto.conf", "ca.key", "nodered.password", "dynamic-security.json"];
+    for (const name of victims) {
+      await fs.writeFile(path.join(outside, name), "precious\n", { mode: 0o644 });
+      await fs.symlink(path.join(outside, name), path.join(dir, name));
+    }
+    const m = memIo();
+    assert.equal(await run(["certs", "--host", "127.0.0.1", "--out", dir, "--force"], m.io), 0, m.err());
+    for (const name of victims) assert.equal(readFileSync(path.join(outside, name), "utf8"), "precious\n", `${name}'s target is untouched`);
+    for (const name of ["server.key", "mosquitto.conf", "ca.key"])
+      assert.equal((await fs.lstat(path.join(dir, name))).isSymbolicLink(), false, `${name} is a file of its own now`);
+    assert.match(readFileSync(path.join(dir, "server.key"), "utf8"), /PRIVATE KEY/);
+    assert.equal((await fs.stat(path.join(dir, "server.key"))).mode & 0o777, 0o600);
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((f) => f.endsWith(".tmp")),
+      [],
+      "no temporary file is left",
+    );
+  });
+
   it("--anonymous writes the classic open config, without logins, and warns what it allows", async () => {
     const dir = await tmpDir();
     dirs.push(dir);

@@ -11,6 +11,8 @@ import { run } from "../../src/cli/index";
 import { mqttPassword } from "../../src/core/onboarding/config";
 import { SimulatedDevice, type WifiConfigEvent } from "../../src/simulator/device";
 import { memIo } from "./helpers";
+import { echoingAccessPoint } from "../helpers/echo-ap";
+import { secretForms } from "../../src/core/errors";
 
 describe("CLI secrets", function () {
   this.timeout(30_000);
@@ -96,6 +98,22 @@ describe("CLI secrets", function () {
       [`/appliance/${dev.uuid}/subscribe`],
     );
     assert.ok(role?.acls.some((a) => a.acltype === "publishClientSend" && a.topic === `/appliance/${dev.uuid}/publish`));
+  });
+
+  it("onboard against an access point that echoes the Wi-Fi payload in an ERROR prints no form of the password", async () => {
+    const dev = await fresh();
+    const ap = await echoingAccessPoint(dev.address, () => "echo-key");
+    try {
+      const m = memIo();
+      const args = ["onboard", "--device", ap.address, "--host", "127.0.0.1", "--ssid", dev.networks[0].ssid, "--key", "echo-key"];
+      assert.notEqual(await run([...args, "--password", "wifi-echoed-pass"], m.io), 0);
+      assert.equal(ap.echoed.length, 1);
+      const out = m.out() + m.err();
+      assert.match(out, /error 1/);
+      for (const form of secretForms("wifi-echoed-pass")) assert.ok(!out.includes(form), `printed ${form}`);
+    } finally {
+      await ap.close();
+    }
   });
 
   it("onboard --mosquitto without a `meross certs` folder fails before the device is touched; --mosquitto excludes --broker", async () => {

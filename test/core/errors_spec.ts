@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ERROR_CODES, MerossError, asMerossError } from "../../src/core/errors";
+import { ERROR_CODES, MerossError, asMerossError, scrubSecrets } from "../../src/core/errors";
 
 describe("asMerossError: what a flow sees for any failure", () => {
   it("passes our own errors through unchanged", () => {
@@ -24,5 +24,14 @@ describe("asMerossError: what a flow sees for any failure", () => {
 
   it("lists every code, including the new queue and bug codes", () => {
     for (const c of ["BUSY", "CANCELLED", "INTERNAL", "BAD_RESPONSE"]) assert.ok((ERROR_CODES as readonly string[]).includes(c), c);
+  });
+});
+
+describe("scrubSecrets", () => {
+  it("masks a secret as typed, in base64 (padded, unpadded, URL-safe) and in hex, and leaves short secrets alone", () => {
+    const pw = "pass?wör>d";
+    const b = Buffer.from(pw);
+    const text = [pw, b.toString("base64"), b.toString("base64url"), b.toString("hex"), b.toString("hex").toUpperCase(), "ab"].join(" | ");
+    assert.equal(scrubSecrets(text, [pw, "ab"]), "******** | ******** | ******** | ******** | ******** | ab");
   });
 });

@@ -213,6 +213,17 @@ describe("message envelope (docs/protocol.md §1)", () => {
   });
 
   describe("parseEnvelopeText", () => {
+    it("refuses a payload nested deeper than MAX_NESTING as BAD_RESPONSE, without keeping it; real depths pass", () => {
+      const deep = `{"header":{"messageId":"m","method":"GETACK","namespace":"Appliance.System.All"},"payload":{"a":${"[".repeat(30_000)}${"]".repeat(30_000)}}}`;
+      assert.throws(
+        () => parseEnvelopeText(deep, "10.0.0.5"),
+        (e: unknown) =>
+          e instanceof MerossError && e.code === "BAD_RESPONSE" && /nested more than 64 levels/.test(e.message) && !e.details.reply,
+      );
+      const ok = `{"header":{"messageId":"m","method":"GETACK","namespace":"N"},"payload":{"a":${"[".repeat(60)}${"]".repeat(60)}}}`;
+      assert.equal(parseEnvelopeText(ok, "10.0.0.5").header.messageId, "m");
+    });
+
     const good = JSON.stringify(
       buildMessage({ method: "GETACK", namespace: "Appliance.System.All", key: "", payload: { all: { system: {} } } }),
     );

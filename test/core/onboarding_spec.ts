@@ -4,6 +4,8 @@ import { MerossDevice } from "../../src/core/session/device";
 import { mqttPassword } from "../../src/core/onboarding/config";
 import { SimulatedDevice, type WifiConfigEvent } from "../../src/simulator/device";
 import { rejectsWith } from "../helpers/errors";
+import { echoingAccessPoint } from "../helpers/echo-ap";
+import { secretForms } from "../../src/core/errors";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -120,6 +122,27 @@ describe("onboarding (core)", function () {
     assert.equal(got.namespace, "Appliance.Config.WifiX");
     assert.equal(got.password, "pass-for-wifix", "the device decrypted the password with md5(type + uuid + mac)");
   });
+
+  for (const model of ["mss310", "mss305"]) {
+    it(`${model}: an access point echoing the Wi-Fi payload in an ERROR never gets the password into the error or the steps`, async () => {
+      const dev = await fresh(model);
+      const ap = await echoingAccessPoint(dev.address, () => "echo-key");
+      try {
+        const password = "hunter2-wifi-pass";
+        const err = await rejectsWith(
+          onboard({ address: ap.address, mqttHost: "10.0.0.2", key: "echo-key", wifi: { ssid: dev.networks[0].ssid, password } }),
+          "DEVICE_ERROR",
+        );
+        assert.equal(ap.echoed.length, 1, "the access point did echo the payload");
+        const cipher = String(ap.echoed[0].password);
+        const out = `${err.message} ${String(err.stack)} ${JSON.stringify((err as OnboardingError).steps)}`;
+        for (const form of secretForms(password).concat(cipher)) assert.ok(!out.includes(form), `shows ${form}: ${out}`);
+        assert.match(err.message, /error 1 .*refused/);
+      } finally {
+        await ap.close();
+      }
+    });
+  }
 
   it("stops before touching the device's key when it does not see the network, with the steps so far", async () => {
     const dev = await fresh("msl120");

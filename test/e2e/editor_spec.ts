@@ -130,10 +130,12 @@ describe("editor in a real browser", function () {
       "deviceValid",
       "errorText",
       "isPicked",
+      "moveBrokerUrlCredentials",
       "onConfigChange",
       "outletOf",
       "pickList",
       "postJSON",
+      "splitBrokerUrl",
     ]);
     await page.evaluate(() => ((window as unknown as { merossBefore?: unknown }).merossBefore = (window as unknown as Win).MerossEditor));
     await page.addScriptTag({ url });

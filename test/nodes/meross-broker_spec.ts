@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import brokerModule = require("../../src/nodes/meross-broker");
 import configModule = require("../../src/nodes/meross-config");
 import toggleModule = require("../../src/nodes/meross-toggle");
@@ -125,6 +126,18 @@ describe("meross-broker node", function () {
         err.code === "BAD_INPUT" && /Password field/.test(err.message) && !err.message.includes("pw-in-url-77"),
     );
     assert.ok(!JSON.stringify(helper.log().args).includes("pw-in-url-77"));
+    // Nor does the runtime keep it: not in the node, its fleet, or the settings the fleet reads.
+    // (Node-RED's own copy of the flow, node._flow, holds what the editor sent: the dialog strips it there.)
+    const node = helper.getNode("x1") as unknown as Record<string, unknown>;
+    const own = Object.fromEntries(
+      Object.getOwnPropertyNames(node)
+        .filter((k) => k !== "_flow")
+        .map((k) => [k, node[k]]),
+    );
+    const seen = inspect(own, { showHidden: true, depth: 6 });
+    const at = seen.indexOf("pw-in-url-77");
+    assert.ok(at < 0, seen.slice(Math.max(0, at - 600), at + 50));
+    assert.equal((helper.getNode("x1") as unknown as { url?: string }).url ?? "mqtts://127.0.0.1:8883", "mqtts://127.0.0.1:8883");
   });
 
   it("lets two devices with different keys coexist on one broker", async () => {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
 import brokerModule = require("../../src/nodes/meross-broker");
@@ -190,6 +192,43 @@ describe("meross-config node", function () {
       .expect(502);
     assert.equal(other.body.error.code, "UNREACHABLE", "auto falls back to HTTP for a device not on the broker");
     assert.ok(!JSON.stringify([auto.body, http.body]).includes(KEY));
+  });
+
+  it("POST /meross-config/probe sends a stored key only to its own address, never off the LAN, and answers alike for anything else", async () => {
+    const s = await load();
+    // The same device under another name: the stored key does not go there, a typed one does.
+    const other = `localhost:${s.port}`;
+    const moved = await helper.request().post("/meross-config/probe").send({ host: other, key: "__PWRD__", id: "c1" }).expect(400);
+    assert.match(moved.body.error.message, /only sent to the device it was deployed with/);
+    const typed = await helper.request().post("/meross-config/probe").send({ host: other, key: KEY, id: "c1" }).expect(200);
+    assert.equal(typed.body.uuid, s.uuid);
+    for (const host of ["169.254.169.254", "169.254.169.254:80", "8.8.8.8:80", "[fe80::1]:80"]) {
+      const res = await helper.request().post("/meross-config/probe").send({ host, key: KEY }).expect(400);
+      assert.match(res.body.error.message, /not an address on your local network/, host);
+    }
+    // A closed port and a web server that is not a device get the same sentence.
+    const web = http.createServer((_req, res) => res.writeHead(404, { "content-type": "text/html" }).end("<h1>admin</h1>"));
+    await new Promise<void>((r) => web.listen(0, "127.0.0.1", r));
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    try {
+      const texts: string[] = [];
+      for (const port of [(web.address() as AddressInfo).port, closedPort]) {
+        const res = await helper
+          .request()
+          .post("/meross-config/probe")
+          .send({ host: `127.0.0.1:${port}`, key: KEY })
+          .expect(502);
+        texts.push(String(res.body.error.code) + res.body.error.message.replace(String(port), "PORT"));
+      }
+      assert.equal(texts[0], texts[1]);
+      assert.match(texts[0], /No Meross device answered at 127\.0\.0\.1:PORT/);
+    } finally {
+      web.closeAllConnections();
+      await new Promise((r) => web.close(r));
+    }
   });
 
   it("leaves no listener behind on the broker or the session when its nodes close", async () => {

@@ -199,4 +199,19 @@ describe("meross-onboard node", function () {
     assert.equal(res.body.error.code, "UNREACHABLE");
     assert.match(res.body.error.message, /Could not connect/);
   });
+
+  it("scans only a plain host[:port] on the local network: no URL, path, query, https or link-local address", async () => {
+    await load();
+    const before = sim!.requestCount;
+    const a = sim!.address;
+    for (const address of [`http://${a}/config`, `https://${a}`, `${a}/config`, `${a}?x=1`, `user:pw@${a}`]) {
+      const res = await helper.request().post("/meross-onboard/scan").send({ address }).expect(400);
+      assert.match(res.body.error.message, /not a device address/, address);
+    }
+    for (const address of ["169.254.169.254", "169.254.169.254:80", "8.8.8.8"]) {
+      const res = await helper.request().post("/meross-onboard/scan").send({ address }).expect(400);
+      assert.match(res.body.error.message, /not an address on your local network/, address);
+    }
+    assert.equal(sim!.requestCount, before, "nothing was sent");
+  });
 });

@@ -8,6 +8,7 @@ import { MerossDevice } from "../../src/core/session/device";
 import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
 import { brokerNode, brokerPort, pointAt, statuses, waitListening } from "./broker-helpers";
+import { DEVICE_A, FakeDevice } from "../core/broker/fake_device";
 
 type Payload = {
   uuid: string;
@@ -201,6 +202,36 @@ describe("meross-state node", function () {
     assert.equal(fromA?.payload.source, "push");
     const fromB = msgs.find((m) => m.payload.uuid === b.uuid && m.payload.kind === "toggle");
     assert.equal(fromB?.topic, `msl120 …${b.uuid.slice(-4)}`);
+  });
+
+  it("with a broker, turns one 64 KB push listing 2,500 togglex entries into at most one message per channel (64 at most)", async () => {
+    const flow = onTab(
+      [brokerNode(), configNode("ca", "127.0.0.1:9", { broker: "b1", transport: "mqtt", uuid: DEVICE_A.uuid, name: "Strip" })],
+      [
+        { id: "s1", type: "meross-state", device: "", broker: "b1", pollInterval: "0", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
+    await helper.load(MODULES, flow, { ca: { key: KEY } });
+    const msgs = collect<Msg>(helper.getNode("out"));
+    const dev = await FakeDevice.connect({ port: await brokerPort(), uuid: DEVICE_A.uuid, mac: DEVICE_A.mac, key: KEY });
+    try {
+      await waitFor(() => msgs.some((m) => m.payload.kind === "online"), 5000, "online");
+      const togglex = Array.from({ length: 2500 }, (_, i) => ({ channel: i % 70, onoff: Math.floor(i / 70) % 2 }));
+      await dev.publish(dev.message("PUSH", "Appliance.Control.ToggleX", { togglex }));
+      // A second push after it, on a channel the first did not set off: once it is out, the first was handled.
+      await dev.publish(dev.message("PUSH", "Appliance.Control.ToggleX", { togglex: [{ channel: 0, onoff: 0 }] }));
+      await waitFor(
+        () => msgs.some((m) => m.payload.kind === "toggle" && m.payload.channel === 0 && m.payload.on === false),
+        5000,
+        "marker",
+      );
+      const toggles = msgs.filter((m) => m.payload.kind === "toggle");
+      assert.ok(toggles.length > 1 && toggles.length <= 65, `${toggles.length} messages`);
+      assert.equal(new Set(toggles.slice(0, -1).map((m) => m.payload.channel)).size, toggles.length - 1, "one per channel");
+    } finally {
+      await dev.close();
+    }
   });
 
   it("polls a device that is on no broker and emits only what changed", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { SimulatedDevice } from "../../src/simulator";
 import { Fleet } from "../../src/simulator/fleet";
 import type { DeviceSnapshot } from "../../src/simulator/types";
-import { send, until } from "./helpers";
+import { SIM_HEADERS, send, until } from "./helpers";
 
 describe("simulator: garage door (msg100) and roller shutter (mrs100)", () => {
   const devs: SimulatedDevice[] = [];
@@ -81,14 +81,16 @@ describe("simulator: garage door (msg100) and roller shutter (mrs100)", () => {
     try {
       const [g, r] = fleet.devices;
       const post = async (uuid: string, q: string): Promise<DeviceSnapshot> =>
-        (await (await fetch(`${fleet.statusUrl}api/devices/${uuid}/press?${q}`, { method: "POST" })).json()) as DeviceSnapshot;
+        (await (
+          await fetch(`${fleet.statusUrl}api/devices/${uuid}/press?${q}`, { method: "POST", headers: SIM_HEADERS })
+        ).json()) as DeviceSnapshot;
       assert.equal((await post(g.uuid, "channel=0")).covers?.[0].state, "opening");
       assert.equal((await post(r.uuid, "channel=0&action=open")).covers?.[0].state, "opening");
       assert.equal(
         (await post(r.uuid, "channel=0&action=stop")).covers?.[0].state,
         r.state.covers?.[0].position === 0 ? "closed" : "stopped",
       );
-      const bad = await fetch(`${fleet.statusUrl}api/devices/${r.uuid}/press?channel=4`, { method: "POST" });
+      const bad = await fetch(`${fleet.statusUrl}api/devices/${r.uuid}/press?channel=4`, { method: "POST", headers: SIM_HEADERS });
       assert.equal(bad.status, 400);
     } finally {
       await fleet.stop();

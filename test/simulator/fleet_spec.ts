@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { request, get, type IncomingMessage } from "node:http";
 import { Fleet, type FleetSnapshot } from "../../src/simulator/fleet";
 import type { DeviceSnapshot } from "../../src/simulator/device";
 import { listModels, MODELS } from "../../src/simulator/models";
 import { startDemo, DEMO_FLEET } from "../../src/simulator/demo";
-import { send } from "./helpers";
+import { SIM_HEADERS, post, send } from "./helpers";
 import { STATUS_PAGE_HTML } from "../../src/simulator/statuspage";
 
 function fetchText(url: string, method = "GET"): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method }, (res) => {
+    const req = request(url, { method, headers: method === "POST" ? SIM_HEADERS : {} }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (text += c));
@@ -154,6 +155,46 @@ describe("simulator: Fleet and status page", () => {
     const reply = await send(d, "Appliance.System.All", "GET", {}, "any-key-at-all");
     assert.equal(reply.header.method, "GETACK");
     assert.ok(STATUS_PAGE_HTML.includes('"reset-" + d.uuid'), "the status page has the reset button");
+  });
+
+  it("refuses a POST from another site or without the page's header, and sends CSP and framing headers", async () => {
+    fleet = await Fleet.start([{ model: "mss310" }]);
+    const d = fleet.devices[0];
+    const url = `${fleet.statusUrl}api/devices/${d.uuid}/press`;
+    const host = new URL(fleet.statusUrl).host;
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { "Content-Type": "text/plain" },
+      { ...SIM_HEADERS, Origin: "http://evil.example" },
+      { ...SIM_HEADERS, "Sec-Fetch-Site": "cross-site" },
+      { ...SIM_HEADERS, Host: "rebound.example:80" },
+    ];
+    for (const headers of attempts) {
+      const res = await post(url, headers);
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.match(String(res.body.error), /^Refused: /);
+    }
+    assert.equal(d.state.channels[0].on, false, "nothing was switched");
+    const own = await post(url, { ...SIM_HEADERS, Origin: `http://${host}`, "Sec-Fetch-Site": "same-origin" });
+    assert.equal(own.status, 200);
+    assert.equal(d.state.channels[0].on, true);
+
+    const page = await new Promise<IncomingMessage & { text: string }>((resolve, reject) => {
+      get(fleet!.statusUrl, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve(Object.assign(res, { text })));
+      }).on("error", reject);
+    });
+    assert.equal(page.headers["x-frame-options"], "DENY");
+    assert.equal(page.headers["x-content-type-options"], "nosniff");
+    const csp = String(page.headers["content-security-policy"]);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.match(csp, /default-src 'none'/);
+    const script = /<script>([\s\S]*?)<\/script>/.exec(page.text)?.[1] ?? "";
+    assert.ok(csp.includes(`'sha256-${createHash("sha256").update(script).digest("base64")}'`), "the page's own script is allowed");
+    assert.match(script, /"X-Meross-Simulator": "1"/, "and it sends the header");
   });
 
   it("skips a metering plug a day ahead from POST /api/devices/:uuid/advance: yesterday's energy closes, today restarts", async () => {

@@ -72,10 +72,16 @@ export function once<T>(emitter: SimulatedDevice, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event, (v: T) => resolve(v)));
 }
 
-/** POST to a status-page route; the JSON answer. */
-export function post(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+/** What the status page's own script sends with each POST. */
+export const SIM_HEADERS: Readonly<Record<string, string>> = { "X-Meross-Simulator": "1" };
+
+/** POST to a status-page route (with the page's header unless told otherwise); the JSON answer. */
+export function post(
+  url: string,
+  headers: Record<string, string> = SIM_HEADERS,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST" }, (res) => {
+    const req = request(url, { method: "POST", headers }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (text += c));

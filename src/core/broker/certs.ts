@@ -10,6 +10,7 @@ import forge from "node-forge";
 import { MerossError } from "../errors";
 import { SECURITY_FILE, findDynsecPlugin } from "./mosquitto";
 import { PACKET_LIMIT } from "./limits";
+import { writeFileReplacing } from "./files";
 
 export interface Certificates {
   caCert: string;
@@ -233,11 +234,8 @@ export function writeCertificates(
   const abs = path.resolve(dir);
   fs.mkdirSync(abs, { recursive: true });
   const files = filesIn(abs);
-  const write = (file: string, text: string, mode: number): void => {
-    fs.writeFileSync(file, text, { mode });
-    // writeFileSync keeps the mode of an existing file; chmod makes a rewrite honest too.
-    fs.chmodSync(file, mode);
-  };
+  // A new file renamed into place: never through a link planted in the folder, and the mode is exact.
+  const write = writeFileReplacing;
   write(files.caCert, certs.caCert, 0o644);
   write(files.caKey, certs.caKey, 0o600);
   write(files.serverCert, certs.serverCert, 0o644);
@@ -305,6 +303,6 @@ export function loadOrCreateCertificates(
 function writeConfOnly(abs: string, port: number | undefined): CertificateFiles {
   const files = filesIn(abs);
   const anonymous = /^allow_anonymous true$/m.test(readIfPresent(files.mosquittoConf) ?? "");
-  fs.writeFileSync(files.mosquittoConf, mosquittoConfig(files, port ?? MQTT_TLS_PORT, { anonymous }), { mode: 0o644 });
+  writeFileReplacing(files.mosquittoConf, mosquittoConfig(files, port ?? MQTT_TLS_PORT, { anonymous }), 0o644);
   return files;
 }

@@ -14,6 +14,7 @@ import { randomBytes, pbkdf2Sync } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { MerossError } from "../errors";
+import { writeFileReplacing } from "./files";
 import { isObject, isUuid, macMatchesUuid, normalizeMac, UUID_RULE } from "../protocol/rules";
 import { mqttPassword, mqttUsername } from "../onboarding/config";
 
@@ -221,18 +222,17 @@ export function readSecurityFile(file: string): SecurityConfig {
 export function writeSecurityFile(file: string, config: SecurityConfig): void {
   let owner: fs.Stats | undefined;
   try {
-    owner = fs.statSync(file);
+    // lstat: a link planted in the folder lends neither its target's mode nor its owner.
+    owner = fs.lstatSync(file);
+    if (owner.isSymbolicLink()) owner = undefined;
   } catch {
     owner = undefined;
   }
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-    fs.chmodSync(tmp, owner ? owner.mode & 0o777 : 0o600);
-    if (owner && typeof process.getuid === "function" && owner.uid !== process.getuid()) fs.chownSync(tmp, owner.uid, owner.gid);
-    fs.renameSync(tmp, file);
+    const chown = owner && typeof process.getuid === "function" && owner.uid !== process.getuid();
+    const text = `${JSON.stringify(config, null, 2)}\n`;
+    writeFileReplacing(file, text, owner ? owner.mode & 0o777 : 0o600, chown && owner ? { uid: owner.uid, gid: owner.gid } : undefined);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
     const why = code ?? (err as Error).message;
     throw new MerossError("BAD_INPUT", `${file} could not be written (${why}). Run the command as the user that owns it (or with sudo).`);

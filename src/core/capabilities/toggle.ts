@@ -5,6 +5,7 @@
  */
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
+import { MAX_CHANNELS } from "../protocol/rules";
 import {
   modelOf,
   type Capability,
@@ -122,8 +123,11 @@ export function noteToggle(state: MutableDeviceState, channel: number, on: boole
   return before === on ? [] : [{ type: "toggle", channel, on, source }];
 }
 
+/** One change per channel (the last entry wins), channels beyond MAX_CHANNELS ignored. */
 function noteAll(states: ChannelState[], source: ChangeSource): Update {
-  return (state) => states.flatMap((t) => noteToggle(state, t.channel, t.on, source));
+  const last = new Map<number, boolean>();
+  for (const t of states) if (t.channel < MAX_CHANNELS) last.set(t.channel, t.on);
+  return (state) => [...last].flatMap(([channel, on]) => noteToggle(state, channel, on, source));
 }
 
 export const toggleCapability: Capability = {

@@ -5,6 +5,8 @@
 import { TypedEvents, type Unsubscribe } from "../events";
 import { IdentityBook } from "../broker/identity";
 import type { MqttConnection } from "../transport/mqtt";
+import { verifySign, type Envelope } from "../protocol/message";
+import { PushFreshness } from "../protocol/freshness";
 import { KeyRing } from "./keys";
 import { PresenceRegistry, type IdentityBinding } from "./presence";
 import type { BrokerEndpoint, BrokerPresence, BrokerRefusal, Fleet, FleetEvents } from "./types";
@@ -34,6 +36,8 @@ export abstract class FleetBase implements Fleet {
   readonly events = new TypedEvents<FleetEvents>();
   protected readonly presence = new PresenceRegistry(this.events);
   protected readonly keys = new KeyRing();
+  /** Per device: the newest push timestamp and recent messageIds, so stale or replayed pushes are dropped. */
+  protected readonly freshness = new PushFreshness();
   protected readonly identities: IdentityBook;
   protected readonly acceptEmptyKey: boolean;
   protected closed = false;
@@ -70,6 +74,25 @@ export abstract class FleetBase implements Fleet {
     }
     this.window.reported++;
     this.events.emit("refused", { ...r });
+  }
+
+  /**
+   * Why a PUSH from `uuid` must be ignored, or undefined to believe it: it must be signed with
+   * `loginKey` (the key the device proved at login), else with a key known for that device, and
+   * be fresh (protocol/freshness.ts). A System.Clock push only asks for the time, which a device
+   * with a wrong clock needs most: its timestamp is not judged (nor that of a Bind), its messageId is.
+   */
+  protected pushProblem(uuid: string, env: Envelope, loginKey?: string): string | undefined {
+    if (env.header.method === "PUSH") {
+      const named = this.keys.named(uuid);
+      const keys =
+        loginKey !== undefined ? [loginKey] : named.length > 0 ? named : this.acceptEmptyKey ? [...this.keys.all(), ""] : this.keys.all();
+      if (!keys.some((k) => verifySign(env.header, k))) return "a push not signed with that device's key";
+    }
+    const judged = env.header.method === "PUSH" && env.header.namespace !== "Appliance.System.Clock";
+    const header = judged ? env.header : { messageId: env.header.messageId };
+    const stale = this.freshness.check(uuid, header);
+    return stale === undefined ? undefined : `a stale or replayed message: ${stale}`;
   }
 
   /** Logins refused and messages ignored since the start, with the latest few (never a key or password). */

@@ -1,7 +1,7 @@
 /**
  * A fleet on our own embedded broker: devices log in with a password derived from a key a
  * user knows (docs/protocol.md §5.2), so presence comes from logins and every message a
- * device publishes is already authenticated.
+ * device publishes is already authenticated; pushes are still checked for their signature and freshness.
  */
 import { MerossError } from "../errors";
 import { MerossBroker } from "../broker/broker";
@@ -75,8 +75,11 @@ export class EmbeddedFleet extends FleetBase {
     const conn = b.connection();
     this.conn = conn;
     const onPush = (ev: MqttPushEvent): void => {
-      // Only a logged-in device may publish on its own topic: a push there proved its key at login.
-      if (this.presence.has(ev.uuid)) this.events.emit("push", { uuid: ev.uuid, envelope: ev.envelope });
+      // Only a logged-in device may publish on its own topic, and each push is signed with the key it logged in with.
+      if (!this.presence.has(ev.uuid)) return;
+      const problem = this.pushProblem(ev.uuid, ev.envelope, b.loginKey(ev.uuid));
+      if (problem === undefined) this.events.emit("push", { uuid: ev.uuid, envelope: ev.envelope });
+      else this.turnAway({ uuid: ev.uuid, clientId: "", username: "", ip: "", reason: `ignored ${problem}` });
     };
     this.offs.push(conn.events.on("push", onPush));
     this.events.emit("running", { connection: conn });
@@ -90,6 +93,8 @@ export class EmbeddedFleet extends FleetBase {
       return off;
     };
     on("device-connected", (d) => {
+      // A new login may come with a reset clock: its pushes are judged afresh (messageIds too).
+      this.freshness.forget(d.uuid);
       const key = b.loginKey(d.uuid);
       this.presence.bind(d.uuid, { mac: d.mac, keyOwner: key === undefined ? undefined : this.keys.ownerOf(key) });
       this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, model: d.model, firmware: d.firmware, listening: false, since: d.connectedAt });

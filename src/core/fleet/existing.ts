@@ -94,11 +94,6 @@ export class ExistingFleet extends FleetBase {
       this.offConn.push(off);
       return off;
     };
-    on("push", (ev) => {
-      // Counted once, in onMessage: the same message arrives there too.
-      if (typeof this.trusted(ev.uuid, ev.envelope) !== "string") return;
-      this.events.emit("push", { uuid: ev.uuid, envelope: ev.envelope });
-    });
     on("message", (ev) => this.onMessage(ev));
     on("online", () => {
       this.presence.replay();
@@ -142,6 +137,12 @@ export class ExistingFleet extends FleetBase {
       this.turnAway({ uuid: ev.uuid, clientId: "", username: "", ip: "", reason: `ignored a message on ${ev.topic}: ${key.reason}` });
       return;
     }
+    // A stale or replayed message (a retained push from years ago included) is not live state, nor presence.
+    const problem = this.pushProblem(ev.uuid, ev.envelope, key);
+    if (problem !== undefined) {
+      this.turnAway({ uuid: ev.uuid, clientId: "", username: "", ip: "", reason: `ignored ${problem} on ${ev.topic}` });
+      return;
+    }
     const patch: Partial<BrokerPresence> = { listening: true };
     if (bind) {
       Object.assign(patch, { ip: bind.ip, model: bind.model, firmware: bind.firmware, mac: bind.mac, since: Date.now() });
@@ -150,6 +151,8 @@ export class ExistingFleet extends FleetBase {
     }
     this.presence.bind(ev.uuid, { keyOwner: this.keys.ownerOf(key), ...(patch.mac ? { mac: patch.mac } : {}) });
     this.presence.upsert(ev.uuid, patch, isBind);
+    if (ev.envelope.header.method === "PUSH" && /^\/appliance\/[^/]+\/publish$/.test(ev.topic))
+      this.events.emit("push", { uuid: ev.uuid, envelope: ev.envelope });
     try {
       this.session.handle(ev.uuid, ev.topic, ev.envelope, key);
     } catch {

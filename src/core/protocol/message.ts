@@ -3,8 +3,8 @@
  * Pure functions only, so tests and the simulator share exactly the same rules.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { MerossError, explain, DEVICE_ERROR_SIGN, DEVICE_ERROR_UNSUPPORTED } from "../errors";
-import { describeValue, isObject } from "./rules";
+import { MerossError, explain, scrubSecrets, DEVICE_ERROR_SIGN, DEVICE_ERROR_UNSUPPORTED } from "../errors";
+import { MAX_NESTING, describeValue, isObject, nestedDeeperThan } from "./rules";
 
 export type RequestMethod = "GET" | "SET" | "PUSH";
 export type ReplyMethod = "GETACK" | "SETACK" | "ERROR" | "PUSH";
@@ -105,6 +105,10 @@ export function verifySign(header: Pick<Header, "messageId" | "timestamp" | "sig
  * anything but a MerossError BAD_RESPONSE.
  */
 export function asEnvelope(value: unknown, host: string): Envelope {
+  // Checked first, and the value is not kept: printing it would overflow the stack.
+  if (nestedDeeperThan(value)) {
+    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `the reply is nested more than ${MAX_NESTING} levels deep`), { host });
+  }
   if (!isObject(value) || !isObject(value.header)) {
     throw new MerossError("BAD_RESPONSE", explain.badResponse(host, "no header in the reply"), { host, reply: value });
   }
@@ -151,8 +155,30 @@ function deviceErrorCode(reply: Envelope): number {
   return typeof err.code === "number" ? err.code : Number(err.code);
 }
 
+/**
+ * The text values of a request payload (base64 SSID and Wi-Fi password, WifiX cipher, key),
+ * and what a base64 one decodes to: a device may echo them back in an ERROR, never to be shown.
+ */
+function echoable(payload: unknown): string[] {
+  const out: string[] = [];
+  const stack: unknown[] = [payload];
+  while (stack.length > 0 && out.length < 64) {
+    const v = stack.pop();
+    if (typeof v === "string" && v.length >= 6) {
+      out.push(v);
+      if (/^[A-Za-z0-9+/]+={0,2}$/.test(v)) {
+        const text = Buffer.from(v, "base64").toString("utf8");
+        // Only text that decodes cleanly (no replacement character, nothing below a space) is a form worth hiding.
+        if (text.length >= 3 && ![...text].some((c) => c === "\ufffd" || c < " ")) out.push(text);
+      }
+    } else if (typeof v === "object" && v !== null) stack.push(...Object.values(v));
+  }
+  return out;
+}
+
 export function checkReply(request: Envelope, reply: Envelope, host: string, opts: CheckOptions = {}): Envelope {
   const rq = request.header;
+  const echo = echoable(request.payload);
   const rp = reply.header;
   const base = { host, namespace: rq.namespace, method: String(rq.method), reply };
   if (rp.messageId !== rq.messageId) {
@@ -163,7 +189,7 @@ export function checkReply(request: Envelope, reply: Envelope, host: string, opt
   // A 5001 reply is signed with the device's real key, the one we lack (docs/protocol.md §1.3),
   // so it cannot verify: it stays WRONG_KEY, which is what the person must fix.
   if (opts.keys && code !== DEVICE_ERROR_SIGN && !opts.keys.some((k) => verifySign(rp, k))) {
-    const why = typeof rp.sign === "string" && rp.sign !== "" ? `sign ${describeValue(rp.sign, 40)}` : "no sign";
+    const why = typeof rp.sign === "string" && rp.sign !== "" ? `sign ${describeValue(fromDevice(rp.sign, echo), 40)}` : "no sign";
     throw new MerossError("BAD_RESPONSE", explain.unsigned(host, why), { ...base, unsigned: true });
   }
   if (isError) {
@@ -179,15 +205,24 @@ export function checkReply(request: Envelope, reply: Envelope, host: string, opt
     }
     throw new MerossError(
       "DEVICE_ERROR",
-      explain.deviceError(host, String(rq.method), rq.namespace, Number.isFinite(code) ? code : "unknown", err.detail),
+      explain.deviceError(host, String(rq.method), rq.namespace, Number.isFinite(code) ? code : "unknown", fromDevice(err.detail, echo)),
       { ...base, deviceCode: Number.isFinite(code) ? code : undefined },
     );
   }
   const expected = (REQUEST_METHODS as readonly string[]).includes(String(rq.method)) ? ACK_FOR[rq.method as RequestMethod] : undefined;
   if (expected && rp.method !== expected) {
-    throw new MerossError("BAD_RESPONSE", explain.badResponse(host, `expected ${expected} but got ${describeValue(rp.method, 40)}`), base);
+    throw new MerossError(
+      "BAD_RESPONSE",
+      explain.badResponse(host, `expected ${expected} but got ${describeValue(fromDevice(rp.method, echo), 40)}`),
+      base,
+    );
   }
   return reply;
+}
+
+/** What the device wrote, without anything of our request it may repeat. */
+function fromDevice(v: unknown, echo: readonly string[]): unknown {
+  return typeof v === "string" ? scrubSecrets(v, echo) : v;
 }
 
 /**

@@ -57,6 +57,27 @@ export function describeValue(v: unknown, max = QUOTE_MAX_CHARS): string {
  * real ones contain other letters (`20091131118061251h5748e1e9334e2b`), so only the length
  * and the alphabet are checked; the last 12 characters are the MAC (docs/protocol.md §7).
  */
+/** Deepest nesting a device message may have: real payloads stay under 10 levels. */
+export const MAX_NESTING = 64;
+
+/**
+ * True when `value` nests objects or arrays deeper than `max` levels. Iterative: a hostile
+ * reply 30,000 levels deep must not exhaust the stack here, nor anywhere after this check.
+ */
+export function nestedDeeperThan(value: unknown, max = MAX_NESTING): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Channels one device may report (outlets, lights, doors); entries beyond come from a hostile list and are ignored. */
+export const MAX_CHANNELS = 64;
+
 export const UUID_PATTERN = /^[0-9A-Za-z]{32}$/;
 /** What to tell a person whose uuid failed UUID_PATTERN. */
 export const UUID_RULE = "a Meross uuid is 32 letters and digits (hardware.uuid in Appliance.System.All)";

@@ -8,6 +8,7 @@ import { MerossError, explain } from "../errors";
 import { TypedEvents, type Unsubscribe } from "../events";
 import { buildMessage, checkReply, verifySign, type Envelope, type Method } from "../protocol/message";
 import { isNamespace, uuidFromPublishTopic } from "../protocol/rules";
+import { PushFreshness } from "../protocol/freshness";
 import { SerialQueue } from "../queue";
 import { HttpTransport } from "../transport/http";
 import { HTTP_TIMEOUT_MS, type Transport } from "../transport/types";
@@ -27,6 +28,9 @@ export * from "./types";
 /** Failures that say the device did not answer at all, after which it is not sent one request after another. */
 const NO_ANSWER = new Set(["TIMEOUT", "UNREACHABLE"]);
 
+/** The most state changes one push may report (channels, sub-devices, alarms together). */
+export const MAX_PUSH_EVENTS = 64;
+
 /** Namespaces every firmware answers even before we know its ability list. */
 const ALWAYS_ALLOWED = new Set<string>([NS.ALL, NS.ABILITY]);
 
@@ -34,6 +38,7 @@ export class MerossDevice implements DeviceSession {
   readonly address: string;
   readonly events = new TypedEvents<DeviceEventMap>();
   private ignored = 0;
+  private readonly freshness = new PushFreshness();
   private transportImpl: Transport;
   /** The transport this session created (from an address), the only one it closes. */
   private owned: Transport | undefined;
@@ -366,17 +371,20 @@ export class MerossDevice implements DeviceSession {
   /**
    * Applies a PUSH the device sent (over MQTT) through the capability that owns its
    * namespace. A push whose sign does not match the device key is counted in
-   * ignoredPushes and changes nothing. Returns whether the push was understood.
+   * ignoredPushes and changes nothing; so is a stale or replayed one (protocol/freshness.ts). Returns whether the push was understood.
    */
   handlePush(env: Envelope): boolean {
     if (env.header.method !== "PUSH") return false;
-    if (this.verifyPushes && !verifySign(env.header, this.keyValue)) {
+    // Unsigned, stale or replayed: never live state (a retained 2020 push included).
+    const bad = this.verifyPushes && !verifySign(env.header, this.keyValue);
+    if (bad || this.freshness.check(this.uuid ?? "", env.header) !== undefined) {
       this.ignored++;
       return false;
     }
     const update = reduceEnvelope(composeCapabilities(this.stateValue.abilities), env, "push");
     if (!update) return false;
-    this.commit(update);
+    // One push changes at most MAX_PUSH_EVENTS items: a 64 KB list must not become thousands of messages.
+    for (const ev of update(this.stateValue).slice(0, MAX_PUSH_EVENTS)) this.events.emit("event", ev);
     return true;
   }
 

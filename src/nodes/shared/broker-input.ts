@@ -59,6 +59,11 @@ export function readCa(v: unknown): string | undefined {
 }
 
 /**
+/** A URL without its "user:password@" part. */
+export function withoutUserInfo(url: string): string {
+  return url.replace(/^(\s*[A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@\s]*@/, "$1");
+}
+
 /**
  * The fleet a meross-broker's properties describe; an embedded broker keeps its certificates in
  * `certDir` and listens once `after` (the broker it replaces has stopped) resolves; both modes
@@ -67,12 +72,21 @@ export function readCa(v: unknown): string | undefined {
 export function fleetFor(def: BrokerDef, password: string, certDir: string, after?: Promise<void>): FleetBase {
   const trust = { acceptEmptyKey: flag(def.acceptEmptyKey) === true, identityFile: path.join(certDir, IDENTITY_FILE) };
   if (def.mode === "existing") {
+    // A password in the URL would be shown wherever the URL is (editor, exports, logs): refused,
+    // and not kept either, the node's copy of its properties included.
+    let url = typeof def.url === "string" ? def.url : "";
+    let refused: unknown;
+    try {
+      checkBrokerUrl(url, "the Password field of this meross-broker");
+    } catch (err) {
+      refused = err;
+      url = def.url = withoutUserInfo(url);
+    }
     return new ExistingFleet({
       password,
       trust,
       settings: () => {
-        // A password in the URL would be shown wherever the URL is (editor, exports, logs).
-        const url = checkBrokerUrl(typeof def.url === "string" ? def.url : "", "the Password field of this meross-broker");
+        if (refused) throw refused;
         const ca = url.trim() ? readCa(def.ca) : undefined;
         const username = isBlank(def.username) ? undefined : String(def.username);
         return { url, ca, username, rejectUnauthorized: flag(def.rejectUnauthorized) ?? ca !== undefined };

@@ -7,9 +7,11 @@
  */
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
+import { lookup } from "node:dns/promises";
 import { MerossDevice } from "../../core/session/device";
 import { BrokerTransport } from "../../core/fleet/transports";
 import type { Transport } from "../../core/transport/types";
+import { isLanAddress } from "../../core/net";
 import { MerossError } from "../../core/errors";
 import { describeValue } from "../../core/protocol/rules";
 import { summarizeDevice } from "./device-summary";
@@ -31,7 +33,7 @@ function badHost(raw: string): MerossError {
   return new MerossError(
     "BAD_INPUT",
     `${describeValue(raw)} is not a device address. Enter only the device's IP address or host name, optionally with :port ` +
-      "(for example 192.168.1.50, [fe80::1]:80 or plug.local), without http://, a path or a user name.",
+      "(for example 192.168.1.50, [fd00::1]:80 or plug.local), without http://, a path or a user name.",
   );
 }
 
@@ -67,13 +69,26 @@ function errorBody(err: unknown, secrets: string[]): { error: { code: string; me
 
 /**
  * The key to sign a probe with: the one typed in the dialog, else (blank or untouched field)
- * the stored credential of the meross-config whose id the dialog sends. Never any other key.
+ * the stored credential of the meross-config whose id the dialog sends, and only when the
+ * probe goes to the address that config names. Never any other key.
  */
-function probeKey(RED: NodeAPI, body: Record<string, unknown>): string {
+function probeKey(RED: NodeAPI, body: Record<string, unknown>, host: string, byUuid = false): string {
   if (typeof body.key === "string" && body.key !== "" && body.key !== UNCHANGED_PASSWORD) return body.key;
   if (typeof body.id !== "string" || !body.id) return "";
   const cfg = RED.nodes.getNode(body.id);
   if (!isMerossConfig(cfg)) return "";
+  const own = (byUuid ? [cfg.uuid()] : [cfg.host, cfg.currentAddress()]).map((a) =>
+    String(a ?? "")
+      .trim()
+      .toLowerCase(),
+  );
+  if (!own.includes(host.toLowerCase())) {
+    throw new MerossError(
+      "BAD_INPUT",
+      `The key stored in this device node is only sent to the device it was deployed with (${describeValue(byUuid ? cfg.uuid() : cfg.host)}). ` +
+        "To read another device, type the key again in the Key field.",
+    );
+  }
   const creds = (cfg as { credentials?: { key?: unknown } }).credentials;
   return creds && typeof creds.key === "string" ? creds.key : "";
 }
@@ -89,6 +104,43 @@ function brokerPath(RED: NodeAPI, body: Record<string, unknown>): { transport: B
   if (!isMerossBroker(broker) || !uuid) return undefined;
   if (body.transport === "auto" && !broker.fleet.isListening(uuid)) return undefined;
   return { transport: new BrokerTransport(broker.fleet, () => uuid, broker.name || "meross-broker"), uuid };
+}
+
+/**
+ * The address to dial for `hostPort` (already a plain host[:port]): an IP on a local network
+ * or this machine, a host name resolved once to such an IP (so a name cannot be re-pointed
+ * between the check and the request). Link-local (169.254.x.x, where cloud metadata services
+ * answer) and public addresses are refused: the admin endpoints sign and scan only on a LAN.
+ */
+export async function lanTarget(hostPort: string): Promise<string> {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(hostPort);
+  const host = m?.[1] ?? m?.[2] ?? "";
+  const port = m?.[3] ? `:${m[3]}` : "";
+  let ip = host;
+  if (m?.[2] !== undefined && !IPV4.test(host)) {
+    const found = await lookup(host, { all: true }).catch(() => []);
+    if (found.length === 0 || !found.every((a) => isLanAddress(a.address))) throw notLan(hostPort);
+    ip = (found.find((a) => a.family === 4) ?? found[0]).address;
+  }
+  if (!isLanAddress(ip)) throw notLan(hostPort);
+  return ip.includes(":") ? `[${ip}]${port}` : `${ip}${port}`;
+}
+
+function notLan(hostPort: string): MerossError {
+  return new MerossError(
+    "BAD_INPUT",
+    `${describeValue(hostPort)} is not an address on your local network. Devices are read only at private addresses ` +
+      "(10.x.x.x, 172.16–31.x.x, 192.168.x.x, fd00::/8) or on this machine; link-local 169.254.x.x addresses are refused.",
+  );
+}
+
+/** One sentence whatever answered (or did not) at a probed address, so the probe tells nothing about other services. */
+function noDevice(host: string): MerossError {
+  return new MerossError(
+    "UNREACHABLE",
+    `No Meross device answered at ${host}: nothing answered there, or what answered is not a Meross device. ` +
+      "Check the address (the device's IP, optionally with :port) and that the device is powered and on this network.",
+  );
 }
 
 export function registerConfigAdmin(RED: NodeAPI): void {
@@ -114,30 +166,31 @@ export function registerConfigAdmin(RED: NodeAPI): void {
   // "Read device" in the edit dialog: reads System.All/Ability from a host that may not be deployed yet.
   RED.httpAdmin.post("/meross-config/probe", RED.auth.needsPermission("meross-config.write"), (req: Request, res: Response) => {
     const body: Record<string, unknown> = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>) : {};
-    const key = probeKey(RED, body);
-    const secrets = key ? [key] : [];
-    let d: MerossDevice;
+    let d: MerossDevice | undefined;
     let mqtt: Transport | undefined;
-    try {
+    let host = "";
+    let secrets: string[] = [];
+    (async () => {
       const viaBroker = brokerPath(RED, body);
       mqtt = viaBroker?.transport;
+      host = viaBroker ? viaBroker.uuid : parseDeviceHost(body.host);
+      const key = probeKey(RED, body, host, !!viaBroker);
+      secrets = key ? [key] : [];
       d = mqtt
         ? new MerossDevice({ transport: mqtt, key, timeoutMs: PROBE_TIMEOUT_MS })
-        : new MerossDevice({ address: parseDeviceHost(body.host), key, timeoutMs: PROBE_TIMEOUT_MS, http: { retries: 0 } });
-    } catch (err) {
-      res.status(400).json(errorBody(err, secrets));
-      return;
-    }
-    d.refresh()
+        : new MerossDevice({ address: await lanTarget(host), key, timeoutMs: PROBE_TIMEOUT_MS, http: { retries: 0 } });
+      await d.refresh();
+    })()
       .then(
-        () => res.json({ ...summarizeDevice(d), via: mqtt ? "mqtt" : "http" }),
+        () => res.json({ ...summarizeDevice(d as MerossDevice), via: mqtt ? "mqtt" : "http" }),
         (err: unknown) => {
           const e = toMerossError(err, secrets);
-          res.status(e.code === "BAD_INPUT" ? 400 : 502).json(errorBody(e, secrets));
+          if (e.code === "BAD_INPUT") res.status(400).json(errorBody(e, secrets));
+          else res.status(502).json(errorBody(e.code === "WRONG_KEY" ? e : noDevice(host), secrets));
         },
       )
       .finally(() => {
-        d.close().catch(() => undefined);
+        d?.close().catch(() => undefined);
         mqtt?.close().catch(() => undefined);
       });
   });

@@ -3,6 +3,7 @@ import { generateCertificates, type Certificates } from "../../../src/core/broke
 import { MerossError } from "../../../src/core/errors";
 import { EmbeddedFleet, PushFollowers, ArrivalWatcher, type EmbeddedSettings } from "../../../src/core/fleet";
 import type { DeviceEvent } from "../../../src/core/session/device";
+import { buildMessage } from "../../../src/core/protocol/message";
 import { DEVICE_A, FakeDevice } from "../broker/fake_device";
 import { nextEvent } from "./helpers";
 
@@ -91,6 +92,33 @@ describe("EmbeddedFleet (devices on our own broker)", function () {
     assert.equal(followers.get(DEVICE_A.uuid)?.toggles.get(0), true);
     followers.close();
     assert.equal(f.events.listenerCount("push"), 0, "closing the followers removes their listener");
+  });
+
+  it("hands on no push that is unsigned, signed with another key or stamped in 2020, and reports the first ignored ones", async () => {
+    const f = start();
+    f.useKeys("cfg-a", () => [DEVICE_A.key, "other-users-key"]);
+    await f.connection();
+    const seen: DeviceEvent[] = [];
+    const followers = new PushFollowers(f, (_uuid, ev) => seen.push(ev));
+    const listening = nextEvent(f.events, "device", (p) => p.listening);
+    const dev = await connect(f);
+    await listening;
+    const on = { togglex: [{ channel: 0, onoff: 1 }] };
+    const unsigned = dev.message("PUSH", "Appliance.Control.ToggleX", on);
+    unsigned.header.sign = "";
+    const otherKey = buildMessage({ method: "PUSH", namespace: "Appliance.Control.ToggleX", key: "other-users-key", payload: on });
+    const old = dev.message("PUSH", "Appliance.Control.ToggleX", on, { timestamp: 1_590_000_000 });
+    const refused = nextEvent(f.events, "refused", (r) => /2020/.test(r.reason));
+    for (const m of [unsigned, otherKey, old]) await dev.publish(m);
+    await refused;
+    const fresh = nextEvent(f.events, "push");
+    await dev.publish(dev.message("PUSH", "Appliance.Control.ToggleX", { togglex: [{ channel: 0, onoff: 0 }] }));
+    await fresh;
+    assert.deepEqual(seen, [{ type: "toggle", channel: 0, on: false, source: "push" }], "only the last push was believed");
+    assert.equal(followers.get(DEVICE_A.uuid)?.toggles.get(0), false);
+    const reasons = f.refusals().recent.map((r) => r.reason);
+    assert.equal(reasons.filter((r) => /not signed with that device's key/.test(r)).length, 2);
+    followers.close();
   });
 
   it("an ArrivalWatcher on the fleet sees the login and the Bind", async () => {

@@ -117,6 +117,26 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
     assert.equal(got.envelope.header.namespace, "Appliance.Control.ToggleX");
   });
 
+  it("believes neither a push stamped in 2020 (as a broker keeps retained) nor a replayed one: no state, no presence", async () => {
+    fleet.useKeys("cfg-a", () => [KEY]);
+    link.up();
+    let pushes = 0;
+    fleet.events.on("push", () => pushes++);
+    const on = { togglex: [{ channel: 0, onoff: 1 }] };
+    link.fromDevice(
+      buildMessage({ method: "PUSH", namespace: "Appliance.Control.ToggleX", key: KEY, timestamp: 1_590_000_000, payload: on }),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(fleet.devices(), [], "a stale push says nothing about the device being online");
+    assert.equal(pushes, 0);
+    const fresh = buildMessage({ method: "PUSH", namespace: "Appliance.Control.ToggleX", key: KEY, payload: on });
+    link.fromDevice(fresh);
+    link.fromDevice(fresh);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(pushes, 1, "the replay of a fresh push is dropped");
+    assert.equal(fleet.refusals().count, 2);
+  });
+
   it("reports running (again) with the known devices when the connection comes back, and stopped without the password", async () => {
     fleet.useKeys("cfg-a", () => [KEY]);
     const running = nextEvent(fleet.events, "running");

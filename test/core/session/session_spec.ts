@@ -4,7 +4,8 @@ import { MerossDevice } from "../../../src/core/session/device";
 import { SerialQueue } from "../../../src/core/queue";
 import { NS_ABILITY, NS_ALL, NS_LIGHT, NS_TOGGLEX } from "../../../src/core/capabilities";
 import type { DeviceEvent } from "../../../src/core/capabilities/types";
-import type { Envelope } from "../../../src/core/protocol/message";
+import { buildMessage, type Envelope } from "../../../src/core/protocol/message";
+import { MAX_CHANNELS } from "../../../src/core/protocol/rules";
 import { FakeTransport } from "../helpers/fakes";
 
 const KEY = "session-key";
@@ -66,6 +67,45 @@ describe("device session (no network)", () => {
     assert.equal(d.light, undefined);
     assert.deepEqual(heard, []);
     assert.equal(d.ignoredPushes, 2);
+    await d.close();
+  });
+
+  it("ignores a replayed push and one stamped in 2020: a retained or captured push is never live state", async () => {
+    const { t } = plug();
+    const d = new MerossDevice({ transport: t, key: KEY });
+    const heard: DeviceEvent[] = [];
+    d.events.on("event", (e) => heard.push(e));
+    const on = buildMessage({ method: "PUSH", namespace: NS_TOGGLEX, key: KEY, payload: { togglex: [{ channel: 0, onoff: 1 }] } });
+    const off = buildMessage({ method: "PUSH", namespace: NS_TOGGLEX, key: KEY, payload: { togglex: [{ channel: 0, onoff: 0 }] } });
+    const stale = buildMessage({
+      method: "PUSH",
+      namespace: NS_TOGGLEX,
+      key: KEY,
+      timestamp: 1_590_000_000,
+      payload: { togglex: [{ channel: 0, onoff: 1 }] },
+    });
+    assert.equal(d.handlePush(on), true);
+    assert.equal(d.handlePush(off), true);
+    assert.equal(d.handlePush(on), false, "the same push again is a replay");
+    assert.equal(d.handlePush(stale), false);
+    assert.equal(d.toggles.get(0), false);
+    assert.deepEqual(
+      heard.map((e) => (e.type === "toggle" ? e.on : e.type)),
+      [true, false],
+    );
+    assert.equal(d.ignoredPushes, 2);
+    await d.close();
+  });
+
+  it("turns one push listing 2,500 togglex entries into at most one change per channel, channels beyond the limit ignored", async () => {
+    const { t } = plug();
+    const d = new MerossDevice({ transport: t, key: KEY });
+    let events = 0;
+    d.events.on("event", () => events++);
+    const togglex = Array.from({ length: 2500 }, (_, i) => ({ channel: i % 700, onoff: i % 2 }));
+    t.push(NS_TOGGLEX, { togglex });
+    assert.ok(events <= MAX_CHANNELS && events > 0, `${events} events`);
+    assert.ok(d.toggles.size <= MAX_CHANNELS, `${d.toggles.size} channels kept`);
     await d.close();
   });
 
