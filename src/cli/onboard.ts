@@ -3,6 +3,7 @@
  * replacing the old onboard shell tool (same --from-json convention). All protocol work
  * is the core's onboard(); this file only turns flags into its options and its log into JSON.
  */
+import * as path from "node:path";
 import {
   AP_ADDRESS,
   DEFAULT_MQTT_PORT,
@@ -17,6 +18,7 @@ import { HTTP_TIMEOUT_MS } from "../core/transport/types";
 import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core/fleet/arrival";
 import { MerossBroker } from "../core/broker/broker";
 import { loadOrCreateCertificates } from "../core/broker/certs";
+import { IDENTITY_FILE, IdentityBook } from "../core/broker/identity";
 import { MerossError } from "../core/errors";
 import { brokerUrl } from "./broker";
 import { printStep as printOneStep, reportArrival } from "./arrival";
@@ -283,10 +285,13 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
 async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: CliIo): Promise<number> {
   let broker: MerossBroker | undefined;
   let watcher: ArrivalWatcher | undefined;
+  let book: IdentityBook | undefined;
   try {
     const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
     try {
       const certs = loadOrCreateCertificates(plan.certs, opts.mqttHost, { mosquittoPort: port });
+      // The same book "meross broker --certs" reads: this onboarding is the proof that the key is the device's own.
+      book = new IdentityBook(path.join(certs.files.dir, IDENTITY_FILE));
       // Onboarding without a key is the user's explicit choice: this short-lived broker must see that device arrive.
       const trust = { acceptEmptyKey: opts.key === "" };
       broker = await MerossBroker.start({
@@ -294,6 +299,7 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
         host: plan.listen,
         certs,
         keys: [opts.key],
+        identities: book,
         ...trust,
         ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
       });
@@ -331,6 +337,7 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
     return reportError(io, "onboard", err);
   }
 
+  if (opts.key) book?.learn(result.device.uuid, result.device.mac, opts.key, "onboarding");
   io.stderr.write(
     `meross onboard: waiting up to ${Math.round(plan.waitMs / 1000)} s for the device to join Wi-Fi and log in to the broker\n`,
   );

@@ -44,6 +44,13 @@ class FakeFleet implements Fleet {
     return () => this.keys.delete(owner);
   }
   secrets = (): string[] => [];
+  /** Whether the device's live session was made with the link's key (false: a squatter with another key). */
+  sessionKey = KEY;
+  provenWith = (_uuid: string, key: string): boolean => key === this.sessionKey;
+  readonly proofs: Array<{ uuid: string; mac?: string }> = [];
+  prove(uuid: string, mac: string | undefined): void {
+    this.proofs.push({ uuid, mac });
+  }
   /** The device publishes `payload` as a PUSH of `namespace`. */
   push(uuid: string, namespace: string, payload: Record<string, unknown>): void {
     const env = buildMessage({ method: "PUSH", namespace, payload, key: KEY, from: `/appliance/${uuid}/publish` });
