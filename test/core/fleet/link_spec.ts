@@ -165,6 +165,20 @@ describe("DeviceLink", function () {
     assert.equal((await d.getToggle(0)).on, false, "requests reach the device at its new address");
   });
 
+  it("follows no IP for a session made with another key, and reports the uuid it read as proof", async () => {
+    const s = await sim();
+    const fleet = new FakeFleet();
+    const logs: string[] = [];
+    const l = link({ host: `localhost:${s.port}`, fleet, log: (t) => logs.push(t) });
+    await l.getDevice();
+    assert.deepEqual(fleet.proofs, [{ uuid: s.uuid, mac: s.mac }], "the signed System.All proves the uuid is this key's");
+    // Someone logged in under the uuid with another accepted key: its address is not followed.
+    fleet.sessionKey = "another-accepted-key";
+    fleet.events.emit("device", { uuid: s.uuid, ip: "127.0.0.2", listening: true, since: 2 });
+    assert.equal(l.currentAddress(), `localhost:${s.port}`);
+    assert.deepEqual(logs, []);
+  });
+
   it("follows the fleet's presence as soon as it learns the uuid", async () => {
     const s = await sim();
     const fleet = new FakeFleet();
