@@ -63,7 +63,9 @@ settles if its first broker connection succeeds). The log then ends with a step
 step fails with the likely cause: the broker refused its key, it is still in
 access-point mode (wrong Wi-Fi password, or a 5 GHz network), or it never reached the
 broker (wrong host or port, firewall). Keep a broker running for the device afterwards
-("meross broker" or Mosquitto with "meross certs").
+("meross broker" or Mosquitto with "meross certs"). The onboarding is the proof that the key
+is the device's own: it is kept in DIR/device-identities.json, so "meross broker --certs DIR"
+lets no other key use the device's uuid.
 
 Broker:
   --host H            MQTT broker host the device will connect to (required): this machine's
