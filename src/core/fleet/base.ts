@@ -93,7 +93,16 @@ export abstract class FleetBase implements Fleet {
   }
 
   useKeys(owner: string, keys: () => readonly string[], uuid?: () => string): Unsubscribe {
-    return this.keys.use(owner, keys, uuid);
+    const off = this.keys.use(owner, keys, uuid);
+    let named: string;
+    try {
+      named = uuid?.() ?? "";
+    } catch {
+      named = "";
+    }
+    // A node now names this uuid's key: a live unproven session made with another key goes.
+    if (named) this.proofChanged(named);
+    return off;
   }
 
   abstract provenWith(uuid: string, key: string): boolean;

@@ -162,6 +162,7 @@ describe("hostile clients on the LAN", function () {
       await startFleet();
       // The device was onboarded again with a new key; its meross-config now names uuid and key.
       await victim.close();
+      await until(() => fleet.device(VICTIM.uuid) === undefined, "the device to go offline");
       fleet.useKeys(
         "cfg-victim",
         () => ["the-new-key"],
@@ -403,12 +404,15 @@ describe("hostile clients on the LAN", function () {
     it("a login proven for the uuid takes it over from an unproven squatter, which is disconnected", async () => {
       const squatter = await squat();
       const kicked = new Promise<void>((resolve) => squatter.client.once("close", () => resolve()));
-      // The user deploys a meross-config naming the uuid and its key.
+      // A meross-config with the device's key comes to know its uuid (read elsewhere, before the device logs in).
+      let named = "";
       fleet.useKeys(
         "cfg-genuine",
         () => [GENUINE.key],
-        () => GENUINE.uuid,
+        () => named,
       );
+      named = GENUINE.uuid;
+      assert.equal(squatter.client.connected, true, "the squatter is still on when the device logs in");
       const genuine = await login(port, GENUINE);
       await kicked;
       await until(() => fleet.isListening(GENUINE.uuid), "the genuine device to listen");
@@ -425,6 +429,20 @@ describe("hostile clients on the LAN", function () {
       await genuine.next((e) => e.header.messageId === req.header.messageId);
       const stored = new IdentityBook(file).get(GENUINE.uuid);
       assert.equal(stored?.source, "config");
+    });
+
+    it("a node that comes to name the uuid and its key puts an unproven squatter with another key out at once", async () => {
+      const squatter = await squat();
+      const kicked = new Promise<void>((resolve) => squatter.client.once("close", () => resolve()));
+      fleet.useKeys(
+        "cfg-genuine",
+        () => [GENUINE.key],
+        () => GENUINE.uuid,
+      );
+      await kicked;
+      await until(() => fleet.device(GENUINE.uuid) === undefined, "the squatter's presence to go");
+      assert.deepEqual(gone, [GENUINE.uuid]);
+      assert.ok(refused.some((r) => /unproven session from 127\.0\.0\.2 was closed: proof for that uuid names another key/.test(r.reason)));
     });
 
     it("a second session closing never makes the first one gone: refused or replaced, presence follows the live session", async () => {
