@@ -258,14 +258,10 @@ export class MerossBroker {
     throw new LoginRefusal(5, { clientId: client.id, username: mac, ip, reason });
   }
 
-  /** Closes the live session of `uuid` (never reported as gone: a newer session took its place, or it is refused now). */
+  /** Closes a session that a newer one replaced or that proof now refuses; `reason` is reported. */
   private evict(entry: { client: Client; auth: DeviceAuth }, reason: string | undefined): void {
     if (reason) this.deny(entry.client, entry.auth, reason);
-    try {
-      entry.client.close();
-    } catch {
-      // Already closing.
-    }
+    if (!entry.client.closed) entry.client.close();
   }
 
   /**
@@ -286,8 +282,7 @@ export class MerossBroker {
         entry,
         `device ${uuid}'s unproven session from ${ip || "an unknown address"} was closed: proof for that uuid names another key`,
       );
-      this.events.emit("device-disconnected", { uuid });
-      return;
+      return this.events.emit("device-disconnected", { uuid });
     }
     if (named.length > 0 || book?.proven(uuid)) {
       entry.auth.device.proven = true;
