@@ -9,6 +9,7 @@ import { IDENTITY_FILE, IdentityBook } from "../core/broker/identity";
 import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core/broker/broker";
 import { BIND_GRACE_MS } from "../core/fleet/arrival";
+import { ReportLimiter } from "../core/rate-limit";
 import { EXIT_OK, UsageError, intOption, list, parse, readSecretFile, reportError, str, type CliIo } from "./io";
 
 export const BROKER_HELP = `Usage: meross broker --certs DIR [options]
@@ -18,10 +19,14 @@ Runs an MQTT broker over TLS that Meross devices can log in to, until interrupte
 keys (user name = MAC, password = <userId>_md5(MAC + key)), answers the Bind and clock
 requests devices send after connecting, and sets their time zone.
 
-A login must come from the MAC its uuid ends with. Each uuid is bound to its MAC and key
-by its first signed Bind (kept in device-identities.json in the certificate directory,
-as fingerprints); another key under that uuid is refused, and a connected device is not
-pushed off by a login from another address. Devices may publish only on their own topic
+A login must come from the MAC its uuid ends with. A uuid is proven to belong to a key
+only by an onboarding that set it ("meross onboard --broker --certs DIR", same DIR), kept in
+device-identities.json in the certificate directory as fingerprints; then no other key opens
+it, and a proven login takes over from an unproven session. Any other login is unproven: its
+first signed Bind keeps other keys out until proof comes, but any key given here could have
+made it, so each such login gets an "unproven" line. A connected device is not pushed off by
+a login from another address unless that login is proven. At most 10 refused lines a minute
+are printed, then how many more were refused. Devices may publish only on their own topic
 and on the reply topics of requests sent to them, and subscribe only to their own request
 topic. Before login a client may send at most 4 KiB and has 10 s; one address may hold at
 most 8 connections that have not logged in.
@@ -29,7 +34,9 @@ most 8 connections that have not logged in.
 It prints one ready line, then one line per event:
   broker listening on mqtts://<address>:<port>
   connected <uuid> <mac> <ip> <model>        (model "unknown" when the device sent no Bind)
+  unproven <uuid> <ip>: <why>                (after "connected", when no proof names its key)
   refused <user name> <ip>: <reason>
+  refused <n> more clients without a line     (past 10 refused lines a minute)
   disconnected <uuid>
 Other messages (where the certificates are) go to stderr. Keys are never printed.
 
@@ -70,6 +77,10 @@ export function brokerUrl(broker: MerossBroker, certHost: string): string {
   return `mqtts://${h.includes(":") ? `[${h}]` : h}:${broker.port}`;
 }
 
+const UNPROVEN_WHY =
+  "logged in with a key this broker accepts, but nothing proves it is this device's own key (any device holding it could use this uuid); " +
+  'onboard it with "meross onboard --broker --certs" and this directory to prove it';
+
 /** The non-empty lines of a secret file flag, or none when the flag is absent. */
 function linesOf(values: Record<string, unknown>, flag: string): string[] {
   const file = values[flag];
@@ -92,9 +103,12 @@ function parseUser(spec: string): BrokerUser {
  * Prints the broker's events as lines. A device's model arrives in its Bind just after the
  * login, so the "connected" line waits for it briefly instead of printing twice.
  */
-export function printBrokerEvents(broker: MerossBroker, write: (line: string) => void): () => void {
+export function printBrokerEvents(broker: MerossBroker, write: (line: string) => void, limiter = new ReportLimiter()): () => void {
   const pending = new Map<string, { device: BrokerDevice; timer: NodeJS.Timeout }>();
-  const print = (d: BrokerDevice): void => write(`connected ${d.uuid} ${d.mac} ${d.ip || "unknown"} ${d.model ?? "unknown"}`);
+  const print = (d: BrokerDevice): void => {
+    write(`connected ${d.uuid} ${d.mac} ${d.ip || "unknown"} ${d.model ?? "unknown"}`);
+    if (!d.proven) write(`unproven ${d.uuid} ${d.ip || "unknown"}: ${UNPROVEN_WHY}`);
+  };
   const flush = (uuid: string, bound?: BrokerDevice): void => {
     const p = pending.get(uuid);
     if (!p) return;
@@ -111,7 +125,14 @@ export function printBrokerEvents(broker: MerossBroker, write: (line: string) =>
     flush(uuid);
     write(`disconnected ${uuid}`);
   };
-  const onRefused = (r: RefusedEvent): void => write(`refused ${r.username || "(none)"} ${r.ip || "unknown"}: ${r.reason}`);
+  const held = (n: number): void => {
+    if (n > 0) write(`refused ${n} more clients without a line`);
+  };
+  const onRefused = (r: RefusedEvent): void => {
+    const turn = limiter.take();
+    held(turn.held);
+    if (turn.report) write(`refused ${r.username || "(none)"} ${r.ip || "unknown"}: ${r.reason}`);
+  };
   const offs = [
     broker.events.on("device-connected", onConnected),
     broker.events.on("device-bound", onBound),
@@ -121,6 +142,7 @@ export function printBrokerEvents(broker: MerossBroker, write: (line: string) =>
   return () => {
     for (const uuid of [...pending.keys()]) flush(uuid);
     for (const off of offs) off();
+    held(limiter.drain());
   };
 }
 
@@ -135,6 +157,7 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
 export async function brokerCommand(argv: string[], io: CliIo): Promise<number> {
   let broker: MerossBroker | undefined;
   let unhook: (() => void) | undefined;
+  let book: IdentityBook | undefined;
   try {
     const { values, positionals } = parse(argv, {
       certs: { type: "string" },
@@ -174,6 +197,7 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
     if (io.signal?.aborted) return EXIT_OK;
 
     const certs = loadOrCreateCertificates(dir, certHost, { mosquittoPort: port || MQTT_TLS_PORT });
+    book = new IdentityBook(path.join(certs.files.dir, IDENTITY_FILE));
     broker = await MerossBroker.start({
       port,
       host,
@@ -182,9 +206,17 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
       users,
       allowAnonymous: values["allow-anonymous"] === true,
       acceptEmptyKey,
-      identities: new IdentityBook(path.join(certs.files.dir, IDENTITY_FILE)),
+      identities: book,
       ...(timeZone !== undefined ? { timeZone } : {}),
     });
+    const unproven = book.unproven();
+    if (unproven.length > 0) {
+      const shown = unproven.slice(-20).join(", ");
+      io.stderr.write(
+        `meross broker: ${unproven.length} uuid${unproven.length === 1 ? " is" : "s are"} bound only by an unproven Bind: ${shown}` +
+          `${unproven.length > 20 ? " (latest 20)" : ""}; onboarding a device with --certs and this directory proves it\n`,
+      );
+    }
     io.stderr.write(
       `meross broker: ${certs.created ? "created" : "using"} certificates for ${certHost} in ${certs.files.dir}; ` +
         `clients that check the broker need ${certs.files.caCert}\n`,
@@ -203,5 +235,6 @@ export async function brokerCommand(argv: string[], io: CliIo): Promise<number> 
   } finally {
     unhook?.();
     await broker?.stop();
+    book?.flush();
   }
 }

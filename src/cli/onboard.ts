@@ -3,6 +3,7 @@
  * replacing the old onboard shell tool (same --from-json convention). All protocol work
  * is the core's onboard(); this file only turns flags into its options and its log into JSON.
  */
+import * as path from "node:path";
 import {
   AP_ADDRESS,
   DEFAULT_MQTT_PORT,
@@ -17,6 +18,7 @@ import { HTTP_TIMEOUT_MS } from "../core/transport/types";
 import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core/fleet/arrival";
 import { MerossBroker } from "../core/broker/broker";
 import { loadOrCreateCertificates } from "../core/broker/certs";
+import { IDENTITY_FILE, IdentityBook } from "../core/broker/identity";
 import { MerossError } from "../core/errors";
 import { brokerUrl } from "./broker";
 import { printStep as printOneStep, reportArrival } from "./arrival";
@@ -61,7 +63,9 @@ settles if its first broker connection succeeds). The log then ends with a step
 step fails with the likely cause: the broker refused its key, it is still in
 access-point mode (wrong Wi-Fi password, or a 5 GHz network), or it never reached the
 broker (wrong host or port, firewall). Keep a broker running for the device afterwards
-("meross broker" or Mosquitto with "meross certs").
+("meross broker" or Mosquitto with "meross certs"). The onboarding is the proof that the key
+is the device's own: it is kept in DIR/device-identities.json, so "meross broker --certs DIR"
+lets no other key use the device's uuid.
 
 A device that could not join Wi-Fi comes back in access-point mode holding the key it
 was given: run the same command again (same --key) with the right password. A device in
@@ -288,10 +292,13 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
 async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: CliIo): Promise<number> {
   let broker: MerossBroker | undefined;
   let watcher: ArrivalWatcher | undefined;
+  let book: IdentityBook | undefined;
   try {
     const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
     try {
       const certs = loadOrCreateCertificates(plan.certs, opts.mqttHost, { mosquittoPort: port });
+      // The same book "meross broker --certs" reads: this onboarding is the proof that the key is the device's own.
+      book = new IdentityBook(path.join(certs.files.dir, IDENTITY_FILE));
       // Onboarding without a key is the user's explicit choice: this short-lived broker must see that device arrive.
       const trust = { acceptEmptyKey: opts.key === "" };
       broker = await MerossBroker.start({
@@ -299,6 +306,7 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
         host: plan.listen,
         certs,
         keys: [opts.key],
+        identities: book,
         ...trust,
         ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
       });
@@ -336,6 +344,7 @@ async function onboardWithBroker(opts: OnboardOptions, plan: BrokerPlan, io: Cli
     return reportError(io, "onboard", err);
   }
 
+  if (opts.key) book?.learn(result.device.uuid, result.device.mac, opts.key, "onboarding");
   io.stderr.write(
     `meross onboard: waiting up to ${Math.round(plan.waitMs / 1000)} s for the device to join Wi-Fi and log in to the broker\n`,
   );

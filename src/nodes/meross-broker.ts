@@ -47,6 +47,8 @@ export = function (RED: NodeAPI): void {
       endpoint: () => fleet.endpoint(),
       useKeys: (owner: string, keys: () => readonly string[], uuid?: () => string) => fleet.useKeys(owner, keys, uuid),
       secrets: () => fleet.secrets(),
+      provenWith: (uuid: string, key: string) => fleet.provenWith(uuid, key),
+      prove: (uuid: string, mac: string | undefined, key: string) => fleet.prove(uuid, mac, key),
     });
 
     const showCount = (): void => {
@@ -121,9 +123,15 @@ export = function (RED: NodeAPI): void {
       return;
     }
     res.json(
-      b
-        .devices()
-        .map((d) => ({ uuid: d.uuid, model: d.model ?? "", ip: d.ip ?? "", mac: d.mac ?? "", listening: d.listening, since: d.since })),
+      b.devices().map((d) => ({
+        uuid: d.uuid,
+        model: d.model ?? "",
+        ip: d.ip ?? "",
+        mac: d.mac ?? "",
+        listening: d.listening,
+        since: d.since,
+        proven: d.proven === true,
+      })),
     );
   });
   // What the broker turned away (refused logins, ignored messages): the count and the latest reasons.

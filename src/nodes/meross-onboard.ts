@@ -117,6 +117,7 @@ export = function (RED: NodeAPI): void {
             return reply(out);
           }
           onboarded = out.device.uuid;
+          if (key) broker?.prove(out.device.uuid, out.device.mac, key); // this onboarding set its key: proof kept in the identity book
           const arrival = await confirmArrival(watcher, out, waitMs, rebinding ? undefined : address, secrets);
           if ("payload" in arrival) {
             node.status({ fill: "green", shape: "dot", text: `arrived at ${arrival.payload.device.ip || "broker"}` });

@@ -13,6 +13,7 @@ import { generateCertificates, type Certificates } from "../../src/core/broker/c
 import { addMosquittoDevice } from "../../src/core/broker/mosquitto";
 import mqtt from "mqtt";
 import { MerossBroker } from "../../src/core/broker/broker";
+import { IdentityBook } from "../../src/core/broker/identity";
 import { SimulatedDevice, type MqttStateEvent, type SimulatorOptions } from "../../src/simulator/device";
 import { DEVICE_A, DEVICE_B, FakeDevice } from "../core/broker/fake_device";
 import { freePort, memIo, type MemIo } from "./helpers";
@@ -384,6 +385,35 @@ describe("meross broker", function () {
     await lineMatching(b.m.out, new RegExp(`^refused ${DEVICE_A.mac} 127\\.0\\.0\\.1: device ${DEVICE_A.uuid} is bound to another key`));
     assert.equal(await b.stop(), 0);
     assert.doesNotMatch(b.m.out() + b.m.err(), /someone-elses-key|key-of-device-a/);
+  });
+
+  it("--key K1 --key K2: a K2 holder cannot take a device proven by its onboarding; unproven devices are named", async () => {
+    const dir = await tmpDir();
+    dirs.push(dir);
+    // "meross onboard --broker --certs DIR" recorded this device's key; a squatter's Bind left another uuid unproven.
+    const book = new IdentityBook(path.join(dir, "device-identities.json"));
+    book.learn(DEVICE_A.uuid, DEVICE_A.mac, DEVICE_A.key, "onboarding");
+    book.learn("1912174206936125185848e1e9cc0007", "48:e1:e9:cc:00:07", "k2-of-a-neighbour", "bind");
+    book.flush();
+    const b = await startCli(["--certs", dir, "--key", DEVICE_A.key, "--key", "k2-of-a-neighbour"]);
+    assert.match(b.m.err(), /1 uuid is bound only by an unproven Bind: 1912174206936125185848e1e9cc0007/);
+    await assert.rejects(
+      FakeDevice.connect({ port: b.port, ...DEVICE_A, key: "k2-of-a-neighbour", clientId: `fmware:${DEVICE_A.uuid}_squatter0000000` }),
+    );
+    await lineMatching(
+      b.m.out,
+      new RegExp(`^refused ${DEVICE_A.mac} 127\\.0\\.0\\.1: device ${DEVICE_A.uuid} is bound to another key \\(since .*its onboarding\\)`),
+    );
+    const dev = await FakeDevice.connect({ port: b.port, ...DEVICE_A });
+    devices.push(dev);
+    await dev.publish(dev.message("SET", "Appliance.Control.Bind", BIND));
+    await lineMatching(b.m.out, new RegExp(`^connected ${DEVICE_A.uuid} .* mss310$`));
+    const other = { uuid: "1912174206936125185848e1e9dd0008", mac: "48:e1:e9:dd:00:08", key: "k2-of-a-neighbour" };
+    devices.push(await FakeDevice.connect({ port: b.port, ...other }));
+    await lineMatching(b.m.out, new RegExp(`^unproven ${other.uuid} 127\\.0\\.0\\.1: logged in with a key this broker accepts`));
+    assert.equal(await b.stop(), 0);
+    assert.doesNotMatch(b.m.out(), new RegExp(`^unproven ${DEVICE_A.uuid}`, "m"), "the onboarded device is proven");
+    assert.doesNotMatch(b.m.out() + b.m.err(), /k2-of-a-neighbour|key-of-device-a/);
   });
 
   it("reuses the certificates in --certs across restarts", async () => {

@@ -10,7 +10,8 @@ import toggleModule = require("../../src/nodes/meross-toggle");
 import { MerossDevice, NS } from "../../src/core/session/device";
 import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, nextMessage, configNode, onTab, useRuntime, waitFor, type FlowNode } from "./helpers";
-import { brokerNode, brokerPort, waitListening } from "./broker-helpers";
+import { brokerNode, brokerPort, getBroker, pointAt, waitListening } from "./broker-helpers";
+import { FakeDevice } from "../core/broker/fake_device";
 
 interface ConfigView {
   device: MerossDevice | undefined;
@@ -84,5 +85,57 @@ describe("device sessions that nodes can trust", function () {
     const msg = await got;
     assert.equal(msg.payload, true);
     assert.equal(sim.state.channels[0].on, true, "the device was switched over MQTT");
+  });
+
+  it("a config with address and key but no uuid: a squatter under the device's uuid with another accepted key is not learnt, followed or sent commands", async () => {
+    const sim = await startDevice({ model: "mss310" });
+    sims.push(sim);
+    const flow = onTab(
+      [
+        brokerNode(),
+        configNode("c1", sim.address, { broker: "b1", transport: "auto" }),
+        // A neighbour's device: its key is one the broker accepts.
+        configNode("c2", "127.0.0.1:9", { broker: "b1", transport: "http" }),
+      ],
+      [
+        { id: "t1", type: "meross-toggle", device: "c1", channel: "0", name: "", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+    );
+    // The device answers its first read slowly: the squatter logs in and binds before the config knows the uuid.
+    sim.setFault({ kind: "delay", ms: 2000 }, { count: 1 });
+    await helper.load([brokerModule, configModule, toggleModule], flow, { c1: { key: KEY }, c2: { key: "neighbour-key" } });
+    const port = await brokerPort();
+    const squatter = await FakeDevice.connect({
+      port,
+      uuid: sim.uuid,
+      mac: sim.mac,
+      key: "neighbour-key",
+      clientId: `fmware:${sim.uuid}_squatter00000000`,
+      localAddress: "127.0.0.2",
+    });
+    const kicked = new Promise<void>((resolve) => squatter.client.once("close", () => resolve()));
+    await squatter.publish(
+      squatter.message("SET", "Appliance.Control.Bind", { bind: { hardware: { type: "mss310", macAddress: sim.mac } } }),
+    );
+    await waitFor(() => getBroker().device(sim.uuid)?.model === "mss310", 5000, "the squatter's Bind");
+    const cfg = helper.getNode("c1") as unknown as { uuid(): string; currentAddress(): string };
+    assert.equal(getBroker().device(sim.uuid)?.proven, false);
+    // The config reads the device over HTTP: its signed reply proves the uuid, and the squatter is put out.
+    await kicked;
+    assert.equal(cfg.uuid(), sim.uuid);
+    assert.equal(cfg.currentAddress(), sim.address, "the squatter's address was never followed");
+    await pointAt(sim, port);
+    await waitListening(sim);
+    assert.equal(getBroker().device(sim.uuid)?.proven, true);
+    const got = nextMessage(helper.getNode("out"));
+    helper.getNode("t1").receive({ payload: "on" });
+    assert.equal((await got).payload, true);
+    assert.equal(sim.state.channels[0].on, true, "the genuine device was switched");
+    assert.equal(
+      squatter.received.some((e) => e.header.namespace === "Appliance.Control.ToggleX"),
+      false,
+      "no command signed with the device's key reached the squatter",
+    );
   });
 });

@@ -62,6 +62,11 @@ export interface BrokerDevice {
   firmware?: string;
   /** Epoch milliseconds of the MQTT login. */
   connectedAt: number;
+  /**
+   * The login was made with a key proven to be this device's own (named for its uuid, or its
+   * identity book entry is proven); false: some accepted key, which another device may hold.
+   */
+  proven: boolean;
 }
 
 export interface RefusedEvent {
@@ -201,15 +206,22 @@ export async function checkLogin(
         'or turn on "accept devices with no key" on the broker',
     );
   }
+  const book = opts.identities;
+  let proven: boolean;
   if (named.length > 0) {
+    // A node names this uuid and its key (or the device proved it over HTTP): only that key opens it.
     if (!named.includes(key))
       return refuse(RC_NOT_AUTHORIZED, `device ${uuid} has another key in its meross-config: this login is not from that device`);
-    opts.identities?.learn(uuid, mac, key, "config");
+    book?.learn(uuid, mac, key, "config");
+    proven = true;
   } else {
-    const conflict = opts.identities?.conflict(uuid, mac, key);
+    // A proven entry admits only its own MAC and key; an unproven one (first Bind) keeps other keys out until proof comes.
+    const conflict = book?.conflict(uuid, mac, key);
     if (conflict) return refuse(RC_NOT_AUTHORIZED, conflict);
+    proven = !!book?.proven(uuid);
+    book?.touch(uuid);
   }
-  return { key, device: { uuid, mac, ip, clientId, userId, connectedAt: Date.now() } };
+  return { key, device: { uuid, mac, ip, clientId, userId, connectedAt: Date.now(), proven } };
 }
 
 async function keysFor(k: BrokerOptions["keys"], uuid: string, mac: string): Promise<string[]> {

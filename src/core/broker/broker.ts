@@ -216,7 +216,21 @@ export class MerossBroker {
     a.on("clientReady", (client) => {
       const auth = this.auth.get(client);
       if (!auth) return;
-      this.connected.set(auth.device.uuid, { client, auth });
+      const uuid = auth.device.uuid;
+      const before = this.connected.get(uuid);
+      // Keyed on the live client: the replaced session's close (below) does not make the device gone.
+      this.connected.set(uuid, { client, auth });
+      if (before && before.client !== client) {
+        const squatter = !before.auth.device.proven && auth.device.proven && before.auth.key !== auth.key;
+        if (squatter) this.topics.forget(uuid);
+        this.evict(
+          before,
+          squatter
+            ? `device ${uuid}'s unproven session from ${before.auth.device.ip || "an unknown address"} was closed: ` +
+                `a login proven to be that device (its own key) took over`
+            : undefined,
+        );
+      }
       this.events.emit("device-connected", { ...auth.device });
     });
     a.on("subscribe", (subs, client) => {
@@ -236,18 +250,56 @@ export class MerossBroker {
   }
 
   /**
-   * A live device session is never displaced by a login from another MAC or address: reusing
-   * a device's client id would otherwise kick it off (aedes closes the older client).
+   * One live session per uuid. A second login with the same MAC and key replaces the older
+   * session (a device reconnecting while its old connection is still half-open), but an
+   * unproven one only from the same address; a proven login takes over from an unproven one;
+   * anything else is refused while the live session lasts, so a reused client id cannot kick
+   * the device off (aedes would close the older client).
    */
   private checkNotTaken(client: Client, auth: DeviceAuth): void {
     const { uuid, mac, ip } = auth.device;
     const live = this.connected.get(uuid);
-    const other = live && live.client !== client && !live.client.closed ? live.auth.device : undefined;
-    if (other && (other.mac !== mac || other.ip !== ip)) {
-      const reason =
-        `device ${uuid} is already connected from ${other.ip || "another address"}; ` +
-        `a second login from ${ip || "an unknown address"} is refused while that connection lasts`;
-      throw new LoginRefusal(5, { clientId: client.id, username: mac, ip, reason });
+    const other = live && live.client !== client && !live.client.closed ? live.auth : undefined;
+    if (!other) return;
+    const same = other.device.mac === mac && other.key === auth.key;
+    if (auth.device.proven && (same || !other.device.proven)) return;
+    if (same && other.device.ip === ip) return;
+    const reason =
+      `device ${uuid} is already connected from ${other.device.ip || "another address"}; ` +
+      `a second login from ${ip || "an unknown address"} is refused while that connection lasts`;
+    throw new LoginRefusal(5, { clientId: client.id, username: mac, ip, reason });
+  }
+
+  /** Closes a session that a newer one replaced or that proof now refuses; `reason` is reported. */
+  private evict(entry: { client: Client; auth: DeviceAuth }, reason: string | undefined): void {
+    if (reason) this.deny(entry.client, entry.auth, reason);
+    if (!entry.client.closed) entry.client.close();
+  }
+
+  /**
+   * Proof for `uuid` changed (a node named its key, the device answered over HTTP): an unproven
+   * session made with another key is closed, one made with the proven key becomes proven.
+   */
+  recheck(uuid: string): void {
+    const entry = this.connected.get(uuid);
+    if (!entry || entry.auth.device.proven) return;
+    const { mac, ip } = entry.auth.device;
+    const named = this.opts.namedKeys?.(uuid) ?? [];
+    const book = this.opts.identities;
+    const ok = named.length > 0 ? named.includes(entry.auth.key) : !book?.proven(uuid) || book.matches(uuid, mac, entry.auth.key);
+    if (!ok) {
+      this.connected.delete(uuid);
+      this.topics.forget(uuid);
+      this.evict(
+        entry,
+        `device ${uuid}'s unproven session from ${ip || "an unknown address"} was closed: proof for that uuid names another key`,
+      );
+      return this.events.emit("device-disconnected", { uuid });
+    }
+    if (named.length > 0 || book?.proven(uuid)) {
+      entry.auth.device.proven = true;
+      this.events.emit("device-connected", { ...entry.auth.device });
+      if (entry.listening) this.events.emit("device-listening", { ...entry.auth.device });
     }
   }
 
@@ -286,7 +338,7 @@ export class MerossBroker {
       result = { handled: false };
     }
     if (result.bind) {
-      // The Bind is signed with the login key: it ties the uuid to this MAC and key from now on.
+      // Signed with the login key: recorded as unproven (first come among unproven logins), never over proof for the uuid.
       if (!result.bind.mac || macMatchesUuid(result.bind.mac, uuid)) this.opts.identities?.learn(uuid, auth.device.mac, auth.key, "bind");
       if (result.bind.model) auth.device.model = result.bind.model;
       if (result.bind.firmware) auth.device.firmware = result.bind.firmware;

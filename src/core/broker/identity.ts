@@ -1,18 +1,26 @@
 /**
  * Which MAC and key each device uuid belongs to. A Meross login proves only that the client
  * knows some key (docs/protocol.md §5.2) and the uuid is whatever the client id says, so a
- * client holding any key could otherwise log in under another device's uuid. Once a uuid is
- * bound (from the device's signed Bind, an onboarding, or a meross-config naming the uuid and
- * its key), only its own MAC and key open its name.
+ * client holding any accepted key could otherwise log in under another device's uuid.
  *
- * The book keeps a salted fingerprint of the key, never the key, in a JSON file written 0600.
+ * An entry is **proven** when it comes from proof that belongs to that device: an onboarding
+ * that set its key, a node that names its uuid and key (meross-config, meross-onboard), or a
+ * reply the device signed with that key naming that uuid (System.All over HTTP). Once proven,
+ * only its own MAC and key open its name. An entry learnt from a Bind signed with some accepted
+ * key is **unproven**: it keeps a second, different key out only while nothing better is known
+ * (first come, first served among unproven logins), and proof for the uuid replaces it.
+ *
+ * The book is bounded: past IDENTITY_LIMIT the least recently used unproven entry goes first,
+ * so a flood of invented uuids can neither evict a proven device nor keep a new proof out.
+ * It keeps a salted fingerprint of the key, never the key, in a JSON file written 0600.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { isObject, isUuid, normalizeMac } from "../protocol/rules";
 
-export type IdentitySource = "bind" | "onboarding" | "config";
+/** How an entry was learnt; "bind" (a Bind or login with some accepted key) is the only unproven one. */
+export type IdentitySource = "bind" | "onboarding" | "config" | "device";
 
 export interface IdentityRecord {
   mac: string;
@@ -21,26 +29,40 @@ export interface IdentityRecord {
   source: IdentitySource;
   /** Epoch ms when it was learnt. */
   at: number;
+  /** Epoch ms of its last use (a login under it): the least recently used unproven entry goes first. */
+  seen: number;
 }
 
 /** The file name inside the broker's directory. */
 export const IDENTITY_FILE = "device-identities.json";
-/** More uuids than any home has; past it a new uuid is still served but not remembered. */
+/** More uuids than any home has; past it the least recently used unproven entry is dropped. */
 export const IDENTITY_LIMIT = 2048;
+/** Unproven entries are written at most once in this time (a flood must not rewrite the file per login). */
+const UNPROVEN_SAVE_DELAY_MS = 1_000;
 
 /** Salted with the uuid so one fingerprint says nothing about another device's key. */
 export function keyId(uuid: string, key: string): string {
   return createHash("sha256").update(`meross-local identity\0${uuid}\0${key}`).digest("hex").slice(0, 32);
 }
 
+export function isProven(source: IdentitySource): boolean {
+  return source !== "bind";
+}
+
 const SOURCE_TEXT: Record<IdentitySource, string> = {
   bind: "its signed Bind",
   onboarding: "its onboarding",
   config: "the node that names its uuid and key (meross-config, meross-onboard)",
+  device: "a reply the device signed with its key",
 };
 
+const SOURCES = new Set<string>(["bind", "onboarding", "config", "device"]);
+
 export class IdentityBook {
+  /** In least-recently-used order (a Map keeps insertion order; a use re-inserts). */
   private readonly records = new Map<string, IdentityRecord>();
+  private saveTimer: NodeJS.Timeout | undefined;
+  private lastSave = 0;
 
   /** `file`: where bindings persist across restarts (undefined: this run only). A damaged file is started afresh. */
   constructor(readonly file?: string) {
@@ -56,6 +78,24 @@ export class IdentityBook {
     return r ? { ...r } : undefined;
   }
 
+  /** True when the uuid's entry comes from proof that belongs to the device. */
+  proven(uuid: string): boolean {
+    const r = this.records.get(uuid);
+    return !!r && isProven(r.source);
+  }
+
+  /** The uuids whose entry is unproven, oldest use first. */
+  unproven(): string[] {
+    return [...this.records].filter(([, r]) => !isProven(r.source)).map(([uuid]) => uuid);
+  }
+
+  /** True when `mac` and `key` are exactly what the uuid is bound to. */
+  matches(uuid: string, mac: string, key: string): boolean {
+    const r = this.records.get(uuid);
+    const m = normalizeMac(mac) ?? mac.toLowerCase();
+    return !!r && r.mac === m && r.keyId === keyId(uuid, key);
+  }
+
   /**
    * Why a client proving `mac` and `key` may not use `uuid`, or undefined when it may (the
    * uuid is unbound, or bound to this very MAC and key).
@@ -68,29 +108,69 @@ export class IdentityBook {
     if (r.mac !== m) return `device ${uuid} belongs to MAC ${r.mac} (${since}), not to ${m}`;
     if (r.keyId !== keyId(uuid, key)) {
       const fix = this.file ? `, or delete its entry from ${this.file}` : "";
+      const unproven = isProven(r.source)
+        ? ""
+        : " (unproven: a Bind only shows the client held an accepted key; the uuid and key named in a meross-config, or an onboarding, replace it)";
       return (
-        `device ${uuid} is bound to another key (${since}): another client is using its name. ` +
+        `device ${uuid} is bound to another key (${since})${unproven}: another client is using its name. ` +
         `If you gave the device a new key, enter its uuid and new key in its meross-config${fix}`
       );
     }
     return undefined;
   }
 
-  /** Binds `uuid` to `mac` and `key`; a meross-config's word replaces a learnt one. Returns false when not stored. */
+  /** A login used this entry: it is the most recently used now (kept in memory; written with the next change). */
+  touch(uuid: string, now = Date.now()): void {
+    const r = this.records.get(uuid);
+    if (!r) return;
+    this.records.delete(uuid);
+    this.records.set(uuid, { ...r, seen: now });
+  }
+
+  /**
+   * Binds `uuid` to `mac` and `key`. Proof replaces anything; an unproven Bind never replaces a
+   * proven entry. Returns false when not stored (invalid, or the book is full of proven entries).
+   */
   learn(uuid: string, mac: string, key: string, source: IdentitySource, now = Date.now()): boolean {
     const m = normalizeMac(mac);
-    if (!isUuid(uuid) || !m || typeof key !== "string") return false;
+    if (!isUuid(uuid) || !m || typeof key !== "string" || !SOURCES.has(source)) return false;
     const before = this.records.get(uuid);
     const id = keyId(uuid, key);
-    if (before && before.mac === m && before.keyId === id) return true;
-    if (!before && this.records.size >= IDENTITY_LIMIT) return false;
-    this.records.set(uuid, { mac: m, keyId: id, source, at: now });
-    this.save();
+    const proven = isProven(source);
+    if (before && before.mac === m && before.keyId === id && (isProven(before.source) || !proven)) {
+      this.touch(uuid, now);
+      return true;
+    }
+    if (before && isProven(before.source) && !proven) return false;
+    if (!before && this.records.size >= IDENTITY_LIMIT && !this.makeRoom(proven)) return false;
+    this.records.delete(uuid);
+    this.records.set(uuid, { mac: m, keyId: id, source, at: now, seen: now });
+    if (proven) this.save();
+    else this.saveSoon();
     return true;
   }
 
   forget(uuid: string): void {
     if (this.records.delete(uuid)) this.save();
+  }
+
+  /** Writes pending changes now (a batched unproven entry). */
+  flush(): void {
+    if (this.saveTimer) this.save();
+  }
+
+  /** Drops the least recently used unproven entry; for a proven newcomer, else the least recently used proven one. */
+  private makeRoom(forProven: boolean): boolean {
+    for (const [uuid, r] of this.records) {
+      if (isProven(r.source)) continue;
+      this.records.delete(uuid);
+      return true;
+    }
+    if (!forProven) return false;
+    const oldest = this.records.keys().next().value;
+    if (oldest === undefined) return false;
+    this.records.delete(oldest);
+    return true;
   }
 
   private load(file: string): void {
@@ -101,27 +181,50 @@ export class IdentityBook {
       return;
     }
     const devices = isObject(data) && isObject(data.devices) ? data.devices : {};
+    const loaded: Array<[string, IdentityRecord]> = [];
     for (const [uuid, v] of Object.entries(devices)) {
-      if (this.records.size >= IDENTITY_LIMIT) break;
       if (!isUuid(uuid) || !isObject(v)) continue;
       const mac = normalizeMac(v.mac);
-      const source = v.source === "bind" || v.source === "onboarding" || v.source === "config" ? v.source : undefined;
+      const source = typeof v.source === "string" && SOURCES.has(v.source) ? (v.source as IdentitySource) : undefined;
       if (!mac || typeof v.keyId !== "string" || !/^[0-9a-f]{32}$/.test(v.keyId) || !source) continue;
-      this.records.set(uuid, { mac, keyId: v.keyId, source, at: typeof v.at === "number" ? v.at : 0 });
+      const at = typeof v.at === "number" ? v.at : 0;
+      loaded.push([uuid, { mac, keyId: v.keyId, source, at, seen: typeof v.seen === "number" ? v.seen : at }]);
     }
+    // Proven entries first, so an over-full file (edited by hand, an older version) keeps them.
+    loaded.sort((a, b) => Number(isProven(b[1].source)) - Number(isProven(a[1].source)));
+    for (const [uuid, r] of loaded.slice(0, IDENTITY_LIMIT).sort((a, b) => a[1].seen - b[1].seen)) this.records.set(uuid, r);
+  }
+
+  /** Writes now, unless it wrote less than a delay ago: then once when the delay is over. */
+  private saveSoon(): void {
+    if (!this.file || this.saveTimer) return;
+    const wait = this.lastSave + UNPROVEN_SAVE_DELAY_MS - Date.now();
+    if (wait <= 0) return this.save();
+    this.saveTimer = setTimeout(() => this.save(), wait);
+    this.saveTimer.unref();
   }
 
   private save(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     const file = this.file;
     if (!file) return;
-    const body = JSON.stringify({ version: 1, devices: Object.fromEntries(this.records) }, null, 1);
+    this.lastSave = Date.now();
+    const body = JSON.stringify({ version: 2, devices: Object.fromEntries(this.records) }, null, 1);
+    const tmp = `${file}.${process.pid}.tmp`;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, body, { mode: 0o600 });
+      // A fresh temporary file (never one planted there), then an atomic rename over the book.
+      fs.rmSync(tmp, { force: true });
+      fs.writeFileSync(tmp, body, { mode: 0o600, flag: "wx" });
       fs.renameSync(tmp, file);
       fs.chmodSync(file, 0o600);
     } catch {
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        // Nothing more to tidy.
+      }
       // The bindings still hold for this run; a read-only directory must not stop the broker.
     }
   }

@@ -7,6 +7,8 @@ import { IdentityBook } from "../broker/identity";
 import type { MqttConnection } from "../transport/mqtt";
 import { verifySign, type Envelope } from "../protocol/message";
 import { PushFreshness } from "../protocol/freshness";
+import { isUuid, macFromUuid, macMatchesUuid } from "../protocol/rules";
+import { ReportLimiter, REPORTS_PER_MINUTE } from "../rate-limit";
 import { KeyRing } from "./keys";
 import { PresenceRegistry, type IdentityBinding } from "./presence";
 import type { BrokerEndpoint, BrokerPresence, BrokerRefusal, Fleet, FleetEvents } from "./types";
@@ -20,7 +22,7 @@ export interface FleetTrust {
 }
 
 /** Refused logins and ignored messages reported as events per minute; the rest are only counted. */
-export const REFUSALS_REPORTED_PER_MINUTE = 10;
+export const REFUSALS_REPORTED_PER_MINUTE = REPORTS_PER_MINUTE;
 const RECENT_REFUSALS = 20;
 
 /** Replaces every secret in `text`: reasons from a broker may echo the password back. */
@@ -43,7 +45,7 @@ export abstract class FleetBase implements Fleet {
   protected closed = false;
   private turnedAway = 0;
   private readonly recent: BrokerRefusal[] = [];
-  private window = { start: 0, reported: 0, silent: 0 };
+  private readonly limiter = new ReportLimiter(REFUSALS_REPORTED_PER_MINUTE);
 
   constructor(
     protected readonly secretTexts: readonly string[] = [],
@@ -61,19 +63,10 @@ export abstract class FleetBase implements Fleet {
     this.turnedAway++;
     this.recent.push({ ...r });
     if (this.recent.length > RECENT_REFUSALS) this.recent.shift();
-    const w = this.window;
-    if (now - w.start >= 60_000) {
-      const silent = w.silent;
-      this.window = { start: now, reported: 0, silent: 0 };
-      if (silent > 0)
-        this.events.emit("refused", { clientId: "", username: "", ip: "", reason: `${silent} more were turned away without being logged` });
-    }
-    if (this.window.reported >= REFUSALS_REPORTED_PER_MINUTE) {
-      this.window.silent++;
-      return;
-    }
-    this.window.reported++;
-    this.events.emit("refused", { ...r });
+    const { report, held } = this.limiter.take(now);
+    if (held > 0)
+      this.events.emit("refused", { clientId: "", username: "", ip: "", reason: `${held} more were turned away without being logged` });
+    if (report) this.events.emit("refused", { ...r });
   }
 
   /**
@@ -123,7 +116,32 @@ export abstract class FleetBase implements Fleet {
   }
 
   useKeys(owner: string, keys: () => readonly string[], uuid?: () => string): Unsubscribe {
-    return this.keys.use(owner, keys, uuid);
+    const off = this.keys.use(owner, keys, uuid);
+    let named: string;
+    try {
+      named = uuid?.() ?? "";
+    } catch {
+      named = "";
+    }
+    // A node now names this uuid's key: a live unproven session made with another key goes.
+    if (named) this.proofChanged(named);
+    return off;
+  }
+
+  abstract provenWith(uuid: string, key: string): boolean;
+
+  prove(uuid: string, mac: string | undefined, key: string): void {
+    if (this.closed || !key || !isUuid(uuid)) return;
+    // Firmware's uuid ends with its MAC (docs/protocol.md §7): a reply saying otherwise proves nothing.
+    const m = macFromUuid(uuid);
+    if (!m || (mac && !macMatchesUuid(mac, uuid))) return;
+    this.identities.learn(uuid, m, key, "device");
+    this.proofChanged(uuid);
+  }
+
+  /** A live session of `uuid` made with another key than the proven one is closed (embedded broker). */
+  protected proofChanged(uuid: string): void {
+    void uuid;
   }
 
   secrets(): string[] {

@@ -129,7 +129,9 @@ export class DeviceLink {
     if (fleet) c.mqtt = new BrokerTransport(fleet, () => this.uuidValue, this.opts.fleetLabel);
     let first: Transport | undefined;
     if (carrier === "auto" && c.http && c.mqtt && fleet) {
-      const mqttAvailable = (): boolean => !!this.uuidValue && fleet.isListening(this.uuidValue);
+      // Only a session made with this config's key: commands signed with it never go to a squatter.
+      const mqttAvailable = (): boolean =>
+        !!this.uuidValue && fleet.isListening(this.uuidValue) && fleet.provenWith(this.uuidValue, this.opts.key ?? "");
       c.auto = new AutoTransport({ http: c.http, mqtt: c.mqtt, mqttAvailable });
       first = c.auto;
     } else if (carrier === "mqtt" && this.uuidValue) {
@@ -283,22 +285,31 @@ export class DeviceLink {
     this.retryTimer = undefined;
   }
 
-  /** Once the uuid is known: MQTT-only sessions leave HTTP, pushes start flowing, the IP is followed. */
+  /**
+   * Once the uuid is known: MQTT-only sessions leave HTTP, pushes start flowing, the IP is
+   * followed. The uuid is learnt only from System.All, a reply the device signed with this
+   * config's key (checkReply), so it is proof for the fleet: that uuid is this key's device.
+   */
   private learnUuid(d: MerossDevice): void {
     const seen = d.info?.uuid ?? "";
     if (!this.uuidValue && isUuid(seen)) this.uuidValue = seen;
     const { mqtt } = this.created;
     if (!this.uuidValue || !mqtt || this.closed) return;
+    if (seen === this.uuidValue && this.opts.key) this.fleet?.prove(seen, d.info?.mac, this.opts.key);
     if (this.carrier === "mqtt" && d.transport !== mqtt) d.setTransport(mqtt);
     mqtt.attach();
     const p = this.fleet?.device(this.uuidValue);
     if (p) this.follow(p);
   }
 
-  /** Only presence the fleet reports moves the HTTP address: it checked the device's identity first. */
+  /**
+   * Only presence the fleet reports moves the HTTP address, and only for a session made with
+   * this config's key: a client that logged in under the uuid with another key is not followed.
+   */
   private follow(p: BrokerPresence): void {
     const { http } = this.created;
     if (this.closed || !this.uuidValue || p.uuid !== this.uuidValue || !p.ip || !http) return;
+    if (!this.fleet?.provenWith(this.uuidValue, this.opts.key ?? "")) return;
     let moved: boolean;
     try {
       moved = http.moveTo(followAddress(this.host, p.ip));

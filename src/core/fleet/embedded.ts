@@ -97,9 +97,10 @@ export class EmbeddedFleet extends FleetBase {
       this.freshness.forget(d.uuid);
       const key = b.loginKey(d.uuid);
       this.presence.bind(d.uuid, { mac: d.mac, keyOwner: key === undefined ? undefined : this.keys.ownerOf(key) });
-      this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, model: d.model, firmware: d.firmware, listening: false, since: d.connectedAt });
+      const fresh = { mac: d.mac, ip: d.ip, model: d.model, firmware: d.firmware, since: d.connectedAt, proven: d.proven };
+      this.presence.upsert(d.uuid, { ...fresh, listening: b.isConnected(d.uuid) });
     });
-    on("device-listening", (d) => this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, listening: true }));
+    on("device-listening", (d) => this.presence.upsert(d.uuid, { mac: d.mac, ip: d.ip, listening: true, proven: d.proven }));
     on("device-bound", (d) => this.presence.upsert(d.uuid, { model: d.model, firmware: d.firmware }));
     on("device-disconnected", (d) => this.presence.drop(d.uuid));
     on("refused", (r) => this.turnAway({ ...r, ...this.claimedUuid(r.clientId) }));
@@ -124,6 +125,14 @@ export class EmbeddedFleet extends FleetBase {
 
   currentConnection(): MqttConnection | undefined {
     return this.closed ? undefined : this.conn;
+  }
+
+  provenWith(uuid: string, key: string): boolean {
+    return !this.closed && !!uuid && this.broker?.loginKey(uuid) === key;
+  }
+
+  protected override proofChanged(uuid: string): void {
+    this.broker?.recheck(uuid);
   }
 
   isListening(uuid: string): boolean {

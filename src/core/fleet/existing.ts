@@ -48,6 +48,8 @@ export class ExistingFleet extends FleetBase {
   private ep: BrokerEndpoint | undefined;
   private readonly session: CloudSession;
   private readonly offConn: Array<() => void> = [];
+  /** The key each present device's latest believed message was signed with (as many as present devices). */
+  private readonly sessionKeys = new Map<string, string>();
 
   constructor(opts: ExistingFleetOptions) {
     super(opts.password ? [opts.password] : [], opts.trust);
@@ -149,6 +151,8 @@ export class ExistingFleet extends FleetBase {
       for (const k of Object.keys(patch) as Array<keyof BrokerPresence>) if (patch[k] === undefined) delete patch[k];
       if (bind.mac) this.identities.learn(ev.uuid, bind.mac, key, this.keys.named(ev.uuid).length > 0 ? "config" : "bind");
     }
+    patch.proven = this.keys.named(ev.uuid).length > 0 || this.identities.proven(ev.uuid);
+    this.sessionKeys.set(ev.uuid, key);
     this.presence.bind(ev.uuid, { keyOwner: this.keys.ownerOf(key), ...(patch.mac ? { mac: patch.mac } : {}) });
     this.presence.upsert(ev.uuid, patch, isBind);
     if (ev.envelope.header.method === "PUSH" && /^\/appliance\/[^/]+\/publish$/.test(ev.topic))
@@ -167,6 +171,10 @@ export class ExistingFleet extends FleetBase {
 
   currentConnection(): MqttConnection | undefined {
     return this.closed ? undefined : this.conn;
+  }
+
+  provenWith(uuid: string, key: string): boolean {
+    return !this.closed && this.presence.has(uuid) && this.sessionKeys.get(uuid) === key;
   }
 
   isListening(uuid: string): boolean {
@@ -189,5 +197,6 @@ export class ExistingFleet extends FleetBase {
     for (const off of this.offConn.splice(0)) off();
     await this.conn?.close().catch(() => undefined);
     this.presence.clear();
+    this.sessionKeys.clear();
   }
 }

@@ -20,6 +20,11 @@ export interface BrokerPresence {
   listening: boolean;
   /** Epoch ms of its (re)connection, or of the first signed message seen on an existing broker. */
   since: number;
+  /**
+   * Its login (or signature) used a key proven to be this device's own (named for its uuid, its
+   * onboarding, or a reply it signed over HTTP); false: some accepted key, which another device may hold.
+   */
+  proven?: boolean;
 }
 
 /** Where devices are told to connect during onboarding. */
@@ -74,4 +79,14 @@ export interface Fleet {
   useKeys(owner: string, keys: () => readonly string[], uuid?: () => string): Unsubscribe;
   /** Texts that must never be shown: the broker password. */
   secrets(): string[];
+  /**
+   * True when the device's live session (embedded: its login; existing broker: its latest
+   * believed message) was made with `key`: only then is its address followed for that key's user.
+   */
+  provenWith(uuid: string, key: string): boolean;
+  /**
+   * The device answered with a reply signed by `key` naming `uuid` (and `mac`): proof that the
+   * key is its own. Recorded in the identity book; a live session made with another key is closed.
+   */
+  prove(uuid: string, mac: string | undefined, key: string): void;
 }

@@ -15,15 +15,20 @@ import mqtt from "mqtt";
 import { Aedes } from "aedes";
 import { generateCertificates, type Certificates } from "../../../src/core/broker/certs";
 import { MerossBroker, type RefusedEvent } from "../../../src/core/broker/broker";
-import { IDENTITY_FILE } from "../../../src/core/broker/identity";
+import { IDENTITY_FILE, IDENTITY_LIMIT, IdentityBook } from "../../../src/core/broker/identity";
 import { DeviceTopicRules } from "../../../src/core/broker/topics";
 import { PacketSizeWatch } from "../../../src/core/broker/limits";
 import { EmbeddedFleet, ExistingFleet, type EmbeddedSettings } from "../../../src/core/fleet";
 import type { BrokerRefusal } from "../../../src/core/fleet/types";
 import { buildMessage, type Envelope } from "../../../src/core/protocol/message";
 import type { MqttConnection } from "../../../src/core/transport/mqtt";
+import { DeviceLink } from "../../../src/core/fleet/device-link";
+import { MerossDevice, NS } from "../../../src/core/session/device";
+import { buildConfigKeyPayload } from "../../../src/core/onboarding/config";
+import { SimulatedDevice } from "../../../src/simulator";
 import { DEVICE_A, FakeDevice } from "./fake_device";
 import { nextEvent } from "../fleet/helpers";
+import { freePort } from "../../cli/helpers";
 
 const VICTIM = DEVICE_A;
 /** A device of the same household with its own valid key: the insider. */
@@ -157,6 +162,7 @@ describe("hostile clients on the LAN", function () {
       await startFleet();
       // The device was onboarded again with a new key; its meross-config now names uuid and key.
       await victim.close();
+      await until(() => fleet.device(VICTIM.uuid) === undefined, "the device to go offline");
       fleet.useKeys(
         "cfg-victim",
         () => ["the-new-key"],
@@ -290,6 +296,178 @@ describe("hostile clients on the LAN", function () {
       assert.match(refused[0].reason, /sent an MQTT packet over \d+ bytes/);
       assert.deepEqual(messages, []);
       await victimUntouched(before);
+    });
+  });
+
+  describe("embedded broker: squatting a uuid nobody has proven", () => {
+    /** The device the squatter names: offline, never bound. */
+    const GENUINE = { uuid: "1912174206936125185848e1e9cc0007", mac: "48:e1:e9:cc:00:07", key: VICTIM.key };
+    let fleet: EmbeddedFleet;
+    let port: number;
+    let file: string;
+    let refused: BrokerRefusal[];
+    const gone: string[] = [];
+    const cleanup: Array<() => Promise<void>> = [];
+
+    beforeEach(async () => {
+      const dir = tmpDir();
+      dirs.push(dir);
+      file = path.join(dir, IDENTITY_FILE);
+      fleet = new EmbeddedFleet({ settings: () => SETTINGS, certs: () => certs, trust: { identityFile: file } });
+      // The attacker's key is one the broker accepts (its own device's meross-config).
+      fleet.useKeys("cfg-attacker", () => [ATTACKER.key]);
+      port = (await fleet.endpoint()).port;
+      refused = [];
+      gone.length = 0;
+      fleet.events.on("refused", (r) => refused.push(r));
+      fleet.events.on("gone", (g) => gone.push(g.uuid));
+    });
+    afterEach(async () => {
+      for (const c of cleanup.splice(0)) await c();
+      await fleet.close();
+    });
+
+    /** Logs in under the genuine device's uuid and MAC with the attacker's key, from another machine, and sends a Bind. */
+    async function squat(): Promise<FakeDevice> {
+      const squatter = await login(
+        port,
+        { ...GENUINE, key: ATTACKER.key },
+        { clientId: `fmware:${GENUINE.uuid}_squatter00000000`, localAddress: "127.0.0.2" },
+      );
+      await squatter.publish(squatter.message("SET", "Appliance.Control.Bind", bindOf(GENUINE)));
+      await until(() => fleet.device(GENUINE.uuid)?.model === "mss310", "the squatter's Bind");
+      return squatter;
+    }
+
+    /** What onboarding does: give the device this broker (it then dials it with its key). */
+    async function pointAt(sim: SimulatedDevice): Promise<void> {
+      const d = new MerossDevice({ address: sim.address, key: GENUINE.key });
+      try {
+        const payload = buildConfigKeyPayload({ host: "127.0.0.1", port, key: GENUINE.key, userId: "1" });
+        await d.request("SET", NS.KEY, payload, { checkAbility: false });
+      } finally {
+        await d.close();
+      }
+    }
+
+    it("binds nothing: a config without uuid learns none and follows no IP; the device then proves itself, logs in and is controlled", async () => {
+      const httpPort = await freePort();
+      const logs: string[] = [];
+      const link = new DeviceLink({
+        owner: "cfg-genuine",
+        host: `127.0.0.1:${httpPort}`,
+        carrier: "auto",
+        fleet,
+        key: GENUINE.key,
+        retryMs: 200,
+        log: (t) => logs.push(t),
+      });
+      cleanup.push(() => link.close());
+      link.start();
+      const squatter = await squat();
+      assert.equal(fleet.device(GENUINE.uuid)?.proven, false, "the squatter's session is unproven");
+      assert.equal(fleet.provenWith(GENUINE.uuid, GENUINE.key), false);
+      assert.equal(new IdentityBook(file).proven(GENUINE.uuid), false, "its Bind is recorded as unproven only");
+      assert.equal(link.uuid(), "", "the config learnt no uuid from the squatter");
+      assert.equal(link.currentAddress(), `127.0.0.1:${httpPort}`, "and follows no address");
+
+      // The genuine device comes back: the config reads its signed System.All over HTTP, which proves the uuid is its key's.
+      const kicked = new Promise<void>((resolve) => squatter.client.once("close", () => resolve()));
+      const sim = await SimulatedDevice.start({ key: GENUINE.key, model: "mss310", uuid: GENUINE.uuid, mac: GENUINE.mac, port: httpPort });
+      cleanup.push(() => sim.stop());
+      await until(() => link.uuid() === GENUINE.uuid, "the config to read the device over HTTP");
+      await kicked;
+      assert.ok(
+        refused.some((r) => /unproven session from 127\.0\.0\.2 was closed: proof for that uuid names another key/.test(r.reason)),
+        refused.map((r) => r.reason).join("\n"),
+      );
+      assert.equal(new IdentityBook(file).proven(GENUINE.uuid), true, "the proof is in the identity book");
+
+      await pointAt(sim);
+      await until(() => fleet.isListening(GENUINE.uuid) && sim.mqttState === "connected", "the genuine device on the broker");
+      assert.equal(fleet.device(GENUINE.uuid)?.proven, true);
+      assert.equal(fleet.device(GENUINE.uuid)?.ip, "127.0.0.1");
+      const d = await link.getDevice();
+      await d.setToggle(0, true);
+      assert.equal(sim.state.channels[0].on, true, "the device was switched");
+      assert.equal(link.path(), "mqtt", "over its own MQTT session");
+      assert.ok(!logs.some((t) => t.includes("127.0.0.2")), logs.join("\n"));
+
+      // The squatter cannot come back.
+      await assert.rejects(
+        login(port, { ...GENUINE, key: ATTACKER.key }, { localAddress: "127.0.0.2", clientId: `fmware:${GENUINE.uuid}_again` }),
+      );
+      await until(() => refused.some((r) => /has another key in its meross-config/.test(r.reason)), "the refusal");
+      assert.equal(fleet.device(GENUINE.uuid)?.ip, "127.0.0.1");
+    });
+
+    it("a login proven for the uuid takes it over from an unproven squatter, which is disconnected", async () => {
+      const squatter = await squat();
+      const kicked = new Promise<void>((resolve) => squatter.client.once("close", () => resolve()));
+      // A meross-config with the device's key comes to know its uuid (read elsewhere, before the device logs in).
+      let named = "";
+      fleet.useKeys(
+        "cfg-genuine",
+        () => [GENUINE.key],
+        () => named,
+      );
+      named = GENUINE.uuid;
+      assert.equal(squatter.client.connected, true, "the squatter is still on when the device logs in");
+      const genuine = await login(port, GENUINE);
+      await kicked;
+      await until(() => fleet.isListening(GENUINE.uuid), "the genuine device to listen");
+      assert.deepEqual(
+        { ip: fleet.device(GENUINE.uuid)?.ip, proven: fleet.device(GENUINE.uuid)?.proven },
+        { ip: "127.0.0.1", proven: true },
+      );
+      assert.equal(fleet.provenWith(GENUINE.uuid, GENUINE.key), true);
+      assert.deepEqual(gone, [], "the uuid never went away: the proven session replaced the squatter's");
+      assert.ok(refused.some((r) => /unproven session from 127\.0\.0\.2 was closed: a login proven to be that device/.test(r.reason)));
+      const conn = await fleet.connection();
+      const req = buildMessage({ method: "GET", namespace: "Appliance.System.All", payload: {}, key: GENUINE.key, from: conn.replyTopic });
+      await conn.publish(`/appliance/${GENUINE.uuid}/subscribe`, req);
+      await genuine.next((e) => e.header.messageId === req.header.messageId);
+      const stored = new IdentityBook(file).get(GENUINE.uuid);
+      assert.equal(stored?.source, "config");
+    });
+
+    it("a node that comes to name the uuid and its key puts an unproven squatter with another key out at once", async () => {
+      const squatter = await squat();
+      const kicked = new Promise<void>((resolve) => squatter.client.once("close", () => resolve()));
+      fleet.useKeys(
+        "cfg-genuine",
+        () => [GENUINE.key],
+        () => GENUINE.uuid,
+      );
+      await kicked;
+      await until(() => fleet.device(GENUINE.uuid) === undefined, "the squatter's presence to go");
+      assert.deepEqual(gone, [GENUINE.uuid]);
+      assert.ok(refused.some((r) => /unproven session from 127\.0\.0\.2 was closed: proof for that uuid names another key/.test(r.reason)));
+    });
+
+    it("a second session closing never makes the first one gone: refused or replaced, presence follows the live session", async () => {
+      fleet.useKeys("cfg-genuine", () => [GENUINE.key]);
+      const first = await login(port, GENUINE, { clientId: `fmware:${GENUINE.uuid}_first0000000000` });
+      await until(() => fleet.isListening(GENUINE.uuid), "the first session");
+      await first.publish(first.message("SET", "Appliance.Control.Bind", bindOf(GENUINE)));
+      // A second login from the same address with another accepted key: refused, and its close changes nothing.
+      await assert.rejects(login(port, { ...GENUINE, key: ATTACKER.key }, { clientId: `fmware:${GENUINE.uuid}_second000000000` }));
+      await until(() => refused.length > 0, "the refusal");
+      assert.equal(fleet.isListening(GENUINE.uuid), true);
+      assert.equal(first.client.connected, true);
+      // The same device again (a reconnect while its old connection is half-open): it replaces the first session.
+      const firstClosed = new Promise<void>((resolve) => first.client.once("close", () => resolve()));
+      const second = await login(port, GENUINE, { clientId: `fmware:${GENUINE.uuid}_second111111111` });
+      await firstClosed;
+      await until(() => fleet.isListening(GENUINE.uuid), "the second session to listen");
+      assert.deepEqual(gone, [], "the first session's close did not make the device gone");
+      const conn = await fleet.connection();
+      const req = buildMessage({ method: "GET", namespace: "Appliance.System.All", payload: {}, key: GENUINE.key, from: conn.replyTopic });
+      await conn.publish(`/appliance/${GENUINE.uuid}/subscribe`, req);
+      await second.next((e) => e.header.messageId === req.header.messageId);
+      await second.close();
+      await until(() => gone.length > 0, "gone once the live session closes");
+      assert.deepEqual(gone, [GENUINE.uuid]);
     });
   });
 
@@ -429,6 +607,83 @@ describe("hostile clients on the LAN", function () {
       fleet = undefined;
       server = undefined;
       aedes = undefined;
+    });
+
+    it("2,050 invented uuids Bound with one accepted key cannot keep a genuine device's proof out, nor let an impostor in, across a restart", async function () {
+      // Each believed Bind gets its SETACK and System.Time (time-zone rules): slow on a busy machine, not a speed target.
+      this.timeout(180_000);
+      const a = await Aedes.createBroker();
+      aedes = a;
+      const srv = net.createServer((sock) => a.handle(sock));
+      server = srv;
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+      const port = (srv.address() as net.AddressInfo).port;
+      const dir = tmpDir();
+      dirs.push(dir);
+      const file = path.join(dir, IDENTITY_FILE);
+      const start = async (): Promise<ExistingFleet> => {
+        const f = new ExistingFleet({ settings: () => ({ url: `mqtt://127.0.0.1:${port}` }), trust: { identityFile: file } });
+        fleet = f;
+        f.useKeys("cfg-attacker", () => [ATTACKER.key]);
+        await f.connection().then((c) => c.waitOnline());
+        return f;
+      };
+      const bind = (key: string, d: { uuid: string; mac: string }): string =>
+        JSON.stringify(
+          buildMessage({
+            method: "SET",
+            namespace: "Appliance.Control.Bind",
+            payload: bindOf(d),
+            key,
+            from: `/appliance/${d.uuid}/publish`,
+          }),
+        );
+      let f = await start();
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+      const rss0 = process.memoryUsage().rss;
+      const N = 2050;
+      for (let i = 0; i < N; i++) {
+        const hex = (0x48e1e9000000 + i).toString(16);
+        const d = { uuid: `19121742069361251858${hex}`, mac: hex.match(/../g)!.join(":") };
+        await client.publishAsync(`/appliance/${d.uuid}/publish`, bind(ATTACKER.key, d), { qos: 0 });
+      }
+      const last = `19121742069361251858${(0x48e1e9000000 + N - 1).toString(16)}`;
+      await until(() => f.device(last) !== undefined, "the flood to be read", 170_000);
+      assert.ok(process.memoryUsage().rss - rss0 < RSS_BOUND, "memory stayed bounded");
+
+      // The genuine device's meross-config names its uuid and key; its signed Bind is the proof, and it is recorded.
+      f.useKeys(
+        "cfg-victim",
+        () => [VICTIM.key],
+        () => VICTIM.uuid,
+      );
+      const seen = nextEvent(f.events, "device", (p) => p.uuid === VICTIM.uuid && p.proven === true);
+      await client.publishAsync(`/appliance/${VICTIM.uuid}/publish`, bind(VICTIM.key, VICTIM));
+      await seen;
+      const impostor = { uuid: VICTIM.uuid, mac: VICTIM.mac };
+      await client.publishAsync(`/appliance/${VICTIM.uuid}/publish`, bind(ATTACKER.key, impostor));
+      await until(
+        () => f.refusals().recent.some((r) => /not signed with the key its meross-config names/.test(r.reason)),
+        "the impostor ignored",
+      );
+      await f.close();
+
+      const book = new IdentityBook(file);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      assert.ok(book.size <= IDENTITY_LIMIT, `the book stays bounded (${book.size})`);
+      assert.equal(book.proven(VICTIM.uuid), true, "the genuine device's proof survived the flood and the restart");
+      assert.ok(book.unproven().length > 2000, "the flood's entries are kept only as unproven");
+
+      // After a restart, with the victim's key known but no longer named for its uuid: the book alone keeps the impostor out.
+      f = await start();
+      f.useKeys("cfg-victim", () => [VICTIM.key]);
+      await client.publishAsync(`/appliance/${VICTIM.uuid}/publish`, bind(ATTACKER.key, impostor));
+      await until(() => f.refusals().recent.some((r) => /bound to another key/.test(r.reason)), "the impostor ignored after the restart");
+      assert.equal(f.device(VICTIM.uuid), undefined, "the impostor made no entry");
+      const back = nextEvent(f.events, "device", (p) => p.uuid === VICTIM.uuid);
+      await client.publishAsync(`/appliance/${VICTIM.uuid}/publish`, bind(VICTIM.key, VICTIM));
+      assert.equal((await back).proven, true, "the genuine device is believed, as proven");
+      await client.endAsync(true);
     });
 
     it("10,000 invented devices create no entry; each message is counted, and the real device keeps its address", async () => {

@@ -44,6 +44,13 @@ class FakeFleet implements Fleet {
     return () => this.keys.delete(owner);
   }
   secrets = (): string[] => [];
+  /** Whether the device's live session was made with the link's key (false: a squatter with another key). */
+  sessionKey = KEY;
+  provenWith = (_uuid: string, key: string): boolean => key === this.sessionKey;
+  readonly proofs: Array<{ uuid: string; mac?: string }> = [];
+  prove(uuid: string, mac: string | undefined): void {
+    this.proofs.push({ uuid, mac });
+  }
   /** The device publishes `payload` as a PUSH of `namespace`. */
   push(uuid: string, namespace: string, payload: Record<string, unknown>): void {
     const env = buildMessage({ method: "PUSH", namespace, payload, key: KEY, from: `/appliance/${uuid}/publish` });
@@ -156,6 +163,20 @@ describe("DeviceLink", function () {
     assert.ok(logs.some((t) => t.includes("127.0.0.1")));
     const d = await l.getDevice();
     assert.equal((await d.getToggle(0)).on, false, "requests reach the device at its new address");
+  });
+
+  it("follows no IP for a session made with another key, and reports the uuid it read as proof", async () => {
+    const s = await sim();
+    const fleet = new FakeFleet();
+    const logs: string[] = [];
+    const l = link({ host: `localhost:${s.port}`, fleet, log: (t) => logs.push(t) });
+    await l.getDevice();
+    assert.deepEqual(fleet.proofs, [{ uuid: s.uuid, mac: s.mac }], "the signed System.All proves the uuid is this key's");
+    // Someone logged in under the uuid with another accepted key: its address is not followed.
+    fleet.sessionKey = "another-accepted-key";
+    fleet.events.emit("device", { uuid: s.uuid, ip: "127.0.0.2", listening: true, since: 2 });
+    assert.equal(l.currentAddress(), `localhost:${s.port}`);
+    assert.deepEqual(logs, []);
   });
 
   it("follows the fleet's presence as soon as it learns the uuid", async () => {
