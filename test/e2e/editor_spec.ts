@@ -210,8 +210,9 @@ describe("editor in a real browser", function () {
     await item.click();
     assert.equal(await page.locator("#node-input-ssid").inputValue(), target.ssid);
     assert.equal(await page.locator("#node-input-bssid").inputValue(), target.bssid);
-    assert.equal(await page.locator("#node-input-encryption option:checked").innerText(), "6 WPA2PSK");
-    assert.equal(await page.locator("#node-input-cipher option:checked").innerText(), "3 AES");
+    // Names people know from their router, not the protocol's codes ("6 WPA2PSK", "3 AES").
+    assert.equal(await page.locator("#node-input-encryption option:checked").innerText(), "WPA2 with password (PSK): most home networks");
+    assert.equal(await page.locator("#node-input-cipher option:checked").innerText(), "AES: most home networks");
     assert.equal(await page.locator("#meross-onboard-5ghz").isVisible(), false);
     await page.locator(".meross-onboard-network", { hasText: "Attic 5G" }).first().click();
     assert.equal(await page.locator("#meross-onboard-5ghz").isVisible(), true, "no warning for a 5 GHz network");
