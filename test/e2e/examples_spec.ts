@@ -130,6 +130,17 @@ describe("examples", function () {
     }
   });
 
+  it("are each listed in the README, one line by the name Import → Examples shows", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const listed = [...readme.matchAll(/^- `([a-z0-9-]+)`: \S/gm)].map((m) => m[1]);
+    const names = files.map((f) => path.basename(f, ".json"));
+    assert.deepEqual(
+      names.filter((n) => !listed.includes(n)),
+      [],
+      "examples the README does not list",
+    );
+  });
+
   it("Raw requests' 'Power now' sends the namespace it names in msg.topic", () => {
     const power = load("raw-requests.json").find((n) => n.name === "Power now");
     assert.equal(power?.topic, "Appliance.Control.Electricity");
