@@ -388,7 +388,10 @@ describe("editor in a real browser", function () {
         };
         const RED = (
           window as unknown as {
-            RED: { nodes: { eachConfig(f: (n: N) => void): void; eachNode(f: (n: N) => void): void; dirty(d: boolean): void } };
+            RED: {
+              nodes: { eachConfig(f: (n: N) => void): void; eachNode(f: (n: N) => void): void; dirty(d: boolean): void };
+              editor: { validateNode(n: N): void };
+            };
           }
         ).RED;
         const seen: string[] = [];
@@ -407,6 +410,9 @@ describe("editor in a real browser", function () {
           if (n.type === "meross-onboard" && n.address === "10.10.10.1")
             Object.assign(n, { address: freshAddress, changed: true, dirty: true });
         });
+        // Shipped without an address, they were flagged as not configured; the editor checks them again after an edit.
+        RED.nodes.eachConfig((n) => RED.editor.validateNode(n));
+        RED.nodes.eachNode((n) => RED.editor.validateNode(n));
         RED.nodes.dirty(true);
         return seen;
       },
