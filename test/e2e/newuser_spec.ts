@@ -218,6 +218,77 @@ describe("a new user's path through the examples, in a real browser", function (
     assert.equal(typeof payload.electricity?.power, "number", `no power reading: ${reply.msg}`);
   });
 
+  /** Pairs of status lines on the shown tab that overlap each other or another node. */
+  const overlaps = async (): Promise<string[]> => {
+    type Rect = { left: number; right: number; top: number; bottom: number };
+    // No named functions inside evaluate(): the test's transpiler would wrap them in a helper the page lacks.
+    const found = await page.evaluate(() =>
+      Array.from(document.querySelectorAll("#red-ui-workspace-chart g.red-ui-flow-node-group")).map((g) => {
+        const body = g.querySelector("rect.red-ui-flow-node");
+        const label = g.querySelector(".red-ui-flow-node-status-label");
+        const text = (label?.textContent ?? "").trim();
+        return {
+          id: g.id,
+          body: body ? (body.getBoundingClientRect().toJSON() as Rect) : undefined,
+          status: label && text ? { text, r: label.getBoundingClientRect().toJSON() as Rect } : undefined,
+        };
+      }),
+    );
+    const hit = (a: Rect, b: Rect): boolean => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const out: string[] = [];
+    for (const a of found) {
+      if (!a.status) continue;
+      for (const b of found) {
+        if (b === a) continue;
+        if (b.status && a.id < b.id && hit(a.status.r, b.status.r)) out.push(`"${a.status.text}" / "${b.status.text}"`);
+        if (b.body && hit(a.status.r, b.body)) out.push(`"${a.status.text}" / node ${b.id}`);
+      }
+    }
+    return out;
+  };
+
+  for (const ex of [
+    {
+      file: "energy-dashboard",
+      tab: "ex-energy-tab",
+      node: "ex-energy-power",
+      clicks: ["ex-energy-read", "ex-energy-read-total", "ex-energy-info"],
+    },
+    { file: "live-state", tab: "ex-live-tab", node: "ex-live-state", clicks: ["ex-live-start", "ex-live-on"] },
+  ]) {
+    it(`${ex.file}: no status line overlaps another or a node once its buttons ran`, async () => {
+      await importExample(ex.file, ex.tab);
+      await pointAt(ex.node, byModel("mss310"));
+      await deploy();
+      for (const id of ex.clicks) await click(id);
+      await until("every status line filled in", async () => {
+        const texts = await page
+          .locator("#red-ui-workspace-chart .red-ui-flow-node-status-label")
+          .evaluateAll((els) => els.map((e) => e.textContent ?? ""));
+        return texts.filter((t) => t.trim()).length >= ex.clicks.length + 1 && !texts.some((t) => /connecting/.test(t));
+      });
+      assert.deepEqual(await overlaps(), []);
+    });
+  }
+
+  it("shows a hub's sub-devices on the status page one per line, each id apart from its details", async () => {
+    const hub = byModel("msh300");
+    const status = await ctx!.newPage();
+    try {
+      await status.goto(fleet.statusUrl);
+      const rows = status.locator(`[data-testid^="sub-${hub.uuid}-"]`);
+      await rows.first().waitFor();
+      const subs = hub.snapshot().hub ?? [];
+      assert.ok(subs.length >= 2, "the demo hub has several sub-devices");
+      assert.equal(await rows.count(), subs.length);
+      const boxes = await rows.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON() as { top: number; bottom: number }));
+      for (let i = 1; i < boxes.length; i++) assert.ok(boxes[i].top >= boxes[i - 1].bottom, `sub-device ${i + 1} is not below ${i}`);
+      for (const [i, sub] of subs.entries()) assert.equal(await rows.nth(i).locator("b").innerText(), sub.id);
+    } finally {
+      await status.close();
+    }
+  });
+
   it("raised no error in the page", () => {
     assert.deepEqual(pageErrors, []);
   });
