@@ -130,9 +130,14 @@ describe("a new user's path through the examples, in a real browser", function (
     await page.waitForSelector(".red-ui-tray #node-input-name", { state: "detached" });
   }
 
-  async function deploy(): Promise<void> {
+  async function deploy(confirmUnconfigured = false): Promise<void> {
     const started = (red.log().match(/Started flows/g) ?? []).length;
     await page.locator("#red-ui-header-button-deploy").click();
+    if (confirmUnconfigured) {
+      // Node-RED asks before deploying nodes it finds not configured (here: on purpose).
+      const confirm = page.locator("#node-dialog-confirm-deploy-deploy");
+      if (await confirm.isVisible({ timeout: 3000 }).catch(() => false)) await confirm.click();
+    }
     // Examples imported earlier are pointed at devices too; a confirm dialog would mean one was left unconfigured.
     await page
       .locator(".red-ui-notification", { hasText: /deployed/i })
@@ -287,6 +292,36 @@ describe("a new user's path through the examples, in a real browser", function (
     } finally {
       await status.close();
     }
+  });
+
+  it("names a broker's users in its dialog and on delete; after a deploy they say 'broker configuration missing: pick one'", async () => {
+    const editBroker = () =>
+      page.evaluate((id) => {
+        (window as unknown as { RED: { editor: { editConfig(n: string, t: string, id: string): void } } }).RED.editor.editConfig(
+          "",
+          "meross-broker",
+          id,
+        );
+      }, DEMO_BROKER_ID);
+    await editBroker();
+    await page.waitForSelector("#meross-broker-refresh");
+    const users = page.locator("#meross-broker-users");
+    assert.equal(await users.isVisible(), true, "the dialog does not say who uses the broker");
+    assert.match(await users.innerText(), /Used by \d+: .*Coffee machine plug/);
+    await page.locator(".red-ui-tray").last().getByRole("button", { name: "Delete", exact: true }).click();
+    const warning = page.locator(".red-ui-notification", { hasText: "The deleted broker was used by" }).first();
+    await warning.waitFor({ timeout: 10000 });
+    assert.match(await warning.innerText(), /Coffee machine plug/);
+    await page.waitForSelector("#meross-broker-refresh", { state: "detached" });
+    await page.evaluate(() =>
+      (window as unknown as { RED: { workspaces: { show(id: string): void } } }).RED.workspaces.show("meross-demo-tab"),
+    );
+    await deploy(true);
+    await page
+      .locator("#red-ui-workspace-chart g#demo-toggle .red-ui-flow-node-status-label", {
+        hasText: "broker configuration missing: pick one",
+      })
+      .waitFor({ timeout: 20000 });
   });
 
   it("raised no error in the page", () => {
