@@ -17,6 +17,8 @@ export type MerossErrorCode =
   | "UNREACHABLE"
   | "BAD_RESPONSE"
   | "BAD_INPUT"
+  /** A configuration node's settings are missing or unusable (not the message's fault): open it and fix them. */
+  | "BAD_CONFIG"
   | "BUSY"
   | "CANCELLED"
   /** A bug in this package (an exception that is not a MerossError), never the device's or the user's fault. */
@@ -30,6 +32,7 @@ export const ERROR_CODES: readonly MerossErrorCode[] = [
   "UNREACHABLE",
   "BAD_RESPONSE",
   "BAD_INPUT",
+  "BAD_CONFIG",
   "BUSY",
   "CANCELLED",
   "INTERNAL",
@@ -53,6 +56,8 @@ export interface MerossErrorDetails {
   retryable?: boolean;
   /** The reply was signed with none of the keys the session holds. */
   unsigned?: boolean;
+  /** A short status line naming what to fix (a configuration problem), shown instead of the code's. */
+  status?: string;
 }
 
 export class MerossError extends Error {

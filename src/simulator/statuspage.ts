@@ -61,6 +61,9 @@ export const STATUS_PAGE_HTML = `<!doctype html>
     transition:height .25s linear; }
   .cover[data-state="opening"] .frame, .cover[data-state="closing"] .frame { border-color:#8cc8ff; }
   .moves { display:flex; gap:6px; }
+  .subs { display:flex; flex-direction:column; gap:6px; align-self:stretch; font-size:13px; }
+  .subdev { border:1px solid var(--line); border-radius:8px; padding:5px 9px; color:var(--muted); }
+  .subdev b { color:var(--text); font-family:ui-monospace, Menlo, Consolas, monospace; font-size:12px; margin-right:6px; }
   .moves .press { padding:6px 9px; font-size:13px; }
   .state { text-align:center; font-size:13px; color:var(--muted); }
   .empty { color:var(--muted); padding:28px; }
@@ -217,15 +220,19 @@ The buttons act like the physical button on the device.</footer>
     if (d.diffuser) stateText = "spray " + d.diffuser.spray + (d.diffuser.light.on ? " · light " + d.diffuser.light.rgb : " · light off");
     if (d.hub) {
       stateText = d.hub.length + " sub-devices";
+      // One line per sub-device, its id set apart: side by side the ids ran together.
+      var subs = el("div", { className: "subs" });
       d.hub.forEach(function (h) {
-        var txt = h.id + " " + h.type + " · " + h.battery + "%";
+        var txt = h.type + " · " + h.battery + "%";
         if (h.temperature !== undefined) txt += " · " + h.temperature + " °C " + h.humidity + " %";
         if (h.leak !== undefined) txt += h.leak ? " · LEAK" : " · dry";
         if (h.open !== undefined) txt += h.open ? " · open" : " · closed";
         if (h.smoke !== undefined) txt += " · " + h.smoke;
         if (h.valve) txt += " · " + h.valve.current + " → " + h.valve.target + " °C" + (h.valve.heating ? " heating" : "");
-        visual.appendChild(el("div", { "data-testid": "sub-" + d.uuid + "-" + h.id, "data-leak": String(!!h.leak), text: txt }));
+        subs.appendChild(el("div", { className: "subdev", "data-testid": "sub-" + d.uuid + "-" + h.id, "data-leak": String(!!h.leak) },
+          [el("b", { text: h.id }), el("span", { text: txt })]));
       });
+      visual.appendChild(subs);
     }
     card.appendChild(visual);
     if (d.electricity) stateText += " · " + d.electricity.watts.toFixed(1) + " W · " + d.electricity.volts.toFixed(1) + " V";

@@ -224,8 +224,9 @@ describe("editor in a real browser", function () {
     await item.click();
     assert.equal(await page.locator("#node-input-ssid").inputValue(), target.ssid);
     assert.equal(await page.locator("#node-input-bssid").inputValue(), target.bssid);
-    assert.equal(await page.locator("#node-input-encryption option:checked").innerText(), "6 WPA2PSK");
-    assert.equal(await page.locator("#node-input-cipher option:checked").innerText(), "3 AES");
+    // Names people know from their router, not the protocol's codes ("6 WPA2PSK", "3 AES").
+    assert.equal(await page.locator("#node-input-encryption option:checked").innerText(), "WPA2 with password (PSK): most home networks");
+    assert.equal(await page.locator("#node-input-cipher option:checked").innerText(), "AES: most home networks");
     assert.equal(await page.locator("#meross-onboard-5ghz").isVisible(), false);
     await page.locator(".meross-onboard-network", { hasText: "Attic 5G" }).first().click();
     assert.equal(await page.locator("#meross-onboard-5ghz").isVisible(), true, "no warning for a 5 GHz network");
@@ -401,7 +402,10 @@ describe("editor in a real browser", function () {
         };
         const RED = (
           window as unknown as {
-            RED: { nodes: { eachConfig(f: (n: N) => void): void; eachNode(f: (n: N) => void): void; dirty(d: boolean): void } };
+            RED: {
+              nodes: { eachConfig(f: (n: N) => void): void; eachNode(f: (n: N) => void): void; dirty(d: boolean): void };
+              editor: { validateNode(n: N): void };
+            };
           }
         ).RED;
         const seen: string[] = [];
@@ -420,6 +424,9 @@ describe("editor in a real browser", function () {
           if (n.type === "meross-onboard" && n.address === "10.10.10.1")
             Object.assign(n, { address: freshAddress, changed: true, dirty: true });
         });
+        // Shipped without an address, they were flagged as not configured; the editor checks them again after an edit.
+        RED.nodes.eachConfig((n) => RED.editor.validateNode(n));
+        RED.nodes.eachNode((n) => RED.editor.validateNode(n));
         RED.nodes.dirty(true);
         return seen;
       },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import vm from "node:vm";
 import { DEMO_FLEET } from "../../src/simulator/demo";
 import { Fleet } from "../../src/simulator/fleet";
 import { ROOT, startNodeRed, type NodeRed } from "./harness";
@@ -88,6 +89,63 @@ describe("examples", function () {
         seen.set(name, f);
       }
     }
+  });
+
+  /** The `defaults` each of our editor files registers (run with a stub RED, as the editor would). */
+  function editorDefaults(): Map<string, Record<string, { value: unknown }>> {
+    const defs = new Map<string, Record<string, { value: unknown }>>();
+    const dir = path.join(ROOT, "nodes");
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".html"))) {
+      const html = fs.readFileSync(path.join(dir, f), "utf8");
+      const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? "";
+      const RED = { nodes: { registerType: (t: string, d: { defaults: Record<string, { value: unknown }> }) => defs.set(t, d.defaults) } };
+      vm.runInNewContext(script, { RED, $: () => ({}), window: { MerossEditor: {} } });
+    }
+    return defs;
+  }
+
+  it("carry every property their nodes' dialogs have, so no dropdown opens blank (Transport, Encryption, Mode)", () => {
+    const defs = editorDefaults();
+    assert.ok(defs.has("meross-config") && defs.has("meross-onboard"), `editor files not read: ${[...defs.keys()].join(", ")}`);
+    for (const f of files) {
+      for (const n of load(f)) {
+        const d = defs.get(n.type);
+        if (!d) continue;
+        const missing = Object.keys(d).filter((k) => !(k in n));
+        assert.deepEqual(missing, [], `${f}: ${n.type} "${String(n.name ?? n.id)}" lacks ${missing.join(", ")}`);
+      }
+    }
+  });
+
+  it("ship no device address, key or broker of their own: nothing is contacted until the user fills them in", () => {
+    for (const f of files) {
+      for (const n of load(f)) {
+        assert.notEqual(n.type, "meross-broker", `${f}: brings its own broker (it would sit next to the user's, on 8883)`);
+        if (n.type !== "meross-config") continue;
+        assert.equal(n.host, "", `${f}: "${String(n.name)}" has the address ${String(n.host)}`);
+        assert.equal(n.credentials, undefined, `${f}: "${String(n.name)}" carries credentials`);
+        // Auto and MQTT need a broker the example does not have: HTTP until the user picks one (then the dialog offers Auto).
+        assert.equal(n.transport, "http", `${f}: "${String(n.name)}" uses transport ${String(n.transport)} without a broker`);
+      }
+    }
+  });
+
+  it("are each listed in the README, one line by the name Import → Examples shows", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const listed = [...readme.matchAll(/^- `([a-z0-9-]+)`: \S/gm)].map((m) => m[1]);
+    const names = files.map((f) => path.basename(f, ".json"));
+    assert.deepEqual(
+      names.filter((n) => !listed.includes(n)),
+      [],
+      "examples the README does not list",
+    );
+  });
+
+  it("Raw requests' 'Power now' sends the namespace it names in msg.topic", () => {
+    const power = load("raw-requests.json").find((n) => n.name === "Power now");
+    assert.equal(power?.topic, "Appliance.Control.Electricity");
+    const sent = (power?.props as Array<{ p: string }> | undefined)?.map((p) => p.p) ?? [];
+    assert.ok(sent.includes("topic"), `the inject sends only ${sent.join(", ")}`);
   });
 
   it("include a motion sensor and door contact example made of core nodes and ours, in zigbee2mqtt's topic shape", () => {

@@ -4,9 +4,9 @@ import type { AddressInfo } from "node:net";
 import configNodeModule = require("../../src/nodes/meross-config");
 import toggleNode = require("../../src/nodes/meross-toggle");
 import brokerModule = require("../../src/nodes/meross-broker");
-import { brokerNode, brokerPort, getBroker, pointAt, waitListening } from "./broker-helpers";
+import { brokerNode, brokerPort, getBroker, pointAt, statuses, waitListening } from "./broker-helpers";
 import type { RequestEvent, SimulatedDevice } from "../../src/simulator";
-import { helper, KEY, startDevice, configNode, waitFor, onTab, useRuntime } from "./helpers";
+import { helper, KEY, startDevice, configNode, waitFor, onTab, useRuntime, CATCH_NODES, nextMessage } from "./helpers";
 
 describe("meross-config node", function () {
   let sim: SimulatedDevice | undefined;
@@ -93,6 +93,37 @@ describe("meross-config node", function () {
     }) as typeof t1.status;
     await waitFor(() => seen.some((st) => st.fill === "red" && st.text === "dev · wrong key"), 5000, "a red 'wrong key' status");
   });
+
+  for (const c of [
+    {
+      what: "no address yet (an example before it is filled in)",
+      extra: { host: "" },
+      status: "no address or key yet",
+      text: /enter its IP address and key/,
+    },
+    {
+      what: "a deleted broker under Transport auto",
+      extra: { host: "127.0.0.1:1", transport: "auto", broker: "deleted-broker" },
+      status: "broker configuration missing: pick one",
+      text: /needs an MQTT broker and this device has none/,
+    },
+  ]) {
+    it(`says what to fix in the configuration for ${c.what}, not "invalid input", and a click keeps saying it`, async () => {
+      const flow = onTab(
+        [configNode("c1", "", { name: "Example plug", ...c.extra })],
+        [{ id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] }, ...CATCH_NODES],
+      );
+      await helper.load([configNodeModule, toggleNode], flow, { c1: { key: "" } });
+      const t1 = helper.getNode("t1");
+      const seen = statuses(t1);
+      const caught = nextMessage<{ error: { code: string; message: string } }>(helper.getNode("caught"));
+      t1.receive({ payload: "on" });
+      const { error } = await caught;
+      assert.equal(error.code, "BAD_CONFIG");
+      assert.match(error.message, c.text);
+      assert.deepEqual(seen[seen.length - 1], { fill: "red", shape: "ring", text: `Example plug · ${c.status}` });
+    });
+  }
 
   it("POST /meross-config/probe accepts only a device host or host:port and says so otherwise", async () => {
     const s = await load();

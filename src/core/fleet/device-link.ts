@@ -97,7 +97,7 @@ export class DeviceLink {
     try {
       device = this.build();
     } catch (err) {
-      const e = err instanceof MerossError ? err : new MerossError("BAD_INPUT", `These device settings cannot be used (${String(err)}).`);
+      const e = err instanceof MerossError ? err : new MerossError("BAD_CONFIG", `These device settings cannot be used (${String(err)}).`);
       this.setupError = e;
       this.current = { state: "error", text: e.code, error: e };
     }
@@ -107,19 +107,35 @@ export class DeviceLink {
 
   private build(): MerossDevice {
     const { carrier, host, fleet } = this;
+    const where = this.opts.name ? `open "${this.opts.name}"` : "open this Meross device (meross-config)";
     if (this.uuidValue && !isUuid(this.uuidValue)) {
       const hint = "Or leave it empty to read it from the device.";
-      throw new MerossError("BAD_INPUT", `The uuid "${this.uuidValue}" is not valid: ${UUID_RULE}. ${hint}`);
+      throw new MerossError("BAD_CONFIG", `The uuid "${this.uuidValue}" is not valid: ${UUID_RULE}. ${hint}`);
     }
     if (carrier !== "http" && !fleet) {
-      const fix = "open this meross-config and pick (or add) a meross-broker.";
-      throw new MerossError("BAD_INPUT", `Transport "${carrier}" needs an MQTT broker: ${fix}`);
+      const fix = `${where} and pick (or add) a meross-broker, or choose the HTTP transport.`;
+      throw new MerossError(
+        "BAD_CONFIG",
+        `Transport "${carrier}" needs an MQTT broker and this device has none (was it deleted?): ${fix}`,
+        {
+          status: "broker configuration missing: pick one",
+        },
+      );
     }
     if (carrier === "mqtt" && !this.uuidValue && !host) {
       throw new MerossError(
-        "BAD_INPUT",
+        "BAD_CONFIG",
         "Over MQTT the device is known by its uuid: enter it (pick the device from the broker's list), " +
           "or enter its address so the uuid can be read once over HTTP.",
+        { status: "no address or key yet" },
+      );
+    }
+    // Nothing to contact yet (an example before its device is filled in): no request goes anywhere.
+    if (!host && !(fleet && this.uuidValue)) {
+      throw new MerossError(
+        "BAD_CONFIG",
+        `This device has no address yet: ${where} and enter its IP address and key (or pick it from "Devices on the broker").`,
+        { status: "no address or key yet" },
       );
     }
     // "auto" finds encrypted firmware by itself (ability list); the others force a scheme for odd devices.
@@ -134,7 +150,7 @@ export class DeviceLink {
         !!this.uuidValue && fleet.isListening(this.uuidValue) && fleet.provenWith(this.uuidValue, this.opts.key ?? "");
       c.auto = new AutoTransport({ http: c.http, mqtt: c.mqtt, mqttAvailable });
       first = c.auto;
-    } else if (carrier === "mqtt" && this.uuidValue) {
+    } else if ((carrier === "mqtt" || !c.http) && this.uuidValue) {
       first = c.mqtt;
     } else {
       first = c.http;
@@ -244,7 +260,7 @@ export class DeviceLink {
   /** The session after System.All/Ability have been read (read once, again after a failure). */
   async getDevice(): Promise<MerossDevice> {
     const d = this.device;
-    if (!d) throw this.setupError ?? new MerossError("BAD_INPUT", "This device has no address. Enter its IP address or host name.");
+    if (!d) throw this.setupError ?? new MerossError("BAD_CONFIG", "This device has no address. Enter its IP address or host name.");
     try {
       await d.ready();
     } catch (err) {

@@ -18,6 +18,7 @@ export const SHORT_REASON: Record<MerossErrorCode, string> = {
   UNREACHABLE: "device unreachable",
   BAD_RESPONSE: "unusable reply from device",
   BAD_INPUT: "invalid input",
+  BAD_CONFIG: "configuration",
   BUSY: "too many requests queued",
   CANCELLED: "cancelled (node closed)",
   INTERNAL: "internal error: please report",
@@ -69,7 +70,7 @@ export type Done = (err?: Error) => void;
 
 /** The status line for a failure: the device's name (when known) and the short reason. */
 export function failureStatus(e: MerossError, deviceName = ""): NodeStatus {
-  const reason = SHORT_REASON[e.code] ?? "error";
+  const reason = e.details.status ?? SHORT_REASON[e.code] ?? "error";
   return { fill: "red", shape: "ring", text: deviceName ? `${shortName(deviceName)} · ${reason}` : reason };
 }
 

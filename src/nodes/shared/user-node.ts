@@ -74,7 +74,8 @@ export function withName(name: string, text: string | undefined): string {
  */
 export function sessionStatus(s: LinkStatus, name = "", route = ""): NodeStatus {
   if (s.state === "ready") return { fill: "green", shape: "dot", text: name ? withName(name, route) : s.text };
-  if (s.state === "error") return { fill: "red", shape: "ring", text: withName(name, s.error ? SHORT_REASON[s.error.code] : "error") };
+  if (s.state === "error")
+    return { fill: "red", shape: "ring", text: withName(name, s.error ? (s.error.details.status ?? SHORT_REASON[s.error.code]) : "error") };
   return { fill: "yellow", shape: "ring", text: withName(name, "connecting") };
 }
 

@@ -110,13 +110,25 @@ describe("DeviceLink", function () {
   it("refuses unusable settings with a sentence, before any request", async () => {
     const noBroker = link({ host: "127.0.0.1:1", carrier: "mqtt" });
     assert.equal(noBroker.status.state, "error");
-    assert.equal(noBroker.setupError?.code, "BAD_INPUT");
+    assert.equal(noBroker.setupError?.code, "BAD_CONFIG");
     assert.match(noBroker.setupError?.message ?? "", /needs an MQTT broker/);
-    await assert.rejects(noBroker.getDevice(), (e: Error & { code?: string }) => e.code === "BAD_INPUT");
+    assert.equal(noBroker.setupError?.details.status, "broker configuration missing: pick one");
+    await assert.rejects(noBroker.getDevice(), (e: Error & { code?: string }) => e.code === "BAD_CONFIG");
     const badUuid = link({ host: "127.0.0.1:1", uuid: "not-a-uuid" });
     assert.match(badUuid.setupError?.message ?? "", /32 letters and digits/);
     const nothing = link({ carrier: "mqtt", fleet: new FakeFleet() });
     assert.match(nothing.setupError?.message ?? "", /known by its uuid/);
+  });
+
+  it("with no address yet (an example not filled in), says so and contacts nothing", async () => {
+    const blank = link({ host: "", name: "Example plug" });
+    assert.equal(blank.status.state, "error");
+    assert.equal(blank.setupError?.code, "BAD_CONFIG");
+    assert.equal(blank.setupError?.details.status, "no address or key yet");
+    assert.match(blank.setupError?.message ?? "", /open "Example plug" and enter its IP address and key/);
+    blank.start();
+    await assert.rejects(blank.getDevice(), (e: Error & { code?: string }) => e.code === "BAD_CONFIG");
+    assert.equal(blank.device, undefined, "no session, so no transport that could send anything");
   });
 
   it("reports a failed first read and reads again later while the device is wanted", async () => {
