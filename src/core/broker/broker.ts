@@ -26,8 +26,8 @@ import {
   type DeviceAuth,
   type RefusedEvent,
 } from "./auth";
-import { ConnectionGuard, DEFAULT_LIMITS, LOGIN_DEADLINE_MS, PAYLOAD_LIMIT } from "./limits";
-import { DeviceTopicRules } from "./topics";
+import { ConnectionGuard, DEFAULT_LIMITS, LOGIN_DEADLINE_MS } from "./limits";
+import { DeviceTopicRules, packetRefusal, secondLoginRefusal } from "./topics";
 import { TypedEvents } from "../events";
 
 export type { BrokerDevice, BrokerMessageEvent, BrokerOptions, BrokerUser, KeyResolver, RefusedEvent } from "./auth";
@@ -184,18 +184,12 @@ export class MerossBroker {
       // aedes' default guard, which a custom handler replaces: $SYS publishes are a known DoS (aedes#597).
       if (packet.topic.startsWith("$SYS")) return cb(new Error("$SYS topics are reserved"));
       const dev = this.auth.get(client);
-      // Meross speaks QoS 0 and 1; a QoS 2 message waits in the broker until its PUBREL, which an attacker never sends.
-      if (packet.qos === 2) {
-        const why = `QoS 2 messages are not accepted (Meross devices and apps use QoS 0 and 1; got one on ${packet.topic})`;
-        if (dev) this.deny(client, dev, why);
-        return cb(new Error(why));
-      }
       // Nothing is kept for later subscribers: a retained message is not live state, and the store would have no bound.
       packet.retain = false;
-      if (packet.payload.length > PAYLOAD_LIMIT) {
-        const why = `payloads over ${PAYLOAD_LIMIT} bytes are not accepted (got ${packet.payload.length} on ${packet.topic})`;
-        if (dev) this.deny(client, dev, why);
-        return cb(new Error(why));
+      const bad = packetRefusal(packet);
+      if (bad) {
+        if (dev) this.deny(client, dev, bad);
+        return cb(new Error(bad));
       }
       if (dev) {
         const why = this.topics.publishRefusal(dev.device.uuid, packet.topic);
@@ -249,25 +243,11 @@ export class MerossBroker {
     });
   }
 
-  /**
-   * One live session per uuid. A second login with the same MAC and key replaces the older
-   * session (a device reconnecting while its old connection is still half-open), but an
-   * unproven one only from the same address; a proven login takes over from an unproven one;
-   * anything else is refused while the live session lasts, so a reused client id cannot kick
-   * the device off (aedes would close the older client).
-   */
+  /** One live session per uuid (topics.ts secondLoginRefusal): a reused client id cannot kick the device off. */
   private checkNotTaken(client: Client, auth: DeviceAuth): void {
-    const { uuid, mac, ip } = auth.device;
-    const live = this.connected.get(uuid);
-    const other = live && live.client !== client && !live.client.closed ? live.auth : undefined;
-    if (!other) return;
-    const same = other.device.mac === mac && other.key === auth.key;
-    if (auth.device.proven && (same || !other.device.proven)) return;
-    if (same && other.device.ip === ip) return;
-    const reason =
-      `device ${uuid} is already connected from ${other.device.ip || "another address"}; ` +
-      `a second login from ${ip || "an unknown address"} is refused while that connection lasts`;
-    throw new LoginRefusal(5, { clientId: client.id, username: mac, ip, reason });
+    const live = this.connected.get(auth.device.uuid);
+    const reason = secondLoginRefusal(live && live.client !== client && !live.client.closed ? live.auth : undefined, auth);
+    if (reason) throw new LoginRefusal(5, { clientId: client.id, username: auth.device.mac, ip: auth.device.ip, reason });
   }
 
   /** Closes a session that a newer one replaced or that proof now refuses; `reason` is reported. */

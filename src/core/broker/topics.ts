@@ -8,6 +8,7 @@
 import { isObject, isUuid } from "../protocol/rules";
 import { devicePublishTopic, deviceRequestTopic } from "../transport/mqtt";
 import { PAYLOAD_LIMIT } from "./limits";
+import type { DeviceAuth } from "./auth";
 
 /** Reply topics remembered per device: a handful of requesters at most. */
 const REPLY_TOPICS_PER_DEVICE = 8;
@@ -79,4 +80,34 @@ export class DeviceTopicRules {
     const own = deviceRequestTopic(uuid);
     return topic === own ? undefined : `device ${uuid} may subscribe only to ${own}, not to ${topic}`;
   }
+}
+
+/**
+ * Why the broker refuses a publish whoever sends it, or undefined. Meross speaks QoS 0 and 1: a
+ * QoS 2 message waits in the broker until its PUBREL, which an attacker never sends. A payload
+ * over PAYLOAD_LIMIT is no Meross message.
+ */
+export function packetRefusal(packet: { qos: number; topic: string; payload: Buffer | string }): string | undefined {
+  if (packet.qos === 2) return `QoS 2 messages are not accepted (Meross devices and apps use QoS 0 and 1; got one on ${packet.topic})`;
+  if (packet.payload.length > PAYLOAD_LIMIT)
+    return `payloads over ${PAYLOAD_LIMIT} bytes are not accepted (got ${packet.payload.length} on ${packet.topic})`;
+  return undefined;
+}
+
+/**
+ * One live session per uuid: why a login `auth` may not replace the live session `other`, or
+ * undefined when it may. The same MAC and key replaces the older session (a device reconnecting
+ * while its old connection is still half-open), an unproven one only from the same address; a
+ * proven login takes over from an unproven one; anything else waits until the live one ends.
+ */
+export function secondLoginRefusal(other: DeviceAuth | undefined, auth: DeviceAuth): string | undefined {
+  if (!other) return undefined;
+  const { uuid, mac, ip } = auth.device;
+  const same = other.device.mac === mac && other.key === auth.key;
+  if (auth.device.proven && (same || !other.device.proven)) return undefined;
+  if (same && other.device.ip === ip) return undefined;
+  return (
+    `device ${uuid} is already connected from ${other.device.ip || "another address"}; ` +
+    `a second login from ${ip || "an unknown address"} is refused while that connection lasts`
+  );
 }

@@ -18,7 +18,6 @@ import { composeCapabilities, reduceEnvelope } from "../capabilities/registry";
 import { applySystem, learnIdentity, parseAbility, readSystem, type DeviceInfo } from "../capabilities/system";
 import { getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capabilities/toggle";
 import { getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
-import { getConsumption, getElectricity } from "../capabilities/electricity";
 import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
 import { DEADLINE_GRACE_MS, DEADLINE_TIMEOUTS, NS, type CommandOptions, type DeviceEventMap, type DeviceOptions } from "./types";
 
@@ -360,22 +359,13 @@ export class MerossDevice implements DeviceSession {
     return setLight(this.scoped(opts.signal), cmd);
   }
 
-  getElectricity(channel = 0): ReturnType<typeof getElectricity> {
-    return getElectricity(this, channel);
-  }
-
-  getConsumption(): ReturnType<typeof getConsumption> {
-    return getConsumption(this);
-  }
-
   /**
-   * Applies a PUSH the device sent (over MQTT) through the capability that owns its
-   * namespace. A push whose sign does not match the device key is counted in
-   * ignoredPushes and changes nothing; so is a stale or replayed one (protocol/freshness.ts). Returns whether the push was understood.
+   * Applies a PUSH the device sent (over MQTT) through the capability that owns its namespace.
+   * Unsigned, stale or replayed (protocol/freshness.ts; a retained 2020 push included): counted
+   * in ignoredPushes, never live state. Returns whether the push was understood.
    */
   handlePush(env: Envelope): boolean {
     if (env.header.method !== "PUSH") return false;
-    // Unsigned, stale or replayed: never live state (a retained 2020 push included).
     const bad = this.verifyPushes && !verifySign(env.header, this.keyValue);
     if (bad || this.freshness.check(this.uuid ?? "", env.header) !== undefined) {
       this.ignored++;
