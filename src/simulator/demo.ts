@@ -4,6 +4,9 @@
  */
 import { Fleet } from "./fleet";
 import type { SimulatorOptions } from "./device";
+import { DEMO_ACCOUNT, type SimCloudAccount } from "./cloud";
+
+export { DEMO_ACCOUNT };
 
 export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "Living room bulb", model: "msl120", seed: "demo-living-room" },
@@ -38,13 +41,30 @@ export async function startDemo(
 ): Promise<Fleet> {
   const specs = DEMO_FLEET.map((spec, i) => ({
     ...spec,
-    key: spec.unconfigured ? undefined : (opts.key ?? ""),
+    key: spec.unconfigured ? undefined : spec.appPaired ? DEMO_ACCOUNT.key : (opts.key ?? ""),
     port: opts.basePort ? opts.basePort + i : 0,
     gateway: spec.unconfigured || spec.appPaired ? undefined : opts.gateway,
     // Devices that power up together do not retry in step: every demo device dials from 127.0.0.1,
     // and the broker turns away a ninth login waiting from one address (core/broker/limits.ts).
     mqttReconnectMs: 5000 + i * 250,
-    userId: opts.userId,
+    userId: spec.appPaired ? DEMO_ACCOUNT.userId : opts.userId,
   }));
   return Fleet.start(specs, { statusPort: opts.statusPort ?? 0 });
+}
+
+/** The demo account as the simulated service holds it: its devices are the fleet's app-paired ones. */
+export function demoCloudAccount(fleet: Fleet): SimCloudAccount {
+  const paired = new Set(DEMO_FLEET.filter((s) => s.appPaired).map((s) => s.name));
+  return {
+    ...DEMO_ACCOUNT,
+    devices: fleet.devices
+      .filter((d) => paired.has(d.name ?? ""))
+      .map((d) => ({
+        uuid: d.uuid,
+        name: d.name ?? d.model.name,
+        model: d.model.name,
+        firmware: d.model.firmwareVersion,
+        hardware: d.model.hardwareVersion,
+      })),
+  };
 }

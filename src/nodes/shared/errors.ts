@@ -6,7 +6,7 @@
  * node.error as well would report it twice.
  */
 import type { Node, NodeStatus } from "node-red";
-import { MerossError, asMerossError, type MerossErrorCode } from "../../core/errors";
+import { MerossError, asMerossError, redactSecrets, type MerossErrorCode } from "../../core/errors";
 import { shortName } from "../../core/naming";
 
 /** Status texts stay within 30 characters so they fit under a node on the canvas. */
@@ -20,19 +20,13 @@ export const SHORT_REASON: Record<MerossErrorCode, string> = {
   BAD_INPUT: "invalid input",
   BUSY: "too many requests queued",
   CANCELLED: "cancelled (node closed)",
+  ACCOUNT_REFUSED: "Meross account refused",
   INTERNAL: "internal error: please report",
 };
 
-const MASK = "********";
-
-/** Replaces every secret (key, Wi-Fi password) found in `text`, case-sensitively. */
+/** Replaces every secret (key, Wi-Fi password) found in `text`, case-sensitively (the core's rule). */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const s of secrets) {
-    // Very short secrets would mask ordinary words; a 1–2 character key is not worth hiding by text search.
-    if (typeof s === "string" && s.length >= 3) out = out.split(s).join(MASK);
-  }
-  return out;
+  return redactSecrets(text, secrets);
 }
 
 /**
