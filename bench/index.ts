@@ -13,6 +13,7 @@ import { RemoteFleet } from "./fleet-process";
 import { brokerFlow, freePort, median, round, sleep, untilListening } from "./common";
 import { hostile, redeploy } from "./trust";
 import { lightOnLevel } from "./lights";
+import { discoverBench } from "./discover";
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--") && !/^\d+$/.test(a));
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -352,6 +353,7 @@ async function main(): Promise<void> {
   if (wanted("devices")) await devicesRss();
   if (wanted("redeploy")) await redeploy();
   if (wanted("hostile")) await hostile();
+  if (wanted("discover")) await discoverBench();
 }
 
 main().then(

@@ -15,6 +15,7 @@ import { BROKER_HELP, brokerCommand } from "./broker";
 import { SCHEDULE_HELP, scheduleCommand } from "./schedule";
 import { REBIND_HELP, rebindCommand } from "./rebind";
 import { CLOUD_HELP, cloudCommand } from "./cloud";
+import { DISCOVER_HELP, discoverCommand } from "./discover";
 import { terminalPrompt } from "./prompt";
 
 export type { CliIo, Command } from "./io";
@@ -40,6 +41,11 @@ export const COMMANDS: Record<string, { run: Command; help: string; summary: str
     run: cloudCommand,
     help: CLOUD_HELP,
     summary: "sign in to your Meross account once: user id, account key and device list, then sign out",
+  },
+  discover: {
+    run: discoverCommand,
+    help: DISCOVER_HELP,
+    summary: "list the Meross devices answering on a subnet: uuid, model, key fits, where bound",
   },
 };
 
