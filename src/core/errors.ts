@@ -223,7 +223,7 @@ export const explainCloud = {
   mfaRequired(): string {
     return (
       "This Meross account asks for a verification code (two-factor sign-in, apiStatus 1033). " +
-      "Sign in again and give the current code from your authenticator app when asked (meross cloud asks for it on a terminal)."
+      "Sign in again and give the current code from your authenticator app when asked (meross cloud asks for it on a terminal, or takes --mfa-code)."
     );
   },
   wrongMfa(): string {

@@ -179,6 +179,34 @@ describe("Meross account client (against the simulated service)", function () {
     assert.equal(err.message, "reply echoed ******** and ********");
   });
 
+  it("refuses an oversized reply and does not follow an HTTP redirect", async () => {
+    const http = await import("node:http");
+    let hits = 0;
+    const srv = http.createServer((req, res) => {
+      hits++;
+      if (req.url?.startsWith("/big")) {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(`{"apiStatus":0,"data":"${"x".repeat(2 * 1024 * 1024)}"}`);
+      } else {
+        res.writeHead(302, { Location: "/big/v1/Auth/signIn" }).end();
+      }
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    const base = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    try {
+      const big = await refusal(fetchCloudAccount({ email: "home@example.com", password: "correct horse battery", apiUrl: `${base}/big` }));
+      assert.equal(big.code, "BAD_RESPONSE");
+      hits = 0;
+      const moved = await refusal(fetchCloudAccount({ email: "home@example.com", password: "correct horse battery", apiUrl: base }));
+      assert.equal(moved.code, "BAD_RESPONSE");
+      assert.match(moved.message, /HTTP status 302/);
+      assert.equal(hits, 1, "the redirect was followed");
+    } finally {
+      srv.closeAllConnections();
+      srv.close();
+    }
+  });
+
   it("turns a service that does not answer in time into TIMEOUT", async () => {
     const net = await import("node:net");
     const silent = net.createServer(() => undefined);
