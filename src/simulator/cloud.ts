@@ -17,9 +17,9 @@ const MAX_BODY = 64 * 1024;
 export const OTHER_REGION_PATH = "/region-b";
 
 /**
- * The demo's Meross account (a simulated one: `meross simulate --cloud-port`, src/simulator/cloud.ts).
- * The devices "set up by the app" sign with its key, as real app-paired devices sign with the
- * account key; `meross cloud` against the simulated service shows it. Not a secret: a demo value.
+ * The demo's Meross account (a simulated one, for `meross simulate --cloud-port` and
+ * demoCloudAccount in demo.ts). `key` is the default for a simulated device without one; the
+ * demo fleet's account takes the key its app-paired devices sign with. Not a secret: demo values.
  */
 export const DEMO_ACCOUNT = {
   email: "demo@example.com",

@@ -41,30 +41,34 @@ export async function startDemo(
 ): Promise<Fleet> {
   const specs = DEMO_FLEET.map((spec, i) => ({
     ...spec,
-    key: spec.unconfigured ? undefined : spec.appPaired ? DEMO_ACCOUNT.key : (opts.key ?? ""),
+    key: spec.unconfigured ? undefined : (opts.key ?? ""),
     port: opts.basePort ? opts.basePort + i : 0,
     gateway: spec.unconfigured || spec.appPaired ? undefined : opts.gateway,
     // Devices that power up together do not retry in step: every demo device dials from 127.0.0.1,
     // and the broker turns away a ninth login waiting from one address (core/broker/limits.ts).
     mqttReconnectMs: 5000 + i * 250,
-    userId: spec.appPaired ? DEMO_ACCOUNT.userId : opts.userId,
+    userId: opts.userId,
   }));
   return Fleet.start(specs, { statusPort: opts.statusPort ?? 0 });
 }
 
-/** The demo account as the simulated service holds it: its devices are the fleet's app-paired ones. */
+/**
+ * The demo account as the simulated service holds it: its devices are the fleet's app-paired
+ * ones, and its key is the key they sign with (the demo key), as an app-paired device signs
+ * with its account's key.
+ */
 export function demoCloudAccount(fleet: Fleet): SimCloudAccount {
   const paired = new Set(DEMO_FLEET.filter((s) => s.appPaired).map((s) => s.name));
+  const devices = fleet.devices.filter((d) => paired.has(d.name ?? ""));
   return {
     ...DEMO_ACCOUNT,
-    devices: fleet.devices
-      .filter((d) => paired.has(d.name ?? ""))
-      .map((d) => ({
-        uuid: d.uuid,
-        name: d.name ?? d.model.name,
-        model: d.model.name,
-        firmware: d.model.firmwareVersion,
-        hardware: d.model.hardwareVersion,
-      })),
+    key: devices[0]?.key || DEMO_ACCOUNT.key,
+    devices: devices.map((d) => ({
+      uuid: d.uuid,
+      name: d.name ?? d.model.name,
+      model: d.model.name,
+      firmware: d.model.firmwareVersion,
+      hardware: d.model.hardwareVersion,
+    })),
   };
 }
