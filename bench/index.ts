@@ -14,6 +14,7 @@ import { brokerFlow, freePort, median, round, sleep, untilListening } from "./co
 import { hostile, redeploy } from "./trust";
 import { lightOnLevel } from "./lights";
 import { mosquittoHostile } from "./mosquitto";
+import { discoverBench } from "./discover";
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--") && !/^\d+$/.test(a));
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -354,6 +355,7 @@ async function main(): Promise<void> {
   if (wanted("redeploy")) await redeploy();
   if (wanted("hostile")) await hostile();
   if (wanted("mosquitto-hostile")) await mosquittoHostile();
+  if (wanted("discover")) await discoverBench();
 }
 
 main().then(

@@ -14,6 +14,9 @@ import { CERTS_HELP, certsCommand } from "./certs";
 import { BROKER_HELP, brokerCommand } from "./broker";
 import { SCHEDULE_HELP, scheduleCommand } from "./schedule";
 import { REBIND_HELP, rebindCommand } from "./rebind";
+import { CLOUD_HELP, cloudCommand } from "./cloud";
+import { DISCOVER_HELP, discoverCommand } from "./discover";
+import { terminalPrompt } from "./prompt";
 
 export type { CliIo, Command } from "./io";
 
@@ -34,6 +37,16 @@ export const COMMANDS: Record<string, { run: Command; help: string; summary: str
     help: REBIND_HELP,
     summary: "move a device already on your network (Meross app, other broker) to your broker",
   },
+  cloud: {
+    run: cloudCommand,
+    help: CLOUD_HELP,
+    summary: "sign in to your Meross account once: user id, account key and device list, then sign out",
+  },
+  discover: {
+    run: discoverCommand,
+    help: DISCOVER_HELP,
+    summary: "list the Meross devices answering on a subnet: uuid, model, key fits, where bound",
+  },
 };
 
 export const MAIN_HELP = `Usage: meross <command> [arguments] [options]
@@ -51,7 +64,7 @@ Options:
 
 Environment: MEROSS_KEY (device key), MEROSS_NEW_KEY (for rebind), MEROSS_WIFI_PASSWORD (for onboard),
 MEROSS_MQTT_PASSWORD (broker password for request --broker), MEROSS_BROKER_USER
-(NAME:PASS login accepted by "meross broker"). Each secret can also be read from a file
+(NAME:PASS login accepted by "meross broker"), MEROSS_ACCOUNT_PASSWORD (for cloud). Each secret can also be read from a file
 (--key-file, --password-file, --user-file), which keeps it out of shell history.
 Exit status: 0 ok, 1 the device answered with an error, 2 bad arguments, timeout or unreachable.
 `;
@@ -111,7 +124,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<neve
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const code = await run(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: stop.signal });
+  const prompt = terminalPrompt(process.stdin, process.stderr);
+  const code = await run(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: stop.signal, prompt });
   // Let piped stdout drain before exiting, or `meross wifi | jq` could lose the end of the output.
   await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
   process.exit(code);

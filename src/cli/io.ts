@@ -12,6 +12,8 @@ export interface CliIo {
   stderr: { write(text: string): unknown };
   env: Record<string, string | undefined>;
   signal?: AbortSignal;
+  /** Asks a person at a terminal (`hidden`: typed without echo); undefined when nobody can answer. */
+  prompt?: (question: string, hidden: boolean) => Promise<string | undefined>;
 }
 
 /** A command: argv after the command name in, exit code out. */

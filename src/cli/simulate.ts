@@ -5,13 +5,14 @@
  */
 import { isUuid, UUID_RULE, describeValue } from "../core/protocol/rules";
 import { listModels, MODELS } from "../simulator/models";
+import { DEMO_ACCOUNT } from "../simulator/cloud";
 import { EXIT_OK, UsageError, intOption, keyFrom, parse, reportError, str, type CliIo } from "./io";
 
 export const SIMULATE_HELP = `Usage: meross simulate [options]
 
 Runs one simulated Meross device on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM).
 When it is ready it prints one line:
-  simulating <model> uuid=<uuid> url=http://127.0.0.1:<port>/config [status=<url>] [(unconfigured)]
+  simulating <model> uuid=<uuid> url=http://127.0.0.1:<port>/config [status=<url>] [cloud=<url> account=<e-mail>] [(unconfigured)]
 
 Options:
   --port P          port to listen on (default 0: any free port, shown in the ready line)
@@ -24,6 +25,10 @@ Options:
   --user-id U       userId for the broker login password (default 0)
   --status-port P   also serve the simulator's live status page on this port (0: any free port);
                     its address is added to the ready line as status=<url>
+  --cloud-port P    also serve a simulated Meross account service on this port (0: any free port) for
+                    "meross cloud --api <url>": account demo@example.com, password demo-password, whose
+                    device list holds this device; without --key the device signs with that account's key
+                    (demo-account-key), as a device set up by the Meross app does
   --list-models     list the models and what they can do, then exit
   -h, --help        show this help
 `;
@@ -35,6 +40,17 @@ export function formatModels(): string {
   const models = listModels();
   const width = Math.max(...models.map((m) => m.name.length));
   return models.map((m) => `${m.name.padEnd(width)}  ${m.features.join(", ") || "on/off"} — ${m.description}\n`).join("");
+}
+
+/** The simulated account service with one account: the demo's, holding this one device and its key. */
+async function startCloud(device: { uuid: string; model: { name: string; firmwareVersion: string } }, key: string, port: number) {
+  const { SimulatedCloud } = await import("../simulator/cloud");
+  const account = {
+    ...DEMO_ACCOUNT,
+    key,
+    devices: [{ uuid: device.uuid, name: device.model.name, model: device.model.name, firmware: device.model.firmwareVersion }],
+  };
+  return SimulatedCloud.start([account], port);
 }
 
 export async function simulateCommand(argv: string[], io: CliIo): Promise<number> {
@@ -49,6 +65,7 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
       "status-port": { type: "string" },
       gateway: { type: "string" },
       "user-id": { type: "string" },
+      "cloud-port": { type: "string" },
     });
     if (values.help) {
       io.stdout.write(SIMULATE_HELP);
@@ -82,19 +99,22 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
     const userId = str(values, "user-id");
     if (userId !== undefined && !/^\d+$/.test(userId)) throw new UsageError(`--user-id "${userId}" must be digits`);
     const statusPort = intOption("status-port", str(values, "status-port"), 0, 65535);
+    const cloudPort = intOption("cloud-port", str(values, "cloud-port"), 0, 65535);
+    if (cloudPort !== undefined && values.unconfigured)
+      throw new UsageError("--cloud-port lists a configured device in an account; an --unconfigured one is in no account yet");
     if (io.signal?.aborted) return EXIT_OK;
 
     const spec = {
       model,
       host: "127.0.0.1",
       port,
-      key: keyFrom(values, io),
+      key: cloudPort !== undefined && keyFrom(values, io) === "" ? DEMO_ACCOUNT.key : keyFrom(values, io),
       unconfigured: values.unconfigured === true,
       ...(uuid !== undefined ? { uuid } : {}),
       ...(gateway ? { gateway, userId: userId ?? "0" } : {}),
     };
     // Loaded only here: the simulator is not needed by the commands that talk to real devices.
-    let device: { uuid: string; url: string; model: { name: string } };
+    let device: { uuid: string; url: string; model: { name: string; firmwareVersion: string } };
     let status = "";
     let stop: () => Promise<void>;
     if (statusPort === undefined) {
@@ -109,9 +129,24 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
       status = ` status=${fleet.statusUrl}`;
       stop = () => fleet.stop();
     }
+    let cloudText = "";
+    if (cloudPort !== undefined) {
+      try {
+        const cloud = await startCloud(device, spec.key, cloudPort);
+        cloudText = ` cloud=${cloud.url} account=${DEMO_ACCOUNT.email}`;
+        const stopDevice = stop;
+        stop = async () => {
+          await cloud.stop();
+          await stopDevice();
+        };
+      } catch (err) {
+        await stop();
+        throw new UsageError(`--cloud-port ${cloudPort} could not be used (${(err as Error).message}): pick another port or 0`);
+      }
+    }
     try {
       io.stdout.write(
-        `simulating ${device.model.name} uuid=${device.uuid} url=${device.url}${status}${values.unconfigured ? " (unconfigured)" : ""}\n`,
+        `simulating ${device.model.name} uuid=${device.uuid} url=${device.url}${status}${cloudText}${values.unconfigured ? " (unconfigured)" : ""}\n`,
       );
       await new Promise<void>((resolve) => {
         if (!io.signal) return;

@@ -21,6 +21,8 @@ export type MerossErrorCode =
   | "BAD_CONFIG"
   | "BUSY"
   | "CANCELLED"
+  /** The Meross account service said no: wrong password or MFA code, too many sign-ins, MFA code needed. */
+  | "ACCOUNT_REFUSED"
   /** A bug in this package (an exception that is not a MerossError), never the device's or the user's fault. */
   | "INTERNAL";
 
@@ -35,6 +37,7 @@ export const ERROR_CODES: readonly MerossErrorCode[] = [
   "BAD_CONFIG",
   "BUSY",
   "CANCELLED",
+  "ACCOUNT_REFUSED",
   "INTERNAL",
 ];
 
@@ -58,6 +61,8 @@ export interface MerossErrorDetails {
   unsigned?: boolean;
   /** A short status line naming what to fix (a configuration problem), shown instead of the code's. */
   status?: string;
+  /** The Meross account service's apiStatus, when it answered with one (docs/protocol.md §10). */
+  apiStatus?: number;
 }
 
 export class MerossError extends Error {
@@ -88,6 +93,16 @@ export function isMerossError(err: unknown): err is MerossError {
   return err instanceof MerossError;
 }
 
+/** What a secret is replaced with in a sentence. */
+export const SECRET_MASK = "********";
+
+/** The same error with every secret scrubbed from its sentence; nothing else of it is shown anywhere. */
+export function redactError(err: MerossError, secrets: readonly (string | undefined)[]): MerossError {
+  const message = scrubSecrets(err.message, secrets);
+  if (message === err.message) return err;
+  return new MerossError(err.code, message, { ...err.details, reply: undefined, cause: undefined });
+}
+
 /** Longest piece of a foreign error's text quoted in an INTERNAL sentence. */
 const INTERNAL_TEXT_MAX = 200;
 
@@ -102,8 +117,6 @@ export function asMerossError(err: unknown): MerossError {
   if (text.length > INTERNAL_TEXT_MAX) text = `${text.slice(0, INTERNAL_TEXT_MAX - 3)}...`;
   return new MerossError("INTERNAL", explain.internal(text), { cause: err instanceof Error ? err.name : typeof err });
 }
-
-const MASK = "********";
 
 /** The forms a secret travels in: as typed, base64 (padded, unpadded, URL-safe) and hex (Config.Wifi, WifiX, keys). */
 export function secretForms(secret: string): string[] {
@@ -122,7 +135,7 @@ export function scrubSecrets(text: string, secrets: readonly (string | undefined
   let out = text;
   for (const s of secrets) {
     if (typeof s !== "string" || s.length < 3) continue;
-    for (const f of secretForms(s)) if (f.length >= 3) out = out.split(f).join(MASK);
+    for (const f of secretForms(s)) if (f.length >= 3) out = out.split(f).join(SECRET_MASK);
   }
   return out;
 }
@@ -209,5 +222,64 @@ export const explain = {
   },
   badResponse(host: string, what: string): string {
     return `The device at ${host} sent a reply that could not be used (${what}). It may be busy or overloaded: try again, and if it persists restart the device.`;
+  },
+};
+
+/** Sentences for the Meross account service (src/core/cloud, docs/protocol.md §10). */
+export const explainCloud = {
+  badEmail(): string {
+    return "The e-mail address of the Meross account is empty or not an e-mail address: give the address you sign in to the Meross app with. Nothing was sent.";
+  },
+  emptyPassword(): string {
+    return "The password of the Meross account is empty: give the password you sign in to the Meross app with. Nothing was sent.";
+  },
+  badUrl(url: string, why: string): string {
+    return (
+      `The Meross account service address ${describeValue(url, 120)} cannot be used (${why}). ` +
+      `Give an https:// address such as https://iot.meross.com; plain http:// is accepted only for 127.0.0.1 or localhost (the simulator). Nothing was sent.`
+    );
+  },
+  badRedirect(domain: string): string {
+    return (
+      `The Meross account service asked to continue at ${describeValue(domain, 120)}, which is not an https:// address of meross.com ` +
+      `(nor the simulator's own address). The sign-in was stopped there so the password goes nowhere else.`
+    );
+  },
+  wrongPassword(status: number): string {
+    return `The Meross account service did not accept this e-mail address and password (apiStatus ${status}). Check both: they are the ones you sign in to the Meross app with.`;
+  },
+  unknownAccount(status: number): string {
+    return `The Meross account service knows no account with this e-mail address (apiStatus ${status}). Check the address you sign in to the Meross app with.`;
+  },
+  mfaRequired(): string {
+    return (
+      "This Meross account asks for a verification code (two-factor sign-in, apiStatus 1033). " +
+      "Sign in again and give the current code from your authenticator app when asked (meross cloud asks for it on a terminal, or takes --mfa-code)."
+    );
+  },
+  wrongMfa(): string {
+    return "The Meross account service did not accept the verification code (apiStatus 1032). Codes change every 30 seconds: sign in again with the current one.";
+  },
+  tooManyTokens(): string {
+    return (
+      "The Meross account service refused the sign-in: this account has signed in too many times without signing out (apiStatus 1301). " +
+      "Wait a few hours (the service may block the account for up to a day), and sign out of other tools that use the account."
+    );
+  },
+  tokenRejected(status: number): string {
+    return `The Meross account service no longer accepts this sign-in (apiStatus ${status}): it expired or was signed out. Sign in again.`;
+  },
+  refused(status: number, info: unknown): string {
+    const i = typeof info === "string" && info ? ` ${describeValue(info, QUOTE_DEVICE_MAX)}` : "";
+    return `The Meross account service refused the request with apiStatus ${status}${i}. Try again later; if it persists, check the account in the Meross app.`;
+  },
+  unreachable(url: string, reason: string): string {
+    return `Could not reach the Meross account service at ${url} (${reason}). Check this machine's internet connection and the service address.`;
+  },
+  timeout(url: string, ms: number): string {
+    return `The Meross account service at ${url} did not answer within ${Math.round(ms / 100) / 10} s. Try again later, or raise the timeout.`;
+  },
+  badReply(url: string, what: string): string {
+    return `The Meross account service at ${url} sent a reply that could not be used (${what}). Check the service address; try again later.`;
   },
 };

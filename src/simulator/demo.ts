@@ -4,6 +4,9 @@
  */
 import { Fleet } from "./fleet";
 import type { SimulatorOptions } from "./device";
+import { DEMO_ACCOUNT, type SimCloudAccount } from "./cloud";
+
+export { DEMO_ACCOUNT };
 
 export const DEMO_FLEET: Array<SimulatorOptions & { name: string }> = [
   { name: "Living room bulb", model: "msl120", seed: "demo-living-room" },
@@ -47,4 +50,25 @@ export async function startDemo(
     userId: opts.userId,
   }));
   return Fleet.start(specs, { statusPort: opts.statusPort ?? 0 });
+}
+
+/**
+ * The demo account as the simulated service holds it: its devices are the fleet's app-paired
+ * ones, and its key is the key they sign with (the demo key), as an app-paired device signs
+ * with its account's key.
+ */
+export function demoCloudAccount(fleet: Fleet): SimCloudAccount {
+  const paired = new Set(DEMO_FLEET.filter((s) => s.appPaired).map((s) => s.name));
+  const devices = fleet.devices.filter((d) => paired.has(d.name ?? ""));
+  return {
+    ...DEMO_ACCOUNT,
+    key: devices[0]?.key || DEMO_ACCOUNT.key,
+    devices: devices.map((d) => ({
+      uuid: d.uuid,
+      name: d.name ?? d.model.name,
+      model: d.model.name,
+      firmware: d.model.firmwareVersion,
+      hardware: d.model.hardwareVersion,
+    })),
+  };
 }

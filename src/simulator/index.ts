@@ -27,5 +27,6 @@ export { deviceClientId, deviceMqttPassword } from "./mqttlink";
 export { Fleet, type FleetOptions, type FleetSnapshot } from "./fleet";
 export { MODELS, listModels, type DeviceModel, type DeviceModelEntry } from "./models";
 export type { Capability, CapabilitySpec, SimContext } from "./capabilities/types";
-export { DEMO_FLEET, startDemo } from "./demo";
+export { DEMO_ACCOUNT, DEMO_FLEET, demoCloudAccount, startDemo } from "./demo";
+export { SimulatedCloud, type SimCloudAccount, type SimCloudDevice } from "./cloud";
 export { encryptWifiXPassword, decryptWifiXPassword, deriveIdentity, MEROSS_OUI } from "./identity";

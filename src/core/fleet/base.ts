@@ -25,14 +25,6 @@ export interface FleetTrust {
 export const REFUSALS_REPORTED_PER_MINUTE = REPORTS_PER_MINUTE;
 const RECENT_REFUSALS = 20;
 
-/** Replaces every secret in `text`: reasons from a broker may echo the password back. */
-export function hideSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  // Very short secrets would mask ordinary words (the nodes' redact() draws the same line).
-  for (const s of secrets) if (s.length >= 3) out = out.split(s).join("********");
-  return out;
-}
-
 export abstract class FleetBase implements Fleet {
   abstract readonly mode: "embedded" | "existing";
   readonly events = new TypedEvents<FleetEvents>();

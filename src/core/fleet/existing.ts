@@ -3,13 +3,13 @@
  * once a message it signed with a known key arrives, and we play the cloud's part for it
  * (Bind, Clock, System.Time, docs/protocol.md §5.4) so it stays in normal mode.
  */
-import { MerossError } from "../errors";
+import { MerossError, scrubSecrets } from "../errors";
 import { verifySign, type Envelope } from "../protocol/message";
 import { MqttConnection, type MqttMessageEvent } from "../transport/mqtt";
 import { CloudSession, NS_BIND, parseBindInfo } from "../broker/session";
 import { MQTT_TLS_PORT } from "../broker/certs";
 import { isUuid, macMatchesUuid } from "../protocol/rules";
-import { FleetBase, hideSecrets, type FleetTrust } from "./base";
+import { FleetBase, type FleetTrust } from "./base";
 import type { BrokerEndpoint, BrokerPresence } from "./types";
 
 /** mqtt:// without TLS listens on 1883 by convention; devices only speak mqtts:// on 8883. */
@@ -73,7 +73,7 @@ export class ExistingFleet extends FleetBase {
           ? err
           : new MerossError(
               "BAD_INPUT",
-              hideSecrets(`The broker settings are not usable: ${err instanceof Error ? err.message : String(err)}.`, this.secrets()),
+              scrubSecrets(`The broker settings are not usable: ${err instanceof Error ? err.message : String(err)}.`, this.secrets()),
             );
     }
     this.session = new CloudSession({
@@ -102,7 +102,7 @@ export class ExistingFleet extends FleetBase {
       this.events.emit("running", { connection: c });
     });
     on("offline", ({ reason }) => {
-      if (!this.closed) this.events.emit("stopped", { reason: hideSecrets(String(reason), this.secrets()) });
+      if (!this.closed) this.events.emit("stopped", { reason: scrubSecrets(String(reason), this.secrets()) });
     });
   }
 

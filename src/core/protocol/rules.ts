@@ -127,3 +127,8 @@ export function uuidFromPublishTopic(v: unknown): string | undefined {
   const m = /^\/appliance\/([^/+#]+)\/publish$/.exec(v);
   return m ? m[1] : undefined;
 }
+
+/** An e-mail address as an account sign-in takes it: one @, no spaces, at most 254 characters. */
+export function isEmail(v: unknown): v is string {
+  return typeof v === "string" && v.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(v);
+}

@@ -21,6 +21,7 @@ export const SHORT_REASON: Record<MerossErrorCode, string> = {
   BAD_CONFIG: "configuration",
   BUSY: "too many requests queued",
   CANCELLED: "cancelled (node closed)",
+  ACCOUNT_REFUSED: "Meross account refused",
   INTERNAL: "internal error: please report",
 };
 
