@@ -13,7 +13,7 @@ import { ArrivalWatcher } from "../core/fleet/arrival";
 import { failMessage, redact } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import * as input from "./shared/onboard-input";
-import { bind, confirmArrival, modeOf, rebindAddress } from "./shared/onboard-modes";
+import { bind, brokerLogins, confirmArrival, modeOf, rebindAddress } from "./shared/onboard-modes";
 import { isMerossBroker } from "./shared/broker-types";
 import { registerOnboardAdmin } from "./shared/onboard-admin";
 
@@ -88,7 +88,10 @@ export = function (RED: NodeAPI): void {
             watcher = new ArrivalWatcher(broker.fleet);
           }
           const userId = def.userId === undefined || def.userId === "" ? undefined : String(def.userId);
+          const logins = brokerLogins(broker);
+          if (logins.warning) node.warn(logins.warning);
           const out = await bind({
+            addLogin: logins.addLogin,
             mode,
             address,
             mqttHost,
@@ -115,7 +118,7 @@ export = function (RED: NodeAPI): void {
             return reply(out);
           }
           onboarded = out.device.uuid;
-          const arrival = await confirmArrival(watcher, out, waitMs, rebinding ? undefined : address, secrets);
+          const arrival = await confirmArrival(watcher, out, waitMs, rebinding ? undefined : address, secrets, logins.warning);
           if ("payload" in arrival) {
             node.status({ fill: "green", shape: "dot", text: `arrived at ${arrival.payload.device.ip || "broker"}` });
             return reply(arrival.payload);
