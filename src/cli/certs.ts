@@ -196,7 +196,9 @@ function report(
     w(
       `\nMosquitto started as root or as a system service reads its files as user mosquitto, which cannot read them yet. Run:\n  ${chown}\n`,
     );
-    w(`(the folder ${files.dir} must be readable by it too; after the chown, run "meross onboard --mosquitto" with sudo)\n`);
+    w(
+      `(the folder ${files.dir} must be readable by it too; after the chown, "--mosquitto ${files.dir}" needs sudo only while Mosquitto is stopped)\n`,
+    );
   }
   if (!o.anonymous && !fs.existsSync(o.plugin)) {
     w(`\nNote: ${o.plugin} was not found on this machine. Mosquitto 2.0 ships it; `);
