@@ -8,13 +8,18 @@ import path from "node:path";
 import { writeFileReplacing } from "../core/broker/files";
 import { CERT_DEFAULT_DAYS, MQTT_TLS_PORT, generateCertificates, writeCertificates, type CertificateFiles } from "../core/broker/certs";
 import {
+  ADMIN_USER,
   DEFAULT_CLIENT_USER,
   findDynsecPlugin,
+  hasAdmin,
   newClientPassword,
   newSecurityConfig,
+  readSecurityFile,
   readableAdvice,
+  withAdmin,
   writeSecurityFile,
 } from "../core/broker/mosquitto";
+import { ADMIN_PASSWORD_FILE } from "../core/broker/dynsec";
 import { EXIT_OK, UsageError, intOption, parse, reportError, str, type CliIo } from "./io";
 
 export const CERTS_HELP = `Usage: meross certs --host H --out DIR [options]
@@ -26,11 +31,15 @@ configuration that lets no one in without a login:
                               dynamic-security plugin; passwords stored hashed)
   DIR/<user>.password         the random password of the Node-RED login, for Node-RED and
                               "meross request --broker --password-file"
+  DIR/meross-admin.password   the random password of the admin login "meross-admin", which
+                              may only use the plugin's control topic: "meross onboard" and
+                              "meross rebind" (--mosquitto DIR) and Node-RED add device
+                              logins through it while Mosquitto runs
 then prints their paths. Devices do not check the certificate, but Node-RED,
 "meross request --broker" and mosquitto_sub do: give them DIR/ca.crt.
 
 The Node-RED login may read every device's messages and send them requests. Each device
-gets its own login when it is onboarded with "meross onboard --mosquitto DIR": it may
+gets its own login when it is onboarded or re-bound with --mosquitto DIR: it may
 publish only its own messages and read only its own commands. ca.key, server.key, the
 password and the logins are readable only by you; Mosquitto started as root (a system
 service) reads them as user mosquitto, so the command prints the chown to run.
@@ -61,16 +70,34 @@ interface Login {
   user: string;
   passwordFile: string;
   created: boolean;
+  /** The admin login's password file, when this run created the login. */
+  adminFile?: string;
 }
 
-/** The Node-RED login; an existing logins file (devices onboarded earlier) is kept as it is. */
+/** A random password in a file only the user can read; it is never printed. */
+function newPasswordFile(file: string): string {
+  const password = newClientPassword();
+  writeFileReplacing(file, `${password}\n`, 0o600);
+  return password;
+}
+
+/**
+ * The Node-RED login and the admin login that adds device logins live; an existing logins
+ * file (devices onboarded earlier) is kept as it is, and only gains the admin login when it
+ * was written before that login existed.
+ */
 function prepareLogin(files: CertificateFiles, user: string): Login {
   const passwordFile = path.join(files.dir, `${user}.password`);
-  if (fs.existsSync(files.securityFile)) return { user, passwordFile, created: false };
-  const password = newClientPassword();
-  writeFileReplacing(passwordFile, `${password}\n`, 0o600);
-  writeSecurityFile(files.securityFile, newSecurityConfig({ username: user, password }));
-  return { user, passwordFile, created: true };
+  const adminFile = path.join(files.dir, ADMIN_PASSWORD_FILE);
+  if (fs.existsSync(files.securityFile)) {
+    const config = readSecurityFile(files.securityFile);
+    if (hasAdmin(config)) return { user, passwordFile, created: false };
+    writeSecurityFile(files.securityFile, withAdmin(config, newPasswordFile(adminFile)));
+    return { user, passwordFile, created: false, adminFile };
+  }
+  const password = newPasswordFile(passwordFile);
+  writeSecurityFile(files.securityFile, newSecurityConfig({ username: user, password }, newPasswordFile(adminFile)));
+  return { user, passwordFile, created: true, adminFile };
 }
 
 export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
@@ -104,6 +131,7 @@ export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(user)) {
       throw new UsageError(`--user "${user}" is not valid: use letters, digits, dots, dashes or underscores`);
     }
+    if (user === ADMIN_USER) throw new UsageError(`--user "${user}" is the admin login's name: choose another, for example nodered`);
     if (anonymous && (values.user !== undefined || values.plugin !== undefined)) {
       throw new UsageError("--user and --plugin set up logins, which --anonymous turns off: give one or the other");
     }
@@ -139,6 +167,7 @@ export async function certsCommand(argv: string[], io: CliIo): Promise<number> {
       const what = login.created ? `logins: "${user}" for Node-RED, devices are added when onboarded` : "logins: kept as they were";
       rows.push([files.securityFile, what]);
       if (login.created) rows.push([login.passwordFile, `password of "${user}" (readable only by you)`]);
+      if (login.adminFile) rows.push([login.adminFile, `password of "${ADMIN_USER}", which adds device logins (readable only by you)`]);
     }
     const width = Math.max(...rows.map(([f]) => f.length));
     io.stdout.write(rows.map(([f, what]) => `${f.padEnd(width)}  ${what}\n`).join(""));
@@ -167,17 +196,25 @@ function report(
     w(
       `\nMosquitto started as root or as a system service reads its files as user mosquitto, which cannot read them yet. Run:\n  ${chown}\n`,
     );
-    w(`(the folder ${files.dir} must be readable by it too; after the chown, run "meross onboard --mosquitto" with sudo)\n`);
+    w(
+      `(the folder ${files.dir} must be readable by it too; after the chown, "--mosquitto ${files.dir}" needs sudo only while Mosquitto is stopped)\n`,
+    );
   }
   if (!o.anonymous && !fs.existsSync(o.plugin)) {
     w(`\nNote: ${o.plugin} was not found on this machine. Mosquitto 2.0 ships it; `);
     w(`correct the "plugin" line in ${files.mosquittoConf} or run again with --plugin PATH.\n`);
   }
+  if (o.login?.adminFile && !o.login.created) {
+    w(`\nThe "${ADMIN_USER}" login was added to ${files.securityFile}: restart Mosquitto once so it reads it.\n`);
+  }
   w(`\nStart a broker with one of:\n  mosquitto -c ${files.mosquittoConf}\n`);
   w(`  meross broker --certs ${files.dir} --cert-host ${o.host} --port ${o.port}\n`);
   if (o.login) {
     w(
-      `\nOnboard devices with "meross onboard ... --mosquitto ${files.dir}" so each gets its login, then restart Mosquitto.\n` +
+      `\nOnboard or re-bind devices with "meross onboard ... --mosquitto ${files.dir}" or "meross rebind ... --mosquitto ${files.dir}": ` +
+        `each gets its login, added through the "${ADMIN_USER}" login while Mosquitto runs (no restart).\n` +
+        `In Node-RED, a meross-broker "existing broker" adds them too once its Admin user is ${ADMIN_USER} ` +
+        `and its Admin password the text in ${path.join(files.dir, ADMIN_PASSWORD_FILE)}.\n` +
         `Node-RED (meross-broker "existing broker") and "meross request" log in as ${o.login.user} ` +
         `with the password in ${o.login.passwordFile}:\n` +
         `  meross request --broker mqtts://${o.host}:${o.port} --ca ${files.caCert} ` +

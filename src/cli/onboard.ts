@@ -20,6 +20,7 @@ import { MerossBroker } from "../core/broker/broker";
 import { loadOrCreateCertificates } from "../core/broker/certs";
 import { IDENTITY_FILE, IdentityBook } from "../core/broker/identity";
 import { MerossError } from "../core/errors";
+import { addMosquittoLogin } from "../core/broker/dynsec";
 import { brokerUrl } from "./broker";
 import { printStep as printOneStep, reportArrival } from "./arrival";
 import {
@@ -50,10 +51,12 @@ password, the key and the broker password are never printed.
 
 With --mosquitto DIR (a folder made by "meross certs") the device's own broker login (user
 = its MAC, password derived from the key, stored hashed) and its access rules (it may
-publish only its own messages and read only its own commands) are added to
-DIR/dynamic-security.json before the device is told about the broker (step "add broker
-login"). Restart Mosquitto afterwards so it reads them ("sudo systemctl restart mosquitto";
-it does not reread them on SIGHUP); the command prints this too.
+publish only its own messages and read only its own commands) are added before the device
+is told about the broker (step "add broker login"): while the Mosquitto of DIR runs on this
+machine, live through its control topic as "meross-admin" (password in
+DIR/meross-admin.password), with no restart; when it is not running, into
+DIR/dynamic-security.json, and the command says to restart Mosquitto (it does not reread
+that file on SIGHUP).
 
 With --broker it also runs the embedded MQTT broker on --port for the duration, with the
 new key, and after the Wi-Fi step waits for the device to log in to it (a device only
@@ -253,7 +256,7 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
     if (mosquitto !== undefined) {
       if (values.broker === true)
         throw new UsageError("--mosquitto and --broker exclude each other: the device uses either Mosquitto or the embedded broker");
-      opts.mosquittoDir = mosquitto;
+      opts.addLogin = (device) => addMosquittoLogin(mosquitto, device);
     }
     if (values.broker === true) {
       const certs = str(values, "certs");
@@ -272,7 +275,7 @@ export async function onboardCommand(argv: string[], io: CliIo): Promise<number>
   try {
     const result = await onboard(opts);
     printJson(io, result);
-    if (result.mosquitto) io.stderr.write(`meross onboard: ${result.mosquitto.reload}\n`);
+    if (result.mosquitto?.reload) io.stderr.write(`meross onboard: ${result.mosquitto.reload}\n`);
     return EXIT_OK;
   } catch (err) {
     if (err instanceof OnboardingError) {

@@ -11,6 +11,7 @@ import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core/fleet/arrival";
 import { MerossBroker } from "../core/broker/broker";
 import { loadOrCreateCertificates } from "../core/broker/certs";
 import { MerossError } from "../core/errors";
+import { addMosquittoLogin } from "../core/broker/dynsec";
 import { brokerUrl } from "./broker";
 import { printStep as printOneStep, reportArrival } from "./arrival";
 import {
@@ -40,6 +41,12 @@ its answer with the new key and then connects to the new broker. Prints the step
 With --broker it runs the embedded MQTT broker on --port for the duration, with the new key,
 and waits for the device to log in to it; the log then ends with a step "device arrived".
 
+With --mosquitto DIR (a folder made by "meross certs") the device's broker login and its
+access rules are added after "read device" and before "set key" (step "add broker login"):
+live through the control topic of the Mosquitto of DIR running on this machine, as
+"meross-admin" (password in DIR/meross-admin.password), with no restart; when it is not
+running, into DIR/dynamic-security.json, and the command says to restart Mosquitto.
+
 Device:
   DEVICE              the device's address on your network, optionally with :port
   --key K             the key it signs with now (default: $MEROSS_KEY); for a device set up by
@@ -57,6 +64,7 @@ Broker:
   --certs DIR         with --broker: certificate directory (created there for --host when missing)
   --listen ADDR       with --broker: address to listen on (default 0.0.0.0, every interface)
   --wait S            with --broker: seconds to wait for the device to log in (default ${ARRIVAL_TIMEOUT_MS / 1000})
+  --mosquitto DIR     add the device's login to the Mosquitto set-up "meross certs --out DIR" wrote
   -h, --help          show this help
 
 Exit status: 0 re-bound (and, with --broker, arrived); 1 the device refused (wrong current key:
@@ -66,6 +74,7 @@ arrived) or device unreachable.
 Examples:
   meross rebind 192.168.1.30 --key-file ~/.meross-account-key --new-key-file ~/.meross-key --host 192.168.1.10 --port 8883
   meross rebind 192.168.1.30 --key ACCOUNTKEY --new-key mykey --host 192.168.1.10 --broker --certs ./certs
+  meross rebind 192.168.1.30 --key-file ~/.meross-account-key --new-key-file ~/.meross-key --host 192.168.1.10 --mosquitto ./certs
 `;
 
 interface BrokerPlan {
@@ -91,6 +100,7 @@ function parseArgs(argv: string[], io: CliIo): { opts: RebindOptions; plan?: Bro
     certs: { type: "string" },
     listen: { type: "string" },
     wait: { type: "string" },
+    mosquitto: { type: "string" },
   });
   if (values.help) return "help";
   if (positionals.length !== 1)
@@ -117,6 +127,12 @@ function parseArgs(argv: string[], io: CliIo): { opts: RebindOptions; plan?: Bro
   const secondPort = intOption("second-port", str(values, "second-port"), 1, 65535);
   if (secondHost !== undefined) opts.broker.secondHost = secondHost;
   if (secondPort !== undefined) opts.broker.secondPort = secondPort;
+  const mosquitto = str(values, "mosquitto");
+  if (mosquitto !== undefined) {
+    if (values.broker === true)
+      throw new UsageError("--mosquitto and --broker exclude each other: the device uses either Mosquitto or the embedded broker");
+    opts.addLogin = (device) => addMosquittoLogin(mosquitto, device);
+  }
   if (values.broker !== true) {
     const stray = (["certs", "listen", "wait"] as const).find((f) => values[f] !== undefined);
     if (stray) throw new UsageError(`--${stray} only applies with --broker (running the embedded broker while re-binding)`);
@@ -154,7 +170,9 @@ export async function rebindCommand(argv: string[], io: CliIo): Promise<number> 
   const { opts, plan } = parsed;
   if (!plan) {
     try {
-      printJson(io, await rebind(opts));
+      const result = await rebind(opts);
+      printJson(io, result);
+      if (result.mosquitto?.reload) io.stderr.write(`meross rebind: ${result.mosquitto.reload}\n`);
       return EXIT_OK;
     } catch (err) {
       return failed(io, err);

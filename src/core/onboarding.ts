@@ -9,7 +9,7 @@ import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
 import { parseAbility, parseSystemAll, type DeviceInfo } from "./capabilities/system";
 import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork, type WifiSettings } from "./onboarding/wifi";
 import { buildConfigKeyPayload, buildSystemTimePayload, mqttUsername } from "./onboarding/config";
-import { addMosquittoDevice, type AddedDevice } from "./broker/mosquitto";
+import { fileLogins, loginDetail, loginReport, type AddedMosquittoLogin, type LoginAdder } from "./broker/dynsec";
 import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "./crypto/lan";
 
 /** Where a factory-fresh device answers in access-point mode. */
@@ -49,6 +49,8 @@ export interface OnboardOptions {
    * dynamic-security.json before the device is told about the broker.
    */
   mosquittoDir?: string;
+  /** Adds the device's broker login instead (live through Mosquitto's control topic, see broker/dynsec.ts). */
+  addLogin?: LoginAdder;
 }
 
 export interface OnboardStep {
@@ -70,8 +72,8 @@ export interface OnboardResult {
    * (docs/protocol.md §5.2), and the key is a secret that must not reach logs or msg output.
    */
   mqtt: { host: string; port: number; username: string; passwordNote: string };
-  /** Where the device's Mosquitto login was written, and how to make Mosquitto read it. */
-  mosquitto?: { file: string; reload: string };
+  /** Where the device's Mosquitto login went: live on a running broker, or a file and how to make Mosquitto read it. */
+  mosquitto?: { live?: string; file?: string; reload?: string };
   wifi: { ssid: string; namespace: string };
   /**
    * How the onboarding requests were encrypted, when the device required it. After its reboot
@@ -263,15 +265,11 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
 
     const port = opts.mqttPort ?? DEFAULT_MQTT_PORT;
     const userId = String(opts.userId ?? "0");
-    let added: AddedDevice | undefined;
-    const dir = opts.mosquittoDir;
-    if (dir !== undefined) {
-      // Before "set key": a login that cannot be written must fail while the device is still untouched.
-      added = await step(
-        "add broker login",
-        async () => addMosquittoDevice(dir, { uuid: info.uuid, mac: info.mac, key: opts.key, userId }),
-        (a) => `${a.username} in ${a.file}`,
-      );
+    let added: AddedMosquittoLogin | undefined;
+    const addLogin = opts.addLogin ?? (opts.mosquittoDir !== undefined ? fileLogins(opts.mosquittoDir) : undefined);
+    if (addLogin) {
+      // Before "set key": a login that cannot be added must fail while the device is still untouched.
+      added = await step("add broker login", async () => addLogin({ uuid: info.uuid, mac: info.mac, key: opts.key, userId }), loginDetail);
     }
     await step(
       "set key",
@@ -319,7 +317,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
       steps,
       device: { uuid: info.uuid, mac: info.mac, model: info.model, firmware: info.firmwareVersion },
       mqtt: { host: opts.mqttHost, port, username: mqttUsername(info.mac), passwordNote: passwordNote(userId) },
-      ...(added ? { mosquitto: { file: added.file, reload: added.reload } } : {}),
+      ...(added ? { mosquitto: loginReport(added) } : {}),
       wifi: { ssid: wifi.ssid, namespace: useWifiX ? NS.WIFIX : NS.WIFI },
       ...(device.encryptionScheme ? { encryption: device.encryptionScheme } : {}),
     };

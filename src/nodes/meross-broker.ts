@@ -11,7 +11,7 @@ import type { Request, Response } from "express";
 import { ExistingFleet, type FleetBase } from "../core/fleet";
 import { describeChanges } from "../core/fleet/handover";
 import { toMerossError } from "./shared/errors";
-import { fleetFor, type BrokerDef } from "./shared/broker-input";
+import { adminLogins, fleetFor, type BrokerDef } from "./shared/broker-input";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import { brokerHandover } from "./shared/broker-handover";
 
@@ -24,8 +24,8 @@ export = function (RED: NodeAPI): void {
   function MerossBrokerConfig(this: Node, def: BrokerDef): void {
     RED.nodes.createNode(this, def);
     const node = this as unknown as MerossBrokerNode;
-    const stored: unknown = (this as Node & { credentials?: { password?: unknown } }).credentials?.password;
-    const password = typeof stored === "string" ? stored : "";
+    const creds: { password?: unknown; adminPassword?: unknown } = (this as Node & { credentials?: object }).credentials ?? {};
+    const [password, adminPassword] = [creds.password, creds.adminPassword].map((v) => (typeof v === "string" ? v : ""));
     const userDir = (RED.settings as { userDir?: string }).userDir || path.join(os.homedir(), ".node-red");
     const print = handover.fingerprint(def, password);
     const taken = handover.adopt(node.id, print);
@@ -37,6 +37,7 @@ export = function (RED: NodeAPI): void {
     // Not enumerable: the fleet holds the password and live sockets, which must never be serialised with the node.
     Object.defineProperty(node, "fleet", { value: fleet, enumerable: false });
     Object.defineProperty(node, "events", { value: fleet.events, enumerable: false });
+    Object.defineProperty(node, "addDeviceLogin", { value: adminLogins(def, adminPassword), enumerable: false });
     Object.assign(node, {
       mode: fleet.mode,
       connection: () => fleet.connection(),
@@ -107,7 +108,7 @@ export = function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType("meross-broker", MerossBrokerConfig, {
-    credentials: { password: { type: "password" } },
+    credentials: { password: { type: "password" }, adminPassword: { type: "password" } },
   });
 
   // Discovery for the meross-config dialog: the devices logged in to a deployed broker.

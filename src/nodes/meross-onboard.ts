@@ -1,9 +1,8 @@
 /**
- * meross-onboard: takes a factory-fresh device (its own access point, 10.10.10.1) onto the user's
- * Wi-Fi and MQTT broker with a key of the user's choosing, step by step (docs/protocol.md §3.1),
- * and lists the networks the device sees ("scan"). "rebind" moves a device already on the network
- * to the broker, keeping its Wi-Fi (§3.2). With a meross-broker it also waits for the device to
- * arrive there (§3.9), because only that proves the settings were right.
+ * meross-onboard: takes a factory-fresh device (10.10.10.1) onto the user's Wi-Fi and broker with
+ * a key of the user's choosing (docs/protocol.md §3.1), lists the networks it sees ("scan"), or
+ * moves a device already on the network to the broker ("rebind", §3.2); with a meross-broker it
+ * waits for the device to arrive there (§3.9), because only that proves the settings were right.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
 import { OnboardingError } from "../core/onboarding";
@@ -12,7 +11,7 @@ import { ArrivalWatcher } from "../core/fleet/arrival";
 import { failMessage, redact } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import * as input from "./shared/onboard-input";
-import { bind, confirmArrival, modeOf, rebindAddress } from "./shared/onboard-modes";
+import { bind, brokerLogins, confirmArrival, modeOf, rebindAddress } from "./shared/onboard-modes";
 import { isMerossBroker } from "./shared/broker-types";
 import { registerOnboardAdmin } from "./shared/onboard-admin";
 
@@ -36,8 +35,7 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const creds: { wifiPassword?: unknown; key?: unknown; currentKey?: unknown } =
       (node as Node & { credentials?: object }).credentials ?? {};
-    const text = (v: unknown): string => (typeof v === "string" ? v : "");
-    const [key, wifiPassword, currentKey] = [text(creds.key), text(creds.wifiPassword), text(creds.currentKey)];
+    const [key, wifiPassword, currentKey] = [creds.key, creds.wifiPassword, creds.currentKey].map((v) => (typeof v === "string" ? v : ""));
     const secrets = [key, wifiPassword, currentKey];
     let busy = false;
     const brokerNode = typeof def.broker === "string" && def.broker ? RED.nodes.getNode(def.broker) : null;
@@ -89,7 +87,10 @@ export = function (RED: NodeAPI): void {
           const userId = def.userId === undefined || def.userId === "" ? undefined : String(def.userId);
           const previousKeys = [keysSet.get(node.id) ?? ""];
           if (!rebinding) keysSet.set(node.id, key);
+          const logins = brokerLogins(broker);
+          if (logins.warning) node.warn(logins.warning);
           const out = await bind({
+            addLogin: logins.addLogin,
             mode,
             address,
             mqttHost,
@@ -118,7 +119,7 @@ export = function (RED: NodeAPI): void {
           }
           onboarded = out.device.uuid;
           if (key) broker?.prove(out.device.uuid, out.device.mac, key); // this onboarding set its key: proof kept in the identity book
-          const arrival = await confirmArrival(watcher, out, waitMs, rebinding ? undefined : address, secrets);
+          const arrival = await confirmArrival(watcher, out, waitMs, rebinding ? undefined : address, secrets, logins.warning);
           if ("payload" in arrival) {
             node.status({ fill: "green", shape: "dot", text: `arrived at ${arrival.payload.device.ip || "broker"}` });
             return reply(arrival.payload);

@@ -39,7 +39,8 @@ describe("CLI secrets", function () {
       wifi: [/--key-file F/, /\$MEROSS_KEY/],
       onboard: [/--key-file F/, /\$MEROSS_KEY/, /--password-file F/, /\$MEROSS_WIFI_PASSWORD/, /--mosquitto DIR/],
       broker: [/--key-file F/, /\$MEROSS_KEY/, /--user-file F/, /\$MEROSS_BROKER_USER/],
-      certs: [/--anonymous/, /password-file/],
+      certs: [/--anonymous/, /password-file/, /meross-admin\.password/],
+      rebind: [/--key-file F/, /--new-key-file F/, /\$MEROSS_NEW_KEY/, /--mosquitto DIR/],
     };
     for (const [command, patterns] of Object.entries(expected)) {
       const m = memIo();

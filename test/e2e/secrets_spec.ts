@@ -6,7 +6,8 @@ import { startNodeRed, type NodeRed } from "./harness";
 
 /**
  * A flow with every node, deployed through the admin API like the editor does, then
- * exported and exercised: the device key, the Wi-Fi password and the onboarding key must
+ * exported and exercised: the device key, the Wi-Fi password, the onboarding key and the broker
+ * passwords (Node-RED's and the Mosquitto admin login's) must
  * not appear in the export, flows.json, the log, any msg (debug to console), any status
  * (status node to console) or any error (catch node to console).
  */
@@ -14,7 +15,9 @@ const DEVICE_KEY = "k3y-S3cret-0f-the-bulb";
 const WRONG_KEY = "wr0ng-K3y-typed-by-user";
 const WIFI_PASSWORD = "w1fi-Passw0rd-home";
 const ONBOARD_KEY = "n3w-Dev1ce-K3y";
-const SECRETS = [DEVICE_KEY, WRONG_KEY, WIFI_PASSWORD, ONBOARD_KEY];
+const BROKER_PASSWORD = "br0ker-Passw0rd-nodered";
+const ADMIN_PASSWORD = "m0squitto-Adm1n-Passw0rd";
+const SECRETS = [DEVICE_KEY, WRONG_KEY, WIFI_PASSWORD, ONBOARD_KEY, BROKER_PASSWORD, ADMIN_PASSWORD];
 
 function assertNoSecret(where: string, text: string): void {
   for (const s of SECRETS) assert.ok(!text.includes(s), `${where} contains a secret (${s.slice(0, 4)}…)`);
@@ -71,6 +74,16 @@ describe("secrets never leak (real Node-RED, admin API)", function () {
       { id: z, type: "tab", label: "secrets" },
       { id: "cfg-good", type: "meross-config", name: "bulb", host: bulb.address, userId: "0", credentials: { key: DEVICE_KEY } },
       { id: "cfg-wrong", type: "meross-config", name: "bulb wrong key", host: bulb.address, userId: "0", credentials: { key: WRONG_KEY } },
+      {
+        id: "mosq",
+        type: "meross-broker",
+        name: "mosquitto",
+        mode: "existing",
+        url: "mqtts://127.0.0.1:1",
+        username: "nodered",
+        adminUser: "meross-admin",
+        credentials: { password: BROKER_PASSWORD, adminPassword: ADMIN_PASSWORD },
+      },
       { id: "light", type: "meross-light", z, device: "cfg-good", wires: [["out"]] },
       { id: "toggle", type: "meross-toggle", z, device: "cfg-good", channel: "0", wires: [["out"]] },
       { id: "request", type: "meross-request", z, device: "cfg-good", method: "GET", namespace: "Appliance.System.All", wires: [["out"]] },
@@ -132,5 +145,6 @@ describe("secrets never leak (real Node-RED, admin API)", function () {
     // The credentials did go where Node-RED keeps them, so the search above was not vacuous.
     const creds = fs.readFileSync(path.join(red.userDir, "flows_cred.json"), "utf8");
     assert.ok(creds.includes(DEVICE_KEY) && creds.includes(WIFI_PASSWORD), "credentials are stored in flows_cred.json");
+    assert.ok(creds.includes(ADMIN_PASSWORD) && creds.includes(BROKER_PASSWORD), "the broker passwords are stored in flows_cred.json");
   });
 });

@@ -172,8 +172,9 @@ export const MOSQUITTO_BOUNDS: readonly string[] = [
   "max_inflight_bytes 1048576",
   "max_queued_messages 200",
   "max_queued_bytes 2097152",
-  "# Last resort for the whole broker: past it, Mosquitto refuses new messages instead of taking the machine's memory.",
-  "memory_limit 268435456",
+  // No memory_limit: with it, Mosquitto 2.0.11 miscounts the memory its dynamic-security plugin
+  // frees, and after a few control-topic commands (logins added live, dynsec.ts) it refuses every
+  // allocation, even with a 16 GB limit: "disconnected due to out of memory", then no new client.
 ];
 
 /**

@@ -25,6 +25,12 @@ export const HASH_ITERATIONS = 101;
 const SALT_BYTES = 12;
 const CLIENT_ROLE = "meross-client";
 const DEVICE_ROLE_PREFIX = "meross-device-";
+/** The login that adds device logins while Mosquitto runs, through the plugin's control topic (dynsec.ts). */
+export const ADMIN_USER = "meross-admin";
+const ADMIN_ROLE = "meross-admin";
+/** The plugin's documented API: JSON commands in, JSON replies on `<topic>/response`. */
+export const DYNSEC_TOPIC = "$CONTROL/dynamic-security/v1";
+export const DYNSEC_RESPONSE_TOPIC = `${DYNSEC_TOPIC}/response`;
 
 /** Where Debian, Ubuntu, Fedora, Alpine and Homebrew install the plugin. */
 const PLUGIN_CANDIDATES = [
@@ -60,12 +66,13 @@ export function newClientPassword(): string {
   return randomBytes(24).toString("base64url");
 }
 
-interface Acl {
-  acltype: "publishClientSend" | "publishClientReceive" | "subscribeLiteral" | "subscribePattern" | "unsubscribePattern";
+export interface Acl {
+  acltype:
+    "publishClientSend" | "publishClientReceive" | "subscribeLiteral" | "subscribePattern" | "unsubscribeLiteral" | "unsubscribePattern";
   topic: string;
   allow: boolean;
 }
-interface Role {
+export interface Role {
   rolename: string;
   textname?: string;
   acls: Acl[];
@@ -111,7 +118,7 @@ function clientRole(): Role {
  * publish to `/app/+/subscribe`, because devices answer a request on the topic named in its
  * `from` (docs/protocol.md §1.4); without it no request through Mosquitto gets a reply.
  */
-function deviceRole(uuid: string): Role {
+export function deviceRole(uuid: string): Role {
   return {
     rolename: DEVICE_ROLE_PREFIX + uuid,
     textname: `Meross device ${uuid}`,
@@ -125,6 +132,43 @@ function deviceRole(uuid: string): Role {
   };
 }
 
+/**
+ * The admin login may send commands to the plugin and read its replies, nothing else: no
+ * device topic, no other `$CONTROL` topic. (What it may ask the plugin is not limited by
+ * topic rules: whoever holds it can create logins, so it stays in a 0600 file and in
+ * Node-RED's credentials.)
+ */
+export function adminRole(): Role {
+  return {
+    rolename: ADMIN_ROLE,
+    textname: "meross onboard and Node-RED: add device logins while Mosquitto runs",
+    acls: [
+      allow("publishClientSend", DYNSEC_TOPIC),
+      allow("subscribeLiteral", DYNSEC_RESPONSE_TOPIC),
+      allow("publishClientReceive", DYNSEC_RESPONSE_TOPIC),
+      allow("unsubscribeLiteral", DYNSEC_RESPONSE_TOPIC),
+    ],
+  };
+}
+
+function adminClient(password: string): Client {
+  return { username: ADMIN_USER, textname: "Adds device logins", ...hashPassword(password), roles: [{ rolename: ADMIN_ROLE }] };
+}
+
+/** Adds the admin login (or gives it a new password) to a file written before it existed; the rest is untouched. */
+export function withAdmin(config: SecurityConfig, password: string): SecurityConfig {
+  return {
+    ...config,
+    clients: [...config.clients.filter((c) => c.username !== ADMIN_USER), adminClient(password)],
+    roles: [...config.roles.filter((r) => r.rolename !== ADMIN_ROLE), adminRole()],
+  };
+}
+
+/** True when the file already has the admin login. */
+export function hasAdmin(config: SecurityConfig): boolean {
+  return config.clients.some((c) => c.username === ADMIN_USER);
+}
+
 function checkClientUser(name: unknown): string {
   if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
     throw new MerossError(
@@ -135,9 +179,9 @@ function checkClientUser(name: unknown): string {
   return name;
 }
 
-/** A new file: nothing is allowed unless a role says so, and one controller login. */
-export function newSecurityConfig(client: { username: string; password: string }): SecurityConfig {
-  return {
+/** A new file: nothing is allowed unless a role says so, one controller login and, when given, the admin login. */
+export function newSecurityConfig(client: { username: string; password: string }, adminPassword?: string): SecurityConfig {
+  const base: SecurityConfig = {
     defaultACLAccess: { publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: false },
     clients: [
       {
@@ -150,6 +194,7 @@ export function newSecurityConfig(client: { username: string; password: string }
     groups: [],
     roles: [clientRole()],
   };
+  return adminPassword === undefined ? base : withAdmin(base, adminPassword);
 }
 
 export interface DeviceLogin {
@@ -160,8 +205,11 @@ export interface DeviceLogin {
   userId?: string | number;
 }
 
-/** Adds or replaces the device's login (user = MAC) and its own role; other entries are untouched. */
-export function withDevice(config: SecurityConfig, device: DeviceLogin): SecurityConfig {
+/**
+ * What a device logs in with and may do: user = its MAC, password derived from its key
+ * (docs/protocol.md §5.2), its own role. Checked here for the file and the live path alike.
+ */
+export function deviceLogin(device: DeviceLogin): { username: string; password: string; role: Role } {
   const mac = normalizeMac(device?.mac);
   if (!isUuid(device?.uuid)) throw new MerossError("BAD_INPUT", `The device uuid "${String(device?.uuid)}" is not valid: ${UUID_RULE}.`);
   if (!mac || !macMatchesUuid(mac, device.uuid)) {
@@ -172,12 +220,20 @@ export function withDevice(config: SecurityConfig, device: DeviceLogin): Securit
     );
   }
   if (typeof device.key !== "string") throw new MerossError("BAD_INPUT", "The device key must be text (it may be empty).");
-  const username = mqttUsername(mac);
-  const role = deviceRole(device.uuid);
+  return {
+    username: mqttUsername(mac),
+    password: mqttPassword(mac, device.key, device.userId ?? "0"),
+    role: deviceRole(device.uuid),
+  };
+}
+
+/** Adds or replaces the device's login (user = MAC) and its own role; other entries are untouched. */
+export function withDevice(config: SecurityConfig, device: DeviceLogin): SecurityConfig {
+  const { username, password, role } = deviceLogin(device);
   const client: Client = {
     username,
     textname: `Meross device ${device.uuid}`,
-    ...hashPassword(mqttPassword(mac, device.key, device.userId ?? "0")),
+    ...hashPassword(password),
     roles: [{ rolename: role.rolename }],
   };
   return {

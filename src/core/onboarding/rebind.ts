@@ -13,6 +13,7 @@ import { parseSystemAll, type DeviceInfo } from "../capabilities/system";
 import type { EncryptionMode, EncryptionScheme } from "../crypto/lan";
 import { buildConfigKeyPayload, mqttUsername } from "./config";
 import { passwordNote, type OnboardStep } from "../onboarding";
+import { loginDetail, loginReport, type LoginAdder } from "../broker/dynsec";
 
 export const DEFAULT_REBIND_PORT = 8883;
 
@@ -37,10 +38,12 @@ export interface RebindOptions {
   timeoutMs?: number;
   encryption?: EncryptionMode;
   onStep?: (step: RebindStep) => void;
+  /** Adds the device's login to the broker (Mosquitto, broker/dynsec.ts) after "read device", before "set key". */
+  addLogin?: LoginAdder;
 }
 
 /** The same step log as onboarding: "read device" proves the current key, "set key" moves the device. */
-export type RebindStep = Omit<OnboardStep, "name"> & { name: "read device" | "set up encryption" | "set key" };
+export type RebindStep = Omit<OnboardStep, "name"> & { name: "read device" | "set up encryption" | "add broker login" | "set key" };
 
 export interface RebindResult {
   steps: RebindStep[];
@@ -49,6 +52,8 @@ export interface RebindResult {
   mqtt: { host: string; port: number; username: string; passwordNote: string };
   /** How the requests were encrypted, when the firmware required it (docs/protocol.md §4). */
   encryption?: EncryptionScheme;
+  /** Where the device's Mosquitto login went (with `addLogin`). */
+  mosquitto?: ReturnType<typeof loginReport>;
 }
 
 /** A failed re-bind still carries the steps that ran. */
@@ -141,6 +146,10 @@ export async function rebind(opts: RebindOptions): Promise<RebindResult> {
       (i) => `${i.model} ${i.uuid} firmware ${i.firmwareVersion}`,
     );
     device.learn(info);
+    const addLogin = opts.addLogin;
+    const added = addLogin
+      ? await step("add broker login", async () => addLogin({ uuid: info.uuid, mac: info.mac, key: opts.newKey, userId }), loginDetail)
+      : undefined;
     await step(
       "set key",
       // The SETACK comes signed with the new key (§1.2); the session accepts either for this reply.
@@ -151,6 +160,7 @@ export async function rebind(opts: RebindOptions): Promise<RebindResult> {
       steps,
       device: { uuid: info.uuid, mac: info.mac, model: info.model, firmware: info.firmwareVersion },
       mqtt: { host: payload.key.gateway.host, port, username: mqttUsername(info.mac), passwordNote: passwordNote(userId) },
+      ...(added ? { mosquitto: loginReport(added) } : {}),
       ...(device.encryptionScheme ? { encryption: device.encryptionScheme } : {}),
     };
   } finally {

@@ -7,8 +7,8 @@ import type { NodeAPI } from "node-red";
 import type { FleetBase } from "../../core/fleet";
 import { FleetHandover, type Fingerprint, type Taken } from "../../core/fleet/handover";
 
-/** Editor bookkeeping, not settings: changing them must not restart the broker. */
-const NOT_SETTINGS = new Set(["id", "type", "name", "x", "y", "z", "g", "wires", "_users", "credentials", "info", "d"]);
+/** Editor bookkeeping, not settings (nor the admin login, used per onboarding): changing them must not restart the broker. */
+const NOT_SETTINGS = new Set(["id", "type", "name", "x", "y", "z", "g", "wires", "_users", "credentials", "info", "d", "adminUser"]);
 const WORDS: Record<string, string> = { ca: "CA certificate", url: "URL" };
 
 /** "bindHost" → "bind host": the name a person reads in "restarted: bind host changed". */

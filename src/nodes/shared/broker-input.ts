@@ -5,6 +5,7 @@ import type { NodeDef } from "node-red";
 import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../../core/broker/certs";
 import { IDENTITY_FILE } from "../../core/broker/identity";
 import { checkBrokerUrl } from "../../core/broker/mosquitto";
+import { addDeviceLive, type LoginAdder } from "../../core/broker/dynsec";
 import { MerossError } from "../../core/errors";
 import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../../core/fleet";
 import { firstLanAddress } from "../../core/net";
@@ -23,6 +24,8 @@ export interface BrokerDef extends NodeDef {
   ca?: string;
   username?: string;
   rejectUnauthorized?: boolean | string;
+  /** Existing mode: the Mosquitto admin login that adds device logins live (its password is a credential). */
+  adminUser?: string;
 }
 
 export { badInput as bad };
@@ -58,10 +61,42 @@ export function readCa(v: unknown): string | undefined {
   }
 }
 
-/**
+/** An existing broker's address, CA and user from the node's properties. */
+function existingSettings(def: BrokerDef): { url: string; ca?: string; username?: string; rejectUnauthorized: boolean } {
+  // A password in the URL would be shown wherever the URL is (editor, exports, logs).
+  const url = checkBrokerUrl(typeof def.url === "string" ? def.url : "", "the Password field of this meross-broker");
+  const ca = url.trim() ? readCa(def.ca) : undefined;
+  const username = isBlank(def.username) ? undefined : String(def.username);
+  return { url, ca, username, rejectUnauthorized: flag(def.rejectUnauthorized) ?? ca !== undefined };
+}
+
 /** A URL without its "user:password@" part. */
 export function withoutUserInfo(url: string): string {
   return url.replace(/^(\s*[A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@\s]*@/, "$1");
+}
+
+/**
+ * Existing mode with an admin login: how a device's login is added to Mosquitto while it runs
+ * (src/core/broker/dynsec.ts), through the same address and CA as the fleet. Undefined without one.
+ */
+export function adminLogins(def: BrokerDef, adminPassword: string): LoginAdder | undefined {
+  if (def.mode !== "existing" || isBlank(def.adminUser) || !adminPassword) return undefined;
+  return async (device) => {
+    const s = existingSettings(def);
+    const hint = `Check the Admin user and Admin password of the meross-broker node (the text in meross-admin.password).`;
+    const live = await addDeviceLive(
+      {
+        url: s.url.trim(),
+        ca: s.ca,
+        rejectUnauthorized: s.rejectUnauthorized,
+        username: String(def.adminUser).trim(),
+        password: adminPassword,
+        passwordHint: hint,
+      },
+      device,
+    );
+    return { username: live.username, live: live.broker };
+  };
 }
 
 /**
@@ -74,22 +109,19 @@ export function fleetFor(def: BrokerDef, password: string, certDir: string, afte
   if (def.mode === "existing") {
     // A password in the URL would be shown wherever the URL is (editor, exports, logs): refused,
     // and not kept either, the node's copy of its properties included.
-    let url = typeof def.url === "string" ? def.url : "";
     let refused: unknown;
     try {
-      checkBrokerUrl(url, "the Password field of this meross-broker");
+      checkBrokerUrl(typeof def.url === "string" ? def.url : "", "the Password field of this meross-broker");
     } catch (err) {
       refused = err;
-      url = def.url = withoutUserInfo(url);
+      def.url = withoutUserInfo(String(def.url));
     }
     return new ExistingFleet({
       password,
       trust,
       settings: () => {
         if (refused) throw refused;
-        const ca = url.trim() ? readCa(def.ca) : undefined;
-        const username = isBlank(def.username) ? undefined : String(def.username);
-        return { url, ca, username, rejectUnauthorized: flag(def.rejectUnauthorized) ?? ca !== undefined };
+        return existingSettings(def);
       },
     });
   }

@@ -5,6 +5,7 @@
  */
 import type { Node } from "node-red";
 import type { Fleet } from "../../core/fleet/types";
+import type { LoginAdder } from "../../core/broker/dynsec";
 
 export type { BrokerEndpoint, BrokerPresence } from "../../core/fleet/types";
 
@@ -12,6 +13,8 @@ export type MerossBrokerNode = Node &
   Fleet & {
     /** Whoever watches arrivals needs the fleet itself (its events and presence), not the node. */
     readonly fleet: Fleet;
+    /** Existing mode with the Mosquitto admin login: adds a device's login live. */
+    readonly addDeviceLogin?: LoginAdder;
   };
 
 export function isMerossBroker(node: unknown): node is MerossBrokerNode {

@@ -13,6 +13,8 @@ import { describeValue } from "../../core/capabilities/util";
 import { isBlank } from "./inputs";
 import { STEP_ORDER, type WifiTarget } from "./onboard-input";
 import { toMerossError } from "./errors";
+import type { MerossBrokerNode } from "./broker-types";
+import type { LoginAdder } from "../../core/broker/dynsec";
 
 export type OnboardMode = "onboard" | "rebind";
 
@@ -36,7 +38,23 @@ export function rebindAddress(v: unknown): string {
   );
 }
 
-const REBIND_ORDER: OnboardStep["name"][] = ["read device", "set up encryption", "set key"];
+const REBIND_ORDER: OnboardStep["name"][] = ["read device", "set up encryption", "add broker login", "set key"];
+
+/**
+ * How a device's login reaches the broker: live through the meross-broker's Mosquitto admin
+ * login when it has one. An existing broker without one may well be a Mosquitto from
+ * `meross certs`, which refuses a device without a login: `warning` says what to fill in.
+ */
+export function brokerLogins(broker: MerossBrokerNode | undefined): { addLogin?: LoginAdder; warning?: string } {
+  if (!broker || broker.mode !== "existing") return {};
+  if (broker.addDeviceLogin) return { addLogin: broker.addDeviceLogin };
+  return {
+    warning:
+      'The meross-broker has no Admin user: a Mosquitto set up by "meross certs" refuses this device, because nobody adds its login. ' +
+      "Fill in Admin user (meross-admin) and Admin password (the text in meross-admin.password of the meross certs folder) " +
+      "in the meross-broker node, deploy, and run this again.",
+  };
+}
 
 export interface BindRequest {
   mode: OnboardMode;
@@ -51,6 +69,8 @@ export interface BindRequest {
   previousKeys?: readonly string[];
   /** Onboard only. */
   wifi?: WifiTarget & { password: string };
+  /** Adds the device's broker login before it is told about the broker (see brokerLogins). */
+  addLogin?: LoginAdder;
   /** The step about to run, for the node status. */
   next(step: string | undefined): void;
 }
@@ -71,7 +91,7 @@ export async function bind(r: BindRequest): Promise<BindOutcome> {
   };
   if (r.mode === "rebind") {
     const broker = { host: r.mqttHost, port: r.mqttPort, userId: r.userId };
-    const res = await rebind({ address: r.address, currentKey: r.currentKey, newKey: r.key, broker, onStep });
+    const res = await rebind({ address: r.address, currentKey: r.currentKey, newKey: r.key, broker, onStep, addLogin: r.addLogin });
     return { steps: res.steps, device: res.device, mqtt: res.mqtt };
   }
   const res = await onboard({
@@ -83,6 +103,7 @@ export async function bind(r: BindRequest): Promise<BindOutcome> {
     userId: r.userId,
     wifi: r.wifi!,
     onStep,
+    addLogin: r.addLogin,
   });
   return { steps: res.steps, device: res.device, mqtt: res.mqtt, wifi: res.wifi };
 }
@@ -97,6 +118,8 @@ export async function confirmArrival(
   waitMs: number,
   apAddress: string | undefined,
   secrets: string[],
+  /** Said after a no-show: why the broker may have refused the device (brokerLogins' warning). */
+  hint?: string,
 ): Promise<
   | { payload: BindOutcome & { device: BindOutcome["device"] & { ip?: string } } }
   | { error: MerossError; meross: Record<string, unknown>; inAp: boolean }
@@ -115,7 +138,8 @@ export async function confirmArrival(
     });
     return { payload: { ...out, steps, device: { ...out.device, ip: arrived.ip } } };
   } catch (err) {
-    const error = toMerossError(err, secrets);
+    const base = toMerossError(err, secrets);
+    const error = hint ? new MerossError(base.code, `${base.message} ${hint}`, base.details) : base;
     steps.push({ name: "device arrived", ok: false, ms: Date.now() - t0, error: error.message });
     const reason = err instanceof ArrivalError ? err.reason : undefined;
     return { error, meross: { steps, device: out.device, ...(reason ? { reason } : {}) }, inAp: reason === "access-point" };
