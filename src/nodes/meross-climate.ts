@@ -1,9 +1,10 @@
 /**
  * meross-climate: a thermostat (mts200, mts960) or one radiator valve of a hub (its sub-device
  * id). msg.payload `{on, mode, target}`, a number (target °C) or "" (read); it answers with
- * `{on, mode, target, current, heating, windowOpen}` and sends the same whenever the device
- * pushes a change (room temperature, heating, an open window). On a diffuser, `{spray}` sets the
- * spray mode and the answer is `{spray, light}`.
+ * `{on, mode, target, current, heating, windowOpen}`, one message per input. What the device
+ * pushes by itself (room temperature, heating, an open window) sets the status, and goes out
+ * only when "also send changes" is ticked. On a diffuser, `{spray}` sets the spray mode and the
+ * answer is `{spray, light}`.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { climateOutput, parseClimateInput, setThermostat, type ClimateState } from "../core/capabilities/thermostat";
@@ -12,11 +13,12 @@ import { diffuserOutput, hasDiffuser, setDiffuser, type DiffuserState } from "..
 import { MerossError } from "../core/errors";
 import { describeValue, isObject } from "../core/protocol/rules";
 import { isBlank } from "./shared/inputs";
-import { linkToConfig } from "./shared/user-node";
+import { linkToConfig, reportsChanges } from "./shared/user-node";
 
 interface ClimateDef extends NodeDef {
   device?: string;
   subId?: string;
+  reportChanges?: boolean;
 }
 
 type ClimateMsg = NodeMessageInFlow & { subId?: unknown; meross?: unknown };
@@ -37,7 +39,8 @@ function resolveSubId(configured: string | undefined, fromMsg: unknown): string 
 function climateStatus(c: ClimateState): NodeStatus {
   if (!c.on) return { fill: "grey", shape: "ring", text: `off · ${c.current} °C` };
   const what = c.windowOpen ? "window open" : c.heating ? "heating" : "idle";
-  return { fill: c.heating ? "red" : "green", shape: "dot", text: `${c.current} → ${c.target} °C · ${what}` };
+  // Heating is not an error: a warm yellow, never the red of a failure.
+  return { fill: c.heating ? "yellow" : "green", shape: "dot", text: `${c.current} → ${c.target} °C · ${what}` };
 }
 
 function diffuserStatus(d: DiffuserState): NodeStatus {
@@ -55,8 +58,14 @@ export = function (RED: NodeAPI): void {
       node.error(err instanceof Error ? err.message : String(err));
     }
 
+    const sendChanges = reportsChanges(def);
+    /** The last payload the flow got, so a push repeating a command's answer is not sent twice. */
+    let lastSent = "";
     const emit = (payload: ClimateState | DiffuserState, status: NodeStatus): void => {
       link.show(status);
+      const text = JSON.stringify(payload);
+      if (!sendChanges || text === lastSent) return;
+      lastSent = text;
       const msg: NodeMessage = { topic: link.name(), payload };
       node.send(msg);
     };
@@ -93,6 +102,7 @@ export = function (RED: NodeAPI): void {
           link.show(climateStatus(payload));
         }
         m.payload = payload;
+        lastSent = JSON.stringify(payload);
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
         if (isBlank(m.topic)) m.topic = link.name();
         m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", ...(subId ? { subId } : {}), address: device.address };

@@ -1,6 +1,7 @@
 /**
  * meross-cover: opens, closes, stops or positions a garage door (msg100/msg200) or roller
- * shutter (mrs100), or reads it, and sends a message whenever the device pushes a change.
+ * shutter (mrs100), or reads it. Its output answers its input; what the device reports by itself
+ * (a wall button, the end of a move) only sets the status unless "also send changes" is ticked.
  * What a model can do is decided in the core (capabilities/cover-command.ts) from its
  * ability list; a garage "open" the door already obeys is answered without sending.
  */
@@ -8,11 +9,12 @@ import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node
 import { coverToOutput, parseCoverInput, type CoverState } from "../core/capabilities/cover";
 import { coverCommand } from "../core/capabilities/cover-command";
 import { isBlank, resolveChannel } from "./shared/inputs";
-import { linkToConfig } from "./shared/user-node";
+import { linkToConfig, reportsChanges } from "./shared/user-node";
 
 interface CoverDef extends NodeDef {
   device?: string;
   channel?: string | number;
+  reportChanges?: boolean;
 }
 
 /** A follow-up read never waits longer than this, whatever travel time a device reports. */
@@ -46,6 +48,7 @@ export = function (RED: NodeAPI): void {
     /** Channels with a command in flight: its reply carries the latest state, so pushes meanwhile are not repeated. */
     const busy = new Map<number, number>();
     let closed = false;
+    const sendChanges = reportsChanges(def);
 
     const meta = (c: CoverState): Record<string, unknown> => {
       const d = link.config?.device;
@@ -61,7 +64,8 @@ export = function (RED: NodeAPI): void {
     const announce = (c: CoverState): void => {
       if (closed || busy.has(c.channel) || (fixed !== undefined && c.channel !== fixed) || !remember(c)) return;
       link.show(coverStatus(c));
-      node.send({ topic: link.name(), payload: coverToOutput(c), meross: meta(c) });
+      // Safety: a door opened by hand must not reach a "close if open" flow unless the user asked for changes.
+      if (sendChanges) node.send({ topic: link.name(), payload: coverToOutput(c), meross: meta(c) });
     };
 
     const link = linkToConfig(RED, node, def.device, (ev) => {

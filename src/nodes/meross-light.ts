@@ -7,16 +7,17 @@ import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node
 import { NS, type MerossDevice } from "../core/session/device";
 import { MerossError, explain } from "../core/errors";
 import { parseTransition } from "../core/capabilities/fade";
-import { buildLightSet, intToHex, deviceToKelvin, lightChannel, type LightState } from "../core/capabilities/light";
+import { buildLightSet, intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core/capabilities/light";
 import { isBlank } from "./shared/inputs";
 import { hasLevels, parseLightInput, type LightRequest } from "./shared/light-input";
 import { runLight } from "./shared/light-run";
-import { linkToConfig, noDeviceError } from "./shared/user-node";
+import { linkToConfig, noDeviceError, reportsChanges } from "./shared/user-node";
 
 interface LightDef extends NodeDef {
   device?: string;
   /** Default fade in seconds for messages that give no transition; "" or 0 = instant. */
   transition?: string | number;
+  reportChanges?: boolean;
 }
 
 /** The node's default transition in ms; a value the editor would refuse counts as instant. */
@@ -57,9 +58,28 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const transitionMs = defaultTransition(def.transition);
+    const sendChanges = reportsChanges(def);
+    /** The last payload the flow got, so a push repeating a command's answer is not sent again. */
+    let lastSent = "";
+    /** With "also send changes": what the bulb reports by itself (never our own answers, fade steps included). */
+    const report = (light: LightState): void => {
+      const device = link.config?.device;
+      const payload = lightStateToOutput(light, device?.lightCapacity);
+      const text = JSON.stringify(payload);
+      if (text === lastSent) return;
+      lastSent = text;
+      const meross = { uuid: device?.info?.uuid ?? "", model: device?.info?.model ?? "", address: device?.address ?? "" };
+      node.send({ topic: link.name(), payload, meross });
+    };
     const link = linkToConfig(RED, node, def.device, (ev) => {
       const device = link.config?.device;
-      if (ev.type === "light" && (ev.light.channel ?? 0) === (device ? lightChannel(device) : 0)) link.show(lightStatus(ev.light));
+      const channel = device ? lightChannel(device) : 0;
+      if (ev.type === "light" && (ev.light.channel ?? 0) === channel) {
+        link.show(lightStatus(ev.light));
+        if (sendChanges && ev.source === "push") report(ev.light);
+      } else if (ev.type === "toggle" && ev.channel === channel && sendChanges && ev.source === "push" && device?.light) {
+        report({ ...device.light, on: ev.on });
+      }
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
@@ -79,6 +99,7 @@ export = function (RED: NodeAPI): void {
         if (result.light) link.show(lightStatus(result.light));
         const m = msg as NodeMessageInFlow & { meross?: unknown };
         m.payload = result.payload;
+        lastSent = JSON.stringify(result.payload);
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
         if (isBlank(m.topic)) m.topic = link.name();
         m.meross = { uuid: device.info?.uuid ?? "", model: device.info?.model ?? "", address: device.address };

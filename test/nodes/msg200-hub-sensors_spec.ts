@@ -39,7 +39,7 @@ describe("msg200 doors in meross-cover and hub door/smoke sensors in meross-stat
 
   it("meross-cover set to door 2 opens door 2 of a msg200, and only door 2", async () => {
     const nodes = [
-      { id: "n1", type: "meross-cover", device: "c1", channel: "2", wires: [["out"]] },
+      { id: "n1", type: "meross-cover", device: "c1", channel: "2", reportChanges: true, wires: [["out"]] },
       { id: "out", type: "helper" },
     ];
     const sim = await onBroker("msg200", "Garage", nodes);
@@ -66,7 +66,7 @@ describe("msg200 doors in meross-cover and hub door/smoke sensors in meross-stat
 
   it("meross-cover for every door never reports a door 0 while the msg200 pushes its bogus channel-0 item", async () => {
     const nodes = [
-      { id: "n1", type: "meross-cover", device: "c1", channel: "", wires: [["out"]] },
+      { id: "n1", type: "meross-cover", device: "c1", channel: "", reportChanges: true, wires: [["out"]] },
       { id: "out", type: "helper" },
     ];
     const sim = await onBroker("msg200", "Garage", nodes);

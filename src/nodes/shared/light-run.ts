@@ -102,13 +102,15 @@ export async function runLight(
   interrupt(slot);
   if (req.effect !== undefined) {
     const { light, effect } = await setEffect(device, req.effect);
-    return { payload: { ...lightStateToOutput(light), effectName: effect?.name ?? "none" }, light };
+    return { payload: { ...lightStateToOutput(light, device.lightCapacity), effectName: effect?.name ?? "none" }, light };
   }
   const ms = req.transition ?? defaultMs;
   if (ms > 0 && (hasLevels(req) || req.on !== undefined)) {
     const light = await fade(slot, device, req, ms, signal);
-    return light ? { payload: lightStateToOutput(light), light } : undefined;
+    return light ? { payload: lightStateToOutput(light, device.lightCapacity), light } : undefined;
   }
   const outcome = await slot.scheduler.submit(req, { signal });
-  return outcome.status === "done" ? { payload: lightStateToOutput(outcome.result), light: outcome.result } : undefined;
+  return outcome.status === "done"
+    ? { payload: lightStateToOutput(outcome.result, device.lightCapacity), light: outcome.result }
+    : undefined;
 }

@@ -6,7 +6,7 @@ import { outletName, shortName } from "../../core/naming";
 import type { NodeStatus } from "node-red";
 import type { MerossDevice, DeviceEvent } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
-import { lightStateToOutput } from "../../core/capabilities/light";
+import { lightStateToOutput, type LightOutput } from "../../core/capabilities/light";
 import { isHub, readHub, type AlarmType, type SubDeviceState } from "../../core/capabilities/hub";
 import { describeValue } from "../../core/protocol/rules";
 import { isBlank } from "./inputs";
@@ -30,7 +30,7 @@ export interface StatePayload {
   type?: AlarmType;
   active?: boolean;
   on?: boolean;
-  light?: { on?: boolean; brightness: number; mode: string; rgb: string; temperature: number };
+  light?: LightOutput;
   online?: boolean;
   source: Source;
 }
