@@ -8,7 +8,7 @@ import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, on
 import { brokerNode, brokerPort, pointAt, statuses, waitListening } from "./broker-helpers";
 
 type Climate = { on: boolean; mode: string; target: number; current: number; heating: boolean; windowOpen: boolean };
-type StateMsg = { topic?: string; payload: Record<string, unknown> };
+type StateMsg = { topic?: string; payload: Record<string, unknown>; meross?: Record<string, unknown> };
 type ErrMsg = { error: { message: string; code?: string } };
 
 const MODULES = [brokerModule, configModule, climateModule, stateModule];
@@ -103,14 +103,13 @@ describe("meross-climate and hub sensors in meross-state", function () {
       const alarm = msgs.find((m) => m.payload.kind === "alarm" && m.payload.active === true) as StateMsg;
       assert.equal(alarm.topic, "Home hub / 1A00694ACBC7");
       assert.deepEqual(alarm.payload, {
-        uuid: sim.uuid,
-        model: "msh300",
-        kind: "alarm",
-        subId: "1A00694ACBC7",
         type: "leak",
         active: true,
+        subId: "1A00694ACBC7",
+        kind: "alarm",
         source: broker ? "push" : "command",
       });
+      assert.deepEqual(alarm.meross, { uuid: sim.uuid, model: "msh300" });
     });
   }
 

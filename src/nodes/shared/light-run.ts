@@ -55,6 +55,14 @@ function stepRequest(step: FadeStep): LightRequest {
   return req;
 }
 
+/**
+ * While a fade plays on this device's light, runs `then` once it ends and returns true; false when
+ * none plays. meross-state uses it to report a fade once, with its final state, not every step.
+ */
+export function afterFade(config: MerossConfigNode, then: () => void): boolean {
+  return slotFor(config).fades.whenIdle(then);
+}
+
 /** A newer command: the fade stops and its waiting step (with an in-between level) is dropped. */
 function interrupt(slot: LightSlot): void {
   slot.fades.interrupt();
