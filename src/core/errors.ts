@@ -144,7 +144,8 @@ export function scrubSecrets(text: string, secrets: readonly (string | undefined
 export const explain = {
   wrongKey(host: string): string {
     return (
-      `The device at ${host} rejected the request signature (error 5001): the key is wrong. ` +
+      // The device's code (5001) stays in err.details.deviceCode; the sentence says what it means.
+      `The device at ${host} refused the request because it was signed with a different key: the key is wrong. ` +
       `Use the key that was set when the device was onboarded (Appliance.Config.Key) — ` +
       `the one you typed into meross-onboard or "meross onboard --key", or the key of your Meross account if the app set it up.`
     );
@@ -152,10 +153,11 @@ export const explain = {
   unsupported(host: string, method: string, namespace: string, why: string): string {
     return `The device at ${host} does not support ${method} ${namespace} (${why}). Check the namespace spelling, or pick a command this model lists in its abilities.`;
   },
-  deviceError(host: string, method: string, namespace: string, code: unknown, detail: unknown): string {
+  /** An ERROR reply with a code Meross does not document: the code stays in err.details.deviceCode, not in the sentence. */
+  deviceError(host: string, method: string, namespace: string, detail: unknown): string {
     // The detail comes from the device: quoted, and cut short if a hostile peer made it long.
     const d = typeof detail === "string" && detail ? ` ${describeValue(detail, QUOTE_DEVICE_MAX)}` : "";
-    return `The device at ${host} answered ${method} ${namespace} with error ${String(code)}${d}. Check the request payload against what this model accepts.`;
+    return `The device at ${host} refused ${method} ${namespace}${d ? ` (it said${d})` : ""}: it did not accept the payload. Check the request payload against what this model accepts.`;
   },
   timeout(host: string, method: string, namespace: string, ms: number): string {
     return (

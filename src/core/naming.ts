@@ -22,14 +22,15 @@ function text(v: unknown): string {
 
 /**
  * The user's name for the device; else its model and the last 4 characters of its uuid
- * ("mss310 …c243", enough to tell two plugs of one model apart); else its address.
+ * ("mss310 c243", enough to tell two plugs of one model apart, plain ASCII a Switch node can
+ * match on msg.topic); else its address.
  */
 export function deviceDisplayName(parts: DeviceNameParts): string {
   const name = text(parts.name);
   if (name) return name;
   const model = text(parts.model);
   const uuid = text(parts.uuid);
-  if (model && uuid.length >= 4) return `${model} …${uuid.slice(-4)}`;
+  if (model && uuid.length >= 4) return `${model} ${uuid.slice(-4)}`;
   const address = text(parts.address);
   if (address) return address;
   if (model) return model;

@@ -1,9 +1,10 @@
 /**
  * meross-climate: a thermostat (mts200, mts960) or one radiator valve of a hub (its sub-device
  * id). msg.payload `{on, mode, target}`, a number (target °C) or "" (read); it answers with
- * `{on, mode, target, current, heating, windowOpen}` and sends the same whenever the device
- * pushes a change (room temperature, heating, an open window). On a diffuser, `{spray}` sets the
- * spray mode and the answer is `{spray, light}`.
+ * `{on, mode, target, current, heating, windowOpen}`, one message per input. What the device
+ * pushes by itself (room temperature, heating, an open window) sets the status, and goes out
+ * only when "also send changes" is ticked. On a diffuser, `{spray}` sets the spray mode and the
+ * answer is `{spray, light}`.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { climateOutput, parseClimateInput, setThermostat, type ClimateState } from "../core/capabilities/thermostat";
@@ -13,10 +14,11 @@ import { MerossError } from "../core/errors";
 import { describeValue, isObject } from "../core/protocol/rules";
 import { isBlank } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
-import { linkToConfig } from "./shared/user-node";
+import { linkToConfig, reportsChanges } from "./shared/user-node";
 
 interface ClimateDef extends NodeDef, DeviceSourceDef {
   subId?: string;
+  reportChanges?: boolean;
 }
 
 type ClimateMsg = NodeMessageInFlow & { subId?: unknown; meross?: unknown };
@@ -37,7 +39,8 @@ function resolveSubId(configured: string | undefined, fromMsg: unknown): string 
 function climateStatus(c: ClimateState): NodeStatus {
   if (!c.on) return { fill: "grey", shape: "ring", text: `off · ${c.current} °C` };
   const what = c.windowOpen ? "window open" : c.heating ? "heating" : "idle";
-  return { fill: c.heating ? "red" : "green", shape: "dot", text: `${c.current} → ${c.target} °C · ${what}` };
+  // Heating is not an error: a warm yellow, never the red of a failure.
+  return { fill: c.heating ? "yellow" : "green", shape: "dot", text: `${c.current} → ${c.target} °C · ${what}` };
 }
 
 function diffuserStatus(d: DiffuserState): NodeStatus {
@@ -55,8 +58,14 @@ export = function (RED: NodeAPI): void {
       node.error(err instanceof Error ? err.message : String(err));
     }
 
+    const sendChanges = reportsChanges(def);
+    /** The last payload the flow got, so a push repeating a command's answer is not sent twice. */
+    let lastSent = "";
     const emit = (payload: ClimateState | DiffuserState, status: NodeStatus): void => {
       link.show(status);
+      const text = JSON.stringify(payload);
+      if (!sendChanges || text === lastSent) return;
+      lastSent = text;
       const d = link.config?.device;
       const msg: NodeMessage & { meross?: unknown } = { topic: link.name(), payload };
       if (link.fromMessage && d) msg.meross = { uuid: link.config?.uuid() ?? "", name: link.name(), model: d.info?.model ?? "" };
@@ -95,6 +104,7 @@ export = function (RED: NodeAPI): void {
           t.show(climateStatus(payload));
         }
         m.payload = payload;
+        lastSent = JSON.stringify(payload);
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
         if (isBlank(m.topic)) m.topic = t.name();
         m.meross = { ...t.identity(device), ...(subId ? { subId } : {}) };

@@ -1,6 +1,7 @@
 /**
  * meross-cover: opens, closes, stops or positions a garage door (msg100/msg200) or roller
- * shutter (mrs100), or reads it, and sends a message whenever the device pushes a change.
+ * shutter (mrs100), or reads it. Its output answers its input; what the device reports by itself
+ * (a wall button, the end of a move) only sets the status unless "also send changes" is ticked.
  * What a model can do is decided in the core (capabilities/cover-command.ts) from its
  * ability list; a garage "open" the door already obeys is answered without sending.
  */
@@ -9,10 +10,11 @@ import { coverToOutput, parseCoverInput, type CoverState } from "../core/capabil
 import { coverCommand } from "../core/capabilities/cover-command";
 import { isBlank, resolveChannel } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
-import { linkToConfig, type Target } from "./shared/user-node";
+import { linkToConfig, reportsChanges, type Target } from "./shared/user-node";
 
 interface CoverDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
+  reportChanges?: boolean;
 }
 
 /** A follow-up read never waits longer than this, whatever travel time a device reports. */
@@ -48,6 +50,7 @@ export = function (RED: NodeAPI): void {
     const busy = new Map<string, number>();
     let closed = false;
     const slot = (channel: number): string => `${link.config?.id ?? ""}:${channel}`;
+    const sendChanges = reportsChanges(def);
 
     const meta = (c: CoverState): Record<string, unknown> => {
       const d = link.config?.device;
@@ -64,7 +67,8 @@ export = function (RED: NodeAPI): void {
     const announce = (c: CoverState): void => {
       if (closed || busy.has(slot(c.channel)) || (fixed !== undefined && c.channel !== fixed) || !remember(c)) return;
       link.show(coverStatus(c));
-      node.send({ topic: link.name(), payload: coverToOutput(c), meross: meta(c) });
+      // Safety: a door opened by hand must not reach a "close if open" flow unless the user asked for changes.
+      if (sendChanges) node.send({ topic: link.name(), payload: coverToOutput(c), meross: meta(c) });
     };
 
     const link = linkToConfig(RED, node, def, (ev) => {

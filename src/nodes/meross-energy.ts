@@ -1,7 +1,8 @@
 /**
  * meross-energy: power, voltage, current and energy of a metering plug or one channel of an
  * energy meter, for a dashboard gauge or a time-series database. It reads on input, on its own
- * poll interval (0 = off) and when the device pushes a reading. The total kWh only rises: the
+ * poll interval (0 = off) and, when "also send changes" is ticked, when the device pushes a
+ * reading (otherwise a push only updates the status). The total kWh only rises: the
  * counting rule is the core's (capabilities/energy-counter.ts); its state stays in this node's
  * context, so restarts with persistent context keep it.
  */
@@ -12,12 +13,13 @@ import { asMerossError } from "../core/errors";
 import { energyStatus, resolveEnergyChannel, resolveInterval, resolveShow, shownValue, type Show } from "./shared/energy-input";
 import { isBlank } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
-import { linkToConfig, type Target } from "./shared/user-node";
+import { linkToConfig, reportsChanges, type Target } from "./shared/user-node";
 
 interface EnergyDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
   show?: string;
   pollInterval?: string | number;
+  reportChanges?: boolean;
 }
 
 type EnergyMsg = NodeMessageInFlow & { channel?: unknown; show?: unknown; energy?: unknown };
@@ -40,6 +42,7 @@ export = function (RED: NodeAPI): void {
     const slot = (channel: number, t?: Target): string => `${(t?.config ?? link.config)?.id ?? ""}:${channel}`;
     /** The channel this node reports: its own, else the one the last read chose (pushes follow it). */
     let shown: number | undefined = isBlank(def.channel) ? undefined : Number(def.channel);
+    const sendChanges = reportsChanges(def);
 
     const counterKey = (uuid: string, channel: number): string => `energy-total:${uuid || "device"}:${channel}`;
     const count = (read: EnergyRead, t?: Target): EnergyCounterState | undefined => {
@@ -68,13 +71,13 @@ export = function (RED: NodeAPI): void {
         const before = last.get(slot(ev.reading.channel));
         const msg: NodeMessage = {};
         fill(msg, before?.days ? { reading: ev.reading, days: before.days } : { reading: ev.reading }, show);
-        node.send(msg);
+        if (sendChanges) node.send(msg);
       } else if (ev.type === "consumption") {
         const before = last.get(slot(shown ?? 0));
         if (!before) return;
         const msg: NodeMessage = {};
         fill(msg, { reading: before.reading, days: ev.days }, show);
-        node.send(msg);
+        if (sendChanges) node.send(msg);
       }
     });
 

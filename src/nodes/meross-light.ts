@@ -7,16 +7,17 @@ import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node
 import { NS, type MerossDevice } from "../core/session/device";
 import { MerossError, explain } from "../core/errors";
 import { parseTransition } from "../core/capabilities/fade";
-import { buildLightSet, intToHex, deviceToKelvin, lightChannel, type LightState } from "../core/capabilities/light";
+import { buildLightSet, intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core/capabilities/light";
 import { isBlank } from "./shared/inputs";
 import { hasLevels, parseLightInput, type LightRequest } from "./shared/light-input";
 import { runLight } from "./shared/light-run";
 import type { DeviceSourceDef } from "./shared/device-source";
-import { linkToConfig } from "./shared/user-node";
+import { linkToConfig, reportsChanges } from "./shared/user-node";
 
 interface LightDef extends NodeDef, DeviceSourceDef {
   /** Default fade in seconds for messages that give no transition; "" or 0 = instant. */
   transition?: string | number;
+  reportChanges?: boolean;
 }
 
 /** The node's default transition in ms; a value the editor would refuse counts as instant. */
@@ -57,9 +58,33 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const transitionMs = defaultTransition(def.transition);
+    const sendChanges = reportsChanges(def);
+    /** The last payload the flow got, so a push repeating a command's answer is not sent again. */
+    let lastSent = "";
+    /** With "also send changes": what the bulb reports by itself (never our own answers, fade steps included). */
+    const report = (light: LightState): void => {
+      const device = link.config?.device;
+      const payload = lightStateToOutput(light, device?.lightCapacity);
+      const text = JSON.stringify(payload);
+      if (text === lastSent) return;
+      lastSent = text;
+      const meross = {
+        uuid: device?.info?.uuid ?? "",
+        name: link.name(),
+        model: device?.info?.model ?? "",
+        address: device?.address ?? "",
+      };
+      node.send({ topic: link.name(), payload, meross });
+    };
     const link = linkToConfig(RED, node, def, (ev) => {
       const device = link.config?.device;
-      if (ev.type === "light" && (ev.light.channel ?? 0) === (device ? lightChannel(device) : 0)) link.show(lightStatus(ev.light));
+      const channel = device ? lightChannel(device) : 0;
+      if (ev.type === "light" && (ev.light.channel ?? 0) === channel) {
+        link.show(lightStatus(ev.light));
+        if (sendChanges && ev.source === "push") report(ev.light);
+      } else if (ev.type === "toggle" && ev.channel === channel && sendChanges && ev.source === "push" && device?.light) {
+        report({ ...device.light, on: ev.on });
+      }
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
@@ -78,6 +103,7 @@ export = function (RED: NodeAPI): void {
         if (result.light) t.show(lightStatus(result.light));
         const m = msg as NodeMessageInFlow & { meross?: unknown };
         m.payload = result.payload;
+        lastSent = JSON.stringify(result.payload);
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
         if (isBlank(m.topic)) m.topic = t.name();
         m.meross = t.identity(device);

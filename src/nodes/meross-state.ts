@@ -1,8 +1,8 @@
 /**
- * meross-state: one message per state change of a device (on/off per channel, light,
- * online/offline), as it happens. Devices on a broker PUSH every change within
- * milliseconds (docs/protocol.md §5.1), including button presses; devices reached only over
- * HTTP never push, so an optional poll (src/core/fleet/polling.ts) reads them.
+ * meross-state: one message per state change of a device (on/off, light, doors, shutters,
+ * thermostat, energy, diffuser, hub sensors, online), as it happens; a light fade is one message.
+ * Devices on a broker PUSH every change (docs/protocol.md §5.1); devices reached only over HTTP
+ * never push, so an optional poll (src/core/fleet/polling.ts) reads them.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import type { MerossError } from "../core/errors";
@@ -10,13 +10,12 @@ import { Poller } from "../core/fleet";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
-import { isMerossConfig } from "./shared/types";
 import { deviceDisplayName } from "../core/naming";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
-import { watchBroker } from "./shared/state-broker";
-import { Tracker, answerWith, describe, fromEvent, itemKey, known, pollSeconds, withModel } from "./shared/state-output";
-import { refreshExtras, topicWithSub } from "./shared/state-output";
-import type { Source, StatePayload } from "./shared/state-output";
+import { configNames, watchBroker } from "./shared/state-broker";
+import { Tracker, answerWith, describe, fromEvent, itemKey, known, pollSeconds, withModel, type Source } from "./shared/state-output";
+import { holdFades, refreshExtras, stateMessage, topicWithSub, type StatePayload } from "./shared/state-output";
+import { afterFade } from "./shared/light-run";
 
 interface StateDef extends NodeDef {
   device?: string;
@@ -42,21 +41,14 @@ export = function (RED: NodeAPI): void {
     const useBroker = isBlank(def.device) && isMerossBroker(brokerNode);
 
     // msg.topic names the device the way every node does (core/naming.ts): its Meross device node's name first.
-    const configName = (uuid: string): string | undefined => {
-      let name: string | undefined;
-      RED.nodes.eachNode((n) => {
-        const cfg = name === undefined && n.type === "meross-config" ? RED.nodes.getNode(n.id) : null;
-        if (isMerossConfig(cfg) && cfg.uuid() === uuid) name = cfg.displayName();
-      });
-      return name;
-    };
+    const configName = configNames(RED);
     const nameOf = (p: StatePayload): string => configName(p.uuid) ?? deviceDisplayName({ model: p.model, uuid: p.uuid });
     let topicFor: (p: StatePayload) => string = (p) => topicWithSub(nameOf(p), p);
     let show: (st: NodeStatus) => void = (st) => node.status(st);
     const emit = (p: StatePayload, prefix = ""): void => {
       if (closed || !tracker.note(p)) return;
       show(describe(p, prefix));
-      node.send({ topic: topicFor(p), payload: p });
+      node.send(stateMessage(p, topicFor(p)));
     };
     const sendKnown = (msg: NodeMessageInFlow, send: (m: NodeMessage[][]) => void, items: StatePayload[]): void => {
       if (items.length > 0) send([answerWith(msg, (m) => RED.util.cloneMessage(m), items, topicFor)]);
@@ -78,12 +70,14 @@ export = function (RED: NodeAPI): void {
     } else {
       let lastOnline: boolean | undefined;
       let poller: Poller | undefined;
+      // A fade's steps are held back: the light state it ends in goes out once, when it ends.
+      const pass = holdFades(emit, (then) => !!link.config && afterFade(link.config, then));
       const link = linkToConfig(RED, node, def.device, (ev) => {
         const d = link.config?.device;
         if (!link.config || !d || ev.type === "info") return;
         const source: Source = ev.source === "push" || ev.source === "broker" ? "push" : poller?.polling ? "poll" : "command";
-        const p = fromEvent(link.config.uuid() || d.info?.uuid || "", d.info?.model, ev, source);
-        if (p) emit(p);
+        const p = fromEvent(link.config.uuid() || d.info?.uuid || "", d.info?.model, ev, source, d.lightCapacity);
+        if (p) pass(p);
       });
       const config = link.config;
       show = (st) => link.show(st);
@@ -101,7 +95,9 @@ export = function (RED: NodeAPI): void {
       if (config && !setupError) {
         // Seed the baseline once the session has read the device, so the first poll reports only changes.
         config.getDevice().then(
-          (d) => {
+          async (d) => {
+            // When polling, read doors, thermostat… once too, so the first poll reports only changes.
+            if (interval > 0) await refreshExtras(d).catch(() => undefined);
             for (const p of known(d, config.uuid() || d.info?.uuid || "", d.info?.model, "poll")) tracker.note(p);
             // The uuid may only now be known (read from the device): catch up with the broker's view.
             if (broker && config.uuid() && broker.isListening(config.uuid())) onlineChange(true, "push");
@@ -114,6 +110,7 @@ export = function (RED: NodeAPI): void {
             device: () => config.getDevice(),
             skip: () => !!broker && !!config.uuid() && broker.isListening(config.uuid()),
             online: (on) => onlineChange(on, "poll"),
+            more: refreshExtras,
             failed: (err) =>
               link.show({ fill: "red", shape: "ring", text: `poll: ${SHORT_REASON[toMerossError(err, config.secrets()).code]}` }),
           });

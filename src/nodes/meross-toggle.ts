@@ -1,15 +1,18 @@
 /**
  * meross-toggle: switches a plug (or one outlet of a strip) on, off or over, or reads
- * it. ToggleX vs legacy Toggle is decided by the device's ability list in the core.
+ * it. ToggleX vs legacy Toggle is decided by the device's ability list in the core. Its output
+ * answers its input; a switch pressed on the device sets the status, and goes out only when
+ * "also send changes" is ticked.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
 import { outletName } from "../core/naming";
 import { parseToggleCommand, resolveChannel, isBlank } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
-import { linkToConfig } from "./shared/user-node";
+import { linkToConfig, reportsChanges } from "./shared/user-node";
 
 interface ToggleDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
+  reportChanges?: boolean;
 }
 
 /** "on", or "outlet 3 on" when the device has several outlets (numbered from 1 like its label). */
@@ -35,8 +38,22 @@ export = function (RED: NodeAPI): void {
     }
     const outlets = (): number => link.config?.device?.toggles.size ?? 1;
 
+    const sendChanges = reportsChanges(def);
     const link = linkToConfig(RED, node, def, (ev) => {
-      if (ev.type === "toggle" && ev.channel === shownChannel) link.show(stateStatus(ev.channel, ev.on, outlets()));
+      if (ev.type !== "toggle" || ev.channel !== shownChannel) return;
+      link.show(stateStatus(ev.channel, ev.on, outlets()));
+      if (sendChanges && ev.source === "push") {
+        const d = link.config?.device;
+        const meross = {
+          uuid: d?.info?.uuid ?? "",
+          name: link.name(),
+          model: d?.info?.model ?? "",
+          channel: ev.channel,
+          on: ev.on,
+          address: d?.address ?? "",
+        };
+        node.send({ topic: link.name(), payload: ev.on, meross });
+      }
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {

@@ -98,10 +98,13 @@ describe("message envelope (docs/protocol.md §1)", () => {
       assert.equal(checkReply(req, rep, HOST), rep);
     });
 
-    it("ERROR 5001 is WRONG_KEY with a sentence about the key", () => {
+    it("ERROR 5001 is WRONG_KEY with a sentence about the key, the code in details, not in the sentence", () => {
       assert.throws(
         () => checkReply(req, replyTo(req, "ERROR", { error: { code: 5001, detail: "sign error" } }), HOST),
-        isCode("WRONG_KEY", /key/),
+        (e: unknown) =>
+          isCode("WRONG_KEY", /signed with a different key: the key is wrong/)(e) &&
+          !/5001/.test((e as MerossError).message) &&
+          (e as MerossError).details.deviceCode === 5001,
       );
     });
 
@@ -112,10 +115,13 @@ describe("message envelope (docs/protocol.md §1)", () => {
       );
     });
 
-    it("any other ERROR is DEVICE_ERROR carrying the device code", () => {
+    it("any other ERROR is DEVICE_ERROR saying the device refused the payload, the code in details", () => {
       assert.throws(
         () => checkReply(req, replyTo(req, "ERROR", { error: { code: 5061, detail: "x" } }), HOST),
-        (e: unknown) => isCode("DEVICE_ERROR", /5061/)(e) && (e as MerossError).details.deviceCode === 5061,
+        (e: unknown) =>
+          isCode("DEVICE_ERROR", /refused SET Appliance\.Control\.ToggleX \(it said "x"\): it did not accept the payload/)(e) &&
+          !/5061/.test((e as MerossError).message) &&
+          (e as MerossError).details.deviceCode === 5061,
       );
     });
 

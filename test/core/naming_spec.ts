@@ -6,7 +6,7 @@ describe("device naming", () => {
 
   it("prefers the user's name, then model and uuid end, then the address", () => {
     assert.equal(deviceDisplayName({ name: " Desk lamp ", model: "mss310", uuid, address: "10.0.0.5" }), "Desk lamp");
-    assert.equal(deviceDisplayName({ name: "", model: "mss310", uuid, address: "10.0.0.5" }), "mss310 …c243");
+    assert.equal(deviceDisplayName({ name: "", model: "mss310", uuid, address: "10.0.0.5" }), "mss310 c243");
     assert.equal(deviceDisplayName({ name: "  ", model: "mss310", uuid: "", address: "10.0.0.5:8080" }), "10.0.0.5:8080");
     assert.equal(deviceDisplayName({ model: "", uuid, address: "10.0.0.5" }), "10.0.0.5");
   });

@@ -114,7 +114,8 @@ function flowFor(broker: Record<string, unknown>, fresh: SimulatedDevice, second
       dbg("onboarded"),
       dbg("lit"),
       dbg("switched"),
-      dbg("pushed"),
+      // The whole msg: the device's uuid is in msg.meross, the change in msg.payload.
+      { ...dbg("pushed"), complete: "true" },
       { id: "catch", type: "catch", z, scope: null, uncaught: false, x: 100, y: 500, wires: [["errors"]] },
       dbg("errors"),
     ],
@@ -160,7 +161,8 @@ describe("cloud-free MQTT end to end (real Node-RED)", function () {
     assert.equal(fresh.state.light?.rgb, 0xff0000);
     assert.ok(via.includes("mqtt"), `the light command went over MQTT (saw ${via.join(",")})`);
     second.press(0);
-    await red!.waitForLog(new RegExp(`${second.uuid}[\\s\\S]*kind: 'toggle'[\\s\\S]*source: 'push'`), 20000);
+    // msg.payload (the change) comes before msg.meross (the device) in the logged msg.
+    await red!.waitForLog(new RegExp(`kind: 'toggle'[\\s\\S]*?source: 'push'[\\s\\S]*?${second.uuid}`), 20000);
     return via;
   }
 

@@ -5,10 +5,10 @@ import climateModule = require("../../src/nodes/meross-climate");
 import stateModule = require("../../src/nodes/meross-state");
 import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
-import { brokerNode, brokerPort, pointAt, waitListening } from "./broker-helpers";
+import { brokerNode, brokerPort, pointAt, statuses, waitListening } from "./broker-helpers";
 
 type Climate = { on: boolean; mode: string; target: number; current: number; heating: boolean; windowOpen: boolean };
-type StateMsg = { topic?: string; payload: Record<string, unknown> };
+type StateMsg = { topic?: string; payload: Record<string, unknown>; meross?: Record<string, unknown> };
 type ErrMsg = { error: { message: string; code?: string } };
 
 const MODULES = [brokerModule, configModule, climateModule, stateModule];
@@ -26,14 +26,22 @@ describe("meross-climate and hub sensors in meross-state", function () {
   }
 
   /** A climate node and a state node for one device, over HTTP or on the embedded broker. */
-  async function load(model: string, opts: { broker?: boolean; subId?: string; name?: string } = {}) {
+  async function load(model: string, opts: { broker?: boolean; subId?: string; name?: string; reportChanges?: boolean } = {}) {
     const sim = await device(model);
     const cfgExtra: Record<string, unknown> = { name: opts.name ?? "Living room" };
     if (opts.broker) Object.assign(cfgExtra, { broker: "b1", transport: "mqtt" });
     const flow = onTab(
       [...(opts.broker ? [brokerNode()] : []), configNode("c1", sim.address, cfgExtra)],
       [
-        { id: "k1", type: "meross-climate", device: "c1", subId: opts.subId ?? "", name: "", wires: [["out"]] },
+        {
+          id: "k1",
+          type: "meross-climate",
+          device: "c1",
+          subId: opts.subId ?? "",
+          name: "",
+          ...(opts.reportChanges === undefined ? {} : { reportChanges: opts.reportChanges }),
+          wires: [["out"]],
+        },
         { id: "s1", type: "meross-state", device: "c1", name: "", pollInterval: "0", wires: [["states"]] },
         { id: "out", type: "helper" },
         { id: "states", type: "helper" },
@@ -58,8 +66,8 @@ describe("meross-climate and hub sensors in meross-state", function () {
 
   for (const broker of [false, true]) {
     const via = broker ? "MQTT (embedded broker)" : "HTTP";
-    it(`sets the thermostat to 21 °C and it heats the room (${via})`, async () => {
-      const { sim, k1, out } = await load("mts200b", { broker });
+    it(`sets the thermostat to 21 °C and it heats the room (${via}, 'also send changes' ticked)`, async () => {
+      const { sim, k1, out } = await load("mts200b", { broker, reportChanges: true });
       const got = nextMessage<{ topic: string; payload: Climate }>(out);
       k1.receive({ payload: 21 });
       const msg = await got;
@@ -95,16 +103,68 @@ describe("meross-climate and hub sensors in meross-state", function () {
       const alarm = msgs.find((m) => m.payload.kind === "alarm" && m.payload.active === true) as StateMsg;
       assert.equal(alarm.topic, "Home hub / 1A00694ACBC7");
       assert.deepEqual(alarm.payload, {
-        uuid: sim.uuid,
-        model: "msh300",
-        kind: "alarm",
-        subId: "1A00694ACBC7",
         type: "leak",
         active: true,
+        subId: "1A00694ACBC7",
+        kind: "alarm",
         source: broker ? "push" : "command",
       });
+      assert.deepEqual(alarm.meross, { uuid: sim.uuid, model: "msh300" });
     });
   }
+
+  it("over MQTT each command is answered by exactly one message, and a pushed change only sets the status (checkbox off)", async () => {
+    const { sim, k1, out } = await load("mts200b", { broker: true });
+    const shown = statuses(k1);
+    const msgs = collect<{ payload: Climate }>(out);
+    let got = nextMessage<{ payload: Climate }>(out);
+    k1.receive({ payload: 21 });
+    await got;
+    sim.setWindowOpen(true);
+    await waitFor(() => shown.some((st) => /window open/.test(st.text ?? "")), 5000, "the status to show the open window");
+    got = nextMessage<{ payload: Climate }>(out);
+    k1.receive({ payload: "" });
+    assert.equal((await got).payload.windowOpen, true);
+    assert.deepEqual(
+      msgs.map((m) => [m.payload.target, m.payload.windowOpen]),
+      [
+        [21, false],
+        [21, true],
+      ],
+      "two inputs, two messages: no echo of the command's push, no message for the window",
+    );
+  });
+
+  it("the heating status is a yellow dot, not the red of an error", async () => {
+    const { k1, out } = await load("mts200b");
+    const shown = statuses(k1);
+    const got = nextMessage<{ payload: Climate }>(out);
+    k1.receive({ payload: 25 });
+    assert.equal((await got).payload.heating, true);
+    assert.deepEqual(shown[shown.length - 1], { fill: "yellow", shape: "dot", text: "Living room · 18 → 25 °C · heating" });
+  });
+
+  it("a target sent in eco switches to manual and leaves the eco preset alone; a target with a mode sets that preset", async () => {
+    const { k1, out } = await load("mts200b");
+    const ask = async (payload: unknown): Promise<Climate> => {
+      const got = nextMessage<{ payload: Climate }>(out);
+      k1.receive({ payload });
+      return (await got).payload;
+    };
+    const eco = await ask({ mode: "eco" });
+    assert.deepEqual([eco.mode, eco.target], ["eco", 18]);
+    const set = await ask(21);
+    assert.deepEqual([set.mode, set.target], ["manual", 21], "21 °C means 21 °C from now on, in manual");
+    const ecoAgain = await ask({ mode: "eco" });
+    assert.deepEqual([ecoAgain.mode, ecoAgain.target], ["eco", 18], "eco is still 18 °C");
+    const preset = await ask({ mode: "eco", target: 16.5 });
+    assert.deepEqual([preset.mode, preset.target], ["eco", 16.5]);
+    const heat = await ask({ mode: "heat" });
+    assert.deepEqual([heat.mode, heat.target], ["heat", 20]);
+    const manual = await ask(19);
+    assert.deepEqual([manual.mode, manual.target], ["manual", 19], "a target in heat also goes to manual, heat stays 20 °C");
+    assert.equal((await ask({ mode: "heat" })).target, 20);
+  });
 
   it("reports each hub sensor's temperature, humidity and a battery that drains", async () => {
     const { sim, states } = await load("msh300", { name: "Home hub" });

@@ -54,6 +54,29 @@ describe("meross-config node", function () {
     await helper.request().get("/meross-config/nope/info").expect(404);
   });
 
+  it("Read device says what the device is: a thermostat, a garage door opener, a hub, not 'On/off: none'", async () => {
+    await load();
+    const kinds: Record<string, RegExp> = {
+      mts200b: /^thermostat$/,
+      msg100: /^garage door opener$/,
+      msh300: /^hub/,
+      mss310: /^plug or switch with energy metering$/,
+      msl100: /^light \(white/,
+    };
+    const others: SimulatedDevice[] = [];
+    try {
+      for (const [model, kind] of Object.entries(kinds)) {
+        const d = await startDevice({ model });
+        others.push(d);
+        const res = await helper.request().post("/meross-config/probe").send({ host: d.address, key: KEY }).expect(200);
+        assert.match(res.body.kind, kind, `${model}: ${res.body.kind}`);
+        if (model === "mts200b") assert.equal(res.body.abilities.light, null);
+      }
+    } finally {
+      for (const d of others) await d.stop();
+    }
+  });
+
   it("POST /meross-config/probe reads a device with a typed key", async () => {
     const s = await load();
     const res = await helper.request().post("/meross-config/probe").send({ host: s.address, key: KEY }).expect(200);

@@ -130,12 +130,21 @@ describe("meross-energy node", function () {
     assert.equal(typeof seen[0].payload, "number");
   });
 
-  it("sends a message when the device pushes a new reading over MQTT", async () => {
+  it("with 'also send changes' ticked, sends a message when the device pushes a new reading over MQTT", async () => {
     sim = await startDevice({ model: "mss310", mqttReconnectMs: 50 });
     const flow = onTab(
       [brokerNode(), configNode("c1", sim.address, { broker: "b1", transport: "mqtt" })],
       [
-        { id: "e1", type: "meross-energy", device: "c1", channel: "", show: "power", pollInterval: 0, wires: [["out"]] },
+        {
+          id: "e1",
+          type: "meross-energy",
+          device: "c1",
+          channel: "",
+          show: "power",
+          pollInterval: 0,
+          reportChanges: true,
+          wires: [["out"]],
+        },
         { id: "out", type: "helper" },
       ],
     );

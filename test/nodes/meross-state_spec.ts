@@ -11,16 +11,20 @@ import { brokerNode, brokerPort, pointAt, statuses, waitListening } from "./brok
 import { DEVICE_A, FakeDevice } from "../core/broker/fake_device";
 
 type Payload = {
-  uuid: string;
-  model?: string;
   kind: string;
   channel?: number;
   on?: boolean;
   online?: boolean;
   light?: { on?: boolean; brightness: number; mode: string; rgb: string; temperature: number };
+  state?: string;
+  position?: number;
+  target?: number;
+  windowOpen?: boolean;
+  power?: number;
+  spray?: string;
   source: string;
 };
-type Msg = { topic?: string; payload: Payload };
+type Msg = { topic?: string; payload: Payload; meross?: { uuid?: string; model?: string } };
 
 const MODULES = [brokerModule, configModule, toggleModule, lightModule, stateModule];
 
@@ -71,7 +75,10 @@ describe("meross-state node", function () {
     await waitFor(() => msgs.some((m) => m.payload.kind === "toggle"), 5000, "the pushed press");
     const msg = msgs.find((m) => m.payload.kind === "toggle") as Msg;
     assert.equal(msg.topic, "desk");
-    assert.deepEqual(msg.payload, { uuid: sim.uuid, model: sim.model.type, kind: "toggle", channel: 0, on: true, source: "push" });
+    // The change first (the debug sidebar's collapsed line shows it), the device in msg.meross.
+    assert.deepEqual(msg.payload, { on: true, channel: 0, kind: "toggle", source: "push" });
+    assert.deepEqual(Object.keys(msg.payload)[0], "on");
+    assert.deepEqual(msg.meross, { uuid: sim.uuid, model: sim.model.type });
     assert.ok(
       st.some((s) => s.fill === "green" && /on · push/.test(s.text ?? "")),
       "the status shows the last change",
@@ -133,7 +140,8 @@ describe("meross-state node", function () {
     const got = nextMessage<Msg>(helper.getNode("out"));
     helper.getNode("t1").receive({ payload: "on" });
     const msg = await got;
-    assert.deepEqual(msg.payload, { uuid: sim.uuid, model: sim.model.type, kind: "toggle", channel: 0, on: true, source: "command" });
+    assert.deepEqual(msg.payload, { on: true, channel: 0, kind: "toggle", source: "command" });
+    assert.deepEqual(msg.meross, { uuid: sim.uuid, model: sim.model.type });
     assert.equal(msg.topic, "dev");
   });
 
@@ -142,7 +150,7 @@ describe("meross-state node", function () {
     const msgs = collect<Msg>(out);
     await sim.stop();
     await waitFor(() => msgs.some((m) => m.payload.kind === "online" && m.payload.online === false), 5000, "an offline message");
-    assert.equal(msgs.find((m) => m.payload.online === false)?.payload.uuid, sim.uuid);
+    assert.equal(msgs.find((m) => m.payload.online === false)?.meross?.uuid, sim.uuid);
   });
 
   it("answers any input with the current known state", async () => {
@@ -185,23 +193,23 @@ describe("meross-state node", function () {
     await waitListening(a);
     await waitListening(b);
     await waitFor(
-      () => [a, b].every((s) => msgs.some((m) => m.payload.uuid === s.uuid && m.payload.kind === "online" && m.payload.online === true)),
+      () => [a, b].every((s) => msgs.some((m) => m.meross?.uuid === s.uuid && m.payload.kind === "online" && m.payload.online === true)),
       5000,
       "both online",
     );
     a.press();
     b.press();
     await waitFor(
-      () => [a, b].every((s) => msgs.some((m) => m.payload.uuid === s.uuid && m.payload.kind === "toggle" && m.payload.on === true)),
+      () => [a, b].every((s) => msgs.some((m) => m.meross?.uuid === s.uuid && m.payload.kind === "toggle" && m.payload.on === true)),
       5000,
       "both presses",
     );
-    const fromA = msgs.find((m) => m.payload.uuid === a.uuid && m.payload.kind === "toggle");
+    const fromA = msgs.find((m) => m.meross?.uuid === a.uuid && m.payload.kind === "toggle");
     // Named like every node names it: its Meross device node's name, else model and uuid end.
     assert.equal(fromA?.topic, "Kitchen plug");
     assert.equal(fromA?.payload.source, "push");
-    const fromB = msgs.find((m) => m.payload.uuid === b.uuid && m.payload.kind === "toggle");
-    assert.equal(fromB?.topic, `msl120 …${b.uuid.slice(-4)}`);
+    const fromB = msgs.find((m) => m.meross?.uuid === b.uuid && m.payload.kind === "toggle");
+    assert.equal(fromB?.topic, `msl120 ${b.uuid.slice(-4)}`);
   });
 
   it("with a broker, turns one 64 KB push listing 2,500 togglex entries into at most one message per channel (64 at most)", async () => {
@@ -250,7 +258,8 @@ describe("meross-state node", function () {
     await waitFor(() => msgs.some((m) => m.payload.kind === "toggle"), 8000, "the poll to see the change");
     const toggles = msgs.filter((m) => m.payload.kind === "toggle");
     assert.equal(toggles.length, 1);
-    assert.deepEqual(toggles[0].payload, { uuid: sim.uuid, model: sim.model.type, kind: "toggle", channel: 0, on: true, source: "poll" });
+    assert.deepEqual(toggles[0].payload, { on: true, channel: 0, kind: "toggle", source: "poll" });
+    assert.equal(toggles[0].meross?.uuid, sim.uuid);
   });
 
   it("refuses an unusable poll interval with a red status", async () => {

@@ -130,6 +130,8 @@ export async function runFade<R>(steps: readonly FadeStep[], apply: (step: FadeS
 /** At most one fade per light: a new fade or any newer command stops the one running. */
 export class FadeController {
   private current: AbortController | undefined;
+  /** Called once the fade now playing ends, however it ends. */
+  private waiting: Array<() => void> = [];
 
   /** True while a fade plays. */
   get fading(): boolean {
@@ -140,6 +142,18 @@ export class FadeController {
   interrupt(): void {
     this.current?.abort();
     this.current = undefined;
+    this.ended();
+  }
+
+  /** Runs `then` once the fade playing now ends (stopped or finished); false, and nothing runs, when none plays. */
+  whenIdle(then: () => void): boolean {
+    if (!this.current) return false;
+    this.waiting.push(then);
+    return true;
+  }
+
+  private ended(): void {
+    for (const then of this.waiting.splice(0)) then();
   }
 
   /** Stops any fade, then plays this one; true when it ran to its end. */
@@ -150,7 +164,10 @@ export class FadeController {
     try {
       return await runFade(steps, apply, ac.signal);
     } finally {
-      if (this.current === ac) this.current = undefined;
+      if (this.current === ac) {
+        this.current = undefined;
+        this.ended();
+      }
     }
   }
 }

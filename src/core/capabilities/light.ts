@@ -245,18 +245,18 @@ export interface LightOutput {
   on?: boolean;
   brightness: number;
   mode: string;
-  rgb: string;
-  temperature: number;
+  /** Absent on a bulb without colour (capacity known, no RGB bit): a white lamp has no rgb to report. */
+  rgb?: string;
+  /** Absent on a bulb without white temperature (capacity known, no temperature bit). */
+  temperature?: number;
   effect?: number;
 }
 
-export function lightStateToOutput(s: LightState): LightOutput {
-  const out: LightOutput = {
-    brightness: s.luminance,
-    mode: s.mode,
-    rgb: intToHex(s.rgb >= 0 && s.rgb <= 0xffffff ? Math.round(s.rgb) : 0),
-    temperature: deviceToKelvin(s.temperature),
-  };
+/** The light state as flows see it; `capacity` (the ability's, 0 = unknown) drops what the bulb cannot do. */
+export function lightStateToOutput(s: LightState, capacity = 0): LightOutput {
+  const out: LightOutput = { brightness: s.luminance, mode: s.mode };
+  if (!capacity || capacity & LIGHT_CAPACITY.RGB) out.rgb = intToHex(s.rgb >= 0 && s.rgb <= 0xffffff ? Math.round(s.rgb) : 0);
+  if (!capacity || capacity & LIGHT_CAPACITY.TEMPERATURE) out.temperature = deviceToKelvin(s.temperature);
   if (s.on !== undefined) out.on = s.on;
   if (s.effect !== undefined) out.effect = s.effect;
   return out;

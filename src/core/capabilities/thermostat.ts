@@ -242,9 +242,10 @@ export function buildThermostatModeSet(
   if (cmd.target !== undefined) {
     const t = checkTarget(cmd.target, now?.min ?? DEFAULT_MIN, now?.max ?? DEFAULT_MAX, model);
     if (code === undefined) {
-      const cur = now ? (MODE_NAMES as readonly string[]).indexOf(now.mode) : -1;
-      // In auto the schedule owns the target: a flow's target means "manual from now on".
-      code = cur < 0 || cur === 3 ? 4 : cur;
+      // "21 °C" means "21 °C from now on": switch to manual rather than silently rewriting the
+      // preset of the current mode (eco's ecoTemp would stay 21 °C the next time eco comes on).
+      // A message that names a mode sets that mode's preset instead.
+      code = 4;
       item.mode = code;
     }
     const preset = MODE_PRESET[code];

@@ -177,12 +177,15 @@ export class DeviceLink {
       fleet.events.on("device", (p) => {
         this.follow(p);
         if (p.uuid !== this.uuidValue) return;
+        auto?.presenceChanged();
         this.refreshReady();
         // Arrival is the event to read on: a device that logs in is read now, not at the next retry.
         if (p.listening && this.wanted && this.current.state !== "ready") this.connect();
       }),
       fleet.events.on("gone", (g) => {
-        if (g.uuid === this.uuidValue) this.refreshReady();
+        if (g.uuid !== this.uuidValue) return;
+        auto?.presenceChanged();
+        this.refreshReady();
       }),
       fleet.events.on("running", () => mqtt.attach()),
       // Over plain HTTP the broker still carries the device's pushes: the session follows them too.

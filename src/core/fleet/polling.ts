@@ -15,6 +15,8 @@ export interface PollerOptions {
   online: (online: boolean) => void;
   /** A failure that is not the device being away (bad reply, wrong key). */
   failed: (err: unknown) => void;
+  /** Reads of other parts (doors, thermostat…) after toggles and light, by the poller's owner. */
+  more?: (device: MerossDevice) => Promise<void>;
 }
 
 export class Poller {
@@ -49,6 +51,7 @@ export class Poller {
         for (const ch of channels) await d.getToggle(ch);
       }
       if (d.has(NS.LIGHT)) await d.getLight();
+      if (this.opts.more) await this.opts.more(d);
       this.opts.online(true);
     } catch (err) {
       if (isMerossError(err) && (err.code === "UNREACHABLE" || err.code === "TIMEOUT")) this.opts.online(false);

@@ -198,16 +198,19 @@ export function checkReply(request: Envelope, reply: Envelope, host: string, opt
       throw new MerossError("WRONG_KEY", explain.wrongKey(host), { ...base, deviceCode: code });
     }
     if (code === DEVICE_ERROR_UNSUPPORTED) {
-      throw new MerossError("UNSUPPORTED", explain.unsupported(host, String(rq.method), rq.namespace, "device error 5000"), {
-        ...base,
-        deviceCode: code,
-      });
+      throw new MerossError(
+        "UNSUPPORTED",
+        explain.unsupported(host, String(rq.method), rq.namespace, "the device answered that it does not know this command"),
+        {
+          ...base,
+          deviceCode: code,
+        },
+      );
     }
-    throw new MerossError(
-      "DEVICE_ERROR",
-      explain.deviceError(host, String(rq.method), rq.namespace, Number.isFinite(code) ? code : "unknown", fromDevice(err.detail, echo)),
-      { ...base, deviceCode: Number.isFinite(code) ? code : undefined },
-    );
+    throw new MerossError("DEVICE_ERROR", explain.deviceError(host, String(rq.method), rq.namespace, fromDevice(err.detail, echo)), {
+      ...base,
+      deviceCode: Number.isFinite(code) ? code : undefined,
+    });
   }
   const expected = (REQUEST_METHODS as readonly string[]).includes(String(rq.method)) ? ACK_FOR[rq.method as RequestMethod] : undefined;
   if (expected && rp.method !== expected) {

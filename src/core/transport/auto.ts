@@ -72,6 +72,14 @@ export class AutoTransport implements Transport {
     }
   }
 
+  /**
+   * The device arrived on (or left) the broker: the next request takes the other path, so say
+   * so now. Without it a device read over HTTP at start-up kept showing "http" after it logged in.
+   */
+  presenceChanged(): void {
+    this.use(this.mqttAvailable() ? "mqtt" : "http");
+  }
+
   private use(kind: "http" | "mqtt"): void {
     if (kind !== this.lastKind) {
       this.lastKind = kind;

@@ -6,6 +6,11 @@
 import { NS, type MerossDevice } from "../../core/session/device";
 import { LIGHT_CAPACITY, describeCapacity } from "../../core/capabilities/light";
 import { deviceDisplayName } from "../../core/naming";
+import { hasGarage } from "../../core/capabilities/garage";
+import { hasRoller } from "../../core/capabilities/roller";
+import { hasThermostat } from "../../core/capabilities/thermostat";
+import { isHub } from "../../core/capabilities/hub";
+import { hasDiffuser } from "../../core/capabilities/diffuser";
 
 export interface DeviceSummary {
   /** What the nodes call the device (core/naming.ts): `name` when given, else "model …uuid end". */
@@ -16,6 +21,8 @@ export interface DeviceSummary {
   firmware: string;
   hardware: string;
   address: string;
+  /** What the device is, from its abilities: "thermostat", "garage door opener", "hub", "plug with energy metering"… */
+  kind: string;
   abilities: {
     count: number;
     onOff: "ToggleX" | "Toggle (legacy)" | "none";
@@ -24,6 +31,20 @@ export interface DeviceSummary {
     metering: boolean;
     namespaces: string[];
   };
+}
+
+/** What a person would call the device, decided from its ability list (the most specific first). */
+export function deviceKind(device: MerossDevice): string {
+  if (isHub(device)) return "hub (sensors and radiator valves)";
+  if (hasThermostat(device)) return "thermostat";
+  if (hasGarage(device)) return "garage door opener";
+  if (hasRoller(device)) return "roller shutter";
+  if (hasDiffuser(device)) return "aroma diffuser";
+  if (device.has(NS.LIGHT)) return `light (${describeCapacity(device.lightCapacity)})`;
+  const outlets = device.toggles.size > 1 ? `power strip (${device.toggles.size} outlets)` : "plug or switch";
+  if (device.has(NS.ELECTRICITY)) return `${outlets} with energy metering`;
+  if (device.has(NS.TOGGLEX) || device.has(NS.TOGGLE)) return outlets;
+  return "Meross device";
 }
 
 export function summarizeDevice(device: MerossDevice, name = ""): DeviceSummary {
@@ -39,6 +60,7 @@ export function summarizeDevice(device: MerossDevice, name = ""): DeviceSummary 
     firmware: info?.firmwareVersion ?? "",
     hardware: info?.hardwareVersion ?? "",
     address: device.address,
+    kind: deviceKind(device),
     abilities: {
       count: namespaces.length,
       onOff: device.has(NS.TOGGLEX) ? "ToggleX" : device.has(NS.TOGGLE) ? "Toggle (legacy)" : "none",

@@ -55,6 +55,14 @@ function stepRequest(step: FadeStep): LightRequest {
   return req;
 }
 
+/**
+ * While a fade plays on this device's light, runs `then` once it ends and returns true; false when
+ * none plays. meross-state uses it to report a fade once, with its final state, not every step.
+ */
+export function afterFade(config: MerossConfigNode, then: () => void): boolean {
+  return slotFor(config).fades.whenIdle(then);
+}
+
 /** A newer command: the fade stops and its waiting step (with an in-between level) is dropped. */
 function interrupt(slot: LightSlot): void {
   slot.fades.interrupt();
@@ -102,13 +110,15 @@ export async function runLight(
   interrupt(slot);
   if (req.effect !== undefined) {
     const { light, effect } = await setEffect(device, req.effect);
-    return { payload: { ...lightStateToOutput(light), effectName: effect?.name ?? "none" }, light };
+    return { payload: { ...lightStateToOutput(light, device.lightCapacity), effectName: effect?.name ?? "none" }, light };
   }
   const ms = req.transition ?? defaultMs;
   if (ms > 0 && (hasLevels(req) || req.on !== undefined)) {
     const light = await fade(slot, device, req, ms, signal);
-    return light ? { payload: lightStateToOutput(light), light } : undefined;
+    return light ? { payload: lightStateToOutput(light, device.lightCapacity), light } : undefined;
   }
   const outcome = await slot.scheduler.submit(req, { signal });
-  return outcome.status === "done" ? { payload: lightStateToOutput(outcome.result), light: outcome.result } : undefined;
+  return outcome.status === "done"
+    ? { payload: lightStateToOutput(outcome.result, device.lightCapacity), light: outcome.result }
+    : undefined;
 }

@@ -2,7 +2,8 @@
  * meross-state on a whole broker: every device there is reported online when it listens,
  * offline when it leaves, and each change it pushes (followed by src/core/fleet/followers.ts).
  */
-import type { NodeStatus } from "node-red";
+import type { NodeAPI, NodeStatus } from "node-red";
+import { isMerossConfig } from "./types";
 import { PushFollowers } from "../../core/fleet";
 import { deviceDisplayName } from "../../core/naming";
 import { SHORT_REASON, toMerossError } from "./errors";
@@ -14,6 +15,22 @@ export interface BrokerWatch {
   items(): StatePayload[];
   /** Removes every listener the watch added. */
   close(): void;
+}
+
+/**
+ * The name the user gave the Meross device node (meross-config) with this uuid; undefined when
+ * there is none or it is unnamed, so the caller names the device by model and uuid end instead
+ * of an address the unnamed node may still show.
+ */
+export function configNames(RED: NodeAPI): (uuid: string) => string | undefined {
+  return (uuid) => {
+    let name: string | undefined;
+    RED.nodes.eachNode((n) => {
+      const cfg = name === undefined && n.type === "meross-config" ? RED.nodes.getNode(n.id) : null;
+      if (isMerossConfig(cfg) && cfg.uuid() === uuid && typeof n.name === "string" && n.name.trim()) name = cfg.displayName();
+    });
+    return name;
+  };
 }
 
 /**

@@ -1,23 +1,34 @@
 /**
  * meross-state's messages: the payload of each state change, the status line, and the last
- * known value of every item so only changes are sent.
+ * known value of every item so only changes are sent. A message carries the change in
+ * msg.payload (the new value first, then which part and `kind`) and the device in msg.meross
+ * ({uuid, model}), so the debug sidebar's collapsed line starts with what changed.
  */
 import { outletName, shortName } from "../../core/naming";
 import type { NodeStatus } from "node-red";
 import type { MerossDevice, DeviceEvent } from "../../core/session/device";
 import { MerossError } from "../../core/errors";
-import { lightStateToOutput } from "../../core/capabilities/light";
+import { lightStateToOutput, type LightOutput } from "../../core/capabilities/light";
+import { coverToOutput, type CoverState } from "../../core/capabilities/cover";
+import { climateOutput } from "../../core/capabilities/thermostat";
+import type { DiffuserState } from "../../core/capabilities/diffuser";
+import type { ElectricityReading } from "../../core/capabilities/electricity";
 import { isHub, readHub, type AlarmType, type SubDeviceState } from "../../core/capabilities/hub";
+import { coverCommand } from "../../core/capabilities/cover-command";
+import { hasGarage } from "../../core/capabilities/garage";
+import { hasRoller } from "../../core/capabilities/roller";
+import { getThermostat, hasThermostat } from "../../core/capabilities/thermostat";
+import { hasDiffuser, setDiffuser } from "../../core/capabilities/diffuser";
 import { describeValue } from "../../core/protocol/rules";
 import { isBlank } from "./inputs";
 
 export type Source = "push" | "poll" | "command";
 
-/** msg.payload of every output message. */
+/** One item's state as the node tracks it; `stateMessage` turns it into msg.payload and msg.meross. */
 export interface StatePayload {
   uuid: string;
   model?: string;
-  kind: "toggle" | "light" | "online" | "sensor" | "alarm";
+  kind: "toggle" | "light" | "online" | "sensor" | "alarm" | "cover" | "thermostat" | "energy" | "diffuser";
   channel?: number;
   /** Hub sub-device id (kinds sensor and alarm). */
   subId?: string;
@@ -30,9 +41,33 @@ export interface StatePayload {
   type?: AlarmType;
   active?: boolean;
   on?: boolean;
-  light?: { on?: boolean; brightness: number; mode: string; rgb: string; temperature: number };
+  light?: LightOutput | DiffuserState["light"];
   online?: boolean;
+  /** Garage door or shutter: open, closed, opening, closing, stopped; `position` 0–100 for shutters. */
+  state?: string;
+  position?: number;
+  /** Thermostat (°C; `current` is the room) or, for kind energy, amperes. */
+  mode?: string;
+  target?: number;
+  current?: number;
+  heating?: boolean;
+  windowOpen?: boolean;
+  power?: number;
+  voltage?: number;
+  spray?: string;
   source: Source;
+}
+
+/** The parts of a payload that say which item it is; everything else is the change itself. */
+const WHERE = ["channel", "subId", "subType", "kind", "source"] as const;
+
+/** msg.payload (the change first, then where and `kind`) and msg.meross ({uuid, model}) for one item. */
+export function stateMessage(p: StatePayload, topic: string): { topic: string; payload: Record<string, unknown>; meross: object } {
+  const { uuid, model, ...rest } = p;
+  const payload: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) if (!(WHERE as readonly string[]).includes(k) && v !== undefined) payload[k] = v;
+  for (const k of WHERE) if (rest[k] !== undefined) payload[k] = rest[k];
+  return { topic, payload, meross: withModel(uuid, model) };
 }
 
 /** One poll a second is already more than a device serving one request at a time should carry. */
@@ -67,7 +102,9 @@ export function describe(p: StatePayload, prefix: string): NodeStatus {
     const ch = p.channel ? `${outletName(p.channel)} ` : "";
     return { fill: p.on ? "green" : "grey", shape: "dot", text: `${who}${ch}${p.on ? "on" : "off"} · ${p.source}` };
   }
-  const l = p.light;
+  const other = describeOther(p);
+  if (other) return { ...other, text: `${who}${other.text} · ${p.source}` };
+  const l = p.light as LightOutput | undefined;
   const text =
     l?.on === false
       ? "off"
@@ -104,10 +141,49 @@ export class Tracker {
   }
 }
 
-export function fromEvent(uuid: string, model: string | undefined, ev: DeviceEvent, source: Source): StatePayload | undefined {
+/** Status of the kinds beyond on/off and light; undefined for those two. */
+function describeOther(p: StatePayload): { fill: "green" | "grey" | "blue" | "yellow"; shape: "dot"; text: string } | undefined {
+  const ch = p.channel ? `door ${p.channel} ` : "";
+  if (p.kind === "cover") return { fill: p.state === "closed" ? "grey" : "green", shape: "dot", text: `${ch}${p.state}` };
+  if (p.kind === "thermostat") {
+    const text = p.on ? `${p.current} → ${p.target} °C${p.heating ? " · heating" : ""}` : `off · ${p.current} °C`;
+    return { fill: p.on ? (p.heating ? "yellow" : "green") : "grey", shape: "dot", text };
+  }
+  if (p.kind === "energy") return { fill: "green", shape: "dot", text: `${p.power} W` };
+  if (p.kind === "diffuser") return { fill: p.spray === "off" ? "grey" : "blue", shape: "dot", text: `spray ${p.spray}` };
+  return undefined;
+}
+
+function coverFields(c: CoverState): Omit<StatePayload, "uuid" | "source"> {
+  const { state, position, channel } = coverToOutput(c);
+  return { kind: "cover", state, ...(position === undefined ? {} : { position }), channel };
+}
+
+function energyFields(r: ElectricityReading): Omit<StatePayload, "uuid" | "source"> {
+  return { kind: "energy", power: r.power, voltage: r.voltage, current: r.current, channel: r.channel };
+}
+
+function diffuserFields(d: DiffuserState): Omit<StatePayload, "uuid" | "source"> {
+  return { kind: "diffuser", spray: d.spray, light: { ...d.light }, channel: d.channel };
+}
+
+/** `capacity`: the bulb's light capacity when known, so a white-only lamp reports no rgb. */
+export function fromEvent(
+  uuid: string,
+  model: string | undefined,
+  ev: DeviceEvent,
+  source: Source,
+  capacity = 0,
+): StatePayload | undefined {
   const base = { uuid, ...(model ? { model } : {}) };
+  if (ev.type === "cover") return { ...base, ...coverFields(ev.cover), source };
+  if (ev.type === "thermostat")
+    return { ...base, kind: "thermostat", ...climateOutput(ev.thermostat), channel: ev.thermostat.channel, source };
+  if (ev.type === "electricity") return { ...base, ...energyFields(ev.reading), source };
+  if (ev.type === "diffuser") return { ...base, ...diffuserFields(ev.diffuser), source };
   if (ev.type === "toggle") return { ...base, kind: "toggle", channel: ev.channel, on: ev.on, source };
-  if (ev.type === "light") return { ...base, kind: "light", channel: ev.light.channel ?? 0, light: lightStateToOutput(ev.light), source };
+  if (ev.type === "light")
+    return { ...base, kind: "light", channel: ev.light.channel ?? 0, light: lightStateToOutput(ev.light, capacity), source };
   if (ev.type === "online") return { ...base, kind: "online", online: ev.online, source };
   if (ev.type === "subdevice") return { ...base, ...sensorFields(ev.sub), source };
   if (ev.type === "alarm") return { ...base, kind: "alarm", subId: ev.subId, type: ev.alarm, active: ev.active, source };
@@ -135,9 +211,22 @@ export function topicWithSub(deviceName: string, p: StatePayload): string {
   return p.subId ? `${deviceName} / ${p.subId}` : deviceName;
 }
 
-/** Reads what the session does not learn by itself before an on-demand answer: a hub's sub-devices. */
+/**
+ * Reads what a toggle and light read do not cover (before an on-demand answer, and on each poll
+ * of a device that does not push): a hub's sub-devices, doors and shutters, the thermostat, the
+ * diffuser. Energy is not polled here: meross-energy reads it, and a device on a broker pushes it.
+ */
 export async function refreshExtras(device: MerossDevice): Promise<void> {
   if (isHub(device)) await readHub(device);
+  if (hasGarage(device) || hasRoller(device)) {
+    // One read returns every door; a multi-door opener has no door 0, so ask for one it has.
+    const channel = [...(device.state.covers?.keys() ?? [])][0] ?? 0;
+    await coverCommand(device, channel, { action: "read" }).catch((err: unknown) => {
+      if (!device.state.covers?.size) throw err;
+    });
+  }
+  if (hasThermostat(device)) await getThermostat(device);
+  if (hasDiffuser(device)) await setDiffuser(device, "");
 }
 
 /** What a device session already knows, as payloads (toggles, then the light). */
@@ -148,9 +237,17 @@ export function known(device: MerossDevice, uuid: string, model: string | undefi
     if (p) out.push(p);
   }
   if (device.light) {
-    const p = fromEvent(uuid, model, { type: "light", light: device.light }, source);
+    const p = fromEvent(uuid, model, { type: "light", light: device.light }, source, device.lightCapacity);
     if (p) out.push(p);
   }
+  const s = device.state;
+  for (const c of s.covers?.values() ?? []) out.push({ ...withModel(uuid, model), ...coverFields(c), source });
+  for (const thermostat of s.thermostats?.values() ?? []) {
+    const p = fromEvent(uuid, model, { type: "thermostat", thermostat }, source);
+    if (p) out.push(p);
+  }
+  for (const r of s.electricity?.values() ?? []) out.push({ ...withModel(uuid, model), ...energyFields(r), source });
+  if (s.diffuser) out.push({ ...withModel(uuid, model), ...diffuserFields(s.diffuser), source });
   for (const sub of device.state.subdevices?.values() ?? []) {
     out.push({ ...withModel(uuid, model), ...sensorFields(sub), source });
     for (const [type, v] of [
@@ -169,6 +266,25 @@ export function withModel(uuid: string, model: string | undefined): { uuid: stri
   return { uuid, ...(model ? { model } : {}) };
 }
 
+/**
+ * Holds a light fade's steps back and passes on the state it ends in (`afterFade` runs its callback
+ * when the fade playing now ends, false when none plays); every other item passes at once.
+ */
+export function holdFades(emit: (p: StatePayload) => void, afterFade: (then: () => void) => boolean): (p: StatePayload) => void {
+  let held: StatePayload | undefined;
+  const flush = (): void => {
+    const last = held;
+    held = undefined;
+    if (last) emit(last);
+  };
+  return (p) => {
+    if (p.kind !== "light") return emit(p);
+    const waiting = held !== undefined;
+    held = p;
+    if (!waiting && !afterFade(flush)) flush();
+  };
+}
+
 /** Answers an input message with every known item (one message each, the first reusing msg). */
 export function answerWith<M extends object>(
   msg: M,
@@ -176,5 +292,5 @@ export function answerWith<M extends object>(
   items: StatePayload[],
   topicFor: (p: StatePayload) => string,
 ): M[] {
-  return items.map((p, i) => Object.assign(i === 0 ? msg : clone(msg), { topic: topicFor(p), payload: p }));
+  return items.map((p, i) => Object.assign(i === 0 ? msg : clone(msg), stateMessage(p, topicFor(p))));
 }

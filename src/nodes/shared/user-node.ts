@@ -246,3 +246,12 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
   render();
   return link;
 }
+
+/**
+ * The "also send changes the device reports" checkbox (`reportChanges`), the same on every node
+ * that acts on devices. Off (and missing, in flows from before it existed): the output carries
+ * only answers to the node's own input, so a flow can never act on a change it did not ask for.
+ */
+export function reportsChanges(def: { reportChanges?: unknown }): boolean {
+  return def.reportChanges === true || def.reportChanges === "true";
+}
