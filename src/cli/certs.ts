@@ -89,7 +89,8 @@ function newPasswordFile(file: string): string {
 function prepareLogin(files: CertificateFiles, user: string): Login {
   const passwordFile = path.join(files.dir, `${user}.password`);
   const adminFile = path.join(files.dir, ADMIN_PASSWORD_FILE);
-  if (fs.existsSync(files.securityFile)) {
+  // A link planted in the folder is not a logins file of ours: a new one replaces it (never read or written through).
+  if (fs.lstatSync(files.securityFile, { throwIfNoEntry: false })?.isFile()) {
     const config = readSecurityFile(files.securityFile);
     if (hasAdmin(config)) return { user, passwordFile, created: false };
     writeSecurityFile(files.securityFile, withAdmin(config, newPasswordFile(adminFile)));
