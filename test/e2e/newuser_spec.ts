@@ -79,7 +79,11 @@ describe("a new user's path through the examples, in a real browser", function (
     page.evaluate((n) => (window as unknown as { merossDebug: DebugMsg[] }).merossDebug.filter((m) => m.name === n), name);
   const click = (id: string) => page.locator(`#red-ui-workspace-chart g#${id} .red-ui-flow-node-button`).click();
   const simPost = async (device: SimulatedDevice, action: string, query: string): Promise<void> => {
-    const res = await fetch(`${fleet.statusUrl}api/devices/${device.uuid}/${action}?${query}`, { method: "POST" });
+    // As the status page's own buttons do: the simulator refuses a POST without this header (no cross-site requests).
+    const res = await fetch(`${fleet.statusUrl}api/devices/${device.uuid}/${action}?${query}`, {
+      method: "POST",
+      headers: { "X-Meross-Simulator": "1" },
+    });
     assert.equal(res.status, 200, await res.text());
   };
 
@@ -135,15 +139,21 @@ describe("a new user's path through the examples, in a real browser", function (
     await page.locator("#red-ui-header-button-deploy").click();
     if (confirmUnconfigured) {
       // Node-RED asks before deploying nodes it finds not configured (here: on purpose).
-      const confirm = page.locator("#node-dialog-confirm-deploy-deploy");
-      if (await confirm.isVisible({ timeout: 3000 }).catch(() => false)) await confirm.click();
+      const confirm = page.getByRole("button", { name: "Confirm deploy" });
+      // isVisible() does not wait: give the dialog time to open.
+      const asked = await confirm.waitFor({ state: "visible", timeout: 5000 }).then(
+        () => true,
+        () => false,
+      );
+      if (asked) await confirm.click();
     }
     // Examples imported earlier are pointed at devices too; a confirm dialog would mean one was left unconfigured.
     await page
-      .locator(".red-ui-notification", { hasText: /deployed/i })
+      .locator(".red-ui-notification:visible", { hasText: /deployed/i })
       .first()
       .waitFor({ timeout: 20000 });
     await red.waitForLog(new RegExp(`(Started flows[\\s\\S]*){${started + 1}}`));
+    // Hidden (Node-RED removes them itself later); the next deploy waits for a visible one of its own.
     await page.locator(".red-ui-notification").evaluateAll((els) => els.forEach((e) => ((e as HTMLElement).style.display = "none")));
   }
 
