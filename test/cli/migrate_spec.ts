@@ -122,6 +122,24 @@ describe("meross migrate: app-paired devices move to the embedded broker", funct
     );
   });
 
+  it("--broker HOST:PORT: moves a device to a running broker without starting one, and says its login is not watched", async () => {
+    const dev = await SimulatedDevice.start({ model: "mss310", host: "127.0.0.26", port: devicePort, key: ACCOUNT_KEY, appPaired: true });
+    try {
+      const m = memIo({ MEROSS_KEY: ACCOUNT_KEY, MEROSS_NEW_KEY: NEW_KEY });
+      const code = await run(
+        ["migrate", "127.0.0.26", "--device-port", String(devicePort), "--broker", "192.0.2.10:8883", "--user-id", "7"],
+        m.io,
+      );
+      assert.equal(code, 0, m.out() + m.err());
+      assert.match(m.out(), /^moved +127\.0\.0\.26 .* re-bound to 192\.0\.2\.10:8883; its login there is not watched from here/);
+      assert.doesNotMatch(m.err(), /broker listening/);
+      assert.equal(dev.key, NEW_KEY);
+      assert.deepEqual([dev.gateway?.host, dev.gateway?.port, dev.userId], ["192.0.2.10", 8883, "7"]);
+    } finally {
+      await dev.stop();
+    }
+  });
+
   it("bad arguments exit 2 with one line and nothing sent", async () => {
     for (const [args, mention] of [
       [["migrate", "--key", "k", "--host", "h", "--certs", "c"], /subnet/],
