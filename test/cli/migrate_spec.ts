@@ -140,6 +140,23 @@ describe("meross migrate: app-paired devices move to the embedded broker", funct
     }
   });
 
+  it("a device told an address where the broker is not: did not arrive, with the diagnosis, after --wait", async () => {
+    const dev = await SimulatedDevice.start({ model: "mss310", host: "127.0.0.27", port: devicePort, key: ACCOUNT_KEY, appPaired: true });
+    try {
+      const m = memIo({ MEROSS_KEY: ACCOUNT_KEY, MEROSS_NEW_KEY: NEW_KEY });
+      const port = await freePort();
+      const args = ["migrate", "127.0.0.27", "--device-port", String(devicePort), "--host", "127.0.0.2", "--port", String(port)];
+      const code = await run([...args, "--listen", "127.0.0.1", "--certs", path.join(dir, "certs-2"), "--wait", "1"], m.io);
+      assert.equal(code, 1);
+      assert.match(
+        m.out(),
+        /^did not arrive +127\.0\.0\.27 .* did not log in to the MQTT broker within 1 s: .*check the broker host and port/,
+      );
+    } finally {
+      await dev.stop();
+    }
+  });
+
   it("bad arguments exit 2 with one line and nothing sent", async () => {
     for (const [args, mention] of [
       [["migrate", "--key", "k", "--host", "h", "--certs", "c"], /subnet/],
