@@ -15,6 +15,7 @@ import { hostile, redeploy } from "./trust";
 import { lightOnLevel } from "./lights";
 import { mosquittoHostile } from "./mosquitto";
 import { discoverBench } from "./discover";
+import { migrateBench } from "./migrate";
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--") && !/^\d+$/.test(a));
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -356,6 +357,7 @@ async function main(): Promise<void> {
   if (wanted("hostile")) await hostile();
   if (wanted("mosquitto-hostile")) await mosquittoHostile();
   if (wanted("discover")) await discoverBench();
+  if (wanted("migrate")) await migrateBench();
 }
 
 main().then(

@@ -1,5 +1,5 @@
 /**
- * `npm start` options: --help, --reset and the four kinds of port the demo listens on, each
+ * `npm start` options: --help, --reset and the five kinds of port the demo listens on, each
  * settable by a flag or an environment variable. Ports are fixed (flows saved in the demo folder
  * point at them), so a busy one stops the demo with a sentence instead of a silent move.
  */
@@ -14,6 +14,8 @@ export interface DemoPorts {
   broker: number;
   /** The first simulated device; the others follow one port each. */
   devices: number;
+  /** The simulated Meross account service (sign in with the demo e-mail and password). */
+  cloud: number;
 }
 
 export interface DemoOptions {
@@ -22,7 +24,7 @@ export interface DemoOptions {
   ports: DemoPorts;
 }
 
-export const DEFAULT_PORTS: DemoPorts = { editor: 1880, status: 18100, broker: 18883, devices: 18101 };
+export const DEFAULT_PORTS: DemoPorts = { editor: 1880, status: 18100, broker: 18883, devices: 18101, cloud: 18090 };
 
 /** Per port: its flag, its environment variable, and what listens on it. */
 const PORT_SOURCES: Record<keyof DemoPorts, { flag: string; env: string; what: string }> = {
@@ -30,13 +32,15 @@ const PORT_SOURCES: Record<keyof DemoPorts, { flag: string; env: string; what: s
   status: { flag: "--status-port", env: "MEROSS_STATUS_PORT", what: "the simulated devices page" },
   broker: { flag: "--broker-port", env: "MEROSS_BROKER_PORT", what: "the embedded MQTT broker" },
   devices: { flag: "--device-port", env: "MEROSS_DEVICE_PORT", what: "the first simulated device (the others follow)" },
+  cloud: { flag: "--cloud-port", env: "MEROSS_CLOUD_PORT", what: "the simulated Meross account service" },
 };
 
 export const DEMO_HELP = `Usage: npm start [-- options]
 
 Starts Node-RED with this package and a fleet of simulated Meross devices on 127.0.0.1,
-with a demo flow. Prints the editor, devices page and broker addresses, the demo device key
-and the demo Wi-Fi network and password (for onboarding the out-of-the-box plug).
+with a demo flow. Prints the editor, devices page and broker addresses, the demo device key,
+the demo Wi-Fi network and password (for onboarding the out-of-the-box plug), and the
+simulated Meross account's address, e-mail and password (for "meross cloud" and migrating).
 
 Options (a flag wins over its environment variable):
   --port N          Node-RED editor port            (PORT, default ${DEFAULT_PORTS.editor})
@@ -44,6 +48,7 @@ Options (a flag wins over its environment variable):
   --broker-port N   embedded MQTT broker port       (MEROSS_BROKER_PORT, default ${DEFAULT_PORTS.broker})
   --device-port N   first simulated device's port; each further device takes the next one
                                                     (MEROSS_DEVICE_PORT, default ${DEFAULT_PORTS.devices})
+  --cloud-port N    simulated Meross account port   (MEROSS_CLOUD_PORT, default ${DEFAULT_PORTS.cloud})
   --reset           new demo key and a fresh demo flow
   --help            this text; nothing is started
 
@@ -98,6 +103,7 @@ export function demoPortList(
     { port: ports.editor, kind: "editor", what: PORT_SOURCES.editor.what },
     { port: ports.status, kind: "status", what: PORT_SOURCES.status.what },
     { port: ports.broker, kind: "broker", what: PORT_SOURCES.broker.what },
+    { port: ports.cloud, kind: "cloud", what: PORT_SOURCES.cloud.what },
   ];
   deviceNames.forEach((name, i) => list.push({ port: ports.devices + i, kind: "devices", what: `the simulated device "${name}"` }));
   return list;

@@ -46,6 +46,8 @@ export function banner(opts: {
   key: string;
   /** The demo Wi-Fi the out-of-the-box device can join, and its password (simulated, like the key). */
   wifi: { ssid: string; password: string };
+  /** The simulated Meross account service and its demo sign-in (demo values, like the key). */
+  cloud?: { url: string; email: string; password: string };
   devices: BannerDevice[];
 }): string[] {
   const nameWidth = Math.max(...opts.devices.map((d) => d.name.length), 4) + 2;
@@ -61,6 +63,12 @@ export function banner(opts: {
     // Meross device node for one of them needs it, and it opens nothing real.
     `Demo device key:        ${opts.key}   (simulated devices only; \`npm start -- --reset\` makes a new one)`,
     `Demo Wi-Fi network:     ${opts.wifi.ssid}   password: ${opts.wifi.password}   (to onboard the device in access-point mode)`,
+    ...(opts.cloud
+      ? [
+          `Simulated Meross account: ${opts.cloud.url}   e-mail: ${opts.cloud.email}   password: ${opts.cloud.password}   ` +
+            `(demo values: meross cloud --api ${opts.cloud.url})`,
+        ]
+      : []),
     "Other ports or options: npm start -- --help",
     "",
     `  ${"Device".padEnd(nameWidth)}${"Model".padEnd(modelWidth)}${"State".padEnd(19)}${"Address".padEnd(addressWidth)}UUID`,

@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { Fleet } from "../src/simulator/fleet";
-import { DEMO_FLEET, startDemo } from "../src/simulator/demo";
+import { DEMO_FLEET, demoCloudAccount, startDemo } from "../src/simulator/demo";
+import { SimulatedCloud } from "../src/simulator/cloud";
 import { demoFlow, setupFromFleet, type DemoSetup } from "./demo-flow";
 import { banner, LinePrefixer } from "./demo-output";
 import { checkDemoPorts, DEMO_HELP, DemoUsageError, parseDemoArgs, type DemoOptions } from "./demo-options";
@@ -114,6 +115,9 @@ async function main(opts: DemoOptions): Promise<void> {
     gateway: { host: HOST, port: brokerPort },
     userId: "0",
   });
+  // The Meross account the app-paired demo devices belong to: sign in to it with "meross cloud".
+  const account = demoCloudAccount(fleet);
+  const cloud = await SimulatedCloud.start([account], ports.cloud);
   const setup = setupFromFleet(fleet, { key: saved.key, wifiPassword: saved.wifiPassword, brokerPort });
   writeFlows(setup, opts.reset);
   const settingsFile = writeSettings(ports.editor);
@@ -129,7 +133,7 @@ async function main(opts: DemoOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     child.kill("SIGTERM");
-    await fleet.stop();
+    await Promise.all([fleet.stop(), cloud.stop()]);
     process.exit(code);
   };
   process.on("SIGINT", () => void stop(0));
@@ -143,6 +147,7 @@ async function main(opts: DemoOptions): Promise<void> {
     brokerUrl: `mqtts://${HOST}:${brokerPort}`,
     key: saved.key,
     wifi: { ssid: setup.fresh.ssid, password: saved.wifiPassword },
+    cloud: { url: cloud.url, email: account.email, password: account.password },
     devices: fleet.devices.map((d) => ({
       name: d.name ?? d.model.name,
       model: d.model.name,

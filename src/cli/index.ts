@@ -16,6 +16,7 @@ import { SCHEDULE_HELP, scheduleCommand } from "./schedule";
 import { REBIND_HELP, rebindCommand } from "./rebind";
 import { CLOUD_HELP, cloudCommand } from "./cloud";
 import { DISCOVER_HELP, discoverCommand } from "./discover";
+import { MIGRATE_HELP, migrateCommand } from "./migrate";
 import { terminalPrompt } from "./prompt";
 
 export type { CliIo, Command } from "./io";
@@ -47,6 +48,11 @@ export const COMMANDS: Record<string, { run: Command; help: string; summary: str
     help: DISCOVER_HELP,
     summary: "list the Meross devices answering on a subnet: uuid, model, key fits, where bound",
   },
+  migrate: {
+    run: migrateCommand,
+    help: MIGRATE_HELP,
+    summary: "move every device found on a subnet to your broker with a new key, one line per device",
+  },
 };
 
 export const MAIN_HELP = `Usage: meross <command> [arguments] [options]
@@ -62,7 +68,7 @@ ${Object.entries(COMMANDS)
 Options:
   -h, --help     show this help        -v, --version  show the version
 
-Environment: MEROSS_KEY (device key), MEROSS_NEW_KEY (for rebind), MEROSS_WIFI_PASSWORD (for onboard),
+Environment: MEROSS_KEY (device key), MEROSS_NEW_KEY (for rebind, migrate), MEROSS_WIFI_PASSWORD (for onboard),
 MEROSS_MQTT_PASSWORD (broker password for request --broker), MEROSS_BROKER_USER
 (NAME:PASS login accepted by "meross broker"), MEROSS_ACCOUNT_PASSWORD (for cloud). Each secret can also be read from a file
 (--key-file, --password-file, --user-file), which keeps it out of shell history.

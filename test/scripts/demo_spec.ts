@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { DEMO_FLEET, startDemo } from "../../src/simulator/demo";
+import { DEMO_ACCOUNT, DEMO_FLEET, demoCloudAccount, startDemo } from "../../src/simulator/demo";
+import { SimulatedCloud } from "../../src/simulator/cloud";
+import { fetchCloudAccount } from "../../src/core/cloud";
 import type { Fleet } from "../../src/simulator/fleet";
 import { demoFlow, ROW, setupFromFleet } from "../../scripts/demo-flow";
 import { banner, LinePrefixer } from "../../scripts/demo-output";
@@ -67,6 +69,35 @@ describe("npm start demo", function () {
       const line = text.split("\n").find((l) => l.includes(d.name));
       assert.ok(line, `${d.name} is not listed`);
       assert.ok(line.includes(d.address) && line.includes(d.model) && line.includes(d.uuid), `incomplete line: ${line}`);
+    }
+  });
+
+  it("serves the simulated Meross account: the banner names it, and signing in lists the app-paired devices", async () => {
+    const account = demoCloudAccount(fleet);
+    const cloud = await SimulatedCloud.start([account], 0);
+    try {
+      const text = banner({
+        editorUrl: "http://127.0.0.1:1880/",
+        statusUrl: fleet.statusUrl,
+        brokerUrl: "mqtts://127.0.0.1:18883",
+        key: "demo-key-1234",
+        wifi: { ssid: "HomeNet", password: "demo-wifi-pass" },
+        cloud: { url: cloud.url, email: account.email, password: account.password },
+        devices: [],
+      }).join("\n");
+      const line = text.split("\n").find((l) => l.startsWith("Simulated Meross account:"));
+      assert.ok(line, text);
+      for (const part of [cloud.url, DEMO_ACCOUNT.email, DEMO_ACCOUNT.password, `meross cloud --api ${cloud.url}`])
+        assert.ok(line.includes(part), line);
+      const signedIn = await fetchCloudAccount({ email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password, apiUrl: cloud.url });
+      const appPaired = DEMO_FLEET.filter((d) => d.appPaired).map((d) => d.name);
+      assert.deepEqual(
+        signedIn.devices.map((d) => d.name),
+        appPaired,
+      );
+      assert.equal(signedIn.key, "demo-key-1234", "the account key is the key the app-paired devices sign with");
+    } finally {
+      await cloud.stop();
     }
   });
 
@@ -142,13 +173,19 @@ describe("npm start options and ports", function () {
 
   it("reads every port from its flag or environment variable, the flag winning", () => {
     assert.deepEqual(parseDemoArgs([], {}).ports, DEFAULT_PORTS);
-    const env = { PORT: "1999", MEROSS_STATUS_PORT: "18200", MEROSS_BROKER_PORT: "18999", MEROSS_DEVICE_PORT: "19101" };
-    assert.deepEqual(parseDemoArgs([], env).ports, { editor: 1999, status: 18200, broker: 18999, devices: 19101 });
+    const env = {
+      PORT: "1999",
+      MEROSS_STATUS_PORT: "18200",
+      MEROSS_BROKER_PORT: "18999",
+      MEROSS_DEVICE_PORT: "19101",
+      MEROSS_CLOUD_PORT: "18190",
+    };
+    assert.deepEqual(parseDemoArgs([], env).ports, { editor: 1999, status: 18200, broker: 18999, devices: 19101, cloud: 18190 });
     const both = parseDemoArgs(
-      ["--port", "2001", "--status-port=18300", "--broker-port", "8883", "--device-port", "20101", "--reset"],
+      ["--port", "2001", "--status-port=18300", "--broker-port", "8883", "--device-port", "20101", "--cloud-port", "18290", "--reset"],
       env,
     );
-    assert.deepEqual(both.ports, { editor: 2001, status: 18300, broker: 8883, devices: 20101 });
+    assert.deepEqual(both.ports, { editor: 2001, status: 18300, broker: 8883, devices: 20101, cloud: 18290 });
     assert.equal(both.reset, true);
     assert.equal(parseDemoArgs(["--help"], {}).help, true);
     assert.throws(
@@ -169,6 +206,8 @@ describe("npm start options and ports", function () {
       "MEROSS_BROKER_PORT",
       "--device-port",
       "MEROSS_DEVICE_PORT",
+      "--cloud-port",
+      "MEROSS_CLOUD_PORT",
       "--reset",
     ]) {
       assert.ok(DEMO_HELP.includes(word), `--help does not mention ${word}`);
@@ -185,7 +224,13 @@ describe("npm start options and ports", function () {
   it("a busy port is refused with its number, what it is for, and the flag and variable to choose another", async () => {
     const busy = await hold();
     try {
-      const ports = { editor: await freePort(), status: busy.port, broker: await freePort(), devices: await freePort() };
+      const ports = {
+        editor: await freePort(),
+        status: busy.port,
+        broker: await freePort(),
+        devices: await freePort(),
+        cloud: await freePort(),
+      };
       await assert.rejects(checkDemoPorts(ports, ["Plug"]), (err: Error) => {
         const next = busy.port + 100;
         assert.match(
@@ -203,7 +248,7 @@ describe("npm start options and ports", function () {
     }
     const same = await freePort();
     await assert.rejects(
-      checkDemoPorts({ editor: same, status: same, broker: await freePort(), devices: await freePort() }, []),
+      checkDemoPorts({ editor: same, status: same, broker: await freePort(), devices: await freePort(), cloud: await freePort() }, []),
       new RegExp(`Port ${same} is chosen for both the Node-RED editor and the simulated devices page`),
     );
   });
@@ -228,6 +273,28 @@ describe("npm start options and ports", function () {
         new RegExp(`^npm start: Port ${busy.port} on 127\\.0\\.0\\.1, for the simulated devices page, is already in use`),
       );
       assert.match(r.err, /--status-port \d+ \(or set MEROSS_STATUS_PORT=\d+\)/);
+      assert.equal(fs.existsSync(r.dir), false, "nothing was started or written");
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it("`npm start` with the simulated account's port in use refuses to start, naming it and how to choose another", async () => {
+    const busy = await hold();
+    try {
+      const env = {
+        PORT: String(await freePort()),
+        MEROSS_BROKER_PORT: String(await freePort()),
+        MEROSS_STATUS_PORT: String(await freePort()),
+        MEROSS_CLOUD_PORT: String(busy.port),
+      };
+      const r = await runStart(["--device-port", String(await freePort())], env);
+      assert.equal(r.code, 1, r.out);
+      assert.match(
+        r.err,
+        new RegExp(`^npm start: Port ${busy.port} on 127\\.0\\.0\\.1, for the simulated Meross account service, is already in use`),
+      );
+      assert.match(r.err, /--cloud-port \d+ \(or set MEROSS_CLOUD_PORT=\d+\)/);
       assert.equal(fs.existsSync(r.dir), false, "nothing was started or written");
     } finally {
       await busy.close();
