@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_HINT, startDemoEditor, type DemoEditor } from "./browser";
 import type { Fleet } from "../../src/simulator/fleet";
-import { startDemo } from "../../src/simulator/demo";
-import { configId, demoFlow, setupFromFleet, type DemoSetup } from "../../scripts/demo-flow";
-import { freePort, requireProgram, startNodeRed, type NodeRed } from "./harness";
+import { configId, type DemoSetup } from "../../scripts/demo-flow";
+import { requireProgram, type NodeRed } from "./harness";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const KEY = "demo-key";
 const TAB = "meross-demo-tab";
 
@@ -22,37 +18,23 @@ describe("editor: one node for many devices", function () {
   let fleet: Fleet;
   let setup: DemoSetup;
   let red: NodeRed;
-  let ctx: BrowserContext | undefined;
+  let env: DemoEditor | undefined;
   let page: Page;
-  let profile: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async function () {
-    if (!requireProgram(this, CHROMIUM, "Chromium", "install it with `apt-get install chromium` (or set CHROMIUM_PATH)")) return;
-    const brokerPort = await freePort();
-    fleet = await startDemo({ key: KEY, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0" });
-    setup = setupFromFleet(fleet, { key: KEY, wifiPassword: "pw-12345678", brokerPort });
-    const demo = demoFlow(setup);
-    red = await startNodeRed({ flows: demo.flows, credentials: demo.credentials });
-    const { chromium } = await import("playwright-core");
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), "meross-chrome-"));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1500, height: 950 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
+    if (!requireProgram(this, CHROMIUM, "Chromium", CHROMIUM_HINT)) return;
+    env = await startDemoEditor({
+      key: KEY,
+      wifiPassword: "pw-12345678",
+      ready: "#red-ui-workspace-chart g.red-ui-flow-node",
     });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(red.url + "/");
-    await page.waitForSelector("#red-ui-workspace-chart g.red-ui-flow-node", { timeout: 60000 });
+    ({ fleet, red, page, pageErrors } = env);
+    setup = env.setup;
   });
 
   after(async () => {
-    await ctx?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
-    await red?.stop();
-    await fleet?.stop();
+    await env?.stop();
   });
 
   const open = async (id: string): Promise<void> => {

@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_HINT, startDemoEditor, type DemoEditor } from "./browser";
 import type { Fleet } from "../../src/simulator/fleet";
-import { startDemo } from "../../src/simulator/demo";
-import { DEMO_BROKER_ID, demoFlow, setupFromFleet } from "../../scripts/demo-flow";
-import { freePort, requireProgram, ROOT, startNodeRed, type NodeRed } from "./harness";
+import { DEMO_BROKER_ID } from "../../scripts/demo-flow";
+import { requireProgram, ROOT, type NodeRed } from "./harness";
 
 const SESSION_NAMESPACES = new Set(["Appliance.System.Time", "Appliance.System.Clock", "Appliance.Control.Bind"]);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Config nodes (meross-config) are not in the palette; they are created from a node's dialog. */
 const TYPES = ["meross-toggle", "meross-light", "meross-request", "meross-onboard", "meross-state", "meross-energy", "meross-climate"];
 /** Screenshots for the README, refreshed by every run of this test. */
@@ -44,52 +42,30 @@ describe("editor in a real browser", function () {
   this.timeout(180000);
   let fleet: Fleet;
   let red: NodeRed;
-  let ctx: BrowserContext | undefined;
+  let env: DemoEditor | undefined;
   let page: Page;
-  let profile: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async function () {
-    if (!requireProgram(this, CHROMIUM, "Chromium", "install it with `apt-get install chromium` (or set CHROMIUM_PATH)")) return;
+    if (!requireProgram(this, CHROMIUM, "Chromium", CHROMIUM_HINT)) return;
     // The same fleet and flow as `npm start`, on free ports.
-    const brokerPort = await freePort();
-    fleet = await startDemo({ key: KEY, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0" });
-    // A 5 GHz network next to the simulator's 2.4 GHz ones: the onboarding dialog must warn about it.
-    fleet.devices
-      .find((d) => d.mode === "ap")!
-      .networks.push({ ssid: "Attic 5G", bssid: "a4:2b:b0:5e:10:55", channel: 36, signal: 70, encryption: 6, cipher: 3 });
-    const demo = demoFlow(setupFromFleet(fleet, { key: KEY, wifiPassword: "pw-12345678", brokerPort }));
-    red = await startNodeRed({ flows: demo.flows, credentials: demo.credentials });
-    const { chromium } = await import("playwright-core");
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), "meross-chrome-"));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1500, height: 950 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+    env = await startDemoEditor({
+      key: KEY,
+      wifiPassword: "pw-12345678",
+      // A 5 GHz network next to the simulator's 2.4 GHz ones: the onboarding dialog must warn about it.
+      prepare: (f) =>
+        f.devices
+          .find((d) => d.mode === "ap")!
+          .networks.push({ ssid: "Attic 5G", bssid: "a4:2b:b0:5e:10:55", channel: 36, signal: 70, encryption: 6, cipher: 3 }),
+      ready: "#red-ui-palette .red-ui-palette-node",
     });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(red.url + "/");
-    await page.waitForSelector("#red-ui-palette .red-ui-palette-node", { timeout: 60000 });
+    ({ fleet, red, page, pageErrors } = env);
     await page.waitForSelector("#red-ui-workspace-chart g.red-ui-flow-node", { timeout: 30000 });
     assert.deepEqual(pageErrors, [], `page errors while loading the editor: ${pageErrors.join("; ")}`);
   });
 
   after(async () => {
-    await ctx?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
-    await red?.stop();
-    await fleet?.stop();
+    await env?.stop();
   });
 
   const open = async (id: string): Promise<void> => {
@@ -247,7 +223,7 @@ describe("editor in a real browser", function () {
     await red.waitForLog(/Started flows[\s\S]*Started flows/);
 
     const rgb = fleet.devices.find((d) => d.model.name === "msl120")!;
-    const status = await ctx!.newPage();
+    const status = await env!.ctx.newPage();
     await status.setViewportSize({ width: 1300, height: 900 });
     await status.goto(fleet.statusUrl);
     const bulb = status.locator(`[data-testid="bulb-${rgb.uuid}"]`);

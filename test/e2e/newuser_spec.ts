@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_HINT, startDemoEditor, type DemoEditor } from "./browser";
 import type { Fleet } from "../../src/simulator/fleet";
 import type { SimulatedDevice } from "../../src/simulator";
-import { startDemo } from "../../src/simulator/demo";
-import { DEMO_BROKER_ID, demoFlow, setupFromFleet } from "../../scripts/demo-flow";
-import { freePort, requireProgram, startNodeRed, type NodeRed } from "./harness";
+import { DEMO_BROKER_ID } from "../../scripts/demo-flow";
+import { requireProgram, type NodeRed } from "./harness";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const KEY = "demo-key";
 
 interface DebugMsg {
@@ -29,29 +25,18 @@ describe("a new user's path through the examples, in a real browser", function (
   this.timeout(240000);
   let fleet: Fleet;
   let red: NodeRed;
-  let ctx: BrowserContext | undefined;
+  let env: DemoEditor | undefined;
   let page: Page;
-  let profile: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async function () {
-    if (!requireProgram(this, CHROMIUM, "Chromium", "install it with `apt-get install chromium` (or set CHROMIUM_PATH)")) return;
-    const brokerPort = await freePort();
-    fleet = await startDemo({ key: KEY, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0" });
-    const demo = demoFlow(setupFromFleet(fleet, { key: KEY, wifiPassword: "pw-12345678", brokerPort }));
-    red = await startNodeRed({ flows: demo.flows, credentials: demo.credentials });
-    const { chromium } = await import("playwright-core");
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), "meross-chrome-"));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1500, height: 950 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
+    if (!requireProgram(this, CHROMIUM, "Chromium", CHROMIUM_HINT)) return;
+    env = await startDemoEditor({
+      key: KEY,
+      wifiPassword: "pw-12345678",
+      ready: "#red-ui-palette .red-ui-palette-node",
     });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(red.url + "/");
-    await page.waitForSelector("#red-ui-palette .red-ui-palette-node", { timeout: 60000 });
+    ({ fleet, red, page, pageErrors } = env);
     // What the debug sidebar receives, kept for the assertions (Node-RED's own editor channel).
     await page.evaluate(() => {
       const w = window as unknown as {
@@ -64,10 +49,7 @@ describe("a new user's path through the examples, in a real browser", function (
   });
 
   after(async () => {
-    await ctx?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
-    await red?.stop();
-    await fleet?.stop();
+    await env?.stop();
   });
 
   const byModel = (m: string): SimulatedDevice => fleet.devices.find((d) => d.model.name === m && d.mode === "normal")!;
@@ -288,7 +270,7 @@ describe("a new user's path through the examples, in a real browser", function (
 
   it("shows a hub's sub-devices on the status page one per line, each id apart from its details", async () => {
     const hub = byModel("msh300");
-    const status = await ctx!.newPage();
+    const status = await env!.ctx.newPage();
     try {
       await status.goto(fleet.statusUrl);
       const rows = status.locator(`[data-testid^="sub-${hub.uuid}-"]`);

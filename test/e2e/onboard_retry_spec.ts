@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_HINT, startDemoEditor, type DemoEditor } from "./browser";
 import type { Fleet } from "../../src/simulator/fleet";
 import type { SimulatedDevice } from "../../src/simulator/device";
-import { startDemo } from "../../src/simulator/demo";
-import { DEMO_BROKER_ID, demoFlow, setupFromFleet } from "../../scripts/demo-flow";
-import { freePort, requireProgram, startNodeRed, type NodeRed } from "./harness";
+import { DEMO_BROKER_ID } from "../../scripts/demo-flow";
+import { requireProgram, type NodeRed } from "./harness";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const KEY = "demo-key";
 const WIFI_PASSWORD = "pw-12345678";
 
@@ -23,37 +19,23 @@ describe("onboarding retry in a real browser", function () {
   let fleet: Fleet;
   let fresh: SimulatedDevice;
   let red: NodeRed;
-  let ctx: BrowserContext | undefined;
+  let env: DemoEditor | undefined;
   let page: Page;
-  let profile: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   before(async function () {
-    if (!requireProgram(this, CHROMIUM, "Chromium", "install it with `apt-get install chromium` (or set CHROMIUM_PATH)")) return;
-    const brokerPort = await freePort();
-    fleet = await startDemo({ key: KEY, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0" });
-    fresh = fleet.devices.find((d) => d.mode === "ap")!;
-    const demo = demoFlow(setupFromFleet(fleet, { key: KEY, wifiPassword: WIFI_PASSWORD, brokerPort }));
-    red = await startNodeRed({ flows: demo.flows, credentials: demo.credentials });
-    const { chromium } = await import("playwright-core");
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), "meross-chrome-"));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1500, height: 950 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
+    if (!requireProgram(this, CHROMIUM, "Chromium", CHROMIUM_HINT)) return;
+    env = await startDemoEditor({
+      key: KEY,
+      wifiPassword: WIFI_PASSWORD,
+      ready: "#red-ui-workspace-chart g#demo-onboard",
     });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on("pageerror", (e) => pageErrors.push(e.message));
-    await page.goto(red.url + "/");
-    await page.waitForSelector("#red-ui-workspace-chart g#demo-onboard", { timeout: 60000 });
+    ({ fleet, red, page, pageErrors } = env);
+    fresh = fleet.devices.find((d) => d.mode === "ap")!;
   });
 
   after(async () => {
-    await ctx?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
-    await red?.stop();
-    await fleet?.stop();
+    await env?.stop();
   });
 
   /** Types the Wi-Fi password (and a short arrival wait) into the onboard node's dialog, then deploys. */
@@ -135,7 +117,10 @@ describe("onboarding retry in a real browser", function () {
     // It connects from 127.0.0.1 and listens on another port than 80, which the broker cannot know.
     assert.equal(await page.locator("#node-config-input-host").inputValue(), "", "an address without the port was filled in");
     assert.equal(await page.locator("#node-config-input-uuid").inputValue(), fresh.uuid);
-    assert.match(await page.locator(".meross-config-port-note").innerText(), /cannot know its HTTP port.*Transport to MQTT/);
+    assert.match(
+      await page.locator(".meross-config-port-note").innerText(),
+      /cannot know its HTTP port.*With Transport Auto or MQTT the node reaches it over the broker/,
+    );
     await page.locator("#node-config-input-key").fill(KEY);
     await page.locator("#node-config-meross-read").click();
     const result = page.locator("#node-config-meross-read-result");
