@@ -11,11 +11,25 @@ import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, useRuntime, type FlowNode } from "./helpers";
 
 /* eslint-disable @typescript-eslint/no-require-imports -- Node-RED's own nodes, as the runtime loads them */
-const httpInModule = require("@node-red/nodes/core/network/21-httpin.js") as (RED: NodeAPI) => void;
-const functionModule = require("@node-red/nodes/core/function/10-function.js") as (RED: NodeAPI) => void;
-const catchModule = require("@node-red/nodes/core/common/25-catch.js") as (RED: NodeAPI) => void;
-const commentModule = require("@node-red/nodes/core/common/90-comment.js") as (RED: NodeAPI) => void;
+const httpInModuleRaw = require("@node-red/nodes/core/network/21-httpin.js") as (RED: NodeAPI) => void;
+const functionModuleRaw = require("@node-red/nodes/core/function/10-function.js") as (RED: NodeAPI) => void;
+const catchModuleRaw = require("@node-red/nodes/core/common/25-catch.js") as (RED: NodeAPI) => void;
+const commentModuleRaw = require("@node-red/nodes/core/common/90-comment.js") as (RED: NodeAPI) => void;
 /* eslint-enable @typescript-eslint/no-require-imports */
+/** Node-RED 5's test runtime registers its core nodes itself: loading them again is not an error. */
+const once =
+  (mod: (RED: NodeAPI) => void) =>
+  (RED: NodeAPI): void => {
+    try {
+      mod(RED);
+    } catch (err) {
+      if (!/already registered/.test(String((err as Error).message))) throw err;
+    }
+  };
+const httpInModule = once(httpInModuleRaw);
+const functionModule = once(functionModuleRaw);
+const catchModule = once(catchModuleRaw);
+const commentModule = once(commentModuleRaw);
 
 const EXAMPLE = path.resolve(__dirname, "..", "..", "examples", "rest-api.json");
 
