@@ -69,7 +69,10 @@ describe("editor buttons: Sign in to Meross account, Find devices (admin endpoin
         ],
       );
       assert.equal(res.body.devices[1].subDevices[0].name, "Cellar sensor");
-      assert.ok(c.calls.some((call) => call.path.endsWith("/v1/Profile/logout") && call.apiStatus === 0), "signed out");
+      assert.ok(
+        c.calls.some((call) => call.path.endsWith("/v1/Profile/logout") && call.apiStatus === 0),
+        "signed out",
+      );
       assertNoPassword(res.body);
     });
   }
