@@ -35,11 +35,13 @@ export = function (RED: NodeAPI): void {
     node.on("close", (removed: boolean, done: () => void) => {
       const running = inFlight;
       running?.abort.abort();
-      void Promise.resolve(running?.ended).then(() => {
-        dropKeys?.();
-        if (removed) keysSet.delete(node.id);
-        done();
-      });
+      void Promise.resolve(running?.ended)
+        .catch(() => undefined)
+        .then(() => {
+          dropKeys?.();
+          if (removed) keysSet.delete(node.id);
+          done();
+        });
     });
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
