@@ -54,11 +54,17 @@ function ipv4(text: string): number | undefined {
   return ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3];
 }
 
+/** `192.168.1.50:8080`: an IPv4 address with a port from 1 to 65535. */
+function isAddressWithPort(text: string): boolean {
+  const m = /^([\d.]+):(\d{1,5})$/.exec(text);
+  return !!m && ipv4(m[1]) !== undefined && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+}
+
 const dotted = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 
 /**
  * The addresses to try: one subnet in CIDR form (`192.168.1.0/24`, up to a /22) or IPv4
- * addresses separated by commas or spaces. BAD_INPUT with a sentence for anything else.
+ * addresses (optionally with :port) separated by commas or spaces. BAD_INPUT with a sentence for anything else.
  */
 export function parseTargets(text: string): string[] {
   const items = String(text ?? "")
@@ -88,8 +94,9 @@ export function parseTargets(text: string): string[] {
       // Skip the network and broadcast addresses of a real subnet (not of a /31 or /32).
       const [lo, hi] = size > 2 ? [first + 1, first + size - 2] : [first, first + size - 1];
       for (let n = lo; n <= hi; n++) out.push(dotted(n));
-    } else if (ipv4(item) !== undefined) out.push(item);
-    else
+    } else if (ipv4(item) !== undefined || isAddressWithPort(item)) {
+      out.push(item); // host:port: a device on another HTTP port than 80, as the simulator's are
+    } else
       throw new MerossError(
         "BAD_INPUT",
         `"${item.slice(0, 40)}" is not an IPv4 address or a subnet like 192.168.1.0/24. Nothing was sent.`,
@@ -125,9 +132,11 @@ function uuidOfReply(reply: unknown): string | undefined {
   return m ? m[1].toLowerCase() : undefined;
 }
 
+/** `address` is as given (an explicit host:port stays so); `opts.port` is added only to a bare address. */
 async function probe(address: string, opts: DiscoverOptions): Promise<FoundDevice | undefined> {
+  const target = opts.port && !address.includes(":") ? `${address}:${opts.port}` : address;
   const device = new MerossDevice({
-    address,
+    address: target,
     key: opts.key,
     timeoutMs: opts.timeoutMs ?? DISCOVER_TIMEOUT_MS,
     http: { retries: 0 },
@@ -139,7 +148,7 @@ async function probe(address: string, opts: DiscoverOptions): Promise<FoundDevic
     const boundTo = classifyBroker(info.server, info.port, opts.ourBrokers ?? []);
     const uuid = info.uuid.toLowerCase();
     return {
-      address: address.replace(/:\d+$/, ""),
+      address,
       uuid,
       model: info.model,
       firmware: info.firmwareVersion,
@@ -152,7 +161,7 @@ async function probe(address: string, opts: DiscoverOptions): Promise<FoundDevic
     const e = asMerossError(err);
     const uuid = e.code === "WRONG_KEY" ? uuidOfReply(e.details.reply) : undefined;
     // Only a device that answered as a Meross device is listed; silence and other servers are not.
-    return uuid ? { address: address.replace(/:\d+$/, ""), uuid, ...named(uuid), keyFits: false, boundTo: "unknown" } : undefined;
+    return uuid ? { address, uuid, ...named(uuid), keyFits: false, boundTo: "unknown" } : undefined;
   } finally {
     await device.close().catch(() => undefined);
   }
@@ -167,7 +176,7 @@ export async function discover(opts: DiscoverOptions): Promise<FoundDevice[]> {
     while (next < opts.addresses.length && !opts.signal?.aborted) {
       const i = next++;
       const a = opts.addresses[i];
-      results[i] = await probe(opts.port ? `${a}:${opts.port}` : a, opts);
+      results[i] = await probe(a, opts);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, opts.addresses.length) }, worker));

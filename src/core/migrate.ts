@@ -98,12 +98,13 @@ async function moveOne(p: Plan, opts: MigrateOptions): Promise<MigrateLine> {
   let result;
   try {
     result = await rebind({
-      address: opts.devicePort ? `${f.address}:${opts.devicePort}` : f.address,
+      address: opts.devicePort && !f.address.includes(":") ? `${f.address}:${opts.devicePort}` : f.address,
       currentKey: p.currentKey,
       newKey: opts.newKey,
       broker: opts.broker,
       timeoutMs: opts.timeoutMs,
       addLogin: opts.addLogin,
+      signal: opts.signal,
     });
   } catch (err) {
     const e = asMerossError(err);

@@ -51,6 +51,8 @@ export interface OnboardOptions {
   mosquittoDir?: string;
   /** Adds the device's broker login instead (live through Mosquitto's control topic, see broker/dynsec.ts). */
   addLogin?: LoginAdder;
+  /** Aborted (the node closed): no further step starts, a request waiting is dropped. */
+  signal?: AbortSignal;
 }
 
 export interface OnboardStep {
@@ -180,6 +182,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
   const step = async <T>(name: OnboardStep["name"], fn: () => Promise<T>, detail?: (v: T) => string): Promise<T> => {
     const t0 = Date.now();
     try {
+      if (opts.signal?.aborted) throw new MerossError("CANCELLED", explain.cancelled(device.address, `The onboarding step "${name}"`));
       const v = await fn();
       const s: OnboardStep = { name, ok: true, ms: Date.now() - t0 };
       if (detail) s.detail = detail(v);
@@ -200,7 +203,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
       "read device",
       async () => {
         try {
-          return parseSystemAll((await device.request("GET", NS.ALL, {}, { checkAbility: false })).payload).info;
+          return parseSystemAll((await device.request("GET", NS.ALL, {}, { checkAbility: false, signal: opts.signal })).payload).info;
         } catch (err) {
           throw leftPairingMode(err, device.address);
         }
@@ -211,7 +214,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
     await step(
       "read abilities",
       async () => {
-        const abilities = parseAbility((await device.request("GET", NS.ABILITY, {}, { checkAbility: false })).payload);
+        const abilities = parseAbility((await device.request("GET", NS.ABILITY, {}, { checkAbility: false, signal: opts.signal })).payload);
         device.learn(undefined, abilities);
         return Object.keys(abilities).length;
       },
@@ -282,7 +285,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
           key: opts.key,
           userId,
         });
-        await device.request("SET", NS.KEY, payload, { checkAbility: false });
+        await device.request("SET", NS.KEY, payload, { checkAbility: false, signal: opts.signal });
         // The device signs everything after this with the new key (docs/protocol.md §1.2).
         device.setKey(opts.key);
       },
@@ -294,7 +297,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
         "set time",
         async () => {
           const payload = buildSystemTimePayload(Math.floor(Date.now() / 1000), opts.timeZone);
-          await device.request("SET", NS.TIME, payload);
+          await device.request("SET", NS.TIME, payload, { signal: opts.signal });
           return payload.time.timezone;
         },
         (tz) => tz || "UTC",
@@ -308,7 +311,7 @@ export async function onboard(opts: OnboardOptions): Promise<OnboardResult> {
         const payload = useWifiX
           ? buildWifiXPayload(wifi, wifi.password, { type: info.model, uuid: info.uuid, mac: info.mac })
           : buildWifiPayload(wifi, wifi.password);
-        await device.request("SET", useWifiX ? NS.WIFIX : NS.WIFI, payload, { checkAbility: false });
+        await device.request("SET", useWifiX ? NS.WIFIX : NS.WIFI, payload, { checkAbility: false, signal: opts.signal });
       },
       () => `${useWifiX ? "Config.WifiX" : "Config.Wifi"} ${wifi.ssid}`,
     );

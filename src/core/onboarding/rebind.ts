@@ -6,7 +6,7 @@
  * new key (§1.2) and then connects to the new broker; callers confirm that with an
  * ArrivalWatcher (src/core/fleet/arrival.ts), as after onboarding.
  */
-import { MerossError, asMerossError } from "../errors";
+import { MerossError, asMerossError, explain } from "../errors";
 import { MerossDevice, NS } from "../session/device";
 import type { Transport } from "../transport/types";
 import { parseSystemAll, type DeviceInfo } from "../capabilities/system";
@@ -40,6 +40,8 @@ export interface RebindOptions {
   onStep?: (step: RebindStep) => void;
   /** Adds the device's login to the broker (Mosquitto, broker/dynsec.ts) after "read device", before "set key". */
   addLogin?: LoginAdder;
+  /** Aborted (the node closed): no further step starts, a request waiting is dropped. */
+  signal?: AbortSignal;
 }
 
 /** The same step log as onboarding: "read device" proves the current key, "set key" moves the device. */
@@ -130,6 +132,7 @@ export async function rebind(opts: RebindOptions): Promise<RebindResult> {
   const step = async <T>(name: RebindStep["name"], fn: () => Promise<T>, detail: (v: T) => string): Promise<T> => {
     t0 = Date.now();
     try {
+      if (opts.signal?.aborted) throw new MerossError("CANCELLED", explain.cancelled(device.address, `The re-bind step "${name}"`));
       const v = await fn();
       log({ name, ok: true, ms: Date.now() - t0, detail: detail(v) });
       return v;
@@ -142,7 +145,7 @@ export async function rebind(opts: RebindOptions): Promise<RebindResult> {
   try {
     const info: DeviceInfo = await step(
       "read device",
-      async () => parseSystemAll((await device.request("GET", NS.ALL, {}, { checkAbility: false })).payload).info,
+      async () => parseSystemAll((await device.request("GET", NS.ALL, {}, { checkAbility: false, signal: opts.signal })).payload).info,
       (i) => `${i.model} ${i.uuid} firmware ${i.firmwareVersion}`,
     );
     device.learn(info);
@@ -153,7 +156,7 @@ export async function rebind(opts: RebindOptions): Promise<RebindResult> {
     await step(
       "set key",
       // The SETACK comes signed with the new key (§1.2); the session accepts either for this reply.
-      async () => device.request("SET", NS.KEY, payload, { checkAbility: false }),
+      async () => device.request("SET", NS.KEY, payload, { checkAbility: false, signal: opts.signal }),
       () => `broker ${payload.key.gateway.host}:${port}`,
     );
     return {

@@ -18,6 +18,7 @@ import { summarizeDevice } from "./device-summary";
 import { toMerossError } from "./errors";
 import { isMerossConfig } from "./types";
 import { isMerossBroker } from "./broker-types";
+import { registerAccountAdmin } from "./account-admin";
 
 /** The editor probe answers a person waiting on a button: fail fast. */
 const PROBE_TIMEOUT_MS = 5_000;
@@ -144,6 +145,9 @@ function noDevice(host: string): MerossError {
 }
 
 export function registerConfigAdmin(RED: NodeAPI): void {
+  // "Sign in to Meross account" and "Find devices" (shared/account-admin.ts).
+  registerAccountAdmin(RED, "meross-config");
+
   // Info about a deployed config, for the edit dialog; answers from the running session.
   RED.httpAdmin.get("/meross-config/:id/info", RED.auth.needsPermission("meross-config.read"), (req: Request, res: Response) => {
     const cfg = RED.nodes.getNode(String(req.params.id));

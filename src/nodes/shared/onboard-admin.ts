@@ -10,6 +10,7 @@ import { describeNetwork } from "../../core/onboarding/wifi";
 import { toMerossError } from "./errors";
 import * as input from "./onboard-input";
 import { lanTarget, parseDeviceHost } from "./config-admin";
+import { registerAccountAdmin } from "./account-admin";
 
 /**
  * The keys a device the node `id` set up may sign with: its deployed key and `keysSet`, the key
@@ -21,6 +22,8 @@ function keysOf(RED: NodeAPI, keysSet: ReadonlyMap<string, string>, id: string):
 }
 
 export function registerOnboardAdmin(RED: NodeAPI, keysSet: ReadonlyMap<string, string>): void {
+  // The re-bind mode's "Sign in to Meross account" and "Find devices" (shared/account-admin.ts).
+  registerAccountAdmin(RED, "meross-onboard");
   RED.httpAdmin.post("/meross-onboard/scan", RED.auth.needsPermission("meross-onboard.write"), (req: Request, res: Response) => {
     const body: Record<string, unknown> = req.body && typeof req.body === "object" ? (req.body as Record<string, unknown>) : {};
     const keys = typeof body.id === "string" && body.id ? keysOf(RED, keysSet, body.id) : [];

@@ -11,7 +11,8 @@ import { rebind } from "../../core/onboarding/rebind";
 import { ArrivalError, type ArrivalWatcher } from "../../core/fleet/arrival";
 import { describeValue } from "../../core/capabilities/util";
 import { isBlank } from "./inputs";
-import { STEP_ORDER, type WifiTarget } from "./onboard-input";
+import type { NodeStatus } from "node-red";
+import { STEP_ORDER, resolveMqttPort, type WifiTarget } from "./onboard-input";
 import { toMerossError } from "./errors";
 import type { MerossBrokerNode } from "./broker-types";
 import type { LoginAdder } from "../../core/broker/dynsec";
@@ -73,6 +74,8 @@ export interface BindRequest {
   addLogin?: LoginAdder;
   /** The step about to run, for the node status. */
   next(step: string | undefined): void;
+  /** Aborted when the node closes: no further step runs. */
+  signal?: AbortSignal;
 }
 
 export interface BindOutcome {
@@ -91,7 +94,15 @@ export async function bind(r: BindRequest): Promise<BindOutcome> {
   };
   if (r.mode === "rebind") {
     const broker = { host: r.mqttHost, port: r.mqttPort, userId: r.userId };
-    const res = await rebind({ address: r.address, currentKey: r.currentKey, newKey: r.key, broker, onStep, addLogin: r.addLogin });
+    const res = await rebind({
+      address: r.address,
+      currentKey: r.currentKey,
+      newKey: r.key,
+      broker,
+      onStep,
+      addLogin: r.addLogin,
+      signal: r.signal,
+    });
     return { steps: res.steps, device: res.device, mqtt: res.mqtt };
   }
   const res = await onboard({
@@ -104,6 +115,7 @@ export async function bind(r: BindRequest): Promise<BindOutcome> {
     wifi: r.wifi!,
     onStep,
     addLogin: r.addLogin,
+    signal: r.signal,
   });
   return { steps: res.steps, device: res.device, mqtt: res.mqtt, wifi: res.wifi };
 }
@@ -120,6 +132,8 @@ export async function confirmArrival(
   secrets: string[],
   /** Said after a no-show: why the broker may have refused the device (brokerLogins' warning). */
   hint?: string,
+  /** Aborted when the node closes: the wait ends at once. */
+  signal?: AbortSignal,
 ): Promise<
   | { payload: BindOutcome & { device: BindOutcome["device"] & { ip?: string } } }
   | { error: MerossError; meross: Record<string, unknown>; inAp: boolean }
@@ -129,7 +143,8 @@ export async function confirmArrival(
   try {
     const { uuid, mac } = out.device;
     const ssid = out.wifi?.ssid;
-    const arrived = await watcher.wait({ uuid, mac, timeoutMs: waitMs, ...(apAddress ? { apAddress } : {}), ...(ssid ? { ssid } : {}) });
+    const where = { ...(apAddress ? { apAddress } : {}), ...(ssid ? { ssid } : {}) };
+    const arrived = await watcher.wait({ uuid, mac, timeoutMs: waitMs, ...where, signal });
     steps.push({
       name: "device arrived",
       ok: true,
@@ -144,4 +159,47 @@ export async function confirmArrival(
     const reason = err instanceof ArrivalError ? err.reason : undefined;
     return { error, meross: { steps, device: out.device, ...(reason ? { reason } : {}) }, inAp: reason === "access-point" };
   }
+}
+
+export interface OnboardDef {
+  mode?: string;
+  address?: string;
+  ssid?: string;
+  mqttHost?: string;
+  mqttPort?: string | number;
+  userId?: string | number;
+  broker?: string;
+  timeout?: string | number;
+}
+
+/** What one run of the node needs: its properties, secrets, broker and reporting (silent once `signal` aborts). */
+export interface OnboardRun {
+  def: OnboardDef;
+  nodeId: string;
+  key: string;
+  wifiPassword: string;
+  currentKey: string;
+  broker?: MerossBrokerNode;
+  /** Per node id, the key its last onboarding set (see meross-onboard.ts). */
+  keysSet: Map<string, string>;
+  signal: AbortSignal;
+  /** The node's status and warn, silent once the signal is aborted. */
+  status(s: NodeStatus): void;
+  warn(text: string): void;
+  /** The uuid this run bound the node's key to. */
+  bound(uuid: string): void;
+}
+
+/** The broker address the device is told: the node's MQTT host/port, else the meross-broker's endpoint. */
+export async function brokerTarget(r: OnboardRun): Promise<{ mqttHost: string; mqttPort: number; userId?: string }> {
+  const { def, broker } = r;
+  let mqttHost = typeof def.mqttHost === "string" ? def.mqttHost.trim() : "";
+  let mqttPort = resolveMqttPort(def.mqttPort);
+  if (broker) {
+    const ep = await broker.endpoint();
+    if (!mqttHost) mqttHost = ep.host;
+    if (isBlank(def.mqttPort)) mqttPort = ep.port;
+  }
+  const userId = def.userId === undefined || def.userId === "" ? undefined : String(def.userId);
+  return { mqttHost, mqttPort, userId };
 }

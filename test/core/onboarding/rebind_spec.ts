@@ -106,4 +106,24 @@ describe("re-binding a device the Meross app set up (docs/protocol.md §3.2)", f
     await rejectsWith(rebind({ address: sim.address, currentKey: APP_KEY, newKey: NEW_KEY, broker: { host: " " } }), "BAD_INPUT", /host/);
     assert.equal(requests, 0);
   });
+  it("a re-bind whose signal is aborted (its node closed) stops: CANCELLED, Config.Key never sent, the device keeps its key", async () => {
+    const sim = await appPaired("mss310");
+    const sets: string[] = [];
+    const abort = new AbortController();
+    sim.on("request", (e: RequestEvent) => {
+      if (e.method === "SET") sets.push(e.namespace);
+      // Closed while the first step runs.
+      if (e.namespace === "Appliance.System.All") abort.abort();
+    });
+    const run = rebind({
+      address: sim.address,
+      currentKey: APP_KEY,
+      newKey: NEW_KEY,
+      broker: { host: "127.0.0.1", port: 8883 },
+      signal: abort.signal,
+    });
+    await rejectsWith(run, "CANCELLED", /closed or redeployed/);
+    assert.deepEqual(sets, []);
+    assert.equal(sim.key, APP_KEY);
+  });
 });
