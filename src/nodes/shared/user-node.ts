@@ -219,11 +219,12 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
         link.fail(err, done);
         return;
       }
-      body(t).catch((err: unknown) => t.fail(err, done));
+      // After close nothing is reported: the node is gone and its requests were aborted on purpose.
+      body(t).catch((err: unknown) => (closing.signal.aborted ? undefined : t.fail(err, done)));
     },
   };
 
-  node.on("close", (_removed: boolean, done: () => void) => {
+  node.on("close", (removed: boolean, done: () => void) => {
     closing.abort();
     const directory = deviceDirectory(RED);
     const waits: Promise<void>[] = [];
@@ -231,7 +232,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
       for (const off of offs.splice(0)) off();
       // A message's device whose config already closed has no user list left to leave.
       if (target.config === fixed || directory.has(target.config)) {
-        waits.push(new Promise<void>((resolve) => target.config.deregister(node, resolve)));
+        waits.push(new Promise<void>((resolve) => target.config.deregister(node, resolve, removed)));
       }
     }
     attached.clear();
