@@ -5,6 +5,7 @@
  */
 import type { NodeAPI, Node, NodeMessage, NodeStatus } from "node-red";
 import type { DeviceEvent, MerossDevice } from "../../core/session/device";
+import type { DeviceSession } from "../../core/capabilities/types";
 import { MerossError } from "../../core/errors";
 import type { Unsubscribe } from "../../core/events";
 import { shortName } from "../../core/naming";
@@ -18,6 +19,8 @@ export interface Target {
   readonly config: MerossConfigNode;
   /** The session after System.All/Ability have been read. */
   device(): Promise<MerossDevice>;
+  /** That session as this node uses it: every request carries the node's `signal`, so its close drops them. */
+  session(): Promise<DeviceSession>;
   /** What a person calls the device (core/naming.ts). */
   name(): string;
   /** Sets the node's status to this device's state (it becomes the device the status is about). */
@@ -36,6 +39,8 @@ export interface UserLink {
   readonly config: MerossConfigNode | undefined;
   /** The config's session, or a BAD_INPUT error saying no device is selected. */
   device(): Promise<MerossDevice>;
+  /** That session with this node's `signal` on every request (see Target.session). */
+  session(): Promise<DeviceSession>;
   secrets(): string[];
   /** What a person calls the device (core/naming.ts); "" when no device is selected. */
   name(): string;
@@ -123,6 +128,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
     const t: Target = {
       config,
       device: () => config.getDevice(),
+      session: async () => (await config.getDevice()).scoped(closing.signal),
       name: () => config.link.displayName(),
       show(status) {
         // In an event of another device than the one the status is about: its change is not shown.
@@ -181,6 +187,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
       return active()?.config;
     },
     device: () => active()?.device() ?? Promise.reject(noDeviceError(node.type)),
+    session: () => active()?.session() ?? Promise.reject(noDeviceError(node.type)),
     secrets: () => active()?.config.secrets() ?? [],
     name: () => active()?.name() ?? "",
     show(status) {
