@@ -10,7 +10,6 @@ import { DeviceLink } from "../core/fleet/device-link";
 import type { MerossDevice } from "../core/session/device";
 import { registerConfigAdmin } from "./shared/config-admin";
 import { deviceDirectory, registerDirectoryAdmin } from "./shared/device-directory";
-import { toMerossError } from "./shared/errors";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import type { MerossConfigNode, SharedObject, TransportChoice } from "./shared/types";
 
@@ -58,8 +57,6 @@ export = function (RED: NodeAPI): void {
       name: typeof def.name === "string" ? def.name : "",
       log: (text) => node.log(text),
     });
-    // Setup errors carry the settings' text; the key is masked like everywhere else.
-    if (link.setupError) toMerossError(link.setupError, [key]);
     // As Node-RED's MQTT broker node: `users` by id, so the runtime forwards this node's status and errors to them.
     const users: Record<string, Node> = {};
     Object.defineProperty(node, "users", { value: users, enumerable: false });

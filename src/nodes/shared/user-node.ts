@@ -159,8 +159,9 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
         config.link.events.on("event", (ev) => {
           try {
             link.within(target, () => onEvent(ev));
-          } catch {
-            // A status update must never take the device session down.
+          } catch (err) {
+            // A status update must never take the device session down; the bug is still shown.
+            node.warn(`Could not show a change of ${target.name()}: ${err instanceof Error ? err.message : String(err)}`);
           }
         }),
       );
