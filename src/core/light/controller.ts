@@ -65,11 +65,13 @@ export class LightController {
   private readonly coalescer: Coalescer<LightRequest, LightState>;
   private readonly fades = new FadeController();
   private disposed = false;
+  /** The session as the last run() found it known: commands run on it without asking again. */
+  private known: MerossDevice | undefined;
 
   /** `device` resolves the session once it knows the device (All + Ability). */
   constructor(private readonly device: () => Promise<MerossDevice>) {
     this.coalescer = new Coalescer<LightRequest, LightState>({
-      execute: async (req, signal) => this.apply(await this.device(), req, signal),
+      execute: async (req, signal) => this.apply(this.known ?? (await this.device()), req, signal),
       merge: mergeLightRequests,
     });
   }
@@ -78,7 +80,9 @@ export class LightController {
   async run(req: LightRequest, opts: LightRunOptions = {}): Promise<LightOutcome> {
     const { signal } = opts;
     if (this.disposed || signal?.aborted) return CANCELLED;
+    // The one wait for the device to be known (All + Ability); the session checks again only as a guard.
     const device = await this.device();
+    this.known = device;
     checkCapability(device, req);
     const session = device.scoped(signal);
     if (req.fan !== undefined) {

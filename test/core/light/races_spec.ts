@@ -77,6 +77,25 @@ describe("light races (issue 19)", () => {
     assert.equal(isResult(settled), false, `nothing for the closed node to send (got ${JSON.stringify(settled)})`);
   });
 
+  it("dispose() (the config closing) stops the fade and refuses what comes after", async () => {
+    const { sets, device } = fakeBulb();
+    const controller = new LightController(async () => device);
+    const fading = controller.run({ luminance: 90, transition: 3000 });
+    await clock.tickAsync(300);
+    assert.equal(
+      controller.afterFade(() => undefined),
+      true,
+      "a fade plays",
+    );
+    controller.dispose();
+    await clock.tickAsync(200);
+    const before = sets.length;
+    assert.deepEqual(await fading, { status: "cancelled" });
+    assert.deepEqual(await controller.run({ luminance: 40 }), { status: "cancelled" });
+    await clock.tickAsync(4000);
+    assert.equal(sets.length, before, "nothing is sent after dispose");
+  });
+
   it("a merged command still runs when its newer submitter closes while an older one still wants it", async () => {
     const seen: Array<Record<string, unknown>> = [];
     const c = new Coalescer<Record<string, unknown>, number>({
