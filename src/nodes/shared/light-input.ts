@@ -1,6 +1,6 @@
 /**
  * What meross-light accepts in msg.payload, turned into one device-unit request
- * (`LightRequest`, src/core/light/request.ts, which also says how two pending requests merge).
+ * (`LightRequest`, src/core/light/controller.ts, which also says how two pending requests merge).
  */
 import {
   KELVIN_MAX,
@@ -15,9 +15,9 @@ import { parseTransition } from "../../core/capabilities/fade";
 import { parseOnOffInput } from "../../core/capabilities/toggle";
 import { describeValue, isObject } from "../../core/capabilities/util";
 import { badInput as bad } from "../../core/capabilities/util";
-import { hasLevels, type LightRequest } from "../../core/light/request";
+import { hasLevels, type LightRequest } from "../../core/light/controller";
 
-export { hasLevels, mergeLightRequests, type LightRequest } from "../../core/light/request";
+export { hasLevels, mergeLightRequests, type LightRequest } from "../../core/light/controller";
 
 const PAYLOAD_FORMS =
   'send true/false, "on"/"off"/"toggle", a brightness 0-100, a colour ("#ff8800", "rgb(255,136,0)", "orange"), ' +
