@@ -9,48 +9,47 @@
 export type CoalescedOutcome<R> = { status: "done"; result: R } | { status: "superseded" } | { status: "cancelled" };
 
 export interface CoalescerOptions<C, R> {
-  /** Runs one (possibly merged) command; only one runs at a time. `signal` is its submitter's. */
+  /**
+   * Runs one (possibly merged) command; only one runs at a time. `signal` aborts once every
+   * submitter whose settings it carries has gone (undefined when one of them gave no signal).
+   */
   execute: (command: C, signal?: AbortSignal) => Promise<R>;
   /** Folds a newer command over an older pending one; newer fields win. */
   merge: (older: C, newer: C) => C;
-  /** Minimum gap between the starts of two executions (default 55 ms). */
+  /** The floor between the starts of two executions (default 55 ms); never shortened. */
   minIntervalMs?: number;
-  /**
-   * A waiting command starts before the minimum gap is over once no new command has
-   * arrived for this long (default 25 ms): the burst has ended, so the last setting
-   * should land now rather than at the next interval tick.
-   */
-  quietMs?: number;
 }
 
 /**
- * About 20 commands a second at most: with bulbs that take ~30 ms per request this keeps a
- * 100 msg/s slider burst to ~40 requests while the last setting still lands within about
- * two round trips (see `npm run bench`, light-burst).
+ * A floor of 55 ms between two requests, so at most about 18 a second: with bulbs that take
+ * ~30 ms per request this keeps a 100 msg/s slider burst to about one request per 55 ms, and
+ * the last setting lands at most one gap after the burst ends (see `npm run bench`, light-burst).
  */
 export const DEFAULT_MIN_INTERVAL_MS = 55;
-export const DEFAULT_QUIET_MS = 25;
 
 interface Waiting<C, R> {
   command: C;
   resolve: (outcome: CoalescedOutcome<R>) => void;
   reject: (err: unknown) => void;
-  /** The submitter's signal: aborting it drops the command while it waits (its node closed). */
-  signal?: AbortSignal;
-  onAbort?: () => void;
+  /** Everyone whose settings live in `command` and who can still go away (their node closes). */
+  wanters: Set<AbortSignal>;
+  /** True when one submitter gave no signal: nothing can withdraw the command then. */
+  pinned: boolean;
+  /** Aborts once every wanter has aborted: what the running command is handed. */
+  gone: AbortController;
+  offs: Array<() => void>;
 }
 
 /**
  * At most one command runs and at most one waits. A command submitted while another
  * waits replaces it (merged); the replaced caller settles at once as "superseded",
- * because its settings live on in the merged command. Every submit() settles once.
+ * because its settings live on in the merged command, which keeps every submitter's signal
+ * and runs while any of them still wants it. Every submit() settles once.
  */
 export class Coalescer<C, R> {
   private readonly execute: (command: C, signal?: AbortSignal) => Promise<R>;
   private readonly merge: (older: C, newer: C) => C;
   private readonly minIntervalMs: number;
-  private readonly quietMs: number;
-  private lastSubmit = Number.NEGATIVE_INFINITY;
   private waiting: Waiting<C, R> | undefined;
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -62,8 +61,6 @@ export class Coalescer<C, R> {
     this.merge = opts.merge;
     const gap = opts.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
     this.minIntervalMs = Number.isFinite(gap) && gap > 0 ? gap : 0;
-    const quiet = opts.quietMs ?? DEFAULT_QUIET_MS;
-    this.quietMs = Number.isFinite(quiet) && quiet > 0 ? quiet : 0;
   }
 
   /** Commands actually executed so far (merged ones count once). */
@@ -77,13 +74,13 @@ export class Coalescer<C, R> {
   }
 
   /**
-   * Queues `command` (merged into the waiting one, if any). An abort of `opts.signal` while the
-   * command waits settles it as "cancelled" and nothing is executed for it.
+   * Queues `command` (merged into the waiting one, if any). Once the signals of everyone whose
+   * settings the waiting command carries have aborted, it settles as "cancelled" and nothing
+   * is executed for it.
    */
   submit(command: C, opts: { signal?: AbortSignal } = {}): Promise<CoalescedOutcome<R>> {
     const { signal } = opts;
     if (signal?.aborted) return Promise.resolve({ status: "cancelled" });
-    this.lastSubmit = Date.now();
     return new Promise<CoalescedOutcome<R>>((resolve, reject) => {
       const older = this.waiting;
       let merged = command;
@@ -95,17 +92,25 @@ export class Coalescer<C, R> {
           reject(err);
           return;
         }
+      }
+      const entry: Waiting<C, R> = {
+        command: merged,
+        resolve,
+        reject,
+        wanters: new Set(older?.wanters),
+        pinned: older?.pinned === true || !signal,
+        gone: older?.gone ?? new AbortController(),
+        offs: [],
+      };
+      if (older) {
         this.detach(older);
         older.resolve({ status: "superseded" });
       }
-      const entry: Waiting<C, R> = { command: merged, resolve, reject, signal };
-      if (signal) {
-        entry.onAbort = () => {
-          if (this.waiting !== entry) return;
-          this.waiting = undefined;
-          entry.resolve({ status: "cancelled" });
-        };
-        signal.addEventListener("abort", entry.onAbort, { once: true });
+      if (signal) entry.wanters.add(signal);
+      for (const s of entry.wanters) {
+        const onAbort = (): void => this.withdraw(entry, s);
+        s.addEventListener("abort", onAbort, { once: true });
+        entry.offs.push(() => s.removeEventListener("abort", onAbort));
       }
       this.waiting = entry;
       this.pump();
@@ -113,8 +118,8 @@ export class Coalescer<C, R> {
   }
 
   /**
-   * Settles a waiting command as "cancelled" (node closing); a running one finishes. With
-   * `match`, only a waiting command it accepts is dropped: a fade step must not leave its
+   * Settles a waiting command as "cancelled" (its light is going away); a running one finishes.
+   * With `match`, only a waiting command it accepts is dropped: a fade step must not leave its
    * in-between colour in the command that interrupts the fade (merging would keep it).
    */
   cancel(match?: (command: C) => boolean): void {
@@ -127,17 +132,24 @@ export class Coalescer<C, R> {
     w?.resolve({ status: "cancelled" });
   }
 
+  /** One submitter went away: the command goes only when nobody is left who wants it. */
+  private withdraw(entry: Waiting<C, R>, signal: AbortSignal): void {
+    entry.wanters.delete(signal);
+    if (entry.pinned || entry.wanters.size > 0) return;
+    entry.gone.abort();
+    if (this.waiting !== entry) return;
+    this.waiting = undefined;
+    this.detach(entry);
+    entry.resolve({ status: "cancelled" });
+  }
+
   private detach(w: Waiting<C, R>): void {
-    if (w.signal && w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
-    w.onAbort = undefined;
+    for (const off of w.offs.splice(0)) off();
   }
 
   private pump(): void {
     if (this.running || this.timer || !this.waiting) return;
-    const now = Date.now();
-    const gapLeft = this.lastStart + this.minIntervalMs - now;
-    const quietLeft = this.lastSubmit + this.quietMs - now;
-    const wait = this.quietMs > 0 ? Math.min(gapLeft, quietLeft) : gapLeft;
+    const wait = this.lastStart + this.minIntervalMs - Date.now();
     if (wait > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -147,13 +159,13 @@ export class Coalescer<C, R> {
     }
     const job = this.waiting;
     this.waiting = undefined;
-    this.detach(job);
     this.running = true;
     this.lastStart = Date.now();
     this.executions++;
+    // While it runs, a wanter that goes away still counts: the request is aborted only when all have.
     let result: Promise<R>;
     try {
-      result = Promise.resolve(this.execute(job.command, job.signal));
+      result = Promise.resolve(this.execute(job.command, job.pinned ? undefined : job.gone.signal));
     } catch (err) {
       result = Promise.reject(err);
     }
@@ -163,6 +175,7 @@ export class Coalescer<C, R> {
         (err: unknown) => job.reject(err),
       )
       .finally(() => {
+        this.detach(job);
         this.running = false;
         this.pump();
       });

@@ -54,7 +54,13 @@ export interface MerossErrorDetails {
   deviceCode?: number;
   /** The reply envelope, when the device did answer (never contains our key). */
   reply?: unknown;
+  /** The underlying error (or, for a bug, its stack): for a report, never compared. */
   cause?: unknown;
+  /**
+   * Why, as one fixed word code can test: a socket error code ("ECONNRESET"), "deadline",
+   * "waited", "fail-fast", "empty-500", or a bug's error name.
+   */
+  reason?: string;
   /** Transport-level hint: a connection failure a GET may retry. */
   retryable?: boolean;
   /** The reply was signed with none of the keys the session holds. */
@@ -96,11 +102,15 @@ export function isMerossError(err: unknown): err is MerossError {
 /** What a secret is replaced with in a sentence. */
 export const SECRET_MASK = "********";
 
-/** The same error with every secret scrubbed from its sentence; nothing else of it is shown anywhere. */
+/**
+ * The one redaction: the same error with every secret scrubbed from its sentence, as a new error
+ * when there was one to scrub (a shared error is never changed); nothing else of it is shown.
+ */
 export function redactError(err: MerossError, secrets: readonly (string | undefined)[]): MerossError {
   const message = scrubSecrets(err.message, secrets);
   if (message === err.message) return err;
-  return new MerossError(err.code, message, { ...err.details, reply: undefined, cause: undefined });
+  const cause = typeof err.details.cause === "string" ? scrubSecrets(err.details.cause, secrets) : undefined;
+  return new MerossError(err.code, message, { ...err.details, reply: undefined, cause });
 }
 
 /** Longest piece of a foreign error's text quoted in an INTERNAL sentence. */
@@ -115,7 +125,7 @@ export function asMerossError(err: unknown): MerossError {
   if (err instanceof MerossError) return err;
   let text = err instanceof Error ? err.message || err.name : typeof err === "string" ? err : "unknown failure";
   if (text.length > INTERNAL_TEXT_MAX) text = `${text.slice(0, INTERNAL_TEXT_MAX - 3)}...`;
-  return new MerossError("INTERNAL", explain.internal(text), { cause: err instanceof Error ? err.name : typeof err });
+  return new MerossError("INTERNAL", explain.internal(text), { reason: err instanceof Error ? err.name : typeof err });
 }
 
 /** The forms a secret travels in: as typed, base64 (padded, unpadded, URL-safe) and hex (Config.Wifi, WifiX, keys). */
@@ -182,6 +192,13 @@ export const explain = {
     return (
       `${what} for the device at ${host} was cancelled: the node was closed or redeployed before it was sent. ` +
       `Nothing was sent to the device.`
+    );
+  },
+  /** A request to a session that was already closed (its meross-config was redeployed or removed). */
+  sessionClosed(host: string, what: string): string {
+    return (
+      `${what} for the device at ${host} was not sent: this device's connection was closed (its configuration was ` +
+      `redeployed or removed). Send the message again once the flow is running.`
     );
   },
   /** A queued request waited past its deadline, or ran past it. */

@@ -9,8 +9,22 @@ export type Unsubscribe = () => void;
 
 type Listener<T> = (payload: T) => void;
 
+/** Where a listener's throw goes: a bug of the listener's owner, reported while the emitter goes on. */
+export type ListenerErrorHandler = (err: unknown, event: string) => void;
+
+/** The line a listener's throw is logged as. */
+export const listenerFailed = (err: unknown, event: string): string =>
+  `A listener of "${event}" failed: ${err instanceof Error ? err.message : String(err)}`;
+
+/** The default: a process warning naming the event (Node-RED and the CLI print it to their log). */
+export const warnListenerError: ListenerErrorHandler = (err, event) =>
+  process.emitWarning(listenerFailed(err, event), "MerossListenerError");
+
 export class TypedEvents<M extends object> {
   private readonly listeners = new Map<keyof M, Set<Listener<never>>>();
+
+  /** `onListenerError` receives what a listener throws (default: a process warning). */
+  constructor(private readonly onListenerError: ListenerErrorHandler = warnListenerError) {}
 
   /** Adds a listener; the returned function removes it (calling it twice is harmless). */
   on<K extends keyof M>(name: K, listener: Listener<M[K]>): Unsubscribe {
@@ -66,10 +80,5 @@ export class TypedEvents<M extends object> {
   /** Drops every listener (the owner is closing). */
   clear(): void {
     this.listeners.clear();
-  }
-
-  /** Overridable: where a throwing listener's error goes (default: ignored, the emitter goes on). */
-  protected onListenerError(_err: unknown, _event: string): void {
-    // Default: swallow; the emitter's own work must go on.
   }
 }

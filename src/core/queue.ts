@@ -161,7 +161,7 @@ export class SerialQueue {
   private notSent(label: string): MerossError {
     const code = this.failure?.code;
     const reason = (code && FAILURE_REASON[code]) ?? "an earlier request failed";
-    return new MerossError("UNREACHABLE", explain.notSent(this.host, label, reason), { host: this.host, cause: "fail-fast" });
+    return new MerossError("UNREACHABLE", explain.notSent(this.host, label, reason), { host: this.host, reason: "fail-fast" });
   }
 
   private pump(): void {
@@ -218,7 +218,7 @@ export class SerialQueue {
     const started = this.running === entry;
     const err = new MerossError("TIMEOUT", explain.deadline(this.host, entry.label, entry.deadlineMs ?? 0, started), {
       host: this.host,
-      cause: started ? "deadline" : "waited",
+      reason: started ? "deadline" : "waited",
     });
     if (!started) {
       this.remove(entry);

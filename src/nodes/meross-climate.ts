@@ -88,19 +88,19 @@ export = function (RED: NodeAPI): void {
         const m = msg as ClimateMsg;
         const subId = resolveSubId(def.subId, m.subId);
         const device = await t.device();
-        await device.ready();
+        const session = await t.session();
         let payload: ClimateState | DiffuserState;
         if (
           !subId &&
           hasDiffuser(device) &&
           (isBlank(m.payload) || (isObject(m.payload) && "spray" in m.payload) || typeof m.payload === "string")
         ) {
-          const d = await setDiffuser(device, m.payload);
+          const d = await setDiffuser(session, m.payload);
           payload = diffuserOutput(d);
           t.show(diffuserStatus(d));
         } else {
           const cmd = parseClimateInput(m.payload);
-          payload = subId ? await setValve(device, subId, cmd) : climateOutput(await setThermostat(device, cmd));
+          payload = subId ? await setValve(session, subId, cmd) : climateOutput(await setThermostat(session, cmd));
           t.show(climateStatus(payload));
         }
         m.payload = payload;

@@ -1,7 +1,7 @@
 /**
  * meross-config: one device, one key, one session shared by every node that uses it.
- * Modelled on Node-RED's MQTT broker node: a `users` map, the session starts when the
- * first user registers. Everything about the device itself (carrier, uuid, following its
+ * Modelled on Node-RED's MQTT broker node: `node.users` by id (so the runtime forwards this
+ * node's status and errors to them), the session starts when the first user registers. Everything about the device itself (carrier, uuid, following its
  * IP, pushes, retries, session state) lives in the core's DeviceLink; this node holds the
  * credential, the properties and the users, and closes the link within a bound.
  */
@@ -10,9 +10,8 @@ import { DeviceLink } from "../core/fleet/device-link";
 import type { MerossDevice } from "../core/session/device";
 import { registerConfigAdmin } from "./shared/config-admin";
 import { deviceDirectory, registerDirectoryAdmin } from "./shared/device-directory";
-import { toMerossError } from "./shared/errors";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
-import type { MerossConfigNode, TransportChoice } from "./shared/types";
+import type { MerossConfigNode, SharedObject, TransportChoice } from "./shared/types";
 
 interface ConfigDef extends NodeDef {
   host?: string;
@@ -58,27 +57,31 @@ export = function (RED: NodeAPI): void {
       name: typeof def.name === "string" ? def.name : "",
       log: (text) => node.log(text),
     });
-    // Setup errors carry the settings' text; the key is masked like everywhere else.
-    if (link.setupError) toMerossError(link.setupError, [key]);
-    const users = new Map<string, Node>();
-    const sharedObjects = new Map<string, unknown>();
+    // As Node-RED's MQTT broker node: `users` by id, so the runtime forwards this node's status and errors to them.
+    const users: Record<string, Node> = {};
+    Object.defineProperty(node, "users", { value: users, enumerable: false });
+    const sharedObjects = new Map<string, SharedObject>();
 
     Object.defineProperty(node, "link", { value: link, enumerable: false });
     Object.defineProperty(node, "device", { get: (): MerossDevice | undefined => link.device, enumerable: false });
 
     node.register = (user: Node): void => {
-      users.set(user.id, user);
+      users[user.id] = user;
       link.start();
     };
 
-    node.deregister = (user: Node, done: () => void): void => {
-      users.delete(user.id);
-      if (users.size === 0) link.idle();
+    /**
+     * A user leaves. As in 10-mqtt.js, `removed` is the user's close flag: the link idles only when
+     * the last user was deleted, not when it is being redeployed and will register again at once.
+     */
+    node.deregister = (user: Node, done: () => void, removed = false): void => {
+      delete users[user.id];
+      if (removed && Object.keys(users).length === 0) link.idle();
       done();
     };
 
     node.getDevice = (): Promise<MerossDevice> => link.getDevice();
-    node.shared = <T>(k: string, create: () => T): T => {
+    node.shared = <T extends SharedObject>(k: string, create: () => T): T => {
       if (!sharedObjects.has(k)) sharedObjects.set(k, create());
       return sharedObjects.get(k) as T;
     };
@@ -93,16 +96,15 @@ export = function (RED: NodeAPI): void {
     node.on("close", (_removed: boolean, done: () => void) => {
       leave();
       for (const obj of sharedObjects.values()) {
-        const c = (obj as { cancel?: unknown }).cancel;
-        if (typeof c !== "function") continue;
         try {
-          c.call(obj);
-        } catch {
-          // Closing must go on even if one helper fails to stop.
+          obj.dispose();
+        } catch (err) {
+          // Closing must go on even if one helper fails to stop; the bug is still worth a line.
+          node.warn(`A shared helper failed to stop: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
       sharedObjects.clear();
-      users.clear();
+      for (const id of Object.keys(users)) delete users[id];
       // The link's close is bounded (2 s): a device that hangs must not eat the runtime's 15 s.
       link.close().then(done, () => done());
     });

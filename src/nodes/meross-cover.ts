@@ -81,8 +81,8 @@ export = function (RED: NodeAPI): void {
         () => {
           timers.delete(t);
           target
-            .device()
-            .then((d) => coverCommand(d, channel, { action: "read" }))
+            .session()
+            .then((s) => coverCommand(s, channel, { action: "read" }))
             .then(
               (c) => link.within(target, () => announce(c)),
               () => undefined,
@@ -101,7 +101,7 @@ export = function (RED: NodeAPI): void {
         const device = await t.device();
         const key = `${t.config.id}:${channel}`;
         busy.set(key, (busy.get(key) ?? 0) + 1);
-        const result = await coverCommand(device, channel, command).finally(() => {
+        const result = await coverCommand(await t.session(), channel, command).finally(() => {
           const n = (busy.get(key) ?? 1) - 1;
           if (n > 0) busy.set(key, n);
           else busy.delete(key);

@@ -85,7 +85,7 @@ export = function (RED: NodeAPI): void {
       const channel = resolveEnergyChannel(def.channel, msg.channel);
       const pick = resolveShow(def.show, msg.show);
       const device = await (t ?? link).device();
-      fill(msg, await readEnergy(device, channel), pick, t);
+      fill(msg, await readEnergy(await (t ?? link).session(), channel), pick, t);
       if (t && link.fromMessage) (msg as EnergyMsg & { meross?: unknown }).meross = t.identity(device);
       return msg;
     };
@@ -104,8 +104,8 @@ export = function (RED: NodeAPI): void {
         if (running) return;
         running = true;
         read({ _msgid: RED.util.generateId() } as EnergyMsg)
-          .then((m) => node.send(m))
-          .catch((err: unknown) => link.fail(err, (e) => node.error(e, {})))
+          .then((m) => link.signal.aborted || node.send(m))
+          .catch((err: unknown) => link.signal.aborted || link.fail(err, (e) => node.error(e, {})))
           .finally(() => (running = false));
       }, interval * 1000);
       node.on("close", () => clearInterval(timer));

@@ -1,16 +1,14 @@
 /**
  * meross-light: on/off, brightness, colour and white temperature for Meross bulbs.
- * Commands go through one Coalescer per device channel (shared via the config node), so
- * a slider sending 100 msgs/s ends quickly in its last position without flooding the bulb.
+ * The node keeps properties, status and msg; the light's controller in the core (one per device,
+ * src/core/light/controller.ts) decides and sends, so a slider burst ends in its last position.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { NS, type MerossDevice } from "../core/session/device";
-import { MerossError, explain } from "../core/errors";
 import { parseTransition } from "../core/capabilities/fade";
-import { buildLightSet, intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core/capabilities/light";
+import { intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core/capabilities/light";
 import { isBlank } from "./shared/inputs";
-import { hasLevels, parseLightInput, type LightRequest } from "./shared/light-input";
-import { runLight } from "./shared/light-run";
+import { parseLightInput } from "./shared/light-input";
+import { lightFor } from "./shared/light-run";
 import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig, reportsChanges } from "./shared/user-node";
 
@@ -35,22 +33,6 @@ function lightStatus(l: LightState): NodeStatus {
   const tone = l.mode === "rgb" ? intToHex(l.rgb) : l.mode === "temperature" ? `${deviceToKelvin(l.temperature)}K` : "";
   const text = `${l.on === undefined ? "" : "on "}${l.luminance}%${tone ? ` ${tone}` : ""}`;
   return { fill: "green", shape: "dot", text };
-}
-
-/** Refuses, before queueing, what this bulb cannot do, so one bad message cannot spoil a merged burst. */
-function checkCapability(device: MerossDevice, req: LightRequest): void {
-  if (!device.has(NS.LIGHT)) {
-    const model = device.info?.model ?? "device";
-    throw new MerossError(
-      "UNSUPPORTED",
-      explain.unsupported(device.address, "SET", NS.LIGHT, `this ${model} is not a light; use meross-toggle for plugs`),
-      { host: device.address, namespace: NS.LIGHT },
-    );
-  }
-  if (hasLevels(req)) {
-    const levels = { rgb: req.rgb, temperature: req.temperature, luminance: req.luminance };
-    buildLightSet({ channel: lightChannel(device), ...levels }, device.lightCapacity);
-  }
 }
 
 export = function (RED: NodeAPI): void {
@@ -90,23 +72,17 @@ export = function (RED: NodeAPI): void {
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
       link.handle(msg, done, async (t) => {
         const req = parseLightInput(msg.payload);
-        const config = t.config;
-        // Once the session knows its abilities, skip the await so messages keep their order cheaply.
-        const device = config.device?.abilities ? config.device : await config.getDevice();
-        checkCapability(device, req);
-        const result = await runLight(config, device, req, transitionMs, link.signal);
-        if (!result) {
-          // Superseded by a newer message (or its fade was stopped by one): that one's output carries the final state.
-          done();
-          return;
-        }
+        const result = await lightFor(t.config).run(req, { signal: link.signal, defaultMs: transitionMs });
+        // Closed meanwhile: nothing more to say. Superseded: the newer message's output carries the final state.
+        if (link.signal.aborted) return;
+        if (result.status !== "done") return done();
         if (result.light) t.show(lightStatus(result.light));
         const m = msg as NodeMessageInFlow & { meross?: unknown };
         m.payload = result.payload;
         lastSent = JSON.stringify(result.payload);
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
         if (isBlank(m.topic)) m.topic = t.name();
-        m.meross = t.identity(device);
+        m.meross = t.identity(await t.device());
         send(m);
         done();
       });

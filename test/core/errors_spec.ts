@@ -35,3 +35,18 @@ describe("scrubSecrets", () => {
     assert.equal(scrubSecrets(text, [pw, "ab"]), "******** | ******** | ******** | ******** | ******** | ab");
   });
 });
+
+describe("redactError: the one redaction (nodes use it too), shared errors untouched", () => {
+  it("returns a scrubbed copy and leaves an error others hold (a session's setup error) as it was", async () => {
+    const { redactError } = await import("../../src/core/errors");
+    const shared = new MerossError("BAD_CONFIG", "The key s3cr3t-key-99 is too short.", { reason: "setup" });
+    for (const copy of [redactError(shared, ["s3cr3t-key-99"])]) {
+      assert.notEqual(copy, shared);
+      assert.doesNotMatch(copy.message, /s3cr3t/);
+      assert.doesNotMatch(String(copy.stack), /s3cr3t/);
+      assert.equal(copy.code, "BAD_CONFIG");
+      assert.equal(copy.details.reason, "setup");
+    }
+    assert.match(shared.message, /s3cr3t-key-99/, "the shared error itself was not changed");
+  });
+});

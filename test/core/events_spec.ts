@@ -20,8 +20,9 @@ describe("TypedEvents", () => {
     assert.equal(ev.listenerCount("change"), 1);
   });
 
-  it("keeps calling the other listeners when one throws", () => {
-    const ev = new TypedEvents<M>();
+  it("keeps calling the other listeners when one throws, and reports the throw instead of swallowing it", () => {
+    const reported: string[] = [];
+    const ev = new TypedEvents<M>((err, name) => reported.push(`${name}: ${(err as Error).message}`));
     const seen: string[] = [];
     ev.on("gone", () => {
       throw new Error("bug in a listener");
@@ -29,6 +30,17 @@ describe("TypedEvents", () => {
     ev.on("gone", (u) => seen.push(u));
     ev.emit("gone", "u1");
     assert.deepEqual(seen, ["u1"]);
+    assert.deepEqual(reported, ["gone: bug in a listener"]);
+  });
+
+  it("by default a listener's throw becomes a process warning naming the event", async () => {
+    const warned = new Promise<Error>((resolve) => process.once("warning", resolve));
+    const ev = new TypedEvents<M>();
+    ev.on("gone", () => {
+      throw new Error("bug in a listener");
+    });
+    ev.emit("gone", "u1");
+    assert.match((await warned).message, /"gone".*bug in a listener/);
   });
 
   it("once() fires a single time and leaves no listener behind", () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import sinon from "sinon";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import configNodeModule = require("../../src/nodes/meross-config");
@@ -30,6 +31,34 @@ describe("meross-config node", function () {
     assert.equal(cfg.device.info?.uuid, s.uuid);
     const after = s.requestCount;
     assert.equal(after, 2, "System.All and System.Ability, once");
+  });
+
+  it("keeps its users in node.users, so Node-RED hands its errors to the Catch nodes of its users' tabs", async () => {
+    sim = await startDevice({ model: "msl120" });
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [{ id: "t1", type: "meross-toggle", device: "c1", channel: "0", wires: [[]] }, ...CATCH_NODES],
+    );
+    await helper.load([configNodeModule, toggleNode], flow, { c1: { key: KEY } });
+    const cfg = helper.getNode("c1") as unknown as { users: Record<string, unknown>; error(text: string, msg: object): void };
+    assert.deepEqual(Object.keys(cfg.users), ["t1"]);
+    const caught = nextMessage<{ error: { message: string } }>(helper.getNode("caught"));
+    cfg.error("config trouble", {});
+    assert.equal((await caught).error.message, "config trouble");
+  });
+
+  it("as 10-mqtt.js: a user redeployed (close without removed) leaves the link running; the last one deleted idles it", async () => {
+    await load();
+    const cfg = helper.getNode("c1") as unknown as { users: Record<string, unknown>; link: { idle(): void } };
+    const idle = sinon.spy(cfg.link, "idle");
+    const t1 = helper.getNode("t1") as unknown as { close(removed: boolean): Promise<void> };
+    await t1.close(false);
+    assert.equal(idle.callCount, 0, "a redeployed user comes straight back: no reason to stop");
+    assert.deepEqual(Object.keys(cfg.users), []);
+    const c = cfg as unknown as { register(n: unknown): void; deregister(n: unknown, done: () => void, removed: boolean): void };
+    c.register(t1);
+    await new Promise<void>((resolve) => c.deregister(t1, resolve, true));
+    assert.equal(idle.callCount, 1, "the last user deleted: the link stops retrying");
   });
 
   it("keeps the key a credential, never a node property", async () => {

@@ -123,6 +123,40 @@ describe("meross-energy node", function () {
     assert.equal((await got).error!.code, "BAD_INPUT");
   });
 
+  it("a read still queued when the node closes never reaches the device (issue 19: close cancels what the node started)", async () => {
+    sim = await startDevice({ model: "mss310" });
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "e1", type: "meross-energy", device: "c1", channel: "", show: "power", pollInterval: 0, wires: [["out"]] },
+        { id: "r1", type: "meross-request", device: "c1", method: "GET", namespace: "Appliance.System.Ability", wires: [["rout"]] },
+        { id: "out", type: "helper" },
+        { id: "rout", type: "helper" },
+      ],
+    );
+    await helper.load([configNodeModule, energyNode, requestNode], flow, { c1: { key: KEY } });
+    const [e1, r1, out, rout] = ["e1", "r1", "out", "rout"].map((id) => helper.getNode(id));
+    await read(e1, out); // the session knows the device
+    const seen: string[] = [];
+    sim.on("request", (r: { method: string; namespace: string }) => seen.push(`${r.method} ${r.namespace}`));
+    sim.setFault({ kind: "delay", ms: 400 }, { count: 1 });
+    const slow = nextMessage(rout);
+    r1.receive({ payload: "" }); // holds the device's queue for 400 ms
+    const sent = collect(out);
+    e1.receive({ payload: "" }); // queued behind it
+    await new Promise((r) => setImmediate(r));
+    await (e1 as unknown as { close(removed: boolean): Promise<void> }).close(false);
+    await slow;
+    r1.receive({ payload: "" });
+    await nextMessage(rout); // one more round trip: anything queued before it has been sent by now
+    assert.deepEqual(
+      seen.filter((n) => !n.endsWith("Ability")),
+      [],
+      "the closed node's read was dropped",
+    );
+    assert.equal(sent.length, 0, "and nothing was sent by the closed node");
+  });
+
   it("polls on its interval without any input", async () => {
     const { out } = await load("mss310", { pollInterval: 1 });
     const seen = collect<Msg>(out);

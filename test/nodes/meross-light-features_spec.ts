@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import configNodeModule = require("../../src/nodes/meross-config");
 import lightNode = require("../../src/nodes/meross-light");
 import type { SimulatedDevice } from "../../src/simulator";
+import { afterFade } from "../../src/nodes/shared/light-run";
+import type { MerossConfigNode } from "../../src/nodes/shared/types";
 import { helper, KEY, startDevice, nextMessage, collect, configNode, waitFor, onTab, CATCH_NODES, useRuntime } from "./helpers";
 
 type Msg = Record<string, unknown> & { _msgid: string };
@@ -113,6 +115,25 @@ describe("meross-light: fades, effects, fans and round trips", function () {
     assert.equal(sim.state.light?.luminance, 30);
     assert.notEqual(sim.state.light?.rgb, 0x0000ff, "the fade never reached its target colour");
     assert.equal(outputs.filter((m) => m._msgid === "fade").length, 0, "a stopped fade sends nothing");
+  });
+
+  it("a node closed during a 3 s fade stops it at once: no step after the close, no output, no done (issue 19)", async () => {
+    const { l1, sim, completed, out } = await load("msl120");
+    await send({ brightness: 5 });
+    const outputs = collect<Msg>(out);
+    const completes = collect<Msg>(completed);
+    l1.receive({ payload: { brightness: 100, transition: 3 }, _msgid: "fade" });
+    await waitFor(() => (sim.state.light?.luminance ?? 0) > 5, 8000, "the fade to be under way");
+    await (l1 as unknown as { close(removed: boolean): Promise<void> }).close(false);
+    const cfg = helper.getNode("c1") as unknown as MerossConfigNode;
+    // A bound, not a speed target: before the fix the fade played on for the rest of its 3 s.
+    await waitFor(() => !afterFade(cfg, () => undefined), 1000, "the fade to stop with its node");
+    const steps = sim.requestCount;
+    await cfg.device?.getLight(); // one more round trip: a step still queued would go out before it
+    assert.equal(sim.requestCount, steps + 1, "no fade step after the close");
+    assert.ok((sim.state.light?.luminance ?? 0) < 100, "the fade never reached its target");
+    assert.equal(outputs.filter((m) => m._msgid === "fade").length, 0, "a closed node sends nothing");
+    assert.equal(completes.filter((m) => m._msgid === "fade").length, 0, "and calls no done()");
   });
 
   it("turning on at 60 % costs one round trip: one Multiple when off, the Light SET alone when on", async () => {

@@ -149,7 +149,7 @@ export class MerossBroker {
             : code === "EADDRNOTAVAIL"
               ? `${host} is not an address of this machine — use 0.0.0.0`
               : (err as Error).message;
-      throw new MerossError("BAD_INPUT", `The MQTT broker could not start on ${host}:${port}: ${why}.`, { cause: code });
+      throw new MerossError("BAD_INPUT", `The MQTT broker could not start on ${host}:${port}: ${why}.`, { reason: code });
     }
     server.on("error", () => undefined);
     const addr = server.address();

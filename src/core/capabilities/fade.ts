@@ -2,7 +2,7 @@
  * Software fades. Meross firmware has no usable fade on the LAN (`transform`/`gradual` are
  * unexplained, docs/protocol.md §6.7), so a transition is a series of ordinary Light SETs:
  * planFade() turns "from here to there in N seconds" into steps, runFade() plays them through
- * whatever sends commands (the burst-safe coalescer in the node), and a FadeController stops a
+ * whatever sends commands (the burst-safe coalescer of the light's controller), and a FadeController stops a
  * fade as soon as a newer command for the same light arrives.
  */
 import { badInput, describeValue } from "./util";
@@ -156,13 +156,16 @@ export class FadeController {
     for (const then of this.waiting.splice(0)) then();
   }
 
-  /** Stops any fade, then plays this one; true when it ran to its end. */
-  async run<R>(steps: readonly FadeStep[], apply: (step: FadeStep) => Promise<R>): Promise<boolean> {
+  /**
+   * Stops any fade, then plays this one; true when it ran to its end. `signal` is its starter's
+   * (the node's close): aborting it stops the fade like a newer command does.
+   */
+  async run<R>(steps: readonly FadeStep[], apply: (step: FadeStep) => Promise<R>, signal?: AbortSignal): Promise<boolean> {
     this.interrupt();
     const ac = new AbortController();
     this.current = ac;
     try {
-      return await runFade(steps, apply, ac.signal);
+      return await runFade(steps, apply, signal ? AbortSignal.any([ac.signal, signal]) : ac.signal);
     } finally {
       if (this.current === ac) {
         this.current = undefined;

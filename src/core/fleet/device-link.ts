@@ -10,8 +10,8 @@
  * read while someone still wants the device, and reports its state as typed events.
  */
 import { MerossDevice, type DeviceEvent } from "../session/device";
-import { MerossError, asMerossError } from "../errors";
-import { TypedEvents, type Unsubscribe } from "../events";
+import { MerossError, asMerossError, redactError } from "../errors";
+import { TypedEvents, listenerFailed, warnListenerError, type Unsubscribe } from "../events";
 import { checkEncryptionMode } from "../crypto/lan";
 import { deviceDisplayName } from "../naming";
 import type { Envelope } from "../protocol/message";
@@ -66,8 +66,13 @@ export const LINK_RETRY_MS = 30_000;
 /** A host runtime allows little time for close (Node-RED: 15 s); a device that hangs must not eat it. */
 export const LINK_CLOSE_BOUND_MS = 2_000;
 
+const asSetupError = (err: unknown): MerossError =>
+  err instanceof MerossError ? err : new MerossError("BAD_CONFIG", `These device settings cannot be used (${String(err)}).`);
 export class DeviceLink {
-  readonly events = new TypedEvents<DeviceLinkEvents>();
+  /** A listener's throw (a node's bug) goes to this link's log, and the link goes on. */
+  readonly events = new TypedEvents<DeviceLinkEvents>((err, ev) =>
+    this.opts.log ? this.opts.log(listenerFailed(err, ev)) : warnListenerError(err, ev),
+  );
   readonly carrier: Carrier;
   readonly host: string;
   /** The session (undefined when the settings are unusable: see setupError). */
@@ -97,7 +102,7 @@ export class DeviceLink {
     try {
       device = this.build();
     } catch (err) {
-      const e = err instanceof MerossError ? err : new MerossError("BAD_CONFIG", `These device settings cannot be used (${String(err)}).`);
+      const e = redactError(asSetupError(err), [opts.key]);
       this.setupError = e;
       this.current = { state: "error", text: e.code, error: e };
     }

@@ -55,6 +55,7 @@ export class MerossDevice implements DeviceSession {
   /** uuid learnt from a reply header before System.All could be read (encrypted firmware). */
   private uuidHint: string | undefined;
   private unsubscribePush: Unsubscribe | undefined;
+  private closed = false; // by close(): nothing new is accepted after it
 
   constructor(opts: DeviceOptions) {
     if (!opts.transport && !opts.address) {
@@ -184,6 +185,9 @@ export class MerossDevice implements DeviceSession {
         new MerossError("BAD_INPUT", `"${String(namespace)}" is not a Meross namespace. Namespaces look like Appliance.Control.ToggleX.`),
       );
     }
+    const where = { host: this.address, namespace, method };
+    if (this.closed)
+      return Promise.reject(new MerossError("CANCELLED", explain.sessionClosed(this.address, `${method} ${namespace}`), where));
     const abilities = this.stateValue.abilities;
     if ((opts.checkAbility ?? true) && abilities && !ALWAYS_ALLOWED.has(namespace) && !(namespace in abilities)) {
       return Promise.reject(
@@ -379,10 +383,11 @@ export class MerossDevice implements DeviceSession {
   }
 
   /**
-   * Drops every request still waiting (CANCELLED: nothing more is sent), stops listening and
+   * Drops every request still waiting (CANCELLED: nothing more is sent), refuses new ones, stops listening and
    * closes the transport if this session created it (never one it was given).
    */
   async close(): Promise<void> {
+    this.closed = true;
     this.queue.clear();
     this.events.clear();
     this.unsubscribePush?.();

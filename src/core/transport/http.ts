@@ -42,8 +42,8 @@ const RETRYABLE = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "
 /** Causes the transport reports when the device hung up after reading the request. */
 const DROPPED = new Set(["ECONNRESET", "EPIPE", "ERR_BAD_RESPONSE"]);
 
-/** details.cause of the distinct error for an HTTP 500 with an empty body. */
-export const EMPTY_500 = "HTTP 500 with an empty body";
+/** details.reason of the distinct error for an HTTP 500 with an empty body. */
+export const EMPTY_500 = "empty-500";
 
 /**
  * Idle time after which we close a kept-alive connection ourselves: a device has few sockets
@@ -56,7 +56,7 @@ const IDLE_KEEPALIVE_MS = 4_000;
  * request (docs/protocol.md §4.2), so the caller may retry encrypted, as after a dropped connection.
  */
 export function isEmptyServerError(err: unknown): boolean {
-  return err instanceof MerossError && err.code === "BAD_RESPONSE" && err.details.cause === EMPTY_500;
+  return err instanceof MerossError && err.code === "BAD_RESPONSE" && err.details.reason === EMPTY_500;
 }
 
 /**
@@ -66,8 +66,8 @@ export function isEmptyServerError(err: unknown): boolean {
  */
 export function isDroppedConnection(err: unknown): boolean {
   if (!(err instanceof MerossError) || err.code !== "UNREACHABLE") return false;
-  const cause = err.details.cause;
-  return typeof cause === "string" && (DROPPED.has(cause) || /socket hang up|Parse Error/i.test(cause));
+  const why = err.details.reason;
+  return typeof why === "string" && (DROPPED.has(why) || /socket hang up|Parse Error/i.test(why));
 }
 
 /** Splits "host", "host:port", "[v6]:port" or "http://host:port/config" into a URL. */
@@ -246,7 +246,7 @@ export class HttpTransport implements Transport {
             // Some encrypted firmware answers plaintext this way (docs/protocol.md §4.2): kept apart so the
             // encryption layer can recognise it; to anyone else it is just a broken reply.
             const what = "HTTP status 500 with an empty body (encrypted firmware answers plaintext requests this way)";
-            throw new MerossError("BAD_RESPONSE", explain.badResponse(host, what), { ...details, cause: EMPTY_500 });
+            throw new MerossError("BAD_RESPONSE", explain.badResponse(host, what), { ...details, reason: EMPTY_500 });
           }
         }
         if (res.statusCode !== 200) {
@@ -273,7 +273,7 @@ export class HttpTransport implements Transport {
       // The caller gave up (its queue deadline passed): its reason says why, not a timeout of ours.
       if (stop?.aborted) throw abortError(stop, host, request);
       if (aborted && !(err instanceof MerossError)) {
-        throw new MerossError("TIMEOUT", explain.timeout(host, String(method), namespace, timeoutMs), { ...details, cause: "deadline" });
+        throw new MerossError("TIMEOUT", explain.timeout(host, String(method), namespace, timeoutMs), { ...details, reason: "deadline" });
       }
       const translated = this.translate(err, String(method), namespace);
       if (!fresh && res === undefined && req?.reusedSocket === true && isReset(err)) throw new StaleConnection(translated);
@@ -306,7 +306,7 @@ export class HttpTransport implements Transport {
         host,
         namespace,
         method,
-        cause: code || message,
+        reason: code || message,
         retryable: true,
       });
     }
@@ -322,7 +322,7 @@ export class HttpTransport implements Transport {
       host,
       namespace,
       method,
-      cause: code,
+      reason: code,
       retryable: RETRYABLE.has(code),
     });
   }

@@ -6,7 +6,7 @@
  * node.error as well would report it twice.
  */
 import type { Node, NodeStatus } from "node-red";
-import { MerossError, asMerossError, scrubSecrets, type MerossErrorCode } from "../../core/errors";
+import { MerossError, asMerossError, redactError, scrubSecrets, type MerossErrorCode } from "../../core/errors";
 import { shortName } from "../../core/naming";
 
 /** Status texts stay within 30 characters so they fit under a node on the canvas. */
@@ -25,10 +25,8 @@ export const SHORT_REASON: Record<MerossErrorCode, string> = {
   INTERNAL: "internal error: please report",
 };
 
-/** Replaces every secret (key, Wi-Fi password) found in `text`, as typed or base64/hex encoded (core/errors.ts). */
-export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-  return scrubSecrets(text, secrets);
-}
+/** Replaces every secret (key, Wi-Fi password) found in `text`, as typed or base64/hex encoded: the core's one rule. */
+export { scrubSecrets as redact };
 
 /**
  * Any thrown value as a MerossError whose message carries no secret. Anything that is not a
@@ -36,16 +34,12 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
  * so it says so and asks for a report instead of blaming the device.
  */
 export function toMerossError(err: unknown, secrets: readonly (string | undefined)[] = []): MerossError {
-  if (err instanceof MerossError) {
-    // The stack repeats the message and Catch nodes receive it, so both are cleaned.
-    err.message = redact(err.message, secrets);
-    if (typeof err.stack === "string") err.stack = redact(err.stack, secrets);
-    return err;
-  }
+  // A MerossError may be shared (a session's setup error, a fail-fast one): it is copied, never changed.
+  if (err instanceof MerossError) return redactError(err, secrets);
   // One rule for what a bug looks like (core/errors.ts); here it is cleaned and keeps its stack for a report.
   const bug = asMerossError(err);
-  const trace = err instanceof Error && typeof err.stack === "string" ? redact(err.stack, secrets) : undefined;
-  return new MerossError(bug.code, redact(bug.message, secrets), { cause: trace ?? bug.cause });
+  const trace = err instanceof Error && typeof err.stack === "string" ? scrubSecrets(err.stack, secrets) : undefined;
+  return new MerossError(bug.code, scrubSecrets(bug.message, secrets), { ...bug.details, cause: trace });
 }
 
 /**
@@ -89,6 +83,6 @@ export function failMessage(
   const e = toMerossError(err, secrets);
   node.status(failureStatus(e, deviceName));
   // Node-RED accepts any value here (it calls toString() and copies the own code); its typings only say Error.
-  done(nodeReport(e, redact(deviceName, secrets)) as unknown as Error);
+  done(nodeReport(e, scrubSecrets(deviceName, secrets)) as unknown as Error);
   return e;
 }

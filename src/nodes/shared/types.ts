@@ -7,6 +7,11 @@ import type { MerossDevice } from "../../core/session/device";
 import type { Carrier, DeviceLink, LinkStatus, SessionState } from "../../core/fleet/device-link";
 import type { MerossBrokerNode } from "./broker-types";
 
+/** What a meross-config holds for all its users: it calls dispose() once, when it closes. */
+export interface SharedObject {
+  dispose(): void;
+}
+
 /** How a meross-config reaches its device. */
 export type TransportChoice = Carrier;
 
@@ -21,11 +26,14 @@ export interface MerossConfigNode extends Node {
   readonly device: MerossDevice | undefined;
   /** A user starts using the device (the first one starts the session). */
   register(user: Node): void;
-  deregister(user: Node, done: () => void): void;
+  /** A user leaves; `removed` is its close's flag (deleted, not redeployed). */
+  deregister(user: Node, done: () => void, removed?: boolean): void;
+  /** Its users by id, as Node-RED's own config nodes keep them: the runtime forwards this node's status and errors to them. */
+  readonly users: Record<string, Node>;
   /** The session after System.All/Ability have been read (read once, retried after a failure). */
   getDevice(): Promise<MerossDevice>;
-  /** Per-config helpers shared by all users of this device (e.g. one light scheduler per channel). */
-  shared<T>(key: string, create: () => T): T;
+  /** Per-config helpers shared by all users of this device (e.g. the light's controller); disposed when the config closes. */
+  shared<T extends SharedObject>(key: string, create: () => T): T;
   /** Texts that must never be shown: the device key. */
   secrets(): string[];
   /** The configured carrier. */

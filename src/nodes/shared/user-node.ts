@@ -5,6 +5,7 @@
  */
 import type { NodeAPI, Node, NodeMessage, NodeStatus } from "node-red";
 import type { DeviceEvent, MerossDevice } from "../../core/session/device";
+import type { DeviceSession } from "../../core/capabilities/types";
 import { MerossError } from "../../core/errors";
 import type { Unsubscribe } from "../../core/events";
 import { shortName } from "../../core/naming";
@@ -18,6 +19,8 @@ export interface Target {
   readonly config: MerossConfigNode;
   /** The session after System.All/Ability have been read. */
   device(): Promise<MerossDevice>;
+  /** That session as this node uses it: every request carries the node's `signal`, so its close drops them. */
+  session(): Promise<DeviceSession>;
   /** What a person calls the device (core/naming.ts). */
   name(): string;
   /** Sets the node's status to this device's state (it becomes the device the status is about). */
@@ -36,6 +39,8 @@ export interface UserLink {
   readonly config: MerossConfigNode | undefined;
   /** The config's session, or a BAD_INPUT error saying no device is selected. */
   device(): Promise<MerossDevice>;
+  /** That session with this node's `signal` on every request (see Target.session). */
+  session(): Promise<DeviceSession>;
   secrets(): string[];
   /** What a person calls the device (core/naming.ts); "" when no device is selected. */
   name(): string;
@@ -123,6 +128,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
     const t: Target = {
       config,
       device: () => config.getDevice(),
+      session: async () => (await config.getDevice()).scoped(closing.signal),
       name: () => config.link.displayName(),
       show(status) {
         // In an event of another device than the one the status is about: its change is not shown.
@@ -153,8 +159,9 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
         config.link.events.on("event", (ev) => {
           try {
             link.within(target, () => onEvent(ev));
-          } catch {
-            // A status update must never take the device session down.
+          } catch (err) {
+            // A status update must never take the device session down; the bug is still shown.
+            node.warn(`Could not show a change of ${target.name()}: ${err instanceof Error ? err.message : String(err)}`);
           }
         }),
       );
@@ -181,6 +188,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
       return active()?.config;
     },
     device: () => active()?.device() ?? Promise.reject(noDeviceError(node.type)),
+    session: () => active()?.session() ?? Promise.reject(noDeviceError(node.type)),
     secrets: () => active()?.config.secrets() ?? [],
     name: () => active()?.name() ?? "",
     show(status) {
@@ -219,11 +227,12 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
         link.fail(err, done);
         return;
       }
-      body(t).catch((err: unknown) => t.fail(err, done));
+      // After close nothing is reported: the node is gone and its requests were aborted on purpose.
+      body(t).catch((err: unknown) => (closing.signal.aborted ? undefined : t.fail(err, done)));
     },
   };
 
-  node.on("close", (_removed: boolean, done: () => void) => {
+  node.on("close", (removed: boolean, done: () => void) => {
     closing.abort();
     const directory = deviceDirectory(RED);
     const waits: Promise<void>[] = [];
@@ -231,7 +240,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
       for (const off of offs.splice(0)) off();
       // A message's device whose config already closed has no user list left to leave.
       if (target.config === fixed || directory.has(target.config)) {
-        waits.push(new Promise<void>((resolve) => target.config.deregister(node, resolve)));
+        waits.push(new Promise<void>((resolve) => target.config.deregister(node, resolve, removed)));
       }
     }
     attached.clear();

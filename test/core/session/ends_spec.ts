@@ -134,4 +134,20 @@ describe("a device session whose device stops answering", () => {
     await running.catch(() => undefined);
     assert.ok(w.sent - sentBeforeClose <= 1, "nothing waiting went out after close");
   });
+
+  it("a closed session refuses new requests at once with a sentence, and sends nothing", async () => {
+    const w = wire!;
+    const d = new MerossDevice({ transport: w, key: KEY });
+    await d.ready();
+    await d.close();
+    const before = w.sent;
+    const err = await d.setToggle(0, true).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof MerossError, "a MerossError");
+    assert.equal(err.code, "CANCELLED");
+    assert.match(err.message, /closed/);
+    assert.equal(w.sent, before, "nothing went out");
+  });
 });
