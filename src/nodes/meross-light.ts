@@ -7,6 +7,7 @@ import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node
 import { NS, type MerossDevice } from "../core/session/device";
 import { MerossError, explain } from "../core/errors";
 import { parseTransition } from "../core/capabilities/fade";
+import { NS_FAN } from "../core/capabilities/fan";
 import { buildLightSet, intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core/capabilities/light";
 import { isBlank } from "./shared/inputs";
 import { hasLevels, parseLightInput, type LightRequest } from "./shared/light-input";
@@ -39,6 +40,8 @@ function lightStatus(l: LightState): NodeStatus {
 
 /** Refuses, before queueing, what this bulb cannot do, so one bad message cannot spoil a merged burst. */
 function checkCapability(device: MerossDevice, req: LightRequest): void {
+  // Fans without a light (map100 purifiers) take {fan} here too: Control.Fan is what counts.
+  if (req.fan !== undefined && device.has(NS_FAN)) return;
   if (!device.has(NS.LIGHT)) {
     const model = device.info?.model ?? "device";
     throw new MerossError(

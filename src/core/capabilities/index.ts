@@ -19,5 +19,6 @@ export * from "./cover-command";
 export * from "./garage";
 export * from "./roller";
 export * from "./thermostat";
+export * from "./thermostat-modec";
 export * from "./hub";
 export * from "./diffuser";

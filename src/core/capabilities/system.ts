@@ -5,6 +5,7 @@
  * but never trusted blindly.
  */
 import type { Envelope } from "../protocol/message";
+import { hubFromAll, noteSubDevices, type Patch } from "./hub";
 import { noteLight, parseLightPayload, type LightState } from "./light";
 import { noteToggle, parseTogglePayload, parseToggleXPayload, type ChannelState } from "./toggle";
 import type { Abilities, Capability, DeviceEvent, DeviceSession, Update } from "./types";
@@ -59,6 +60,7 @@ export function parseSystemAll(payload: unknown): {
   toggles: ChannelState[];
   light?: LightState;
   online?: number;
+  hub?: Patch[];
 } {
   const all = isObject(payload) && isObject(payload.all) ? payload.all : payload;
   const system = isObject(all) ? all.system : undefined;
@@ -97,8 +99,10 @@ export function parseSystemAll(payload: unknown): {
   if (digest && digest.togglex !== undefined) toggles = parseToggleXPayload({ togglex: digest.togglex });
   else if (control && control.toggle !== undefined) toggles = parseTogglePayload({ toggle: control.toggle });
 
-  const result: { info: DeviceInfo; toggles: ChannelState[]; light?: LightState; online?: number } = { info, toggles };
+  const result: { info: DeviceInfo; toggles: ChannelState[]; light?: LightState; online?: number; hub?: Patch[] } = { info, toggles };
   if (digest && digest.light !== undefined) result.light = parseLightPayload({ light: digest.light });
+  // Hub sub-devices and their types: the digest has them on every hub, with or without Digest.Hub (§14.1).
+  if (digest && isObject(digest.hub)) result.hub = hubFromAll({ digest });
   const online = isObject(system.online) ? toNumber(system.online.status) : undefined;
   if (online !== undefined) result.online = online;
   return result;
@@ -130,6 +134,7 @@ export function applySystem(all: SystemAll, abilities: Abilities): Update {
     const events: DeviceEvent[] = [];
     for (const t of all.toggles) events.push(...noteToggle(state, t.channel, t.on));
     if (all.light) events.push(...noteLight(state, all.light));
+    if (all.hub) events.push(...noteSubDevices(state, all.hub, "reply"));
     events.push({ type: "info", info: all.info });
     return events;
   };

@@ -15,6 +15,8 @@ import {
   type Update,
 } from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
+import { deviceKind } from "./device-kind";
+import { getModeC, hasModeC, NS_THERMOSTAT_MODEC, setModeC } from "./thermostat-modec";
 
 export const NS_THERMOSTAT_MODE = "Appliance.Control.Thermostat.Mode";
 export const NS_THERMOSTAT_MODEB = "Appliance.Control.Thermostat.ModeB";
@@ -29,6 +31,9 @@ export interface ClimateState {
   current: number;
   heating: boolean;
   windowOpen: boolean;
+  /** HVAC thermostats (ModeC): cooling now, and the room's relative humidity in % where reported. */
+  cooling?: boolean;
+  humidity?: number;
 }
 
 export interface ThermostatState extends ClimateState {
@@ -36,8 +41,8 @@ export interface ThermostatState extends ClimateState {
   /** The limits the device reports for a target (°C). */
   min: number;
   max: number;
-  /** Which namespace it came from: "Mode" (tenths) or "ModeB" (hundredths). */
-  family: "Mode" | "ModeB";
+  /** Which namespace it came from: "Mode" (tenths), "ModeB" or "ModeC" (hundredths). */
+  family: "Mode" | "ModeB" | "ModeC";
 }
 
 /** Thermostat.Mode `mode` numbers (§13.1): 0 heat/comfort, 1 cool/night, 2 eco/away, 3 auto (schedule), 4 manual. */
@@ -275,12 +280,16 @@ export function buildThermostatModeBSet(cmd: ClimateCommand, model: string, chan
 // ---- commands ------------------------------------------------------------------------
 
 export function hasThermostat(s: Pick<DeviceSession, "has">): boolean {
-  return s.has(NS_THERMOSTAT_MODE) || s.has(NS_THERMOSTAT_MODEB);
+  return s.has(NS_THERMOSTAT_MODE) || s.has(NS_THERMOSTAT_MODEB) || s.has(NS_THERMOSTAT_MODEC);
 }
+
+/** ModeC only (mts300): Mode and ModeB thermostats keep their own path. */
+const onlyModeC = (s: DeviceSession): boolean => hasModeC(s) && !s.has(NS_THERMOSTAT_MODE) && !s.has(NS_THERMOSTAT_MODEB);
 
 function requireThermostat(s: DeviceSession): void {
   if (!hasThermostat(s)) {
-    const why = `this ${modelOf(s)} is not a thermostat (it has no Thermostat.Mode or ModeB); for a hub valve, give its sub-device id`;
+    const kind = deviceKind(s);
+    const why = `this ${modelOf(s)} is not a thermostat${kind ? `: it is ${kind}` : ""}, with no Thermostat.Mode, ModeB or ModeC`;
     throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "GET", NS_THERMOSTAT_MODE, why), {
       host: s.address,
       namespace: NS_THERMOSTAT_MODE,
@@ -302,6 +311,7 @@ function digestModes(payload: unknown): { modes: ModeReading[]; windows: Array<{
 export async function getThermostat(s: DeviceSession, channel = 0): Promise<ThermostatState> {
   await s.ready();
   requireThermostat(s);
+  if (onlyModeC(s)) return getModeC(s, channel);
   const b = !s.has(NS_THERMOSTAT_MODE);
   let list = b
     ? parseThermostatModeB((await s.request("GET", NS_THERMOSTAT_MODEB, { modeB: [{ channel }] })).payload)
@@ -325,6 +335,7 @@ export async function setThermostat(s: DeviceSession, cmd: ClimateCommand, chann
   await s.ready();
   requireThermostat(s);
   if (cmd.on === undefined && cmd.mode === undefined && cmd.target === undefined) return getThermostat(s, channel);
+  if (onlyModeC(s)) return setModeC(s, cmd, channel);
   const b = !s.has(NS_THERMOSTAT_MODE);
   const now = s.state.thermostats?.get(channel) ?? (await getThermostat(s, channel));
   const ns = b ? NS_THERMOSTAT_MODEB : NS_THERMOSTAT_MODE;
@@ -339,5 +350,8 @@ export async function setThermostat(s: DeviceSession, cmd: ClimateCommand, chann
 
 /** Only what a flow sees. */
 export function climateOutput(t: ClimateState): ClimateState {
-  return { on: t.on, mode: t.mode, target: t.target, current: t.current, heating: t.heating, windowOpen: t.windowOpen };
+  const out: ClimateState = { on: t.on, mode: t.mode, target: t.target, current: t.current, heating: t.heating, windowOpen: t.windowOpen };
+  if (t.cooling !== undefined) out.cooling = t.cooling;
+  if (t.humidity !== undefined) out.humidity = t.humidity;
+  return out;
 }
