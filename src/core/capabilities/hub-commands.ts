@@ -61,8 +61,11 @@ async function readInto(s: DeviceSession, ns: string, payload: Record<string, un
   s.commit((state) => noteSubDevices(state, patches, "reply"));
 }
 
-/** Reads `ids` with `key: [{id}, …]` in batches; a reply cut at the buffer is asked again in halves. */
-export async function readByIds(s: DeviceSession, ns: string, key: string, ids: readonly string[]): Promise<void> {
+/**
+ * Reads `ids` with `key: [{id}, …]` in batches (`first` ids at a time until a cut reply teaches a
+ * smaller size); a reply cut at the buffer is asked again in halves.
+ */
+export async function readByIds(s: DeviceSession, ns: string, key: string, ids: readonly string[], first?: number): Promise<void> {
   if (!s.has(ns) || ids.length === 0) return;
   const sizes = learnt.get(s) ?? new Map<string, number>();
   learnt.set(s, sizes);
@@ -78,7 +81,7 @@ export async function readByIds(s: DeviceSession, ns: string, key: string, ids: 
     }
   };
   for (let i = 0; i < ids.length;) {
-    const size = sizes.get(ns) ?? batchOf(ns);
+    const size = sizes.get(ns) ?? first ?? batchOf(ns);
     await read(ids.slice(i, i + size));
     i += size;
   }

@@ -254,4 +254,4 @@ export function isHub(s: Pick<DeviceSession, "has">): boolean {
   return s.has(NS_HUB_ONLINE) || s.has(NS_DIGEST_HUB);
 }
 
-export { getSubDevice, readHub, setValve, valveOutput, VALVE_MODES } from "./hub-commands";
+export { getSubDevice, readByIds, readHub, setValve, valveOutput, VALVE_MODES } from "./hub-commands";

@@ -21,4 +21,5 @@ export * from "./roller";
 export * from "./thermostat";
 export * from "./thermostat-modec";
 export * from "./hub";
+export { SUBDEVICE_TYPES, subDeviceType, isValveType, celsius, type SubDeviceType, type SubDeviceKind } from "./hub-types";
 export * from "./diffuser";
