@@ -6,7 +6,7 @@
  */
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
-import { checkTarget, type ClimateCommand, type ClimateState } from "./thermostat";
+import { checkTarget, type ClimateCommand, type ClimateState } from "./climate-input";
 import {
   modelOf,
   type Capability,
@@ -17,6 +17,17 @@ import {
   type Update,
 } from "./types";
 import { badInput, badReply, isObject, toNumber, type Json } from "./util";
+
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Hub sub-devices by id (Appliance.Hub.*), merged from partial pushes. */
+    subdevices?: Map<string, SubDeviceState>;
+  }
+  interface CapabilityEvents {
+    subdevice: { sub: SubDeviceState; source?: ChangeSource };
+    alarm: { subId: string; alarm: AlarmType; active: boolean; source?: ChangeSource };
+  }
+}
 
 export const NS_DIGEST_HUB = "Appliance.Digest.Hub";
 export const NS_HUB_ONLINE = "Appliance.Hub.Online";
@@ -231,6 +242,9 @@ export const hubCapability: Capability = {
   reduce(env: Envelope, source: ChangeSource): Update | undefined {
     const patches = parseHubPayload(env.header.namespace, env.payload);
     return (state) => noteSubDevices(state, patches, source);
+  },
+  poll: async (s) => {
+    if (isHub(s)) await readHub(s);
   },
 };
 
