@@ -6,13 +6,20 @@
  * known to be off.
  */
 import { MerossError, explain } from "../errors";
-import { lightChannel, sendSets } from "./light";
-import type { MultipleItem } from "./multiple";
+import { lightChannel } from "./light";
+import { sendSets, type MultipleItem } from "./multiple";
 import { buildToggleXSet, noteToggle, NS_TOGGLEX } from "./toggle";
-import { modelOf, type Capability, type DeviceSession } from "./types";
+import { modelOf, type Capability, type DeviceSession, type Update } from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
 
 export const NS_FAN = "Appliance.Control.Fan";
+
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Fan speed and maxSpeed per channel, learnt from a GET (maxSpeed does not change while a device runs). */
+    fans?: Map<number, FanState>;
+  }
+}
 
 export interface FanState {
   channel: number;
@@ -47,8 +54,14 @@ export function fanChannel(s: Pick<DeviceSession, "state">): number {
   return lc > 0 ? lc + 1 : 0;
 }
 
-/** maxSpeed per session and channel, learnt from a GET: it does not change while a device runs. */
-const known = new WeakMap<object, Map<number, FanState>>();
+/** Records a fan reading in the session's state (no event: no fan push is known, §16.1 ⚠). */
+function noteFan(fan: FanState): Update {
+  return (state) => {
+    state.fans ??= new Map();
+    state.fans.set(fan.channel, fan);
+    return [];
+  };
+}
 
 function requireFan(s: DeviceSession): void {
   if (!s.has(NS_FAN)) {
@@ -66,9 +79,7 @@ export async function getFan(s: DeviceSession, channel?: number): Promise<FanSta
   const list = parseFanPayload((await s.request("GET", NS_FAN, { fan: [{ channel: ch }] })).payload);
   const mine = list.find((f) => f.channel === ch);
   if (!mine) throw badReply("Control.Fan", `it does not report channel ${ch}`, undefined);
-  const byChannel = known.get(s) ?? new Map<number, FanState>();
-  byChannel.set(ch, mine);
-  known.set(s, byChannel);
+  s.commit(noteFan(mine));
   return mine;
 }
 
@@ -92,7 +103,7 @@ export async function setFanSpeed(s: DeviceSession, input: unknown, channel?: nu
   await s.ready();
   requireFan(s);
   const ch = channel ?? fanChannel(s);
-  const cur = known.get(s)?.get(ch) ?? (await getFan(s, ch));
+  const cur = s.state.fans?.get(ch) ?? (await getFan(s, ch));
   const speed = speedFrom(input, cur.maxSpeed);
   const items: MultipleItem[] = [{ method: "SET", namespace: NS_FAN, payload: { fan: [{ channel: ch, speed }] } }];
   const switchOn = speed > 0 && s.has(NS_TOGGLEX) && s.state.toggles.get(ch) === false;
@@ -100,11 +111,11 @@ export async function setFanSpeed(s: DeviceSession, input: unknown, channel?: nu
   await sendSets(s, items);
   if (switchOn) s.commit((state) => noteToggle(state, ch, true));
   const next = { ...cur, speed };
-  known.get(s)?.set(ch, next);
+  s.commit(noteFan(next));
   return next;
 }
 
-/** No cached state in the session: no fan push is known (§16.1 ⚠), so speeds are read on demand. */
+/** No fan push is known (§16.1 ⚠): speeds are read on demand and kept in the `fans` slot. */
 export const fanCapability: Capability = {
   name: "fan",
   namespaces: [NS_FAN],

@@ -6,7 +6,6 @@
  */
 import { MerossError, explain } from "../errors";
 import {
-  hubFromAll,
   isHub,
   noteSubDevices,
   NS_DIGEST_HUB,
@@ -22,11 +21,9 @@ import {
   type ValveState,
 } from "./hub";
 import { isValveType, subDeviceType } from "./hub-types";
-import { checkTarget, type ClimateCommand, type ClimateState } from "./thermostat";
+import { checkTarget, type ClimateCommand, type ClimateState } from "./climate-input";
 import { modelOf, type DeviceSession } from "./types";
 import { badInput } from "./util";
-
-const NS_ALL = "Appliance.System.All";
 
 /** Valve modes (§14.4): 0 custom, 1 comfort, 2 economy, 3 auto (schedule), 4 away; and where each keeps its target. */
 export const VALVE_MODES = ["manual", "heat", "eco", "auto", "away"] as const;
@@ -90,8 +87,8 @@ export async function readByIds(s: DeviceSession, ns: string, key: string, ids: 
 /** The sub-devices the hub lists: Digest.Hub where the firmware has it, else the digest of System.All. */
 async function readList(s: DeviceSession): Promise<void> {
   if (s.has(NS_DIGEST_HUB)) return readInto(s, NS_DIGEST_HUB, { hub: {} });
-  const patches = hubFromAll((await s.request("GET", NS_ALL, {}, { checkAbility: false })).payload);
-  s.commit((state) => noteSubDevices(state, patches, "reply"));
+  // The hub's digest hook (hub.ts) reads digest.hub from the System.All read again.
+  await s.rereadDigest();
 }
 
 /** Reads the sub-device list, then batteries, sensors and valves by id (§14.2, §14.5). */

@@ -7,9 +7,21 @@
 import type { Envelope } from "../protocol/message";
 import { celsius, NS_MTS100_ALL, NS_SENSOR_ALL, SUBDEVICE_TYPES, subDeviceType } from "./hub-types";
 import type { Capability, ChangeSource, DeviceEvent, DeviceSession, MutableDeviceState, Update } from "./types";
+import { readHub } from "./hub-commands";
 import { badReply, isObject, toNumber, type Json } from "./util";
 
 export { NS_MTS100_ALL, NS_SENSOR_ALL };
+
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Hub sub-devices by id (Appliance.Hub.*), merged from partial pushes. */
+    subdevices?: Map<string, SubDeviceState>;
+  }
+  interface CapabilityEvents {
+    subdevice: { sub: SubDeviceState; source?: ChangeSource };
+    alarm: { subId: string; alarm: AlarmType; active: boolean; source?: ChangeSource };
+  }
+}
 
 export const NS_DIGEST_HUB = "Appliance.Digest.Hub";
 export const NS_HUB_ONLINE = "Appliance.Hub.Online";
@@ -246,6 +258,14 @@ export const hubCapability: Capability = {
     const patches = parseHubPayload(env.header.namespace, env.payload);
     return (state) => noteSubDevices(state, patches, source);
   },
+  // The sub-devices and their types, from the digest every hub has (with or without Digest.Hub, §14.1).
+  digest(all) {
+    const patches = isObject(all.digest.hub) ? hubFromAll({ digest: all.digest }) : [];
+    return patches.length ? (state) => noteSubDevices(state, patches, "reply") : undefined;
+  },
+  poll: async (s) => {
+    if (isHub(s)) await readHub(s);
+  },
 };
 
 // ---- commands ----------------------------------------------------------------------
@@ -254,4 +274,5 @@ export function isHub(s: Pick<DeviceSession, "has">): boolean {
   return s.has(NS_HUB_ONLINE) || s.has(NS_DIGEST_HUB);
 }
 
-export { getSubDevice, readByIds, readHub, setValve, valveOutput, VALVE_MODES } from "./hub-commands";
+export { getSubDevice, readByIds, setValve, valveOutput, VALVE_MODES } from "./hub-commands";
+export { readHub };

@@ -18,6 +18,7 @@ export * from "./cover";
 export * from "./cover-command";
 export * from "./garage";
 export * from "./roller";
+export * from "./climate-input";
 export * from "./thermostat";
 export * from "./thermostat-modec";
 export * from "./hub";

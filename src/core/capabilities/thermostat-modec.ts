@@ -5,7 +5,8 @@
  * targets). There is no on/off field: off is mode 0. A GET must name the channel (§10.2).
  */
 import type { Envelope } from "../protocol/message";
-import { checkTarget, type ClimateCommand, type ThermostatState } from "./thermostat";
+import { checkTarget, type ClimateCommand } from "./climate-input";
+import type { ThermostatState } from "./thermostat";
 import {
   modelOf,
   type Capability,
@@ -88,6 +89,10 @@ export const thermostatModeCCapability: Capability = {
   reduce(env: Envelope, source: ChangeSource): Update | undefined {
     const list = parseThermostatModeC(env.payload);
     return (state) => list.flatMap((r) => note(state, r, source));
+  },
+  // The mts300's System.All digest is empty ([T …25]): its state is only in ModeC, read on each poll.
+  poll: async (s) => {
+    if (hasModeC(s)) await getModeC(s);
   },
 };
 
