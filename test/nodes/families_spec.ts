@@ -138,5 +138,7 @@ describe("device families as real homes have them (meross-state, meross-climate,
     assert.equal(sim.state.fans?.[0].speed, 2);
     assert.equal((await ask<{ fan: number }>(l1, out, { fan: "off" })).fan, 0);
     assert.equal(sim.state.fans?.[0].speed, 0);
+    assert.equal((await ask<{ fan: number }>(l1, out, { fan: "on" })).fan, 1, "on again, at the lowest speed");
+    assert.equal(sim.state.fans?.[0].speed, 1);
   });
 });

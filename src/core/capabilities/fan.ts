@@ -84,15 +84,17 @@ export async function getFan(s: DeviceSession, channel?: number): Promise<FanSta
 }
 
 /** Speed words a flow may send besides a number. */
-function speedFrom(input: unknown, max: number): number {
+function speedFrom(input: unknown, max: number, current = 0): number {
   if (typeof input === "string") {
     const w = input.trim().toLowerCase();
     if (w === "off" || w === "stop") return 0;
+    // "on": keep a running fan's speed, start a stopped one at 1 (purifiers without ToggleX, §16.1).
+    if (w === "on") return Math.max(1, current);
     if (w === "max" || w === "full") return max;
     if (/^\d+$/.test(w)) return speedFrom(Number(w), max);
   }
   if (typeof input !== "number" || !Number.isInteger(input) || input < 0 || input > max) {
-    const range = `a whole number from 0 (stopped) to ${max}, "off" or "max"`;
+    const range = `a whole number from 0 (stopped) to ${max}, "on", "off" or "max"`;
     throw badInput(`The fan speed ${describeValue(input)} is not valid: this fan takes ${range}.`);
   }
   return input;
@@ -104,7 +106,7 @@ export async function setFanSpeed(s: DeviceSession, input: unknown, channel?: nu
   requireFan(s);
   const ch = channel ?? fanChannel(s);
   const cur = s.state.fans?.get(ch) ?? (await getFan(s, ch));
-  const speed = speedFrom(input, cur.maxSpeed);
+  const speed = speedFrom(input, cur.maxSpeed, cur.speed);
   const items: MultipleItem[] = [{ method: "SET", namespace: NS_FAN, payload: { fan: [{ channel: ch, speed }] } }];
   const switchOn = speed > 0 && s.has(NS_TOGGLEX) && s.state.toggles.get(ch) === false;
   if (switchOn) items.push({ method: "SET", namespace: NS_TOGGLEX, payload: buildToggleXSet(ch, true) });
