@@ -128,11 +128,14 @@ export function asEnvelope(value: unknown, host: string): Envelope {
 
 /**
  * A reply cut at the device's buffer (docs/protocol.md §2.2, protocol-devices.md §14.5): an
- * envelope whose JSON is valid up to its last byte, so the parser fails only at the very end
- * (garbage in the middle fails earlier and is a plain bad reply).
+ * envelope of buffer size whose JSON is valid up to its last byte, so the parser fails only at the
+ * very end (garbage in the middle fails earlier and is a plain bad reply).
  */
+/** Device reply buffers hold 2,048 to 4,096 bytes (docs/protocol.md §2.2): a shorter cut is just a broken reply. */
+const SMALLEST_BUFFER = 1024;
+
 function cutOff(text: string, err: unknown): boolean {
-  if (!text.startsWith("{")) return false;
+  if (!text.startsWith("{") || Buffer.byteLength(text) < SMALLEST_BUFFER) return false;
   const msg = err instanceof Error ? err.message : "";
   if (/end of (JSON )?input|Unterminated string/i.test(msg)) return true;
   const at = /position (\d+)/.exec(msg);

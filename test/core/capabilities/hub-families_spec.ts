@@ -72,9 +72,10 @@ describe("hub families (issue 20): digest seeding, types and scales, cut replies
     assert.equal(state.subdevices!.get("B")!.temperature, 15.2);
   });
 
-  it("recognises a reply cut at the buffer as truncated, and garbage in the middle as a plain bad reply", () => {
-    const whole = JSON.stringify({ header: { messageId: "m", method: "GETACK", namespace: "n" }, payload: { all: [{ id: "x", t: 1 }] } });
-    for (let cut = 20; cut < whole.length; cut += 7) {
+  it("recognises a reply cut at the buffer as truncated; garbage, or a few bytes, is a plain bad reply", () => {
+    const all = Array.from({ length: 40 }, (_, i) => ({ id: `0100${i}`, online: { status: 1 }, temperature: { room: 170, away: true } }));
+    const whole = JSON.stringify({ header: { messageId: "m", method: "GETACK", namespace: "n" }, payload: { all } });
+    for (let cut = 1024; cut < whole.length; cut += 7) {
       const err = (() => {
         try {
           parseEnvelopeText(whole.slice(0, cut), "h");
@@ -86,10 +87,13 @@ describe("hub families (issue 20): digest seeding, types and scales, cut replies
       assert.equal(err?.details.truncated, true, `cut at ${cut}`);
       assert.match(err!.message, /truncated reply, cut off after \d+ bytes/);
     }
-    assert.throws(
-      () => parseEnvelopeText('{"header":{"messageId":"m",<html>oops</html>}', "h"),
-      (e: MerossError) => e.code === "BAD_RESPONSE" && e.details.truncated === undefined,
-    );
+    const garbage = `${whole.slice(0, 2000)}<html>oops</html>`;
+    const short = '{"half":';
+    for (const text of [garbage, short])
+      assert.throws(
+        () => parseEnvelopeText(text, "h"),
+        (e: MerossError) => e.code === "BAD_RESPONSE" && e.details.truncated === undefined,
+      );
   });
 
   it("reads 16 valves asked all at once: the cut reply is answered by smaller batches, none lost", async () => {
