@@ -65,6 +65,8 @@ export interface MerossErrorDetails {
   retryable?: boolean;
   /** The reply was signed with none of the keys the session holds. */
   unsigned?: boolean;
+  /** The reply was cut off at the device's buffer (valid JSON up to its last byte): ask for fewer items. */
+  truncated?: boolean;
   /** A short status line naming what to fix (a configuration problem), shown instead of the code's. */
   status?: string;
   /** The Meross account service's apiStatus, when it answered with one (docs/protocol.md §10). */
@@ -238,6 +240,9 @@ export const explain = {
       `about 5 seconds until the light blinks amber and green in turn (a bulb: switch its power off and on 5 times), ` +
       `connect to its Meross_… Wi-Fi again, and onboard it. Or onboard with the key that was set before.`
     );
+  },
+  truncated(host: string, bytes: number): string {
+    return `The device at ${host} sent a truncated reply, cut off after ${bytes} bytes: the answer did not fit its reply buffer. Ask it for fewer items at a time (hub sub-devices are read in smaller batches by themselves).`;
   },
   badResponse(host: string, what: string): string {
     return `The device at ${host} sent a reply that could not be used (${what}). It may be busy or overloaded: try again, and if it persists restart the device.`;

@@ -1,10 +1,11 @@
 /**
- * meross-climate: a thermostat (mts200, mts960) or one radiator valve of a hub (its sub-device
- * id). msg.payload `{on, mode, target}`, a number (target °C) or "" (read); it answers with
- * `{on, mode, target, current, heating, windowOpen}`, one message per input. What the device
+ * meross-climate: a thermostat (mts200, mts960, mts300) or one radiator valve of a hub (its
+ * sub-device id). msg.payload `{on, mode, target}`, a number (target °C) or "" (read); it answers
+ * with `{on, mode, target, current, heating, windowOpen}` (the mts300 adds cooling, humidity), one
+ * message per input. What the device
  * pushes by itself (room temperature, heating, an open window) sets the status, and goes out
- * only when "also send changes" is ticked. On a diffuser, `{spray}` sets the spray mode and the
- * answer is `{spray, light}`.
+ * only when "also send changes" is ticked. On a diffuser, `{spray}` sets the spray mode, `{light}`
+ * the light (either alone or both) and the answer is `{spray, light}`.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { climateOutput, parseClimateInput, setThermostat, type ClimateState } from "../core/capabilities/thermostat";
@@ -93,7 +94,7 @@ export = function (RED: NodeAPI): void {
         if (
           !subId &&
           hasDiffuser(device) &&
-          (isBlank(m.payload) || (isObject(m.payload) && "spray" in m.payload) || typeof m.payload === "string")
+          (isBlank(m.payload) || (isObject(m.payload) && ("spray" in m.payload || "light" in m.payload)) || typeof m.payload === "string")
         ) {
           const d = await setDiffuser(session, m.payload);
           payload = diffuserOutput(d);

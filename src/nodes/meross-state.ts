@@ -110,7 +110,6 @@ export = function (RED: NodeAPI): void {
             device: () => config.getDevice(),
             skip: () => !!broker && !!config.uuid() && broker.isListening(config.uuid()),
             online: (on) => onlineChange(on, "poll"),
-            more: refreshExtras,
             failed: (err) =>
               link.show({ fill: "red", shape: "ring", text: `poll: ${SHORT_REASON[toMerossError(err, config.secrets()).code]}` }),
           });

@@ -34,6 +34,7 @@ import { defineModel, type Ability, type DeviceModel } from "./model-def";
 
 export { defineModel, type Ability, type DeviceModel, type DeviceModelEntry } from "./model-def";
 import { climateModels } from "./models-climate";
+import { familyModels } from "./models-families";
 
 /** Exactly the mss310r 2.1.4 trace ability list. */
 const MSS310R_ABILITY: Ability = {
@@ -381,6 +382,7 @@ export const MODELS: Record<string, DeviceModel> = {
   msg200: defineModel(MSG200),
   mrs100: defineModel(MRS100),
   ...climateModels(),
+  ...familyModels(),
 };
 
 /** All models, in catalogue order (for `meross simulate --list` and the docs). */

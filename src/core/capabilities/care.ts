@@ -6,7 +6,7 @@
  */
 import { MerossError, explain } from "../errors";
 import { buildSystemTimePayload } from "../onboarding/config";
-import { NS_ALL, NS_TIME, parseSystemAll } from "./system";
+import { NS_TIME } from "./system";
 import { modelOf, type DeviceSession } from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
 
@@ -86,8 +86,9 @@ async function optional<T>(fn: () => Promise<T>): Promise<T | undefined> {
 
 export async function readDeviceReport(s: DeviceSession): Promise<DeviceReport> {
   await s.ready();
-  const all = (await s.request("GET", NS_ALL, {})).payload;
-  const { info } = parseSystemAll(all);
+  // Identity and clock come from the System.All digest read once per session (system.ts).
+  const info = s.state.info;
+  if (!info) throw badReply("System.All", "it was not read", undefined);
   const report: DeviceReport = {
     model: info.model,
     uuid: info.uuid,
@@ -96,11 +97,10 @@ export async function readDeviceReport(s: DeviceSession): Promise<DeviceReport> 
     firmwareVersion: info.firmwareVersion,
   };
   if (info.ip) report.ip = info.ip;
-  const sys = isObject(all.all) && isObject(all.all.system) ? all.all.system : undefined;
-  const time = sys && isObject(sys.time) ? sys.time : undefined;
-  if (time && typeof time.timezone === "string") report.timezone = time.timezone;
-  const ts = time ? toNumber(time.timestamp) : undefined;
-  if (ts !== undefined) report.time = ts;
+  const clock = s.state.clock;
+  if (clock?.timezone !== undefined) report.timezone = clock.timezone;
+  // The device clock now: what the digest said, plus the time since it was read.
+  if (clock?.timestamp !== undefined) report.time = clock.timestamp + Math.floor((Date.now() - clock.readAt) / 1000);
   if (s.has(NS_RUNTIME)) {
     const rt = await optional(async () => parseRuntime((await s.request("GET", NS_RUNTIME, { runtime: {} })).payload));
     if (rt) report.signal = rt.signal;
@@ -130,6 +130,11 @@ export async function syncTime(
   await s.ready();
   requireNs(s, "SET", NS_TIME, `this ${modelOf(s)} does not take the time`);
   await s.request("SET", NS_TIME, payload);
+  const clock = { timestamp: payload.time.timestamp, timezone: payload.time.timezone, timeRule: payload.time.timeRule, readAt: Date.now() };
+  s.commit((state) => {
+    state.clock = clock;
+    return [];
+  });
   return { timezone: payload.time.timezone, timestamp: payload.time.timestamp };
 }
 

@@ -8,6 +8,16 @@
 import type { ChangeSource, DeviceSession, Update } from "./types";
 import { badReply, isObject, toNumber } from "./util";
 
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Last daily energy list (ConsumptionX). */
+    consumption?: DailyConsumption[];
+  }
+  interface CapabilityEvents {
+    consumption: { days: DailyConsumption[]; source?: ChangeSource };
+  }
+}
+
 export const NS_CONSUMPTIONX = "Appliance.Control.ConsumptionX";
 
 /** One day of energy: date as the device reports it (its local day), time its epoch, wh the total. */

@@ -7,6 +7,16 @@ import { MerossError } from "../errors";
 import { describeValue } from "../protocol/rules";
 import type { ChangeSource, DeviceEvent, MutableDeviceState } from "./types";
 
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Garage doors and roller shutters per channel (created by the first cover reading). */
+    covers?: Map<number, CoverState>;
+  }
+  interface CapabilityEvents {
+    cover: { cover: CoverState; source?: ChangeSource };
+  }
+}
+
 export type CoverMotion = "open" | "closed" | "opening" | "closing" | "stopped";
 export type CoverKind = "garage" | "roller";
 

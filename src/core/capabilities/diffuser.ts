@@ -2,7 +2,8 @@
  * Aroma diffusers (mod100): Appliance.Control.Diffuser.Spray and .Light (docs/protocol-devices.md
  * §15). Spray `mode` 0 = eco (intermittent), 1 = strong (continuous), 2 = off; the light is
  * `{onoff, mode, luminance 0–100, rgb}`. The mod100 never answered its Light GET in the capture,
- * so the state is read from the `digest.diffuser` of System.All.
+ * so the state comes from the `digest.diffuser` of System.All (read once per session, the digest
+ * hook below), then from pushes and from what our own SETs asked.
  */
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
@@ -13,13 +14,23 @@ import {
   type DeviceEvent,
   type DeviceSession,
   type MutableDeviceState,
+  type SystemDigest,
   type Update,
 } from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
 
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Diffuser spray and light (Diffuser.Spray / Light). */
+    diffuser?: DiffuserState;
+  }
+  interface CapabilityEvents {
+    diffuser: { diffuser: DiffuserState; source?: ChangeSource };
+  }
+}
+
 export const NS_DIFFUSER_SPRAY = "Appliance.Control.Diffuser.Spray";
 export const NS_DIFFUSER_LIGHT = "Appliance.Control.Diffuser.Light";
-const NS_ALL = "Appliance.System.All";
 
 export const SPRAY_MODES = ["eco", "strong", "off"] as const;
 export type SprayMode = (typeof SPRAY_MODES)[number];
@@ -89,6 +100,15 @@ export const diffuserCapability: Capability = {
     const patch = parseDiffuser(env.payload);
     return (state) => noteDiffuser(state, patch, source);
   },
+  digest(all: SystemDigest): Update | undefined {
+    if (!isObject(all.digest.diffuser)) return undefined;
+    const patch = parseDiffuser(all.digest.diffuser);
+    return (state) => noteDiffuser(state, patch, "reply");
+  },
+  /** The mod100 answers no Light GET (§15): its state is only in the digest. */
+  poll: async (s) => {
+    if (hasDiffuser(s)) await s.rereadDigest();
+  },
 };
 
 export function hasDiffuser(s: Pick<DeviceSession, "has">): boolean {
@@ -120,14 +140,19 @@ export async function setDiffuser(s: DeviceSession, input: unknown): Promise<Dif
       Object.assign(item, { mode: 1, rgb: parseInt(l.rgb.replace("#", ""), 16) });
     if (typeof l.luminance === "number") item.luminance = Math.max(0, Math.min(100, Math.round(l.luminance)));
     await s.request("SET", NS_DIFFUSER_LIGHT, { light: [item] });
+    s.commit((state) => {
+      const before = state.diffuser?.light ?? { on: false, mode: 0, luminance: 0, rgb: "#000000" };
+      const light: DiffuserLight = {
+        on: item.onoff === 1,
+        mode: typeof item.mode === "number" ? item.mode : before.mode,
+        luminance: typeof item.luminance === "number" ? item.luminance : before.luminance,
+        rgb: typeof item.rgb === "number" ? hex(item.rgb) : before.rgb,
+      };
+      return noteDiffuser(state, { light }, "reply");
+    });
   }
-  const all = (await s.request("GET", NS_ALL, {}, { checkAbility: false })).payload;
-  const inner = isObject(all) && isObject(all.all) ? all.all : all;
-  const digest = isObject(inner) && isObject(inner.digest) && isObject(inner.digest.diffuser) ? inner.digest.diffuser : undefined;
-  if (!digest) throw badReply("System.All", "it has no diffuser digest", undefined);
-  const patch = parseDiffuser(digest);
-  s.commit((state) => noteDiffuser(state, patch, "reply"));
-  return structuredClone(s.state.diffuser!);
+  if (!s.state.diffuser) throw badReply("System.All", "it has no diffuser digest", undefined);
+  return structuredClone(s.state.diffuser) as DiffuserState;
 }
 
 export function diffuserOutput(d: DiffuserState): DiffuserState {

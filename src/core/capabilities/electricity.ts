@@ -10,6 +10,16 @@ import { NS_CONSUMPTIONX, parseConsumptionX, reduceConsumption } from "./consump
 import type { Capability, ChangeSource, DeviceSession, Update } from "./types";
 import { badReply, isObject, singleObject, toNumber, type Json } from "./util";
 
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Last metering reading per channel (Electricity / ElectricityX, read or pushed). */
+    electricity?: Map<number, ElectricityReading>;
+  }
+  interface CapabilityEvents {
+    electricity: { reading: ElectricityReading; source?: ChangeSource };
+  }
+}
+
 export { NS_CONSUMPTIONX };
 // The session delegates to these through this module; their home is consumption.ts.
 export { getConsumption, parseConsumptionX, type DailyConsumption } from "./consumption";

@@ -6,13 +6,20 @@
  * known to be off.
  */
 import { MerossError, explain } from "../errors";
-import { lightChannel, sendSets } from "./light";
-import type { MultipleItem } from "./multiple";
+import { lightChannel } from "./light";
+import { sendSets, type MultipleItem } from "./multiple";
 import { buildToggleXSet, noteToggle, NS_TOGGLEX } from "./toggle";
-import { modelOf, type Capability, type DeviceSession } from "./types";
+import { modelOf, type Capability, type DeviceSession, type Update } from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
 
 export const NS_FAN = "Appliance.Control.Fan";
+
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Fan speed and maxSpeed per channel, learnt from a GET (maxSpeed does not change while a device runs). */
+    fans?: Map<number, FanState>;
+  }
+}
 
 export interface FanState {
   channel: number;
@@ -47,8 +54,14 @@ export function fanChannel(s: Pick<DeviceSession, "state">): number {
   return lc > 0 ? lc + 1 : 0;
 }
 
-/** maxSpeed per session and channel, learnt from a GET: it does not change while a device runs. */
-const known = new WeakMap<object, Map<number, FanState>>();
+/** Records a fan reading in the session's state (no event: no fan push is known, §16.1 ⚠). */
+function noteFan(fan: FanState): Update {
+  return (state) => {
+    state.fans ??= new Map();
+    state.fans.set(fan.channel, fan);
+    return [];
+  };
+}
 
 function requireFan(s: DeviceSession): void {
   if (!s.has(NS_FAN)) {
@@ -66,22 +79,22 @@ export async function getFan(s: DeviceSession, channel?: number): Promise<FanSta
   const list = parseFanPayload((await s.request("GET", NS_FAN, { fan: [{ channel: ch }] })).payload);
   const mine = list.find((f) => f.channel === ch);
   if (!mine) throw badReply("Control.Fan", `it does not report channel ${ch}`, undefined);
-  const byChannel = known.get(s) ?? new Map<number, FanState>();
-  byChannel.set(ch, mine);
-  known.set(s, byChannel);
+  s.commit(noteFan(mine));
   return mine;
 }
 
 /** Speed words a flow may send besides a number. */
-function speedFrom(input: unknown, max: number): number {
+function speedFrom(input: unknown, max: number, current = 0): number {
   if (typeof input === "string") {
     const w = input.trim().toLowerCase();
     if (w === "off" || w === "stop") return 0;
+    // "on": keep a running fan's speed, start a stopped one at 1 (purifiers without ToggleX, §16.1).
+    if (w === "on") return Math.max(1, current);
     if (w === "max" || w === "full") return max;
     if (/^\d+$/.test(w)) return speedFrom(Number(w), max);
   }
   if (typeof input !== "number" || !Number.isInteger(input) || input < 0 || input > max) {
-    const range = `a whole number from 0 (stopped) to ${max}, "off" or "max"`;
+    const range = `a whole number from 0 (stopped) to ${max}, "on", "off" or "max"`;
     throw badInput(`The fan speed ${describeValue(input)} is not valid: this fan takes ${range}.`);
   }
   return input;
@@ -92,19 +105,19 @@ export async function setFanSpeed(s: DeviceSession, input: unknown, channel?: nu
   await s.ready();
   requireFan(s);
   const ch = channel ?? fanChannel(s);
-  const cur = known.get(s)?.get(ch) ?? (await getFan(s, ch));
-  const speed = speedFrom(input, cur.maxSpeed);
+  const cur = s.state.fans?.get(ch) ?? (await getFan(s, ch));
+  const speed = speedFrom(input, cur.maxSpeed, cur.speed);
   const items: MultipleItem[] = [{ method: "SET", namespace: NS_FAN, payload: { fan: [{ channel: ch, speed }] } }];
   const switchOn = speed > 0 && s.has(NS_TOGGLEX) && s.state.toggles.get(ch) === false;
   if (switchOn) items.push({ method: "SET", namespace: NS_TOGGLEX, payload: buildToggleXSet(ch, true) });
   await sendSets(s, items);
   if (switchOn) s.commit((state) => noteToggle(state, ch, true));
   const next = { ...cur, speed };
-  known.get(s)?.set(ch, next);
+  s.commit(noteFan(next));
   return next;
 }
 
-/** No cached state in the session: no fan push is known (§16.1 ⚠), so speeds are read on demand. */
+/** No fan push is known (§16.1 ⚠): speeds are read on demand and kept in the `fans` slot. */
 export const fanCapability: Capability = {
   name: "fan",
   namespaces: [NS_FAN],

@@ -137,6 +137,12 @@ export const garageCapability: Capability = {
     if (env.header.namespace !== NS_GARAGE_STATE) return undefined;
     return noteReadings(parseGarageState(env.payload), source);
   },
+  /** One read returns every door (a multi-door opener has no door 0). */
+  poll: async (s) => {
+    if (!hasGarage(s)) return;
+    const readings = parseGarageState((await s.request("GET", NS_GARAGE_STATE, { state: {} })).payload);
+    s.commit(noteReadings(doorsOnly(s.state, readings), "reply"));
+  },
 };
 
 // ---- commands ------------------------------------------------------------------------

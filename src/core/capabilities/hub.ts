@@ -4,31 +4,34 @@
  * humidity in tenths, leak, smoke, door) and radiator valves (Hub.Mts100.*, tenths of °C).
  * Pushes are often partial (§10.2), so every reply and push is merged into the stored state.
  */
-import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
-import { checkTarget, type ClimateCommand, type ClimateState } from "./thermostat";
-import {
-  modelOf,
-  type Capability,
-  type ChangeSource,
-  type DeviceEvent,
-  type DeviceSession,
-  type MutableDeviceState,
-  type Update,
-} from "./types";
-import { badInput, badReply, isObject, toNumber, type Json } from "./util";
+import { celsius, NS_MTS100_ALL, NS_SENSOR_ALL, SUBDEVICE_TYPES, subDeviceType } from "./hub-types";
+import type { Capability, ChangeSource, DeviceEvent, DeviceSession, MutableDeviceState, Update } from "./types";
+import { readHub } from "./hub-commands";
+import { badReply, isObject, toNumber, type Json } from "./util";
+
+export { NS_MTS100_ALL, NS_SENSOR_ALL };
+
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Hub sub-devices by id (Appliance.Hub.*), merged from partial pushes. */
+    subdevices?: Map<string, SubDeviceState>;
+  }
+  interface CapabilityEvents {
+    subdevice: { sub: SubDeviceState; source?: ChangeSource };
+    alarm: { subId: string; alarm: AlarmType; active: boolean; source?: ChangeSource };
+  }
+}
 
 export const NS_DIGEST_HUB = "Appliance.Digest.Hub";
 export const NS_HUB_ONLINE = "Appliance.Hub.Online";
 export const NS_HUB_BATTERY = "Appliance.Hub.Battery";
 export const NS_HUB_TOGGLEX = "Appliance.Hub.ToggleX";
-export const NS_SENSOR_ALL = "Appliance.Hub.Sensor.All";
 export const NS_SENSOR_TEMPHUM = "Appliance.Hub.Sensor.TempHum";
 export const NS_SENSOR_LATEST = "Appliance.Hub.Sensor.Latest";
 export const NS_SENSOR_LEAK = "Appliance.Hub.Sensor.WaterLeak";
 export const NS_SENSOR_SMOKE = "Appliance.Hub.Sensor.Smoke";
 export const NS_SENSOR_DOOR = "Appliance.Hub.Sensor.DoorWindow";
-export const NS_MTS100_ALL = "Appliance.Hub.Mts100.All";
 export const NS_MTS100_MODE = "Appliance.Hub.Mts100.Mode";
 export const NS_MTS100_TEMP = "Appliance.Hub.Mts100.Temperature";
 
@@ -63,16 +66,12 @@ export interface SubDeviceState {
   valve?: ValveState;
 }
 
-type Patch = Partial<SubDeviceState> & { id: string; valve?: ValveState };
+/** One reply's news about one sub-device; `rawTemperature` is scaled by its type once that is known (§14.3). */
+export type Patch = Partial<SubDeviceState> & { id: string; valve?: ValveState; rawTemperature?: number };
 
-/** Valve modes (§14.4): 0 custom, 1 comfort, 2 economy, 3 auto (schedule), 4 away; and where each keeps its target. */
-export const VALVE_MODES = ["manual", "heat", "eco", "auto", "away"] as const;
-const VALVE_PRESET = ["custom", "comfort", "economy", undefined, "away"] as const;
-const VALVE_ALIASES: Record<string, string> = { custom: "manual", comfort: "heat", economy: "eco", schedule: "auto" };
 /** gs559 `status` codes that mean an alarm sounding: 23 test, 24 high temperature, 25 smoke (§14.3). */
 const SMOKE_ACTIVE = new Set([23, 24, 25]);
-const TYPE_KEYS = ["ms100", "tempHumi", "mts100", "mts100v3", "mts150", "doorWindow", "smokeAlarm", "waterLeak"];
-const TYPE_NAMES: Record<string, string> = { waterLeak: "ms400", doorWindow: "ms200", smokeAlarm: "gs559", tempHumi: "ms130" };
+const TYPE_KEYS = SUBDEVICE_TYPES.map((t) => t.key);
 
 const tenth = (v: unknown): number | undefined => {
   const n = toNumber(v);
@@ -110,16 +109,42 @@ function digestPatch(e: Json): Patch {
   const p: Patch = clean({ id: e.id as string, online: toNumber(e.status) === undefined ? undefined : toNumber(e.status) === 1 });
   if (!key) return p;
   const d = e[key] as Json;
-  p.type = TYPE_NAMES[key] ?? key;
-  if (key === "ms100") Object.assign(p, clean({ temperature: tenth(d.latestTemperature), humidity: tenth(d.latestHumidity) }));
-  if (key === "tempHumi")
-    Object.assign(p, clean({ temperature: toNumber(d.temp) === undefined ? undefined : toNumber(d.temp)! / 100, humidity: tenth(d.humi) }));
+  p.type = subDeviceType(key)?.model ?? key;
+  // The temperature's scale is the type's (§14.1): ms100 tenths, ms130 (`tempHumi`) hundredths.
+  const t = toNumber(key === "tempHumi" ? d.temp : d.latestTemperature);
+  if (key === "ms100" || key === "tempHumi")
+    Object.assign(
+      p,
+      clean({ temperature: t === undefined ? undefined : celsius(t, key), humidity: tenth(key === "ms100" ? d.latestHumidity : d.humi) }),
+    );
   if (key === "waterLeak") Object.assign(p, clean({ leak: flag(d.latestWaterLeak) }));
   if (key === "doorWindow") Object.assign(p, clean({ open: flag(d.status) }));
   if (key === "smokeAlarm" && toNumber(d.status) !== undefined) p.smoke = SMOKE_ACTIVE.has(toNumber(d.status)!);
   if (key.startsWith("mts"))
     p.valve = clean({ on: flag(e.onoff), modeCode: toNumber(d.mode), ...(key === "mts150" ? { currentSet: tenth(d.currentSet) } : {}) });
   return p;
+}
+
+/**
+ * The digest's sub-devices, one per id: a hub may list an id twice, once offline and empty
+ * (§14.1, [T …16]); the entry with a type object (then the online one) wins.
+ */
+export function digestPatches(hub: Json, what: string): Patch[] {
+  const rank = (e: Json): number => (TYPE_KEYS.some((k) => isObject(e[k])) ? 2 : 0) + (toNumber(e.status) === 1 ? 1 : 0);
+  const best = new Map<string, Json>();
+  for (const e of items(hub, "subdevice", what)) {
+    const id = (e.id as string).toUpperCase();
+    const had = best.get(id);
+    if (!had || rank(e) > rank(had)) best.set(id, { ...e, id });
+  }
+  return [...best.values()].map(digestPatch);
+}
+
+/** The sub-devices in a System.All reply's `digest.hub`, on every hub, with or without Digest.Hub (§14.1). */
+export function hubFromAll(payload: unknown): Patch[] {
+  const all = isObject(payload) && isObject(payload.all) ? payload.all : payload;
+  const hub = isObject(all) && isObject(all.digest) && isObject(all.digest.hub) ? all.digest.hub : undefined;
+  return hub && Array.isArray(hub.subdevice) ? digestPatches(hub, "System.All digest.hub") : [];
 }
 
 /** The sub-device updates a reply or push of `namespace` carries (untrusted: BAD_RESPONSE when malformed). */
@@ -129,7 +154,7 @@ export function parseHubPayload(namespace: string, payload: unknown): Patch[] {
     case NS_DIGEST_HUB: {
       const hub = isObject(payload) && isObject(payload.hub) ? payload.hub : undefined;
       if (!hub) throw badReply(what, 'it has no "hub" object', payload);
-      return items(hub, "subdevice", what).map(digestPatch);
+      return digestPatches(hub, what);
     }
     case NS_HUB_ONLINE:
       return items(payload, "online", what).map((e) => clean({ id: e.id as string, online: flag(e.status) }));
@@ -141,7 +166,7 @@ export function parseHubPayload(namespace: string, payload: unknown): Patch[] {
       return items(payload, "all", what).map((e) => {
         const p: Patch = { id: e.id as string };
         if (isObject(e.online)) p.online = flag(e.online.status);
-        if (isObject(e.temperature)) p.temperature = tenth(e.temperature.latest);
+        if (isObject(e.temperature)) p.rawTemperature = toNumber(e.temperature.latest);
         if (isObject(e.humidity)) p.humidity = tenth(e.humidity.latest);
         if (isObject(e.waterLeak)) p.leak = flag(e.waterLeak.latestWaterLeak);
         if (isObject(e.doorWindow)) p.open = flag(e.doorWindow.status);
@@ -151,13 +176,13 @@ export function parseHubPayload(namespace: string, payload: unknown): Patch[] {
       });
     case NS_SENSOR_TEMPHUM:
       return items(payload, "tempHum", what).map((e) =>
-        clean({ id: e.id as string, temperature: tenth(e.latestTemperature), humidity: tenth(e.latestHumidity) }),
+        clean({ id: e.id as string, rawTemperature: toNumber(e.latestTemperature), humidity: tenth(e.latestHumidity) }),
       );
     case NS_SENSOR_LATEST:
       return items(payload, "latest", what).map((e) =>
         clean({
           id: e.id as string,
-          temperature: isObject(e.temperature) ? tenth(e.temperature.sample) : undefined,
+          rawTemperature: isObject(e.temperature) ? toNumber(e.temperature.sample) : undefined,
           humidity: isObject(e.humidity) ? tenth(e.humidity.sample) : undefined,
         }),
       );
@@ -196,11 +221,12 @@ const ALARM_FIELDS: Array<[AlarmType, "leak" | "smoke" | "open"]> = [
 export function noteSubDevices(state: MutableDeviceState, patches: Patch[], source: ChangeSource): DeviceEvent[] {
   const subs = (state.subdevices ??= new Map());
   const events: DeviceEvent[] = [];
-  for (const p of patches) {
+  for (const { rawTemperature, ...p } of patches) {
     const before = subs.get(p.id);
     const next: SubDeviceState = { ...before, ...p, id: p.id };
     if (before?.valve || p.valve) next.valve = { ...before?.valve, ...p.valve };
     if (!next.type && next.valve) next.type = "mts100";
+    if (rawTemperature !== undefined) next.temperature = celsius(rawTemperature, next.type);
     subs.set(p.id, next);
     for (const [alarm, field] of ALARM_FIELDS) {
       if (next[field] !== undefined && next[field] !== before?.[field])
@@ -232,91 +258,21 @@ export const hubCapability: Capability = {
     const patches = parseHubPayload(env.header.namespace, env.payload);
     return (state) => noteSubDevices(state, patches, source);
   },
+  // The sub-devices and their types, from the digest every hub has (with or without Digest.Hub, §14.1).
+  digest(all) {
+    const patches = isObject(all.digest.hub) ? hubFromAll({ digest: all.digest }) : [];
+    return patches.length ? (state) => noteSubDevices(state, patches, "reply") : undefined;
+  },
+  poll: async (s) => {
+    if (isHub(s)) await readHub(s);
+  },
 };
 
-// ---- commands ------------------------------------------------------------------------
+// ---- commands ----------------------------------------------------------------------
 
 export function isHub(s: Pick<DeviceSession, "has">): boolean {
   return s.has(NS_HUB_ONLINE) || s.has(NS_DIGEST_HUB);
 }
 
-function requireHub(s: DeviceSession, what: string): void {
-  if (!isHub(s)) {
-    const why = `this ${modelOf(s)} is not a hub, so it has no ${what}; leave the sub-device id empty for a thermostat`;
-    throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "GET", NS_HUB_ONLINE, why), {
-      host: s.address,
-      namespace: NS_HUB_ONLINE,
-    });
-  }
-}
-
-async function readInto(s: DeviceSession, ns: string, payload: Record<string, unknown>): Promise<void> {
-  if (!s.has(ns)) return;
-  const patches = parseHubPayload(ns, (await s.request("GET", ns, payload)).payload);
-  s.commit((state) => noteSubDevices(state, patches, "reply"));
-}
-
-/** Reads the sub-device list, batteries, sensors and valves (`[]` = all, §14.2). */
-export async function readHub(s: DeviceSession): Promise<SubDeviceState[]> {
-  await s.ready();
-  requireHub(s, "sub-devices");
-  await readInto(s, NS_DIGEST_HUB, { hub: {} });
-  await readInto(s, NS_HUB_BATTERY, { battery: [] });
-  const subs = [...(s.state.subdevices?.values() ?? [])];
-  if (subs.some((d) => !d.valve)) await readInto(s, NS_SENSOR_ALL, { all: [] });
-  if (subs.some((d) => d.valve)) await readInto(s, NS_MTS100_ALL, { all: [] });
-  return [...(s.state.subdevices?.values() ?? [])].map((d) => structuredClone(d));
-}
-
-function describeSubs(s: DeviceSession): string {
-  const list = [...(s.state.subdevices?.values() ?? [])].map((d) => `${d.id}${d.type ? ` (${d.type})` : ""}`);
-  return list.length ? list.join(", ") : "none";
-}
-
-export async function getSubDevice(s: DeviceSession, id: string): Promise<SubDeviceState> {
-  await readHub(s);
-  const sub = s.state.subdevices?.get(id.trim().toUpperCase());
-  if (!sub) throw badInput(`No sub-device "${id}" on this ${modelOf(s)}: it has ${describeSubs(s)}.`);
-  return structuredClone(sub);
-}
-
-/** A valve as a flow sees it. */
-export function valveOutput(v: ValveState): ClimateState {
-  return {
-    on: v.on ?? true,
-    mode: v.modeCode === undefined ? "unknown" : (VALVE_MODES[v.modeCode] ?? `mode ${v.modeCode}`),
-    target: v.currentSet ?? 0,
-    current: v.room ?? 0,
-    heating: v.heating ?? false,
-    windowOpen: v.openWindow ?? false,
-  };
-}
-
-/** Applies a climate command to a radiator valve: ToggleX, Mode, then the mode's preset (§14.4). */
-export async function setValve(s: DeviceSession, id: string, cmd: ClimateCommand): Promise<ClimateState> {
-  const sub = await getSubDevice(s, id);
-  if (!sub.valve)
-    throw badInput(
-      `Sub-device ${sub.id} of this ${modelOf(s)} is a ${sub.type ?? "sensor"}, not a radiator valve: read it with meross-state instead.`,
-    );
-  const model = `${modelOf(s)} valve ${sub.id}`;
-  let code = sub.valve.modeCode;
-  if (cmd.mode !== undefined) {
-    const n = VALVE_ALIASES[cmd.mode] ?? cmd.mode;
-    code = (VALVE_MODES as readonly string[]).indexOf(n);
-    if (code < 0) throw badInput(`"${cmd.mode}" is not a mode of this ${model}: use one of ${VALVE_MODES.join(", ")}.`);
-  }
-  let target: number | undefined;
-  if (cmd.target !== undefined) {
-    target = checkTarget(cmd.target, sub.valve.min ?? 5, sub.valve.max ?? 35, model);
-    if (cmd.mode === undefined && (code === undefined || code === 3)) code = 0;
-    if (!VALVE_PRESET[code ?? 0])
-      throw badInput(`In auto mode the schedule sets the target of this ${model}; send a target with mode "manual".`);
-  }
-  if (cmd.on !== undefined) await s.request("SET", NS_HUB_TOGGLEX, { togglex: [{ id: sub.id, onoff: cmd.on ? 1 : 0 }] });
-  if (code !== undefined && code !== sub.valve.modeCode) await s.request("SET", NS_MTS100_MODE, { mode: [{ id: sub.id, state: code }] });
-  if (target !== undefined)
-    await s.request("SET", NS_MTS100_TEMP, { temperature: [{ id: sub.id, [VALVE_PRESET[code ?? 0]!]: Math.round(target * 10) }] });
-  await readInto(s, NS_MTS100_ALL, { all: [{ id: sub.id }] });
-  return valveOutput(s.state.subdevices?.get(sub.id)?.valve ?? sub.valve);
-}
+export { getSubDevice, readByIds, setValve, valveOutput, VALVE_MODES } from "./hub-commands";
+export { readHub };

@@ -5,7 +5,8 @@
  * the entry's position in the list. "No effect" is a Light SET without bit 8.
  */
 import { MerossError, explain } from "../errors";
-import { LIGHT_CAPACITY, lightChannel, noteLight, sendSets, setLight, type LightState } from "./light";
+import { LIGHT_CAPACITY, lightChannel, noteLight, setLight, type LightState } from "./light";
+import { sendSets } from "./multiple";
 import type { MultipleItem } from "./multiple";
 import { buildToggleXSet, hasToggle, isLegacyToggle, noteToggle, NS_TOGGLEX } from "./toggle";
 import { modelOf, type Capability, type DeviceSession } from "./types";

@@ -7,15 +7,23 @@
 import { MerossError, explain } from "../errors";
 import type { Envelope } from "../protocol/message";
 import { checkColourInt, finiteNumber, intToHex } from "./light-colour";
-import { multipleCapacity, requestAll, type MultipleItem } from "./multiple";
+import { sendSets, type MultipleItem } from "./multiple";
 import { NS_TOGGLE, buildToggleSet, buildToggleXSet, hasToggle, isLegacyToggle, NS_TOGGLEX, noteToggle } from "./toggle";
 import { modelOf, type Capability, type ChangeSource, type DeviceEvent, type DeviceSession } from "./types";
-import type { MutableDeviceState, Update } from "./types";
+import type { MutableDeviceState, SystemDigest, Update } from "./types";
 import { badInput, badReply, describeValue, isObject, singleObject, toNumber, type Json } from "./util";
 
 export * from "./light-colour";
 
 export const NS_LIGHT = "Appliance.Control.Light";
+declare module "./types" {
+  interface MutableDeviceState {
+    light?: LightState;
+  }
+  interface CapabilityEvents {
+    light: { light: LightState; source?: ChangeSource };
+  }
+}
 
 /** Capacity bits: in the ability they are what the bulb can do, in GET/digest its current mode. */
 export const LIGHT_CAPACITY = { RGB: 1, TEMPERATURE: 2, LUMINANCE: 4, EFFECT: 8 } as const;
@@ -272,6 +280,11 @@ export function noteLight(state: MutableDeviceState, light: LightState, source: 
   return before && JSON.stringify(before) === JSON.stringify(merged) ? [] : [{ type: "light", light: merged, source }];
 }
 
+/** digest.light; on/off comes from the toggle digest (its hook runs first) when the light part lacks it. */
+const readLight =
+  (light: LightState): Update =>
+  (state) =>
+    noteLight(state, light);
 /** Pushes carry only what changed (§6.7), so fields missing from one keep their value. */
 function reduceLight(env: Envelope, source: ChangeSource): Update | undefined {
   const raw = Array.isArray(env.payload.light) ? env.payload.light[0] : env.payload.light;
@@ -288,6 +301,8 @@ export const lightCapability: Capability = {
   name: "light",
   namespaces: [NS_LIGHT],
   reduce: (env, source) => (env.header.namespace === NS_LIGHT ? reduceLight(env, source) : undefined),
+  digest: (all: SystemDigest) => (all.digest.light === undefined ? undefined : readLight(parseLightPayload({ light: all.digest.light }))),
+  poll: async (s) => void (s.has(NS_LIGHT) && (await getLight(s))),
 };
 
 // ---- commands ------------------------------------------------------------------------
@@ -329,15 +344,6 @@ function toggleItem(s: DeviceSession, channel: number, on: boolean): MultipleIte
   return isLegacyToggle(s)
     ? { method: "SET", namespace: NS_TOGGLE, payload: buildToggleSet(channel, on) }
     : { method: "SET", namespace: NS_TOGGLEX, payload: buildToggleXSet(channel, on) };
-}
-
-/** Sends SETs in one round trip when they fit one Control.Multiple (§6.8), else one after another. */
-export async function sendSets(s: DeviceSession, items: MultipleItem[]): Promise<void> {
-  if (items.length > 1 && multipleCapacity(s) >= items.length) {
-    await requestAll(s, items);
-    return;
-  }
-  for (const it of items) await s.request("SET", it.namespace, it.payload);
 }
 
 /**

@@ -106,3 +106,12 @@ export async function requestAll(s: DeviceSession, items: MultipleItem[]): Promi
     return checkReply(req as unknown as Envelope, reply, s.address);
   });
 }
+
+/** Sends SETs in one round trip when they fit one Control.Multiple (§6.8), else one after another. */
+export async function sendSets(s: DeviceSession, items: MultipleItem[]): Promise<void> {
+  if (items.length > 1 && multipleCapacity(s) >= items.length) {
+    await requestAll(s, items);
+    return;
+  }
+  for (const it of items) await s.request("SET", it.namespace, it.payload);
+}

@@ -15,6 +15,7 @@ import { scheduleCapability } from "./schedule";
 import { rollerCapability } from "./roller";
 import { systemCapability } from "./system";
 import { thermostatCapability } from "./thermostat";
+import { thermostatModeCCapability } from "./thermostat-modec";
 import { toggleCapability } from "./toggle";
 import type { Abilities, Capability, ChangeSource, Update } from "./types";
 
@@ -30,6 +31,7 @@ export const CAPABILITIES: readonly Capability[] = [
   garageCapability,
   rollerCapability,
   thermostatCapability,
+  thermostatModeCCapability,
   hubCapability,
   diffuserCapability,
 ];

@@ -134,6 +134,14 @@ export const rollerCapability: Capability = {
     if (ns === NS_ROLLER_POSITION) return notePositions(parseRollerPosition(env.payload), source);
     return undefined;
   },
+  /** Every shutter's position, then movement. */
+  poll: async (s) => {
+    if (!hasRoller(s)) return;
+    s.commit(notePositions(parseRollerPosition((await s.request("GET", NS_ROLLER_POSITION, { position: [] })).payload), "reply"));
+    if (s.has(NS_ROLLER_STATE)) {
+      s.commit(noteMovements(parseRollerState((await s.request("GET", NS_ROLLER_STATE, { state: [] })).payload), "reply"));
+    }
+  },
 };
 
 // ---- commands ------------------------------------------------------------------------

@@ -24,8 +24,22 @@ import {
 } from "./schedule-codec";
 import { parseChannel, parseId, timerFromInput, triggerFromInput, type ResolvedSun } from "./schedule-fields";
 import { sunClock, sunMinutes, sunRuleOf, type Place, type SunClock } from "./sun-timer";
-import { modelOf, type Capability, type ChangeSource, type DeviceSession, type Update } from "./types";
+import { modelOf, type Capability, type ChangeSource, type DeviceSession, type SystemDigest, type Update } from "./types";
 import { badInput, describeValue, isObject } from "./util";
+
+declare module "./types" {
+  interface MutableDeviceState {
+    /**
+     * Timer and trigger ids from the System.All digest, for firmware without Digest.TimerX /
+     * Digest.TriggerX (§18.1); kept current by this module's own adds and deletes.
+     */
+    scheduleDigest?: { timer: DigestItem[]; trigger: DigestItem[] };
+  }
+  interface CapabilityEvents {
+    /** The device's timers or auto-off triggers changed; nothing is cached, re-read them. */
+    schedule: { kind: "timer" | "trigger"; source?: ChangeSource };
+  }
+}
 
 export * from "./schedule-codec";
 export * from "./schedule-fields";
@@ -82,9 +96,35 @@ function requireKind(s: DeviceSession, kind: ScheduleKind, method: string): void
 async function digestOf(s: DeviceSession, kind: ScheduleKind): Promise<DigestItem[]> {
   const k = KINDS[kind];
   if (s.has(k.digest)) return parseDigest((await s.request("GET", k.digest, { digest: [] })).payload, k.digest.slice(10));
-  const all = (await s.request("GET", "Appliance.System.All", {})).payload;
-  const digest = isObject(all.all) && isObject(all.all.digest) ? all.all.digest[k.key] : undefined;
-  return parseDigest({ digest: digest ?? [] }, "System.All");
+  return [...(s.state.scheduleDigest?.[kind] ?? [])];
+}
+
+/** The System.All digest's timerx/triggerx lists (read once per session, in ready()). */
+function readScheduleDigest(all: SystemDigest): Update | undefined {
+  const { timerx, triggerx } = all.digest;
+  if (timerx === undefined && triggerx === undefined) return undefined;
+  let lists: { timer: DigestItem[]; trigger: DigestItem[] };
+  try {
+    lists = { timer: parseDigest({ digest: timerx ?? [] }, "System.All"), trigger: parseDigest({ digest: triggerx ?? [] }, "System.All") };
+  } catch {
+    // An odd schedule list must not fail the device's first read: its timers just list as none.
+    return undefined;
+  }
+  return (state) => {
+    state.scheduleDigest = lists;
+    return [];
+  };
+}
+
+/** Keeps the System.All copy of the ids current after our own add or delete. */
+function noteDigest(s: DeviceSession, kind: ScheduleKind, id: string, channel?: number): void {
+  if (s.has(KINDS[kind].digest)) return;
+  s.commit((state) => {
+    const lists = (state.scheduleDigest ??= { timer: [], trigger: [] });
+    lists[kind] = lists[kind].filter((d) => d.id !== id);
+    if (channel !== undefined) lists[kind].push({ channel, id, count: 0 });
+    return [];
+  });
 }
 
 async function getEntry(s: DeviceSession, kind: "timer", id: string): Promise<TimerEntry | undefined>;
@@ -132,6 +172,7 @@ export async function addTimer(s: DeviceSession, input: unknown, opts: SunOption
   requireKind(s, "timer", "SET");
   const entry = timerFromInput(input, undefined, await resolveSun(s, input, opts));
   await s.request("SET", NS_TIMERX, buildTimerXSet(entry, nowSeconds()));
+  noteDigest(s, "timer", entry.id, entry.channel);
   return entry;
 }
 
@@ -141,6 +182,7 @@ export async function addTrigger(s: DeviceSession, input: unknown): Promise<Trig
   requireKind(s, "trigger", "SET");
   const entry = triggerFromInput(input);
   await s.request("SET", NS_TRIGGERX, buildTriggerXSet(entry, nowSeconds()));
+  noteDigest(s, "trigger", entry.id, entry.channel);
   return entry;
 }
 
@@ -243,6 +285,7 @@ export async function deleteSchedule(s: DeviceSession, idValue: unknown): Promis
   const k = KINDS[kind];
   try {
     await s.request("DELETE", k.ns, { [k.key]: { id } });
+    noteDigest(s, kind, id);
     return { kind, deleted: true };
   } catch (err) {
     if (!(err instanceof MerossError) || err.code !== "UNSUPPORTED") throw err;
@@ -269,4 +312,5 @@ export const scheduleCapability: Capability = {
   name: "schedule",
   namespaces: [NS_TIMERX, NS_TRIGGERX, NS_DIGEST_TIMERX, NS_DIGEST_TRIGGERX],
   reduce: scheduleChanged,
+  digest: readScheduleDigest,
 };

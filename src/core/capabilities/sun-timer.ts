@@ -15,7 +15,6 @@
  */
 import { sunDay } from "../astro";
 import { MerossError } from "../errors";
-import { NS_ALL } from "./system";
 import { modelOf, type DeviceSession } from "./types";
 import { badInput, describeValue, isObject, toNumber, type Json } from "./util";
 
@@ -177,9 +176,9 @@ export async function sunClock(s: DeviceSession, place: Place | undefined, nowMs
         `Set Latitude and Longitude on the meross-schedule node (or give --lat and --lon to the meross CLI).`,
     );
   }
-  const all = (await s.request("GET", NS_ALL, {}, { checkAbility: false })).payload;
-  const sys = isObject(all.all) && isObject(all.all.system) ? all.all.system : undefined;
-  const timeRule = sys && isObject(sys.time) ? sys.time.timeRule : undefined;
+  // The device's DST rules come from the System.All digest read once per session (system.ts).
+  await s.ready();
+  const timeRule = s.state.clock?.timeRule;
   const now = Math.floor(nowMs / 1000);
   const localDay = Math.floor((now + utcOffsetAt(timeRule, now)) / 86_400);
   const day = sunDay(localDay, where.latitude, where.longitude);

@@ -5,9 +5,7 @@
  * but never trusted blindly.
  */
 import type { Envelope } from "../protocol/message";
-import { noteLight, parseLightPayload, type LightState } from "./light";
-import { noteToggle, parseTogglePayload, parseToggleXPayload, type ChannelState } from "./toggle";
-import type { Abilities, Capability, DeviceEvent, DeviceSession, Update } from "./types";
+import type { Abilities, Capability, DeviceEvent, DeviceSession, SystemDigest, Update } from "./types";
 import { badReply, isObject, toNumber, type Json } from "./util";
 
 export const NS_ALL = "Appliance.System.All";
@@ -32,6 +30,29 @@ export interface DeviceInfo {
   legacy: boolean;
 }
 
+/** The device clock as System.All told it (system.time), with when that was read. */
+export interface DeviceClock {
+  /** Device epoch seconds when System.All was read. */
+  timestamp?: number;
+  timezone?: string;
+  /** The DST rule list (`[[start, offset, isDst], …]`), untrusted. */
+  timeRule?: unknown;
+  /** Our Date.now() when System.All was read: the device time now is timestamp + elapsed. */
+  readAt: number;
+}
+
+declare module "./types" {
+  interface MutableDeviceState {
+    info?: DeviceInfo;
+    /** system.time of the System.All digest (zone, DST rules, clock). */
+    clock?: DeviceClock;
+  }
+  interface CapabilityEvents {
+    info: { info: DeviceInfo };
+    online: { online: boolean; source?: "push" | "broker" };
+  }
+}
+
 function text(v: unknown): string | undefined {
   if (typeof v === "string") return v;
   if (typeof v === "number" && Number.isFinite(v)) return String(v);
@@ -51,15 +72,10 @@ export { macFromUuid };
 
 /**
  * `{all: {system, digest | control}}` (also the inner object alone, as trace headers
- * show it). Toggle state comes from digest.togglex, or from the legacy control.toggle
- * of MT7688 firmware (§6.6).
+ * show it): the identity, and the parts each capability's digest hook reads (toggle reads
+ * digest.togglex or the legacy control.toggle of MT7688 firmware, §6.6; light digest.light…).
  */
-export function parseSystemAll(payload: unknown): {
-  info: DeviceInfo;
-  toggles: ChannelState[];
-  light?: LightState;
-  online?: number;
-} {
+export function parseSystemAll(payload: unknown): { info: DeviceInfo; online?: number; parts: SystemDigest } {
   const all = isObject(payload) && isObject(payload.all) ? payload.all : payload;
   const system = isObject(all) ? all.system : undefined;
   if (!isObject(all) || !isObject(system) || !isObject(system.hardware)) {
@@ -93,12 +109,10 @@ export function parseSystemAll(payload: unknown): {
   const port = toNumber(fw.port);
   if (port !== undefined && Number.isInteger(port) && port > 0 && port <= 65535) info.port = port;
 
-  let toggles: ChannelState[] = [];
-  if (digest && digest.togglex !== undefined) toggles = parseToggleXPayload({ togglex: digest.togglex });
-  else if (control && control.toggle !== undefined) toggles = parseTogglePayload({ toggle: control.toggle });
-
-  const result: { info: DeviceInfo; toggles: ChannelState[]; light?: LightState; online?: number } = { info, toggles };
-  if (digest && digest.light !== undefined) result.light = parseLightPayload({ light: digest.light });
+  const result: { info: DeviceInfo; online?: number; parts: SystemDigest } = {
+    info,
+    parts: { system, digest: digest ?? {}, control: control ?? {} },
+  };
   const online = isObject(system.online) ? toNumber(system.online.status) : undefined;
   if (online !== undefined) result.online = online;
   return result;
@@ -122,16 +136,40 @@ export function parseAbility(payload: unknown): Record<string, Record<string, un
 
 // ---- reducer -------------------------------------------------------------------------
 
-/** What System.All + System.Ability mean for the state: identity, abilities and the digest. */
-export function applySystem(all: SystemAll, abilities: Abilities): Update {
+/**
+ * What System.All + System.Ability mean for the state: identity, abilities, then each
+ * capability's part of the digest (its `digest` hook), then the "info" event. The hooks run
+ * before anything changes, so a broken part fails the whole read (BAD_RESPONSE).
+ */
+export function applySystem(all: SystemAll, abilities: Abilities, capabilities: readonly Capability[]): Update {
+  const parts = applyDigest(all, capabilities);
   return (state) => {
     state.abilities = abilities;
     state.info = all.info;
-    const events: DeviceEvent[] = [];
-    for (const t of all.toggles) events.push(...noteToggle(state, t.channel, t.on));
-    if (all.light) events.push(...noteLight(state, all.light));
+    const events: DeviceEvent[] = parts(state);
     events.push({ type: "info", info: all.info });
     return events;
+  };
+}
+
+/** Every capability's part of a System.All digest (their `digest` hooks), as one update. */
+export function applyDigest(all: SystemAll, capabilities: readonly Capability[]): Update {
+  const parts = capabilities.map((c) => c.digest?.(all.parts)).filter((u): u is Update => u !== undefined);
+  return (state) => parts.flatMap((u) => u(state));
+}
+
+/** system.time of the digest: zone, DST rules and the device clock (care, sun timers). */
+function readClock(all: SystemDigest): Update | undefined {
+  const time = isObject(all.system.time) ? all.system.time : undefined;
+  if (!time) return undefined;
+  const clock: DeviceClock = { readAt: Date.now() };
+  const ts = toNumber(time.timestamp);
+  if (ts !== undefined) clock.timestamp = ts;
+  if (typeof time.timezone === "string") clock.timezone = time.timezone;
+  if (time.timeRule !== undefined) clock.timeRule = time.timeRule;
+  return (state) => {
+    state.clock = clock;
+    return [];
   };
 }
 
@@ -154,6 +192,7 @@ export const systemCapability: Capability = {
   name: "system",
   namespaces: [NS_ALL, NS_ABILITY, NS_ONLINE],
   reduce: (env) => (env.header.namespace === NS_ONLINE ? reduceOnline(env) : undefined),
+  digest: readClock,
 };
 
 // ---- commands ------------------------------------------------------------------------

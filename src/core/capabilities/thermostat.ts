@@ -1,6 +1,7 @@
 /**
  * Thermostats: Appliance.Control.Thermostat.Mode (mts200/mts200b, tenths of °C) and .ModeB
- * (mts960, hundredths of °C), plus Thermostat.WindowOpened (docs/protocol-devices.md §13).
+ * (mts960, hundredths of °C), plus Thermostat.WindowOpened (docs/protocol-devices.md §13); ModeC
+ * (mts300) lives in thermostat-modec.ts and is reached through the same get/set.
  * Codec, commands and reducer; the climate input (`{on, mode, target}`) is shared with hub valves.
  */
 import { MerossError, explain } from "../errors";
@@ -12,32 +13,38 @@ import {
   type DeviceEvent,
   type DeviceSession,
   type MutableDeviceState,
+  type SystemDigest,
   type Update,
 } from "./types";
-import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
+import { checkTarget, type ClimateCommand, type ClimateState } from "./climate-input";
+import { badInput, badReply, isObject, toNumber } from "./util";
+import { deviceKind } from "./device-kind";
+import { getModeC, hasModeC, NS_THERMOSTAT_MODEC, setModeC } from "./thermostat-modec";
+
+// The climate input is shared with hub valves (climate-input.ts); re-exported for existing callers.
+export { climateOutput, parseClimateInput, type ClimateCommand, type ClimateState } from "./climate-input";
+
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Thermostat state per channel (Thermostat.Mode / ModeB / ModeC). */
+    thermostats?: Map<number, ThermostatState>;
+  }
+  interface CapabilityEvents {
+    thermostat: { thermostat: ThermostatState; source?: ChangeSource };
+  }
+}
 
 export const NS_THERMOSTAT_MODE = "Appliance.Control.Thermostat.Mode";
 export const NS_THERMOSTAT_MODEB = "Appliance.Control.Thermostat.ModeB";
 export const NS_THERMOSTAT_WINDOW = "Appliance.Control.Thermostat.WindowOpened";
-const NS_ALL = "Appliance.System.All";
-
-/** What a flow sees of a thermostat or a radiator valve (°C). */
-export interface ClimateState {
-  on: boolean;
-  mode: string;
-  target: number;
-  current: number;
-  heating: boolean;
-  windowOpen: boolean;
-}
 
 export interface ThermostatState extends ClimateState {
   channel: number;
   /** The limits the device reports for a target (°C). */
   min: number;
   max: number;
-  /** Which namespace it came from: "Mode" (tenths) or "ModeB" (hundredths). */
-  family: "Mode" | "ModeB";
+  /** Which namespace it came from: "Mode" (tenths), "ModeB" or "ModeC" (hundredths). */
+  family: "Mode" | "ModeB" | "ModeC";
 }
 
 /** Thermostat.Mode `mode` numbers (§13.1): 0 heat/comfort, 1 cool/night, 2 eco/away, 3 auto (schedule), 4 manual. */
@@ -161,65 +168,13 @@ export const thermostatCapability: Capability = {
     }
     return undefined;
   },
+  digest: readThermostatDigest,
+  poll: async (s) => {
+    if (!hasThermostat(s)) return;
+    const channels = s.state.thermostats?.size ? [...s.state.thermostats.keys()] : [0];
+    for (const ch of channels) await getThermostat(s, ch);
+  },
 };
-
-// ---- climate input -------------------------------------------------------------------
-
-/** A climate command from a flow; an empty command reads. */
-export interface ClimateCommand {
-  on?: boolean;
-  mode?: string;
-  target?: number;
-}
-
-/**
- * msg.payload of meross-climate: `{on, mode, target}` (each optional), a number (target °C),
- * "on"/"off", a mode name, or "" / nothing to read.
- */
-export function parseClimateInput(input: unknown): ClimateCommand {
-  if (input === undefined || input === null || input === "") return {};
-  if (typeof input === "number") return { target: checkCelsius(input) };
-  if (typeof input === "boolean") return { on: input };
-  if (typeof input === "string") {
-    const t = input.trim().toLowerCase();
-    if (t === "" || t === "read" || t === "get") return {};
-    if (t === "on" || t === "off") return { on: t === "on" };
-    if (/^-?\d+(\.\d+)?$/.test(t)) return { target: checkCelsius(Number(t)) };
-    return { mode: t };
-  }
-  if (isObject(input)) {
-    const cmd: ClimateCommand = {};
-    if (input.on !== undefined) {
-      if (typeof input.on !== "boolean") throw badInput(`"on" must be true or false, not ${describeValue(input.on)}.`);
-      cmd.on = input.on;
-    }
-    if (input.mode !== undefined) {
-      if (typeof input.mode !== "string")
-        throw badInput(`"mode" must be a mode name such as "heat", "eco" or "manual", not ${describeValue(input.mode)}.`);
-      cmd.mode = input.mode.trim().toLowerCase();
-    }
-    if (input.target !== undefined) cmd.target = checkCelsius(input.target);
-    return cmd;
-  }
-  throw badInput(
-    `Send a target temperature in °C (e.g. 21), {on, mode, target}, or an empty payload to read; got ${describeValue(input)}.`,
-  );
-}
-
-function checkCelsius(v: unknown): number {
-  if (typeof v !== "number" || !Number.isFinite(v))
-    throw badInput(`The target temperature ${describeValue(v)} must be a number of °C, e.g. 21.`);
-  return v;
-}
-
-/** Rounds to 0.5 °C (the step the apps use, §13.1) and checks the device's range. */
-export function checkTarget(target: number, min: number, max: number, model: string): number {
-  const t = Math.round(target * 2) / 2;
-  if (t < min || t > max) {
-    throw badInput(`${target} °C is outside what this ${model} accepts: set a target from ${min} to ${max} °C.`);
-  }
-  return t;
-}
 
 export function thermostatModeCode(name: string, model: string): number {
   const n = MODE_ALIASES[name] ?? name;
@@ -275,12 +230,16 @@ export function buildThermostatModeBSet(cmd: ClimateCommand, model: string, chan
 // ---- commands ------------------------------------------------------------------------
 
 export function hasThermostat(s: Pick<DeviceSession, "has">): boolean {
-  return s.has(NS_THERMOSTAT_MODE) || s.has(NS_THERMOSTAT_MODEB);
+  return s.has(NS_THERMOSTAT_MODE) || s.has(NS_THERMOSTAT_MODEB) || s.has(NS_THERMOSTAT_MODEC);
 }
+
+/** ModeC only (mts300): Mode and ModeB thermostats keep their own path. */
+const onlyModeC = (s: DeviceSession): boolean => hasModeC(s) && !s.has(NS_THERMOSTAT_MODE) && !s.has(NS_THERMOSTAT_MODEB);
 
 function requireThermostat(s: DeviceSession): void {
   if (!hasThermostat(s)) {
-    const why = `this ${modelOf(s)} is not a thermostat (it has no Thermostat.Mode or ModeB); for a hub valve, give its sub-device id`;
+    const kind = deviceKind(s);
+    const why = `this ${modelOf(s)} is not a thermostat${kind ? `: it is ${kind}` : ""}, with no Thermostat.Mode, ModeB or ModeC`;
     throw new MerossError("UNSUPPORTED", explain.unsupported(s.address, "GET", NS_THERMOSTAT_MODE, why), {
       host: s.address,
       namespace: NS_THERMOSTAT_MODE,
@@ -288,27 +247,34 @@ function requireThermostat(s: DeviceSession): void {
   }
 }
 
-function digestModes(payload: unknown): { modes: ModeReading[]; windows: Array<{ channel: number; open: boolean }> } {
-  const all = isObject(payload) && isObject(payload.all) ? payload.all : payload;
-  const t = isObject(all) && isObject(all.digest) && isObject(all.digest.thermostat) ? all.digest.thermostat : undefined;
-  if (!t) throw badReply("System.All", "it has no thermostat digest", undefined);
+/** digest.thermostat of System.All: modes (or modeB) and open windows, read once per session. */
+function readThermostatDigest(all: SystemDigest): Update | undefined {
+  const t = isObject(all.digest.thermostat) ? all.digest.thermostat : undefined;
+  if (!t) return undefined;
   const modes =
     t.mode !== undefined ? parseThermostatMode({ mode: t.mode }) : t.modeB !== undefined ? parseThermostatModeB({ modeB: t.modeB }) : [];
   const windows = t.windowOpened !== undefined ? parseWindowOpened({ windowOpened: t.windowOpened }) : [];
-  return { modes, windows };
+  return (state) => [
+    ...modes.flatMap((m) => noteThermostat(state, m, "reply")),
+    ...windows.flatMap((w) => noteThermostat(state, { channel: w.channel, windowOpen: w.open }, "reply")),
+  ];
 }
 
 /** Reads the thermostat; the mts200b answers Mode GET with `[]` (§13.1), so then the digest. */
 export async function getThermostat(s: DeviceSession, channel = 0): Promise<ThermostatState> {
   await s.ready();
   requireThermostat(s);
+  if (onlyModeC(s)) return getModeC(s, channel);
   const b = !s.has(NS_THERMOSTAT_MODE);
-  let list = b
+  const list = b
     ? parseThermostatModeB((await s.request("GET", NS_THERMOSTAT_MODEB, { modeB: [{ channel }] })).payload)
     : parseThermostatMode((await s.request("GET", NS_THERMOSTAT_MODE, { mode: [{ channel }] })).payload);
   let windows: Array<{ channel: number; open: boolean }> = [];
-  if (list.length === 0) ({ modes: list, windows } = digestModes((await s.request("GET", NS_ALL, {}, { checkAbility: false })).payload));
-  else if (s.has(NS_THERMOSTAT_WINDOW))
+  // The mts200b answers with [] (§13.1): its state is only in the System.All digest, read again.
+  if (list.length === 0) {
+    await s.rereadDigest();
+    if (!s.state.thermostats?.has(channel)) throw badReply("System.All", "it has no thermostat digest", undefined);
+  } else if (s.has(NS_THERMOSTAT_WINDOW))
     windows = parseWindowOpened((await s.request("GET", NS_THERMOSTAT_WINDOW, { windowOpened: [{ channel }] })).payload);
   s.commit((state) => [
     ...list.flatMap((t) => noteThermostat(state, t, "reply")),
@@ -325,6 +291,7 @@ export async function setThermostat(s: DeviceSession, cmd: ClimateCommand, chann
   await s.ready();
   requireThermostat(s);
   if (cmd.on === undefined && cmd.mode === undefined && cmd.target === undefined) return getThermostat(s, channel);
+  if (onlyModeC(s)) return setModeC(s, cmd, channel);
   const b = !s.has(NS_THERMOSTAT_MODE);
   const now = s.state.thermostats?.get(channel) ?? (await getThermostat(s, channel));
   const ns = b ? NS_THERMOSTAT_MODEB : NS_THERMOSTAT_MODE;
@@ -335,9 +302,4 @@ export async function setThermostat(s: DeviceSession, cmd: ClimateCommand, chann
   if (echoed) s.commit(noteList(b ? parseThermostatModeB(ack.payload) : parseThermostatMode(ack.payload), "reply"));
   else return getThermostat(s, channel);
   return { ...(s.state.thermostats?.get(channel) ?? now) };
-}
-
-/** Only what a flow sees. */
-export function climateOutput(t: ClimateState): ClimateState {
-  return { on: t.on, mode: t.mode, target: t.target, current: t.current, heating: t.heating, windowOpen: t.windowOpen };
 }

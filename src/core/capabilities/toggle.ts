@@ -13,12 +13,23 @@ import {
   type DeviceEvent,
   type DeviceSession,
   type MutableDeviceState,
+  type SystemDigest,
   type Update,
 } from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";
 
 export const NS_TOGGLEX = "Appliance.Control.ToggleX";
 export const NS_TOGGLE = "Appliance.Control.Toggle";
+
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Last known on/off per channel. */
+    toggles: Map<number, boolean>;
+  }
+  interface CapabilityEvents {
+    toggle: { channel: number; on: boolean; source?: ChangeSource };
+  }
+}
 
 /** One outlet (or bulb) on/off; lmTime is the epoch of its last change when the device reports it. */
 export interface ChannelState {
@@ -139,7 +150,23 @@ export const toggleCapability: Capability = {
     if (ns === NS_TOGGLE) return noteAll(parseTogglePayload(env.payload), source);
     return undefined;
   },
+  digest: readToggleDigest,
+  poll: pollToggles,
 };
+
+/** digest.togglex of current firmware, or the legacy control.toggle of MT7688 firmware (§6.6). */
+function readToggleDigest(all: SystemDigest): Update | undefined {
+  if (all.digest.togglex !== undefined) return noteAll(parseToggleXPayload({ togglex: all.digest.togglex }), "reply");
+  if (all.control.toggle !== undefined) return noteAll(parseTogglePayload({ toggle: all.control.toggle }), "reply");
+  return undefined;
+}
+
+/** Every channel known (channel 0 when none is yet). */
+async function pollToggles(s: DeviceSession): Promise<void> {
+  if (!hasToggle(s)) return;
+  const channels = s.state.toggles.size > 0 ? [...s.state.toggles.keys()] : [0];
+  for (const ch of channels) await getToggle(s, ch);
+}
 
 // ---- commands ------------------------------------------------------------------------
 

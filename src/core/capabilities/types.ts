@@ -1,74 +1,52 @@
 /**
- * What every capability module shares with the device session. A capability (toggle,
- * light, electricity, system, multiple) owns its codec, its commands (functions taking a
- * session) and a reducer that turns replies and pushes into state updates; the session
- * owns the transport, encryption, queue and the state itself, which only reducers change.
+ * The capability contract: what every capability module shares with the device session. A
+ * capability (toggle, light, electricity, presence…) owns its codec, its commands (functions
+ * taking a session), a reducer for replies and pushes, a digest hook for its part of System.All
+ * and, optionally, a poll. The session owns the transport, encryption, queue and the state
+ * itself, which only reducers change.
+ *
+ * This file imports no capability: each module adds its state slot and its events itself, by
+ * declaration merging (`declare module "./types"` augmenting `CapabilityState` and
+ * `CapabilityEvents`), so a new family is its own module plus one line in registry.ts.
  */
 import type { Envelope, Method } from "../protocol/message";
-import type { DeviceInfo } from "./system";
-import type { LightState } from "./light";
-import type { ElectricityReading } from "./electricity";
-import type { DailyConsumption } from "./consumption";
-import type { CoverState } from "./cover";
-import type { ThermostatState } from "./thermostat";
-import type { AlarmType, SubDeviceState } from "./hub";
-import type { DiffuserState } from "./diffuser";
 
 export type Abilities = Record<string, Record<string, unknown>>;
 
 /** Where a state change came from: our own request/reply or the device's PUSH. */
 export type ChangeSource = "push" | "reply";
 
-/** What changed; `source` says whether it came from our own command or the device's PUSH. */
-export type DeviceEvent =
-  | { type: "toggle"; channel: number; on: boolean; source?: ChangeSource }
-  | { type: "light"; light: LightState; source?: ChangeSource }
-  | { type: "electricity"; reading: ElectricityReading; source?: ChangeSource }
-  | { type: "consumption"; days: DailyConsumption[]; source?: ChangeSource }
-  | { type: "thermostat"; thermostat: ThermostatState; source?: ChangeSource }
-  | { type: "subdevice"; sub: SubDeviceState; source?: ChangeSource }
-  | { type: "alarm"; subId: string; alarm: AlarmType; active: boolean; source?: ChangeSource }
-  | { type: "diffuser"; diffuser: DiffuserState; source?: ChangeSource }
-  | { type: "info"; info: DeviceInfo }
-  | { type: "online"; online: boolean; source?: "push" | "broker" }
-  /** The device's timers or auto-off triggers changed (schedule.ts); nothing is cached, re-read them. */
-  | { type: "schedule"; kind: "timer" | "trigger"; source?: ChangeSource }
-  | { type: "cover"; cover: CoverState; source?: ChangeSource };
+/**
+ * Each capability's events by type: `{ light: { light: LightState; source?: ChangeSource } }`.
+ * Modules add theirs with `declare module "./types" { interface CapabilityEvents { … } }`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface CapabilityEvents {}
 
-/** The state a session keeps; only reducers (through DeviceSession.commit) write it. */
+type Flat<T> = { [K in keyof T]: T[K] };
+
+/** What changed: one member per entry of CapabilityEvents, told apart by `type`. */
+export type DeviceEvent = { [K in keyof CapabilityEvents]: Flat<{ type: K } & CapabilityEvents[K]> }[keyof CapabilityEvents];
+
+/**
+ * The state a session keeps; only reducers (through DeviceSession.commit) write it. Each
+ * capability adds its slot with `declare module "./types" { interface MutableDeviceState { … } }`.
+ */
 export interface MutableDeviceState {
-  info?: DeviceInfo;
   abilities?: Abilities;
-  /** Last known on/off per channel. */
-  toggles: Map<number, boolean>;
-  light?: LightState;
-  /** Last metering reading per channel (Electricity / ElectricityX, read or pushed). */
-  electricity?: Map<number, ElectricityReading>;
-  /** Last daily energy list (ConsumptionX). */
-  consumption?: DailyConsumption[];
-  /** Garage doors and roller shutters per channel (created by the first cover reading). */
-  covers?: Map<number, CoverState>;
-  /** Thermostat state per channel (Thermostat.Mode / ModeB). */
-  thermostats?: Map<number, ThermostatState>;
-  /** Hub sub-devices by id (Appliance.Hub.*), merged from partial pushes. */
-  subdevices?: Map<string, SubDeviceState>;
-  /** Diffuser spray and light (Diffuser.Spray / Light). */
-  diffuser?: DiffuserState;
 }
+
+type ReadonlyValue<T> =
+  T extends Map<infer K, infer V>
+    ? ReadonlyMap<K, Readonly<V>>
+    : T extends readonly (infer E)[]
+      ? readonly Readonly<E>[]
+      : T extends object
+        ? Readonly<T>
+        : T;
 
 /** The same state as seen from outside the session: read-only. */
-export interface DeviceState {
-  readonly info?: Readonly<DeviceInfo>;
-  readonly abilities?: Readonly<Abilities>;
-  readonly toggles: ReadonlyMap<number, boolean>;
-  readonly light?: Readonly<LightState>;
-  readonly electricity?: ReadonlyMap<number, Readonly<ElectricityReading>>;
-  readonly consumption?: readonly Readonly<DailyConsumption>[];
-  readonly covers?: ReadonlyMap<number, Readonly<CoverState>>;
-  readonly thermostats?: ReadonlyMap<number, Readonly<ThermostatState>>;
-  readonly subdevices?: ReadonlyMap<string, Readonly<SubDeviceState>>;
-  readonly diffuser?: Readonly<DiffuserState>;
-}
+export type DeviceState = { readonly [K in keyof MutableDeviceState]: ReadonlyValue<MutableDeviceState[K]> };
 
 /** A state change: applied to the session's state, it returns what listeners should hear. */
 export type Update = (state: MutableDeviceState) => DeviceEvent[];
@@ -88,11 +66,31 @@ export interface DeviceSession {
   readonly address: string;
   readonly state: DeviceState;
   request(method: Method, namespace: string, payload?: Record<string, unknown>, opts?: RequestOptions): Promise<Envelope>;
-  /** Reads System.All/Ability once; commands call it before relying on the ability list. */
-  ready(): Promise<DeviceInfo>;
+  /**
+   * Reads System.All/Ability once and hands the digest to every capability's `digest` hook;
+   * commands call it before relying on the ability list or on what the digest told.
+   */
+  ready(): Promise<unknown>;
+  /**
+   * Reads System.All again and hands it to every digest hook, for state a device answers
+   * nowhere else (the mts200b's empty Mode reply, the mod100 diffuser). Nothing else re-reads it.
+   */
+  rereadDigest(): Promise<void>;
   has(namespace: string): boolean;
   /** Applies a state update and tells listeners what changed. */
   commit(update: Update): void;
+}
+
+/**
+ * The `all` object of one System.All reply (docs/protocol.md §6.2), as handed to every
+ * capability's digest hook: `system` (hardware, firmware, time, online), `digest` (current
+ * firmware's state lists: togglex, light, thermostat, hub, timerx…) and `control` (legacy
+ * MT7688 firmware). Parts a reply lacks are empty objects. Untrusted JSON.
+ */
+export interface SystemDigest {
+  readonly system: Readonly<Record<string, unknown>>;
+  readonly digest: Readonly<Record<string, unknown>>;
+  readonly control: Readonly<Record<string, unknown>>;
 }
 
 /** One namespace family, as the registry composes devices from them. */
@@ -105,9 +103,19 @@ export interface Capability {
    * namespaces means, or undefined when the message is not understood.
    */
   reduce?(env: Envelope, source: ChangeSource): Update | undefined;
+  /**
+   * This family's part of System.All, read once per session (in `ready()`): the update it
+   * means, or undefined when the digest has nothing of it. A broken part throws BAD_RESPONSE.
+   */
+  digest?(all: SystemDigest): Update | undefined;
+  /**
+   * One read of this family's state, for devices nobody pushes for (HTTP only): the fleet's
+   * Poller calls it on every capability the device has. Results reach listeners as events.
+   */
+  poll?(s: DeviceSession): Promise<void>;
 }
 
 /** The model in error sentences ("this mss310"), or "device" before System.All was read. */
-export function modelOf(s: DeviceSession): string {
+export function modelOf(s: Pick<DeviceSession, "state">): string {
   return s.state.info?.model ?? "device";
 }

@@ -8,7 +8,7 @@
  */
 import { Coalescer } from "../coalescer";
 import { FadeController, planFade, type FadeStep } from "../capabilities/fade";
-import { setFanSpeed } from "../capabilities/fan";
+import { NS_FAN, setFanSpeed } from "../capabilities/fan";
 import { buildLightSet, lightChannel, lightStateToOutput, NS_LIGHT, type LightState } from "../capabilities/light";
 import { getEffects, setEffect } from "../capabilities/light-effect";
 import { MerossError, explain } from "../errors";
@@ -90,6 +90,8 @@ function knownOn(device: MerossDevice): boolean | undefined {
 
 /** Refuses, before queueing, what this bulb cannot do, so one bad message cannot spoil a merged burst. */
 function checkCapability(device: MerossDevice, req: LightRequest): void {
+  // Fans without a light (map100 purifiers) take {fan} here too: Control.Fan is what counts.
+  if (req.fan !== undefined && device.has(NS_FAN)) return;
   if (!device.has(NS_LIGHT)) {
     const model = device.info?.model ?? "device";
     throw new MerossError(

@@ -126,12 +126,30 @@ export function asEnvelope(value: unknown, host: string): Envelope {
   return { header: h as unknown as Header, payload };
 }
 
-/** Parses reply text; truncated or invalid JSON becomes BAD_RESPONSE. */
+/**
+ * A reply cut at the device's buffer (docs/protocol.md §2.2, protocol-devices.md §14.5): an
+ * envelope of buffer size whose JSON is valid up to its last byte, so the parser fails only at the
+ * very end (garbage in the middle fails earlier and is a plain bad reply).
+ */
+/** Device reply buffers hold 2,048 to 4,096 bytes (docs/protocol.md §2.2): a shorter cut is just a broken reply. */
+const SMALLEST_BUFFER = 1024;
+
+function cutOff(text: string, err: unknown): boolean {
+  if (!text.startsWith("{") || Buffer.byteLength(text) < SMALLEST_BUFFER) return false;
+  const msg = err instanceof Error ? err.message : "";
+  if (/end of (JSON )?input|Unterminated string/i.test(msg)) return true;
+  const at = /position (\d+)/.exec(msg);
+  return at !== null && Number(at[1]) >= text.length - 1;
+}
+
+/** Parses reply text; truncated or invalid JSON becomes BAD_RESPONSE (with `truncated` when cut at the end). */
 export function parseEnvelopeText(text: string, host: string): Envelope {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
+  } catch (err) {
+    if (cutOff(text, err))
+      throw new MerossError("BAD_RESPONSE", explain.truncated(host, Buffer.byteLength(text)), { host, truncated: true });
     const what = text.length === 0 ? "an empty reply" : `invalid or truncated JSON, ${text.length} bytes`;
     throw new MerossError("BAD_RESPONSE", explain.badResponse(host, what), { host });
   }

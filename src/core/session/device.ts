@@ -15,7 +15,7 @@ import { HTTP_TIMEOUT_MS, type Transport } from "../transport/types";
 import { EncryptionLayer, type Call } from "../crypto/layer";
 import { checkEncryptionMode, type EncryptionMode, type EncryptionScheme } from "../crypto/lan";
 import { composeCapabilities, reduceEnvelope } from "../capabilities/registry";
-import { applySystem, learnIdentity, parseAbility, readSystem, type DeviceInfo } from "../capabilities/system";
+import { applyDigest, applySystem, learnIdentity, parseAbility, parseSystemAll, readSystem, type DeviceInfo } from "../capabilities/system";
 import { getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capabilities/toggle";
 import { getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
 import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
@@ -232,6 +232,7 @@ export class MerossDevice implements DeviceSession {
       request: (method, namespace, payload, opts = {}) =>
         this.request(method, namespace, payload, { ...opts, signal: opts.signal ?? signal }),
       ready: () => this.ready(),
+      rereadDigest: () => this.rereadDigest(),
       has: (namespace) => this.has(namespace),
       commit: (update) => this.commit(update),
     };
@@ -311,14 +312,14 @@ export class MerossDevice implements DeviceSession {
 
   // ---- capabilities ------------------------------------------------------------------
 
-  /** Reads System.All and System.Ability: identity, capabilities and current state. */
+  /** Reads System.All (handed to every capability's digest hook) and System.Ability; ready() does it once. */
   async refresh(): Promise<DeviceInfo> {
     const { all, abilities } = await readSystem(this);
     // Identity first: the static LAN key is derived from the uuid and MAC.
     this.commit(learnIdentity(all.info, abilities));
     // The device answered in plaintext but lists encryption: encrypt from now on (§4.2).
     if (this.crypto.shouldUpgrade()) await this.useEncryption(this.crypto.autoScheme());
-    this.commit(applySystem(all, abilities));
+    this.commit(applySystem(all, abilities, composeCapabilities(abilities)));
     return all.info;
   }
 
@@ -331,6 +332,13 @@ export class MerossDevice implements DeviceSession {
       });
     }
     return this.readyPromise;
+  }
+
+  /** System.All again, handed to every capability's digest hook (see DeviceSession.rereadDigest). */
+  async rereadDigest(): Promise<void> {
+    await this.ready();
+    const all = parseSystemAll((await this.request("GET", NS.ALL, {}, { checkAbility: false })).payload);
+    this.commit(applyDigest(all, composeCapabilities(this.stateValue.abilities)));
   }
 
   has(namespace: string): boolean {

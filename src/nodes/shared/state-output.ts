@@ -13,12 +13,8 @@ import { coverToOutput, type CoverState } from "../../core/capabilities/cover";
 import { climateOutput } from "../../core/capabilities/thermostat";
 import type { DiffuserState } from "../../core/capabilities/diffuser";
 import type { ElectricityReading } from "../../core/capabilities/electricity";
-import { isHub, readHub, type AlarmType, type SubDeviceState } from "../../core/capabilities/hub";
-import { coverCommand } from "../../core/capabilities/cover-command";
-import { hasGarage } from "../../core/capabilities/garage";
-import { hasRoller } from "../../core/capabilities/roller";
-import { getThermostat, hasThermostat } from "../../core/capabilities/thermostat";
-import { hasDiffuser, setDiffuser } from "../../core/capabilities/diffuser";
+import type { AlarmType, SubDeviceState } from "../../core/capabilities/hub";
+import { pollDevice } from "../../core/fleet/polling";
 import { describeValue } from "../../core/protocol/rules";
 import { isBlank } from "./inputs";
 
@@ -212,21 +208,13 @@ export function topicWithSub(deviceName: string, p: StatePayload): string {
 }
 
 /**
- * Reads what a toggle and light read do not cover (before an on-demand answer, and on each poll
- * of a device that does not push): a hub's sub-devices, doors and shutters, the thermostat, the
- * diffuser. Energy is not polled here: meross-energy reads it, and a device on a broker pushes it.
+ * Reads what the System.All digest's toggles and light do not cover, before an on-demand answer:
+ * every other capability's poll() (hub sub-devices, doors and shutters, thermostats…). The
+ * Poller reads the same on each poll. Energy is not polled: meross-energy reads it.
  */
 export async function refreshExtras(device: MerossDevice): Promise<void> {
-  if (isHub(device)) await readHub(device);
-  if (hasGarage(device) || hasRoller(device)) {
-    // One read returns every door; a multi-door opener has no door 0, so ask for one it has.
-    const channel = [...(device.state.covers?.keys() ?? [])][0] ?? 0;
-    await coverCommand(device, channel, { action: "read" }).catch((err: unknown) => {
-      if (!device.state.covers?.size) throw err;
-    });
-  }
-  if (hasThermostat(device)) await getThermostat(device);
-  if (hasDiffuser(device)) await setDiffuser(device, "");
+  // Toggles and light came with the System.All digest; the other families read themselves (their poll()).
+  await pollDevice(device, (c) => c.name !== "toggle" && c.name !== "light");
 }
 
 /** What a device session already knows, as payloads (toggles, then the light). */

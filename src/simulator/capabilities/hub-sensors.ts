@@ -32,7 +32,12 @@ export const SMOKE_TEST_MS = 5000;
 /** Door history kept for Hub.Sensor.DoorWindow `sample` ([T …11] shows several `[status, epoch]`). */
 const DOOR_HISTORY = 8;
 
-export type SubType = "ms100" | "ms400" | "ms200" | "gs559" | "mts100v3";
+export type SubType = "ms100" | "ms130" | "ms400" | "ms200" | "gs559" | "mts100v3" | "mts150";
+
+/** Radiator valves among the sub-device types (§14.4). */
+export function isValve(type: SubType): boolean {
+  return type === "mts100v3" || type === "mts150";
+}
 
 /** What every sub-device keeps; the valve's own fields are in hub.ts. */
 export interface SensorFields {
@@ -112,6 +117,8 @@ export function sensorDigest(s: SensorFields): Json {
   if (s.type === "ms400") return { waterLeak: { latestWaterLeak: s.leak, latestSampleTime: s.lastActive } };
   if (s.type === "ms200") return { doorWindow: doorItem(s.alarm) };
   if (s.type === "gs559") return { smokeAlarm: smokeItem(s.alarm) };
+  // ms130 (`tempHumi`): temperature in hundredths, humidity in tenths ([T …22], §14.1).
+  if (s.type === "ms130") return { tempHumi: { latestTime: s.lastActive, temp: s.temp * 10, humi: s.hum } };
   const voltage = 2000 + Math.round(s.battery * 10);
   return { ms100: { latestTime: s.lastActive, latestTemperature: s.temp, latestHumidity: s.hum, voltage } };
 }
@@ -122,7 +129,11 @@ export function sensorAllItem(s: SensorFields): Json {
   if (s.type === "ms400") return { id: s.id, online, waterLeak: leakItem(s) };
   if (s.type === "ms200") return { id: s.id, online, doorWindow: doorItem(s.alarm) };
   if (s.type === "gs559") return { id: s.id, online, smokeAlarm: smokeAllItem(s.alarm) };
-  const temperature = { latest: s.temp, latestSampleTime: s.lastActive, max: 500, min: -100 };
+  // The ms130 reports `latest` in hundredths while its min/max stay in tenths ([T …22], §14.3).
+  const temperature =
+    s.type === "ms130"
+      ? { latest: s.temp * 10, latestSampleTime: s.lastActive, max: 600, min: -200 }
+      : { latest: s.temp, latestSampleTime: s.lastActive, max: 500, min: -100 };
   return { id: s.id, online, temperature, humidity: { latest: s.hum, latestSampleTime: s.lastActive, max: 1000, min: 0 } };
 }
 

@@ -9,7 +9,7 @@ import { isObject, toInt, type Json } from "../../core/protocol/rules";
 import type { DeviceSnapshot, SimSubDeviceSnapshot } from "../types";
 import { NS_DOOR, NS_SMOKE, SMOKE, SMOKE_TEST_MS, type SensorFields, type SubType } from "./hub-sensors";
 import { doorGetItem, doorItem, latestItem, leakItem, listOf, noteDoor, sensorAllItem, sensorDigest } from "./hub-sensors";
-import { smokeItem, smokeName, smokeRequest, tempHumItem } from "./hub-sensors";
+import { isValve, smokeItem, smokeName, smokeRequest, tempHumItem } from "./hub-sensors";
 import {
   getAck,
   setAck,
@@ -42,6 +42,8 @@ export type { SubType };
 
 export interface HubSettings {
   subs: Array<{ id: string; type: SubType; battery?: number }>;
+  /** Bytes of HTTP reply the hub's buffer holds: longer replies are cut, not valid JSON (§14.5, docs/protocol.md §2.2). */
+  replyLimit?: number;
 }
 
 interface Sub extends SensorFields {
@@ -53,7 +55,7 @@ interface Sub extends SensorFields {
 }
 
 /** Battery percent lost per simulated day: a sensor lasts about a year, a valve's AA cells longer ⚠ (no capture). */
-const DRAIN_PER_DAY: Record<SubType, number> = { ms100: 0.3, ms400: 0.25, ms200: 0.25, gs559: 0.1, mts100v3: 0.2 };
+const DRAIN_PER_DAY: Record<SubType, number> = { ms100: 0.3, ms130: 0.3, ms400: 0.25, ms200: 0.25, gs559: 0.1, mts100v3: 0.2, mts150: 0.2 };
 const VALVE_PRESETS = ["custom", "comfort", "economy", undefined, "away"] as const;
 const VALVE_MODES = ["manual", "heat", "eco", "auto", "away"];
 const HEAT_RATE = 10 / 900;
@@ -65,14 +67,14 @@ export class HubCapability implements Capability {
 
   constructor(
     private readonly ctx: SimContext,
-    settings: HubSettings,
+    private readonly settings: HubSettings,
   ) {
     this.subs = settings.subs.map((s) => ({
       id: s.id,
       type: s.type,
       battery: s.battery ?? 100,
       lastActive: 0,
-      temp: s.type === "mts100v3" ? 170 : 205,
+      temp: isValve(s.type) ? 170 : s.type === "ms130" ? 213 : 205,
       hum: 480,
       leak: 0,
       onoff: 1,
@@ -95,7 +97,12 @@ export class HubCapability implements Capability {
     const asked = this.wanted(req.payload[key]);
     if (req.method === "SET") return this.set(req.namespace, req.payload);
     if (req.method !== "GET") return undefined;
-    switch (req.namespace) {
+    const out = this.get(req.namespace, asked);
+    return out && this.settings.replyLimit ? { ...out, replyLimit: this.settings.replyLimit } : out;
+  }
+
+  private get(namespace: string, asked: Sub[]): Outcome | undefined {
+    switch (namespace) {
       case NS.digest:
         return getAck({ hub: this.digest() });
       case NS.online:
@@ -103,9 +110,9 @@ export class HubCapability implements Capability {
       case NS.battery:
         return getAck({ battery: asked.map((s) => ({ id: s.id, value: Math.round(s.battery) })) });
       case NS.togglex:
-        return getAck({ togglex: asked.map((s) => ({ id: s.id, onoff: s.type === "mts100v3" ? s.onoff : 0 })) });
+        return getAck({ togglex: asked.map((s) => ({ id: s.id, onoff: isValve(s.type) ? s.onoff : 0 })) });
       case NS.sensorAll:
-        return getAck({ all: asked.filter((s) => s.type !== "mts100v3").map((s) => sensorAllItem(s)) });
+        return getAck({ all: asked.filter((s) => !isValve(s.type)).map((s) => sensorAllItem(s)) });
       case NS.tempHum:
         return getAck({ tempHum: asked.filter((s) => s.type === "ms100").map((s) => tempHumItem(s)) });
       case NS.latest:
@@ -150,7 +157,7 @@ export class HubCapability implements Capability {
         out.push({ namespace: NS.door, payload: { doorWindow: [{ id: s.id, ...doorItem(s.alarm) }] } });
       if (s.type === "gs559" && was.smoke !== now.smoke)
         out.push({ namespace: NS.smoke, payload: { smokeAlarm: [{ id: s.id, ...smokeItem(s.alarm) }] } });
-      if (s.type !== "mts100v3") continue;
+      if (!isValve(s.type)) continue;
       const v = now.valve!;
       const wv = (was.valve ?? {}) as Record<string, unknown>;
       if (wv.on !== v.on) out.push({ namespace: NS.togglex, payload: { togglex: [{ id: s.id, onoff: s.onoff }] } });
@@ -233,7 +240,7 @@ export class HubCapability implements Capability {
 
   private set(ns: string, payload: Json): Outcome | undefined {
     const list = (key: string): Json[] => (Array.isArray(payload[key]) ? payload[key] : []).filter(isObject);
-    const find = (e: Json): Sub | undefined => this.subs.find((s) => s.id === e.id && s.type === "mts100v3");
+    const find = (e: Json): Sub | undefined => this.subs.find((s) => s.id === e.id && isValve(s.type));
     switch (ns) {
       case NS.smoke:
         // Test = SET 23; mute = SET the muted code of what sounds now (§14.3 ⚠); anything else is left alone.
@@ -286,7 +293,7 @@ export class HubCapability implements Capability {
   }
 
   private valves(list: Sub[]): Sub[] {
-    return list.filter((s) => s.type === "mts100v3");
+    return list.filter((s) => isValve(s.type));
   }
 
   private currentSet(s: Sub): number {
@@ -306,7 +313,7 @@ export class HubCapability implements Capability {
     for (const s of this.subs) {
       s.battery = Math.max(0, s.battery - (DRAIN_PER_DAY[s.type] * dt) / 86_400);
       s.lastActive = now;
-      if (s.type !== "mts100v3") continue;
+      if (!isValve(s.type)) continue;
       if (this.heating(s)) s.temp = Math.min(this.currentSet(s), s.temp + HEAT_RATE * dt);
       else if (s.temp > 170) s.temp = Math.max(s.onoff === 1 ? Math.max(170, this.currentSet(s)) : 170, s.temp - (HEAT_RATE / 3) * dt);
     }
@@ -314,11 +321,11 @@ export class HubCapability implements Capability {
 
   private view(s: Sub): SimSubDeviceSnapshot {
     const v: SimSubDeviceSnapshot = { id: s.id, type: s.type, online: true, battery: Math.round(s.battery) };
-    if (s.type === "ms100") Object.assign(v, { temperature: s.temp / 10, humidity: s.hum / 10 });
+    if (s.type === "ms100" || s.type === "ms130") Object.assign(v, { temperature: s.temp / 10, humidity: s.hum / 10 });
     if (s.type === "ms400") v.leak = s.leak === 1;
     if (s.type === "ms200") v.open = s.alarm.status === 1;
     if (s.type === "gs559") v.smoke = smokeName(s.alarm.status);
-    if (s.type === "mts100v3") {
+    if (isValve(s.type)) {
       v.valve = {
         on: s.onoff === 1,
         mode: VALVE_MODES[s.mode],
@@ -332,9 +339,10 @@ export class HubCapability implements Capability {
 
   private digest(): Json {
     const subdevice = this.subs.map((s) => {
-      const base = { id: s.id, status: 1, onoff: s.type === "mts100v3" ? s.onoff : 0, lastActiveTime: s.lastActive };
-      if (s.type !== "mts100v3") return { ...base, ...sensorDigest(s) };
-      return { ...base, scheduleBMode: 6, mts100v3: { mode: s.mode } };
+      const base = { id: s.id, status: 1, onoff: isValve(s.type) ? s.onoff : 0, lastActiveTime: s.lastActive };
+      if (!isValve(s.type)) return { ...base, ...sensorDigest(s) };
+      const typed = s.type === "mts150" ? { mode: s.mode, currentSet: this.currentSet(s), updateMode: 1 } : { mode: s.mode };
+      return { ...base, scheduleBMode: 6, [s.type]: typed };
     });
     return { hubId: -381895630, mode: 0, subdevice };
   }

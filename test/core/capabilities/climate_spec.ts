@@ -59,7 +59,8 @@ describe("climate capabilities: codecs", () => {
     const sensor = parseHubPayload("Appliance.Hub.Sensor.All", {
       all: [{ id: "120027D21C19", online: { status: 1, lastActiveTime: 1 }, temperature: { latest: 152 }, humidity: { latest: 710 } }],
     });
-    assert.deepEqual(sensor, [{ id: "120027D21C19", online: true, temperature: 15.2, humidity: 71 }]);
+    // The temperature's scale is the sub-device type's (ms100 tenths, ms130 hundredths): applied when it is reduced.
+    assert.deepEqual(sensor, [{ id: "120027D21C19", online: true, rawTemperature: 152, humidity: 71 }]);
     assert.deepEqual(parseHubPayload("Appliance.Hub.Battery", { battery: [{ id: "120027D21C19", value: 50 }] }), [
       { id: "120027D21C19", battery: 50 },
     ]);

@@ -6,6 +6,7 @@ import {
   NS_TOGGLE,
   NS_TOGGLEX,
   applySystem,
+  composeCapabilities,
   lightCapability,
   noteToggle,
   parseSystemAll,
@@ -70,7 +71,8 @@ describe("capability reducers (replies and pushes → state)", () => {
         digest: { togglex: [{ channel: 0, onoff: 1 }], light: { capacity: 5, channel: 0, rgb: 255, luminance: 10 } },
       },
     });
-    const events = applySystem(all, { [NS_LIGHT]: { capacity: 7 } })(s);
+    const abilities = { [NS_LIGHT]: { capacity: 7 }, "Appliance.Control.ToggleX": {} };
+    const events = applySystem(all, abilities, composeCapabilities(abilities))(s);
     assert.equal(s.info?.model, "msl120");
     assert.ok(s.abilities && NS_LIGHT in s.abilities);
     assert.equal(s.toggles.get(0), true);

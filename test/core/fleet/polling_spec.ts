@@ -1,25 +1,38 @@
 import assert from "node:assert/strict";
-import { NS, type MerossDevice } from "../../../src/core/session/device";
+import { NS } from "../../../src/core/session/device";
+import type { DeviceSession } from "../../../src/core/capabilities/types";
+import type { Envelope } from "../../../src/core/protocol/message";
 import { MerossError } from "../../../src/core/errors";
 import { Poller } from "../../../src/core/fleet/polling";
 
-/** Just what a poll reads: abilities, known channels, and the two GETs. */
-function fakeDevice(opts: { abilities: string[]; channels?: number[]; fail?: unknown }): { device: MerossDevice; reads: string[] } {
+/** A session that answers each GET with a canned reply and records what was read. */
+function fakeDevice(opts: { abilities: string[]; channels?: number[]; fail?: unknown }): { device: DeviceSession; reads: string[] } {
   const reads: string[] = [];
-  const read = async (what: string): Promise<void> => {
-    reads.push(what);
-    if (opts.fail) throw opts.fail;
+  const replies: Record<string, Record<string, unknown>> = {
+    [NS.TOGGLEX]: { togglex: (opts.channels ?? [0]).map((channel) => ({ channel, onoff: 0 })) },
+    [NS.TOGGLE]: { toggle: { onoff: 0 } },
+    [NS.LIGHT]: { light: { channel: 0, capacity: 4, luminance: 50 } },
   };
-  const device = {
+  const state = { abilities: Object.fromEntries(opts.abilities.map((ns) => [ns, {}])), toggles: new Map<number, boolean>() };
+  for (const c of opts.channels ?? []) state.toggles.set(c, false);
+  const device: DeviceSession = {
+    address: "127.0.0.1",
+    state,
     has: (ns: string) => opts.abilities.includes(ns),
-    toggles: new Map((opts.channels ?? []).map((c) => [c, false])),
-    getToggle: (ch: number) => read(`toggle ${ch}`),
-    getLight: () => read("light"),
-  } as unknown as MerossDevice;
+    ready: () => Promise.resolve(),
+    rereadDigest: () => Promise.resolve(),
+    commit: (u) => void u(state),
+    request: async (method, namespace, payload = {}) => {
+      const ch = (payload.togglex as { channel?: number } | undefined)?.channel;
+      reads.push(namespace === NS.LIGHT ? "light" : `toggle ${ch ?? 0}`);
+      if (opts.fail) throw opts.fail;
+      return { header: { method: "GETACK", namespace } as Envelope["header"], payload: replies[namespace] ?? {} };
+    },
+  };
   return { device, reads };
 }
 
-function poller(device: MerossDevice | Promise<MerossDevice>, skip = false) {
+function poller(device: DeviceSession | Promise<DeviceSession>, skip = false) {
   const online: boolean[] = [];
   const failed: unknown[] = [];
   const p = new Poller({
@@ -69,11 +82,11 @@ describe("Poller (reading devices that never push)", () => {
   });
 
   it("runs one poll at a time and marks the changes it causes as coming from the poll", async () => {
-    let release: (d: MerossDevice) => void = () => undefined;
+    let release: (d: DeviceSession) => void = () => undefined;
     const { device, reads } = fakeDevice({ abilities: [NS.TOGGLEX] });
     const p = new Poller({
       intervalMs: 60_000,
-      device: () => new Promise<MerossDevice>((r) => (release = r)),
+      device: () => new Promise<DeviceSession>((r) => (release = r)),
       online: () => undefined,
       failed: () => undefined,
     });

@@ -1,7 +1,8 @@
 /** In-memory doubles for capability and session tests: no network, no Node-RED. */
 import { buildMessage, type Envelope, type Method } from "../../../src/core/protocol/message";
 import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, Update, DeviceEvent } from "../../../src/core/capabilities/types";
-import type { DeviceInfo } from "../../../src/core/capabilities/system";
+import { applyDigest, parseSystemAll, type DeviceInfo } from "../../../src/core/capabilities/system";
+import { composeCapabilities } from "../../../src/core/capabilities/registry";
 import { transportEvents, type SendOptions, type Transport } from "../../../src/core/transport/types";
 
 export interface Sent {
@@ -37,6 +38,18 @@ export class FakeSession implements DeviceSession {
 
   async ready(): Promise<DeviceInfo> {
     return this.s.info as DeviceInfo;
+  }
+
+  /** Like the session's: System.All through `answer`, handed to every capability's digest hook. */
+  async rereadDigest(): Promise<void> {
+    const all = parseSystemAll((await this.request("GET", "Appliance.System.All", {})).payload);
+    this.commit(applyDigest(all, composeCapabilities(this.s.abilities)));
+  }
+
+  /** Hands a System.All reply to the digest hooks, as the session's ready() does (sends nothing). */
+  digest(payload: Record<string, unknown>): this {
+    this.commit(applyDigest(parseSystemAll(payload), composeCapabilities(this.s.abilities)));
+    return this;
   }
 
   has(ns: string): boolean {
