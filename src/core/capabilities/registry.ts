@@ -11,6 +11,7 @@ import { hubCapability } from "./hub";
 import { lightCapability } from "./light";
 import { lightEffectCapability } from "./light-effect";
 import { multipleCapability } from "./multiple";
+import { presenceCapability } from "./presence";
 import { scheduleCapability } from "./schedule";
 import { rollerCapability } from "./roller";
 import { systemCapability } from "./system";
@@ -32,6 +33,7 @@ export const CAPABILITIES: readonly Capability[] = [
   thermostatCapability,
   hubCapability,
   diffuserCapability,
+  presenceCapability,
 ];
 
 /**
