@@ -190,7 +190,7 @@ export function climateModels(): Record<string, DeviceModel> {
       compileTime: "2024/07/09-09:44:18",
       chip: "rtl8720cm",
       channels: 0,
-      features: ["presence"],
+      features: ["presence", "wifix"],
       description: "Presence sensor (ms600): someone there, distance and light level (Sensor.LatestX, pushed on change)",
       ability: ms600Ability(),
       capabilities: [system(), config(), presence(), multiple({ maxReplyBytes: 2900 })],
