@@ -72,8 +72,8 @@ export interface DeviceSession {
    */
   ready(): Promise<unknown>;
   /**
-   * Reads System.All again and hands it to every digest hook, for state a device answers
-   * nowhere else (the mts200b's empty Mode reply, the mod100 diffuser). Nothing else re-reads it.
+   * After ready(): reads System.All again and hands it to every digest hook, for state a device
+   * answers nowhere else (the mts200b's empty Mode reply, the mod100 diffuser). Nothing else re-reads it.
    */
   rereadDigest(): Promise<void>;
   has(namespace: string): boolean;
