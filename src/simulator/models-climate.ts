@@ -8,6 +8,7 @@ import { config } from "./capabilities/config";
 import { diffuser } from "./capabilities/diffuser";
 import { hub } from "./capabilities/hub";
 import { multiple } from "./capabilities/multiple";
+import { presence } from "./capabilities/presence";
 import { schedule } from "./capabilities/schedule";
 import { system } from "./capabilities/system";
 import { thermostat } from "./capabilities/thermostat";
@@ -182,5 +183,36 @@ export function climateModels(): Record<string, DeviceModel> {
       ability: mod100Ability(),
       capabilities: [system(), config(), schedule(), diffuser(), multiple({ maxReplyBytes: 2900 })],
     }),
+    ms600: defineModel({
+      name: "ms600",
+      type: "ms600",
+      subType: "un",
+      hardwareVersion: "9.0.0",
+      firmwareVersion: "9.3.22",
+      compileTime: "2024/07/09-09:44:18",
+      chip: "rtl8720cm",
+      channels: 0,
+      features: ["presence", "wifix"],
+      description: "Presence sensor (ms600): someone there, distance and light level (Sensor.LatestX, pushed on change)",
+      ability: ms600Ability(),
+      capabilities: [system(), config(), presence(), multiple({ maxReplyBytes: 2900 })],
+    }),
   };
 }
+
+/** Exactly the ms600 fw 9.3.22 trace ability list (meross_lan emulator trace …23). */
+const ms600Ability = (): Ability => ({
+  ...CONFIG_BASE,
+  "Appliance.Config.WifiX": {},
+  "Appliance.Config.Info": {},
+  ...SYSTEM_BASE,
+  "Appliance.System.DNDMode": {},
+  "Appliance.Control.Multiple": { maxCmdNum: 3 },
+  "Appliance.Control.Bind": {},
+  "Appliance.Control.Unbind": {},
+  "Appliance.Control.Upgrade": {},
+  "Appliance.Control.Sensor.LatestX": {},
+  "Appliance.Control.Presence.Config": {},
+  "Appliance.Control.Presence.Study": {},
+  "Appliance.Control.Sensor.HistoryX": {},
+});

@@ -9,8 +9,9 @@
  *
  * Adding a device family (say a thermostat):
  *  1. write capabilities/thermostat.ts: a class implementing Capability (handle, and as needed
- *     all / pushes / state / snapshot) that owns its state and quirks, and a
- *     `thermostat(settings)` function returning its CapabilitySpec with the namespaces it claims;
+ *     all / pushes / press / state / snapshot) that owns its state and quirks, adds its snapshot
+ *     fields to DeviceSnapshot by `declare module "../types"`, and a `thermostat(settings)`
+ *     function returning its CapabilitySpec with the namespaces it claims;
  *  2. add a model entry below: the trace's ability list, and `thermostat({...})` in its
  *     `capabilities` next to system(), config() and whatever else the device has;
  *  3. add tests (test/simulator/capabilities_spec.ts shows the pattern).

@@ -215,8 +215,8 @@ describe("simulator: Fleet and status page", () => {
   it("starts the demo fleet with one device of each model and an out-of-the-box plug", async () => {
     fleet = await startDemo();
     assert.equal(fleet.devices.length, DEMO_FLEET.length);
-    // msg200, msh300hk and the issue-20 families are for tests and `meross simulate --model`; the demo fleet stays as it was.
-    const notInDemo = ["msg200", "msh300hk", "msh300hk-valves", "msh300hk-16", "mts300", "map100"];
+    // msg200, msh300hk, ms600 and the issue-20 families are for tests and `meross simulate --model`; the demo fleet stays as it was.
+    const notInDemo = ["msg200", "msh300hk", "msh300hk-valves", "msh300hk-16", "mts300", "map100", "ms600"];
     assert.deepEqual(new Set(fleet.devices.map((d) => d.model.name)), new Set(Object.keys(MODELS).filter((m) => !notInDemo.includes(m))));
     assert.ok(fleet.devices.some((d) => d.mode === "ap"));
   });

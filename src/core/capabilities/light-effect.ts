@@ -6,8 +6,7 @@
  */
 import { MerossError, explain } from "../errors";
 import { LIGHT_CAPACITY, lightChannel, noteLight, setLight, type LightState } from "./light";
-import { sendSets } from "./multiple";
-import type { MultipleItem } from "./multiple";
+import { sendSets, type MultipleItem } from "./multiple";
 import { buildToggleXSet, hasToggle, isLegacyToggle, noteToggle, NS_TOGGLEX } from "./toggle";
 import { modelOf, type Capability, type DeviceSession } from "./types";
 import { badInput, badReply, describeValue, isObject, type Json } from "./util";

@@ -11,13 +11,14 @@ import { hubCapability } from "./hub";
 import { lightCapability } from "./light";
 import { lightEffectCapability } from "./light-effect";
 import { multipleCapability } from "./multiple";
+import { presenceCapability } from "./presence";
 import { scheduleCapability } from "./schedule";
 import { rollerCapability } from "./roller";
 import { systemCapability } from "./system";
 import { thermostatCapability } from "./thermostat";
 import { thermostatModeCCapability } from "./thermostat-modec";
 import { toggleCapability } from "./toggle";
-import type { Abilities, Capability, ChangeSource, Update } from "./types";
+import type { Abilities, Capability, ChangeSource, DeviceEvent, DeviceState, FlowItem, Update } from "./types";
 
 export const CAPABILITIES: readonly Capability[] = [
   systemCapability,
@@ -34,6 +35,7 @@ export const CAPABILITIES: readonly Capability[] = [
   thermostatModeCCapability,
   hubCapability,
   diffuserCapability,
+  presenceCapability,
 ];
 
 /**
@@ -53,4 +55,18 @@ export function reduceEnvelope(capabilities: readonly Capability[], env: Envelop
     if (c.reduce && c.namespaces.includes(ns)) return c.reduce(env, source);
   }
   return undefined;
+}
+
+/** What a flow sees of an event, from the capability that declares an `output` for it. */
+export function flowItemOf(ev: DeviceEvent): FlowItem | undefined {
+  for (const c of CAPABILITIES) {
+    const item = c.output?.(ev);
+    if (item) return item;
+  }
+  return undefined;
+}
+
+/** The events describing what the state holds, from every capability with a `current` (in registry order). */
+export function currentEvents(state: DeviceState): DeviceEvent[] {
+  return CAPABILITIES.flatMap((c) => c.current?.(state) ?? []);
 }

@@ -203,3 +203,8 @@ export async function readSystem(s: Pick<DeviceSession, "request">): Promise<{ a
   const abilities = parseAbility((await s.request("GET", NS_ABILITY, {}, { checkAbility: false })).payload);
   return { all, abilities };
 }
+
+/** System.All read again (DeviceSession.rereadDigest): what its digest means for these capabilities. */
+export async function readDigest(s: Pick<DeviceSession, "request">, capabilities: readonly Capability[]): Promise<Update> {
+  return applyDigest(parseSystemAll((await s.request("GET", NS_ALL, {}, { checkAbility: false })).payload), capabilities);
+}

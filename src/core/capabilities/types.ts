@@ -72,8 +72,8 @@ export interface DeviceSession {
    */
   ready(): Promise<unknown>;
   /**
-   * Reads System.All again and hands it to every digest hook, for state a device answers
-   * nowhere else (the mts200b's empty Mode reply, the mod100 diffuser). Nothing else re-reads it.
+   * After ready(): reads System.All again and hands it to every digest hook, for state a device
+   * answers nowhere else (the mts200b's empty Mode reply, the mod100 diffuser). Nothing else re-reads it.
    */
   rereadDigest(): Promise<void>;
   has(namespace: string): boolean;
@@ -91,6 +91,17 @@ export interface SystemDigest {
   readonly system: Readonly<Record<string, unknown>>;
   readonly digest: Readonly<Record<string, unknown>>;
   readonly control: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What a flow sees of one event (meross-state): the item's `kind` ("presence"…), its channel, the
+ * fields that go into msg.payload, and a short status text for the node.
+ */
+export interface FlowItem {
+  kind: string;
+  channel?: number;
+  fields: Record<string, unknown>;
+  status: string;
 }
 
 /** One namespace family, as the registry composes devices from them. */
@@ -113,6 +124,13 @@ export interface Capability {
    * Poller calls it on every capability the device has. Results reach listeners as events.
    */
   poll?(s: DeviceSession): Promise<void>;
+  /**
+   * For families meross-state has no words of its own for: what a flow sees of one of this
+   * family's events, or undefined for events of other families.
+   */
+  output?(ev: DeviceEvent): FlowItem | undefined;
+  /** The events that describe what the state already holds of this family (meross-state's first answer). */
+  current?(state: DeviceState): DeviceEvent[];
 }
 
 /** The model in error sentences ("this mss310"), or "device" before System.All was read. */

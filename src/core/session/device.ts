@@ -15,7 +15,7 @@ import { HTTP_TIMEOUT_MS, type Transport } from "../transport/types";
 import { EncryptionLayer, type Call } from "../crypto/layer";
 import { checkEncryptionMode, type EncryptionMode, type EncryptionScheme } from "../crypto/lan";
 import { composeCapabilities, reduceEnvelope } from "../capabilities/registry";
-import { applyDigest, applySystem, learnIdentity, parseAbility, parseSystemAll, readSystem, type DeviceInfo } from "../capabilities/system";
+import { applySystem, learnIdentity, parseAbility, readDigest, readSystem, type DeviceInfo } from "../capabilities/system";
 import { getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capabilities/toggle";
 import { getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
 import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
@@ -334,11 +334,9 @@ export class MerossDevice implements DeviceSession {
     return this.readyPromise;
   }
 
-  /** System.All again, handed to every capability's digest hook (see DeviceSession.rereadDigest). */
+  /** DeviceSession.rereadDigest (after ready()): System.All again, through every capability's digest hook. */
   async rereadDigest(): Promise<void> {
-    await this.ready();
-    const all = parseSystemAll((await this.request("GET", NS.ALL, {}, { checkAbility: false })).payload);
-    this.commit(applyDigest(all, composeCapabilities(this.stateValue.abilities)));
+    this.commit(await readDigest(this, composeCapabilities(this.stateValue.abilities)));
   }
 
   has(namespace: string): boolean {

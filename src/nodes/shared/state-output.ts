@@ -15,6 +15,7 @@ import type { DiffuserState } from "../../core/capabilities/diffuser";
 import type { ElectricityReading } from "../../core/capabilities/electricity";
 import type { AlarmType, SubDeviceState } from "../../core/capabilities/hub";
 import { pollDevice } from "../../core/fleet/polling";
+import { currentEvents, flowItemOf } from "../../core/capabilities/registry";
 import { describeValue } from "../../core/protocol/rules";
 import { isBlank } from "./inputs";
 
@@ -24,7 +25,8 @@ export type Source = "push" | "poll" | "command";
 export interface StatePayload {
   uuid: string;
   model?: string;
-  kind: "toggle" | "light" | "online" | "sensor" | "alarm" | "cover" | "thermostat" | "energy" | "diffuser";
+  /** The kinds below, or one a capability declares with its `output` (e.g. "presence"). */
+  kind: string;
   channel?: number;
   /** Hub sub-device id (kinds sensor and alarm). */
   subId?: string;
@@ -52,6 +54,8 @@ export interface StatePayload {
   voltage?: number;
   spray?: string;
   source: Source;
+  /** Status text of a kind a capability describes itself (not part of msg.payload). */
+  statusText?: string;
 }
 
 /** The parts of a payload that say which item it is; everything else is the change itself. */
@@ -59,7 +63,7 @@ const WHERE = ["channel", "subId", "subType", "kind", "source"] as const;
 
 /** msg.payload (the change first, then where and `kind`) and msg.meross ({uuid, model}) for one item. */
 export function stateMessage(p: StatePayload, topic: string): { topic: string; payload: Record<string, unknown>; meross: object } {
-  const { uuid, model, ...rest } = p;
+  const { uuid, model, statusText: _status, ...rest } = p;
   const payload: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) if (!(WHERE as readonly string[]).includes(k) && v !== undefined) payload[k] = v;
   for (const k of WHERE) if (rest[k] !== undefined) payload[k] = rest[k];
@@ -98,6 +102,7 @@ export function describe(p: StatePayload, prefix: string): NodeStatus {
     const ch = p.channel ? `${outletName(p.channel)} ` : "";
     return { fill: p.on ? "green" : "grey", shape: "dot", text: `${who}${ch}${p.on ? "on" : "off"} · ${p.source}` };
   }
+  if (p.statusText !== undefined) return { fill: "green", shape: "dot", text: `${who}${p.statusText} · ${p.source}` };
   const other = describeOther(p);
   if (other) return { ...other, text: `${who}${other.text} · ${p.source}` };
   const l = p.light as LightOutput | undefined;
@@ -183,7 +188,9 @@ export function fromEvent(
   if (ev.type === "online") return { ...base, kind: "online", online: ev.online, source };
   if (ev.type === "subdevice") return { ...base, ...sensorFields(ev.sub), source };
   if (ev.type === "alarm") return { ...base, kind: "alarm", subId: ev.subId, type: ev.alarm, active: ev.active, source };
-  return undefined;
+  const item = flowItemOf(ev);
+  // A kind a capability describes itself: its fields go into msg.payload as they are.
+  return item && { ...(item.fields as object), ...base, kind: item.kind, channel: item.channel, statusText: item.status, source };
 }
 
 /** One item per device, channel or hub sub-device (and alarm type). */
@@ -245,6 +252,10 @@ export function known(device: MerossDevice, uuid: string, model: string | undefi
     ] as const) {
       if (v !== undefined) out.push({ ...withModel(uuid, model), kind: "alarm", subId: sub.id, type, active: v, source });
     }
+  }
+  for (const ev of currentEvents(device.state)) {
+    const p = fromEvent(uuid, model, ev, source);
+    if (p) out.push(p);
   }
   return out;
 }
