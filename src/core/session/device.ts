@@ -19,19 +19,21 @@ import { applySystem, learnIdentity, parseAbility, readDigest, readSystem, type 
 import { getToggle, isLegacyToggle, setToggle, type ChannelState } from "../capabilities/toggle";
 import { getLight, lightCapacity, setLight, type LightCommand, type LightState } from "../capabilities/light";
 import type { Abilities, DeviceSession, DeviceState, MutableDeviceState, RequestOptions, Update } from "../capabilities/types";
-import { DEADLINE_GRACE_MS, DEADLINE_TIMEOUTS, NS, type CommandOptions, type DeviceEventMap, type DeviceOptions } from "./types";
+import { scopedSession } from "./scoped";
+import {
+  ALWAYS_ALLOWED,
+  DEADLINE_GRACE_MS,
+  DEADLINE_TIMEOUTS,
+  MAX_PUSH_EVENTS,
+  NO_ANSWER,
+  NS,
+  type CommandOptions,
+  type DeviceEventMap,
+  type DeviceOptions,
+} from "./types";
 
 export type { DeviceEvent, RequestOptions } from "../capabilities/types";
 export * from "./types";
-
-/** Failures that say the device did not answer at all, after which it is not sent one request after another. */
-const NO_ANSWER = new Set(["TIMEOUT", "UNREACHABLE"]);
-
-/** The most state changes one push may report (channels, sub-devices, alarms together). */
-export const MAX_PUSH_EVENTS = 64;
-
-/** Namespaces every firmware answers even before we know its ability list. */
-const ALWAYS_ALLOWED = new Set<string>([NS.ALL, NS.ABILITY]);
 
 export class MerossDevice implements DeviceSession {
   readonly address: string;
@@ -225,17 +227,7 @@ export class MerossDevice implements DeviceSession {
    * commands still waiting are dropped when it closes. Without a signal, the session itself.
    */
   scoped(signal: AbortSignal | undefined): DeviceSession {
-    if (!signal) return this;
-    return {
-      address: this.address,
-      state: this.stateValue,
-      request: (method, namespace, payload, opts = {}) =>
-        this.request(method, namespace, payload, { ...opts, signal: opts.signal ?? signal }),
-      ready: () => this.ready(),
-      rereadDigest: () => this.rereadDigest(),
-      has: (namespace) => this.has(namespace),
-      commit: (update) => this.commit(update),
-    };
+    return signal ? scopedSession(this, signal) : this;
   }
 
   /**

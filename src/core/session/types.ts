@@ -98,3 +98,12 @@ export interface DeviceStatus {
   state: "idle" | "busy" | "ok" | "error";
   error?: MerossError;
 }
+
+/** Failures that say the device did not answer at all, after which it is not sent one request after another. */
+export const NO_ANSWER: ReadonlySet<string> = new Set(["TIMEOUT", "UNREACHABLE"]);
+
+/** The most state changes one push may report (channels, sub-devices, alarms together). */
+export const MAX_PUSH_EVENTS = 64;
+
+/** Namespaces every firmware answers even before we know its ability list. */
+export const ALWAYS_ALLOWED: ReadonlySet<string> = new Set<string>([NS.ALL, NS.ABILITY]);
