@@ -10,6 +10,7 @@ const ALL = ["test/**/*_spec.ts"];
 const INTEGRATION = [
   "test/e2e/**/*_spec.ts", // real Node-RED, Chromium, Mosquitto
   "test/cli/binary_spec.ts", // the compiled meross executable, spawned
+  "test/cli/mqtt_spec.ts", // `meross certs` starts a real Mosquitto from the config it wrote
   "test/nodes/meross-onboard-mosquitto_spec.ts", // a real Mosquitto
   "test/scripts/demo_spec.ts", // `npm start`'s script, spawned
 ];
