@@ -4,10 +4,10 @@
  * a slider sending 100 msgs/s ends quickly in its last position without flooding the bulb.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { NS, type MerossDevice } from "../core/session/device";
-import { MerossError, explain } from "../core/errors";
-import { parseTransition } from "../core/capabilities/fade";
-import { buildLightSet, intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core/capabilities/light";
+import { NS, type MerossDevice } from "../core";
+import { MerossError, explain } from "../core";
+import { parseTransition } from "../core";
+import { buildLightSet, intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core";
 import { isBlank } from "./shared/inputs";
 import { hasLevels, parseLightInput, type LightRequest } from "./shared/light-input";
 import { runLight } from "./shared/light-run";

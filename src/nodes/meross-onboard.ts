@@ -5,9 +5,9 @@
  * waits for the device to arrive there (§3.9), because only that proves the settings were right.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
-import { OnboardingError } from "../core/onboarding";
-import { RebindError } from "../core/onboarding/rebind";
-import { ArrivalWatcher } from "../core/fleet/arrival";
+import { OnboardingError } from "../core";
+import { RebindError } from "../core";
+import { ArrivalWatcher } from "../core";
 import { failMessage, redact } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import * as input from "./shared/onboard-input";

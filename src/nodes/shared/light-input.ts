@@ -4,19 +4,11 @@
  * end state as running both in order, which is why colour and white replace each other
  * and a level change implies "on" (the core switches the bulb on with any light change).
  */
-import {
-  KELVIN_MAX,
-  KELVIN_MIN,
-  kelvinToDevice,
-  miredToKelvin,
-  parseColour,
-  parseTemperature,
-  rgbToInt,
-} from "../../core/capabilities/light";
-import { parseTransition } from "../../core/capabilities/fade";
-import { parseOnOffInput } from "../../core/capabilities/toggle";
-import { describeValue, isObject } from "../../core/capabilities/util";
-import { badInput as bad } from "../../core/capabilities/util";
+import { KELVIN_MAX, KELVIN_MIN, kelvinToDevice, miredToKelvin, parseColour, parseTemperature, rgbToInt } from "../../core";
+import { parseTransition } from "../../core";
+import { parseOnOffInput } from "../../core";
+import { describeValue, isObject } from "../../core";
+import { badInput as bad } from "../../core";
 
 /** A light request in device units; `on: "toggle"` is resolved when it runs. */
 export interface LightRequest {

@@ -5,12 +5,12 @@
  * meross-config holds the Coalescer and the FadeController, so every light node on a device
  * shares them: any newer command to the light stops a fade in progress.
  */
-import { Coalescer } from "../../core/coalescer";
-import { FadeController, planFade, type FadeStep } from "../../core/capabilities/fade";
-import { setFanSpeed } from "../../core/capabilities/fan";
-import { lightChannel, lightStateToOutput, type LightState } from "../../core/capabilities/light";
-import { getEffects, setEffect } from "../../core/capabilities/light-effect";
-import type { MerossDevice } from "../../core/session/device";
+import { Coalescer } from "../../core";
+import { FadeController, planFade, type FadeStep } from "../../core";
+import { setFanSpeed } from "../../core";
+import { lightChannel, lightStateToOutput, type LightState } from "../../core";
+import { getEffects, setEffect } from "../../core";
+import type { MerossDevice } from "../../core";
 import { hasLevels, mergeLightRequests, type LightRequest } from "./light-input";
 import type { MerossConfigNode } from "./types";
 
