@@ -23,7 +23,7 @@ export * from "./coalescer";
 // Capabilities (codecs, commands, reducers) and their shared helpers
 export * from "./capabilities";
 export * from "./capabilities/util";
-// Also declared by broker/session.ts (same values): the capability modules' names are the ones exported.
+// Also declared by broker/cloud-responder.ts (same values): the capability modules' names are the ones exported.
 export { NS_CONSUMPTION_CONFIG, NS_TIME } from "./capabilities";
 
 // Devices on a broker
