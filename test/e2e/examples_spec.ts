@@ -208,7 +208,15 @@ describe("examples", function () {
       }
       const mark = red.log().length;
       await red.deploy(flow);
-      await new Promise((r) => setTimeout(r, 500));
+      // Start-up is over once the runtime has read every device a node of the example is set to
+      // (it knows their abilities); a device chosen per message is read only when a message names it.
+      const configs = flow.filter((n) => n.type === "meross-config" && flow.some((u) => u.device === n.id)).map((n) => String(n.id));
+      const known = async (): Promise<boolean> => {
+        const { kinds } = (await red.get("/meross-config/kinds")).json() as { kinds: Record<string, unknown> };
+        return configs.every((id) => Array.isArray(kinds[id]));
+      };
+      for (let i = 0; i < 300 && !(await known()); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(await known(), `the example's devices were never read: ${red.log().slice(-1500)}`);
       const newLog = red.log().slice(mark);
       assert.doesNotMatch(newLog, /\[error\]|Unknown type|type not found|Waiting for missing types/i, newLog);
     });
