@@ -21,6 +21,23 @@ export default tseslint.config(
     },
   },
   {
+    // Nodes and the CLI use the core through its facade (src/core/index.ts), never its internals.
+    files: ["src/nodes/**/*.ts", "src/cli/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "(^|/)core/.",
+              message: 'Import from the core\'s facade (src/core/index.ts, e.g. "../core"); export what you need there.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     languageOptions: {
       globals: {

@@ -4,12 +4,12 @@
  * One stdout line per event, so it can be watched or piped into scripts.
  */
 import * as path from "node:path";
-import { firstLanAddress } from "../core/net";
-import { IDENTITY_FILE, IdentityBook } from "../core/broker/identity";
-import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core/broker/certs";
-import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core/broker/broker";
-import { BIND_GRACE_MS } from "../core/fleet/arrival";
-import { ReportLimiter } from "../core/rate-limit";
+import { firstLanAddress } from "../core";
+import { IDENTITY_FILE, IdentityBook } from "../core";
+import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core";
+import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core";
+import { BIND_GRACE_MS } from "../core";
+import { ReportLimiter } from "../core";
 import { EXIT_OK, UsageError, intOption, list, parse, readSecretFile, reportError, str, type CliIo } from "./io";
 
 export const BROKER_HELP = `Usage: meross broker --certs DIR [options]

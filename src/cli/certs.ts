@@ -5,8 +5,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileReplacing } from "../core/broker/files";
-import { CERT_DEFAULT_DAYS, MQTT_TLS_PORT, generateCertificates, writeCertificates, type CertificateFiles } from "../core/broker/certs";
+import { writeFileReplacing } from "../core";
+import { CERT_DEFAULT_DAYS, MQTT_TLS_PORT, generateCertificates, writeCertificates, type CertificateFiles } from "../core";
 import {
   ADMIN_USER,
   DEFAULT_CLIENT_USER,
@@ -18,8 +18,8 @@ import {
   readableAdvice,
   withAdmin,
   writeSecurityFile,
-} from "../core/broker/mosquitto";
-import { ADMIN_PASSWORD_FILE } from "../core/broker/dynsec";
+} from "../core";
+import { ADMIN_PASSWORD_FILE } from "../core";
 import { EXIT_OK, UsageError, intOption, parse, reportError, str, type CliIo } from "./io";
 
 export const CERTS_HELP = `Usage: meross certs --host H --out DIR [options]

@@ -4,8 +4,8 @@
  * discover(); this file turns flags into its options.
  */
 import { readFileSync } from "node:fs";
-import { DISCOVER_CONCURRENCY, DISCOVER_TIMEOUT_MS, discover, parseTargets, type DiscoverOptions } from "../core/discovery";
-import { isObject, isUuid } from "../core/protocol/rules";
+import { DISCOVER_CONCURRENCY, DISCOVER_TIMEOUT_MS, discover, parseTargets, type DiscoverOptions } from "../core";
+import { isObject, isUuid } from "../core";
 import {
   EXIT_OK,
   KEY_OPTIONS,

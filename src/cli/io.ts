@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { MerossError, type MerossErrorCode } from "../core/errors";
+import { MerossError, type MerossErrorCode } from "../core";
 
 /** Where a command writes and what it reads from the environment; `signal` ends long-running commands. */
 export interface CliIo {

@@ -13,14 +13,14 @@ import {
   type OnboardResult,
   type OnboardWifi,
   type StepLogEntry,
-} from "../core/onboarding";
-import { HTTP_TIMEOUT_MS } from "../core/transport/types";
-import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core/fleet/arrival";
-import { MerossBroker } from "../core/broker/broker";
-import { loadOrCreateCertificates } from "../core/broker/certs";
-import { IDENTITY_FILE, IdentityBook } from "../core/broker/identity";
-import { MerossError } from "../core/errors";
-import { addMosquittoLogin } from "../core/broker/dynsec";
+} from "../core";
+import { HTTP_TIMEOUT_MS } from "../core";
+import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core";
+import { MerossBroker } from "../core";
+import { loadOrCreateCertificates } from "../core";
+import { IDENTITY_FILE, IdentityBook } from "../core";
+import { MerossError } from "../core";
+import { addMosquittoLogin } from "../core";
 import { brokerUrl } from "./broker";
 import { printStep as printOneStep, reportArrival } from "./arrival";
 import {

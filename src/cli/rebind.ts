@@ -4,14 +4,14 @@
  * the core's rebind(); this file turns flags into its options and its log into JSON, and with
  * --broker confirms the arrival the way `meross onboard --broker` does.
  */
-import { DEFAULT_REBIND_PORT, RebindError, rebind, type RebindOptions, type RebindResult } from "../core/onboarding/rebind";
-import type { StepLogEntry } from "../core/onboarding";
-import { HTTP_TIMEOUT_MS } from "../core/transport/types";
-import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core/fleet/arrival";
-import { MerossBroker } from "../core/broker/broker";
-import { loadOrCreateCertificates } from "../core/broker/certs";
-import { MerossError } from "../core/errors";
-import { addMosquittoLogin } from "../core/broker/dynsec";
+import { DEFAULT_REBIND_PORT, RebindError, rebind, type RebindOptions, type RebindResult } from "../core";
+import type { StepLogEntry } from "../core";
+import { HTTP_TIMEOUT_MS } from "../core";
+import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core";
+import { MerossBroker } from "../core";
+import { loadOrCreateCertificates } from "../core";
+import { MerossError } from "../core";
+import { addMosquittoLogin } from "../core";
 import { brokerUrl } from "./broker";
 import { printStep as printOneStep, reportArrival } from "./arrival";
 import {

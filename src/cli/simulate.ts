@@ -3,7 +3,7 @@
  * nodes and scripts can be tried without hardware. It prints a single ready line that
  * scripts wait for, and stops cleanly when its signal fires (SIGINT/SIGTERM in main).
  */
-import { isUuid, UUID_RULE, describeValue } from "../core/protocol/rules";
+import { isUuid, UUID_RULE, describeValue } from "../core";
 import { listModels, MODELS } from "../simulator/models";
 import { DEMO_ACCOUNT } from "../simulator/cloud";
 import { EXIT_OK, UsageError, intOption, keyFrom, parse, reportError, str, type CliIo } from "./io";

@@ -6,8 +6,8 @@
  * ability list; a garage "open" the door already obeys is answered without sending.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { coverToOutput, parseCoverInput, type CoverState } from "../core/capabilities/cover";
-import { coverCommand } from "../core/capabilities/cover-command";
+import { coverToOutput, parseCoverInput, type CoverState } from "../core";
+import { coverCommand } from "../core";
 import { isBlank, resolveChannel } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig, reportsChanges, type Target } from "./shared/user-node";

@@ -7,9 +7,9 @@
  * context, so restarts with persistent context keep it.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { countReading, energyReport, readEnergy, type EnergyRead } from "../core/capabilities/energy";
-import { restoreCounter, type EnergyCounterState } from "../core/capabilities/energy-counter";
-import { asMerossError } from "../core/errors";
+import { countReading, energyReport, readEnergy, type EnergyRead } from "../core";
+import { restoreCounter, type EnergyCounterState } from "../core";
+import { asMerossError } from "../core";
 import { energyStatus, resolveEnergyChannel, resolveInterval, resolveShow, shownValue, type Show } from "./shared/energy-input";
 import { isBlank } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";

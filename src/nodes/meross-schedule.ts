@@ -16,7 +16,7 @@ import {
   type Place,
   type RetimeResult,
   type ScheduleList,
-} from "../core/capabilities/schedule";
+} from "../core";
 import { isBlank, resolveChannel } from "./shared/inputs";
 import { parseScheduleCommand } from "./shared/schedule-input";
 import type { DeviceSourceDef } from "./shared/device-source";

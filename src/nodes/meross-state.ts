@@ -5,12 +5,12 @@
  * never push, so an optional poll (src/core/fleet/polling.ts) reads them.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import type { MerossError } from "../core/errors";
-import { Poller } from "../core/fleet";
+import type { MerossError } from "../core";
+import { Poller } from "../core";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
-import { deviceDisplayName } from "../core/naming";
+import { deviceDisplayName } from "../core";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import { configNames, watchBroker } from "./shared/state-broker";
 import { Tracker, answerWith, describe, fromEvent, itemKey, known, pollSeconds, withModel, type Source } from "./shared/state-output";

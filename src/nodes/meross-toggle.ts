@@ -5,7 +5,7 @@
  * "also send changes" is ticked.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { outletName } from "../core/naming";
+import { outletName } from "../core";
 import { parseToggleCommand, resolveChannel, isBlank } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig, reportsChanges } from "./shared/user-node";

@@ -5,7 +5,7 @@ import type { Page } from "playwright-core";
 import { CHROMIUM, CHROMIUM_HINT, startDemoEditor, type DemoEditor } from "./browser";
 import type { Fleet } from "../../src/simulator/fleet";
 import { DEMO_BROKER_ID } from "../../scripts/demo-flow";
-import { requireProgram, ROOT, type NodeRed } from "./harness";
+import { devicesRead, requireProgram, ROOT, type NodeRed } from "./harness";
 
 const SESSION_NAMESPACES = new Set(["Appliance.System.Time", "Appliance.System.Clock", "Appliance.Control.Bind"]);
 /** Config nodes (meross-config) are not in the palette; they are created from a node's dialog. */
@@ -435,8 +435,9 @@ describe("editor in a real browser", function () {
         .first()
         .waitFor({ timeout: 20000 });
       await red.waitForLog(new RegExp(`(Started flows[\\s\\S]*){${started + 1}}`));
-      // A bounded quiet window, longer than the old 2 s sweep and the 3 s start delay.
-      await new Promise((r) => setTimeout(r, 5000));
+      // Start-up is over once every device is read; what the nodes' timers do later (a start delay,
+      // a sweep, polls) is tested on a fake clock in test/nodes/quiet-start_spec.ts.
+      await devicesRead(red, (await red.get("/flows")).json() as Array<Record<string, unknown>>);
     } finally {
       fleet.devices.forEach((d, i) => {
         d.off("request", onRequest);

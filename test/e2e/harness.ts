@@ -129,3 +129,21 @@ export function requireProgram(ctx: Mocha.Context, file: string, what: string, i
   ctx.skip();
   return false;
 }
+
+/**
+ * Waits until the runtime has read every device a deployed node is set to (it knows their
+ * abilities): start-up is over then. A device chosen per message is read only when a message names it.
+ */
+export async function devicesRead(red: NodeRed, flows: ReadonlyArray<Record<string, unknown>>, timeoutMs = 15000): Promise<void> {
+  const used = flows.filter((n) => n.type === "meross-config" && flows.some((u) => u.device === n.id)).map((n) => String(n.id));
+  const read = async (): Promise<boolean> => {
+    const { kinds } = (await red.get("/meross-config/kinds")).json() as { kinds: Record<string, unknown> };
+    return used.every((id) => Array.isArray(kinds[id]));
+  };
+  const t0 = Date.now();
+  while (!(await read())) {
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`the runtime never read the devices of ${used.join(", ")}:\n${red.log().slice(-1500)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -156,9 +156,13 @@ describe("a new user's path through the examples, in a real browser", function (
       await until("eco after the window opened", () => t.snapshot().climate?.mode === "eco");
       const fromEco = modes.length;
       // A Read while the window is open made the thermostat flip heat/eco before the fix: click it now.
+      // Whatever its answer sets off in the flow (window changed? → eco/heat → the node) reaches the
+      // device before a second Read is answered: two more lines in the debug sidebar show it has landed.
+      const shown = (await debugFrom("Thermostat")).length;
       await click("ex-climate-read");
-      // Bounded quiet window: nothing may take it out of eco while the window stays open.
-      await new Promise((r) => setTimeout(r, 4000));
+      await until("the Read's answer in the debug sidebar", async () => (await debugFrom("Thermostat")).length > shown);
+      await click("ex-climate-read");
+      await until("a second Read's answer in the debug sidebar", async () => (await debugFrom("Thermostat")).length > shown + 1);
       assert.equal(t.snapshot().climate?.mode, "eco");
       assert.deepEqual(
         modes.slice(fromEco).filter((m) => m !== "eco"),
@@ -191,8 +195,15 @@ describe("a new user's path through the examples, in a real browser", function (
       // Someone opens the door with the wall button, at a time that is not the evening check.
       await simPost(g, "press", "channel=0");
       await until("the door opened by hand", () => door() === "open");
-      // Bounded quiet window: the pushes of the opening reach Node-RED; nothing may close the door.
-      await new Promise((r) => setTimeout(r, 4000));
+      // "Check now" twice: the first answer (open) goes through the flow, whatever it or the opening's
+      // pushes set off reaches the door before the second answer comes back.
+      const opened = async (): Promise<number> =>
+        (await debugFrom("Door state")).filter((m) => /"state":\s*"open"/.test(String(m.msg))).length;
+      const seen = await opened();
+      await click("ex-garage-check");
+      await until("a check answering open in the debug sidebar", async () => (await opened()) > seen);
+      await click("ex-garage-check");
+      await until("a second check answering open", async () => (await opened()) > seen + 1);
       assert.equal(door(), "open", "the flow moved the door");
       assert.deepEqual(commands, [], "the flow sent the door a command");
     } finally {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import sinon from "sinon";
 import configNodeModule = require("../../src/nodes/meross-config");
 import lightNode = require("../../src/nodes/meross-light");
 import type { SimulatedDevice } from "../../src/simulator";
@@ -104,17 +105,26 @@ describe("meross-light: fades, effects, fans and round trips", function () {
     await send({ brightness: 5, rgb: "#ff0000" });
     const outputs = collect<Msg>(out);
     const completes = collect<Msg>(completed);
-    l1.receive({ payload: { brightness: 100, rgb: "#0000ff", transition: 3 }, _msgid: "fade" });
-    await waitFor(() => (sim.state.light?.luminance ?? 0) > 10, 8000, "the fade to be under way");
-    const newer = await send({ brightness: 30 });
-    assert.equal((newer.payload as Payload).brightness, 30);
-    await waitFor(() => completes.some((m) => m._msgid === "fade"), 8000, "the fade message to finish");
-    const settled = sim.requestCount;
-    await new Promise((r) => setTimeout(r, 3500));
-    assert.equal(sim.requestCount, settled, "no fade step after the newer command");
-    assert.equal(sim.state.light?.luminance, 30);
-    assert.notEqual(sim.state.light?.rgb, 0x0000ff, "the fade never reached its target colour");
-    assert.equal(outputs.filter((m) => m._msgid === "fade").length, 0, "a stopped fade sends nothing");
+    // Fake clock (still moving with real time, so sockets and Node-RED run as usual): the rest of the fade's time is skipped below.
+    const clock = sinon.useFakeTimers({ shouldAdvanceTime: true, toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      l1.receive({ payload: { brightness: 100, rgb: "#0000ff", transition: 3 }, _msgid: "fade" });
+      await waitFor(() => (sim.state.light?.luminance ?? 0) > 10, 8000, "the fade to be under way");
+      const newer = await send({ brightness: 30 });
+      assert.equal((newer.payload as Payload).brightness, 30);
+      await waitFor(() => completes.some((m) => m._msgid === "fade"), 8000, "the fade message to finish");
+      assert.equal(sim.state.light?.luminance, 30);
+      const seen = record(sim);
+      // Every step the 3 s fade still had would be due now; one command behind them shows whether any was sent.
+      await clock.tickAsync(3500);
+      await send({ brightness: 31 });
+      assert.deepEqual(seen, ["SET Appliance.Control.Light"], "no fade step after the newer command, only the last command");
+      assert.equal(sim.state.light?.luminance, 31);
+      assert.notEqual(sim.state.light?.rgb, 0x0000ff, "the fade never reached its target colour");
+      assert.equal(outputs.filter((m) => m._msgid === "fade").length, 0, "a stopped fade sends nothing");
+    } finally {
+      clock.restore();
+    }
   });
 
   it("a node closed during a 3 s fade stops it at once: no step after the close, no output, no done (issue 19)", async () => {

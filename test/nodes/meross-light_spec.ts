@@ -137,7 +137,9 @@ describe("meross-light node", function () {
     }
     const burst = (list: Msg[]): Msg[] => list.filter((m) => String(m._msgid).startsWith("burst-"));
     await waitFor(() => burst(completes).length + errors.length >= 100, 20000, "all 100 messages to finish");
-    await new Promise((r) => setTimeout(r, 200));
+    // One more message behind the burst: a late second done() for a burst message would come before it finishes.
+    l1.receive({ payload: { brightness: 77, rgb: "#00ff88" }, _msgid: "after" });
+    await waitFor(() => completes.some((m) => m._msgid === "after"), 8000, "the message after the burst to finish");
     assert.equal(errors.length, 0, JSON.stringify(errors[0]?.error));
     const finished = burst(completes)
       .map((m) => m._msgid)

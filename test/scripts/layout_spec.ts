@@ -31,4 +31,13 @@ describe("package layout", () => {
     assert.ok(pkg.files.includes("icons"), `files: ${pkg.files.join(", ")}`);
     assert.ok(pkg.files.includes("dist"), `files: ${pkg.files.join(", ")}`);
   });
+
+  it("names only spec files that exist in the integration suite (a renamed one would silently join the fast suite)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { INTEGRATION } = require(path.join(ROOT, "test", "suites.cjs")) as { INTEGRATION: string[] };
+    for (const entry of INTEGRATION) {
+      const dir = entry.includes("*") ? entry.slice(0, entry.indexOf("*")) : entry;
+      assert.ok(fs.existsSync(path.join(ROOT, dir)), `test/suites.cjs names ${entry}, which does not exist`);
+    }
+  });
 });

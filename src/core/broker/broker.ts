@@ -13,7 +13,7 @@ import { asEnvelope, type Envelope } from "../protocol/message";
 import { buildSystemTimePayload } from "../onboarding/config";
 import { MqttConnection, deviceRequestTopic } from "../transport/mqtt";
 import { macMatchesUuid } from "../protocol/rules";
-import { CloudSession, SESSION_REPLY_TOPIC, type BindInfo } from "./session";
+import { CloudSession, SESSION_REPLY_TOPIC, type BindInfo } from "./cloud-responder";
 import { MQTT_TLS_PORT } from "./certs";
 import { AedesLink, publishPacket } from "./aedes-link";
 import {

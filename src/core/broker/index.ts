@@ -1,4 +1,4 @@
-/** The cloud-free MQTT side: certificates, the embedded broker and the device session. */
+/** The cloud-free MQTT side: certificates, the embedded broker and the cloud responder (Bind, Clock). */
 export * from "./certs";
 export * from "./broker";
-export * from "./session";
+export * from "./cloud-responder";

@@ -6,7 +6,7 @@
 import { MerossError, scrubSecrets } from "../errors";
 import { verifySign, type Envelope } from "../protocol/message";
 import { MqttConnection, type MqttMessageEvent } from "../transport/mqtt";
-import { CloudSession, NS_BIND, parseBindInfo } from "../broker/session";
+import { CloudSession, NS_BIND, parseBindInfo } from "../broker/cloud-responder";
 import { MQTT_TLS_PORT } from "../broker/certs";
 import { isUuid, macMatchesUuid } from "../protocol/rules";
 import { FleetBase, type FleetTrust } from "./base";

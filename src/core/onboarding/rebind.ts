@@ -12,7 +12,7 @@ import type { Transport } from "../transport/types";
 import { parseSystemAll, type DeviceInfo } from "../capabilities/system";
 import type { EncryptionMode, EncryptionScheme } from "../crypto/lan";
 import { buildConfigKeyPayload, mqttUsername } from "./config";
-import { passwordNote, type OnboardStep } from "../onboarding";
+import { passwordNote, type OnboardStep } from "./index";
 import { loginDetail, loginReport, type LoginAdder } from "../broker/dynsec";
 
 export const DEFAULT_REBIND_PORT = 8883;

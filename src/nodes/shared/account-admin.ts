@@ -13,11 +13,11 @@
  */
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
-import { fetchCloudAccount, DEFAULT_CLOUD_API, API_STATUS } from "../../core/cloud";
-import { discover, parseTargets, type FoundDevice } from "../../core/discovery";
-import { MerossError } from "../../core/errors";
-import { isLanAddress } from "../../core/net";
-import { isObject, isUuid } from "../../core/protocol/rules";
+import { fetchCloudAccount, DEFAULT_CLOUD_API, API_STATUS } from "../../core";
+import { discover, parseTargets, type FoundDevice } from "../../core";
+import { MerossError } from "../../core";
+import { isLanAddress } from "../../core";
+import { isObject, isUuid } from "../../core";
 import { toMerossError } from "./errors";
 import { isMerossBroker } from "./broker-types";
 

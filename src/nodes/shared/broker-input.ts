@@ -2,16 +2,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { NodeDef } from "node-red";
-import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../../core/broker/certs";
-import { IDENTITY_FILE } from "../../core/broker/identity";
-import { checkBrokerUrl } from "../../core/broker/mosquitto";
-import { addDeviceLive, type LoginAdder } from "../../core/broker/dynsec";
-import { MerossError } from "../../core/errors";
-import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../../core/fleet";
-import { firstLanAddress } from "../../core/net";
-import { describeValue } from "../../core/protocol/rules";
+import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../../core";
+import { IDENTITY_FILE } from "../../core";
+import { checkBrokerUrl } from "../../core";
+import { addDeviceLive, type LoginAdder } from "../../core";
+import { MerossError } from "../../core";
+import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../../core";
+import { firstLanAddress } from "../../core";
+import { describeValue } from "../../core";
 import { isBlank } from "./inputs";
-import { badInput, badInput as bad } from "../../core/capabilities/util";
+import { badInput, badInput as bad } from "../../core";
 
 export interface BrokerDef extends NodeDef {
   mode?: string;

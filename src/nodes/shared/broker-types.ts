@@ -4,10 +4,10 @@
  * node's file because a file with `export =` cannot export types.
  */
 import type { Node } from "node-red";
-import type { Fleet } from "../../core/fleet/types";
-import type { LoginAdder } from "../../core/broker/dynsec";
+import type { Fleet } from "../../core";
+import type { LoginAdder } from "../../core";
 
-export type { BrokerEndpoint, BrokerPresence } from "../../core/fleet/types";
+export type { BrokerEndpoint, BrokerPresence } from "../../core";
 
 export type MerossBrokerNode = Node &
   Fleet & {

@@ -8,12 +8,12 @@
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
 import { lookup } from "node:dns/promises";
-import { MerossDevice } from "../../core/session/device";
-import { BrokerTransport } from "../../core/fleet/transports";
-import type { Transport } from "../../core/transport/types";
-import { isLanAddress } from "../../core/net";
-import { MerossError } from "../../core/errors";
-import { describeValue } from "../../core/protocol/rules";
+import { MerossDevice } from "../../core";
+import { BrokerTransport } from "../../core";
+import type { Transport } from "../../core";
+import { isLanAddress } from "../../core";
+import { MerossError } from "../../core";
+import { describeValue } from "../../core";
 import { summarizeDevice } from "./device-summary";
 import { toMerossError } from "./errors";
 import { isMerossConfig } from "./types";

@@ -3,14 +3,14 @@
  * identity and a plain summary of its abilities. Built only from what the device said;
  * it never includes the key.
  */
-import { NS, type MerossDevice } from "../../core/session/device";
-import { LIGHT_CAPACITY, describeCapacity } from "../../core/capabilities/light";
-import { deviceDisplayName } from "../../core/naming";
-import { hasGarage } from "../../core/capabilities/garage";
-import { hasRoller } from "../../core/capabilities/roller";
-import { hasThermostat } from "../../core/capabilities/thermostat";
-import { isHub } from "../../core/capabilities/hub";
-import { hasDiffuser } from "../../core/capabilities/diffuser";
+import { NS, type MerossDevice } from "../../core";
+import { LIGHT_CAPACITY, describeCapacity } from "../../core";
+import { deviceDisplayName } from "../../core";
+import { hasGarage } from "../../core";
+import { hasRoller } from "../../core";
+import { hasThermostat } from "../../core";
+import { isHub } from "../../core";
+import { hasDiffuser } from "../../core";
 
 export interface DeviceSummary {
   /** What the nodes call the device (core/naming.ts): `name` when given, else "model …uuid end". */

@@ -2,9 +2,9 @@
  * Coercion of node properties and msg fields that several nodes share. Anything a flow
  * can send ends here as a value or a BAD_INPUT sentence naming the field and the fix.
  */
-import { MerossError } from "../../core/errors";
-import { parseOnOffInput } from "../../core/capabilities/toggle";
-import { describeValue, isObject } from "../../core/protocol/rules";
+import { MerossError } from "../../core";
+import { parseOnOffInput } from "../../core";
+import { describeValue, isObject } from "../../core";
 
 /** Strips exotic values that a node property or msg field could hold. */
 function isBlank(v: unknown): boolean {

@@ -2,22 +2,14 @@
  * What meross-light accepts in msg.payload, turned into one device-unit request
  * (`LightRequest`, src/core/light/controller.ts, which also says how two pending requests merge).
  */
-import {
-  KELVIN_MAX,
-  KELVIN_MIN,
-  kelvinToDevice,
-  miredToKelvin,
-  parseColour,
-  parseTemperature,
-  rgbToInt,
-} from "../../core/capabilities/light";
-import { parseTransition } from "../../core/capabilities/fade";
-import { parseOnOffInput } from "../../core/capabilities/toggle";
-import { describeValue, isObject } from "../../core/capabilities/util";
-import { badInput as bad } from "../../core/capabilities/util";
-import { hasLevels, type LightRequest } from "../../core/light/controller";
+import { KELVIN_MAX, KELVIN_MIN, kelvinToDevice, miredToKelvin, parseColour, parseTemperature, rgbToInt } from "../../core";
+import { parseTransition } from "../../core";
+import { parseOnOffInput } from "../../core";
+import { describeValue, isObject } from "../../core";
+import { badInput as bad } from "../../core";
+import { hasLevels, type LightRequest } from "../../core";
 
-export { hasLevels, mergeLightRequests, type LightRequest } from "../../core/light/controller";
+export { hasLevels, mergeLightRequests, type LightRequest } from "../../core";
 
 const PAYLOAD_FORMS =
   'send true/false, "on"/"off"/"toggle", a brightness 0-100, a colour ("#ff8800", "rgb(255,136,0)", "orange"), ' +

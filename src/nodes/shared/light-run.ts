@@ -3,7 +3,7 @@
  * in the config's shared objects so every light node on the device uses the same coalescer and
  * fades (any newer command stops a fade in progress), disposed when the config closes.
  */
-import { LightController } from "../../core/light/controller";
+import { LightController } from "../../core";
 import type { MerossConfigNode } from "./types";
 
 export function lightFor(config: MerossConfigNode): LightController {

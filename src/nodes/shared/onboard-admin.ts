@@ -6,7 +6,7 @@
  */
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
-import { describeNetwork } from "../../core/onboarding/wifi";
+import { describeNetwork } from "../../core";
 import { toMerossError } from "./errors";
 import * as input from "./onboard-input";
 import { lanTarget, parseDeviceHost } from "./config-admin";

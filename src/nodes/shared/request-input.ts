@@ -3,11 +3,11 @@
  * the message. The node stays a raw door to the protocol, so only the shape is checked;
  * the device (and its ability list) decides the rest.
  */
-import { REQUEST_METHODS, type RequestMethod } from "../../core/protocol/message";
-import { describeValue, isObject } from "../../core/capabilities/util";
+import { REQUEST_METHODS, type RequestMethod } from "../../core";
+import { describeValue, isObject } from "../../core";
 import { isBlank } from "./inputs";
-import { badInput as bad } from "../../core/capabilities/util";
-import { isNamespace } from "../../core/protocol/rules";
+import { badInput as bad } from "../../core";
+import { isNamespace } from "../../core";
 
 export interface RawRequest {
   method: RequestMethod;

@@ -4,19 +4,19 @@
  * msg.payload (the new value first, then which part and `kind`) and the device in msg.meross
  * ({uuid, model}), so the debug sidebar's collapsed line starts with what changed.
  */
-import { outletName, shortName } from "../../core/naming";
+import { outletName, shortName } from "../../core";
 import type { NodeStatus } from "node-red";
-import type { MerossDevice, DeviceEvent } from "../../core/session/device";
-import { MerossError } from "../../core/errors";
-import { lightStateToOutput, type LightOutput } from "../../core/capabilities/light";
-import { coverToOutput, type CoverState } from "../../core/capabilities/cover";
-import { climateOutput } from "../../core/capabilities/thermostat";
-import type { DiffuserState } from "../../core/capabilities/diffuser";
-import type { ElectricityReading } from "../../core/capabilities/electricity";
-import type { AlarmType, SubDeviceState } from "../../core/capabilities/hub";
-import { pollDevice } from "../../core/fleet/polling";
-import { currentEvents, flowItemOf } from "../../core/capabilities/registry";
-import { describeValue } from "../../core/protocol/rules";
+import type { MerossDevice, DeviceEvent } from "../../core";
+import { MerossError } from "../../core";
+import { lightStateToOutput, type LightOutput } from "../../core";
+import { coverToOutput, type CoverState } from "../../core";
+import { climateOutput } from "../../core";
+import type { DiffuserState } from "../../core";
+import type { ElectricityReading } from "../../core";
+import type { AlarmType, SubDeviceState } from "../../core";
+import { pollDevice } from "../../core";
+import { currentEvents, flowItemOf } from "../../core";
+import { describeValue } from "../../core";
 import { isBlank } from "./inputs";
 
 export type Source = "push" | "poll" | "command";

@@ -148,9 +148,11 @@ describe("DeviceLink", function () {
     const fleet = new FakeFleet();
     const uuid = "19111400000000000000" + "48e1e9aa0042";
     const l = link({ carrier: "mqtt", uuid, fleet, retryMs: 3_600_000 });
+    const failed = nextState(l, "error");
     l.start();
-    await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(fleet.link.published, [], "no request went into the void before the device connected");
+    // The first read ends (the device is not on the broker) without a publish.
+    const { error } = await failed;
+    assert.deepEqual(fleet.link.published, [], `no request went into the void before the device connected (${error?.code})`);
     fleet.listening = true;
     fleet.events.emit("device", { uuid, listening: true, since: 1 });
     for (let i = 0; i < 100 && fleet.link.published.length === 0; i++) await new Promise((r) => setImmediate(r));

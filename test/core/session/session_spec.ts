@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
 import { MerossDevice } from "../../../src/core/session/device";
-import { SerialQueue } from "../../../src/core/queue";
 import { NS_ABILITY, NS_ALL, NS_LIGHT, NS_TOGGLEX } from "../../../src/core/capabilities";
 import type { DeviceEvent } from "../../../src/core/capabilities/types";
 import { buildMessage, type Envelope } from "../../../src/core/protocol/message";
@@ -159,13 +158,28 @@ describe("device session (no network)", () => {
     await d.close();
   });
 
-  it("hands a request's cancel signal to the queue", async () => {
-    const run = sinon.spy(SerialQueue.prototype, "run");
+  it("drops a request cancelled while it waits its turn: it rejects CANCELLED and never reaches the device", async () => {
     const { t } = plug();
     const d = new MerossDevice({ transport: t, key: KEY });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const send = t.send.bind(t);
+    t.send = async (req, opts) => {
+      if (req.header.namespace === NS_ALL) await gate;
+      return send(req, opts);
+    };
+    const first = d.request("GET", NS_ALL, {});
     const ctl = new AbortController();
-    await d.request("GET", NS_ABILITY, {}, { signal: ctl.signal });
-    assert.equal(run.lastCall.args[1]?.signal, ctl.signal);
+    const second = d.request("GET", NS_ABILITY, {}, { signal: ctl.signal });
+    ctl.abort();
+    await assert.rejects(second, (e: Error & { code?: string }) => e.code === "CANCELLED");
+    release();
+    await first;
+    assert.deepEqual(
+      t.requests.map((r) => r.header.namespace),
+      [NS_ALL],
+      "the cancelled request was never sent",
+    );
     await d.close();
   });
 });

@@ -3,14 +3,14 @@
  * System.All → System.Ability → WifiList → Config.Key → System.Time → Config.Wifi[X].
  * Config.Wifi must be last: the device reboots as soon as it acknowledges it.
  */
-import { MerossError, asMerossError, explain } from "./errors";
-import { MerossDevice, NS } from "./session/device";
-import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "./transport/types";
-import { parseAbility, parseSystemAll, type DeviceInfo } from "./capabilities/system";
-import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork, type WifiSettings } from "./onboarding/wifi";
-import { buildConfigKeyPayload, buildSystemTimePayload, mqttUsername } from "./onboarding/config";
-import { fileLogins, loginDetail, loginReport, type AddedMosquittoLogin, type LoginAdder } from "./broker/dynsec";
-import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "./crypto/lan";
+import { MerossError, asMerossError, explain } from "../errors";
+import { MerossDevice, NS } from "../session/device";
+import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "../transport/types";
+import { parseAbility, parseSystemAll, type DeviceInfo } from "../capabilities/system";
+import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork, type WifiSettings } from "./wifi";
+import { buildConfigKeyPayload, buildSystemTimePayload, mqttUsername } from "./config";
+import { fileLogins, loginDetail, loginReport, type AddedMosquittoLogin, type LoginAdder } from "../broker/dynsec";
+import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "../crypto/lan";
 
 /** Where a factory-fresh device answers in access-point mode. */
 export const AP_ADDRESS = "10.10.10.1";

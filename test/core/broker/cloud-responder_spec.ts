@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CloudSession, SESSION_REPLY_TOPIC, parseBindInfo } from "../../../src/core/broker/session";
+import { CloudSession, SESSION_REPLY_TOPIC, parseBindInfo } from "../../../src/core/broker/cloud-responder";
 import { buildMessage, verifySign, type Envelope } from "../../../src/core/protocol/message";
 
 const UUID = "2308085712920951080748e1e9d58442";
