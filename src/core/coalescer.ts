@@ -149,7 +149,8 @@ export class Coalescer<C, R> {
 
   private pump(): void {
     if (this.running || this.timer || !this.waiting) return;
-    const wait = this.lastStart + this.minIntervalMs - Date.now();
+    // A monotonic clock: a wall clock set back (NTP at boot) must not hold the next command for the difference.
+    const wait = this.lastStart + this.minIntervalMs - performance.now();
     if (wait > 0) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -160,7 +161,7 @@ export class Coalescer<C, R> {
     const job = this.waiting;
     this.waiting = undefined;
     this.running = true;
-    this.lastStart = Date.now();
+    this.lastStart = performance.now();
     this.executions++;
     // While it runs, a wanter that goes away still counts: the request is aborted only when all have.
     let result: Promise<R>;

@@ -104,6 +104,19 @@ describe("Coalescer", () => {
     assert.ok(starts[1] - starts[0] >= 100, "the second command waited for the interval");
   });
 
+  it("sends the next command after at most one gap when the wall clock is set back (NTP at boot)", async () => {
+    const dev = fakeDevice(1);
+    const c = new Coalescer<Cmd, Cmd>({ execute: dev.execute, merge: mergeCmd, minIntervalMs: 55 });
+    await clock.tickAsync(0);
+    const first = c.submit({ level: 1 });
+    await clock.tickAsync(5);
+    await first;
+    clock.setSystemTime(Date.now() - 3_600_000); // the clock steps back an hour; timers keep their pace
+    const second = c.submit({ level: 2 });
+    await clock.tickAsync(60);
+    assert.deepEqual(await second, { status: "done", result: { level: 2, colour: "white", on: false } });
+  });
+
   it("keeps the interval while a burst goes on, and sends the last setting at the next tick after the burst stops", async () => {
     const starts: number[] = [];
     const dev = fakeDevice(5);

@@ -106,7 +106,11 @@ describe("meross-light: fades, effects, fans and round trips", function () {
     const outputs = collect<Msg>(out);
     const completes = collect<Msg>(completed);
     // Fake clock (still moving with real time, so sockets and Node-RED run as usual): the rest of the fade's time is skipped below.
-    const clock = sinon.useFakeTimers({ shouldAdvanceTime: true, toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const clock = sinon.useFakeTimers({
+      now: Date.now(),
+      shouldAdvanceTime: true,
+      toFake: ["setTimeout", "clearTimeout", "Date", "performance"],
+    });
     try {
       l1.receive({ payload: { brightness: 100, rgb: "#0000ff", transition: 3 }, _msgid: "fade" });
       await waitFor(() => (sim.state.light?.luminance ?? 0) > 10, 8000, "the fade to be under way");

@@ -117,9 +117,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * when `signal` stopped it first.
  */
 export async function runFade<R>(steps: readonly FadeStep[], apply: (step: FadeStep) => Promise<R>, signal: AbortSignal): Promise<boolean> {
-  const start = Date.now();
+  // A monotonic clock: a wall clock set back mid-fade must not stall the next step for the difference.
+  const start = performance.now();
   for (const step of steps) {
-    await sleep(start + step.atMs - Date.now(), signal);
+    await sleep(start + step.atMs - performance.now(), signal);
     if (signal.aborted) return false;
     await apply(step);
     if (signal.aborted) return false;

@@ -77,6 +77,22 @@ describe("light races (issue 19)", () => {
     assert.equal(isResult(settled), false, `nothing for the closed node to send (got ${JSON.stringify(settled)})`);
   });
 
+  it("a wall clock set back an hour mid-fade (NTP at boot) neither stalls the fade nor the command behind it", async () => {
+    const { sets, device } = fakeBulb();
+    const controller = new LightController(async () => device);
+    const fading = controller.run({ luminance: 90, transition: 3000 });
+    await clock.tickAsync(300);
+    clock.setSystemTime(Date.now() - 3_600_000);
+    await clock.tickAsync(3500);
+    assert.equal((await fading).status, "done", "the fade ended on time");
+    assert.equal(device.light?.luminance, 90);
+    const before = sets.length;
+    const next = controller.run({ luminance: 40 });
+    await clock.tickAsync(200);
+    assert.equal((await next).status, "done");
+    assert.equal(sets.length, before + 1, "the next command went out within one gap");
+  });
+
   it("dispose() (the config closing) stops the fade and refuses what comes after", async () => {
     const { sets, device } = fakeBulb();
     const controller = new LightController(async () => device);
