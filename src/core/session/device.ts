@@ -201,12 +201,12 @@ export class MerossDevice implements DeviceSession {
       );
     }
     const deadlineMs = opts.timeoutMs ?? this.timeoutMs * DEADLINE_TIMEOUTS;
-    const queuedAt = Date.now();
+    const queuedAt = performance.now();
     return this.queue.run(
       async (signal) => {
         this.events.emit("busy", true);
         // The transport's own timeout never outlasts what is left of the deadline.
-        const left = Math.max(1, deadlineMs - (Date.now() - queuedAt));
+        const left = Math.max(1, deadlineMs - (performance.now() - queuedAt));
         const timeoutMs = Math.min(opts.timeoutMs ?? this.timeoutMs, left);
         try {
           return await this.crypto.send(method, namespace, payload, { timeoutMs, signal });

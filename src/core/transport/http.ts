@@ -166,23 +166,23 @@ export class HttpTransport implements Transport {
     const key = opts.encryptionKey;
     const body = key ? encodeEnvelope(request, key) : JSON.stringify(request);
     const retries = request.header.method === "GET" ? this.retries : 0;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     let fresh = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(body, request, Math.max(1, deadline - Date.now()), timeoutMs, key, opts.signal, fresh);
+        return await this.once(body, request, Math.max(1, deadline - performance.now()), timeoutMs, key, opts.signal, fresh);
       } catch (err) {
         if (!fresh && err instanceof StaleConnection) {
           // Not counted as an attempt, and safe for SET too: see StaleConnection.
           fresh = true;
           attempt--;
-          if (opts.signal?.aborted || Date.now() >= deadline) throw err.error;
+          if (opts.signal?.aborted || performance.now() >= deadline) throw err.error;
           continue;
         }
         const failure = err instanceof StaleConnection ? err.error : err;
         const retryable = failure instanceof MerossError && failure.code === "UNREACHABLE" && failure.details.retryable;
         const wait = this.retryDelayMs * 2 ** attempt;
-        if (!retryable || attempt >= retries || Date.now() + wait >= deadline || opts.signal?.aborted) throw failure;
+        if (!retryable || attempt >= retries || performance.now() + wait >= deadline || opts.signal?.aborted) throw failure;
         await new Promise((r) => setTimeout(r, wait));
         if (opts.signal?.aborted) throw err;
       }
