@@ -19,10 +19,9 @@ import { MerossError } from "../../core";
 import { isLanAddress } from "../../core";
 import { isObject, isUuid } from "../../core";
 import { toMerossError } from "./errors";
+import { UNCHANGED_PASSWORD } from "./inputs";
 import { isMerossBroker } from "./broker-types";
 
-/** What the editor sends back for a password field the user did not touch. */
-const UNCHANGED_PASSWORD = "__PWRD__";
 /** Names the editor may send along with a scan (from the account's list). */
 const MAX_NAMES = 500;
 

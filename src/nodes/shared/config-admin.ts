@@ -16,14 +16,13 @@ import { MerossError } from "../../core";
 import { describeValue } from "../../core";
 import { summarizeDevice } from "./device-summary";
 import { toMerossError } from "./errors";
+import { UNCHANGED_PASSWORD } from "./inputs";
 import { isMerossConfig } from "./types";
 import { isMerossBroker } from "./broker-types";
 import { registerAccountAdmin } from "./account-admin";
 
 /** The editor probe answers a person waiting on a button: fail fast. */
 const PROBE_TIMEOUT_MS = 5_000;
-/** What the editor sends back for a password field the user did not touch. */
-const UNCHANGED_PASSWORD = "__PWRD__";
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 /** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */

@@ -6,6 +6,9 @@ import { MerossError } from "../../core";
 import { parseOnOffInput } from "../../core";
 import { describeValue, isObject } from "../../core";
 
+/** What the editor sends back for a password field the user did not touch. */
+export const UNCHANGED_PASSWORD = "__PWRD__";
+
 /** Strips exotic values that a node property or msg field could hold. */
 function isBlank(v: unknown): boolean {
   return v === undefined || v === null || (typeof v === "string" && v.trim() === "");
