@@ -9,24 +9,25 @@ export type Unsubscribe = () => void;
 
 type Listener<T> = (payload: T) => void;
 
+/**
+ * Listeners are kept in arrays replaced on every change (copy-on-write): emit walks the array it
+ * found without copying it, and a listener added or removed meanwhile changes only the next emit.
+ * Changes are rare (a node starts or closes), emits are frequent (every push).
+ */
 export class TypedEvents<M extends object> {
-  private readonly listeners = new Map<keyof M, Set<Listener<never>>>();
+  private readonly listeners = new Map<keyof M, ReadonlyArray<Listener<never>>>();
 
   /** Adds a listener; the returned function removes it (calling it twice is harmless). */
   on<K extends keyof M>(name: K, listener: Listener<M[K]>): Unsubscribe {
-    let set = this.listeners.get(name);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(name, set);
-    }
     // A wrapper per registration, so the same function registered twice is removed once per call.
     const entry: Listener<M[K]> = (p) => listener(p);
-    set.add(entry as Listener<never>);
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), entry as Listener<never>]);
     return () => {
-      const s = this.listeners.get(name);
-      if (!s) return;
-      s.delete(entry as Listener<never>);
-      if (s.size === 0) this.listeners.delete(name);
+      const list = this.listeners.get(name);
+      const i = list ? list.indexOf(entry as Listener<never>) : -1;
+      if (!list || i < 0) return;
+      if (list.length === 1) this.listeners.delete(name);
+      else this.listeners.set(name, [...list.slice(0, i), ...list.slice(i + 1)]);
     };
   }
 
@@ -44,9 +45,9 @@ export class TypedEvents<M extends object> {
    * reported through `onListenerError` and never stops the others or the emitter.
    */
   emit<K extends keyof M>(name: K, payload: M[K]): void {
-    const set = this.listeners.get(name);
-    if (!set) return;
-    for (const l of [...set]) {
+    const list = this.listeners.get(name);
+    if (!list) return;
+    for (const l of list) {
       try {
         (l as Listener<M[K]>)(payload);
       } catch (err) {
@@ -57,9 +58,9 @@ export class TypedEvents<M extends object> {
 
   /** Listeners registered under `name`, or under every name when omitted. */
   listenerCount(name?: keyof M): number {
-    if (name !== undefined) return this.listeners.get(name)?.size ?? 0;
+    if (name !== undefined) return this.listeners.get(name)?.length ?? 0;
     let n = 0;
-    for (const s of this.listeners.values()) n += s.size;
+    for (const s of this.listeners.values()) n += s.length;
     return n;
   }
 
@@ -71,5 +72,50 @@ export class TypedEvents<M extends object> {
   /** Overridable: where a throwing listener's error goes (default: ignored, the emitter goes on). */
   protected onListenerError(_err: unknown, _event: string): void {
     // Default: swallow; the emitter's own work must go on.
+  }
+}
+
+/**
+ * Listeners per key (a device uuid): emit(key) reaches only that key's listeners through one
+ * map lookup, so its cost does not grow with the number of keys (a fleet of devices).
+ */
+export class KeyedEvents<T> {
+  private readonly byKey = new Map<string, ReadonlyArray<Listener<T>>>();
+
+  on(key: string, listener: Listener<T>): Unsubscribe {
+    const entry: Listener<T> = (p) => listener(p);
+    this.byKey.set(key, [...(this.byKey.get(key) ?? []), entry]);
+    return () => {
+      const list = this.byKey.get(key);
+      const i = list ? list.indexOf(entry) : -1;
+      if (!list || i < 0) return;
+      if (list.length === 1) this.byKey.delete(key);
+      else this.byKey.set(key, [...list.slice(0, i), ...list.slice(i + 1)]);
+    };
+  }
+
+  /** Calls the listeners of `key`; one that throws never stops the others. */
+  emit(key: string, payload: T): void {
+    const list = this.byKey.get(key);
+    if (!list) return;
+    for (const l of list) {
+      try {
+        l(payload);
+      } catch {
+        // A listener's bug is its owner's; the emitter's own work goes on.
+      }
+    }
+  }
+
+  /** Listeners under `key`, or under every key when omitted. */
+  listenerCount(key?: string): number {
+    if (key !== undefined) return this.byKey.get(key)?.length ?? 0;
+    let n = 0;
+    for (const l of this.byKey.values()) n += l.length;
+    return n;
+  }
+
+  clear(): void {
+    this.byKey.clear();
   }
 }

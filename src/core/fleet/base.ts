@@ -102,6 +102,15 @@ export abstract class FleetBase implements Fleet {
     return this.presence.get(uuid);
   }
 
+  /** How many devices are present (without copying the list). */
+  get deviceCount(): number {
+    return this.presence.size;
+  }
+
+  watchDevice(uuid: string, listener: (p: BrokerPresence | undefined) => void): Unsubscribe {
+    return this.presence.byUuid.on(uuid, listener);
+  }
+
   /** The identity a device last proved (MAC, whose key); kept across reconnections, forgotten on close. */
   binding(uuid: string): IdentityBinding | undefined {
     return this.presence.binding(uuid);

@@ -11,7 +11,7 @@ import { describeValue } from "../protocol/rules";
 import { encodeEnvelope, tryDecodeEnvelope, undecryptableReply } from "../crypto/lan";
 import { MqttJsLink, brokerDown, checkUrl, safeAddress, type MqttConnectOptions, type MqttLink } from "./mqtt-link";
 import { abortError } from "./types";
-import { TypedEvents } from "../events";
+import { KeyedEvents, TypedEvents } from "../events";
 
 /** Same budget as HTTP: a device on MQTT answers within a second when it is online. */
 export const MQTT_TIMEOUT_MS = 10_000;
@@ -100,6 +100,11 @@ export function checkUuid(uuid: unknown): string {
  */
 export class MqttConnection {
   readonly events = new TypedEvents<MqttConnectionEvents>();
+  /**
+   * Each device's PUSHes by uuid, for its per-device transport: a map lookup per push, so a
+   * push costs the same with one device on the broker as with thousands.
+   */
+  readonly pushes = new KeyedEvents<Envelope>();
   readonly address: string;
   /** Our `from`: devices publish the replies to our requests here. */
   readonly replyTopic: string;
@@ -296,7 +301,10 @@ export class MqttConnection {
       return;
     }
     if (!uuid) return;
-    if (topicUuid && env.header.method === "PUSH") this.events.emit("push", { uuid, envelope: env });
+    if (topicUuid && env.header.method === "PUSH") {
+      this.pushes.emit(uuid, env);
+      this.events.emit("push", { uuid, envelope: env });
+    }
     this.events.emit("message", { uuid, topic, envelope: env });
   }
 
