@@ -16,6 +16,8 @@ import { lightOnLevel } from "./lights";
 import { mosquittoHostile } from "./mosquitto";
 import { discoverBench } from "./discover";
 import { migrateBench } from "./migrate";
+import { scaleBench } from "./scale";
+import { pushPath } from "./push-path";
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--") && !/^\d+$/.test(a));
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -352,12 +354,20 @@ async function main(): Promise<void> {
   if (wanted("light-on-level")) await lightOnLevel();
   if (wanted("fanout")) await fanout();
   if (wanted("push-latency")) await pushLatency();
+  if (wanted("push-path")) await pushPath();
   if (wanted("devices")) await devicesRss();
   if (wanted("redeploy")) await redeploy();
   if (wanted("hostile")) await hostile();
   if (wanted("mosquitto-hostile")) await mosquittoHostile();
   if (wanted("discover")) await discoverBench();
   if (wanted("migrate")) await migrateBench();
+  if (wanted("scale"))
+    scaleBench(
+      process.argv
+        .slice(2)
+        .filter((a) => /^\d+$/.test(a))
+        .map(Number),
+    );
 }
 
 main().then(

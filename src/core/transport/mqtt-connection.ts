@@ -44,6 +44,18 @@ function uuidFromEnvelope(env: Envelope): string | undefined {
   return typeof env.header.from === "string" ? uuidFromTopic(env.header.from) : undefined;
 }
 
+/**
+ * Plain JSON messages this process already parsed, by their payload buffer: the embedded broker
+ * hands the same buffer to its own session (Bind, Clock) after our connection read it, and
+ * reads it from here instead of parsing it a second time. Weak: gone with the buffer.
+ */
+const parsedPayloads = new WeakMap<Buffer, Envelope>();
+
+/** The envelope an MqttConnection of this process parsed from exactly this buffer, if any. */
+export function parsedPayload(payload: unknown): Envelope | undefined {
+  return Buffer.isBuffer(payload) ? parsedPayloads.get(payload) : undefined;
+}
+
 export interface MqttPushEvent {
   uuid: string;
   envelope: Envelope;
@@ -282,6 +294,7 @@ export class MqttConnection {
     if (text.trimStart().startsWith("{")) {
       try {
         env = asEnvelope(JSON.parse(text), topic);
+        if (typeof payload !== "string") parsedPayloads.set(payload, env);
       } catch {
         // Garbage on a shared topic is somebody else's problem; it must not break our requests.
         return;
