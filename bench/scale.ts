@@ -5,6 +5,7 @@
  * devices live in another process (fleet-process.ts), as real devices are other machines.
  */
 import { execFileSync } from "node:child_process";
+import os from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startEmbedded } from "./nodered";
 import { RemoteFleet } from "./fleet-process";
@@ -35,6 +36,10 @@ interface Figures {
   loop_p99_ms: number;
   pushes: number;
   outputs: number;
+  /** Node-RED's CPU time in the window per matched output, in µs. */
+  cpu_us_per_push: number;
+  /** The machine's 1-minute load average at the end of the window: figures of a crowded machine say so. */
+  load1: number;
 }
 
 async function child(n: number): Promise<Figures> {
@@ -55,7 +60,18 @@ async function child(n: number): Promise<Figures> {
   const red = await startEmbedded(flow, creds, { benchSink: sink });
   const gc = (globalThis as { gc?: () => void }).gc;
   let fleet: RemoteFleet | undefined;
-  const figures: Figures = { ready_s: 0, rss_mb: 0, cpu_pct: 0, push_p50_ms: 0, push_p99_ms: 0, loop_p99_ms: 0, pushes: 0, outputs: 0 };
+  const figures: Figures = {
+    ready_s: 0,
+    rss_mb: 0,
+    cpu_pct: 0,
+    push_p50_ms: 0,
+    push_p99_ms: 0,
+    loop_p99_ms: 0,
+    pushes: 0,
+    outputs: 0,
+    cpu_us_per_push: 0,
+    load1: 0,
+  };
   if (n > 0) {
     const port = await brokerPort(red);
     const specs = Array.from({ length: n }, (_, i) => ({
@@ -94,6 +110,7 @@ async function child(n: number): Promise<Figures> {
     recording = false;
     await sleep(1500);
     figures.cpu_pct = round(((cpu.user + cpu.system) / 1000 / wall) * 100, 1);
+    figures.load1 = round(os.loadavg()[0], 1);
     figures.loop_p99_ms = round(loop.percentile(99) / 1e6, 1);
     // Each output is matched with the latest press of its device that led to that state.
     const byUuid = new Map<string, Array<[boolean, number]>>();
@@ -114,6 +131,7 @@ async function child(n: number): Promise<Figures> {
     }
     figures.pushes = presses.length;
     figures.outputs = lat.length;
+    figures.cpu_us_per_push = lat.length ? round((cpu.user + cpu.system) / lat.length, 1) : 0;
     figures.push_p50_ms = round(quantile(lat, 0.5), 1);
     figures.push_p99_ms = round(quantile(lat, 0.99), 1);
   } else {
@@ -145,7 +163,8 @@ export function scaleBench(sizes: number[]): void {
     console.log(
       `bench scale devices=${n} ready_s=${f.ready_s} rss_mb=${round(f.rss_mb - empty, 1)} cpu_pct=${f.cpu_pct} ` +
         `push_p50_ms=${f.push_p50_ms} push_p99_ms=${f.push_p99_ms} loop_p99_ms=${f.loop_p99_ms} ` +
-        `(pushes ${f.pushes}, matched outputs ${f.outputs}, window ${WINDOW_MS / 1000} s; rss above an empty Node-RED of ${empty} MB)`,
+        `(pushes ${f.pushes}, matched outputs ${f.outputs}, ${f.cpu_us_per_push} µs of Node-RED CPU per output, window ${WINDOW_MS / 1000} s; ` +
+        `empty Node-RED ${empty} MB; machine load ${f.load1}; targets: rss <= 100 at 1000, loop_p99 <= 20 at 1000)`,
     );
   }
 }

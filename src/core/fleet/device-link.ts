@@ -21,6 +21,7 @@ import type { Transport } from "../transport/types";
 import { BrokerTransport, FollowingHttpTransport, followAddress } from "./transports";
 import type { BrokerPresence, Fleet } from "./types";
 import { watchPresence, type PresenceWatch } from "./presence";
+import { pacerFor } from "./pacing";
 
 /** How a device is reached: the user's choice. */
 export type Carrier = "http" | "mqtt" | "auto";
@@ -281,7 +282,8 @@ export class DeviceLink {
     if (this.closed || !d || this.reading) return;
     this.clearRetry();
     this.reading = true;
-    d.ready().then(
+    // A crowd arriving at once is read a few at a time per broker (pacing.ts).
+    (this.fleet ? pacerFor(this.fleet).run(() => d.ready()) : d.ready()).then(
       () => {
         this.reading = false;
         if (this.closed) return;
