@@ -40,11 +40,12 @@ export const IDENTITY_LIMIT = 2048;
 /** Unproven entries are written at most once in this time (a flood must not rewrite the file per login). */
 const UNPROVEN_SAVE_DELAY_MS = 1_000;
 /**
- * Proven entries too, at most once in this time: the first change is written at once, later ones
- * in one batch (a thousand devices proving their keys at start-up cost a few writes, not a thousand
- * rewrites of the whole file). A crash loses at most this much; the devices prove themselves again.
+ * Proven entries are written at once, up to PROVEN_SAVES_PER_SECOND a second; past that in one
+ * batch when the second is over (a thousand devices proving their keys at start-up cost a few
+ * writes, not a thousand rewrites of the whole file). A crash loses at most that second; the
+ * devices prove themselves again.
  */
-const PROVEN_SAVE_DELAY_MS = 250;
+const PROVEN_SAVES_PER_SECOND = 4;
 
 /** Books with a change not written yet: written when the process exits normally. */
 const unsaved = new Set<IdentityBook>();
@@ -82,6 +83,8 @@ export class IdentityBook {
   private saveTimer: NodeJS.Timeout | undefined;
   private saveDue = 0;
   private lastSave = -Infinity;
+  /** When the last PROVEN_SAVES_PER_SECOND writes happened, oldest first. */
+  private readonly recentSaves: number[] = [];
   private written = 0;
 
   /** `file`: where bindings persist across restarts (undefined: this run only). A damaged file is started afresh. */
@@ -170,7 +173,7 @@ export class IdentityBook {
     if (!before && this.records.size >= IDENTITY_LIMIT && !this.makeRoom(proven)) return false;
     this.records.delete(uuid);
     this.records.set(uuid, { mac: m, keyId: id, source, at: now, seen: now });
-    this.saveSoon(proven ? PROVEN_SAVE_DELAY_MS : UNPROVEN_SAVE_DELAY_MS);
+    this.saveSoon(proven);
     return true;
   }
 
@@ -220,13 +223,15 @@ export class IdentityBook {
   }
 
   /**
-   * Writes now, unless it wrote less than `delay` ago: then once when the delay is over, with
-   * every change made meanwhile (a pending later write is brought forward to the shorter delay).
+   * Writes now, unless the rate is used up (proven: PROVEN_SAVES_PER_SECOND a second; unproven:
+   * one per UNPROVEN_SAVE_DELAY_MS): then once, later, with every change made meanwhile (a pending
+   * later write is brought forward for a proof).
    */
-  private saveSoon(delay: number): void {
+  private saveSoon(proven: boolean): void {
     if (!this.file) return;
     const now = Date.now();
-    const due = this.lastSave + delay;
+    const full = this.recentSaves.length >= PROVEN_SAVES_PER_SECOND;
+    const due = proven ? (full ? this.recentSaves[0] + 1_000 : now) : this.lastSave + UNPROVEN_SAVE_DELAY_MS;
     if (this.saveTimer && this.saveDue <= due) return;
     if (due <= now) return this.save();
     if (this.saveTimer) clearTimeout(this.saveTimer);
@@ -243,6 +248,8 @@ export class IdentityBook {
     const file = this.file;
     if (!file) return;
     this.lastSave = Date.now();
+    this.recentSaves.push(this.lastSave);
+    if (this.recentSaves.length > PROVEN_SAVES_PER_SECOND) this.recentSaves.shift();
     this.written++;
     const body = JSON.stringify({ version: 2, devices: Object.fromEntries(this.records) }, null, 1);
     const tmp = `${file}.${process.pid}.tmp`;
