@@ -112,6 +112,11 @@ export abstract class FleetBase implements Fleet {
     return this.presence.byUuid.on(uuid, listener);
   }
 
+  /** Listeners following one device's presence (watchDevice); every uuid's when omitted. */
+  watcherCount(uuid?: string): number {
+    return this.presence.byUuid.listenerCount(uuid);
+  }
+
   /** The identity a device last proved (MAC, whose key); kept across reconnections, forgotten on close. */
   binding(uuid: string): IdentityBinding | undefined {
     return this.presence.binding(uuid);
