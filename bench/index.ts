@@ -235,7 +235,7 @@ async function fanout(): Promise<void> {
 /**
  * A device's button press until meross-state outputs its toggle, against a bare MQTT publish →
  * receive on the same broker; both are triggered the same way (IPC to the device process).
- * Reported for a toggle-only plug (one ToggleX push per press) and a metering plug, which sends
+ * Reported for a toggle-only strip (mss425: one ToggleX push per press) and a metering plug, which sends
  * an Electricity push right behind each ToggleX push, as the simulated mss310 does.
  */
 async function pushLatency(): Promise<void> {
@@ -246,7 +246,7 @@ async function pushLatency(): Promise<void> {
     const port = await brokerPort(red);
     const spec = { key, port: 0, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 200 };
     const fleet = await RemoteFleet.start([
-      { model: "mss110", ...spec },
+      { model: "mss425", ...spec },
       { model: "mss310", ...spec },
     ]);
     const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, brokerFlow(0), out];
@@ -281,7 +281,7 @@ async function pushLatency(): Promise<void> {
         };
       });
     for (const [index, what] of [
-      [0, "toggle-only mss110 (one ToggleX push per press); target ratio <= 1.25"],
+      [0, "toggle-only mss425 (one ToggleX push per press); target ratio <= 1.25"],
       [1, "metering mss310 (a ToggleX push, then an Electricity push, per press)"],
     ] as const) {
       const push: number[] = [];
