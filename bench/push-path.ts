@@ -10,8 +10,8 @@ import { brokerFlow, brokerPort, round, untilListening } from "./common";
 import { buildMessage } from "../dist/core/protocol/message";
 
 const KEY = "bench-key";
-const PUSHES = Number(process.env.BENCH_PUSHES) || 3000;
-const WARMUP = 1000;
+const PUSHES = Number(process.env.BENCH_PUSHES) || 10_000;
+const WARMUP = 3000;
 
 /** The broker's aedes instance, reached past its privacy: the bench publishes as a device would, without a socket. */
 interface RawAedes {
