@@ -32,6 +32,15 @@ export function brokerFlow(port: number): Record<string, unknown> {
   };
 }
 
+/**
+ * The port the embedded broker `id` bound: benches give it port 0 and read the port back, so no
+ * other server (a simulated device's) can take a port picked in advance and released.
+ */
+export async function brokerPort(red: EmbeddedRed, id = "broker"): Promise<number> {
+  const broker = red.node(id) as unknown as { endpoint(): Promise<{ port: number }> };
+  return (await broker.endpoint()).port;
+}
+
 export async function untilListening(red: EmbeddedRed, uuids: string[], timeoutMs = 60_000): Promise<void> {
   const broker = red.node("broker") as unknown as { isListening(uuid: string): boolean };
   const t0 = performance.now();

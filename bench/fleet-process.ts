@@ -3,6 +3,8 @@
  * machine, so its CPU time must not be charged to the client being measured.
  * Protocol over IPC: {id, cmd: "start", specs} → {id, devices: [{address, uuid}]};
  * {id, cmd: "stats", index} → {id, requestCount, luminance}; {id, cmd: "connects"} → {id, connects: [per device]}; {cmd: "stop"}.
+ * {cmd: "pulse", everyMs} presses every device's button once per `everyMs` (0 stops), spread evenly;
+ * {cmd: "presses"} → {presses: [[index, on, at]]} since the last call (at: wall-clock ms).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import mqtt, { type MqttClient } from "mqtt";
@@ -16,6 +18,8 @@ type Command =
   | { cmd: "connects" }
   | { cmd: "ping-client"; url: string }
   | { cmd: "ping" }
+  | { cmd: "pulse"; everyMs: number }
+  | { cmd: "presses" }
   | { cmd: "stop" };
 type Request = Command & { id: number };
 
@@ -24,6 +28,9 @@ if (require.main === module) {
   // MQTT connections each device made (its client reported "connected"), counted where a real device would.
   const connects: number[] = [];
   let pinger: MqttClient | undefined;
+  let pulse: NodeJS.Timeout | undefined;
+  let presses: Array<[number, boolean, number]> = [];
+  const TICK_MS = 10;
   process.on("message", (m: Request) => {
     void (async () => {
       if (m.cmd === "start") {
@@ -43,6 +50,32 @@ if (require.main === module) {
         const at = performance.timeOrigin + performance.now();
         devices[m.index].press(0);
         process.send?.({ id: m.id, at });
+      } else if (m.cmd === "pulse") {
+        clearInterval(pulse);
+        if (m.everyMs > 0) {
+          // Each tick presses the devices whose turn falls in it: every device once per period.
+          let next = 0;
+          let owed = 0;
+          let last = performance.now();
+          const ons = devices.map((d) => d.state.channels[0]?.on ?? false);
+          pulse = setInterval(() => {
+            const now = performance.now();
+            owed += ((now - last) * devices.length) / m.everyMs;
+            last = now;
+            for (; owed >= 1; owed--) {
+              const i = next;
+              next = (next + 1) % devices.length;
+              const at = performance.timeOrigin + performance.now();
+              devices[i].press(0);
+              ons[i] = !ons[i];
+              if (presses.length < 200_000) presses.push([i, ons[i], at]);
+            }
+          }, TICK_MS);
+        }
+        process.send?.({ id: m.id });
+      } else if (m.cmd === "presses") {
+        process.send?.({ id: m.id, presses });
+        presses = [];
       } else if (m.cmd === "connects") {
         process.send?.({ id: m.id, connects });
       } else if (m.cmd === "mqtt-states") {
@@ -56,6 +89,7 @@ if (require.main === module) {
         pinger?.publish("/bench/ping", String(at), { qos: 1 });
         process.send?.({ id: m.id, at });
       } else {
+        clearInterval(pulse);
         await pinger?.endAsync();
         await Promise.all(devices.map((d) => d.stop()));
         process.send?.({ id: m.id }, () => process.exit(0));

@@ -6,6 +6,7 @@
 import { isUuid, UUID_RULE, describeValue } from "../core";
 import { listModels, MODELS } from "../simulator/models";
 import { DEMO_ACCOUNT } from "../simulator/cloud";
+import { FLEET_MAX, startFleet } from "./simulate-fleet";
 import { EXIT_OK, UsageError, intOption, keyFrom, parse, reportError, str, type CliIo } from "./io";
 
 export const SIMULATE_HELP = `Usage: meross simulate [options]
@@ -29,6 +30,9 @@ Options:
                     "meross cloud --api <url>": account demo@example.com, password demo-password, whose
                     device list holds this device; without --key the device signs with that account's key
                     (demo-account-key), as a device set up by the Meross app does
+  --fleet N         run N configured devices of --model (1-5000) on --gateway instead of one, each with a
+                    uuid fixed by its index and, on a broker on this machine, its own 127.0.x.y address;
+                    ready line: simulating fleet devices=<N> model=<model> first=<uuid> last=<uuid>
   --list-models     list the models and what they can do, then exit
   -h, --help        show this help
 `;
@@ -66,6 +70,7 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
       gateway: { type: "string" },
       "user-id": { type: "string" },
       "cloud-port": { type: "string" },
+      fleet: { type: "string" },
     });
     if (values.help) {
       io.stdout.write(SIMULATE_HELP);
@@ -102,6 +107,20 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
     const cloudPort = intOption("cloud-port", str(values, "cloud-port"), 0, 65535);
     if (cloudPort !== undefined && values.unconfigured)
       throw new UsageError("--cloud-port lists a configured device in an account; an --unconfigured one is in no account yet");
+    const fleetSize = intOption("fleet", str(values, "fleet"), 1, FLEET_MAX);
+    if (fleetSize !== undefined) {
+      if (!gateway) throw new UsageError("--fleet needs --gateway host:port: a fleet is configured devices on one broker");
+      if (uuid !== undefined || cloudPort !== undefined)
+        throw new UsageError("--fleet chooses each device's uuid and has no account: drop --uuid and --cloud-port");
+      if (io.signal?.aborted) return EXIT_OK;
+      const fleet = await startFleet(fleetSize, { model, key: keyFrom(values, io), gateway, userId: userId ?? "0" }, statusPort);
+      const ends = `first=${fleet.devices[0].uuid} last=${fleet.devices[fleet.devices.length - 1].uuid}`;
+      return runUntilStopped(
+        io,
+        `simulating fleet devices=${fleetSize} model=${model} ${ends}${fleet.statusUrl ? ` status=${fleet.statusUrl}` : ""}\n`,
+        () => fleet.stop(),
+      );
+    }
     if (io.signal?.aborted) return EXIT_OK;
 
     const spec = {
@@ -144,20 +163,24 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
         throw new UsageError(`--cloud-port ${cloudPort} could not be used (${(err as Error).message}): pick another port or 0`);
       }
     }
-    try {
-      io.stdout.write(
-        `simulating ${device.model.name} uuid=${device.uuid} url=${device.url}${status}${cloudText}${values.unconfigured ? " (unconfigured)" : ""}\n`,
-      );
-      await new Promise<void>((resolve) => {
-        if (!io.signal) return;
-        if (io.signal.aborted) resolve();
-        else io.signal.addEventListener("abort", () => resolve(), { once: true });
-      });
-    } finally {
-      await stop();
-    }
-    return EXIT_OK;
+    const ready = `simulating ${device.model.name} uuid=${device.uuid} url=${device.url}${status}${cloudText}${values.unconfigured ? " (unconfigured)" : ""}\n`;
+    return runUntilStopped(io, ready, stop);
   } catch (err) {
     return reportError(io, "simulate", err);
   }
+}
+
+/** Prints the ready line and runs until the signal fires (Ctrl-C, SIGTERM), then stops. */
+async function runUntilStopped(io: CliIo, ready: string, stop: () => Promise<void>): Promise<number> {
+  try {
+    io.stdout.write(ready);
+    await new Promise<void>((resolve) => {
+      if (!io.signal) return;
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+  } finally {
+    await stop();
+  }
+  return EXIT_OK;
 }

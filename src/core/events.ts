@@ -20,27 +20,28 @@ export const listenerFailed = (err: unknown, event: string): string =>
 export const warnListenerError: ListenerErrorHandler = (err, event) =>
   process.emitWarning(listenerFailed(err, event), "MerossListenerError");
 
+/**
+ * Listeners are kept in arrays replaced on every change (copy-on-write): emit walks the array it
+ * found without copying it, and a listener added or removed meanwhile changes only the next emit.
+ * Changes are rare (a node starts or closes), emits are frequent (every push).
+ */
 export class TypedEvents<M extends object> {
-  private readonly listeners = new Map<keyof M, Set<Listener<never>>>();
+  private readonly listeners = new Map<keyof M, ReadonlyArray<Listener<never>>>();
 
   /** `onListenerError` receives what a listener throws (default: a process warning). */
   constructor(private readonly onListenerError: ListenerErrorHandler = warnListenerError) {}
 
   /** Adds a listener; the returned function removes it (calling it twice is harmless). */
   on<K extends keyof M>(name: K, listener: Listener<M[K]>): Unsubscribe {
-    let set = this.listeners.get(name);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(name, set);
-    }
     // A wrapper per registration, so the same function registered twice is removed once per call.
     const entry: Listener<M[K]> = (p) => listener(p);
-    set.add(entry as Listener<never>);
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), entry as Listener<never>]);
     return () => {
-      const s = this.listeners.get(name);
-      if (!s) return;
-      s.delete(entry as Listener<never>);
-      if (s.size === 0) this.listeners.delete(name);
+      const list = this.listeners.get(name);
+      const i = list ? list.indexOf(entry as Listener<never>) : -1;
+      if (!list || i < 0) return;
+      if (list.length === 1) this.listeners.delete(name);
+      else this.listeners.set(name, [...list.slice(0, i), ...list.slice(i + 1)]);
     };
   }
 
@@ -58,9 +59,9 @@ export class TypedEvents<M extends object> {
    * reported through `onListenerError` and never stops the others or the emitter.
    */
   emit<K extends keyof M>(name: K, payload: M[K]): void {
-    const set = this.listeners.get(name);
-    if (!set) return;
-    for (const l of [...set]) {
+    const list = this.listeners.get(name);
+    if (!list) return;
+    for (const l of list) {
       try {
         (l as Listener<M[K]>)(payload);
       } catch (err) {
@@ -71,14 +72,66 @@ export class TypedEvents<M extends object> {
 
   /** Listeners registered under `name`, or under every name when omitted. */
   listenerCount(name?: keyof M): number {
-    if (name !== undefined) return this.listeners.get(name)?.size ?? 0;
+    if (name !== undefined) return this.listeners.get(name)?.length ?? 0;
     let n = 0;
-    for (const s of this.listeners.values()) n += s.size;
+    for (const s of this.listeners.values()) n += s.length;
     return n;
   }
 
   /** Drops every listener (the owner is closing). */
   clear(): void {
     this.listeners.clear();
+  }
+}
+
+/**
+ * Listeners per key (a device uuid): emit(key) reaches only that key's listeners through one
+ * map lookup, so its cost does not grow with the number of keys (a fleet of devices).
+ */
+export class KeyedEvents<T> {
+  private readonly byKey = new Map<string, ReadonlyArray<Listener<T>>>();
+
+  /** `onListenerError` receives what a listener throws (default: a process warning). */
+  constructor(
+    private readonly name = "keyed",
+    private readonly onListenerError: ListenerErrorHandler = warnListenerError,
+  ) {}
+
+  on(key: string, listener: Listener<T>): Unsubscribe {
+    const entry: Listener<T> = (p) => listener(p);
+    this.byKey.set(key, [...(this.byKey.get(key) ?? []), entry]);
+    return () => {
+      const list = this.byKey.get(key);
+      const i = list ? list.indexOf(entry) : -1;
+      if (!list || i < 0) return;
+      if (list.length === 1) this.byKey.delete(key);
+      else this.byKey.set(key, [...list.slice(0, i), ...list.slice(i + 1)]);
+    };
+  }
+
+  /** Calls the listeners of `key`; one that throws never stops the others. */
+  emit(key: string, payload: T): void {
+    const list = this.byKey.get(key);
+    if (!list) return;
+    for (const l of list) {
+      try {
+        l(payload);
+      } catch (err) {
+        // A listener's bug is its owner's: reported, and the emitter's own work goes on.
+        this.onListenerError(err, `${this.name} ${key}`);
+      }
+    }
+  }
+
+  /** Listeners under `key`, or under every key when omitted. */
+  listenerCount(key?: string): number {
+    if (key !== undefined) return this.byKey.get(key)?.length ?? 0;
+    let n = 0;
+    for (const l of this.byKey.values()) n += l.length;
+    return n;
+  }
+
+  clear(): void {
+    this.byKey.clear();
   }
 }

@@ -44,6 +44,7 @@ export = function (RED: NodeAPI): void {
       currentConnection: () => fleet.currentConnection(),
       devices: () => fleet.devices(),
       device: (uuid: string) => fleet.device(uuid),
+      watchDevice: (uuid: string, fn: Parameters<FleetBase["watchDevice"]>[1]) => fleet.watchDevice(uuid, fn),
       isListening: (uuid: string) => fleet.isListening(uuid),
       endpoint: () => fleet.endpoint(),
       useKeys: (owner: string, keys: () => readonly string[], uuid?: () => string) => fleet.useKeys(owner, keys, uuid),
@@ -54,7 +55,7 @@ export = function (RED: NodeAPI): void {
 
     const showCount = (): void => {
       if (fleet.isClosed) return;
-      const n = fleet.devices().length;
+      const n = fleet.deviceCount;
       const away = fleet.refusals().count;
       const refused = away > 0 ? `, ${away} ${embedded ? "refused" : "ignored"}` : "";
       if (fleet.online()) node.status({ fill: "green", shape: "dot", text: `${n} device${n === 1 ? "" : "s"}${refused}${restarted}` });

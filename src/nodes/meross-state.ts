@@ -6,7 +6,7 @@
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import type { MerossError } from "../core";
-import { Poller } from "../core";
+import { Poller, watchPresence } from "../core";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
@@ -89,9 +89,10 @@ export = function (RED: NodeAPI): void {
         emit({ ...withModel(config.uuid() || d?.info?.uuid || "", d?.info?.model), kind: "online", online, source });
       };
       const broker = config?.broker;
-      if (config && broker)
-        offs.push(broker.events.on("device", (p) => void (p.listening && p.uuid === config.uuid() && onlineChange(true, "push"))));
-      if (config && broker) offs.push(broker.events.on("gone", (g) => void (g.uuid === config.uuid() && onlineChange(false, "push"))));
+      // This device's presence only (by uuid once known), not every device's on the broker.
+      const onPresence = (p?: { listening: boolean }): void => void ((!p || p.listening) && onlineChange(!!p, "push"));
+      const seen = config && broker ? watchPresence(broker, () => config.uuid(), onPresence) : undefined;
+      if (seen) offs.push(seen.close);
       if (config && !setupError) {
         // Seed the baseline once the session has read the device, so the first poll reports only changes.
         config.getDevice().then(

@@ -138,6 +138,7 @@ export class SimulatedDevice extends EventEmitter {
     });
     this.mqtt = new SimMqttSession(this.fw, {
       reconnectMs: opts.mqttReconnectMs ?? MQTT_RECONNECT_MS,
+      localAddress: opts.mqttLocalAddress,
       encryptPushes: opts.mqttEncryption === true && model.encrypted,
       queue: this.queue,
     });

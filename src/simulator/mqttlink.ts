@@ -36,6 +36,7 @@ export interface DeviceMqttLinkOptions {
   key: string;
   userId: string;
   reconnectMs: number;
+  localAddress?: string;
   onState(state: MqttState): void;
   /** Connected and subscribed: the moment firmware sends its Bind and Clock. */
   onSession(): void;
@@ -66,6 +67,7 @@ export class DeviceMqttLink {
       reconnectOnConnackError: true,
       resubscribe: false,
       queueQoSZero: false,
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
     });
     this.client.on("connect", () => {
       this.client.subscribe(`/appliance/${opts.uuid}/subscribe`, { qos: 1 }, (err) => {

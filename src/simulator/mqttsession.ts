@@ -16,6 +16,8 @@ const NS_CLOCK = "Appliance.System.Clock";
 
 export interface SimMqttSessionOptions {
   reconnectMs: number;
+  /** Where the connection comes from (SimulatorOptions.mqttLocalAddress). */
+  localAddress?: string;
   /** Encrypt pushes with the static key (encrypted models with `mqttEncryption`). */
   encryptPushes: boolean;
   queue: FirmwareQueue;
@@ -71,6 +73,7 @@ export class SimMqttSession implements SimBroker {
       key: fw.setup.key,
       userId: fw.setup.userId,
       reconnectMs: this.opts.reconnectMs,
+      localAddress: this.opts.localAddress,
       onState: (state) => {
         if (this.link === link) this.setState(state);
       },

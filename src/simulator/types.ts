@@ -60,6 +60,12 @@ export interface SimulatorOptions {
   /** Delay between MQTT reconnect attempts in ms (default 5000). */
   mqttReconnectMs?: number;
   /**
+   * The local address the MQTT connection comes from (e.g. 127.0.0.42): many simulated devices
+   * on one machine then look like devices on a LAN, each from its own address, to the broker's
+   * per-address limits. Default: whatever the system picks.
+   */
+  mqttLocalAddress?: string;
+  /**
    * Encrypted models only: also encrypt MQTT pushes (default false). ⚠ docs/protocol.md does not
    * say whether encrypted firmware encrypts MQTT; the integrations that reach it over MQTT
    * exchange plain JSON, so that is the default. Encrypted MQTT requests are accepted and

@@ -329,15 +329,16 @@ describe("meross-config node", function () {
     type Closable = { close(removed: boolean): Promise<void> };
     const cfg = helper.getNode("c1") as unknown as Closable & { link: { events: { listenerCount(): number } } };
     const events = getBroker().events as unknown as { listenerCount(name: string): number };
+    // Its own device's presence is followed by uuid (Fleet.watchDevice), the broker's restarts by everyone.
+    const fleet = getBroker().fleet as unknown as { watcherCount(uuid?: string): number };
     const names = ["device", "gone", "running"];
     assert.ok(cfg.link.events.listenerCount() > 0, "the toggle follows the session");
-    assert.ok(
-      names.every((n) => events.listenerCount(n) > (baseline.get(n) ?? 0)),
-      "the config follows the broker",
-    );
+    assert.ok(events.listenerCount("running") > (baseline.get("running") ?? 0), "the config follows the broker");
+    assert.ok(fleet.watcherCount(sim.uuid) > 0, "and its device's presence");
     await (helper.getNode("t1") as unknown as Closable).close(false);
     assert.equal(cfg.link.events.listenerCount(), 0);
     await cfg.close(false);
     for (const n of names) assert.equal(events.listenerCount(n), baseline.get(n), `a "${n}" listener was left on the broker`);
+    assert.equal(fleet.watcherCount(), 0, "no presence watcher was left on the broker");
   });
 });

@@ -37,7 +37,10 @@ export class AedesLink implements MqttLink {
                     Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(String(packet.payload)),
                   );
               } finally {
-                cb();
+                // Released on the next turn: a client whose socket delivered hundreds of packets at
+                // once (a burst after a stall, a flood) would otherwise be read on one ever deeper
+                // stack until it overflows, and other sockets get their turn in between.
+                setImmediate(cb);
               }
             };
             this.subs.push({ topic, fn });

@@ -11,7 +11,7 @@ import { createServer } from "aedes-server-factory";
 import { MerossError } from "../errors";
 import { asEnvelope, type Envelope } from "../protocol/message";
 import { buildSystemTimePayload } from "../onboarding/config";
-import { MqttConnection, deviceRequestTopic } from "../transport/mqtt";
+import { MqttConnection, deviceRequestTopic, parsedPayload } from "../transport/mqtt";
 import { macMatchesUuid } from "../protocol/rules";
 import { CloudSession, SESSION_REPLY_TOPIC, type BindInfo } from "./cloud-responder";
 import { MQTT_TLS_PORT } from "./certs";
@@ -306,8 +306,9 @@ export class MerossBroker {
     const uuid = auth.device.uuid;
     let env: Envelope;
     try {
-      const text = Buffer.isBuffer(packet.payload) ? packet.payload.toString("utf8") : String(packet.payload);
-      env = asEnvelope(JSON.parse(text), uuid);
+      // Our own connection usually read this very message first (subscribers run before this event).
+      const text = Buffer.isBuffer(packet.payload) ? undefined : String(packet.payload);
+      env = parsedPayload(packet.payload) ?? asEnvelope(JSON.parse(text ?? packet.payload.toString("utf8")), uuid);
     } catch {
       return;
     }

@@ -39,6 +39,25 @@ export const IDENTITY_FILE = "device-identities.json";
 export const IDENTITY_LIMIT = 2048;
 /** Unproven entries are written at most once in this time (a flood must not rewrite the file per login). */
 const UNPROVEN_SAVE_DELAY_MS = 1_000;
+/**
+ * Proven entries are written at once, up to PROVEN_SAVES_PER_SECOND a second; past that in one
+ * batch when the second is over (a thousand devices proving their keys at start-up cost a few
+ * writes, not a thousand rewrites of the whole file). A crash loses at most that second; the
+ * devices prove themselves again.
+ */
+const PROVEN_SAVES_PER_SECOND = 4;
+
+/** Books with a change not written yet: written when the process exits normally. */
+const unsaved = new Set<IdentityBook>();
+let exitHook = false;
+function saveAtExit(book: IdentityBook): void {
+  unsaved.add(book);
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const b of [...unsaved]) b.flush();
+  });
+}
 
 /** Salted with the uuid so one fingerprint says nothing about another device's key. */
 export function keyId(uuid: string, key: string): string {
@@ -62,7 +81,11 @@ export class IdentityBook {
   /** In least-recently-used order (a Map keeps insertion order; a use re-inserts). */
   private readonly records = new Map<string, IdentityRecord>();
   private saveTimer: NodeJS.Timeout | undefined;
-  private lastSave = 0;
+  private saveDue = 0;
+  private lastSave = -Infinity;
+  /** When the last PROVEN_SAVES_PER_SECOND writes happened, oldest first. */
+  private readonly recentSaves: number[] = [];
+  private written = 0;
 
   /** `file`: where bindings persist across restarts (undefined: this run only). A damaged file is started afresh. */
   constructor(readonly file?: string) {
@@ -71,6 +94,11 @@ export class IdentityBook {
 
   get size(): number {
     return this.records.size;
+  }
+
+  /** Times the file was written since this book was made. */
+  get writes(): number {
+    return this.written;
   }
 
   get(uuid: string): IdentityRecord | undefined {
@@ -145,8 +173,7 @@ export class IdentityBook {
     if (!before && this.records.size >= IDENTITY_LIMIT && !this.makeRoom(proven)) return false;
     this.records.delete(uuid);
     this.records.set(uuid, { mac: m, keyId: id, source, at: now, seen: now });
-    if (proven) this.save();
-    else this.saveSoon();
+    this.saveSoon(proven);
     return true;
   }
 
@@ -195,21 +222,35 @@ export class IdentityBook {
     for (const [uuid, r] of loaded.slice(0, IDENTITY_LIMIT).sort((a, b) => a[1].seen - b[1].seen)) this.records.set(uuid, r);
   }
 
-  /** Writes now, unless it wrote less than a delay ago: then once when the delay is over. */
-  private saveSoon(): void {
-    if (!this.file || this.saveTimer) return;
-    const wait = this.lastSave + UNPROVEN_SAVE_DELAY_MS - Date.now();
-    if (wait <= 0) return this.save();
-    this.saveTimer = setTimeout(() => this.save(), wait);
+  /**
+   * Writes now, unless the rate is used up (proven: PROVEN_SAVES_PER_SECOND a second; unproven:
+   * one per UNPROVEN_SAVE_DELAY_MS): then once, later, with every change made meanwhile (a pending
+   * later write is brought forward for a proof).
+   */
+  private saveSoon(proven: boolean): void {
+    if (!this.file) return;
+    const now = Date.now();
+    const full = this.recentSaves.length >= PROVEN_SAVES_PER_SECOND;
+    const due = proven ? (full ? this.recentSaves[0] + 1_000 : now) : this.lastSave + UNPROVEN_SAVE_DELAY_MS;
+    if (this.saveTimer && this.saveDue <= due) return;
+    if (due <= now) return this.save();
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveDue = due;
+    this.saveTimer = setTimeout(() => this.save(), due - now);
     this.saveTimer.unref();
+    saveAtExit(this);
   }
 
   private save(): void {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
+    unsaved.delete(this);
     const file = this.file;
     if (!file) return;
     this.lastSave = Date.now();
+    this.recentSaves.push(this.lastSave);
+    if (this.recentSaves.length > PROVEN_SAVES_PER_SECOND) this.recentSaves.shift();
+    this.written++;
     const body = JSON.stringify({ version: 2, devices: Object.fromEntries(this.records) }, null, 1);
     const tmp = `${file}.${process.pid}.tmp`;
     try {

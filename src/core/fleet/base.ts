@@ -69,7 +69,8 @@ export abstract class FleetBase implements Fleet {
    */
   protected pushProblem(uuid: string, env: Envelope, loginKey?: string): string | undefined {
     if (env.header.method === "PUSH") {
-      const named = this.keys.named(uuid);
+      // The login key when there is one (embedded broker: every push), without asking every user for its keys.
+      const named = loginKey !== undefined ? [] : this.keys.named(uuid);
       const keys =
         loginKey !== undefined ? [loginKey] : named.length > 0 ? named : this.acceptEmptyKey ? [...this.keys.all(), ""] : this.keys.all();
       if (!keys.some((k) => verifySign(env.header, k))) return "a push not signed with that device's key";
@@ -100,6 +101,20 @@ export abstract class FleetBase implements Fleet {
 
   device(uuid: string): BrokerPresence | undefined {
     return this.presence.get(uuid);
+  }
+
+  /** How many devices are present (without copying the list). */
+  get deviceCount(): number {
+    return this.presence.size;
+  }
+
+  watchDevice(uuid: string, listener: (p: BrokerPresence | undefined) => void): Unsubscribe {
+    return this.presence.byUuid.on(uuid, listener);
+  }
+
+  /** Listeners following one device's presence (watchDevice); every uuid's when omitted. */
+  watcherCount(uuid?: string): number {
+    return this.presence.byUuid.listenerCount(uuid);
   }
 
   /** The identity a device last proved (MAC, whose key); kept across reconnections, forgotten on close. */

@@ -20,6 +20,8 @@ import { AutoTransport } from "../transport/auto";
 import type { Transport } from "../transport/types";
 import { BrokerTransport, FollowingHttpTransport, followAddress } from "./transports";
 import type { BrokerPresence, Fleet } from "./types";
+import { watchPresence, type PresenceWatch } from "./presence";
+import { pacerFor } from "./pacing";
 
 /** How a device is reached: the user's choice. */
 export type Carrier = "http" | "mqtt" | "auto";
@@ -91,6 +93,7 @@ export class DeviceLink {
   /** A read started by connect() is under way (arrival and retries must not start a second one). */
   private reading = false;
   private readonly offs: Unsubscribe[] = [];
+  private presence: PresenceWatch = { rewatch: () => undefined, close: () => undefined };
 
   constructor(opts: DeviceLinkOptions) {
     this.opts = opts;
@@ -170,6 +173,17 @@ export class DeviceLink {
     const { mqtt, auto } = this.created;
     if (!fleet || !mqtt) return;
     const key = this.opts.key ?? "";
+    // This device's presence only (by uuid): it arrived (read it now, not at the next retry), moved, or left.
+    this.presence = watchPresence(
+      fleet,
+      () => this.uuidValue,
+      (p) => {
+        if (p) this.follow(p);
+        auto?.presenceChanged();
+        this.refreshReady();
+        if (p?.listening && this.wanted && this.current.state !== "ready") this.connect();
+      },
+    );
     // With its uuid the key is that device's own: the broker then lets no other key log in under that uuid.
     this.offs.push(
       fleet.useKeys(
@@ -179,19 +193,7 @@ export class DeviceLink {
       ),
     );
     this.offs.push(
-      fleet.events.on("device", (p) => {
-        this.follow(p);
-        if (p.uuid !== this.uuidValue) return;
-        auto?.presenceChanged();
-        this.refreshReady();
-        // Arrival is the event to read on: a device that logs in is read now, not at the next retry.
-        if (p.listening && this.wanted && this.current.state !== "ready") this.connect();
-      }),
-      fleet.events.on("gone", (g) => {
-        if (g.uuid !== this.uuidValue) return;
-        auto?.presenceChanged();
-        this.refreshReady();
-      }),
+      this.presence.close,
       fleet.events.on("running", () => mqtt.attach()),
       // Over plain HTTP the broker still carries the device's pushes: the session follows them too.
       mqtt.events.on("push", (env) => this.forwardPush(env)),
@@ -285,7 +287,8 @@ export class DeviceLink {
     if (this.closed || !d || this.reading) return;
     this.clearRetry();
     this.reading = true;
-    d.ready().then(
+    // A crowd arriving at once is read a few at a time per broker (pacing.ts).
+    (this.fleet ? pacerFor(this.fleet).run(() => d.ready()) : d.ready()).then(
       () => {
         this.reading = false;
         if (this.closed) return;
@@ -317,6 +320,7 @@ export class DeviceLink {
   private learnUuid(d: MerossDevice): void {
     const seen = d.info?.uuid ?? "";
     if (!this.uuidValue && isUuid(seen)) this.uuidValue = seen;
+    this.presence.rewatch();
     const { mqtt } = this.created;
     if (!this.uuidValue || !mqtt || this.closed) return;
     if (seen === this.uuidValue && this.opts.key) this.fleet?.prove(seen, d.info?.mac, this.opts.key);

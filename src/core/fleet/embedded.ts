@@ -159,5 +159,7 @@ export class EmbeddedFleet extends FleetBase {
     await c?.close().catch(() => undefined);
     await b?.stop();
     this.presence.clear();
+    // Bindings learnt in the last moments are written before the broker goes (they are batched).
+    this.identities.flush();
   }
 }

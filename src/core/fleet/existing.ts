@@ -197,6 +197,7 @@ export class ExistingFleet extends FleetBase {
     for (const off of this.offConn.splice(0)) off();
     await this.conn?.close().catch(() => undefined);
     this.presence.clear();
+    this.identities.flush();
     this.sessionKeys.clear();
   }
 }

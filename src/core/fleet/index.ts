@@ -9,3 +9,4 @@ export * from "./handover";
 export * from "./keys";
 export * from "./polling";
 export * from "./presence";
+export * from "./pacing";

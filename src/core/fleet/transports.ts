@@ -174,8 +174,8 @@ export class BrokerTransport implements Transport {
         if (err) reject(err);
         else resolve();
       };
-      const off = this.fleet.events.on("device", (p) => {
-        if (p.uuid === uuid && p.listening && this.fleet.isListening(uuid)) end();
+      const off = this.fleet.watchDevice(uuid, (p) => {
+        if (p?.listening && this.fleet.isListening(uuid)) end();
       });
       const onAbort = (): void => end(abortError(signal as AbortSignal, this.address, request));
       signal?.addEventListener("abort", onAbort, { once: true });

@@ -68,6 +68,11 @@ export interface Fleet {
   currentConnection(): MqttConnection | undefined;
   devices(): BrokerPresence[];
   device(uuid: string): BrokerPresence | undefined;
+  /**
+   * The "device" and "gone" reports of one uuid only (undefined: gone), by a map lookup: a
+   * thousand devices starting do not each hear the thousand others' logins.
+   */
+  watchDevice(uuid: string, listener: (p: BrokerPresence | undefined) => void): Unsubscribe;
   /** True while requests over MQTT reach this device. */
   isListening(uuid: string): boolean;
   endpoint(): Promise<BrokerEndpoint>;

@@ -81,12 +81,12 @@ export type SystemTimePayload = {
   time: { timestamp: number; timezone: string; timeRule: TimeRule[] };
 };
 
-const DAY_S = 86_400;
-const YEAR_S = 366 * DAY_S;
+export const DAY_S = 86_400;
+export const YEAR_S = 366 * DAY_S;
 /** Devices keep ~20 entries from the cloud; the current and next ~2 years is plenty (§3.8). */
-const YEARS_AHEAD = 2;
+export const YEARS_AHEAD = 2;
 
-function offsetFormatter(timeZone: string): Intl.DateTimeFormat {
+export function offsetFormatter(timeZone: string): Intl.DateTimeFormat {
   try {
     return new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" });
   } catch {
@@ -95,7 +95,7 @@ function offsetFormatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 /** UTC offset in seconds at `sec`, parsed from "GMT+01:00" (or "GMT" for zero). */
-function offsetAt(fmt: Intl.DateTimeFormat, sec: number): number {
+export function offsetAt(fmt: Intl.DateTimeFormat, sec: number): number {
   const name = fmt.formatToParts(new Date(sec * 1000)).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
   const m = /^GMT([+-])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?$/.exec(name);
   if (!m) return 0;
@@ -104,7 +104,7 @@ function offsetAt(fmt: Intl.DateTimeFormat, sec: number): number {
 }
 
 /** The first second at which the offset differs from the one at `lo` (lo < hi, offsets differ). */
-function bisect(fmt: Intl.DateTimeFormat, lo: number, hi: number): number {
+export function bisect(fmt: Intl.DateTimeFormat, lo: number, hi: number): number {
   const before = offsetAt(fmt, lo);
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);

@@ -11,7 +11,7 @@ import { describeValue } from "../protocol/rules";
 import { encodeEnvelope, tryDecodeEnvelope, undecryptableReply } from "../crypto/lan";
 import { MqttJsLink, brokerDown, checkUrl, safeAddress, type MqttConnectOptions, type MqttLink } from "./mqtt-link";
 import { abortError } from "./types";
-import { TypedEvents } from "../events";
+import { KeyedEvents, TypedEvents } from "../events";
 
 /** Same budget as HTTP: a device on MQTT answers within a second when it is online. */
 export const MQTT_TIMEOUT_MS = 10_000;
@@ -42,6 +42,18 @@ export function uuidFromTopic(topic: string): string | undefined {
 function uuidFromEnvelope(env: Envelope): string | undefined {
   if (typeof env.header.uuid === "string" && env.header.uuid) return env.header.uuid;
   return typeof env.header.from === "string" ? uuidFromTopic(env.header.from) : undefined;
+}
+
+/**
+ * Plain JSON messages this process already parsed, by their payload buffer: the embedded broker
+ * hands the same buffer to its own session (Bind, Clock) after our connection read it, and
+ * reads it from here instead of parsing it a second time. Weak: gone with the buffer.
+ */
+const parsedPayloads = new WeakMap<Buffer, Envelope>();
+
+/** The envelope an MqttConnection of this process parsed from exactly this buffer, if any. */
+export function parsedPayload(payload: unknown): Envelope | undefined {
+  return Buffer.isBuffer(payload) ? parsedPayloads.get(payload) : undefined;
 }
 
 export interface MqttPushEvent {
@@ -100,6 +112,11 @@ export function checkUuid(uuid: unknown): string {
  */
 export class MqttConnection {
   readonly events = new TypedEvents<MqttConnectionEvents>();
+  /**
+   * Each device's PUSHes by uuid, for its per-device transport: a map lookup per push, so a
+   * push costs the same with one device on the broker as with thousands.
+   */
+  readonly pushes = new KeyedEvents<Envelope>("push for");
   readonly address: string;
   /** Our `from`: devices publish the replies to our requests here. */
   readonly replyTopic: string;
@@ -277,6 +294,7 @@ export class MqttConnection {
     if (text.trimStart().startsWith("{")) {
       try {
         env = asEnvelope(JSON.parse(text), topic);
+        if (typeof payload !== "string") parsedPayloads.set(payload, env);
       } catch {
         // Garbage on a shared topic is somebody else's problem; it must not break our requests.
         return;
@@ -296,7 +314,10 @@ export class MqttConnection {
       return;
     }
     if (!uuid) return;
-    if (topicUuid && env.header.method === "PUSH") this.events.emit("push", { uuid, envelope: env });
+    if (topicUuid && env.header.method === "PUSH") {
+      this.pushes.emit(uuid, env);
+      this.events.emit("push", { uuid, envelope: env });
+    }
     this.events.emit("message", { uuid, topic, envelope: env });
   }
 

@@ -4,7 +4,7 @@
  */
 import { MerossError } from "../errors";
 import type { Envelope } from "../protocol/message";
-import { MQTT_TIMEOUT_MS, MqttConnection, checkUuid, type MqttPushEvent } from "./mqtt-connection";
+import { MQTT_TIMEOUT_MS, MqttConnection, checkUuid } from "./mqtt-connection";
 import { brokerDown } from "./mqtt-link";
 import { transportEvents, type SendOptions, type Transport } from "./types";
 import type { Unsubscribe } from "../events";
@@ -37,9 +37,7 @@ export class MqttTransport implements Transport {
   private readonly client: MqttConnection;
   private readonly timeoutMs: number;
   private readonly encryptPayloads: boolean;
-  private readonly onPush = (ev: MqttPushEvent): void => {
-    if (ev.uuid === this.uuid) this.events.emit("push", ev.envelope);
-  };
+  private readonly onPush = (env: Envelope): void => this.events.emit("push", env);
   private readonly onOnline = (): void => this.events.emit("connection", { connected: true });
   private readonly onOffline = (): void => this.events.emit("connection", { connected: false });
   private closed = false;
@@ -59,7 +57,8 @@ export class MqttTransport implements Transport {
     this.encryptPayloads = opts.encryptPayloads === true;
     this.address = `${this.uuid} via ${this.client.address}`;
     this.offs = [
-      this.client.events.on("push", this.onPush),
+      // Only this device's pushes reach us (by uuid), not every push on the broker filtered here.
+      this.client.pushes.on(this.uuid, this.onPush),
       this.client.events.on("online", this.onOnline),
       this.client.events.on("offline", this.onOffline),
     ];

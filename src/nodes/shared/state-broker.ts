@@ -10,6 +10,9 @@ import { SHORT_REASON, toMerossError } from "./errors";
 import type { BrokerPresence, MerossBrokerNode } from "./broker-types";
 import { fromEvent, known, withModel, type StatePayload } from "./state-output";
 
+/** How long the uuid → name map of configNames() is used before the flow is walked again. */
+const NAMES_TTL_MS = 5_000;
+
 export interface BrokerWatch {
   /** What is known now: each present device online, then its pushed toggles and light. */
   items(): StatePayload[];
@@ -22,14 +25,24 @@ export interface BrokerWatch {
  * there is none or it is unnamed, so the caller names the device by model and uuid end instead
  * of an address the unnamed node may still show.
  */
-export function configNames(RED: NodeAPI): (uuid: string) => string | undefined {
-  return (uuid) => {
-    let name: string | undefined;
+export function configNames(RED: NodeAPI, now: () => number = Date.now): (uuid: string) => string | undefined {
+  // One walk over the flow builds the whole map; it is redone at most every NAMES_TTL_MS (a uuid
+  // learnt from a device later shows then), never once per state: a busy fleet emits thousands.
+  let names = new Map<string, string>();
+  let builtAt = -Infinity;
+  const build = (): void => {
+    names = new Map();
     RED.nodes.eachNode((n) => {
-      const cfg = name === undefined && n.type === "meross-config" ? RED.nodes.getNode(n.id) : null;
-      if (isMerossConfig(cfg) && cfg.uuid() === uuid && typeof n.name === "string" && n.name.trim()) name = cfg.displayName();
+      const cfg = n.type === "meross-config" ? RED.nodes.getNode(n.id) : null;
+      if (!isMerossConfig(cfg) || typeof n.name !== "string" || !n.name.trim()) return;
+      const uuid = cfg.uuid();
+      if (uuid && !names.has(uuid)) names.set(uuid, cfg.displayName());
     });
-    return name;
+    builtAt = now();
+  };
+  return (uuid) => {
+    if (now() - builtAt > NAMES_TTL_MS) build();
+    return names.get(uuid);
   };
 }
 

@@ -37,6 +37,13 @@ class FakeFleet implements Fleet {
   currentConnection = (): MqttConnection => this.conn;
   devices = (): BrokerPresence[] => [...this.presence.values()];
   device = (uuid: string): BrokerPresence | undefined => this.presence.get(uuid);
+  watchDevice(uuid: string, fn: (p: BrokerPresence | undefined) => void): () => void {
+    const offs = [
+      this.events.on("device", (p) => void (p.uuid === uuid && fn(p))),
+      this.events.on("gone", (g) => void (g.uuid === uuid && fn(undefined))),
+    ];
+    return () => offs.forEach((off) => off());
+  }
   isListening = (): boolean => this.listening;
   endpoint = async (): Promise<{ host: string; port: number }> => ({ host: "127.0.0.1", port: 1 });
   useKeys(owner: string, keys: () => readonly string[]): () => void {
