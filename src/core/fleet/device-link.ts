@@ -22,51 +22,16 @@ import { BrokerTransport, FollowingHttpTransport, followAddress } from "./transp
 import type { BrokerPresence, Fleet } from "./types";
 import { watchPresence, type PresenceWatch } from "./presence";
 import { pacerFor } from "./pacing";
+import {
+  LINK_CLOSE_BOUND_MS,
+  LINK_RETRY_MS,
+  type Carrier,
+  type DeviceLinkEvents,
+  type DeviceLinkOptions,
+  type LinkStatus,
+} from "./link-types";
 
-/** How a device is reached: the user's choice. */
-export type Carrier = "http" | "mqtt" | "auto";
-
-export type SessionState = "connecting" | "ready" | "error";
-
-/** What every user of the device shows. `text` is short (status line); `error` is set in state "error". */
-export interface LinkStatus {
-  state: SessionState;
-  text: string;
-  error?: MerossError;
-}
-
-export interface DeviceLinkEvents {
-  /** The session moved (connecting → ready / error), or what the ready text names changed (path, IP). */
-  state: LinkStatus;
-  /** A state change of the device (our commands' replies and its pushes). */
-  event: DeviceEvent;
-}
-
-export interface DeviceLinkOptions {
-  /** `host` or `host:port` for HTTP; may be empty over MQTT when the uuid is known. */
-  host?: string;
-  /** The configured uuid; empty to learn it from the device. */
-  uuid?: string;
-  carrier?: Carrier;
-  fleet?: Fleet;
-  /** Names the broker in error sentences. */
-  fleetLabel?: string;
-  key?: string;
-  /** auto / static / ecdhe / off (docs/protocol.md §4). */
-  encryption?: unknown;
-  /** Who holds the key registration on the fleet (the config node's id). */
-  owner: string;
-  /** The user's name for the device (the config's name); empty to name it by model and uuid. */
-  name?: string;
-  retryMs?: number;
-  closeBoundMs?: number;
-  log?: (text: string) => void;
-}
-
-/** After a failed first read, try again this much later while someone still wants the device. */
-export const LINK_RETRY_MS = 30_000;
-/** A host runtime allows little time for close (Node-RED: 15 s); a device that hangs must not eat it. */
-export const LINK_CLOSE_BOUND_MS = 2_000;
+export * from "./link-types";
 
 const asSetupError = (err: unknown): MerossError =>
   err instanceof MerossError ? err : new MerossError("BAD_CONFIG", `These device settings cannot be used (${String(err)}).`);
