@@ -102,16 +102,17 @@ describe("meross-light: fades, effects, fans and round trips", function () {
 
   it("a newer command stops a fade: the final state is the newer command's", async () => {
     const { l1, sim, completed, out } = await load("msl120");
-    await send({ brightness: 5, rgb: "#ff0000" });
-    const outputs = collect<Msg>(out);
-    const completes = collect<Msg>(completed);
-    // Fake clock (still moving with real time, so sockets and Node-RED run as usual): the rest of the fade's time is skipped below.
+    // Fake clock (still moving with real time, so sockets and Node-RED run as usual), installed before the first
+    // command so the light's gap and the fade are timed on it: the rest of the fade's time is skipped below.
     const clock = sinon.useFakeTimers({
       now: Date.now(),
       shouldAdvanceTime: true,
       toFake: ["setTimeout", "clearTimeout", "Date", "performance"],
     });
     try {
+      await send({ brightness: 5, rgb: "#ff0000" });
+      const outputs = collect<Msg>(out);
+      const completes = collect<Msg>(completed);
       l1.receive({ payload: { brightness: 100, rgb: "#0000ff", transition: 3 }, _msgid: "fade" });
       await waitFor(() => (sim.state.light?.luminance ?? 0) > 10, 8000, "the fade to be under way");
       const newer = await send({ brightness: 30 });
