@@ -1,6 +1,6 @@
 /**
  * meross-state: one message per state change of a device (on/off, light, doors, shutters,
- * thermostat, energy, diffuser, hub sensors, online), as it happens; a light fade is one message.
+ * thermostat, energy, diffuser, hub sensors, presence, online), as it happens; a light fade is one message.
  * Devices on a broker PUSH every change (docs/protocol.md §5.1); devices reached only over HTTP
  * never push, so an optional poll (src/core/fleet/polling.ts) reads them.
  */

@@ -1,4 +1,4 @@
-/** Every capability module: codecs, commands and reducers, one import for tools and tests. */
+/** The capability modules tools and tests use (codecs, commands, reducers), one import; not every helper module is listed. */
 export * from "./types";
 export * from "./registry";
 export * from "./system";

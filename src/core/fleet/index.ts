@@ -1,4 +1,4 @@
-/** Devices on a broker: presence, identities, the cloud-like session, arrivals, followers and polling. */
+/** Devices on a broker: presence, identities (the book is broker/identity.ts), arrivals, followers, polling, device links and the fleet handover. */
 export * from "./types";
 export * from "./arrival";
 export * from "./base";
