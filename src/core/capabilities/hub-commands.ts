@@ -35,8 +35,12 @@ const VALVE_ALIASES: Record<string, string> = { custom: "manual", comfort: "heat
  * Sensor.All item ~250 (§14.3, §14.4), so 8 of them stay well inside the 4,000-byte reply.
  */
 const batchOf = (ns: string): number => (ns === NS_HUB_BATTERY ? 24 : 8);
-/** Batch sizes a session learnt from a cut reply, so the next read starts with what fits. */
-const learnt = new WeakMap<object, Map<string, number>>();
+declare module "./types" {
+  interface MutableDeviceState {
+    /** Batch sizes per hub namespace learnt from a cut reply, so the next read starts with what fits. */
+    hubBatches?: Map<string, number>;
+  }
+}
 
 function requireHub(s: DeviceSession, what: string): void {
   if (!isHub(s)) {
@@ -64,21 +68,25 @@ async function readInto(s: DeviceSession, ns: string, payload: Record<string, un
  */
 export async function readByIds(s: DeviceSession, ns: string, key: string, ids: readonly string[], first?: number): Promise<void> {
   if (!s.has(ns) || ids.length === 0) return;
-  const sizes = learnt.get(s) ?? new Map<string, number>();
-  learnt.set(s, sizes);
+  const learn = (size: number): void =>
+    s.commit((state) => {
+      state.hubBatches ??= new Map();
+      state.hubBatches.set(ns, Math.min(state.hubBatches.get(ns) ?? size, size));
+      return [];
+    });
   const read = async (batch: readonly string[]): Promise<void> => {
     try {
       await readInto(s, ns, { [key]: batch.map((id) => ({ id })) });
     } catch (err) {
       if (!cutOff(err) || batch.length === 1) throw err;
       const half = Math.ceil(batch.length / 2);
-      sizes.set(ns, Math.min(sizes.get(ns) ?? half, half));
+      learn(half);
       await read(batch.slice(0, half));
       await read(batch.slice(half));
     }
   };
   for (let i = 0; i < ids.length;) {
-    const size = sizes.get(ns) ?? first ?? batchOf(ns);
+    const size = s.state.hubBatches?.get(ns) ?? first ?? batchOf(ns);
     await read(ids.slice(i, i + size));
     i += size;
   }
