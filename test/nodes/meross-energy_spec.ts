@@ -107,6 +107,19 @@ describe("meross-energy node", function () {
     assert.match(err.message, /Channel 9 is not measured by this em06: it measures channels 1, 2, 3, 4, 5, 6/);
   });
 
+  it("a polled meter channel is the node's own, and a channel the meter lacks is the same clear error as on input", async () => {
+    const { out } = await load("em06", { channel: "4", pollInterval: 1 });
+    const msg = await nextMessage<Msg>(out);
+    assert.equal(msg.energy.channel, 4);
+    assert.ok(Math.abs((msg.payload as number) - 1200) < 30);
+    await helper.unload();
+    await sim?.stop();
+    const bad = await load("em06", { channel: "9", pollInterval: 1 });
+    const err = (await nextMessage<Msg>(bad.caught)).error!;
+    assert.equal(err.code, "BAD_INPUT");
+    assert.match(err.message, /Channel 9 is not measured by this em06: it measures channels 1, 2, 3, 4, 5, 6/);
+  });
+
   it("bad inputs: a device that measures nothing, an unknown msg.show, a bad channel", async () => {
     const { e1, caught } = await load("mss425");
     let got = nextMessage<Msg>(caught);
