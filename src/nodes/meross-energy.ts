@@ -1,8 +1,9 @@
 /**
  * meross-energy: power, voltage, current and energy of a metering plug or one channel of an
  * energy meter, for a dashboard gauge or a time-series database. It reads on input, on its own
- * poll interval (0 = off) and, when "also send changes" is ticked, when the device pushes a
- * reading (otherwise a push only updates the status). The total kWh only rises: the
+ * poll interval (0 = off; through the device's one Poller, shared with meross-state) and, when
+ * "also send changes" is ticked, when the device pushes a reading (otherwise a push only updates
+ * the status). The total kWh only rises: the
  * counting rule is the core's (capabilities/energy-counter.ts); its state stays in this node's
  * context, so restarts with persistent context keep it.
  */
