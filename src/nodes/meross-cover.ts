@@ -7,20 +7,15 @@
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
 import { coverToOutput, parseCoverInput, type CoverState } from "../core";
-import { coverCommand } from "../core";
+import { CoverRun } from "./shared/cover-run";
 import { isBlank, resolveChannel } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
-import { linkToConfig, reportsChanges, type Target } from "./shared/user-node";
+import { linkToConfig, reportsChanges } from "./shared/user-node";
 
 interface CoverDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
   reportChanges?: boolean;
 }
-
-/** A follow-up read never waits longer than this, whatever travel time a device reports. */
-const MAX_FOLLOW_MS = 180_000;
-/** Read a little after the move should have ended, so the end state is there. */
-const FOLLOW_MARGIN_MS = 1000;
 
 function coverStatus(c: CoverState): NodeStatus {
   const where = c.position === undefined || c.state === "open" || c.state === "closed" ? "" : ` ${c.position} %`;
@@ -43,12 +38,8 @@ export = function (RED: NodeAPI): void {
     } catch {
       fixed = undefined;
     }
-    /** Per device (config id) and channel, "id:channel": a node taking its device from the message drives several. */
-    const last = new Map<string, string>();
-    const timers = new Set<ReturnType<typeof setTimeout>>();
-    /** Channels with a command in flight: its reply carries the latest state, so pushes meanwhile are not repeated. */
-    const busy = new Map<string, number>();
-    let closed = false;
+    /** Last reports, commands in flight and follow-up reads (shared/cover-run.ts). */
+    const run = new CoverRun(fixed);
     const slot = (channel: number): string => `${link.config?.id ?? ""}:${channel}`;
     const sendChanges = reportsChanges(def);
 
@@ -57,15 +48,8 @@ export = function (RED: NodeAPI): void {
       const name = link.name();
       return { uuid: link.config?.uuid() || d?.info?.uuid || "", name, model: d?.info?.model ?? "", kind: c.kind, channel: c.channel };
     };
-    /** Records what the flow was last told about a channel; true when `c` differs. */
-    const remember = (c: CoverState, key = slot(c.channel)): boolean => {
-      const text = JSON.stringify(coverToOutput(c));
-      if (last.get(key) === text) return false;
-      last.set(key, text);
-      return true;
-    };
     const announce = (c: CoverState): void => {
-      if (closed || busy.has(slot(c.channel)) || (fixed !== undefined && c.channel !== fixed) || !remember(c)) return;
+      if (!run.reported(c, slot(c.channel))) return;
       link.show(coverStatus(c));
       // Safety: a door opened by hand must not reach a "close if open" flow unless the user asked for changes.
       if (sendChanges) node.send({ topic: link.name(), payload: coverToOutput(c), meross: meta(c) });
@@ -75,24 +59,6 @@ export = function (RED: NodeAPI): void {
       if (ev.type === "cover" && ev.source === "push") announce(ev.cover);
     });
 
-    /** Over HTTP nothing is pushed: read the door or shutter again once its move should be over. */
-    const follow = (target: Target, channel: number, ms: number): void => {
-      const t = setTimeout(
-        () => {
-          timers.delete(t);
-          target
-            .session()
-            .then((s) => coverCommand(s, channel, { action: "read" }))
-            .then(
-              (c) => link.within(target, () => announce(c)),
-              () => undefined,
-            );
-        },
-        Math.min(ms + FOLLOW_MARGIN_MS, MAX_FOLLOW_MS),
-      );
-      timers.add(t);
-    };
-
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
       link.handle(msg, done, async (t) => {
         const m = msg as CoverMsg;
@@ -100,15 +66,16 @@ export = function (RED: NodeAPI): void {
         const command = parseCoverInput(m.payload);
         const device = await t.device();
         const key = `${t.config.id}:${channel}`;
-        busy.set(key, (busy.get(key) ?? 0) + 1);
-        const result = await coverCommand(await t.session(), channel, command).finally(() => {
-          const n = (busy.get(key) ?? 1) - 1;
-          if (n > 0) busy.set(key, n);
-          else busy.delete(key);
-        });
-        remember(result, key);
+        const result = await run.run(await t.session(), key, channel, command);
         t.show(coverStatus(result));
-        if (result.settleMs !== undefined) follow(t, channel, result.settleMs);
+        // Over HTTP nothing is pushed: read again once the move should be over.
+        if (result.settleMs !== undefined)
+          run.follow(
+            () => t.session(),
+            channel,
+            result.settleMs,
+            (c) => link.within(t, () => announce(c)),
+          );
         m.payload = coverToOutput(result);
         // A topic the flow set is kept; otherwise the device's name says where the state came from.
         if (isBlank(m.topic)) m.topic = t.name();
@@ -119,11 +86,7 @@ export = function (RED: NodeAPI): void {
       });
     });
 
-    node.on("close", () => {
-      closed = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-    });
+    node.on("close", () => run.close());
   }
 
   RED.nodes.registerType("meross-cover", MerossCover);

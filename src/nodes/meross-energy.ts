@@ -1,19 +1,21 @@
 /**
  * meross-energy: power, voltage, current and energy of a metering plug or one channel of an
  * energy meter, for a dashboard gauge or a time-series database. It reads on input, on its own
- * poll interval (0 = off) and, when "also send changes" is ticked, when the device pushes a
- * reading (otherwise a push only updates the status). The total kWh only rises: the
+ * poll interval (0 = off; through the device's one Poller, shared with meross-state) and, when
+ * "also send changes" is ticked, when the device pushes a reading (otherwise a push only updates
+ * the status). The total kWh only rises: the
  * counting rule is the core's (capabilities/energy-counter.ts); its state stays in this node's
  * context, so restarts with persistent context keep it.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { countReading, energyReport, readEnergy, type EnergyRead } from "../core";
+import { countReading, energyFromState, energyReport, readEnergy, type EnergyRead } from "../core";
 import { restoreCounter, type EnergyCounterState } from "../core";
 import { asMerossError } from "../core";
 import { energyStatus, resolveEnergyChannel, resolveInterval, resolveShow, shownValue, type Show } from "./shared/energy-input";
 import { isBlank } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig, reportsChanges, type Target } from "./shared/user-node";
+import { pollerFor } from "./shared/poller";
 
 interface EnergyDef extends NodeDef, DeviceSourceDef {
   channel?: string | number;
@@ -98,17 +100,19 @@ export = function (RED: NodeAPI): void {
     });
 
     if (interval > 0 && link.config) {
-      let running = false;
-      const timer = setInterval(() => {
-        // A slow device must not pile reads up: skip a tick while the last read still runs.
-        if (running) return;
-        running = true;
-        read({ _msgid: RED.util.generateId() } as EnergyMsg)
-          .then((m) => link.signal.aborted || node.send(m))
-          .catch((err: unknown) => link.signal.aborted || link.fail(err, (e) => node.error(e, {})))
-          .finally(() => (running = false));
-      }, interval * 1000);
-      node.on("close", () => clearInterval(timer));
+      // The config's one Poller reads the energy (the electricity capability's poll()) on this node's interval;
+      // a meross-state polling the same device shares its timer, and a tick due for both is one read.
+      const off = pollerFor(link.config).subscribe({
+        intervalMs: interval * 1000,
+        which: (c) => c.name === "electricity",
+        more: (d) => {
+          const msg = { _msgid: RED.util.generateId() } as EnergyMsg;
+          fill(msg, energyFromState(d, resolveEnergyChannel(def.channel, undefined)), show);
+          if (!link.signal.aborted) node.send(msg);
+        },
+        failed: (err) => link.signal.aborted || link.fail(err, (e) => node.error(e, {})),
+      });
+      node.on("close", off);
     }
   }
 

@@ -4,21 +4,10 @@
  * they keep working while Node-RED is stopped. Every action answers with the resulting list.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import {
-  SUN_RETIME_INTERVAL_MS,
-  addTimer,
-  addTrigger,
-  changeSchedule,
-  deleteSchedule,
-  listSchedules,
-  parsePlace,
-  retimeSunTimers,
-  type Place,
-  type RetimeResult,
-  type ScheduleList,
-} from "../core";
+import { parsePlace, retimeSunTimers, type Place, type RetimeResult, type ScheduleList } from "../core";
 import { isBlank, resolveChannel } from "./shared/inputs";
 import { parseScheduleCommand } from "./shared/schedule-input";
+import { keepRetimed, runSchedule } from "./shared/schedule-run";
 import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig, type Target } from "./shared/user-node";
 
@@ -73,20 +62,12 @@ export = function (RED: NodeAPI): void {
       return r;
     };
     if (def.retime !== false && !placeError && link.config) {
-      const tick = (): void => {
-        retime().then(
-          (r) => {
-            const status = retimeStatus(r);
-            if (status) link.show(status);
-          },
-          // Unreachable now: the session's status says so, and the next tick tries again.
-          () => undefined,
-        );
-      };
       // First as soon as the device answers after a deploy (it may have drifted while Node-RED was down).
-      tick();
-      const every = setInterval(tick, SUN_RETIME_INTERVAL_MS);
-      node.on("close", () => clearInterval(every));
+      const stop = keepRetimed(retime, (r) => {
+        const status = retimeStatus(r);
+        if (status) link.show(status);
+      });
+      node.on("close", stop);
     }
 
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
@@ -96,20 +77,7 @@ export = function (RED: NodeAPI): void {
         const channel = configured === undefined ? undefined : resolveChannel(configured, undefined);
         const command = parseScheduleCommand(m.payload, channel);
         const device = await t.device();
-        let id: string | undefined;
-        let deleted: boolean | undefined;
-        let moved: string[] | undefined;
-        if (command.action === "add") {
-          id = (command.kind === "timer" ? await addTimer(device, command.input, { place }) : await addTrigger(device, command.input)).id;
-        } else if (command.action === "change") {
-          id = (await changeSchedule(device, command.id, command.input, { place })).id;
-        } else if (command.action === "retime") {
-          moved = (await retime(t)).moved.map((t) => t.id);
-        } else if (command.action === "delete") {
-          deleted = (await deleteSchedule(device, command.id)).deleted;
-          id = String(command.id);
-        }
-        const list = await listSchedules(device, channel);
+        const { list, id, deleted, moved } = await runSchedule(device, command, { place, channel, retime: () => retime(t) });
         t.show(countStatus(list));
         m.payload = list;
         // A topic the flow set is kept; otherwise the device's name says whose schedules these are.
@@ -118,9 +86,7 @@ export = function (RED: NodeAPI): void {
           ...t.identity(device),
           action: command.action,
           ...(id !== undefined ? { id } : {}),
-          // false: the firmware refused DELETE, so the entry was disabled instead (it is still listed).
           ...(deleted !== undefined ? { deleted } : {}),
-          // Ids of the sunrise/sunset timers a "retime" moved to today's sun time.
           ...(moved !== undefined ? { moved } : {}),
         };
         send(m);

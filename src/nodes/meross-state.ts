@@ -6,7 +6,7 @@
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import type { MerossError } from "../core";
-import { Poller, watchPresence } from "../core";
+import { watchPresence } from "../core";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
@@ -16,6 +16,7 @@ import { configNames, watchBroker } from "./shared/state-broker";
 import { Tracker, answerWith, describe, fromEvent, itemKey, known, pollSeconds, withModel, type Source } from "./shared/state-output";
 import { holdFades, refreshExtras, stateMessage, topicWithSub, type StatePayload } from "./shared/state-output";
 import { afterFade } from "./shared/light-run";
+import { pollerFor } from "./shared/poller";
 
 interface StateDef extends NodeDef {
   device?: string;
@@ -69,13 +70,13 @@ export = function (RED: NodeAPI): void {
       });
     } else {
       let lastOnline: boolean | undefined;
-      let poller: Poller | undefined;
+      let polling = (): boolean => false;
       // A fade's steps are held back: the light state it ends in goes out once, when it ends.
       const pass = holdFades(emit, (then) => !!link.config && afterFade(link.config, then));
       const link = linkToConfig(RED, node, def.device, (ev) => {
         const d = link.config?.device;
         if (!link.config || !d || ev.type === "info") return;
-        const source: Source = ev.source === "push" || ev.source === "broker" ? "push" : poller?.polling ? "poll" : "command";
+        const source: Source = ev.source === "push" || ev.source === "broker" ? "push" : polling() ? "poll" : "command";
         const p = fromEvent(link.config.uuid() || d.info?.uuid || "", d.info?.model, ev, source, d.lightCapacity);
         if (p) pass(p);
       });
@@ -106,16 +107,19 @@ export = function (RED: NodeAPI): void {
           () => undefined,
         );
         if (interval > 0) {
-          const p = new Poller({
+          // The config's one Poller: a meross-energy on the same device shares its timer and its reads.
+          const p = pollerFor(config);
+          polling = () => p.polling;
+          const off = p.subscribe({
             intervalMs: interval * 1000,
-            device: () => config.getDevice(),
+            // Energy is meross-energy's to read (its own interval); toggles and light come with the rest.
+            which: (c) => c.name !== "electricity",
             skip: () => !!broker && !!config.uuid() && broker.isListening(config.uuid()),
             online: (on) => onlineChange(on, "poll"),
             failed: (err) =>
               link.show({ fill: "red", shape: "ring", text: `poll: ${SHORT_REASON[toMerossError(err, config.secrets()).code]}` }),
           });
-          (poller = p).start();
-          offs.push(() => p.stop());
+          offs.push(off);
         }
       }
       node.on("input", (msg: NodeMessageInFlow, send, done) => {

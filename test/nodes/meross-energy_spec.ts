@@ -3,6 +3,7 @@ import configNodeModule = require("../../src/nodes/meross-config");
 import energyNode = require("../../src/nodes/meross-energy");
 import requestNode = require("../../src/nodes/meross-request");
 import brokerModule = require("../../src/nodes/meross-broker");
+import stateNode = require("../../src/nodes/meross-state");
 import type { SimulatedDevice } from "../../src/simulator";
 import { helper, KEY, startDevice, nextMessage, configNode, onTab, CATCH_NODES, useRuntime, collect, waitFor } from "./helpers";
 import { brokerNode, brokerPort, pointAt, waitListening } from "./broker-helpers";
@@ -106,6 +107,19 @@ describe("meross-energy node", function () {
     assert.match(err.message, /Channel 9 is not measured by this em06: it measures channels 1, 2, 3, 4, 5, 6/);
   });
 
+  it("a polled meter channel is the node's own, and a channel the meter lacks is the same clear error as on input", async () => {
+    const { out } = await load("em06", { channel: "4", pollInterval: 1 });
+    const msg = await nextMessage<Msg>(out);
+    assert.equal(msg.energy.channel, 4);
+    assert.ok(Math.abs((msg.payload as number) - 1200) < 30);
+    await helper.unload();
+    await sim?.stop();
+    const bad = await load("em06", { channel: "9", pollInterval: 1 });
+    const err = (await nextMessage<Msg>(bad.caught)).error!;
+    assert.equal(err.code, "BAD_INPUT");
+    assert.match(err.message, /Channel 9 is not measured by this em06: it measures channels 1, 2, 3, 4, 5, 6/);
+  });
+
   it("bad inputs: a device that measures nothing, an unknown msg.show, a bad channel", async () => {
     const { e1, caught } = await load("mss425");
     let got = nextMessage<Msg>(caught);
@@ -162,6 +176,41 @@ describe("meross-energy node", function () {
     const seen = collect<Msg>(out);
     await waitFor(() => seen.length >= 2, 10_000, "two polled readings");
     assert.equal(typeof seen[0].payload, "number");
+  });
+
+  it("shares the device's one Poller with meross-state; its close stops its reads while meross-state keeps polling", async () => {
+    sim = await startDevice({ model: "mss310" });
+    const flow = onTab(
+      [configNode("c1", sim.address)],
+      [
+        { id: "e1", type: "meross-energy", device: "c1", channel: "", show: "power", pollInterval: 1, wires: [["out"]] },
+        { id: "s1", type: "meross-state", device: "c1", pollInterval: 1, wires: [["sout"]] },
+        { id: "out", type: "helper" },
+        { id: "sout", type: "helper" },
+      ],
+    );
+    await helper.load([configNodeModule, energyNode, stateNode], flow, { c1: { key: KEY } });
+    const [e1, out, c1] = ["e1", "out", "c1"].map((id) => helper.getNode(id));
+    const seen: string[] = [];
+    sim.on("request", (r: { method: string; namespace: string }) => seen.push(r.namespace));
+    const readings = collect<Msg>(out);
+    await waitFor(() => readings.length >= 2, 10_000, "two polled readings");
+    assert.equal(typeof readings[0].payload, "number");
+    const shared = (c1 as unknown as { shared(k: string, create: () => never): { polling: boolean } }).shared("poller", () => {
+      throw new Error("meross-state and meross-energy should already share the config's Poller");
+    });
+    assert.equal(typeof shared.polling, "boolean");
+    await (e1 as unknown as { close(removed: boolean): Promise<void> }).close(false);
+    // A read already under way finishes; the next one is meross-state's alone.
+    await waitFor(() => !shared.polling, 10_000, "the read under way to end");
+    const mark = seen.length;
+    const polls = (): number => seen.slice(mark).filter((n) => !/Electricity|Consumption/.test(n)).length;
+    await waitFor(() => polls() >= 2, 10_000, "two more polls by meross-state");
+    assert.deepEqual(
+      seen.slice(mark).filter((n) => /Electricity|Consumption/.test(n)),
+      [],
+      "no energy read after meross-energy closed",
+    );
   });
 
   it("with 'also send changes' ticked, sends a message when the device pushes a new reading over MQTT", async () => {

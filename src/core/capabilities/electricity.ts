@@ -6,7 +6,7 @@
  * the last reading per channel and tells listeners.
  */
 import type { Envelope } from "../protocol/message";
-import { NS_CONSUMPTIONX, parseConsumptionX, reduceConsumption } from "./consumption";
+import { NS_CONSUMPTIONX, getConsumption, parseConsumptionX, reduceConsumption } from "./consumption";
 import type { Capability, ChangeSource, DeviceSession, Update } from "./types";
 import { badReply, isObject, singleObject, toNumber, type Json } from "./util";
 
@@ -139,6 +139,12 @@ export const electricityCapability: Capability = {
       return days ? reduceConsumption(days, source) : undefined;
     }
     return undefined;
+  },
+  /** What meross-energy's poll needs: every channel's instant reading, and the days when the device keeps them. */
+  async poll(s: DeviceSession): Promise<void> {
+    if (s.has(NS_ELECTRICITYX)) await getElectricityX(s);
+    else if (s.has(NS_ELECTRICITY)) await getElectricity(s, 0);
+    if (s.has(NS_ELECTRICITY) && s.has(NS_CONSUMPTIONX)) await getConsumption(s);
   },
 };
 

@@ -48,14 +48,35 @@ export async function readEnergy(s: DeviceSession, channel?: number): Promise<En
       );
     return { reading };
   }
-  if (kind !== "plug") {
-    const why = `this ${modelOf(s)} does not measure energy (it lists neither Electricity nor ElectricityX)`;
-    throw new MerossError("UNSUPPORTED", `${s.address}: ${why}.`, { host: s.address, namespace: NS_ELECTRICITY });
-  }
+  if (kind !== "plug") throw measuresNothing(s);
   const reading = await getElectricity(s, channel ?? 0);
   if (channel !== undefined && reading.channel !== channel) throw noChannel(s, channel, [reading.channel]);
   const days = s.has(NS_CONSUMPTIONX) ? await getConsumption(s) : undefined;
   return days ? { reading, days } : { reading };
+}
+
+function measuresNothing(s: DeviceSession): MerossError {
+  const why = `this ${modelOf(s)} does not measure energy (it lists neither Electricity nor ElectricityX)`;
+  return new MerossError("UNSUPPORTED", `${s.address}: ${why}.`, { host: s.address, namespace: NS_ELECTRICITY });
+}
+
+/**
+ * One channel (undefined = the device's first) as the last read left it in the session's state:
+ * what a poll (the electricity capability's `poll()`) read, with readEnergy's errors.
+ */
+export function energyFromState(s: DeviceSession, channel?: number): EnergyRead {
+  const kind = meteringKind(s);
+  if (!kind) throw measuresNothing(s);
+  const readings = [...(s.state.electricity?.values() ?? [])].sort((a, b) => a.channel - b.channel);
+  const reading = channel === undefined ? readings[0] : readings.find((r) => r.channel === channel);
+  if (!reading)
+    throw noChannel(
+      s,
+      channel ?? 0,
+      readings.map((r) => r.channel),
+    );
+  const days = kind === "plug" && s.has(NS_CONSUMPTIONX) ? s.state.consumption : undefined;
+  return days ? { reading, days: [...days] } : { reading };
 }
 
 /** What the total counter counts: the days of a plug, or a meter's month counter. */

@@ -183,11 +183,11 @@ function unsupported(message: string): MerossError {
 }
 
 /**
- * The SET payload. Its `capacity` names the fields to apply (§6.7); `abilityCapacity`
- * (from System.Ability) decides what the bulb can do. A negative or non-finite
- * ability capacity means "unknown" and skips that check.
+ * Every rule of a light command (channel, levels, colour or white, what this bulb can show), each
+ * with a sentence a user can act on; throws, builds nothing. `abilityCapacity` (System.Ability)
+ * is what the bulb can do; negative or non-finite means "unknown" and skips that check.
  */
-export function buildLightSet(cmd: LightCommand, abilityCapacity: number): { light: Record<string, number> } {
+export function checkLightLevels(cmd: LightCommand, abilityCapacity: number): void {
   if (!isObject(cmd)) throw badInput(`The light command ${describeValue(cmd)} must be an object such as {luminance: 50}.`);
   const known = Number.isFinite(abilityCapacity) && abilityCapacity >= 0;
   const can = (bit: number): boolean => !known || (abilityCapacity & bit) !== 0;
@@ -195,24 +195,15 @@ export function buildLightSet(cmd: LightCommand, abilityCapacity: number): { lig
   if (cmd.rgb !== undefined && cmd.temperature !== undefined) {
     throw badInput("A bulb shows either a colour or a white temperature, not both: send rgb or temperature, not both in one command.");
   }
-  const light: Record<string, number> = {};
-  let channel = 0;
-  if (cmd.channel !== undefined) {
-    if (typeof cmd.channel !== "number" || !Number.isInteger(cmd.channel) || cmd.channel < 0) {
-      throw badInput(`The channel ${describeValue(cmd.channel)} must be a whole number, 0 or more (0 for a single bulb).`);
-    }
-    channel = cmd.channel;
+  if (cmd.channel !== undefined && (typeof cmd.channel !== "number" || !Number.isInteger(cmd.channel) || cmd.channel < 0)) {
+    throw badInput(`The channel ${describeValue(cmd.channel)} must be a whole number, 0 or more (0 for a single bulb).`);
   }
-  light.channel = channel;
-  let capacity = 0;
   if (cmd.rgb !== undefined) {
     const rgb = checkColourInt(cmd.rgb);
     if (!can(LIGHT_CAPACITY.RGB)) {
       const alt = can(LIGHT_CAPACITY.TEMPERATURE) ? "Use a colour temperature (e.g. 2700K) instead." : "Use brightness only.";
       throw unsupported(`This bulb has no colour LEDs (${what}): it cannot show ${intToHex(rgb)}. ${alt}`);
     }
-    light.rgb = rgb;
-    capacity |= LIGHT_CAPACITY.RGB;
   }
   if (cmd.temperature !== undefined) {
     const t = level(cmd.temperature, "colour temperature");
@@ -220,31 +211,37 @@ export function buildLightSet(cmd: LightCommand, abilityCapacity: number): { lig
       const alt = can(LIGHT_CAPACITY.RGB) ? "Use an RGB colour (e.g. #ffb46b for a warm white) instead." : "Use brightness only.";
       throw unsupported(`This light has no adjustable white (${what}): it cannot show ${deviceToKelvin(t)} K. ${alt}`);
     }
-    light.temperature = t;
-    capacity |= LIGHT_CAPACITY.TEMPERATURE;
   }
   if (cmd.luminance !== undefined) {
     const l = level(cmd.luminance, "brightness");
     if (!can(LIGHT_CAPACITY.LUMINANCE)) {
       throw unsupported(`This light cannot be dimmed (${what}): brightness ${l} cannot be set. Send only on/off or a colour.`);
     }
-    light.luminance = l;
-    capacity |= LIGHT_CAPACITY.LUMINANCE;
   }
-  if (cmd.onoff !== undefined) {
-    if (cmd.onoff !== 0 && cmd.onoff !== 1) throw badInput(`onoff ${describeValue(cmd.onoff)} must be 0 (off) or 1 (on).`);
-    light.onoff = cmd.onoff;
+  if (cmd.onoff !== undefined && cmd.onoff !== 0 && cmd.onoff !== 1) {
+    throw badInput(`onoff ${describeValue(cmd.onoff)} must be 0 (off) or 1 (on).`);
   }
-  if (capacity === 0 && light.onoff === undefined) {
+  if (cmd.rgb === undefined && cmd.temperature === undefined && cmd.luminance === undefined && cmd.onoff === undefined) {
     throw badInput("The light command sets nothing: give at least one of rgb, temperature, luminance or onoff.");
   }
-  if (capacity !== 0) light.capacity = capacity;
-  if (cmd.transform !== undefined) {
-    if (typeof cmd.transform !== "number" || !Number.isFinite(cmd.transform)) {
-      throw badInput(`transform ${describeValue(cmd.transform)} must be a number (0 is the usual value).`);
-    }
-    light.transform = Math.round(cmd.transform);
+  if (cmd.transform !== undefined && (typeof cmd.transform !== "number" || !Number.isFinite(cmd.transform))) {
+    throw badInput(`transform ${describeValue(cmd.transform)} must be a number (0 is the usual value).`);
   }
+}
+
+/** The SET payload (checkLightLevels' rules first); its `capacity` names the fields to apply (§6.7). */
+export function buildLightSet(cmd: LightCommand, abilityCapacity: number): { light: Record<string, number> } {
+  checkLightLevels(cmd, abilityCapacity);
+  const light: Record<string, number> = { channel: cmd.channel ?? 0 };
+  if (cmd.rgb !== undefined) light.rgb = checkColourInt(cmd.rgb);
+  if (cmd.temperature !== undefined) light.temperature = level(cmd.temperature, "colour temperature");
+  if (cmd.luminance !== undefined) light.luminance = level(cmd.luminance, "brightness");
+  if (cmd.onoff !== undefined) light.onoff = cmd.onoff;
+  const { RGB, TEMPERATURE, LUMINANCE } = LIGHT_CAPACITY;
+  const capacity =
+    (cmd.rgb !== undefined ? RGB : 0) | (cmd.temperature !== undefined ? TEMPERATURE : 0) | (cmd.luminance !== undefined ? LUMINANCE : 0);
+  if (capacity !== 0) light.capacity = capacity;
+  if (cmd.transform !== undefined) light.transform = Math.round(cmd.transform);
   return { light };
 }
 

@@ -9,7 +9,7 @@
 import { Coalescer } from "../coalescer";
 import { FadeController, planFade, type FadeStep } from "../capabilities/fade";
 import { NS_FAN, setFanSpeed } from "../capabilities/fan";
-import { buildLightSet, lightChannel, lightStateToOutput, NS_LIGHT, type LightState } from "../capabilities/light";
+import { checkLightLevels, lightChannel, lightStateToOutput, NS_LIGHT, type LightState } from "../capabilities/light";
 import { getEffects, setEffect } from "../capabilities/light-effect";
 import { MerossError, explain } from "../errors";
 import type { MerossDevice } from "../session/device";
@@ -100,9 +100,9 @@ function checkCapability(device: MerossDevice, req: LightRequest): void {
       { host: device.address, namespace: NS_LIGHT },
     );
   }
-  // The capacity and level rules live with the SET's builder; what it builds here is thrown away.
+  // The capacity and level rules are the SET builder's own (checkLightLevels); the SET is built once, when it runs.
   if (hasLevels(req))
-    buildLightSet(
+    checkLightLevels(
       { channel: lightChannel(device), rgb: req.rgb, temperature: req.temperature, luminance: req.luminance },
       device.lightCapacity,
     );

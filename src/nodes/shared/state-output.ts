@@ -217,11 +217,11 @@ export function topicWithSub(deviceName: string, p: StatePayload): string {
 /**
  * Reads what the System.All digest's toggles and light do not cover, before an on-demand answer:
  * every other capability's poll() (hub sub-devices, doors and shutters, thermostats…). The
- * Poller reads the same on each poll. Energy is not polled: meross-energy reads it.
+ * Poller reads the same on each poll. Energy is not read here: meross-energy reads it (its own interval).
  */
 export async function refreshExtras(device: MerossDevice): Promise<void> {
   // Toggles and light came with the System.All digest; the other families read themselves (their poll()).
-  await pollDevice(device, (c) => c.name !== "toggle" && c.name !== "light");
+  await pollDevice(device, (c) => c.name !== "toggle" && c.name !== "light" && c.name !== "electricity");
 }
 
 /** What a device session already knows, as payloads (toggles, then the light). */

@@ -7,6 +7,7 @@ import {
   KELVIN_MIN,
   LIGHT_CAPACITY,
   buildLightSet,
+  checkLightLevels,
   deviceToKelvin,
   hsvToRgb,
   intToHex,
@@ -242,6 +243,31 @@ describe("light codec (docs/protocol.md §6.7)", () => {
         assert.throws(() => parseLightPayload(bad), isCode("BAD_RESPONSE"));
       });
     }
+  });
+
+  describe("checkLightLevels", () => {
+    it("refuses with the same sentence as the SET builder, and passes what the bulb can show", () => {
+      const bad = [
+        [{ rgb: 0xff0000 }, 6],
+        [{ temperature: 50 }, 5],
+        [{ luminance: 50 }, 1],
+        [{ rgb: 1, temperature: 1 }, 7],
+        [{ channel: -1, luminance: 5 }, 7],
+        [{}, 7],
+      ] as const;
+      for (const [cmd, cap] of bad) {
+        let sentence = "";
+        assert.throws(
+          () => buildLightSet(cmd, cap),
+          (e: Error) => ((sentence = e.message), true),
+        );
+        assert.throws(
+          () => checkLightLevels(cmd, cap),
+          (e: Error) => e.message === sentence,
+        );
+      }
+      assert.equal(checkLightLevels({ rgb: 0xff0000, luminance: 40 }, 7), undefined);
+    });
   });
 
   describe("buildLightSet", () => {

@@ -4,6 +4,8 @@ import type { DeviceSession } from "../../../src/core/capabilities/types";
 import type { Envelope } from "../../../src/core/protocol/message";
 import { MerossError } from "../../../src/core/errors";
 import { Poller } from "../../../src/core/fleet/polling";
+import { NS_ELECTRICITY } from "../../../src/core/capabilities/electricity";
+import sinon from "sinon";
 
 /** A session that answers each GET with a canned reply and records what was read. */
 function fakeDevice(opts: { abilities: string[]; channels?: number[]; fail?: unknown }): { device: DeviceSession; reads: string[] } {
@@ -12,6 +14,7 @@ function fakeDevice(opts: { abilities: string[]; channels?: number[]; fail?: unk
     [NS.TOGGLEX]: { togglex: (opts.channels ?? [0]).map((channel) => ({ channel, onoff: 0 })) },
     [NS.TOGGLE]: { toggle: { onoff: 0 } },
     [NS.LIGHT]: { light: { channel: 0, capacity: 4, luminance: 50 } },
+    [NS_ELECTRICITY]: { electricity: { channel: 0, current: 100, voltage: 2300, power: 5000 } },
   };
   const state = { abilities: Object.fromEntries(opts.abilities.map((ns) => [ns, {}])), toggles: new Map<number, boolean>() };
   for (const c of opts.channels ?? []) state.toggles.set(c, false);
@@ -24,7 +27,7 @@ function fakeDevice(opts: { abilities: string[]; channels?: number[]; fail?: unk
     commit: (u) => void u(state),
     request: async (method, namespace, payload = {}) => {
       const ch = (payload.togglex as { channel?: number } | undefined)?.channel;
-      reads.push(namespace === NS.LIGHT ? "light" : `toggle ${ch ?? 0}`);
+      reads.push(namespace === NS.LIGHT ? "light" : namespace === NS_ELECTRICITY ? "electricity" : `toggle ${ch ?? 0}`);
       if (opts.fail) throw opts.fail;
       return { header: { method: "GETACK", namespace } as Envelope["header"], payload: replies[namespace] ?? {} };
     },
@@ -98,5 +101,39 @@ describe("Poller (reading devices that never push)", () => {
     assert.deepEqual(reads, ["toggle 0"], "the overlapping poll was skipped");
     p.start();
     p.stop();
+  });
+
+  it("one timer serves every subscriber: each on its own interval, one read per tick for all that are due (meross-state and meross-energy on one device)", async () => {
+    const clock = sinon.useFakeTimers();
+    try {
+      const { device, reads } = fakeDevice({ abilities: [NS.TOGGLEX, NS_ELECTRICITY] });
+      const p = new Poller({ device: () => Promise.resolve(device) });
+      const watts: number[] = [];
+      const failed: unknown[] = [];
+      // Like meross-state (every family, 3 s) and meross-energy (electricity only, 1 s).
+      const offState = p.subscribe({ intervalMs: 3000, failed: (e) => failed.push(e) });
+      const offEnergy = p.subscribe({
+        intervalMs: 1000,
+        which: (c) => c.name === "electricity",
+        more: (d) => void watts.push(d.state.electricity?.get(0)?.power ?? NaN),
+        failed: (e) => failed.push(e),
+      });
+      assert.equal(clock.countTimers(), 1, "one timer for both");
+      const ticks: string[][] = [];
+      for (let i = 0; i < 3; i++) {
+        await clock.tickAsync(1000);
+        ticks.push(reads.splice(0).sort());
+      }
+      assert.deepEqual(ticks, [["electricity"], ["electricity"], ["electricity", "toggle 0"]], "the shared tick reads electricity once");
+      assert.deepEqual(watts, [5, 5, 5], "the energy reader got each reading");
+      assert.deepEqual(failed, []);
+      offEnergy();
+      await clock.tickAsync(3000);
+      assert.deepEqual(reads.sort(), ["electricity", "toggle 0"], "after one unsubscribes, the other keeps its own interval");
+      offState();
+      assert.equal(clock.countTimers(), 0, "no subscriber, no timer");
+    } finally {
+      clock.restore();
+    }
   });
 });
