@@ -5,8 +5,7 @@
  * never push, so an optional poll (src/core/fleet/polling.ts) reads them.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import type { MerossError } from "../core";
-import { watchPresence } from "../core";
+import { watchPresence, type MerossError } from "../core";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
