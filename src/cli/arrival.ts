@@ -2,9 +2,7 @@
  * What `meross onboard --broker` and `meross rebind --broker` share once the device has its
  * new settings: the step log on stderr, the wait for its login, and the final JSON report.
  */
-import type { StepLogEntry } from "../core";
-import { ArrivalError, type Arrival, type ArrivalWatcher } from "../core";
-import { MerossError } from "../core";
+import { type StepLogEntry, ArrivalError, type Arrival, type ArrivalWatcher, MerossError } from "../core";
 import { EXIT_OK, printJson, reportError, type CliIo } from "./io";
 
 /** Devices push their Clock right after the Bind (docs/protocol.md §5.4): keep answering briefly. */

@@ -4,12 +4,19 @@
  * One stdout line per event, so it can be watched or piped into scripts.
  */
 import * as path from "node:path";
-import { firstLanAddress } from "../core";
-import { IDENTITY_FILE, IdentityBook } from "../core";
-import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../core";
-import { MerossBroker, type BrokerDevice, type BrokerUser, type RefusedEvent } from "../core";
-import { BIND_GRACE_MS } from "../core";
-import { ReportLimiter } from "../core";
+import {
+  firstLanAddress,
+  IDENTITY_FILE,
+  IdentityBook,
+  MQTT_TLS_PORT,
+  loadOrCreateCertificates,
+  MerossBroker,
+  type BrokerDevice,
+  type BrokerUser,
+  type RefusedEvent,
+  BIND_GRACE_MS,
+  ReportLimiter,
+} from "../core";
 import { EXIT_OK, UsageError, intOption, list, parse, readSecretFile, reportError, str, type CliIo } from "./io";
 
 export const BROKER_HELP = `Usage: meross broker --certs DIR [options]

@@ -5,9 +5,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { writeFileReplacing } from "../core";
-import { CERT_DEFAULT_DAYS, MQTT_TLS_PORT, generateCertificates, writeCertificates, type CertificateFiles } from "../core";
 import {
+  writeFileReplacing,
+  CERT_DEFAULT_DAYS,
+  MQTT_TLS_PORT,
+  generateCertificates,
+  writeCertificates,
+  type CertificateFiles,
   ADMIN_USER,
   DEFAULT_CLIENT_USER,
   findDynsecPlugin,
@@ -18,8 +22,8 @@ import {
   readableAdvice,
   withAdmin,
   writeSecurityFile,
+  ADMIN_PASSWORD_FILE,
 } from "../core";
-import { ADMIN_PASSWORD_FILE } from "../core";
 import { EXIT_OK, UsageError, intOption, parse, reportError, str, type CliIo } from "./io";
 
 export const CERTS_HELP = `Usage: meross certs --host H --out DIR [options]

@@ -5,9 +5,17 @@
  * (a flag shows in the process list); it is not written anywhere.
  */
 import { chmodSync, writeFileSync } from "node:fs";
-import { CLOUD_TIMEOUT_MS, DEFAULT_CLOUD_API, checkServiceUrl, fetchCloudAccount, type CloudAccount, type CloudSignIn } from "../core";
-import { MerossError, explainCloud } from "../core";
-import { isEmail } from "../core";
+import {
+  CLOUD_TIMEOUT_MS,
+  DEFAULT_CLOUD_API,
+  checkServiceUrl,
+  fetchCloudAccount,
+  type CloudAccount,
+  type CloudSignIn,
+  MerossError,
+  explainCloud,
+  isEmail,
+} from "../core";
 import { EXIT_OK, UsageError, parse, printJson, readSecretFile, reportError, str, timeoutMs, type CliIo } from "./io";
 
 export const CLOUD_HELP = `Usage: meross cloud --email ADDRESS [--key-file FILE | --show-key] [options]

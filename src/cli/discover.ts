@@ -4,8 +4,7 @@
  * discover(); this file turns flags into its options.
  */
 import { readFileSync } from "node:fs";
-import { DISCOVER_CONCURRENCY, DISCOVER_TIMEOUT_MS, discover, parseTargets, type DiscoverOptions } from "../core";
-import { isObject, isUuid } from "../core";
+import { DISCOVER_CONCURRENCY, DISCOVER_TIMEOUT_MS, discover, parseTargets, type DiscoverOptions, isObject, isUuid } from "../core";
 import {
   EXIT_OK,
   KEY_OPTIONS,

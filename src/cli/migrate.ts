@@ -5,16 +5,23 @@
  * and prints the lines.
  */
 import { readFileSync } from "node:fs";
-import { MIGRATE_CONCURRENCY, MIGRATE_WAIT_MS, migrate, type MigrateLine, type MigrateOptions } from "../core";
-import { parseTargets } from "../core";
-import { DEFAULT_REBIND_PORT } from "../core";
-import { ArrivalWatcher } from "../core";
-import { MerossBroker } from "../core";
-import { loadOrCreateCertificates } from "../core";
-import { MerossError } from "../core";
-import { addMosquittoLogin } from "../core";
-import { HTTP_TIMEOUT_MS } from "../core";
-import { isObject, isUuid } from "../core";
+import {
+  MIGRATE_CONCURRENCY,
+  MIGRATE_WAIT_MS,
+  migrate,
+  type MigrateLine,
+  type MigrateOptions,
+  parseTargets,
+  DEFAULT_REBIND_PORT,
+  ArrivalWatcher,
+  MerossBroker,
+  loadOrCreateCertificates,
+  MerossError,
+  addMosquittoLogin,
+  HTTP_TIMEOUT_MS,
+  isObject,
+  isUuid,
+} from "../core";
 import { brokerUrl } from "./broker";
 import { EXIT_FAILED, EXIT_OK, KEY_OPTIONS, UsageError, intOption, parse, reportError, secretFrom, str, timeoutMs, type CliIo } from "./io";
 

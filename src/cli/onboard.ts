@@ -13,14 +13,16 @@ import {
   type OnboardResult,
   type OnboardWifi,
   type StepLogEntry,
+  HTTP_TIMEOUT_MS,
+  ARRIVAL_TIMEOUT_MS,
+  ArrivalWatcher,
+  MerossBroker,
+  loadOrCreateCertificates,
+  IDENTITY_FILE,
+  IdentityBook,
+  MerossError,
+  addMosquittoLogin,
 } from "../core";
-import { HTTP_TIMEOUT_MS } from "../core";
-import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core";
-import { MerossBroker } from "../core";
-import { loadOrCreateCertificates } from "../core";
-import { IDENTITY_FILE, IdentityBook } from "../core";
-import { MerossError } from "../core";
-import { addMosquittoLogin } from "../core";
 import { brokerUrl } from "./broker";
 import { printStep as printOneStep, reportArrival } from "./arrival";
 import {

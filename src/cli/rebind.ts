@@ -4,14 +4,21 @@
  * the core's rebind(); this file turns flags into its options and its log into JSON, and with
  * --broker confirms the arrival the way `meross onboard --broker` does.
  */
-import { DEFAULT_REBIND_PORT, RebindError, rebind, type RebindOptions, type RebindResult } from "../core";
-import type { StepLogEntry } from "../core";
-import { HTTP_TIMEOUT_MS } from "../core";
-import { ARRIVAL_TIMEOUT_MS, ArrivalWatcher } from "../core";
-import { MerossBroker } from "../core";
-import { loadOrCreateCertificates } from "../core";
-import { MerossError } from "../core";
-import { addMosquittoLogin } from "../core";
+import {
+  DEFAULT_REBIND_PORT,
+  RebindError,
+  rebind,
+  type RebindOptions,
+  type RebindResult,
+  type StepLogEntry,
+  HTTP_TIMEOUT_MS,
+  ARRIVAL_TIMEOUT_MS,
+  ArrivalWatcher,
+  MerossBroker,
+  loadOrCreateCertificates,
+  MerossError,
+  addMosquittoLogin,
+} from "../core";
 import { brokerUrl } from "./broker";
 import { printStep as printOneStep, reportArrival } from "./arrival";
 import {

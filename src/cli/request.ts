@@ -3,14 +3,21 @@
  * the old mCurl shell tool, so it never second-guesses the user: no ability check. With
  * --broker the same request goes over MQTT, for devices only reachable through their broker.
  */
-import { isUuid, UUID_RULE, describeValue } from "../core";
+import {
+  isUuid,
+  UUID_RULE,
+  describeValue,
+  MerossDevice,
+  MerossError,
+  REQUEST_METHODS,
+  type RequestMethod,
+  HTTP_TIMEOUT_MS,
+  MqttConnection,
+  MqttTransport,
+  type MqttConnectOptions,
+  checkBrokerUrl,
+} from "../core";
 import { readFileSync } from "node:fs";
-import { MerossDevice } from "../core";
-import { MerossError } from "../core";
-import { REQUEST_METHODS, type RequestMethod } from "../core";
-import { HTTP_TIMEOUT_MS } from "../core";
-import { MqttConnection, MqttTransport, type MqttConnectOptions } from "../core";
-import { checkBrokerUrl } from "../core";
 import {
   EXIT_OK,
   KEY_OPTIONS,

@@ -2,10 +2,19 @@
  * `meross schedule`: the timers and auto-off triggers a device keeps and runs itself
  * (docs/protocol-devices.md §18). Every action prints the resulting list as JSON.
  */
-import { MerossDevice } from "../core";
-import { addTimer, addTrigger, changeSchedule, deleteSchedule, describeSunRule, listSchedules, parsePlace, retimeSunTimers } from "../core";
-import type { Json } from "../core";
-import { HTTP_TIMEOUT_MS } from "../core";
+import {
+  MerossDevice,
+  addTimer,
+  addTrigger,
+  changeSchedule,
+  deleteSchedule,
+  describeSunRule,
+  listSchedules,
+  parsePlace,
+  retimeSunTimers,
+  type Json,
+  HTTP_TIMEOUT_MS,
+} from "../core";
 import { EXIT_OK, KEY_OPTIONS, UsageError, intOption, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
 
 export const SCHEDULE_HELP = `Usage: meross schedule <device[:port]> list [--channel N]

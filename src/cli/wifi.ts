@@ -2,10 +2,7 @@
  * `meross wifi`: the networks an unconfigured device can see. Its single-network output is
  * exactly what `meross onboard --from-json` reads, as with the old shell tools.
  */
-import { MerossDevice } from "../core";
-import { AP_ADDRESS, scanWifi } from "../core";
-import { WIFI_SCAN_TIMEOUT_MS } from "../core";
-import type { WifiNetwork } from "../core";
+import { MerossDevice, AP_ADDRESS, scanWifi, WIFI_SCAN_TIMEOUT_MS, type WifiNetwork } from "../core";
 import { EXIT_FAILED, EXIT_OK, KEY_OPTIONS, UsageError, keyFrom, parse, printJson, reportError, str, timeoutMs, type CliIo } from "./io";
 
 export const WIFI_HELP = `Usage: meross wifi [SSID] [options]

@@ -8,11 +8,21 @@
  * the light (either alone or both) and the answer is `{spray, light}`.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import { climateOutput, parseClimateInput, setThermostat, type ClimateState } from "../core";
-import { setValve, valveOutput } from "../core";
-import { diffuserOutput, hasDiffuser, setDiffuser, type DiffuserState } from "../core";
-import { MerossError } from "../core";
-import { describeValue, isObject } from "../core";
+import {
+  climateOutput,
+  parseClimateInput,
+  setThermostat,
+  type ClimateState,
+  setValve,
+  valveOutput,
+  diffuserOutput,
+  hasDiffuser,
+  setDiffuser,
+  type DiffuserState,
+  MerossError,
+  describeValue,
+  isObject,
+} from "../core";
 import { isBlank } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";
 import { linkToConfig, reportsChanges } from "./shared/user-node";

@@ -6,8 +6,7 @@
  * credential, the properties and the users, and closes the link within a bound.
  */
 import type { NodeAPI, Node, NodeDef } from "node-red";
-import { DeviceLink } from "../core";
-import type { MerossDevice } from "../core";
+import { DeviceLink, type MerossDevice } from "../core";
 import { registerConfigAdmin } from "./shared/config-admin";
 import { deviceDirectory, registerDirectoryAdmin } from "./shared/device-directory";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";

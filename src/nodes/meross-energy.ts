@@ -8,9 +8,16 @@
  * context, so restarts with persistent context keep it.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { countReading, energyFromState, energyReport, readEnergy, type EnergyRead } from "../core";
-import { restoreCounter, type EnergyCounterState } from "../core";
-import { asMerossError } from "../core";
+import {
+  countReading,
+  energyFromState,
+  energyReport,
+  readEnergy,
+  type EnergyRead,
+  restoreCounter,
+  type EnergyCounterState,
+  asMerossError,
+} from "../core";
 import { energyStatus, resolveEnergyChannel, resolveInterval, resolveShow, shownValue, type Show } from "./shared/energy-input";
 import { isBlank } from "./shared/inputs";
 import type { DeviceSourceDef } from "./shared/device-source";

@@ -4,8 +4,7 @@
  * src/core/light/controller.ts) decides and sends, so a slider burst ends in its last position.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
-import { parseTransition } from "../core";
-import { intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core";
+import { parseTransition, intToHex, deviceToKelvin, lightChannel, lightStateToOutput, type LightState } from "../core";
 import { isBlank } from "./shared/inputs";
 import { parseLightInput } from "./shared/light-input";
 import { lightFor } from "./shared/light-run";

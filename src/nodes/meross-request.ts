@@ -6,9 +6,7 @@
  * instead of a raw request: no JSON payload is a bare word, so the two never collide.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessageInFlow } from "node-red";
-import { parseCareCommand, readDeviceReport, setDnd, syncTime, type CareCommand } from "../core";
-import type { MerossDevice } from "../core";
-import { MerossError } from "../core";
+import { parseCareCommand, readDeviceReport, setDnd, syncTime, type CareCommand, type MerossDevice, MerossError } from "../core";
 import { isBlank } from "./shared/inputs";
 import { requestStatusText, resolveRequest } from "./shared/request-input";
 import type { DeviceSourceDef } from "./shared/device-source";

@@ -5,11 +5,10 @@
  * never push, so an optional poll (src/core/fleet/polling.ts) reads them.
  */
 import type { NodeAPI, Node, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import { watchPresence, type MerossError } from "../core";
+import { watchPresence, type MerossError, deviceDisplayName } from "../core";
 import { SHORT_REASON, failMessage, toMerossError } from "./shared/errors";
 import { isBlank } from "./shared/inputs";
 import { linkToConfig } from "./shared/user-node";
-import { deviceDisplayName } from "../core";
 import { isMerossBroker, type MerossBrokerNode } from "./shared/broker-types";
 import { configNames, watchBroker } from "./shared/state-broker";
 import { Tracker, answerWith, describe, fromEvent, itemKey, known, pollSeconds, withModel, type Source } from "./shared/state-output";

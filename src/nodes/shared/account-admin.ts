@@ -13,11 +13,18 @@
  */
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
-import { fetchCloudAccount, DEFAULT_CLOUD_API, API_STATUS } from "../../core";
-import { discover, parseTargets, type FoundDevice } from "../../core";
-import { MerossError } from "../../core";
-import { isLanAddress } from "../../core";
-import { isObject, isUuid } from "../../core";
+import {
+  fetchCloudAccount,
+  DEFAULT_CLOUD_API,
+  API_STATUS,
+  discover,
+  parseTargets,
+  type FoundDevice,
+  MerossError,
+  isLanAddress,
+  isObject,
+  isUuid,
+} from "../../core";
 import { toMerossError } from "./errors";
 import { UNCHANGED_PASSWORD } from "./inputs";
 import { isMerossBroker } from "./broker-types";

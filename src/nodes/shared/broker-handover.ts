@@ -4,8 +4,7 @@
  * parked broker never outlives the flows (Node-RED stopping) or lingers after a deploy.
  */
 import type { NodeAPI } from "node-red";
-import type { FleetBase } from "../../core";
-import { FleetHandover, type Fingerprint, type Taken } from "../../core";
+import { type FleetBase, FleetHandover, type Fingerprint, type Taken } from "../../core";
 
 /** Editor bookkeeping, not settings (nor the admin login, used per onboarding): changing them must not restart the broker. */
 const NOT_SETTINGS = new Set(["id", "type", "name", "x", "y", "z", "g", "wires", "_users", "credentials", "info", "d", "adminUser"]);

@@ -2,16 +2,23 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { NodeDef } from "node-red";
-import { MQTT_TLS_PORT, loadOrCreateCertificates } from "../../core";
-import { IDENTITY_FILE } from "../../core";
-import { checkBrokerUrl } from "../../core";
-import { addDeviceLive, type LoginAdder } from "../../core";
-import { MerossError } from "../../core";
-import { EmbeddedFleet, ExistingFleet, type FleetBase } from "../../core";
-import { firstLanAddress } from "../../core";
-import { describeValue } from "../../core";
+import {
+  MQTT_TLS_PORT,
+  loadOrCreateCertificates,
+  IDENTITY_FILE,
+  checkBrokerUrl,
+  addDeviceLive,
+  type LoginAdder,
+  MerossError,
+  EmbeddedFleet,
+  ExistingFleet,
+  type FleetBase,
+  firstLanAddress,
+  describeValue,
+  badInput,
+  badInput as bad,
+} from "../../core";
 import { isBlank } from "./inputs";
-import { badInput, badInput as bad } from "../../core";
 
 export interface BrokerDef extends NodeDef {
   mode?: string;

@@ -4,8 +4,7 @@
  * node's file because a file with `export =` cannot export types.
  */
 import type { Node } from "node-red";
-import type { Fleet } from "../../core";
-import type { LoginAdder } from "../../core";
+import type { Fleet, LoginAdder } from "../../core";
 
 export type { BrokerEndpoint, BrokerPresence } from "../../core";
 

@@ -8,12 +8,7 @@
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
 import { lookup } from "node:dns/promises";
-import { MerossDevice } from "../../core";
-import { BrokerTransport } from "../../core";
-import type { Transport } from "../../core";
-import { isLanAddress } from "../../core";
-import { MerossError } from "../../core";
-import { describeValue } from "../../core";
+import { MerossDevice, BrokerTransport, type Transport, isLanAddress, MerossError, describeValue } from "../../core";
 import { summarizeDevice } from "./device-summary";
 import { toMerossError } from "./errors";
 import { UNCHANGED_PASSWORD } from "./inputs";

@@ -9,8 +9,7 @@
  */
 import type { NodeAPI } from "node-red";
 import type { Request, Response } from "express";
-import { MerossError } from "../../core";
-import { describeValue } from "../../core";
+import { MerossError, describeValue } from "../../core";
 import { fits, kindsFor, type NodeKind } from "./device-fit";
 import type { MerossConfigNode } from "./types";
 

@@ -5,8 +5,7 @@
  * meross-config by its node name, the device's name or its uuid.
  */
 import type { NodeAPI, Node, NodeMessage } from "node-red";
-import { MerossError } from "../../core";
-import { describeValue } from "../../core";
+import { MerossError, describeValue } from "../../core";
 import { deviceDirectory } from "./device-directory";
 import { kindOf } from "./device-fit";
 import type { MerossConfigNode } from "./types";

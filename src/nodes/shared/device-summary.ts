@@ -3,14 +3,18 @@
  * identity and a plain summary of its abilities. Built only from what the device said;
  * it never includes the key.
  */
-import { NS, type MerossDevice } from "../../core";
-import { LIGHT_CAPACITY, describeCapacity } from "../../core";
-import { deviceDisplayName } from "../../core";
-import { hasGarage } from "../../core";
-import { hasRoller } from "../../core";
-import { hasThermostat } from "../../core";
-import { isHub } from "../../core";
-import { hasDiffuser } from "../../core";
+import {
+  NS,
+  type MerossDevice,
+  LIGHT_CAPACITY,
+  describeCapacity,
+  deviceDisplayName,
+  hasGarage,
+  hasRoller,
+  hasThermostat,
+  isHub,
+  hasDiffuser,
+} from "../../core";
 
 export interface DeviceSummary {
   /** What the nodes call the device (core/naming.ts): `name` when given, else "model …uuid end". */

@@ -4,9 +4,7 @@
  * (capabilities/energy.ts, energy-counter.ts).
  */
 import type { NodeStatus } from "node-red";
-import { MerossError } from "../../core";
-import { describeValue } from "../../core";
-import type { EnergyReport } from "../../core";
+import { MerossError, describeValue, type EnergyReport } from "../../core";
 import { isBlank, resolveChannel } from "./inputs";
 
 export const SHOW_CHOICES = ["power", "voltage", "current", "todayKwh", "totalKwh"] as const;

@@ -6,8 +6,7 @@
  * node.error as well would report it twice.
  */
 import type { Node, NodeStatus } from "node-red";
-import { MerossError, asMerossError, redactError, scrubSecrets, type MerossErrorCode } from "../../core";
-import { shortName } from "../../core";
+import { MerossError, asMerossError, redactError, scrubSecrets, type MerossErrorCode, shortName } from "../../core";
 
 /** Status texts stay within 30 characters so they fit under a node on the canvas. */
 export const SHORT_REASON: Record<MerossErrorCode, string> = {

@@ -2,9 +2,7 @@
  * Coercion of node properties and msg fields that several nodes share. Anything a flow
  * can send ends here as a value or a BAD_INPUT sentence naming the field and the fix.
  */
-import { MerossError } from "../../core";
-import { parseOnOffInput } from "../../core";
-import { describeValue, isObject } from "../../core";
+import { MerossError, parseOnOffInput, describeValue, isObject } from "../../core";
 
 /** What the editor sends back for a password field the user did not touch. */
 export const UNCHANGED_PASSWORD = "__PWRD__";

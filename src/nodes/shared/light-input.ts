@@ -2,12 +2,22 @@
  * What meross-light accepts in msg.payload, turned into one device-unit request
  * (`LightRequest`, src/core/light/controller.ts, which also says how two pending requests merge).
  */
-import { KELVIN_MAX, KELVIN_MIN, kelvinToDevice, miredToKelvin, parseColour, parseTemperature, rgbToInt } from "../../core";
-import { parseTransition } from "../../core";
-import { parseOnOffInput } from "../../core";
-import { describeValue, isObject } from "../../core";
-import { badInput as bad } from "../../core";
-import { hasLevels, type LightRequest } from "../../core";
+import {
+  KELVIN_MAX,
+  KELVIN_MIN,
+  kelvinToDevice,
+  miredToKelvin,
+  parseColour,
+  parseTemperature,
+  rgbToInt,
+  parseTransition,
+  parseOnOffInput,
+  describeValue,
+  isObject,
+  badInput as bad,
+  hasLevels,
+  type LightRequest,
+} from "../../core";
 
 export { hasLevels, mergeLightRequests, type LightRequest } from "../../core";
 

@@ -3,14 +3,21 @@
  * replaced by a network object picked from a scan (msg.payload). The Wi-Fi password is
  * a credential only, so a flow cannot leak it through messages.
  */
-import { MerossError } from "../../core";
-import { AP_ADDRESS, DEFAULT_MQTT_PORT, pairingKeys, scanWifi, type OnboardStep } from "../../core";
-import { MerossDevice } from "../../core";
-import { ARRIVAL_TIMEOUT_MS } from "../../core";
-import type { WifiNetwork } from "../../core";
-import { describeValue, isObject } from "../../core";
+import {
+  MerossError,
+  AP_ADDRESS,
+  DEFAULT_MQTT_PORT,
+  pairingKeys,
+  scanWifi,
+  type OnboardStep,
+  MerossDevice,
+  ARRIVAL_TIMEOUT_MS,
+  type WifiNetwork,
+  describeValue,
+  isObject,
+  badInput as bad,
+} from "../../core";
 import { isBlank } from "./inputs";
-import { badInput as bad } from "../../core";
 
 export interface WifiTarget {
   ssid: string;

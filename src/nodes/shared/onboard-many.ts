@@ -7,11 +7,7 @@
  * the payload is one line per device (moved, already moved, wrong key, unreachable, did not
  * arrive, failed, with why).
  */
-import { MerossError } from "../../core";
-import { parseTargets } from "../../core";
-import { migrate, type MigrateLine } from "../../core";
-import { ArrivalWatcher } from "../../core";
-import { isObject, isUuid } from "../../core";
+import { MerossError, parseTargets, migrate, type MigrateLine, ArrivalWatcher, isObject, isUuid } from "../../core";
 import * as input from "./onboard-input";
 import { brokerLogins, brokerTarget, type OnboardRun } from "./onboard-modes";
 

@@ -5,17 +5,22 @@
  * with only Config.Key signed with its current key (§3.2). Both end with the same step log,
  * and with a broker node both are confirmed by the device's arrival there.
  */
-import { MerossError } from "../../core";
-import { onboard, type OnboardStep, type StepLogEntry } from "../../core";
-import { rebind } from "../../core";
-import { ArrivalError, type ArrivalWatcher } from "../../core";
-import { describeValue } from "../../core";
+import {
+  MerossError,
+  onboard,
+  type OnboardStep,
+  type StepLogEntry,
+  rebind,
+  ArrivalError,
+  type ArrivalWatcher,
+  describeValue,
+  type LoginAdder,
+} from "../../core";
 import { isBlank } from "./inputs";
 import type { NodeStatus } from "node-red";
 import { STEP_ORDER, resolveMqttPort, type WifiTarget } from "./onboard-input";
 import { toMerossError } from "./errors";
 import type { MerossBrokerNode } from "./broker-types";
-import type { LoginAdder } from "../../core";
 
 export type OnboardMode = "onboard" | "rebind";
 

@@ -5,15 +5,12 @@
  * signal is aborted (the node closed), and every device step and arrival wait honours it.
  */
 import type { NodeStatus } from "node-red";
-import { OnboardingError } from "../../core";
-import { RebindError } from "../../core";
-import { ArrivalWatcher } from "../../core";
+import { OnboardingError, RebindError, ArrivalWatcher, type MerossError } from "../../core";
 import { toMerossError, redact } from "./errors";
 import { isBlank } from "./inputs";
 import * as input from "./onboard-input";
 import { bind, brokerLogins, brokerTarget, confirmArrival, modeOf, rebindAddress, type OnboardRun } from "./onboard-modes";
 import { isDeviceList, moveDevices } from "./onboard-many";
-import type { MerossError } from "../../core";
 
 /** An error, its step log for msg.meross, and the status to show after the error's own. */
 export type RunResult = { payload: unknown } | { error: MerossError; meross?: Record<string, unknown>; status?: NodeStatus };

@@ -3,11 +3,8 @@
  * the message. The node stays a raw door to the protocol, so only the shape is checked;
  * the device (and its ability list) decides the rest.
  */
-import { REQUEST_METHODS, type RequestMethod } from "../../core";
-import { describeValue, isObject } from "../../core";
+import { REQUEST_METHODS, type RequestMethod, describeValue, isObject, badInput as bad, isNamespace } from "../../core";
 import { isBlank } from "./inputs";
-import { badInput as bad } from "../../core";
-import { isNamespace } from "../../core";
 
 export interface RawRequest {
   method: RequestMethod;

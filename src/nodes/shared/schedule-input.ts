@@ -3,8 +3,7 @@
  * Field checks (times, days, minutes) are the core's (core/capabilities/schedule-fields.ts);
  * this only sorts the message into one action, or a BAD_INPUT sentence saying what to send.
  */
-import { MerossError } from "../../core";
-import { describeValue, isObject, type Json } from "../../core";
+import { MerossError, describeValue, isObject, type Json } from "../../core";
 
 export type ScheduleCommand =
   | { action: "list" }

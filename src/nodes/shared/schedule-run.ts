@@ -4,8 +4,18 @@
  * answers after a deploy, then every SUN_RETIME_INTERVAL_MS) until the node closes. The node keeps
  * its properties, status and msg.
  */
-import { SUN_RETIME_INTERVAL_MS, addTimer, addTrigger, changeSchedule, deleteSchedule, listSchedules } from "../../core";
-import type { MerossDevice, Place, RetimeResult, ScheduleList } from "../../core";
+import {
+  SUN_RETIME_INTERVAL_MS,
+  addTimer,
+  addTrigger,
+  changeSchedule,
+  deleteSchedule,
+  listSchedules,
+  type MerossDevice,
+  type Place,
+  type RetimeResult,
+  type ScheduleList,
+} from "../../core";
 import type { ScheduleCommand } from "./schedule-input";
 
 export interface ScheduleOutcome {

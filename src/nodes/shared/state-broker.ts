@@ -4,8 +4,7 @@
  */
 import type { NodeAPI, NodeStatus } from "node-red";
 import { isMerossConfig } from "./types";
-import { PushFollowers } from "../../core";
-import { deviceDisplayName } from "../../core";
+import { PushFollowers, deviceDisplayName } from "../../core";
 import { SHORT_REASON, toMerossError } from "./errors";
 import type { BrokerPresence, MerossBrokerNode } from "./broker-types";
 import { fromEvent, known, withModel, type StatePayload } from "./state-output";

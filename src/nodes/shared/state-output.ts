@@ -4,19 +4,27 @@
  * msg.payload (the new value first, then which part and `kind`) and the device in msg.meross
  * ({uuid, model}), so the debug sidebar's collapsed line starts with what changed.
  */
-import { outletName, shortName } from "../../core";
+import {
+  outletName,
+  shortName,
+  type MerossDevice,
+  type DeviceEvent,
+  MerossError,
+  lightStateToOutput,
+  type LightOutput,
+  coverToOutput,
+  type CoverState,
+  climateOutput,
+  type DiffuserState,
+  type ElectricityReading,
+  type AlarmType,
+  type SubDeviceState,
+  pollDevice,
+  currentEvents,
+  flowItemOf,
+  describeValue,
+} from "../../core";
 import type { NodeStatus } from "node-red";
-import type { MerossDevice, DeviceEvent } from "../../core";
-import { MerossError } from "../../core";
-import { lightStateToOutput, type LightOutput } from "../../core";
-import { coverToOutput, type CoverState } from "../../core";
-import { climateOutput } from "../../core";
-import type { DiffuserState } from "../../core";
-import type { ElectricityReading } from "../../core";
-import type { AlarmType, SubDeviceState } from "../../core";
-import { pollDevice } from "../../core";
-import { currentEvents, flowItemOf } from "../../core";
-import { describeValue } from "../../core";
 import { isBlank } from "./inputs";
 
 export type Source = "push" | "poll" | "command";

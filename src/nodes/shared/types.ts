@@ -3,8 +3,7 @@
  * from the config node's file because a file with `export =` cannot export types.
  */
 import type { Node } from "node-red";
-import type { MerossDevice } from "../../core";
-import type { Carrier, DeviceLink, LinkStatus, SessionState } from "../../core";
+import type { MerossDevice, Carrier, DeviceLink, LinkStatus, SessionState } from "../../core";
 import type { MerossBrokerNode } from "./broker-types";
 
 /** What a meross-config holds for all its users: it calls dispose() once, when it closes. */

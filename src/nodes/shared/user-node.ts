@@ -4,11 +4,7 @@
  * and drop all of that on close so a redeploy leaves no listener behind.
  */
 import type { NodeAPI, Node, NodeMessage, NodeStatus } from "node-red";
-import type { DeviceEvent, MerossDevice } from "../../core";
-import type { DeviceSession } from "../../core";
-import { MerossError } from "../../core";
-import type { Unsubscribe } from "../../core";
-import { shortName } from "../../core";
+import { type DeviceEvent, type MerossDevice, type DeviceSession, MerossError, type Unsubscribe, shortName } from "../../core";
 import { SHORT_REASON, failMessage, type Done } from "./errors";
 import { deviceDirectory } from "./device-directory";
 import { deviceSource, type DeviceSourceDef } from "./device-source";
