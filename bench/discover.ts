@@ -5,13 +5,14 @@
  */
 import { discover, parseTargets } from "../dist/core/discovery";
 import { RemoteFleet } from "./fleet-process";
-import { freePort, round } from "./common";
+import { round } from "./common";
 
 export async function discoverBench(): Promise<void> {
   const KEY = "bench-key";
-  const port = await freePort();
+  // The first device binds port 0 and reports its port; the others (other addresses) take the same one.
+  const first = await RemoteFleet.start([{ model: "mss310", key: KEY, host: "127.0.0.20", port: 0, appPaired: true }]);
+  const port = Number(new URL(`http://${first.devices[0].address}`).port);
   const fleet = await RemoteFleet.start([
-    { model: "mss310", key: KEY, host: "127.0.0.20", port, appPaired: true },
     { model: "msl120", key: KEY, host: "127.0.0.40", port },
     { model: "mss210", key: "another-key", host: "127.0.0.60", port },
     { model: "mss110", key: KEY, host: "127.0.0.80", port },
@@ -24,5 +25,6 @@ export async function discoverBench(): Promise<void> {
     console.log(`bench discover addresses=${addresses.length} devices=${found.length} ms=${round(ms, 0)} (target <= 5000 ms)`);
   } finally {
     await fleet.stop();
+    await first.stop();
   }
 }

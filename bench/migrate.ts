@@ -12,26 +12,31 @@ import { MerossBroker } from "../dist/core/broker/broker";
 import { loadOrCreateCertificates } from "../dist/core/broker/certs";
 import { ArrivalWatcher } from "../dist/core/fleet/arrival";
 import { RemoteFleet } from "./fleet-process";
-import { freePort, round } from "./common";
+import { round } from "./common";
 
 const MODELS = ["mss310", "msl120", "mss110", "mss425", "msl100", "mss210"];
 
 export async function migrateBench(): Promise<void> {
   const ACCOUNT_KEY = "bench-account-key";
   const NEW_KEY = "bench-new-key";
-  const port = await freePort();
   const hosts = MODELS.map((_, i) => `127.0.0.${110 + i}`);
-  const fleet = await RemoteFleet.start(
-    MODELS.map((model, i) => ({ model, key: ACCOUNT_KEY, host: hosts[i], port, appPaired: true, mqttReconnectMs: 200 })),
-  );
-  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-migrate-"));
-  const brokerPort = await freePort();
-  const broker = await MerossBroker.start({
-    port: brokerPort,
-    host: "127.0.0.1",
-    certs: loadOrCreateCertificates(dir, "127.0.0.1", { mosquittoPort: brokerPort }),
-    keys: [NEW_KEY],
+  // The first device binds port 0 and reports its port; the others (other addresses) take the same one.
+  const spec = (i: number, port: number) => ({
+    model: MODELS[i],
+    key: ACCOUNT_KEY,
+    host: hosts[i],
+    port,
+    appPaired: true,
+    mqttReconnectMs: 200,
   });
+  const first = await RemoteFleet.start([spec(0, 0)]);
+  const port = Number(new URL(`http://${first.devices[0].address}`).port);
+  const fleet = await RemoteFleet.start(MODELS.slice(1).map((_, i) => spec(i + 1, port)));
+  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-migrate-"));
+  const certs = loadOrCreateCertificates(dir, "127.0.0.1");
+  // The broker binds port 0 and reports its port.
+  const broker = await MerossBroker.start({ port: 0, host: "127.0.0.1", certs, keys: [NEW_KEY] });
+  const brokerPort = broker.port;
   const watcher = new ArrivalWatcher(broker);
   try {
     const t = performance.now();
@@ -52,6 +57,7 @@ export async function migrateBench(): Promise<void> {
     watcher.close();
     await broker.stop();
     await fleet.stop();
+    await first.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -120,4 +120,33 @@ describe("nodes against encrypted firmware (no setting changed)", function () {
     assert.equal(s.state.channels[0].on, false);
     assert.ok(via.includes("mqtt"), `the command went over MQTT (saw ${via.join(",")})`);
   });
+  it("follows every one of twenty presses on an encrypted plug over MQTT (none goes missing after the first few)", async function () {
+    this.timeout(60000);
+    sim = await startDevice({ model: "mss110" });
+    const s = sim;
+    const flow = onTab(
+      [brokerNode(), configNode("c1", s.address, { transport: "auto", broker: "b1", uuid: s.uuid })],
+      [
+        { id: "s1", type: "meross-state", device: "c1", broker: "", pollInterval: "0", wires: [["pushed"]] },
+        { id: "pushed", type: "helper" },
+        ...CATCH_NODES,
+      ],
+    );
+    await helper.load([brokerNodeModule, configNodeModule, stateNode], flow, { c1: { key: KEY } });
+    await pointAt(s, await brokerPort());
+    await waitListening(s);
+    // Pressed while the session's first read (System.All, then the key exchange) is still under way:
+    // that older read must not undo a pushed state (it did, and the next push looked unchanged).
+    const ready = (helper.getNode("c1") as unknown as { getDevice(): Promise<unknown> }).getDevice();
+    const pushed = collect<{ payload: { kind: string; on?: boolean; source: string } }>(helper.getNode("pushed"));
+    const toggles = () => pushed.filter((m) => m.payload.kind === "toggle" && m.payload.source === "push");
+    for (let i = 1; i <= 20; i++) {
+      s.press();
+      await waitFor(() => toggles().length >= i, 10000, `the state of press ${i}`);
+      assert.equal(toggles()[i - 1].payload.on, i % 2 === 1, `press ${i} reported the plug's new state`);
+    }
+    await ready;
+    const last = pushed.filter((m) => m.payload.kind === "toggle").pop();
+    assert.equal(last?.payload.on, false, "the last state out is the plug's (off after twenty presses)");
+  });
 });

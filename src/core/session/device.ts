@@ -40,6 +40,7 @@ export class MerossDevice implements DeviceSession {
   readonly events = new TypedEvents<DeviceEventMap>();
   private ignored = 0;
   private readonly freshness = new PushFreshness();
+  private duringRead?: Envelope[]; // pushes applied while refresh() reads: replayed over that older read
   private transportImpl: Transport;
   /** The transport this session created (from an address), the only one it closes. */
   private owned: Transport | undefined;
@@ -174,8 +175,6 @@ export class MerossDevice implements DeviceSession {
     return this.queue.size;
   }
 
-  // ---- requests ----------------------------------------------------------------------
-
   /**
    * Sends one signed request and returns the checked reply (errors become MerossErrors).
    * `opts.timeoutMs` bounds the whole request, waiting in the queue included (default
@@ -302,16 +301,18 @@ export class MerossDevice implements DeviceSession {
     if (uuid) this.uuidHint = uuid;
   }
 
-  // ---- capabilities ------------------------------------------------------------------
-
   /** Reads System.All (handed to every capability's digest hook) and System.Ability; ready() does it once. */
   async refresh(): Promise<DeviceInfo> {
+    const during: Envelope[] = (this.duringRead = []);
     const { all, abilities } = await readSystem(this);
     // Identity first: the static LAN key is derived from the uuid and MAC.
     this.commit(learnIdentity(all.info, abilities));
     // The device answered in plaintext but lists encryption: encrypt from now on (§4.2).
     if (this.crypto.shouldUpgrade()) await this.useEncryption(this.crypto.autoScheme());
     this.commit(applySystem(all, abilities, composeCapabilities(abilities)));
+    // A push applied meanwhile (a key exchange takes a while) is newer than that read: it wins.
+    for (const env of during) this.commit(reduceEnvelope(composeCapabilities(abilities), env, "push") ?? (() => []));
+    if (this.duringRead === during) this.duringRead = undefined;
     return all.info;
   }
 
@@ -375,6 +376,7 @@ export class MerossDevice implements DeviceSession {
     }
     const update = reduceEnvelope(composeCapabilities(this.stateValue.abilities), env, "push");
     if (!update) return false;
+    if (this.duringRead && this.duringRead.length < MAX_PUSH_EVENTS) this.duringRead.push(env);
     // One push changes at most MAX_PUSH_EVENTS items: a 64 KB list must not become thousands of messages.
     for (const ev of update(this.stateValue).slice(0, MAX_PUSH_EVENTS)) this.events.emit("event", ev);
     return true;

@@ -7,6 +7,7 @@ import { HttpTransport } from "../../../src/core/transport/http";
 import { AutoTransport } from "../../../src/core/transport/auto";
 import { SimulatedDevice } from "../../../src/simulator/device";
 import { rejectsWith, nextEvent } from "../../helpers/errors";
+import { buildMessage } from "../../../src/core/protocol/message";
 
 const KEY = "device-spec-key";
 
@@ -34,6 +35,31 @@ describe("MerossDevice over HTTP (simulated devices)", () => {
     assert.ok(info.firmwareVersion.length > 0);
     assert.ok(device.has("Appliance.Control.Electricity"));
     assert.equal(device.legacyToggle, false);
+  });
+
+  it("keeps a press pushed while its first read is under way, and reports the press after it", async () => {
+    const sim = await SimulatedDevice.start({ model: "mss310", key: KEY, port: 0, quirks: { processingMs: 150 } });
+    sims.push(sim);
+    const device = new MerossDevice({ address: sim.address, key: KEY });
+    devices.push(device);
+    const push = (on: boolean) =>
+      device.handlePush(
+        buildMessage({
+          method: "PUSH",
+          namespace: "Appliance.Control.ToggleX",
+          payload: { togglex: [{ channel: 0, onoff: on ? 1 : 0 }] },
+          key: KEY,
+        }),
+      );
+    const ready = device.ready(); // System.All read while the plug is still off
+    assert.equal(push(true), true); // pressed on before that read's reply comes back
+    await ready;
+    assert.equal(device.toggles.get(0), true, "the older read did not undo the press");
+    const events: unknown[] = [];
+    device.events.on("event", (ev) => events.push(ev));
+    push(false);
+    assert.equal(device.toggles.get(0), false);
+    assert.ok(events.length > 0, "pressed off again: reported, not taken for 'unchanged'");
   });
 
   it("switches with ToggleX and reads the state back", async () => {
