@@ -5,7 +5,9 @@
  * devices live in another process (fleet-process.ts), as real devices are other machines.
  */
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import os from "node:os";
+import v8 from "node:v8";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startEmbedded } from "./nodered";
 import { RemoteFleet } from "./fleet-process";
@@ -26,6 +28,28 @@ const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
+
+/**
+ * Resident kB by kind of mapping (Linux only): "[heap]" is malloc's main arena (native memory:
+ * OpenSSL's per-connection state, sockets), "anon" mostly V8's heap pages, "file" code.
+ */
+function rssByKind(): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  let kind = "";
+  let text: string;
+  try {
+    text = fs.readFileSync("/proc/self/smaps", "utf8");
+  } catch {
+    return kinds;
+  }
+  for (const line of text.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) kind = head[1].includes("/") ? "file" : head[1] || "anon";
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) kinds[kind] = (kinds[kind] ?? 0) + Number(rss[1]);
+  }
+  return kinds;
+}
 
 interface Figures {
   ready_s: number;
@@ -139,6 +163,8 @@ async function child(n: number): Promise<Figures> {
   }
   for (let i = 0; i < 3; i++) gc?.();
   figures.rss_mb = round(process.memoryUsage().rss / 2 ** 20, 1);
+  if (process.env.BENCH_DEBUG) console.error(`memory ${JSON.stringify({ ...process.memoryUsage(), rssKb: rssByKind() })}`);
+  if (process.env.BENCH_HEAPSNAP) console.error(`heap snapshot ${v8.writeHeapSnapshot(process.env.BENCH_HEAPSNAP)}`);
   await fleet?.stop();
   await red.stop();
   return figures;
@@ -157,7 +183,8 @@ function probe(n: number): Figures {
 
 /** One line per fleet size; `sizes` from the command line (`npm run bench -- scale 100 500`), else 100, 500, 1000, 2000. */
 export function scaleBench(sizes: number[]): void {
-  const empty = probe(0).rss_mb;
+  // An empty Node-RED's RSS varies by 15 MB from one start to the next here: the median of three.
+  const empty = [probe(0), probe(0), probe(0)].map((f) => f.rss_mb).sort((a, b) => a - b)[1];
   for (const n of sizes.length ? sizes : [100, 500, 1000, 2000]) {
     const f = probe(n);
     console.log(

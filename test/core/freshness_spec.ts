@@ -36,6 +36,15 @@ describe("push freshness (replayed and stale pushes)", () => {
     assert.match(f.check(UUID, { messageId: id(), timestamp: NOW - 5 * 3600 - SYNCED_WITHIN_S - 1 }, NOW_MS) ?? "", /older than/);
   });
 
+  it("drops a replayed messageId whatever its form (hex, upper-case, free text)", () => {
+    const f = new PushFreshness();
+    for (const m of ["0123456789abcdef0123456789abcdef", "0123456789ABCDEF0123456789ABCDEF", "msg-7"]) {
+      assert.equal(f.check(UUID, { messageId: m, timestamp: NOW }, NOW_MS), undefined, m);
+      assert.match(f.check(UUID, { messageId: m, timestamp: NOW }, NOW_MS) ?? "", /already seen/, m);
+    }
+    assert.equal(f.check(UUID, { messageId: "0123456789abcdef0123456789abcdee", timestamp: NOW }, NOW_MS), undefined, "one digit apart");
+  });
+
   it("remembers a bounded number of messageIds per device", () => {
     const f = new PushFreshness();
     const first = id();

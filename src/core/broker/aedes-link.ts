@@ -2,8 +2,19 @@
  * The embedded broker's in-process connection: nodes in the same runtime publish and
  * subscribe through aedes directly, with no TLS loopback.
  */
+import { createRequire } from "node:module";
 import { Aedes, type AedesPublishPacket, type PublishPacket } from "aedes";
 import type { MqttLink, MqttLinkHandlers } from "../transport/mqtt";
+
+/**
+ * mqtt-packet (aedes' packet writer) fills a table of 65,536 two-byte buffers the first time it
+ * writes a packet ID or length, about 7 MB of heap held for good; with it off each number is
+ * written into a fresh two-byte buffer instead (what mqtt.js does with writeCache: false).
+ */
+export function dropPacketNumberCache(): void {
+  const packets = createRequire(require.resolve("aedes"))("mqtt-packet") as { writeToStream?: { cacheNumbers?: boolean } };
+  if (packets.writeToStream) packets.writeToStream.cacheNumbers = false;
+}
 
 /** The in-process side of the broker: no TLS loopback for Node-RED nodes in the same runtime. */
 export class AedesLink implements MqttLink {

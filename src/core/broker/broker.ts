@@ -15,7 +15,7 @@ import { MqttConnection, deviceRequestTopic, parsedPayload } from "../transport/
 import { macMatchesUuid } from "../protocol/rules";
 import { CloudSession, SESSION_REPLY_TOPIC, type BindInfo } from "./cloud-responder";
 import { MQTT_TLS_PORT } from "./certs";
-import { AedesLink, publishPacket } from "./aedes-link";
+import { AedesLink, dropPacketNumberCache, publishPacket } from "./aedes-link";
 import {
   LoginRefusal,
   checkLogin,
@@ -107,6 +107,7 @@ export class MerossBroker {
 
     const deadline = opts.limits?.loginDeadlineMs ?? LOGIN_DEADLINE_MS;
     // QoS 2 is refused in authorizePublish; the in-flight cap is the second line.
+    dropPacketNumberCache();
     const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000, connectTimeout: deadline, maxInflightInbound: 16 });
     // aedes-server-factory reports socket errors as an aedes "error"; unlistened, it would crash the process.
     (aedes as EventEmitter).on("error", () => undefined);

@@ -29,6 +29,16 @@ interface Clock {
   ids: Set<string>;
 }
 
+const HEX_ID = /^[0-9a-f]{32}$/;
+/**
+ * How a messageId is remembered: the 32 lowercase hex digits firmware and this package send
+ * packed two digits a character (the same id, in 16 one-byte characters instead of 32: a
+ * device's 256 ids take about 12 KB instead of 16), any other id as it is. A replay repeats the
+ * id, so it is caught either way; another 16-character id equal to a packed one could only be
+ * refused, never let through.
+ */
+const idKey = (id: string): string => (HEX_ID.test(id) ? Buffer.from(id, "hex").toString("latin1") : id);
+
 export class PushFreshness {
   private readonly devices = new Map<string, Clock>();
 
@@ -45,7 +55,8 @@ export class PushFreshness {
     if (this.devices.size > MAX_DEVICES) this.devices.delete(this.devices.keys().next().value as string);
 
     const id = typeof header.messageId === "string" ? header.messageId : "";
-    if (id && c.ids.has(id)) return `messageId ${id.slice(0, 32)} was already seen from this device (a replay)`;
+    const key = id && idKey(id);
+    if (id && c.ids.has(key)) return `messageId ${id.slice(0, 32)} was already seen from this device (a replay)`;
     const ts = Number(header.timestamp);
     if (Number.isFinite(ts) && ts >= EPOCH_FLOOR_S) {
       const off = Math.abs(ts - now);
@@ -56,7 +67,7 @@ export class PushFreshness {
       else c.newest = Math.max(c.newest, ts);
     }
     if (id) {
-      c.ids.add(id);
+      c.ids.add(key);
       if (c.ids.size > RECENT_IDS) c.ids.delete(c.ids.values().next().value as string);
     }
     return undefined;
