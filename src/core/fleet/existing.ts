@@ -35,9 +35,6 @@ export interface ExistingFleetOptions {
   trust?: FleetTrust;
 }
 
-/** How long a request waits for the shared connection to come up (start-up, a broker restart). */
-const CONNECT_WAIT_MS = 10_000;
-
 export function endpointFromUrl(url: string): BrokerEndpoint {
   const u = new URL(url);
   const port = u.port ? Number(u.port) : u.protocol === "mqtts:" ? MQTT_TLS_PORT : MQTT_PLAIN_PORT;
@@ -167,24 +164,9 @@ export class ExistingFleet extends FleetBase {
     }
   }
 
-  /**
-   * The shared connection once it is up: a request sent before it is would fail at once, and a
-   * device link would only try again 30 s later (every device read at start-up). Waits at most
-   * CONNECT_WAIT_MS, then hands the connection as it is (its request says why it is offline).
-   */
   connection(): Promise<MqttConnection> {
     if (this.failure) return Promise.reject(this.failure);
-    const c = this.conn as MqttConnection;
-    if (this.closed || !c || c.online) return Promise.resolve(c);
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        off();
-        resolve(c);
-      };
-      const off = c.events.on("online", done);
-      const timer = setTimeout(done, CONNECT_WAIT_MS);
-    });
+    return Promise.resolve(this.conn as MqttConnection);
   }
 
   currentConnection(): MqttConnection | undefined {

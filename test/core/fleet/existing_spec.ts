@@ -154,28 +154,6 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
     assert.deepEqual(fleet.secrets(), [PASSWORD]);
   });
 
-  it("a request sent while the connection is still coming up waits for it instead of failing (no 30 s retry at start-up)", async () => {
-    const ready = fleet.connection();
-    let got: MqttConnection | undefined;
-    void ready.then((c) => (got = c));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(got, undefined, "not handed out while offline");
-    link.up();
-    const c = await ready;
-    assert.equal(c.online, true);
-    const answer = c.request(
-      UUID,
-      buildMessage({ method: "GET", namespace: "Appliance.System.All", key: KEY, from: "x", payload: {} }),
-      1000,
-    );
-    await new Promise((r) => setImmediate(r));
-    assert.ok(
-      link.published.some((p) => p.topic === `/appliance/${UUID}/subscribe`),
-      "the request went out",
-    );
-    answer.catch(() => undefined);
-  });
-
   it("an unusable URL rejects connection() and endpoint() with a sentence saying what to enter", async () => {
     const empty = new ExistingFleet({ settings: () => ({ url: " " }) });
     await assert.rejects(
