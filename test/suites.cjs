@@ -4,8 +4,8 @@
 
 const ALL = ["test/**/*_spec.ts"];
 
-// Specs that start programs: the compiled `meross` executable, Node-RED in its own process,
-// headless Chromium or a real Mosquitto. Everything else (core, simulator, nodes inside
+// Specs that start programs (the compiled `meross` executable, Node-RED in its own process,
+// headless Chromium or a real Mosquitto) or load the machine (the hostile-client flood). Everything else (core, simulator, nodes inside
 // node-red-node-test-helper, the CLI commands called in-process) is the fast unit suite.
 const INTEGRATION = [
   "test/e2e/**/*_spec.ts", // real Node-RED, Chromium, Mosquitto
@@ -13,6 +13,7 @@ const INTEGRATION = [
   "test/cli/mqtt_spec.ts", // `meross certs` starts a real Mosquitto from the config it wrote
   "test/nodes/meross-onboard-mosquitto_spec.ts", // a real Mosquitto
   "test/scripts/demo_spec.ts", // `npm start`'s script, spawned
+  "test/core/broker/hostile_spec.ts", // hundreds of hostile sockets and a flood against the broker: a load test (half a minute)
 ];
 
 const COMMON = { import: "tsx", timeout: 20000, exit: true };

@@ -29,8 +29,8 @@ export { NS_CONSUMPTION_CONFIG, NS_TIME } from "./capabilities";
 
 // Devices on a broker
 export * from "./fleet";
-export * from "./fleet/device-link";
-export * from "./fleet/transports";
+export * from "./link/device-link";
+export * from "./link/transports";
 
 // The broker side: embedded broker, certificates, Mosquitto logins
 export * from "./broker";

@@ -22,7 +22,7 @@ import { EmbeddedFleet, ExistingFleet, type EmbeddedSettings } from "../../../sr
 import type { BrokerRefusal } from "../../../src/core/fleet/types";
 import { buildMessage, type Envelope } from "../../../src/core/protocol/message";
 import type { MqttConnection } from "../../../src/core/transport/mqtt";
-import { DeviceLink } from "../../../src/core/fleet/device-link";
+import { DeviceLink } from "../../../src/core/link/device-link";
 import { MerossDevice, NS } from "../../../src/core/session/device";
 import { buildConfigKeyPayload } from "../../../src/core/onboarding/config";
 import { SimulatedDevice } from "../../../src/simulator";

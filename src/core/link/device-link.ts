@@ -19,9 +19,9 @@ import { UUID_RULE, isUuid } from "../protocol/rules";
 import { AutoTransport } from "../transport/auto";
 import type { Transport } from "../transport/types";
 import { BrokerTransport, FollowingHttpTransport, followAddress } from "./transports";
-import type { BrokerPresence, Fleet } from "./types";
-import { watchPresence, type PresenceWatch } from "./presence";
-import { pacerFor } from "./pacing";
+import type { BrokerPresence, Fleet } from "../fleet/types";
+import { watchPresence, type PresenceWatch } from "../fleet/presence";
+import { pacerFor } from "../fleet/pacing";
 import {
   LINK_CLOSE_BOUND_MS,
   LINK_RETRY_MS,

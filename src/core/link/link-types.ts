@@ -1,10 +1,10 @@
 /**
- * The vocabulary of a device link (fleet/device-link.ts): how a device is reached, what its users
+ * The vocabulary of a device link (link/device-link.ts): how a device is reached, what its users
  * see of the session, the link's events and options.
  */
 import type { DeviceEvent } from "../session/device";
 import type { MerossError } from "../errors";
-import type { Fleet } from "./types";
+import type { Fleet } from "../fleet/types";
 
 /** How a device is reached: the user's choice. */
 export type Carrier = "http" | "mqtt" | "auto";

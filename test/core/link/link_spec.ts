@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TypedEvents } from "../../../src/core/events";
-import { DeviceLink, type LinkStatus } from "../../../src/core/fleet/device-link";
+import { DeviceLink, type LinkStatus } from "../../../src/core/link/device-link";
 import type { BrokerPresence, Fleet, FleetEvents } from "../../../src/core/fleet/types";
 import type { DeviceEvent } from "../../../src/core/session/device";
 import { buildMessage } from "../../../src/core/protocol/message";

@@ -9,7 +9,7 @@ import type { Envelope } from "../protocol/message";
 import { HttpTransport, type HttpTransportOptions } from "../transport/http";
 import { MQTT_TIMEOUT_MS, MqttTransport, type MqttConnection } from "../transport/mqtt";
 import { abortError, transportEvents, type SendOptions, type Transport } from "../transport/types";
-import type { Fleet } from "./types";
+import type { Fleet } from "../fleet/types";
 
 /** How long a request waits for a starting embedded broker (first start generates certificates). */
 export const BROKER_START_WAIT_MS = 20_000;
