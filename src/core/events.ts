@@ -21,28 +21,65 @@ export const warnListenerError: ListenerErrorHandler = (err, event) =>
   process.emitWarning(listenerFailed(err, event), "MerossListenerError");
 
 /**
- * Listeners are kept in arrays replaced on every change (copy-on-write): emit walks the array it
- * found without copying it, and a listener added or removed meanwhile changes only the next emit.
- * Changes are rare (a node starts or closes), emits are frequent (every push).
+ * Listeners kept per key in arrays replaced on every change (copy-on-write): emit walks the
+ * array it found without copying it, and a listener added or removed meanwhile changes only the
+ * next emit. Changes are rare (a node starts or closes), emits are frequent (every push).
+ * TypedEvents keys them by event name, KeyedEvents by a device uuid.
  */
+class ListenerLists<K> {
+  private readonly lists = new Map<K, ReadonlyArray<Listener<never>>>();
+
+  constructor(private readonly onError: (err: unknown, key: K) => void) {}
+
+  on<T>(key: K, listener: Listener<T>): Unsubscribe {
+    // A wrapper per registration, so the same function registered twice is removed once per call.
+    const entry = ((p: T) => listener(p)) as Listener<never>;
+    this.lists.set(key, [...(this.lists.get(key) ?? []), entry]);
+    return () => {
+      const list = this.lists.get(key);
+      const i = list ? list.indexOf(entry) : -1;
+      if (!list || i < 0) return;
+      if (list.length === 1) this.lists.delete(key);
+      else this.lists.set(key, [...list.slice(0, i), ...list.slice(i + 1)]);
+    };
+  }
+
+  /** A listener that throws is reported through `onError` and never stops the others or the emitter. */
+  emit<T>(key: K, payload: T): void {
+    const list = this.lists.get(key);
+    if (!list) return;
+    for (const l of list) {
+      try {
+        (l as Listener<T>)(payload);
+      } catch (err) {
+        this.onError(err, key);
+      }
+    }
+  }
+
+  count(key?: K): number {
+    if (key !== undefined) return this.lists.get(key)?.length ?? 0;
+    let n = 0;
+    for (const l of this.lists.values()) n += l.length;
+    return n;
+  }
+
+  clear(): void {
+    this.lists.clear();
+  }
+}
+
 export class TypedEvents<M extends object> {
-  private readonly listeners = new Map<keyof M, ReadonlyArray<Listener<never>>>();
+  private readonly lists: ListenerLists<keyof M>;
 
   /** `onListenerError` receives what a listener throws (default: a process warning). */
-  constructor(private readonly onListenerError: ListenerErrorHandler = warnListenerError) {}
+  constructor(onListenerError: ListenerErrorHandler = warnListenerError) {
+    this.lists = new ListenerLists<keyof M>((err, name) => onListenerError(err, String(name)));
+  }
 
   /** Adds a listener; the returned function removes it (calling it twice is harmless). */
   on<K extends keyof M>(name: K, listener: Listener<M[K]>): Unsubscribe {
-    // A wrapper per registration, so the same function registered twice is removed once per call.
-    const entry: Listener<M[K]> = (p) => listener(p);
-    this.listeners.set(name, [...(this.listeners.get(name) ?? []), entry as Listener<never>]);
-    return () => {
-      const list = this.listeners.get(name);
-      const i = list ? list.indexOf(entry as Listener<never>) : -1;
-      if (!list || i < 0) return;
-      if (list.length === 1) this.listeners.delete(name);
-      else this.listeners.set(name, [...list.slice(0, i), ...list.slice(i + 1)]);
-    };
+    return this.lists.on(name, listener);
   }
 
   /** Like on(), removed after the first call. */
@@ -54,33 +91,19 @@ export class TypedEvents<M extends object> {
     return off;
   }
 
-  /**
-   * Calls every listener with `payload`. A listener that throws is a bug of its owner: it is
-   * reported through `onListenerError` and never stops the others or the emitter.
-   */
+  /** Calls every listener with `payload`; one that throws is reported and never stops the others. */
   emit<K extends keyof M>(name: K, payload: M[K]): void {
-    const list = this.listeners.get(name);
-    if (!list) return;
-    for (const l of list) {
-      try {
-        (l as Listener<M[K]>)(payload);
-      } catch (err) {
-        this.onListenerError(err, String(name));
-      }
-    }
+    this.lists.emit(name, payload);
   }
 
   /** Listeners registered under `name`, or under every name when omitted. */
   listenerCount(name?: keyof M): number {
-    if (name !== undefined) return this.listeners.get(name)?.length ?? 0;
-    let n = 0;
-    for (const s of this.listeners.values()) n += s.length;
-    return n;
+    return this.lists.count(name);
   }
 
   /** Drops every listener (the owner is closing). */
   clear(): void {
-    this.listeners.clear();
+    this.lists.clear();
   }
 }
 
@@ -89,49 +112,28 @@ export class TypedEvents<M extends object> {
  * map lookup, so its cost does not grow with the number of keys (a fleet of devices).
  */
 export class KeyedEvents<T> {
-  private readonly byKey = new Map<string, ReadonlyArray<Listener<T>>>();
+  private readonly lists: ListenerLists<string>;
 
   /** `onListenerError` receives what a listener throws (default: a process warning). */
-  constructor(
-    private readonly name = "keyed",
-    private readonly onListenerError: ListenerErrorHandler = warnListenerError,
-  ) {}
+  constructor(name = "keyed", onListenerError: ListenerErrorHandler = warnListenerError) {
+    this.lists = new ListenerLists<string>((err, key) => onListenerError(err, `${name} ${key}`));
+  }
 
   on(key: string, listener: Listener<T>): Unsubscribe {
-    const entry: Listener<T> = (p) => listener(p);
-    this.byKey.set(key, [...(this.byKey.get(key) ?? []), entry]);
-    return () => {
-      const list = this.byKey.get(key);
-      const i = list ? list.indexOf(entry) : -1;
-      if (!list || i < 0) return;
-      if (list.length === 1) this.byKey.delete(key);
-      else this.byKey.set(key, [...list.slice(0, i), ...list.slice(i + 1)]);
-    };
+    return this.lists.on(key, listener);
   }
 
   /** Calls the listeners of `key`; one that throws never stops the others. */
   emit(key: string, payload: T): void {
-    const list = this.byKey.get(key);
-    if (!list) return;
-    for (const l of list) {
-      try {
-        l(payload);
-      } catch (err) {
-        // A listener's bug is its owner's: reported, and the emitter's own work goes on.
-        this.onListenerError(err, `${this.name} ${key}`);
-      }
-    }
+    this.lists.emit(key, payload);
   }
 
   /** Listeners under `key`, or under every key when omitted. */
   listenerCount(key?: string): number {
-    if (key !== undefined) return this.byKey.get(key)?.length ?? 0;
-    let n = 0;
-    for (const l of this.byKey.values()) n += l.length;
-    return n;
+    return this.lists.count(key);
   }
 
   clear(): void {
-    this.byKey.clear();
+    this.lists.clear();
   }
 }
