@@ -35,6 +35,9 @@ export interface ExistingFleetOptions {
   trust?: FleetTrust;
 }
 
+/** How long a request waits for the shared connection to come up (start-up, a broker restart). */
+const CONNECT_WAIT_MS = 10_000;
+
 export function endpointFromUrl(url: string): BrokerEndpoint {
   const u = new URL(url);
   const port = u.port ? Number(u.port) : u.protocol === "mqtts:" ? MQTT_TLS_PORT : MQTT_PLAIN_PORT;
@@ -50,6 +53,8 @@ export class ExistingFleet extends FleetBase {
   private readonly offConn: Array<() => void> = [];
   /** The key each present device's latest believed message was signed with (as many as present devices). */
   private readonly sessionKeys = new Map<string, string>();
+  /** The connection's first attempt has ended (online or offline): requests no longer wait for it. */
+  private attempted = false;
 
   constructor(opts: ExistingFleetOptions) {
     super(opts.password ? [opts.password] : [], opts.trust);
@@ -98,10 +103,12 @@ export class ExistingFleet extends FleetBase {
     };
     on("message", (ev) => this.onMessage(ev));
     on("online", () => {
+      this.attempted = true;
       this.presence.replay();
       this.events.emit("running", { connection: c });
     });
     on("offline", ({ reason }) => {
+      this.attempted = true;
       if (!this.closed) this.events.emit("stopped", { reason: scrubSecrets(String(reason), this.secrets()) });
     });
   }
@@ -164,9 +171,26 @@ export class ExistingFleet extends FleetBase {
     }
   }
 
+  /**
+   * The shared connection once it is up: a request sent before it is would fail at once, and a
+   * device link would only try again 30 s later (every device read at start-up). Only the first
+   * attempt is waited for (online, or offline with its reason; at most CONNECT_WAIT_MS): during a
+   * later outage a request says at once why the broker is offline.
+   */
   connection(): Promise<MqttConnection> {
     if (this.failure) return Promise.reject(this.failure);
-    return Promise.resolve(this.conn as MqttConnection);
+    const c = this.conn as MqttConnection;
+    if (this.closed || !c || c.online || this.attempted) return Promise.resolve(c);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        off();
+        resolve(c);
+      };
+      const offs = [c.events.on("online", done), c.events.on("offline", done)];
+      const off = (): void => offs.forEach((f) => f());
+      const timer = setTimeout(done, CONNECT_WAIT_MS);
+    });
   }
 
   currentConnection(): MqttConnection | undefined {

@@ -73,6 +73,9 @@ export function followAddress(configured: string, ip: string): string {
  * so absence there means "not connected"; an existing broker shows only what devices publish,
  * so there a request is sent as is.
  */
+/** Why a request was ended to be sent again: its device logged in anew meanwhile. */
+const RELOGGED = new MerossError("UNREACHABLE", "The device logged in to the broker again while the request was out; it is sent again.");
+
 export class BrokerTransport implements Transport {
   readonly kind = "mqtt" as const;
   readonly events = transportEvents();
@@ -160,7 +163,32 @@ export class BrokerTransport implements Transport {
     const timeoutMs = opts.timeoutMs ?? MQTT_TIMEOUT_MS;
     if (this.fleet.mode === "embedded" && !this.fleet.isListening(uuid)) await this.arrival(uuid, timeoutMs, request, opts.signal);
     const t = await this.transportFor(uuid);
-    return t.send(request, { ...opts, timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedAt)) });
+    const left = (): number => Math.max(1, timeoutMs - (Date.now() - startedAt));
+    const since = this.fleet.device(uuid)?.since;
+    const mine = new AbortController();
+    const outer = opts.signal;
+    const onOuter = (): void => mine.abort(outer?.reason);
+    outer?.addEventListener("abort", onOuter, { once: true });
+    // A device that logs in anew while the request is out never got it (it was not subscribed, or
+    // its old session died): its new session gets it once more, freshly signed, in the time left.
+    // Checked once the message that told us has been handled: on an existing broker the first
+    // message seen of a device may be its very reply, which must not be sent again.
+    let relogged = false;
+    let settled = false;
+    const off = this.fleet.watchDevice(uuid, (p) => {
+      if (relogged || !p?.listening || p.since === since) return;
+      relogged = true;
+      setImmediate(() => settled || mine.abort(RELOGGED));
+    });
+    try {
+      return await t.send(request, { ...opts, signal: mine.signal, timeoutMs: left() }).finally(() => (settled = true));
+    } catch (err) {
+      if (mine.signal.reason !== RELOGGED || outer?.aborted) throw err;
+      return t.send(opts.resend?.() ?? request, { ...opts, timeoutMs: left() });
+    } finally {
+      off();
+      outer?.removeEventListener("abort", onOuter);
+    }
   }
 
   /** Resolves once the device listens on the broker; UNREACHABLE when it does not log in within `ms`. */

@@ -110,6 +110,9 @@ export function checkUuid(uuid: unknown): string {
  * A shared broker connection that routes replies to pending requests by messageId; `events`
  * says when it is online or offline and carries device messages (MqttConnectionEvents).
  */
+/** The offline reason before the first attempt has ended. */
+const NOT_YET = "not connected yet";
+
 export class MqttConnection {
   readonly events = new TypedEvents<MqttConnectionEvents>();
   /**
@@ -123,7 +126,7 @@ export class MqttConnection {
   private readonly link: MqttLink;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
-  private offlineReason = "not connected yet";
+  private offlineReason = NOT_YET;
   /** Settles once our topics are subscribed: a reply published before that would be lost. */
   private listening: Promise<void> | undefined;
   /** LAN keys by device uuid, from each device's last encrypted request, to read its encrypted pushes (§4). */
@@ -191,9 +194,14 @@ export class MqttConnection {
     return !this.closed && this.link.online;
   }
 
-  /** Resolves once connected and subscribed; rejects on the first failure. */
+  /**
+   * Resolves once connected and subscribed; rejects on the first failure, at once when the last
+   * attempt already failed (a refused password is not retried, so there would be no next one).
+   */
   waitOnline(): Promise<void> {
     if (this.online) return Promise.resolve();
+    if (this.closed) return Promise.reject(brokerDown(this.address, "the connection was closed"));
+    if (this.offlineReason && this.offlineReason !== NOT_YET) return Promise.reject(brokerDown(this.address, this.offlineReason));
     return new Promise((resolve, reject) => {
       const offOnline = this.events.once("online", () => {
         offOffline();

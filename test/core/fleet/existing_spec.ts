@@ -154,6 +154,41 @@ describe("ExistingFleet (devices on someone else's broker)", () => {
     assert.deepEqual(fleet.secrets(), [PASSWORD]);
   });
 
+  it("a request sent while the connection is still coming up waits for it instead of failing (no 30 s retry at start-up)", async () => {
+    const ready = fleet.connection();
+    let got: MqttConnection | undefined;
+    void ready.then((c) => (got = c));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(got, undefined, "not handed out while offline");
+    link.up();
+    const c = await ready;
+    assert.equal(c.online, true);
+    const answer = c.request(
+      UUID,
+      buildMessage({ method: "GET", namespace: "Appliance.System.All", key: KEY, from: "x", payload: {} }),
+      1000,
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.ok(
+      link.published.some((p) => p.topic === `/appliance/${UUID}/subscribe`),
+      "the request went out",
+    );
+    answer.catch(() => undefined);
+  });
+
+  it("a first attempt that fails ends the wait with the reason, and a later outage makes nobody wait", async () => {
+    const ready = fleet.connection();
+    link.down("the broker refused the user name or password");
+    const c = await ready;
+    await assert.rejects(c.waitOnline(), (err: Error) => /refused the user name or password/.test(err.message));
+    link.up();
+    link.down("connection closed");
+    let handed = false;
+    void fleet.connection().then(() => (handed = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(handed, true, "handed at once during a later outage: its request says why it is offline");
+  });
+
   it("an unusable URL rejects connection() and endpoint() with a sentence saying what to enter", async () => {
     const empty = new ExistingFleet({ settings: () => ({ url: " " }) });
     await assert.rejects(

@@ -3,7 +3,8 @@ import { TypedEvents } from "../../../src/core/events";
 import { DeviceLink, type LinkStatus } from "../../../src/core/link/device-link";
 import type { BrokerPresence, Fleet, FleetEvents } from "../../../src/core/fleet/types";
 import type { DeviceEvent } from "../../../src/core/session/device";
-import { buildMessage } from "../../../src/core/protocol/message";
+import { buildMessage, type Envelope } from "../../../src/core/protocol/message";
+import { BrokerTransport } from "../../../src/core/link/transports";
 import { MqttConnection, type MqttLink, type MqttLinkHandlers } from "../../../src/core/transport/mqtt";
 import { SimulatedDevice } from "../../../src/simulator";
 
@@ -18,7 +19,7 @@ class FakeMqttLink implements MqttLink {
   }
   async subscribe(): Promise<void> {}
   readonly published: string[] = [];
-  async publish(topic: string): Promise<void> {
+  async publish(topic: string, _payload: string): Promise<void> {
     this.published.push(topic);
   }
   async close(): Promise<void> {}
@@ -276,5 +277,82 @@ describe("DeviceLink", function () {
     http.close = () => new Promise<void>(() => undefined);
     await l.close();
     assert.equal(l.events.listenerCount(), 0);
+  });
+});
+
+describe("BrokerTransport", () => {
+  const uuid = "19111400000000000000" + "48e1e9aa0043";
+  const ask = (): Envelope => buildMessage({ method: "GET", namespace: "Appliance.System.All", key: KEY, from: "x", payload: {} });
+  const tick = async (until: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !until(); i++) await new Promise((r) => setImmediate(r));
+  };
+
+  /** A fleet whose device is on the broker, and every request text the link publishes. */
+  function setUp(): { fleet: FakeFleet; sent: Envelope[]; answer: (to: Envelope) => void } {
+    const fleet = new FakeFleet();
+    fleet.listening = true;
+    fleet.presence.set(uuid, { uuid, listening: true, since: 1 });
+    const sent: Envelope[] = [];
+    const publish = fleet.link.publish.bind(fleet.link);
+    fleet.link.publish = async (topic: string, text: string) => {
+      await publish(topic, text);
+      sent.push(JSON.parse(text) as Envelope);
+    };
+    const answer = (to: Envelope): void => {
+      const reply = buildMessage({
+        method: "GETACK",
+        namespace: to.header.namespace,
+        key: KEY,
+        messageId: to.header.messageId,
+        from: `/appliance/${uuid}/publish`,
+        payload: { answered: to.header.messageId },
+      });
+      fleet.link.handlers?.message(fleet.conn.replyTopic, Buffer.from(JSON.stringify(reply)));
+    };
+    return { fleet, sent, answer };
+  }
+
+  it("sends a request once more, freshly signed, when its device logs in anew while it is out (the device never got it)", async () => {
+    const { fleet, sent, answer } = setUp();
+    const t = new BrokerTransport(fleet, () => uuid, "test broker");
+    const copy = ask();
+    const reply = t.send(ask(), { timeoutMs: 5000, resend: () => copy });
+    await tick(() => sent.length === 1);
+    // The device reconnects (a Bind: a new session) before it answered.
+    fleet.events.emit("device", { uuid, listening: true, since: 2 });
+    await tick(() => sent.length === 2);
+    assert.equal(sent.length, 2, "sent again to the new session");
+    assert.equal(sent[1].header.messageId, copy.header.messageId, "the fresh copy, not the old messageId");
+    answer(sent[1]);
+    assert.deepEqual((await reply).payload, { answered: copy.header.messageId });
+    await t.close();
+  });
+
+  it("does not send again when the first message seen of an unknown device is its reply (an existing broker)", async () => {
+    const { fleet, sent, answer } = setUp();
+    fleet.presence.clear();
+    const t = new BrokerTransport(fleet, () => uuid, "test broker");
+    const reply = t.send(ask(), { timeoutMs: 5000, resend: ask });
+    await tick(() => sent.length === 1);
+    // The reply is what makes the device known: presence is reported as it is handled.
+    fleet.events.emit("device", { uuid, listening: true, since: 7 });
+    answer(sent[0]);
+    await reply;
+    await tick(() => false);
+    assert.equal(sent.length, 1, "answered once, not sent again");
+    await t.close();
+  });
+
+  it("does not send again for a report of the same session (an IP or model update)", async () => {
+    const { fleet, sent, answer } = setUp();
+    const t = new BrokerTransport(fleet, () => uuid, "test broker");
+    const reply = t.send(ask(), { timeoutMs: 5000, resend: ask });
+    await tick(() => sent.length === 1);
+    fleet.events.emit("device", { uuid, listening: true, since: 1, ip: "192.168.1.20" });
+    await tick(() => false);
+    assert.equal(sent.length, 1);
+    answer(sent[0]);
+    await reply;
+    await t.close();
   });
 });
