@@ -27,37 +27,44 @@ export const warnListenerError: ListenerErrorHandler = (err, event) =>
  * TypedEvents keys them by event name, KeyedEvents by a device uuid.
  */
 class ListenerLists<K> {
-  private readonly lists = new Map<K, ReadonlyArray<Listener<never>>>();
+  /** Made at the first listener: many emitters (one set per device) never get one for some events. */
+  private lists: Map<K, ReadonlyArray<Listener<never>>> | undefined;
 
-  constructor(private readonly onError: (err: unknown, key: K) => void) {}
+  /** A throw is reported to `onError` as an event named `prefix key` (or just `key`). */
+  constructor(
+    private readonly onError: ListenerErrorHandler,
+    private readonly prefix = "",
+  ) {}
 
   on<T>(key: K, listener: Listener<T>): Unsubscribe {
     // A wrapper per registration, so the same function registered twice is removed once per call.
     const entry = ((p: T) => listener(p)) as Listener<never>;
-    this.lists.set(key, [...(this.lists.get(key) ?? []), entry]);
+    const lists = (this.lists ??= new Map());
+    lists.set(key, [...(lists.get(key) ?? []), entry]);
     return () => {
-      const list = this.lists.get(key);
+      const list = lists.get(key);
       const i = list ? list.indexOf(entry) : -1;
       if (!list || i < 0) return;
-      if (list.length === 1) this.lists.delete(key);
-      else this.lists.set(key, [...list.slice(0, i), ...list.slice(i + 1)]);
+      if (list.length === 1) lists.delete(key);
+      else lists.set(key, [...list.slice(0, i), ...list.slice(i + 1)]);
     };
   }
 
   /** A listener that throws is reported through `onError` and never stops the others or the emitter. */
   emit<T>(key: K, payload: T): void {
-    const list = this.lists.get(key);
+    const list = this.lists?.get(key);
     if (!list) return;
     for (const l of list) {
       try {
         (l as Listener<T>)(payload);
       } catch (err) {
-        this.onError(err, key);
+        this.onError(err, this.prefix ? `${this.prefix} ${String(key)}` : String(key));
       }
     }
   }
 
   count(key?: K): number {
+    if (!this.lists) return 0;
     if (key !== undefined) return this.lists.get(key)?.length ?? 0;
     let n = 0;
     for (const l of this.lists.values()) n += l.length;
@@ -65,7 +72,7 @@ class ListenerLists<K> {
   }
 
   clear(): void {
-    this.lists.clear();
+    this.lists?.clear();
   }
 }
 
@@ -74,7 +81,7 @@ export class TypedEvents<M extends object> {
 
   /** `onListenerError` receives what a listener throws (default: a process warning). */
   constructor(onListenerError: ListenerErrorHandler = warnListenerError) {
-    this.lists = new ListenerLists<keyof M>((err, name) => onListenerError(err, String(name)));
+    this.lists = new ListenerLists<keyof M>(onListenerError);
   }
 
   /** Adds a listener; the returned function removes it (calling it twice is harmless). */
@@ -116,7 +123,7 @@ export class KeyedEvents<T> {
 
   /** `onListenerError` receives what a listener throws (default: a process warning). */
   constructor(name = "keyed", onListenerError: ListenerErrorHandler = warnListenerError) {
-    this.lists = new ListenerLists<string>((err, key) => onListenerError(err, `${name} ${key}`));
+    this.lists = new ListenerLists<string>(onListenerError, name);
   }
 
   on(key: string, listener: Listener<T>): Unsubscribe {

@@ -52,4 +52,28 @@ describe("push freshness (replayed and stale pushes)", () => {
     for (let i = 0; i < RECENT_IDS; i++) f.check(UUID, { messageId: id(), timestamp: 5 }, NOW_MS);
     assert.equal(f.check(UUID, { messageId: first, timestamp: 5 }, NOW_MS), undefined, "the oldest id was forgotten");
   });
+
+  it("keeps exactly the last RECENT_IDS ids, in order, as the window grows and wraps", () => {
+    const f = new PushFreshness();
+    const ids = Array.from({ length: 3 * RECENT_IDS + 7 }, () => id());
+    const seen = (m: string): boolean => f.check(UUID, { messageId: m, timestamp: 5 }, NOW_MS) !== undefined;
+    for (const m of ids) assert.equal(seen(m), false, "a new id is fresh");
+    // Replays of the newest are caught (checking them adds nothing: they are refused before being recorded).
+    for (const m of ids.slice(-RECENT_IDS)) assert.equal(seen(m), true, `replay of a recent id ${m}`);
+    // The one just before them was forgotten, so is taken as new (and becomes the newest).
+    assert.equal(seen(ids[ids.length - RECENT_IDS - 1]), false);
+    assert.equal(seen(ids[ids.length - RECENT_IDS]), false, "which pushed the oldest remembered one out");
+  });
+
+  it("tells apart ids that differ in one character anywhere, for ids of any length", () => {
+    const f = new PushFreshness();
+    const base = "5f2c1a0e9d8b7c6a5f4e3d2c1b0a9f8e";
+    for (let i = 0; i < base.length; i++) {
+      const other = base.slice(0, i) + (base[i] === "0" ? "1" : "0") + base.slice(i + 1);
+      assert.equal(f.check(UUID, { messageId: other, timestamp: 5 }, NOW_MS), undefined, `differs at ${i}`);
+    }
+    assert.equal(f.check(UUID, { messageId: base, timestamp: 5 }, NOW_MS), undefined);
+    assert.equal(f.check(UUID, { messageId: "x", timestamp: 5 }, NOW_MS), undefined);
+    assert.match(f.check(UUID, { messageId: "x", timestamp: 5 }, NOW_MS) ?? "", /already seen/);
+  });
 });

@@ -43,10 +43,18 @@ export const CAPABILITIES: readonly Capability[] = [
  * firmware answers System.All/Ability); before the list is known every capability is
  * assumed, so a session that only follows pushes still understands them.
  */
-export function composeCapabilities(abilities: Abilities | undefined): Capability[] {
-  if (!abilities) return [...CAPABILITIES];
-  return CAPABILITIES.filter((c) => c === systemCapability || c.namespaces.some((ns) => ns in abilities));
+export function composeCapabilities(abilities: Abilities | undefined): readonly Capability[] {
+  if (!abilities) return CAPABILITIES;
+  let composed = composedFor.get(abilities);
+  if (!composed) {
+    composed = CAPABILITIES.filter((c) => c === systemCapability || c.namespaces.some((ns) => ns in abilities));
+    composedFor.set(abilities, composed);
+  }
+  return composed;
 }
+
+/** Ability lists are shared and never change (parseAbility): each is composed once, not at every push. */
+const composedFor = new WeakMap<Abilities, Capability[]>();
 
 /** The state update an envelope means for a device with these capabilities, if any. */
 export function reduceEnvelope(capabilities: readonly Capability[], env: Envelope, source: ChangeSource): Update | undefined {

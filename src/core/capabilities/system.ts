@@ -131,7 +131,27 @@ export function parseAbility(payload: unknown): Record<string, Record<string, un
     out[ns] = isObject(params) ? params : {};
   }
   if (Object.keys(out).length === 0) throw badReply("System.Ability", "it lists no Appliance.* namespaces", payload);
-  return out;
+  return sharedAbilities(out);
+}
+
+/** Ability lists kept, by their JSON: one per model and firmware a fleet has. */
+const ABILITY_LISTS_MAX = 256;
+const abilityLists = new Map<string, Abilities>();
+
+/**
+ * Devices of one model and firmware list the same abilities: they share one frozen copy (about
+ * 2 KB per device in a large fleet), which nothing may change. The only module-level map in
+ * the capabilities, and it holds no device's state: equal lists are the same value.
+ */
+function sharedAbilities(list: Abilities): Abilities {
+  const key = JSON.stringify(list);
+  const known = abilityLists.get(key);
+  if (known) return known;
+  for (const params of Object.values(list)) Object.freeze(params);
+  Object.freeze(list);
+  if (abilityLists.size >= ABILITY_LISTS_MAX) abilityLists.delete(abilityLists.keys().next().value as string);
+  abilityLists.set(key, list);
+  return list;
 }
 
 // ---- reducer -------------------------------------------------------------------------

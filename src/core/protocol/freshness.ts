@@ -26,18 +26,59 @@ export const MAX_DEVICES = 4096;
 
 interface Clock {
   newest: number;
-  ids: Set<string>;
+  ids: RecentIds;
 }
 
-const HEX_ID = /^[0-9a-f]{32}$/;
 /**
- * How a messageId is remembered: the 32 lowercase hex digits firmware and this package send
- * packed two digits a character (the same id, in 16 one-byte characters instead of 32: a
- * device's 256 ids take about 12 KB instead of 16), any other id as it is. A replay repeats the
- * id, so it is caught either way; another 16-character id equal to a packed one could only be
- * refused, never let through.
+ * The last RECENT_IDS messageIds of one device, each kept as a 64-bit hash (two 32-bit FNV-1a
+ * lanes over the whole id) in a ring that starts small and doubles up to RECENT_IDS: a full
+ * window is 2 KB, not the 12 KB a Set of id strings takes, which at one push a second per device
+ * is what a large fleet holds after a few minutes. A replay repeats the id, so it always hashes
+ * the same; a fresh id taken for a replay would need a 64-bit collision with one of the last
+ * RECENT_IDS ids.
  */
-const idKey = (id: string): string => (HEX_ID.test(id) ? Buffer.from(id, "hex").toString("latin1") : id);
+class RecentIds {
+  /** hi, lo of each hash, oldest first until the ring is full, then from `next` on. */
+  private keys = new Uint32Array(2 * 16);
+  private count = 0;
+  private next = 0;
+
+  has(hi: number, lo: number): boolean {
+    const k = this.keys;
+    for (let i = 0; i < 2 * this.count; i += 2) if (k[i + 1] === lo && k[i] === hi) return true;
+    return false;
+  }
+
+  add(hi: number, lo: number): void {
+    if (this.count === this.keys.length / 2 && this.count < RECENT_IDS) {
+      const grown = new Uint32Array(2 * Math.min(RECENT_IDS, this.count * 2));
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    const capacity = this.keys.length / 2;
+    let at: number;
+    if (this.count < capacity) {
+      at = this.count++;
+    } else {
+      // Full: the oldest is overwritten (before the first wrap the oldest is at 0).
+      at = this.next;
+      this.next = (this.next + 1) % capacity;
+    }
+    this.keys[2 * at] = hi;
+    this.keys[2 * at + 1] = lo;
+  }
+}
+
+/** Two FNV-1a lanes (different offset bases, one over the id reversed): a 64-bit hash without allocating. */
+function hashId(id: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x9e3779b9;
+  for (let i = 0, j = id.length - 1; i < id.length; i++, j--) {
+    a = Math.imul(a ^ id.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ id.charCodeAt(j), 0x01000193);
+  }
+  return [a >>> 0, b >>> 0];
+}
 
 export class PushFreshness {
   private readonly devices = new Map<string, Clock>();
@@ -50,13 +91,13 @@ export class PushFreshness {
     const now = Math.floor(nowMs / 1000);
     let c = this.devices.get(uuid);
     if (c) this.devices.delete(uuid);
-    else c = { newest: 0, ids: new Set() };
+    else c = { newest: 0, ids: new RecentIds() };
     this.devices.set(uuid, c);
     if (this.devices.size > MAX_DEVICES) this.devices.delete(this.devices.keys().next().value as string);
 
     const id = typeof header.messageId === "string" ? header.messageId : "";
-    const key = id && idKey(id);
-    if (id && c.ids.has(key)) return `messageId ${id.slice(0, 32)} was already seen from this device (a replay)`;
+    const [hi, lo] = id ? hashId(id) : [0, 0];
+    if (id && c.ids.has(hi, lo)) return `messageId ${id.slice(0, 32)} was already seen from this device (a replay)`;
     const ts = Number(header.timestamp);
     if (Number.isFinite(ts) && ts >= EPOCH_FLOOR_S) {
       const off = Math.abs(ts - now);
@@ -66,10 +107,7 @@ export class PushFreshness {
         return `its timestamp ${stamp(ts)} is older than a push already seen from this device (a replay)`;
       else c.newest = Math.max(c.newest, ts);
     }
-    if (id) {
-      c.ids.add(key);
-      if (c.ids.size > RECENT_IDS) c.ids.delete(c.ids.values().next().value as string);
-    }
+    if (id) c.ids.add(hi, lo);
     return undefined;
   }
 

@@ -99,7 +99,16 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
   const cfgNode = typeof configId === "string" && configId ? RED.nodes.getNode(configId) : null;
   const fixed = isMerossConfig(cfgNode) ? cfgNode : undefined;
   const attached = new Map<string, Attached>();
-  const closing = new AbortController();
+  /** Aborted when the node closes; made when first asked for (an AbortController is about 1 KB a node). */
+  let closing: AbortController | undefined;
+  let closed = false;
+  const closingSignal = (): AbortSignal => {
+    if (!closing) {
+      closing = new AbortController();
+      if (closed) closing.abort();
+    }
+    return closing.signal;
+  };
   /** The device the status is about: the fixed one, or the one the last message named. */
   let current: Target | undefined;
   /** The device whose event `onEvent` is handling right now. */
@@ -124,7 +133,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
     const t: Target = {
       config,
       device: () => config.getDevice(),
-      session: async () => (await config.getDevice()).scoped(closing.signal),
+      session: async () => (await config.getDevice()).scoped(closingSignal()),
       name: () => config.link.displayName(),
       show(status) {
         // In an event of another device than the one the status is about: its change is not shown.
@@ -196,7 +205,9 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
       if (t && !source.fromMessage) t.fail(err, done);
       else failMessage(node, err, done, [], "");
     },
-    signal: closing.signal,
+    get signal() {
+      return closingSignal();
+    },
     fromMessage: source.fromMessage,
     pick(msg) {
       if (!source.fromMessage) {
@@ -224,12 +235,13 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
         return;
       }
       // After close nothing is reported: the node is gone and its requests were aborted on purpose.
-      body(t).catch((err: unknown) => (closing.signal.aborted ? undefined : t.fail(err, done)));
+      body(t).catch((err: unknown) => (closed ? undefined : t.fail(err, done)));
     },
   };
 
   node.on("close", (removed: boolean, done: () => void) => {
-    closing.abort();
+    closed = true;
+    closing?.abort();
     const directory = deviceDirectory(RED);
     const waits: Promise<void>[] = [];
     for (const { target, offs } of attached.values()) {
