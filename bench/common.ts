@@ -1,5 +1,4 @@
-/** What several benchmark files share: small statistics, a free port, the embedded broker's flow entry. */
-import net from "node:net";
+/** What several benchmark files share: small statistics, the embedded broker's flow entry and the port it bound. */
 import type { EmbeddedRed } from "./nodered";
 
 export const median = (xs: number[]): number => {
@@ -8,17 +7,6 @@ export const median = (xs: number[]): number => {
 };
 export const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export function brokerFlow(port: number): Record<string, unknown> {
   return {

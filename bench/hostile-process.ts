@@ -1,9 +1,11 @@
 /**
  * Hostile peers for `bench hostile`, in their own process so that their memory and CPU are
- * not charged to the Node-RED being measured. IPC: {id, cmd: "http", ports} starts four
- * hostile HTTP "devices" on the given ports; {id, cmd: "mqtt", port, key, durationMs} runs the
- * hostile MQTT clients against the broker and answers with what they managed; {id, cmd: "http-requests"} →
- * {id, requests} (how many requests the hostile HTTP devices received); {cmd: "stop"}.
+ * not charged to the Node-RED being measured. IPC: {id, cmd: "bind"} → {id, ports, floodPort}
+ * binds the four hostile HTTP "devices" and the hostile existing broker on ports the OS picks
+ * (until armed they hang up on every connection, as good as a refusal); {id, cmd: "http"} arms the
+ * HTTP devices; {id, cmd: "mqtt", port, key, durationMs} runs the hostile MQTT clients against the
+ * broker and answers with what they managed; {id, cmd: "http-requests"} → {id, requests} (how many
+ * requests the armed HTTP devices received); {id, cmd: "reply-flood"} arms the hostile broker; {cmd: "stop"}.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
@@ -46,10 +48,11 @@ export interface ReplyFloodOutcome {
 }
 
 type Command =
-  | { cmd: "http"; ports: HttpPorts }
+  | { cmd: "bind" }
+  | { cmd: "http" }
   | { cmd: "mqtt"; port: number; key: string; durationMs: number; cases: MqttCase[] }
   | { cmd: "http-requests" }
-  | { cmd: "reply-flood"; port: number }
+  | { cmd: "reply-flood" }
   | { cmd: "reply-flood-outcome" }
   | { cmd: "stop" };
 
@@ -68,40 +71,50 @@ function pump(res: http.ServerResponse, total: number): void {
 }
 
 let requests = 0;
+const armed = { http: false, flood: false };
 
-function listen(port: number, handler: http.RequestListener): Promise<http.Server> {
-  const srv = http.createServer((req, res) => (requests++, handler(req, res)));
-  return new Promise((resolve) => srv.listen(port, "127.0.0.1", () => resolve(srv)));
+/**
+ * Binds `server` to a port the OS picks and answers with it: a port picked first and bound later
+ * could be taken in between (by a simulated device, say). Until `isArmed()`, every connection is
+ * dropped at once, which fails a request as fast as nothing listening would.
+ */
+function bindZero(server: net.Server, isArmed: () => boolean): Promise<number> {
+  server.on("connection", (sock: net.Socket) => void (isArmed() || sock.destroy()));
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
 }
 
-async function httpServers(ports: HttpPorts): Promise<http.Server[]> {
+function hostileHttp(handler: http.RequestListener): http.Server {
+  return http.createServer((req, res) => (requests++, handler(req, res)));
+}
+
+function httpServers(): Record<keyof HttpPorts, http.Server> {
   // 16 gzip members of 64 MB of zeros: ~1 MB on the wire, 1 GB once inflated (members concatenate, RFC 1952 §2.2).
   const member = zlib.gzipSync(Buffer.alloc(64 * MB));
   const bomb = Buffer.concat(Array.from({ length: 16 }, () => member));
   const drips = new Set<NodeJS.Timeout>();
-  return Promise.all([
-    listen(ports.big, (req, res) => {
+  return {
+    big: hostileHttp((req, res) => {
       req.resume();
       res.writeHead(200, { "Content-Type": "application/json", "Content-Length": 50 * MB });
       pump(res, 50 * MB);
     }),
-    listen(ports.endless, (req, res) => {
+    endless: hostileHttp((req, res) => {
       req.resume();
       res.writeHead(200, { "Content-Type": "application/json" });
       pump(res, Infinity);
     }),
-    listen(ports.gzip, (req, res) => {
+    gzip: hostileHttp((req, res) => {
       req.resume();
       res.writeHead(200, { "Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": bomb.length });
       res.end(bomb);
     }),
-    listen(ports.drip, (req, res) => {
+    drip: hostileHttp((req, res) => {
       req.resume();
       res.writeHead(200, { "Content-Type": "application/json", "Content-Length": 100_000 });
       const t = setInterval(() => (res.destroyed ? (clearInterval(t), drips.delete(t)) : res.write("{")), 100);
       drips.add(t);
     }),
-  ]);
+  };
 }
 
 const sleepUntil = (t: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
@@ -205,7 +218,7 @@ async function mqttAttack(port: number, key: string, durationMs: number, cases: 
  * own reply topic (`/app/<id>/subscribe`, which any device reads from the `from` of a request),
  * 500 messages of 60 KB and then a PUBLISH announcing 200 MB whose body keeps coming.
  */
-function replyFloodBroker(port: number, outcome: ReplyFloodOutcome): Promise<net.Server> {
+function replyFloodBroker(outcome: ReplyFloodOutcome): net.Server {
   const write = async (sock: net.Socket, buf: Buffer): Promise<void> => {
     if (!sock.write(buf) && !sock.destroyed) {
       await new Promise<void>((resolve) => {
@@ -226,7 +239,8 @@ function replyFloodBroker(port: number, outcome: ReplyFloodOutcome): Promise<net
     for (let sent = 0; sent < 200 * MB && !sock.destroyed; sent += CHUNK.length) await write(sock, CHUNK);
     if (sock.destroyed) outcome.hungUp++;
   };
-  const server = net.createServer((sock) => {
+  return net.createServer((sock) => {
+    if (!armed.flood) return;
     outcome.connections++;
     sock.on("error", () => undefined);
     const parser = mqttPacket.parser({ protocolVersion: 4 });
@@ -240,22 +254,26 @@ function replyFloodBroker(port: number, outcome: ReplyFloodOutcome): Promise<net
     });
     sock.on("data", (d) => void parser.parse(d));
   });
-  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
 if (require.main === module) {
-  let servers: http.Server[] = [];
-  let fakeBroker: net.Server | undefined;
   const replyFlood: ReplyFloodOutcome = { connections: 0, hungUp: 0 };
+  const http4 = httpServers();
+  const servers = Object.values(http4);
+  const fakeBroker = replyFloodBroker(replyFlood);
   process.on("message", (m: Command & { id: number }) => {
     void (async () => {
-      if (m.cmd === "http") {
-        servers = await httpServers(m.ports);
+      if (m.cmd === "bind") {
+        const ports = {} as HttpPorts;
+        for (const [name, srv] of Object.entries(http4)) ports[name as keyof HttpPorts] = await bindZero(srv, () => armed.http);
+        process.send?.({ id: m.id, ports, floodPort: await bindZero(fakeBroker, () => armed.flood) });
+      } else if (m.cmd === "http") {
+        armed.http = true;
         process.send?.({ id: m.id });
       } else if (m.cmd === "http-requests") {
         process.send?.({ id: m.id, requests });
       } else if (m.cmd === "reply-flood") {
-        fakeBroker = await replyFloodBroker(m.port, replyFlood);
+        armed.flood = true;
         process.send?.({ id: m.id });
       } else if (m.cmd === "reply-flood-outcome") {
         process.send?.({ id: m.id, outcome: replyFlood });
@@ -263,7 +281,7 @@ if (require.main === module) {
         process.send?.({ id: m.id, outcome: await mqttAttack(m.port, m.key, m.durationMs, m.cases) });
       } else {
         for (const s of servers) s.closeAllConnections();
-        fakeBroker?.close();
+        fakeBroker.close();
         process.send?.({ id: m.id }, () => process.exit(0));
       }
     })();

@@ -6,8 +6,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { freePort, round, sleep } from "./common";
-import { MOSQUITTO, mosquittoDir, startMosquitto, writeSecureConfig } from "../test/e2e/mosquitto-harness";
+import { round, sleep } from "./common";
+import { MOSQUITTO, mosquittoDir, startMosquittoOnFreePort, writeSecureConfig } from "../test/e2e/mosquitto-harness";
 import { hugeConnect, hugePublish, qos2Flood, rssOf } from "../test/e2e/mosquitto-attacks";
 
 const TARGET_MB = 50;
@@ -21,10 +21,10 @@ export async function mosquittoHostile(): Promise<void> {
     return;
   }
   const dir = mosquittoDir("meross-bench-mosq-");
-  const port = await freePort();
-  await writeSecureConfig(dir, port);
+  await writeSecureConfig(dir);
   const password = fs.readFileSync(path.join(dir, "nodered.password"), "utf8").trim();
-  const mosquitto = await startMosquitto(dir);
+  const mosquitto = await startMosquittoOnFreePort(dir);
+  const port = mosquitto.port;
   const pid = mosquitto.proc.pid as number;
   const mb = (x: number): number => round(x / 2 ** 20, 1);
   try {

@@ -6,7 +6,7 @@
 import { startEmbedded } from "./nodered";
 import { RemoteFleet } from "./fleet-process";
 import { HostilePeers, type HttpPorts, type MqttCase, type MqttOutcome, type ReplyFloodOutcome } from "./hostile-process";
-import { brokerFlow, freePort, median, round, sleep, untilListening } from "./common";
+import { brokerFlow, brokerPort, median, round, sleep, untilListening } from "./common";
 
 const KEY = "bench-key";
 type Payload = { kind?: string; online?: boolean };
@@ -33,32 +33,35 @@ function counter(): { flow: Record<string, unknown>; globals: Record<string, unk
 export async function redeploy(): Promise<void> {
   const COUNT = 8;
   const DEPLOYS = 20;
-  const port = await freePort();
-  // Reconnecting after 300 ms (real firmware waits far longer): a dropped session shows up within the settle time below.
-  const fleet = await RemoteFleet.start(
-    Array.from({ length: COUNT }, () => ({
+  const out = counter();
+  // The broker binds port 0 first and reports its port; then the devices are told it and the full flow is deployed.
+  const red = await startEmbedded([{ id: "tab", type: "tab" }, brokerFlow(0), out.flow], {}, out.globals);
+  let fleet: RemoteFleet | undefined;
+  try {
+    const port = await brokerPort(red);
+    // Reconnecting after 300 ms (real firmware waits far longer): a dropped session shows up within the settle time below.
+    const devices = Array.from({ length: COUNT }, () => ({
       model: "mss310",
       key: KEY,
       port: 0,
       gateway: { host: "127.0.0.1", port },
       userId: "0",
       mqttReconnectMs: 300,
-    })),
-  );
-  const out = counter();
-  const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, brokerFlow(port), out.flow];
-  flow.push({ id: "all", type: "meross-state", z: "tab", broker: "broker", pollInterval: "0", wires: [["out"]] });
-  const creds: Record<string, unknown> = {};
-  fleet.devices.forEach((d, i) => {
-    flow.push({ id: `cfg${i}`, type: "meross-config", host: d.address, userId: "0", transport: "auto", broker: "broker", uuid: d.uuid });
-    flow.push({ id: `s${i}`, type: "meross-state", z: "tab", device: `cfg${i}`, pollInterval: "0", wires: [["out"]] });
-    creds[`cfg${i}`] = { key: KEY };
-  });
-  const red = await startEmbedded(flow, creds, out.globals);
-  try {
-    const uuids = fleet.devices.map((d) => d.uuid);
+    }));
+    const started = (fleet = await RemoteFleet.start(devices));
+    const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, brokerFlow(0), out.flow];
+    flow.push({ id: "all", type: "meross-state", z: "tab", broker: "broker", pollInterval: "0", wires: [["out"]] });
+    const creds: Record<string, unknown> = {};
+    started.devices.forEach((d, i) => {
+      flow.push({ id: `cfg${i}`, type: "meross-config", host: d.address, userId: "0", transport: "auto", broker: "broker", uuid: d.uuid });
+      flow.push({ id: `s${i}`, type: "meross-state", z: "tab", device: `cfg${i}`, pollInterval: "0", wires: [["out"]] });
+      creds[`cfg${i}`] = { key: KEY };
+    });
+    await red.deploy(flow, creds);
+    const uuids = started.devices.map((d) => d.uuid);
     await untilListening(red, uuids);
-    const connects = async (): Promise<number> => ((await fleet.call({ cmd: "connects" })).connects as number[]).reduce((a, b) => a + b, 0);
+    const connects = async (): Promise<number> =>
+      ((await started.call({ cmd: "connects" })).connects as number[]).reduce((a, b) => a + b, 0);
     const before = await connects();
     const offlineBefore = out.offline();
     const times: number[] = [];
@@ -76,29 +79,24 @@ export async function redeploy(): Promise<void> {
     );
   } finally {
     await red.stop();
-    await fleet.stop();
+    await fleet?.stop();
   }
 }
 
 /** Peak RSS growth of Node-RED while hostile HTTP devices answer its requests and hostile MQTT clients hit its broker. */
 export async function hostile(): Promise<void> {
-  const brokerPort = await freePort();
-  const floodPort = await freePort();
-  const anonPort = await freePort();
-  const ports: HttpPorts = { big: await freePort(), endless: await freePort(), gzip: await freePort(), drip: await freePort() };
+  // Every server binds a port the OS picks and reports it; a port picked first and bound later could be taken meanwhile.
   const peers = HostilePeers.start();
-  const legit = await RemoteFleet.start([
-    { model: "mss310", key: KEY, port: 0, gateway: { host: "127.0.0.1", port: brokerPort }, userId: "0", mqttReconnectMs: 300 },
-  ]);
-  const dev = legit.devices[0];
+  const bound = await peers.call({ cmd: "bind" });
+  const ports = bound.ports as HttpPorts;
+  const floodPort = bound.floodPort as number;
   const out = counter();
-  const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, { ...brokerFlow(brokerPort), allowAnonymous: false }, out.flow];
-  const creds: Record<string, unknown> = { legit: { key: KEY } };
-  flow.push({ id: "legit", type: "meross-config", host: dev.address, userId: "0", transport: "auto", broker: "broker", uuid: dev.uuid });
+  const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, { ...brokerFlow(0), allowAnonymous: false }, out.flow];
+  const creds: Record<string, unknown> = {};
   // A second embedded broker with "allow anonymous" on: the QoS 2 flood needs no key there.
-  flow.push({ ...brokerFlow(anonPort), id: "anon-broker" });
+  flow.push({ ...brokerFlow(0), id: "anon-broker" });
   flow.push({ id: "anon-state", type: "meross-state", z: "tab", broker: "anon-broker", pollInterval: "0", wires: [["out"]] });
-  // An existing broker that turns hostile: it floods Node-RED's own reply topic (nothing listens there before the phase).
+  // An existing broker that turns hostile: it floods Node-RED's own reply topic (it hangs up on everyone before the phase).
   flow.push({ id: "flood-broker", type: "meross-broker", mode: "existing", url: `mqtt://127.0.0.1:${floodPort}` });
   flow.push({ id: "existing-state", type: "meross-state", z: "tab", broker: "flood-broker", pollInterval: "0", wires: [["out"]] });
   for (const [name, p] of Object.entries(ports)) {
@@ -132,12 +130,23 @@ export async function hostile(): Promise<void> {
   const level = process.env.BENCH_LOG;
   process.env.BENCH_LOG = level ?? "fatal";
   const red = await startEmbedded(flow, creds, out.globals);
+  let legit: RemoteFleet | undefined;
+  let sampler: NodeJS.Timeout | undefined;
   const samples: number[] = [];
-  const sampler = setInterval(() => samples.push(process.memoryUsage().rss), 20);
   const mb = (x: number): number => round(x / 2 ** 20, 1);
   try {
+    const port = await brokerPort(red);
+    const anonPort = await brokerPort(red, "anon-broker");
+    // The legitimate device learns the broker's port, then its config joins the flow.
+    legit = await RemoteFleet.start([
+      { model: "mss310", key: KEY, port: 0, gateway: { host: "127.0.0.1", port }, userId: "0", mqttReconnectMs: 300 },
+    ]);
+    const dev = legit.devices[0];
+    flow.push({ id: "legit", type: "meross-config", host: dev.address, userId: "0", transport: "auto", broker: "broker", uuid: dev.uuid });
+    await red.deploy(flow, { ...creds, legit: { key: KEY } });
+    sampler = setInterval(() => samples.push(process.memoryUsage().rss), 20);
     await untilListening(red, [dev.uuid]);
-    // Idle: the same flow and request rate, the hostile servers not yet listening (requests are refused at once).
+    // Idle: the same flow and request rate, the hostile servers not yet serving (they hang up at once: requests fail at once).
     await sleep(3000);
     const idle = median(samples.splice(0));
     const phases: string[] = [];
@@ -152,7 +161,7 @@ export async function hostile(): Promise<void> {
     };
     // Least lasting first: RSS a case leaves behind is charged to the cases after it, never to those before.
     await phase("http", async () => {
-      await peers.call({ cmd: "http", ports });
+      await peers.call({ cmd: "http" });
       await sleep(6000);
     });
     const httpRequests = (await peers.call({ cmd: "http-requests" })).requests as number;
@@ -162,14 +171,14 @@ export async function hostile(): Promise<void> {
         c,
         async () =>
           void outcomes.push(
-            (await peers.call({ cmd: "mqtt", port: c === "qos2" ? anonPort : brokerPort, key: KEY, durationMs: 5000, cases: [c] }))
+            (await peers.call({ cmd: "mqtt", port: c === "qos2" ? anonPort : port, key: KEY, durationMs: 5000, cases: [c] }))
               .outcome as MqttOutcome,
           ),
       );
     }
     // Node-RED's client on an existing broker reconnects every 5 s: 12 s see two or three floods.
     await phase("reply_flood", async () => {
-      await peers.call({ cmd: "reply-flood", port: floodPort });
+      await peers.call({ cmd: "reply-flood" });
       await sleep(12_000);
     });
     const flood = (await peers.call({ cmd: "reply-flood-outcome" })).outcome as ReplyFloodOutcome;
@@ -185,7 +194,7 @@ export async function hostile(): Promise<void> {
     clearInterval(sampler);
     await red.stop();
     if (level === undefined) delete process.env.BENCH_LOG;
-    await legit.stop();
+    await legit?.stop();
     await peers.call({ cmd: "stop" });
   }
 }

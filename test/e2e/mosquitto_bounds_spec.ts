@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { freePort } from "../cli/helpers";
 import { requireProgram } from "./harness";
-import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
+import { MOSQUITTO, mosquittoDir, startMosquittoOnFreePort, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
 import { hugeConnect, hugePublish, qos2Flood, rssOf } from "./mosquitto-attacks";
 import { addMosquittoDevice } from "../../src/core/broker/mosquitto";
 import { DEVICE_A, FakeDevice } from "../core/broker/fake_device";
@@ -31,11 +30,11 @@ describe("Mosquitto from `meross certs`: bounded before and after login (real Mo
   before(async function () {
     if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
     dir = mosquittoDir("meross-mosq-bounds-");
-    port = await freePort();
-    await writeSecureConfig(dir, port);
+    await writeSecureConfig(dir);
     password = fs.readFileSync(path.join(dir, "nodered.password"), "utf8").trim();
     addMosquittoDevice(dir, { ...DEVICE_A, userId: "0" });
-    mosquitto = await startMosquitto(dir);
+    mosquitto = await startMosquittoOnFreePort(dir);
+    port = mosquitto.port;
   });
   afterEach(async function () {
     if (this.currentTest?.state === "failed") process.stderr.write(`\nMosquitto log:\n${mosquitto?.log().slice(-4000) ?? ""}\n`);

@@ -16,7 +16,7 @@ import { MerossError } from "../../src/core/errors";
 import { SimulatedDevice } from "../../src/simulator/device";
 import { freePort, memIo } from "../cli/helpers";
 import { requireProgram } from "./harness";
-import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
+import { MOSQUITTO, mosquittoDir, startMosquittoOnFreePort, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
 
 const APP_KEY = "app-account-key-live";
 const NEW_KEY = "new-key-after-live-rebind";
@@ -34,9 +34,9 @@ describe("Mosquitto logins added live through the dynamic-security control topic
   before(async function () {
     if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
     dir = mosquittoDir("meross-mosq-live-");
-    port = await freePort();
-    certsOut = await writeSecureConfig(dir, port);
-    mosquitto = await startMosquitto(dir);
+    certsOut = await writeSecureConfig(dir);
+    mosquitto = await startMosquittoOnFreePort(dir);
+    port = mosquitto.port;
   });
 
   afterEach(async function () {

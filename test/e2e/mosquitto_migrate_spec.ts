@@ -12,7 +12,7 @@ import { mqttPassword } from "../../src/core/onboarding/config";
 import { SimulatedDevice, type RequestEvent } from "../../src/simulator/device";
 import { freePort, memIo } from "../cli/helpers";
 import { requireProgram } from "./harness";
-import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
+import { MOSQUITTO, mosquittoDir, startMosquittoOnFreePort, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
 
 const ACCOUNT_KEY = "account-key-for-migrate";
 const NEW_KEY = "new-key-after-migrate";
@@ -33,9 +33,9 @@ describe("meross migrate onto Mosquitto, logins added live (real Mosquitto)", fu
   it("moves two app-paired devices, each logs in without a restart, and a second run says already moved", async function () {
     if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
     dir = mosquittoDir("meross-mosq-migrate-");
-    const port = await freePort();
-    await writeSecureConfig(dir, port);
-    mosquitto = await startMosquitto(dir);
+    await writeSecureConfig(dir);
+    mosquitto = await startMosquittoOnFreePort(dir);
+    const port = mosquitto.port;
     const pid = mosquitto.proc.pid;
     const devicePort = await freePort();
     for (const [host, model] of [

@@ -15,9 +15,15 @@ import { ADMIN_PASSWORD_FILE } from "../../src/core/broker/dynsec";
 import { mqttPassword } from "../../src/core/onboarding/config";
 import { helper, startDevice, nextMessage, onTab, CATCH_NODES, useRuntime } from "./helpers";
 import { brokerNode } from "./broker-helpers";
-import { freePort } from "../cli/helpers";
 import { requireProgram } from "../e2e/harness";
-import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "../e2e/mosquitto-harness";
+import {
+  MOSQUITTO,
+  mosquittoDir,
+  startMosquittoOnFreePort,
+  until,
+  writeSecureConfig,
+  type RunningMosquitto,
+} from "../e2e/mosquitto-harness";
 
 type Step = { name: string; ok: boolean; detail?: string; error?: string };
 
@@ -35,9 +41,9 @@ describe("meross-onboard re-binds an app-paired device onto Mosquitto through a 
   before(async function () {
     if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
     dir = mosquittoDir("meross-mosq-node-");
-    port = await freePort();
-    await writeSecureConfig(dir, port);
-    mosquitto = await startMosquitto(dir);
+    await writeSecureConfig(dir);
+    mosquitto = await startMosquittoOnFreePort(dir);
+    port = mosquitto.port;
   });
 
   useRuntime(async () => {

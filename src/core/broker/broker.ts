@@ -10,7 +10,7 @@ import { Aedes, type AedesPublishPacket, type Client } from "aedes";
 import { createServer } from "aedes-server-factory";
 import { MerossError } from "../errors";
 import { asEnvelope, type Envelope } from "../protocol/message";
-import { buildSystemTimePayload } from "../onboarding/config";
+import { buildSystemTimePayload } from "../onboarding/system-time";
 import { MqttConnection, deviceRequestTopic, parsedPayload } from "../transport/mqtt";
 import { macMatchesUuid } from "../protocol/rules";
 import { CloudSession, SESSION_REPLY_TOPIC, type BindInfo } from "./cloud-responder";

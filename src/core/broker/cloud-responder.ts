@@ -6,7 +6,7 @@
  * publishes what comes out.
  */
 import { buildMessage, type Envelope } from "../protocol/message";
-import { systemTimePayload } from "./time-cache";
+import { buildSystemTimePayload } from "../onboarding/system-time";
 import { deviceRequestTopic } from "../transport/mqtt";
 import { isObject } from "../protocol/rules";
 
@@ -134,7 +134,7 @@ export class CloudSession {
   sendTime(uuid: string, key: string): void {
     let payload: Record<string, unknown>;
     try {
-      payload = systemTimePayload(Math.floor(this.nowMs() / 1000), this.opts.timeZone);
+      payload = buildSystemTimePayload(Math.floor(this.nowMs() / 1000), this.opts.timeZone);
     } catch {
       return;
     }

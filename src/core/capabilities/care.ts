@@ -5,7 +5,7 @@
  * device reached over HTTP, whose daily energy dates follow that zone (docs/protocol-devices.md §17.1).
  */
 import { MerossError, explain } from "../errors";
-import { buildSystemTimePayload } from "../onboarding/config";
+import { buildSystemTimePayload } from "../onboarding/system-time";
 import { NS_TIME } from "./system";
 import { modelOf, type DeviceSession } from "./types";
 import { badInput, badReply, describeValue, isObject, toNumber } from "./util";

@@ -8,7 +8,8 @@ import { MerossDevice, NS } from "../session/device";
 import { WIFI_SCAN_TIMEOUT_MS, type Transport } from "../transport/types";
 import { parseAbility, parseSystemAll, type DeviceInfo } from "../capabilities/system";
 import { buildWifiPayload, buildWifiXPayload, parseWifiList, type WifiNetwork, type WifiSettings } from "./wifi";
-import { buildConfigKeyPayload, buildSystemTimePayload, mqttUsername } from "./config";
+import { buildConfigKeyPayload, mqttUsername } from "./config";
+import { buildSystemTimePayload } from "./system-time";
 import { fileLogins, loginDetail, loginReport, type AddedMosquittoLogin, type LoginAdder } from "../broker/dynsec";
 import { NS_ENCRYPT_ECDHE, requiresEncryption, type EncryptionMode, type EncryptionScheme } from "../crypto/lan";
 

@@ -221,18 +221,12 @@ export class MerossDevice implements DeviceSession {
     );
   }
 
-  /**
-   * This session as seen by one owner: every request it makes carries `signal`, so the owner's
-   * commands still waiting are dropped when it closes. Without a signal, the session itself.
-   */
+  /** This session for one owner: its requests carry `signal`, dropped while waiting when the owner closes (no signal: itself). */
   scoped(signal: AbortSignal | undefined): DeviceSession {
     return signal ? scopedSession(this, signal) : this;
   }
 
-  /**
-   * Starts encrypting with the given scheme now ("off" goes back to plaintext). Onboarding
-   * calls it for the ECDHE exchange; "auto" sessions get here by themselves.
-   */
+  /** Encrypts with `scheme` from now on ("off": plaintext again); onboarding calls it for ECDHE, "auto" sessions by themselves. */
   useEncryption(scheme: EncryptionScheme | "off"): Promise<void> {
     return this.queue.run(
       async (signal) => {
@@ -304,16 +298,20 @@ export class MerossDevice implements DeviceSession {
   /** Reads System.All (handed to every capability's digest hook) and System.Ability; ready() does it once. */
   async refresh(): Promise<DeviceInfo> {
     const during: Envelope[] = (this.duringRead = []);
-    const { all, abilities } = await readSystem(this);
-    // Identity first: the static LAN key is derived from the uuid and MAC.
-    this.commit(learnIdentity(all.info, abilities));
-    // The device answered in plaintext but lists encryption: encrypt from now on (§4.2).
-    if (this.crypto.shouldUpgrade()) await this.useEncryption(this.crypto.autoScheme());
-    this.commit(applySystem(all, abilities, composeCapabilities(abilities)));
-    // A push applied meanwhile (a key exchange takes a while) is newer than that read: it wins.
-    for (const env of during) this.commit(reduceEnvelope(composeCapabilities(abilities), env, "push") ?? (() => []));
-    if (this.duringRead === during) this.duringRead = undefined;
-    return all.info;
+    try {
+      const { all, abilities } = await readSystem(this);
+      // Identity first: the static LAN key is derived from the uuid and MAC.
+      this.commit(learnIdentity(all.info, abilities));
+      // The device answered in plaintext but lists encryption: encrypt from now on (§4.2).
+      if (this.crypto.shouldUpgrade()) await this.useEncryption(this.crypto.autoScheme());
+      this.commit(applySystem(all, abilities, composeCapabilities(abilities)));
+      // A push applied meanwhile (a key exchange takes a while) is newer than that read: it wins.
+      for (const env of during) this.commit(reduceEnvelope(composeCapabilities(abilities), env, "push") ?? (() => []));
+      return all.info;
+    } finally {
+      // A failed or aborted read too: else every later push would be kept for a replay that never comes.
+      if (this.duringRead === during) this.duringRead = undefined;
+    }
   }
 
   /** refresh() once; later callers share the result. A failure is not cached. */

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { MerossDevice } from "../../../src/core/session/device";
 import { generateCertificates, type Certificates } from "../../../src/core/broker/certs";
 import { MerossBroker } from "../../../src/core/broker/broker";
@@ -10,6 +12,12 @@ import { rejectsWith, nextEvent } from "../../helpers/errors";
 import { buildMessage } from "../../../src/core/protocol/message";
 
 const KEY = "device-spec-key";
+
+/** A full garbage collection, with or without node --expose-gc. */
+function collectGarbage(): void {
+  v8.setFlagsFromString("--expose-gc");
+  (vm.runInNewContext("gc") as () => void)();
+}
 
 describe("MerossDevice over HTTP (simulated devices)", () => {
   const sims: SimulatedDevice[] = [];
@@ -60,6 +68,31 @@ describe("MerossDevice over HTTP (simulated devices)", () => {
     push(false);
     assert.equal(device.toggles.get(0), false);
     assert.ok(events.length > 0, "pressed off again: reported, not taken for 'unchanged'");
+  });
+
+  it("after a first read that fails, applies and reports each push at once and keeps none of them", async () => {
+    const { sim, device } = await start("mss310");
+    sim.setFault({ kind: "truncate" }, { count: 1 });
+    await rejectsWith(device.ready(), "BAD_RESPONSE", /truncated/);
+    const events: unknown[] = [];
+    device.events.on("event", (ev) => events.push(ev));
+    // Built and handed over in a function of its own, so that only the session could still hold the push.
+    const pushed = ((): WeakRef<object> => {
+      const env = buildMessage({
+        method: "PUSH",
+        namespace: "Appliance.Control.ToggleX",
+        payload: { togglex: [{ channel: 0, onoff: 1 }] },
+        key: KEY,
+      });
+      assert.equal(device.handlePush(env), true);
+      return new WeakRef(env);
+    })();
+    assert.equal(device.toggles.get(0), true, "the press is applied at once");
+    assert.ok(events.length > 0, "and reported at once");
+    await new Promise((r) => setImmediate(r));
+    collectGarbage();
+    // Kept for replay over a read that is no longer under way, a push of every hour would pile up until the next read.
+    assert.equal(pushed.deref(), undefined, "the failed read keeps no push for a replay that never comes");
   });
 
   it("switches with ToggleX and reads the state back", async () => {
