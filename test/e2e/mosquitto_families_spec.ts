@@ -18,8 +18,8 @@ import { addMosquittoDevice } from "../../src/core/broker/mosquitto";
 import { buildMessage } from "../../src/core/protocol/message";
 import { SimulatedDevice } from "../../src/simulator";
 import { FakeDevice } from "../core/broker/fake_device";
-import { freePort, requireProgram } from "./harness";
-import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
+import { requireProgram } from "./harness";
+import { MOSQUITTO, mosquittoDir, startMosquittoOnFreePort, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
 import { collect, helper, onTab, CATCH_NODES, type FlowNode } from "../nodes/helpers";
 import { getBroker, pointAt, USER_DIR } from "../nodes/broker-helpers";
 
@@ -62,8 +62,7 @@ describe("device families on a real Mosquitto from `meross certs` (garage, shutt
   /** Mosquitto with the devices' logins, the Node-RED flow on it, then the devices moved onto it. */
   async function setUp(): Promise<void> {
     dir = mosquittoDir("meross-mosq-families-");
-    port = await freePort();
-    await writeSecureConfig(dir, port);
+    await writeSecureConfig(dir);
 
     // Devices set up with their keys; each gets its own Mosquitto login before Mosquitto starts.
     for (const family of Object.keys(KEYS) as Family[]) {
@@ -79,7 +78,9 @@ describe("device families on a real Mosquitto from `meross certs` (garage, shutt
       // userId "1": what pointAt below sets with Config.Key.
       addMosquittoDevice(dir, { uuid: sim.uuid, mac: sim.mac, key: KEYS[family], userId: "1" });
     }
-    mosquitto = await startMosquitto(dir);
+    // Its port is known only once it listens: the flow and the devices are given it after this.
+    mosquitto = await startMosquittoOnFreePort(dir);
+    port = mosquitto.port;
 
     await new Promise<void>((r) => helper.startServer(() => r()));
     runtime = true;

@@ -14,7 +14,15 @@ import { SimulatedDevice } from "../../src/simulator/device";
 import { DEVICE_B, FakeDevice } from "../core/broker/fake_device";
 import { freePort, memIo } from "../cli/helpers";
 import { requireProgram } from "./harness";
-import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
+import {
+  MOSQUITTO,
+  mosquittoDir,
+  PortTakenError,
+  startMosquitto,
+  until,
+  writeSecureConfig,
+  type RunningMosquitto,
+} from "./mosquitto-harness";
 
 const KEY_A = "k3y-of-device-A";
 const WIFI = "w1fi-pass-for-A";
@@ -56,39 +64,33 @@ describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosqu
     return got;
   }
 
-  it("refuses anonymous clients, keeps each device to its own topics, and lets the Node-RED login work", async function () {
-    if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
+  /**
+   * Device A onboarded with the CLI while Mosquitto is stopped, so its login goes into the file
+   * with the advice to restart Mosquitto, and device B's login added with the core function the
+   * meross-onboard node uses; then Mosquitto started on the port device A was told.
+   * Throws PortTakenError when another program took that port before Mosquitto could bind it.
+   */
+  async function onboardThenStart(): Promise<SimulatedDevice> {
     dir = mosquittoDir("meross-mosq-secure-");
     port = await freePort();
     // As root, also runs the chown the command prints, as printed (and fails if it prints none).
     await writeSecureConfig(dir, port);
 
     // Device A is onboarded with the CLI; its login is added before it is told about the broker.
-    sim = await SimulatedDevice.start({ host: "127.0.0.1", port: 0, model: "mss310", unconfigured: true, mqttReconnectMs: 200 });
+    const a = await SimulatedDevice.start({ host: "127.0.0.1", port: 0, model: "mss310", unconfigured: true, mqttReconnectMs: 200 });
+    sim = a;
     const keyFile = path.join(dir, "key.txt");
     const wifiFile = path.join(dir, "wifi.txt");
     fs.writeFileSync(keyFile, `${KEY_A}\n`, { mode: 0o600 });
     fs.writeFileSync(wifiFile, `${WIFI}\n`, { mode: 0o600 });
     const onb = memIo();
-    const args = [
-      "onboard",
-      "--device",
-      sim.address,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--mosquitto",
-      dir,
-      "--ssid",
-      "HomeNet",
-    ];
+    const args = ["onboard", "--device", a.address, "--host", "127.0.0.1", "--port", String(port), "--mosquitto", dir, "--ssid", "HomeNet"];
     assert.equal(await run([...args, "--password-file", wifiFile, "--key-file", keyFile], onb.io), 0, onb.err());
     const log = JSON.parse(onb.out()) as { steps: Array<{ name: string }>; mqtt: Record<string, unknown> };
     assert.deepEqual(log.steps.map((s) => s.name).slice(3, 5), ["add broker login", "set key"]);
-    assert.equal(log.mqtt.username, sim.mac);
+    assert.equal(log.mqtt.username, a.mac);
     assert.equal(log.mqtt.password, undefined, "the broker password is not in the result");
-    for (const secret of [KEY_A, WIFI, mqttPassword(sim.mac, KEY_A, "0")]) {
+    for (const secret of [KEY_A, WIFI, mqttPassword(a.mac, KEY_A, "0")]) {
       assert.ok(!(onb.out() + onb.err()).includes(secret), `onboarding printed a secret (${secret.slice(0, 4)}…)`);
     }
     assert.match(onb.err(), /systemctl restart mosquitto/);
@@ -96,6 +98,31 @@ describe("Mosquitto from `meross certs`: logins and per-device rules (real Mosqu
     addMosquittoDevice(dir, { ...DEVICE_B, userId: "1234" });
 
     mosquitto = await startMosquitto(dir);
+    return a;
+  }
+
+  /**
+   * onboardThenStart, again on another port when another program took the one picked (what is
+   * tested needs Mosquitto stopped while device A is told its port: onboarding adds the login
+   * live to a running Mosquitto, so the port cannot come from a running one).
+   */
+  async function onboardedOnMosquitto(attempts = 3): Promise<SimulatedDevice> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await onboardThenStart();
+      } catch (err) {
+        if (!(err instanceof PortTakenError) || attempt >= attempts) throw err;
+        await sim?.stop();
+        sim = undefined;
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  it("refuses anonymous clients, keeps each device to its own topics, and lets the Node-RED login work", async function () {
+    if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
+    sim = await onboardedOnMosquitto();
+    const keyFile = path.join(dir, "key.txt");
     await until(() => sim!.mqttState === "connected", "device A logged in with its derived password");
 
     // Anyone else is refused: no login at all, or the Node-RED user with a wrong password.

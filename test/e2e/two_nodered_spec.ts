@@ -10,14 +10,17 @@ import fs from "node:fs";
 import path from "node:path";
 import { addMosquittoDevice } from "../../src/core/broker/mosquitto";
 import { SimulatedDevice, type RequestEvent } from "../../src/simulator/device";
-import { devicesRead, freePort, requireProgram, startNodeRed, type NodeRed } from "./harness";
-import { MOSQUITTO, mosquittoDir, startMosquitto, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
+import { deriveIdentity } from "../../src/simulator/identity";
+import { devicesRead, requireProgram, startNodeRed, type NodeRed } from "./harness";
+import { MOSQUITTO, mosquittoDir, startMosquittoOnFreePort, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
 
 type Flow = Array<Record<string, unknown>>;
 const SIDES = ["kitchen", "garage"] as const;
 type Side = (typeof SIDES)[number];
 /** One key per device: a runtime believes only messages signed with a key it holds. */
 const KEYS: Record<Side, string> = { kitchen: "kitchen-plug-key-81", garage: "garage-plug-key-82" };
+/** Where each device's uuid and MAC come from (a simulated device otherwise derives them from its HTTP port). */
+const SEEDS: Record<Side, string> = { kitchen: "two-nodered:kitchen-plug", garage: "two-nodered:garage-plug" };
 
 /** One runtime's flow: the shared Mosquitto, its own device, a toggle, and a broker-wide meross-state. */
 function flowFor(side: Side, sim: SimulatedDevice, url: string, ca: string): Flow {
@@ -104,13 +107,22 @@ describe("two Node-RED runtimes on one Mosquitto, each owning its own device (re
   before(async function () {
     if (!requireProgram(this, MOSQUITTO, "Mosquitto", "install it with `apt-get install mosquitto`")) return;
     dir = mosquittoDir("meross-mosq-two-nr-");
-    const port = await freePort();
-    await writeSecureConfig(dir, port);
+    await writeSecureConfig(dir);
+    // Each device's own Mosquitto login (dynamic security), derived from its own key, is in the
+    // file before Mosquitto starts: its identity comes from a seed, so it is known before the device runs.
+    for (const side of SIDES) {
+      const { uuid, mac } = deriveIdentity(SEEDS[side]);
+      addMosquittoDevice(dir, { uuid, mac, key: KEYS[side], userId: "1" });
+    }
+    // Its port is known only once it listens: the devices and the runtimes are given it after this.
+    mosquitto = await startMosquittoOnFreePort(dir);
+    const port = mosquitto.port;
     for (const side of SIDES) {
       const sim = await SimulatedDevice.start({
         host: "127.0.0.1",
         port: 0,
         model: "mss310",
+        seed: SEEDS[side],
         key: KEYS[side],
         userId: "1",
         gateway: { host: "127.0.0.1", port },
@@ -118,10 +130,7 @@ describe("two Node-RED runtimes on one Mosquitto, each owning its own device (re
       });
       sims[side] = sim;
       sim.on("request", (r: RequestEvent) => via[side].push(`${r.method} ${r.namespace} ${r.via}`));
-      // Its own Mosquitto login (dynamic security), derived from its own key.
-      addMosquittoDevice(dir, { uuid: sim.uuid, mac: sim.mac, key: KEYS[side], userId: "1" });
     }
-    mosquitto = await startMosquitto(dir);
     const url = `mqtts://127.0.0.1:${port}`;
     const ca = fs.readFileSync(path.join(dir, "ca.crt"), "utf8");
     const password = fs.readFileSync(path.join(dir, "nodered.password"), "utf8").trim();
