@@ -13,8 +13,10 @@
  * (heaptrack): Node's 64 KB read buffer for the encrypted bytes, resident only where written,
  * ~14 KB of OpenSSL state, ~1.5 KB of write buffer, ~1 KB of session; OpenSSL's record buffers
  * are released between records (Node sets SSL_MODE_RELEASE_BUFFERS). The broker with simulated
- * devices costs ~50 KB per device: the rest is memory freed after the login burst that glibc
- * keeps resident in its heap (malloc_trim would return part of it; nothing in Node calls it).
+ * devices costs 44-57 KB per device from one run to the next: the rest is memory freed after
+ * the login burst (OpenSSL grows a 16 KB buffer per handshake in flight) that glibc keeps
+ * resident in its heap (malloc_trim would return part of it; nothing in Node calls it; devices
+ * logging in one after another instead of all at once map less but leave as much resident).
  * A connection's largest message adds about twice its size (a 6 KB message each way: ~45 KB).
  */
 import { execFileSync, fork } from "node:child_process";
