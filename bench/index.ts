@@ -18,6 +18,7 @@ import { discoverBench } from "./discover";
 import { migrateBench } from "./migrate";
 import { scaleBench } from "./scale";
 import { pushPath } from "./push-path";
+import { tlsMemoryBench } from "./tls-memory";
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith("--") && !/^\d+$/.test(a));
 const wanted = (name: string) => only.length === 0 || only.includes(name);
@@ -403,6 +404,14 @@ async function main(): Promise<void> {
   if (wanted("mosquitto-hostile")) await mosquittoHostile();
   if (wanted("discover")) await discoverBench();
   if (wanted("migrate")) await migrateBench();
+  // A diagnosis (issue 21), not a target: only when named.
+  if (only.includes("tls-memory"))
+    tlsMemoryBench(
+      process.argv
+        .slice(2)
+        .filter((a) => /^\d+$/.test(a))
+        .map(Number),
+    );
   if (wanted("scale"))
     scaleBench(
       process.argv

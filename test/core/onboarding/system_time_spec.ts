@@ -68,6 +68,19 @@ describe("System.Time payload (docs/protocol.md §3.8)", () => {
     assert.equal(buildSystemTimePayload(jan2026).time.timezone, new Intl.DateTimeFormat().resolvedOptions().timeZone);
   });
 
+  it("follows a change of this machine's zone (TZ) while running", () => {
+    const saved = process.env.TZ;
+    try {
+      process.env.TZ = "America/New_York";
+      assert.equal(buildSystemTimePayload(jan2026).time.timezone, "America/New_York");
+      process.env.TZ = "Europe/Berlin";
+      assert.deepEqual(buildSystemTimePayload(jan2026), buildSystemTimePayload(jan2026, "Europe/Berlin"));
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   it("refuses an unknown zone or a bad time with BAD_INPUT", () => {
     assert.throws(() => buildSystemTimePayload(jan2026, "Mars/Olympus"), isCode("BAD_INPUT", /Mars\/Olympus.*IANA/));
     assert.throws(() => buildSystemTimePayload(Number.NaN, "UTC"), isCode("BAD_INPUT", /epoch seconds/));
