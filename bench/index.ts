@@ -158,26 +158,36 @@ async function lightBurst(): Promise<void> {
     const first = nextOutput();
     light.receive({ payload: 50 });
     await first;
-    const before = (await fleet.stats(0)).requestCount;
     const MSGS = 200;
-    const last = 77;
-    const start = performance.now();
-    for (let i = 0; i < MSGS; i++) {
-      const target = start + i * 10;
-      const wait = target - performance.now();
-      if (wait > 0) await sleep(wait);
-      light.receive({ payload: i === MSGS - 1 ? last : 1 + (i % 99) });
+    // Where in the coalescer's 55 ms gap a burst ends is chance: one burst is one draw, so the
+    // settle time is the median of BURSTS (the worst is printed too), requests the most any burst took.
+    const BURSTS = 3;
+    const settles: number[] = [];
+    let requests = 0;
+    let ok = true;
+    for (let b = 0; b < BURSTS; b++) {
+      const before = (await fleet.stats(0)).requestCount;
+      const last = 77 + b;
+      const start = performance.now();
+      for (let i = 0; i < MSGS; i++) {
+        const target = start + i * 10;
+        const wait = target - performance.now();
+        if (wait > 0) await sleep(wait);
+        light.receive({ payload: i === MSGS - 1 ? last : 1 + (i % 99) });
+      }
+      const lastSent = performance.now();
+      const deadline = lastSent + 5000;
+      while ((await fleet.stats(0)).luminance !== last && performance.now() < deadline) await sleep(1);
+      settles.push(performance.now() - lastSent);
+      await sleep(300);
+      const after = await fleet.stats(0);
+      requests = Math.max(requests, after.requestCount - before);
+      ok &&= after.luminance === last;
     }
-    const lastSent = performance.now();
-    const deadline = lastSent + 5000;
-    while ((await fleet.stats(0)).luminance !== last && performance.now() < deadline) await sleep(1);
-    const settle = performance.now() - lastSent;
-    await sleep(300);
-    const after = await fleet.stats(0);
-    const requests = after.requestCount - before;
-    const ok = after.luminance === last;
+    const settle = median(settles);
     console.log(
-      `bench light-burst msgs=${MSGS} requests=${requests} final_ok=${ok} settle_ms=${round(settle, 1)} device_rtt_ms=${round(rtt, 1)} settle_in_rtts=${round(settle / rtt)} (targets: final_ok, requests <= 40, settle <= 2 round trips)`,
+      `bench light-burst msgs=${MSGS} requests=${requests} final_ok=${ok} settle_ms=${round(settle, 1)} device_rtt_ms=${round(rtt, 1)} settle_in_rtts=${round(settle / rtt)} ` +
+        `(median of ${BURSTS} bursts, worst ${round(Math.max(...settles) / rtt)} round trips; targets: final_ok, requests <= 40 per burst, settle <= 2 round trips)`,
     );
   });
   await fleet.stop();
