@@ -34,6 +34,59 @@ function credentialKey(node: Node): string {
   return c && typeof c.key === "string" ? c.key : "";
 }
 
+/** Per-config helpers (see MerossConfigNode.shared), made at the first request for one. */
+const sharedOf = new WeakMap<Node, Map<string, SharedObject>>();
+
+/**
+ * The node's methods, once on its prototype rather than as closures on every instance: with a
+ * thousand devices each closure is a thousand, and the extra own properties pushed every config
+ * node's property table into V8's slow dictionary form (about 2 KB a device).
+ */
+const methods: ThisType<ConfigNodeImpl> &
+  Pick<
+    MerossConfigNode,
+    "register" | "deregister" | "getDevice" | "shared" | "secrets" | "uuid" | "path" | "currentAddress" | "displayName"
+  > = {
+  register(user) {
+    this.users[user.id] = user;
+    this.link.start();
+  },
+  /**
+   * A user leaves. As in 10-mqtt.js, `removed` is the user's close flag: the link idles only when
+   * the last user was deleted, not when it is being redeployed and will register again at once.
+   */
+  deregister(user, done, removed = false) {
+    delete this.users[user.id];
+    if (removed && Object.keys(this.users).length === 0) this.link.idle();
+    done();
+  },
+  getDevice() {
+    return this.link.getDevice();
+  },
+  shared<T extends SharedObject>(k: string, create: () => T): T {
+    let objects = sharedOf.get(this);
+    if (!objects) sharedOf.set(this, (objects = new Map()));
+    if (!objects.has(k)) objects.set(k, create());
+    return objects.get(k) as T;
+  },
+  secrets() {
+    const key = credentialKey(this);
+    return key ? [key] : [];
+  },
+  uuid() {
+    return this.link.uuid();
+  },
+  path() {
+    return this.link.path();
+  },
+  currentAddress() {
+    return this.link.currentAddress();
+  },
+  displayName() {
+    return this.link.displayName();
+  },
+};
+
 export = function (RED: NodeAPI): void {
   function MerossConfig(this: Node, def: ConfigDef): void {
     RED.nodes.createNode(this, def);
@@ -43,58 +96,27 @@ export = function (RED: NodeAPI): void {
     node.transport = def.transport === "mqtt" || def.transport === "auto" ? def.transport : "http";
     const brokerNode = typeof def.broker === "string" && def.broker ? RED.nodes.getNode(def.broker) : null;
     node.broker = isMerossBroker(brokerNode) ? brokerNode : undefined;
-    const key = credentialKey(node);
     const link = new DeviceLink({
       host: node.host,
       uuid: typeof def.uuid === "string" ? def.uuid : "",
       carrier: node.transport,
       fleet: node.broker,
       fleetLabel: node.broker ? node.broker.name || node.broker.id : undefined,
-      key,
+      key: credentialKey(node),
       encryption: typeof def.encryption === "string" ? def.encryption : undefined,
       owner: node.id,
       name: typeof def.name === "string" ? def.name : "",
       log: (text) => node.log(text),
     });
     // As Node-RED's MQTT broker node: `users` by id, so the runtime forwards this node's status and errors to them.
-    const users: Record<string, Node> = {};
-    Object.defineProperty(node, "users", { value: users, enumerable: false });
-    const sharedObjects = new Map<string, SharedObject>();
-
+    Object.defineProperty(node, "users", { value: {}, enumerable: false });
     Object.defineProperty(node, "link", { value: link, enumerable: false });
-    Object.defineProperty(node, "device", { get: (): MerossDevice | undefined => link.device, enumerable: false });
-
-    node.register = (user: Node): void => {
-      users[user.id] = user;
-      link.start();
-    };
-
-    /**
-     * A user leaves. As in 10-mqtt.js, `removed` is the user's close flag: the link idles only when
-     * the last user was deleted, not when it is being redeployed and will register again at once.
-     */
-    node.deregister = (user: Node, done: () => void, removed = false): void => {
-      delete users[user.id];
-      if (removed && Object.keys(users).length === 0) link.idle();
-      done();
-    };
-
-    node.getDevice = (): Promise<MerossDevice> => link.getDevice();
-    node.shared = <T extends SharedObject>(k: string, create: () => T): T => {
-      if (!sharedObjects.has(k)) sharedObjects.set(k, create());
-      return sharedObjects.get(k) as T;
-    };
-    node.secrets = (): string[] => (key ? [key] : []);
-    node.uuid = (): string => link.uuid();
-    node.path = (): "http" | "mqtt" => link.path();
-    node.currentAddress = (): string => link.currentAddress();
-    node.displayName = (): string => link.displayName();
 
     // Found by name or uuid by nodes that take their device from the message.
     const leave = deviceDirectory(RED).add(node);
     node.on("close", (_removed: boolean, done: () => void) => {
       leave();
-      for (const obj of sharedObjects.values()) {
+      for (const obj of sharedOf.get(node)?.values() ?? []) {
         try {
           obj.dispose();
         } catch (err) {
@@ -102,12 +124,18 @@ export = function (RED: NodeAPI): void {
           node.warn(`A shared helper failed to stop: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
-      sharedObjects.clear();
-      for (const id of Object.keys(users)) delete users[id];
+      sharedOf.delete(node);
+      for (const id of Object.keys(node.users)) delete node.users[id];
       // The link's close is bounded (2 s): a device that hangs must not eat the runtime's 15 s.
       link.close().then(done, () => done());
     });
   }
+  Object.assign(MerossConfig.prototype, methods);
+  Object.defineProperty(MerossConfig.prototype, "device", {
+    get(this: ConfigNodeImpl): MerossDevice | undefined {
+      return this.link.device;
+    },
+  });
 
   RED.nodes.registerType("meross-config", MerossConfig, {
     credentials: { key: { type: "password" } },
