@@ -106,6 +106,17 @@ export class BrokerTransport implements Transport {
   }
 
   private async transportFor(uuid: string): Promise<MqttTransport> {
+    // Every request asks: while the connection it was built on is the fleet's, it is the answer.
+    const inner = this.inner;
+    if (inner && inner.uuid === uuid && !this.closed && this.innerConn === this.fleet.currentConnection()) return inner;
+    const conn = await this.connectionWithin(BROKER_START_WAIT_MS);
+    if (this.closed) throw new MerossError("UNREACHABLE", "This device's MQTT path was closed (redeploy).");
+    if (!this.inner || this.innerConn !== conn || this.inner.uuid !== uuid) this.adopt(conn, uuid);
+    return this.inner as MqttTransport;
+  }
+
+  /** The fleet's connection; UNREACHABLE when its broker has not started within `ms`. */
+  private async connectionWithin(ms: number): Promise<MqttConnection> {
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -113,32 +124,35 @@ export class BrokerTransport implements Transport {
           reject(
             new MerossError(
               "UNREACHABLE",
-              `The MQTT broker "${this.label}" did not start within ${BROKER_START_WAIT_MS / 1000} s. ` +
+              `The MQTT broker "${this.label}" did not start within ${ms / 1000} s. ` +
                 "Open the meross-broker node and check its port and certificate host.",
             ),
           ),
-        BROKER_START_WAIT_MS,
+        ms,
       );
     });
-    let conn: MqttConnection;
     try {
-      conn = await Promise.race([this.fleet.connection(), waited]);
+      return await Promise.race([this.fleet.connection(), waited]);
     } finally {
       clearTimeout(timer);
     }
-    if (this.closed) throw new MerossError("UNREACHABLE", "This device's MQTT path was closed (redeploy).");
-    if (!this.inner || this.innerConn !== conn || this.inner.uuid !== uuid) {
-      this.dropInner();
-      this.inner = new MqttTransport({ uuid, client: conn });
-      this.innerConn = conn;
-      const inner = this.inner;
-      this.unforward = [
-        inner.events.on("push", (env: Envelope) => this.events.emit("push", env)),
-        inner.events.on("connection", (c) => this.events.emit("connection", c)),
-      ];
-      this.events.emit("connection", { connected: true });
-    }
-    return this.inner;
+  }
+
+  /**
+   * A per-device transport on `conn`, its pushes and connection changes forwarded. Made here, not
+   * in transportFor: a listener made there would keep that call's timer and promises for as long
+   * as the device is on the broker.
+   */
+  private adopt(conn: MqttConnection, uuid: string): void {
+    this.dropInner();
+    const inner = new MqttTransport({ uuid, client: conn });
+    this.inner = inner;
+    this.innerConn = conn;
+    this.unforward = [
+      inner.events.on("push", (env: Envelope) => this.events.emit("push", env)),
+      inner.events.on("connection", (c) => this.events.emit("connection", c)),
+    ];
+    this.events.emit("connection", { connected: true });
   }
 
   private dropInner(): void {

@@ -92,6 +92,25 @@ interface Attached {
  * every linked device (our own commands and, on MQTT, pushes from other sources); while it runs,
  * `link.config`, `link.name()` and `link.show()` are about the device the event came from.
  */
+/**
+ * The link's accessors, on a prototype every link shares: V8 keeps an object literal with a
+ * getter (or one given a getter later) in its slow dictionary form, about 1.2 KB a node.
+ */
+const linkAccessors = {
+  get config(): MerossConfigNode | undefined {
+    return (this as unknown as LinkState).active()?.config;
+  },
+  get signal(): AbortSignal {
+    return (this as unknown as LinkState).closingSignal();
+  },
+};
+
+/** What the shared accessors read from each link. */
+interface LinkState {
+  active(): Target | undefined;
+  closingSignal(): AbortSignal;
+}
+
 export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | unknown, onEvent?: (ev: DeviceEvent) => void): UserLink {
   const props: DeviceSourceDef = typeof def === "object" && def !== null ? (def as DeviceSourceDef) : { device: def };
   const source = deviceSource(RED, node, props);
@@ -188,10 +207,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
   };
 
   const active = (): Target | undefined => scope ?? current;
-  const link: UserLink = {
-    get config() {
-      return active()?.config;
-    },
+  const methods: Omit<UserLink, "config" | "signal"> = {
     device: () => active()?.device() ?? Promise.reject(noDeviceError(node.type)),
     session: () => active()?.session() ?? Promise.reject(noDeviceError(node.type)),
     secrets: () => active()?.config.secrets() ?? [],
@@ -204,9 +220,6 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
       const t = active();
       if (t && !source.fromMessage) t.fail(err, done);
       else failMessage(node, err, done, [], "");
-    },
-    get signal() {
-      return closingSignal();
     },
     fromMessage: source.fromMessage,
     pick(msg) {
@@ -238,6 +251,7 @@ export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | un
       body(t).catch((err: unknown) => (closed ? undefined : t.fail(err, done)));
     },
   };
+  const link: UserLink = Object.assign(Object.create(linkAccessors) as typeof linkAccessors, methods, { active, closingSignal });
 
   node.on("close", (removed: boolean, done: () => void) => {
     closed = true;
