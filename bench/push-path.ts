@@ -22,6 +22,16 @@ interface EmbeddedBroker {
   embedded(): Promise<{ aedes: RawAedes }>;
 }
 
+/** `p`, or an error saying `what` after 5 s: a lost push must end the bench, not hang it. */
+async function within(p: Promise<void>, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), 5000)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function pushPath(): Promise<void> {
   let sink: () => void = () => undefined;
   const out = { id: "out", type: "function", z: "tab", func: "global.get('benchSink')(msg); return null;", outputs: 0, wires: [] };
@@ -40,6 +50,9 @@ export async function pushPath(): Promise<void> {
     { cfg: { key: KEY } },
   );
   await untilListening(red, [dev.uuid]);
+  // The session's first read done: a push published meanwhile could be folded into the read's
+  // result and send nothing, and the loop below would wait for it for ever.
+  await (red.node("cfg") as unknown as { getDevice(): Promise<unknown> }).getDevice();
   // The package's work ends where Node-RED's wiring starts: the state node's send is the sink.
   (red.node("state") as unknown as { send: () => void }).send = () => sink();
   const broker = (red.node("broker") as unknown as { fleet: EmbeddedBroker }).fleet;
@@ -65,7 +78,7 @@ export async function pushPath(): Promise<void> {
     for (let i = 0; i < n; i++) {
       const done = new Promise<void>((r) => (sink = r));
       await publish(topic, toggle());
-      await done;
+      await within(done, `push ${i + 1} of ${n} reached no meross-state output`);
     }
     const c = process.cpuUsage(cpu0);
     return (c.user + c.system) / n;
@@ -89,7 +102,7 @@ export async function pushPath(): Promise<void> {
     for (let i = 0; i < n; i++) {
       const done = new Promise<void>((r) => (bareDone = r));
       await publish(bareTopic, toggle());
-      await done;
+      await within(done, `bare publish ${i + 1} of ${n} reached no subscriber`);
     }
     const c = process.cpuUsage(cpu0);
     return (c.user + c.system) / n;

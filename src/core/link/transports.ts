@@ -63,6 +63,9 @@ export function followAddress(configured: string, ip: string): string {
   return m ? `${host}:${m[2]}` : host;
 }
 
+/** Why a request was ended to be sent again: its device logged in anew meanwhile. */
+const RELOGGED = new MerossError("UNREACHABLE", "The device logged in to the broker again while the request was out; it is sent again.");
+
 /**
  * MQTT through a Fleet: waits for its connection, builds the per-device MqttTransport once
  * the uuid is known (again after the broker restarted), and forwards the device's pushes.
@@ -71,11 +74,9 @@ export function followAddress(configured: string, ip: string): string {
  * restarted; real devices reconnect with a back-off) is not published into the void: it waits
  * for the device's login, within the request's own time. The embedded broker sees every login,
  * so absence there means "not connected"; an existing broker shows only what devices publish,
- * so there a request is sent as is.
+ * so there a request is sent as is. On either, a device that logs in anew while its request is
+ * out gets the request once more.
  */
-/** Why a request was ended to be sent again: its device logged in anew meanwhile. */
-const RELOGGED = new MerossError("UNREACHABLE", "The device logged in to the broker again while the request was out; it is sent again.");
-
 export class BrokerTransport implements Transport {
   readonly kind = "mqtt" as const;
   readonly events = transportEvents();
