@@ -35,7 +35,7 @@ export interface ExistingFleetOptions {
   trust?: FleetTrust;
 }
 
-/** How long a request waits for the shared connection to come up (start-up, a broker restart). */
+/** How long a request waits for the shared connection's first attempt (Node-RED starting). */
 const CONNECT_WAIT_MS = 10_000;
 
 export function endpointFromUrl(url: string): BrokerEndpoint {

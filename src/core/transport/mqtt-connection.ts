@@ -106,13 +106,13 @@ export function checkUuid(uuid: unknown): string {
   return uuid;
 }
 
+/** The offline reason before the first attempt has ended. */
+const NOT_YET = "not connected yet";
+
 /**
  * A shared broker connection that routes replies to pending requests by messageId; `events`
  * says when it is online or offline and carries device messages (MqttConnectionEvents).
  */
-/** The offline reason before the first attempt has ended. */
-const NOT_YET = "not connected yet";
-
 export class MqttConnection {
   readonly events = new TypedEvents<MqttConnectionEvents>();
   /**

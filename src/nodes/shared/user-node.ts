@@ -86,13 +86,6 @@ interface Attached {
 }
 
 /**
- * Links `node` to its device: the meross-config its Device field names (`def.device`; a config id
- * string is accepted too), or for "from the message" (`def.deviceSource`) each message's device,
- * linked on first use and kept until the node closes. `onEvent` receives the state changes of
- * every linked device (our own commands and, on MQTT, pushes from other sources); while it runs,
- * `link.config`, `link.name()` and `link.show()` are about the device the event came from.
- */
-/**
  * The link's accessors, on a prototype every link shares: V8 keeps an object literal with a
  * getter (or one given a getter later) in its slow dictionary form, about 1.2 KB a node.
  */
@@ -111,6 +104,13 @@ interface LinkState {
   closingSignal(): AbortSignal;
 }
 
+/**
+ * Links `node` to its device: the meross-config its Device field names (`def.device`; a config id
+ * string is accepted too), or for "from the message" (`def.deviceSource`) each message's device,
+ * linked on first use and kept until the node closes. `onEvent` receives the state changes of
+ * every linked device (our own commands and, on MQTT, pushes from other sources); while it runs,
+ * `link.config`, `link.name()` and `link.show()` are about the device the event came from.
+ */
 export function linkToConfig(RED: NodeAPI, node: Node, def: DeviceSourceDef | unknown, onEvent?: (ev: DeviceEvent) => void): UserLink {
   const props: DeviceSourceDef = typeof def === "object" && def !== null ? (def as DeviceSourceDef) : { device: def };
   const source = deviceSource(RED, node, props);
