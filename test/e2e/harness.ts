@@ -34,6 +34,24 @@ export interface NodeRed {
   stop(): Promise<void>;
 }
 
+/** An inject node on tab `z` that sends the string `payload` to node `wire` when its button is clicked. */
+export function injectNode(z: string, id: string, payload: string, wire: string): Record<string, unknown> {
+  return {
+    id,
+    type: "inject",
+    z,
+    props: [{ p: "payload" }],
+    payload,
+    payloadType: "str",
+    repeat: "",
+    once: false,
+    topic: "",
+    x: 100,
+    y: 100,
+    wires: [[wire]],
+  };
+}
+
 export function requireBuild(): void {
   if (!fs.existsSync(path.join(ROOT, "dist", "nodes", "meross-config.js"))) {
     throw new Error("dist/ is missing: run `npm run build` first (npm test does it).");

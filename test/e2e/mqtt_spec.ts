@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SimulatedDevice, type RequestEvent } from "../../src/simulator/device";
-import { freePort, requireProgram, ROOT, startNodeRed, type NodeRed } from "./harness";
+import { freePort, injectNode, requireProgram, ROOT, startNodeRed, type NodeRed } from "./harness";
 
 const MOSQUITTO = process.env.MOSQUITTO_PATH ?? "/usr/sbin/mosquitto";
 const CLI = path.join(ROOT, "dist", "cli", "index.js");
@@ -29,20 +29,7 @@ function until(cond: () => boolean, what: string, timeoutMs = 30000): Promise<vo
 /** The flow a user builds: broker, onboarding with arrival, a light on `auto`, live state. */
 function flowFor(broker: Record<string, unknown>, fresh: SimulatedDevice, second: SimulatedDevice): { flow: Flow } {
   const z = "mqtt-tab";
-  const inj = (id: string, payload: string, wire: string) => ({
-    id,
-    type: "inject",
-    z,
-    props: [{ p: "payload" }],
-    payload,
-    payloadType: "str",
-    repeat: "",
-    once: false,
-    topic: "",
-    x: 100,
-    y: 100,
-    wires: [[wire]],
-  });
+  const inj = (id: string, payload: string, wire: string) => injectNode(z, id, payload, wire);
   const dbg = (id: string) => ({
     id,
     type: "debug",

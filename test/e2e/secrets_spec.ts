@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { Fleet } from "../../src/simulator/fleet";
-import { startNodeRed, type NodeRed } from "./harness";
+import { injectNode, startNodeRed, type NodeRed } from "./harness";
 
 /**
  * A flow with every node, deployed through the admin API like the editor does, then
@@ -58,18 +58,7 @@ describe("secrets never leak (real Node-RED, admin API)", function () {
       targetType: "full",
       wires: [],
     });
-    const inj = (id: string, payload: string, wire: string) => ({
-      id,
-      type: "inject",
-      z,
-      props: [{ p: "payload" }],
-      payload,
-      payloadType: "str",
-      repeat: "",
-      once: false,
-      topic: "",
-      wires: [[wire]],
-    });
+    const inj = (id: string, payload: string, wire: string) => injectNode(z, id, payload, wire);
     const flows = [
       { id: z, type: "tab", label: "secrets" },
       { id: "cfg-good", type: "meross-config", name: "bulb", host: bulb.address, userId: "0", credentials: { key: DEVICE_KEY } },

@@ -11,7 +11,7 @@ import path from "node:path";
 import { addMosquittoDevice } from "../../src/core/broker/mosquitto";
 import { SimulatedDevice, type RequestEvent } from "../../src/simulator/device";
 import { deriveIdentity } from "../../src/simulator/identity";
-import { devicesRead, requireProgram, startNodeRed, type NodeRed } from "./harness";
+import { devicesRead, injectNode, requireProgram, startNodeRed, type NodeRed } from "./harness";
 import { MOSQUITTO, mosquittoDir, startMosquittoOnFreePort, until, writeSecureConfig, type RunningMosquitto } from "./mosquitto-harness";
 
 type Flow = Array<Record<string, unknown>>;
@@ -39,20 +39,7 @@ function flowFor(side: Side, sim: SimulatedDevice, url: string, ca: string): Flo
     y: 100,
     wires: [],
   });
-  const inject = (id: string, payload: string) => ({
-    id,
-    type: "inject",
-    z,
-    props: [{ p: "payload" }],
-    payload,
-    payloadType: "str",
-    repeat: "",
-    once: false,
-    topic: "",
-    x: 100,
-    y: 100,
-    wires: [["plug"]],
-  });
+  const inject = (id: string, payload: string) => injectNode(z, id, payload, "plug");
   return [
     { id: z, type: "tab", label: side },
     // Same login on both runtimes: Mosquitto tells them apart by their random client ids.
