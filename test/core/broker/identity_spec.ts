@@ -76,42 +76,35 @@ describe("IdentityBook (which key each uuid belongs to)", () => {
     const book = new IdentityBook(file);
     assert.deepEqual([book.proven(GENUINE.uuid), book.proven(a.uuid)], [true, false]);
   });
-});
 
-describe("IdentityBook writes (batched off the hot path)", () => {
-  let dir: string;
-  let file: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "meross-identity-"));
-    file = path.join(dir, IDENTITY_FILE);
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // The same temporary file as above, from the outer hooks.
+  describe("writes (batched off the hot path)", () => {
+    it("a thousand devices proving their keys at once cost a handful of writes, and the file holds them all after flush", () => {
+      const book = new IdentityBook(file);
+      for (let i = 0; i < 1000; i++) book.learn(invented(i).uuid, invented(i).mac, `key-${i}`, "device");
+      assert.ok(book.writes <= 5, `wrote the file ${book.writes} times`);
+      book.flush();
+      const again = new IdentityBook(file);
+      assert.equal(again.size, 1000);
+      assert.equal(again.proven(invented(999).uuid), true);
+      assert.equal(again.conflict(invented(500).uuid, invented(500).mac, "key-500"), undefined);
+    });
 
-  it("a thousand devices proving their keys at once cost a handful of writes, and the file holds them all after flush", () => {
-    const book = new IdentityBook(file);
-    for (let i = 0; i < 1000; i++) book.learn(invented(i).uuid, invented(i).mac, `key-${i}`, "device");
-    assert.ok(book.writes <= 5, `wrote the file ${book.writes} times`);
-    book.flush();
-    const again = new IdentityBook(file);
-    assert.equal(again.size, 1000);
-    assert.equal(again.proven(invented(999).uuid), true);
-    assert.equal(again.conflict(invented(500).uuid, invented(500).mac, "key-500"), undefined);
-  });
-
-  it("the first proof is on disk at once; a crash before the batch is written leaves the earlier file whole", () => {
-    const book = new IdentityBook(file);
-    book.learn(GENUINE.uuid, GENUINE.mac, GENUINE.key, "onboarding");
-    assert.equal(new IdentityBook(file).proven(GENUINE.uuid), true, "written without waiting");
-    for (let i = 0; i < 50; i++) book.learn(invented(i).uuid, invented(i).mac, ATTACKER_KEY, "device");
-    // A crash now: the batch was never written, and no half-written file or temporary is left to read.
-    const after = new IdentityBook(file);
-    assert.equal(after.proven(GENUINE.uuid), true);
-    assert.ok(after.size < 51, "the batch was not written before the crash");
-    assert.deepEqual(
-      fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")),
-      [],
-    );
-    book.flush();
-    assert.equal(new IdentityBook(file).size, 51);
+    it("the first proof is on disk at once; a crash before the batch is written leaves the earlier file whole", () => {
+      const book = new IdentityBook(file);
+      book.learn(GENUINE.uuid, GENUINE.mac, GENUINE.key, "onboarding");
+      assert.equal(new IdentityBook(file).proven(GENUINE.uuid), true, "written without waiting");
+      for (let i = 0; i < 50; i++) book.learn(invented(i).uuid, invented(i).mac, ATTACKER_KEY, "device");
+      // A crash now: the batch was never written, and no half-written file or temporary is left to read.
+      const after = new IdentityBook(file);
+      assert.equal(after.proven(GENUINE.uuid), true);
+      assert.ok(after.size < 51, "the batch was not written before the crash");
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+        [],
+      );
+      book.flush();
+      assert.equal(new IdentityBook(file).size, 51);
+    });
   });
 });
