@@ -19,6 +19,10 @@ export function brokerFlow(port: number): Record<string, unknown> {
     allowAnonymous: true,
   };
 }
+/** A meross-config for `dev` on brokerFlow's broker, transport auto (HTTP until the device listens there). */
+export function autoConfig(id: string, dev: { address: string; uuid: string }): Record<string, unknown> {
+  return { id, type: "meross-config", host: dev.address, userId: "0", transport: "auto", broker: "broker", uuid: dev.uuid };
+}
 
 /**
  * The port the embedded broker `id` bound: benches give it port 0 and read the port back, so no

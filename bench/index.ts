@@ -10,7 +10,7 @@ import { startEmbedded, type EmbeddedRed } from "./nodered";
 import { MerossDevice } from "../dist/core/session/device";
 import { buildMessage } from "../dist/core/protocol/message";
 import { RemoteFleet } from "./fleet-process";
-import { brokerFlow, brokerPort, median, round, sleep, untilListening } from "./common";
+import { autoConfig, brokerFlow, brokerPort, median, round, sleep, untilListening } from "./common";
 import { hostile, redeploy } from "./trust";
 import { lightOnLevel } from "./lights";
 import { mosquittoHostile } from "./mosquitto";
@@ -262,15 +262,7 @@ async function pushLatency(): Promise<void> {
     ]);
     const flow: Record<string, unknown>[] = [{ id: "tab", type: "tab" }, brokerFlow(0), out];
     fleet.devices.forEach((dev, i) => {
-      flow.push({
-        id: `cfg${i}`,
-        type: "meross-config",
-        host: dev.address,
-        userId: "0",
-        transport: "auto",
-        broker: "broker",
-        uuid: dev.uuid,
-      });
+      flow.push(autoConfig(`cfg${i}`, dev));
       flow.push({ id: `state${i}`, type: "meross-state", z: "tab", device: `cfg${i}`, pollInterval: "0", wires: [["out"]] });
     });
     await red.deploy(flow, { cfg0: { key }, cfg1: { key } });
@@ -343,15 +335,7 @@ async function rssProbe(count: number): Promise<void> {
       const flow = [...base, OUT];
       const creds: Record<string, unknown> = {};
       fleet.devices.forEach((d, i) => {
-        flow.push({
-          id: `cfg${i}`,
-          type: "meross-config",
-          host: d.address,
-          userId: "0",
-          transport: "auto",
-          broker: "broker",
-          uuid: d.uuid,
-        });
+        flow.push(autoConfig(`cfg${i}`, d));
         flow.push({ id: `t${i}`, type: "meross-toggle", z: "tab", device: `cfg${i}`, channel: "0", wires: [["out"]] });
         creds[`cfg${i}`] = { key };
       });
